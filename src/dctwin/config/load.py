@@ -1,0 +1,216 @@
+"""Read scenario files: safe YAML, `extends` chains, relative paths, one clear error.
+
+A scenario names a base with ``extends: NAME_OR_PATH`` and overrides fields;
+mappings merge key by key, anything else (lists included) is replaced whole.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from dctwin.config.scenario import Scenario
+from dctwin.errors import ScenarioError
+
+__all__ = ["load_scenario", "scenario_from_dict", "packaged_scenarios", "read_yaml", "DEFAULT_SCENARIO"]
+
+DEFAULT_SCENARIO = "borlange-2027"
+MAX_FILE_BYTES = 1 << 20
+MAX_EXTENDS_DEPTH = 8
+MAX_YAML_NODES = 100_000
+MAX_NESTING = 40
+
+
+def packaged_scenarios() -> list[str]:
+    """Names of the scenarios shipped with the package."""
+    root = resources.files("dctwin") / "scenarios"
+    return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def _locate(ref: str | Path, relative_to: Path | None) -> Path:
+    ref_s = str(ref)
+    if ref_s in packaged_scenarios():
+        return Path(str(resources.files("dctwin") / "scenarios" / f"{ref_s}.yaml"))
+    path = Path(ref_s)
+    if not path.is_absolute() and relative_to is not None:
+        path = relative_to / path
+    if not path.is_file():
+        raise ScenarioError(
+            "scenario file not found",
+            file=ref_s,
+            allowed=f"a YAML file path or a packaged scenario ({', '.join(packaged_scenarios())})",
+        )
+    return path
+
+
+class _CountingLoader(yaml.SafeLoader):
+    """SafeLoader that refuses alias bombs and absurd nesting before building objects."""
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        self._nodes = getattr(self, "_nodes", 0) + 1
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._nodes > MAX_YAML_NODES:
+                raise yaml.YAMLError(f"document has more than {MAX_YAML_NODES} nodes")
+            if self._depth > MAX_NESTING:
+                raise yaml.YAMLError(f"document is nested deeper than {MAX_NESTING} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _alias_count_ok(node: yaml.Node, budget: list[int]) -> None:
+    """Walk the composed graph counting expanded nodes, so aliases cannot multiply work."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise yaml.YAMLError(f"document expands to more than {MAX_YAML_NODES} nodes (alias bomb?)")
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            _alias_count_ok(k, budget)
+            _alias_count_ok(v, budget)
+    elif isinstance(node, yaml.SequenceNode):
+        for v in node.value:
+            _alias_count_ok(v, budget)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read one YAML mapping safely, or raise ScenarioError naming the file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"cannot read file: {exc.strerror}", file=str(path)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"file is larger than {MAX_FILE_BYTES} bytes", file=str(path), value=len(raw))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"file is not UTF-8 text (byte {exc.start})", file=str(path)) from None
+    try:
+        loader = _CountingLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                data = None
+            else:
+                _alias_count_ok(node, [MAX_YAML_NODES])
+                data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"malformed YAML{where}: {problem}", file=str(path)) from None
+    except RecursionError:
+        raise ScenarioError("YAML nested too deeply", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            "a scenario must be a YAML mapping", file=str(path), value=type(data).__name__, allowed="key: value pairs"
+        )
+    bad = [k for k in data if not isinstance(k, str)]
+    if bad:
+        raise ScenarioError("keys must be strings", file=str(path), value=bad[0])
+    return data
+
+
+def _resolve_paths(node: Any, base_dir: Path) -> Any:
+    """Make every relative ``path``/``*_path`` value absolute against the declaring file's folder."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if isinstance(k, str) and (k == "path" or k.endswith("_path")) and isinstance(v, str) and v:
+                p = Path(v)
+                out[k] = str(p if p.is_absolute() else (base_dir / p).resolve())
+            else:
+                out[k] = _resolve_paths(v, base_dir)
+        return out
+    if isinstance(node, list):
+        return [_resolve_paths(v, base_dir) for v in node]
+    return node
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into ``base``: mappings key by key, other values replaced."""
+    out = dict(base)
+    for k, v in override.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _load_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], tuple[Path, ...]]:
+    real = path.resolve()
+    if real in seen:
+        raise ScenarioError("'extends' chain loops back on itself", file=str(path), field="extends")
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(f"'extends' chain is deeper than {MAX_EXTENDS_DEPTH}", file=str(path), field="extends")
+    data = _resolve_paths(read_yaml(path), path.parent)
+    chain = seen + (real,)
+    base_ref = data.pop("extends", None)
+    if base_ref is None:
+        return data, chain
+    if not isinstance(base_ref, str) or not base_ref:
+        raise ScenarioError("'extends' must name a scenario", file=str(path), field="extends", value=base_ref)
+    try:
+        base_path = _locate(base_ref, path.parent)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.problem, file=str(path), field="extends", value=base_ref, allowed=exc.allowed) from None
+    base, chain = _load_chain(base_path, chain)
+    return deep_merge(base, data), chain
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _validation_message(exc: ValidationError, source: str) -> ScenarioError:
+    lines = []
+    for err in exc.errors(include_url=False):
+        field = _field_path(tuple(err["loc"]))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; `dctwin scenario schema` lists the fields)"
+        value = err.get("input")
+        shown = "" if err["type"] == "missing" or isinstance(value, dict) else f" (got {value!r:.80})"
+        lines.append(f"field '{field}': {msg}{shown}" if field else f"{msg}{shown}")
+    first, rest = lines[0], lines[1:]
+    err = ScenarioError(first, file=source)
+    if rest:
+        err.args = (str(err) + "".join(f"\n{source}: {line}" for line in rest),)
+    return err
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a merged scenario mapping, checking catalog ids and power envelopes too."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_message(exc, source) from None
+    from dctwin.config.checks import check_scenario  # catalog-aware checks
+
+    check_scenario(scenario, source)
+    return scenario
+
+
+def load_scenario(ref: str | Path | None = None) -> Scenario:
+    """Load a scenario by packaged name or file path; ``None`` gives the default site.
+
+    Raises ScenarioError with the file, field, bad value and what is allowed.
+    """
+    path = _locate(ref if ref is not None else DEFAULT_SCENARIO, None)
+    data, _chain = _load_chain(path, ())
+    return scenario_from_dict(data, source=str(ref if ref is not None else DEFAULT_SCENARIO))

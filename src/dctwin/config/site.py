@@ -1,0 +1,80 @@
+"""Where the site is, and where its climate, grid and heat-demand series come from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from dctwin.config.base import Section
+
+__all__ = ["ClimateConfig", "GridConfig", "HeatDemandConfig", "SiteConfig"]
+
+
+def _needs_path(source: str, path: Path | None, what: str) -> None:
+    if source != "synthetic" and path is None:
+        raise ValueError(f"{what}.source '{source}' needs a 'path' to the file")
+
+
+class ClimateConfig(Section):
+    source: Literal["synthetic", "epw", "csv"] = Field(
+        "synthetic",
+        description="'synthetic': generated from monthly normals; 'epw': an EnergyPlus weather file; "
+        "'csv': columns timestamp, dry_bulb_c, rel_humidity_pct.",
+    )
+    normals: str = Field("borlange", description="Id of the climate-normals data file (synthetic source).")
+    path: Path | None = Field(None, description="Weather file for source 'epw' or 'csv' (relative to the scenario file).")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ClimateConfig":
+        _needs_path(self.source, self.path, "climate")
+        return self
+
+
+class GridConfig(Section):
+    zone: str = Field("SE3", description="Bidding zone of the grid connection.")
+    source: Literal["synthetic", "csv"] = Field(
+        "synthetic",
+        description="'synthetic': seeded hourly price and carbon from the zone's profile; "
+        "'csv': columns timestamp, price_eur_per_mwh, carbon_g_per_kwh.",
+    )
+    profile: str = Field("se3", description="Id of the grid profile data file (synthetic source).")
+    path: Path | None = Field(None, description="Price/carbon CSV for source 'csv'.")
+
+    @model_validator(mode="after")
+    def _check(self) -> "GridConfig":
+        _needs_path(self.source, self.path, "grid")
+        return self
+
+
+class HeatDemandConfig(Section):
+    source: Literal["synthetic", "csv"] = Field(
+        "synthetic", description="'synthetic': seasonal profile from degree hours; 'csv': timestamp, heat_demand_mw."
+    )
+    profile: str = Field("borlange", description="Id of the district-heating profile data file.")
+    path: Path | None = Field(None, description="Heat-demand CSV for source 'csv'.")
+    offtake_cap_mw: float = Field(
+        30.0,
+        ge=0,
+        description="Most heat the district-heating network takes from this site in any hour [MW].",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "HeatDemandConfig":
+        _needs_path(self.source, self.path, "heat_demand")
+        return self
+
+
+class SiteConfig(Section):
+    name: str = Field(description="Site name.")
+    country: str = Field("SE", description="ISO 3166 country code.")
+    latitude_deg: float = Field(ge=-90, le=90, description="Latitude [deg N].")
+    longitude_deg: float = Field(ge=-180, le=180, description="Longitude [deg E].")
+    elevation_m: float = Field(0.0, ge=-500, le=6000, description="Elevation above sea level [m].")
+    timezone: str = Field("Europe/Stockholm", description="IANA time zone of the site.")
+    grid_connection_mw: float = Field(gt=0, le=10_000, description="Contracted grid connection [MW].")
+    floor_space_m2: float | None = Field(None, gt=0, description="White space available for racks [m2].")
+    climate: ClimateConfig = Field(default_factory=ClimateConfig)
+    grid: GridConfig = Field(default_factory=GridConfig)
+    heat_demand: HeatDemandConfig = Field(default_factory=HeatDemandConfig)

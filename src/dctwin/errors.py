@@ -1,0 +1,67 @@
+"""The project's one exception root and its user-facing subclasses.
+
+Every error a user can cause (bad scenario, bad file, bad request) is a
+``DctwinError``; the CLI prints its message and exits with code 2. Anything
+else is a bug and is left loud.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["DctwinError", "InputError", "ScenarioError", "CapacityError"]
+
+
+class DctwinError(Exception):
+    """Root of dctwin's own errors."""
+
+    exit_code = 2
+
+
+class InputError(DctwinError):
+    """A file or value the user gave is not usable.
+
+    The message names the file, the field path, the bad value and what is
+    allowed, in that order, so one line tells the user what to fix.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        file: str | None = None,
+        field: str | None = None,
+        value: Any = None,
+        allowed: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.file = file
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(str(self.file))
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        head = ": ".join(parts)
+        msg = f"{head}: {self.problem}" if head else self.problem
+        if self.value is not None:
+            shown = repr(self.value)
+            if len(shown) > 120:
+                shown = shown[:117] + "..."
+            msg += f" (got {shown})"
+        if self.allowed:
+            msg += f"; allowed: {self.allowed}"
+        return msg
+
+
+class ScenarioError(InputError):
+    """A scenario or sweep document that does not validate."""
+
+
+class CapacityError(DctwinError):
+    """A run too large for this machine, refused before it starts."""

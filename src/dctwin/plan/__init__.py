@@ -1,0 +1,1 @@
+"""dctwin.plan"""
