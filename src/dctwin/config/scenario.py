@@ -10,7 +10,8 @@ from dctwin.config.facility import FacilityConfig
 from dctwin.config.phases import Phase
 from dctwin.config.simulation import SimulationConfig
 from dctwin.config.site import SiteConfig
-from dctwin.config.workload import SchedulerConfig, WorkloadConfig
+from dctwin.config.cluster import SchedulerConfig
+from dctwin.config.workload import WorkloadConfig
 
 __all__ = ["Scenario"]
 

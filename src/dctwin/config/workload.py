@@ -9,7 +9,7 @@ from pydantic import Field
 
 from dctwin.config.base import Section
 
-__all__ = ["TrainingConfig", "InferenceServiceConfig", "WorkloadConfig", "SchedulerConfig"]
+__all__ = ["TrainingConfig", "InferenceServiceConfig", "WorkloadConfig"]
 
 
 class TrainingConfig(Section):
@@ -27,8 +27,3 @@ class InferenceServiceConfig(Section):
 class WorkloadConfig(Section):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     inference: list[InferenceServiceConfig] = Field(default_factory=list, description="Inference services.")
-
-
-class SchedulerConfig(Section):
-    policy: str = Field("easy_backfill", description="Scheduling policy name (see `dctwin run --help`).")
-    placement: str = Field("topology", description="Placement policy name.")
