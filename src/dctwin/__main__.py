@@ -1,0 +1,3 @@
+from dctwin.cli import main
+
+main()

@@ -1,0 +1,249 @@
+"""The ``dctwin`` command line. Every user error exits 2 with one clear message."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dctwin.errors import DctwinError
+
+app = typer.Typer(
+    help="dctwin: a digital twin of an AI datacenter (default scenario: borlange-2027).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+scenario_app = typer.Typer(help="Show, check and describe scenario files.", no_args_is_help=True)
+catalog_app = typer.Typer(help="The hardware catalog.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+app.add_typer(catalog_app, name="catalog")
+
+out = Console()
+err = Console(stderr=True)
+
+SCENARIO_ARG = typer.Argument(None, help="Scenario file or packaged name; default: borlange-2027.")
+
+
+# ---------------------------------------------------------------- run
+@app.command()
+def run(
+    scenario: Optional[str] = SCENARIO_ARG,
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory to create (must not exist)."),
+    report: bool = typer.Option(True, help="Write report.html into the run directory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Run a scenario for its whole span and write a run directory."""
+    from dctwin.config import load_scenario
+    from dctwin.report.progress import terminal_progress
+    from dctwin.run import run as run_scenario
+
+    sc = load_scenario(scenario)
+    with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress:
+        result = run_scenario(sc, out_dir, progress=progress)
+    if report:
+        from dctwin.report import write_report
+
+        write_report(result.path)
+    _print_summary(result)
+
+
+def _print_summary(result) -> None:
+    k = result.kpis
+    table = Table(title=f"{result.scenario.name}: {result.scenario.simulation.duration_days:g} days, "
+                        f"{result.scenario.simulation.step_s // 60}-min steps")
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    for key, label, fmt in _SUMMARY_ROWS:
+        if key in k and k[key] is not None:
+            table.add_row(label, fmt.format(k[key]))
+    out.print(table)
+    out.print(f"results: {result.path}")
+
+
+_SUMMARY_ROWS = [
+    ("gpus_installed", "GPUs installed", "{:,.0f}"),
+    ("it_energy_mwh", "IT energy [MWh]", "{:,.0f}"),
+    ("grid_energy_mwh", "grid energy [MWh]", "{:,.0f}"),
+    ("pue", "PUE", "{:.3f}"),
+    ("erf", "ERF", "{:.3f}"),
+    ("wue_l_per_kwh", "WUE [L/kWh]", "{:.3f}"),
+    ("heat_delivered_mwh", "heat delivered [MWh]", "{:,.0f}"),
+    ("chiller_hours", "chiller hours", "{:,.0f}"),
+    ("mean_utilisation", "mean GPU utilisation", "{:.1%}"),
+    ("goodput_frac", "training goodput", "{:.1%}"),
+    ("jobs_completed", "jobs completed", "{:,.0f}"),
+    ("tco_eur", "TCO [EUR]", "{:,.0f}"),
+    ("capex_eur", "capex [EUR]", "{:,.0f}"),
+    ("eur_per_gpu_hour_used", "EUR per GPU-hour used", "{:.2f}"),
+    ("emissions_market_t", "emissions, market-based [t CO2e]", "{:,.0f}"),
+]
+
+
+# ---------------------------------------------------------------- scenario
+@scenario_app.command("show")
+def scenario_show(scenario: Optional[str] = SCENARIO_ARG,
+                  as_json: bool = typer.Option(False, "--json", help="JSON instead of YAML.")) -> None:
+    """Print the resolved scenario, every default filled in."""
+    import yaml
+
+    from dctwin.config import load_scenario
+
+    data = load_scenario(scenario).model_dump(mode="json")
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@scenario_app.command("validate")
+def scenario_validate(scenario: str = typer.Argument(..., help="Scenario file or packaged name.")) -> None:
+    """Check a scenario file; exit 0 when it is valid."""
+    from dctwin.config import load_scenario
+
+    sc = load_scenario(scenario)
+    out.print(f"{scenario}: valid scenario '{sc.name}'")
+
+
+@scenario_app.command("list")
+def scenario_list() -> None:
+    """List the scenarios shipped with dctwin."""
+    from dctwin.config import packaged_scenarios
+
+    for name in packaged_scenarios():
+        typer.echo(name)
+
+
+@scenario_app.command("schema")
+def scenario_schema(path: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file.")) -> None:
+    """Write the scenario JSON Schema (for editors that validate and complete YAML)."""
+    from dctwin.config.schema import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2) + "\n"
+    if path is None:
+        typer.echo(text, nl=False)
+    else:
+        path.write_text(text, encoding="utf-8")
+        out.print(f"wrote {path}")
+
+
+# ---------------------------------------------------------------- catalog
+@catalog_app.command("list")
+def catalog_list() -> None:
+    """List the hardware catalog."""
+    from dctwin.catalog import load_catalog
+
+    table = Table()
+    for col in ("id", "name", "kind", "GPUs", "FP8 PF/GPU", "HBM GB", "max kW", "liquid", "price kUSD"):
+        table.add_column(col)
+    seen = set()
+    for p in load_catalog().values():
+        if p.id in seen:
+            continue
+        seen.add(p.id)
+        table.add_row(p.id, p.name, p.kind, str(p.gpus_per_unit), f"{p.fp8_dense_tflops / 1000:.1f}",
+                      f"{p.hbm_gb:.0f}", f"{p.unit_max_kw:.1f}", f"{p.liquid_cooled_fraction:.0%}",
+                      f"{p.price_usd / 1000:,.0f}")
+    out.print(table)
+
+
+@catalog_app.command("show")
+def catalog_show(platform_id: str = typer.Argument(..., help="Catalog id, e.g. vr-nvl72.")) -> None:
+    """Show one platform with the source of every number."""
+    from dataclasses import asdict
+
+    from dctwin.catalog import get_platform
+
+    p = get_platform(platform_id)
+    table = Table(title=f"{p.id}: {p.name}")
+    table.add_column("field")
+    table.add_column("value", justify="right")
+    table.add_column("source", overflow="fold")
+    for name, value in asdict(p).items():
+        if name in ("sources", "parts"):
+            continue
+        table.add_row(name, str(value), p.sources.get(name, ""))
+    for part in p.parts:
+        table.add_row(f"part: {part.name}", f"{part.count} x {part.idle_w:g}-{part.max_w:g} W",
+                      p.sources.get(f"parts.{part.name}", ""))
+    out.print(table)
+
+
+# ---------------------------------------------------------------- results
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="A run directory.")) -> None:
+    """Write report.html (and figures/*.png) into a run directory."""
+    from dctwin.report import write_report
+
+    out.print(f"wrote {write_report(run_dir)}")
+
+
+@app.command()
+def compare(
+    run_dirs: list[Path] = typer.Argument(..., help="Two or more run directories."),
+    out_file: Path = typer.Option(Path("comparison.html"), "--out", "-o", help="HTML file to write."),
+) -> None:
+    """Put runs side by side: KPI table with differences, overlaid figures."""
+    from dctwin.report import write_comparison
+
+    out.print(f"wrote {write_comparison(run_dirs, out_file)}")
+
+
+@app.command()
+def query(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+    sql: str = typer.Argument(..., help="SQL over the run's tables (timeseries, monthly, jobs, ...)."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """Query a run's Parquet tables with DuckDB."""
+    from dctwin.report import query as run_query
+
+    frame = run_query(run_dir, sql)
+    if fmt == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        typer.echo(frame.to_json(orient="records"))
+    else:
+        typer.echo(frame.to_string(index=False))
+
+
+@app.command()
+def serve(
+    runs_dir: Path = typer.Option(Path("runs"), "--runs", help="Folder of run directories."),
+    host: str = typer.Option("127.0.0.1", help="Interface to bind; anything but loopback needs --token."),
+    port: int = typer.Option(8765, help="TCP port."),
+    token: Optional[str] = typer.Option(None, envvar="DCTWIN_TOKEN", help="API token (required off loopback)."),
+) -> None:
+    """Start the web dashboard."""
+    from dctwin.web import serve as serve_app
+
+    serve_app(runs_dir, host=host, port=port, token=token)
+
+
+def _mount_optional() -> None:
+    """Sub-commands whose packages register their own Typer apps."""
+    try:
+        from dctwin.plan.cli import plan_app
+    except ImportError:  # pragma: no cover - plan package not built yet
+        return
+    app.add_typer(plan_app, name="plan")
+
+
+_mount_optional()
+
+
+def main() -> None:
+    """Console entry point: the project's own errors become one line and exit code 2."""
+    try:
+        app()
+    except DctwinError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing half-written was left behind")
+        sys.exit(130)

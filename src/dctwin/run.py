@@ -1,0 +1,114 @@
+"""The orchestrator: one scenario in, one run out, every stage in order.
+
+exogenous site series -> operation plan -> workload -> cluster (per pool) ->
+IT power -> facility -> accounting -> results. Each stage is a function of
+the earlier ones' arrays, so the pipeline runs one way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform as _platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from dctwin import __version__
+from dctwin.buildout import Pool, installed_pools
+from dctwin.config import Scenario, load_scenario
+from dctwin.errors import ScenarioError
+from dctwin.results import RunResult, write_run_dir
+from dctwin.timeline import Timeline
+
+__all__ = ["simulate", "run", "default_out_dir", "Progress"]
+
+Progress = Callable[[str, float], None]
+"""Called as ``progress(stage, fraction_done)`` while a run advances."""
+
+STAGES = ("site", "workload", "cluster", "facility", "accounting", "write")
+
+
+def _noop(stage: str, fraction: float) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class _Stage:
+    progress: Progress
+
+    def __call__(self, name: str) -> None:
+        self.progress(name, STAGES.index(name) / len(STAGES))
+
+
+def simulate(scenario: Scenario, progress: Progress = _noop) -> RunResult:
+    """Run ``scenario`` in memory and return its results (nothing is written)."""
+    from dctwin.pipeline import run_pipeline
+
+    started = time.time()
+    timeline = Timeline.from_config(scenario.simulation)
+    pools = installed_pools(scenario, timeline)
+    if not pools:
+        raise ScenarioError(
+            "no racks are online during the simulated span", field="phases",
+            allowed="a phase starting before simulation.start + simulation.duration_days",
+        )
+    tables, kpis = run_pipeline(scenario, timeline, pools, _Stage(progress))
+    progress("write", STAGES.index("write") / len(STAGES))
+    manifest = {
+        "dctwin_version": __version__,
+        "scenario_name": scenario.name,
+        "seed": scenario.simulation.seed,
+        "step_s": timeline.step_s,
+        "n_steps": timeline.n_steps,
+        "started_utc": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "machine": _platform.platform(),
+        "scenario": scenario.model_dump(mode="json"),
+    }
+    return RunResult(scenario=scenario, kpis=kpis, tables=tables, manifest=manifest)
+
+
+def default_out_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
+    """``runs/<name>-<UTC time>``, with a counter if that exists already."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = root / f"{scenario.name}-{stamp}"
+    n = 2
+    while out.exists():
+        out = root / f"{scenario.name}-{stamp}-{n}"
+        n += 1
+    return out
+
+
+def run(
+    scenario: Scenario | str | Path | None = None,
+    out_dir: str | Path | None = None,
+    progress: Progress = _noop,
+) -> RunResult:
+    """Run a scenario (object, packaged name or file; ``None`` = the default) and write its run directory."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(scenario)
+    if out.exists():
+        raise ScenarioError("output directory already exists; dctwin never overwrites a run", file=str(out),
+                            allowed="a new directory (or omit --out for a fresh one under runs/)")
+    t0 = time.perf_counter()
+    result = simulate(scenario, progress)
+    wall_s = time.perf_counter() - t0
+    manifest = {
+        **result.manifest,
+        "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": round(wall_s, 3),
+    }
+    import yaml
+
+    resolved = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    write_run_dir(out, result.tables, result.kpis, manifest, texts={"scenario.yaml": resolved})
+    progress("write", 1.0)
+    result.path = out
+    result.manifest = manifest
+    return result
