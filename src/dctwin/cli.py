@@ -24,7 +24,7 @@ catalog_app = typer.Typer(help="The hardware catalog.", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(catalog_app, name="catalog")
 
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 SCENARIO_ARG = typer.Argument(None, help="Scenario file or packaged name; default: borlange-2027.")
@@ -223,6 +223,37 @@ def serve(
     from dctwin.web import serve as serve_app
 
     serve_app(runs_dir, host=host, port=port, token=token)
+
+
+@app.command()
+def sweep(
+    sweep_file: Path = typer.Argument(..., help="Sweep YAML: base scenario, axes, Monte Carlo repetitions."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Sweep folder (default sweeps/<name>)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Local worker processes."),
+    ray_address: Optional[str] = typer.Option(None, "--ray", help="Run on the Ray cluster at this address."),
+    fresh: bool = typer.Option(False, "--fresh", help="Forget finished runs in the folder and start over."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Run a sweep (grid x Monte Carlo); an interrupted sweep resumes where it stopped."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from dctwin.sweep import run_sweep
+
+    show = not quiet and sys.stderr.isatty()
+    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
+                  TimeRemainingColumn(), console=err, disable=not show) as bar:
+        task = bar.add_task("runs", total=None, failed=0)
+
+        def on_progress(p) -> None:
+            bar.update(task, total=p.total, completed=p.done + p.failed, failed=p.failed)
+
+        outcome = run_sweep(sweep_file, out_dir, workers=workers, ray_address=ray_address, fresh=fresh,
+                            on_progress=on_progress)
+    out.print(f"{len(outcome.runs)} runs finished, {len(outcome.failed)} failed; results in {outcome.folder}")
+    for run_id, message in sorted(outcome.failed.items()):
+        err.print(f"failed {run_id}: {message}", highlight=False, markup=False)
+    if outcome.failed:
+        raise typer.Exit(1)
 
 
 def _mount_optional() -> None:

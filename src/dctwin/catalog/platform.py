@@ -2,28 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
-__all__ = ["PowerPart", "Platform"]
+__all__ = ["PART_NAMES", "Platform", "PowerPart"]
+
+#: The power-drawing part families every catalog entry lists, once each.
+PART_NAMES = ("gpu", "cpu", "memory", "nic", "switch", "fans", "other")
 
 
 @dataclass(frozen=True)
 class PowerPart:
-    """A power-drawing part of a unit: ``count`` copies from ``idle_w`` to ``max_w`` each [W]."""
+    """A power-drawing part of a unit: ``count`` copies from ``idle_w`` to ``max_w`` each [W].
+
+    ``name`` is one of :data:`PART_NAMES`; ``description`` says what one copy is
+    (for example "per compute tray: 4x ConnectX-7 + 2x BlueField-3").
+    """
 
     name: str
     count: int
     idle_w: float
     max_w: float
+    description: str = ""
+
+    @property
+    def idle_total_w(self) -> float:
+        """All copies at idle [W]."""
+        return self.count * self.idle_w
+
+    @property
+    def max_total_w(self) -> float:
+        """All copies at full load [W]."""
+        return self.count * self.max_w
 
 
 @dataclass(frozen=True)
 class Platform:
     """A rack (``kind='rack'``) or server (``kind='server'``) of GPUs.
 
-    Per-GPU figures are per GPU package; FLOP/s are dense (no sparsity).
-    ``fp4_dense_tflops`` is ``None`` where the GPU has no FP4 support.
+    Per-GPU figures are per GPU package (Rubin Ultra: one package = 4 dies);
+    FLOP/s are dense (no sparsity). ``fp4_dense_tflops`` is ``None`` where the
+    GPU has no FP4 support. Bandwidths follow NVIDIA's convention: the sum of
+    both directions (H100 NVLink 900 GB/s = 450 GB/s each way; a 400 Gb/s NIC
+    = 100 GB/s). For air-cooled servers ``coolant_inlet_temp_c`` is the design
+    air inlet temperature.
     """
 
     id: str
@@ -34,8 +56,8 @@ class Platform:
     gpus_per_unit: int
     cpus_per_unit: int
     scale_up_domain_gpus: int          # GPUs in one NVLink domain
-    scale_up_bandwidth_gb_s: float     # NVLink per GPU [GB/s]
-    scale_out_bandwidth_gb_s: float    # scale-out network per GPU [GB/s]
+    scale_up_bandwidth_gb_s: float     # NVLink per GPU, both directions [GB/s]
+    scale_out_bandwidth_gb_s: float    # scale-out network per GPU, both directions [GB/s]
     fp4_dense_tflops: float | None
     fp8_dense_tflops: float
     bf16_dense_tflops: float
@@ -46,11 +68,11 @@ class Platform:
     unit_idle_kw: float                # whole unit at idle [kW]
     unit_max_kw: float                 # whole unit at full load [kW]
     liquid_cooled_fraction: float      # share of the unit's heat taken by liquid [-]
-    coolant_inlet_temp_c: float        # design liquid inlet [°C]
+    coolant_inlet_temp_c: float        # design liquid inlet (air inlet if air-cooled) [°C]
     price_usd: float                   # estimated price of one unit [USD]
     parts: tuple[PowerPart, ...] = ()
     aliases: tuple[str, ...] = ()
-    sources: Mapping[str, str] = field(default_factory=dict)  # field name -> source text
+    sources: Mapping[str, str] = field(default_factory=dict)  # field name -> source text (and note)
 
     def peak_tflops(self, precision: str) -> float:
         """Dense peak per GPU at ``precision`` in {'fp4', 'fp8', 'bf16'} [TFLOP/s]."""
@@ -60,3 +82,20 @@ class Platform:
         if value is None:
             raise ValueError(f"{self.id} has no dense {precision} figure; use fp8 or bf16")
         return value
+
+    def part(self, name: str) -> PowerPart:
+        """The part family ``name`` (one of :data:`PART_NAMES`)."""
+        for p in self.parts:
+            if p.name == name:
+                return p
+        raise KeyError(f"{self.id} has no part {name!r}; parts: {', '.join(p.name for p in self.parts)}")
+
+    @property
+    def parts_idle_kw(self) -> float:
+        """Sum of all parts at idle [kW]."""
+        return sum(p.idle_total_w for p in self.parts) / 1000.0
+
+    @property
+    def parts_max_kw(self) -> float:
+        """Sum of all parts at full load [kW]."""
+        return sum(p.max_total_w for p in self.parts) / 1000.0

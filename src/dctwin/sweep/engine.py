@@ -1,0 +1,88 @@
+"""Run a sweep's scenarios: a local process pool by default, or tasks on a Ray cluster.
+
+Both engines call the same function on the same validated scenario, so the
+same seeds give the same KPIs whichever engine runs them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Callable, Iterable
+
+from dctwin.errors import DctwinError
+from dctwin.sweep.spec import SweepRun
+from dctwin.sweep.store import SweepStore
+
+__all__ = ["run_one", "run_local", "run_on_ray"]
+
+OnDone = Callable[[SweepRun, bool], None]
+
+
+def _finite(kpis: dict[str, Any]) -> dict[str, Any]:
+    """KPIs safe for JSON: NaN/inf become None."""
+    out = {}
+    for k, v in kpis.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            v = None
+        out[k] = v
+    return out
+
+
+def run_one(scenario_json: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    """Simulate one scenario (as its JSON dump) in this process; return its KPIs and wall time [s]."""
+    from dctwin.config import scenario_from_dict
+    from dctwin.run import simulate
+
+    t0 = time.perf_counter()
+    result = simulate(scenario_from_dict(scenario_json, source="<sweep run>"))
+    return _finite(result.kpis), time.perf_counter() - t0
+
+
+def run_local(runs: Iterable[SweepRun], store: SweepStore, workers: int, on_done: OnDone) -> None:
+    """Run on a pool of ``workers`` processes, recording each run as it finishes."""
+    pending = list(runs)
+    if workers <= 1:
+        for run in pending:
+            _record(store, run, lambda r=run: run_one(r.scenario.model_dump(mode="json")), on_done)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_one, r.scenario.model_dump(mode="json")): r for r in pending}
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for fut in done:
+                run = futures.pop(fut)
+                _record(store, run, fut.result, on_done)
+
+
+def _record(store: SweepStore, run: SweepRun, get: Callable[[], tuple[dict, float]], on_done: OnDone) -> None:
+    try:
+        kpis, wall_s = get()
+    except DctwinError as exc:
+        store.record_failed(run, str(exc))
+        on_done(run, False)
+        return
+    except Exception as exc:  # a crashed worker: record it, the sweep goes on, resume reruns it
+        store.record_failed(run, f"{type(exc).__name__}: {exc}")
+        on_done(run, False)
+        return
+    store.record_done(run, kpis, wall_s)
+    on_done(run, True)
+
+
+def run_on_ray(runs: Iterable[SweepRun], store: SweepStore, address: str, on_done: OnDone) -> None:
+    """Run one Ray task per scenario on the cluster at ``address``; gather results as they finish."""
+    import ray
+
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False)
+    try:
+        remote = ray.remote(max_retries=3, retry_exceptions=False)(run_one)
+        refs = {remote.remote(r.scenario.model_dump(mode="json")): r for r in runs}
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            for ref in ready:
+                run = refs.pop(ref)
+                _record(store, run, lambda ref=ref: ray.get(ref), on_done)
+    finally:
+        ray.shutdown()

@@ -1,0 +1,101 @@
+"""``run_sweep``: expand, validate, resume, run on the chosen engine, gather, summarise."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from dctwin.results.run_dir import write_table
+from dctwin.sweep.engine import run_local, run_on_ray
+from dctwin.sweep.spec import SweepRun, expand_sweep, load_sweep
+from dctwin.sweep.store import SweepStore
+from dctwin.sweep.summary import percentiles, runs_table, sensitivity
+
+__all__ = ["SweepProgress", "SweepOutcome", "run_sweep"]
+
+
+@dataclass
+class SweepProgress:
+    """Counts for a progress display: ``done + failed`` of ``total``, with an ETA [s]."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    started: float = 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        finished = self.done + self.failed - self.skipped
+        if finished <= 0:
+            return None
+        rate = finished / max(time.perf_counter() - self.started, 1e-9)
+        return (self.total - self.done - self.failed) / rate
+
+
+@dataclass
+class SweepOutcome:
+    folder: Path
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    sensitivity: pd.DataFrame
+    failed: dict[str, str]
+
+
+def run_sweep(
+    sweep_path: str | Path,
+    out_dir: str | Path | None = None,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    fresh: bool = False,
+    on_progress: Callable[[SweepProgress], None] | None = None,
+) -> SweepOutcome:
+    """Run (or resume) the sweep in ``sweep_path``; write its tables into ``out_dir``.
+
+    Runs already finished in ``out_dir`` are kept and not rerun; unfinished
+    and failed ones are run again.
+    """
+    sweep_path = Path(sweep_path)
+    spec = load_sweep(sweep_path)
+    runs = expand_sweep(spec, source=str(sweep_path))
+    store = SweepStore(Path(out_dir) if out_dir else Path("sweeps") / spec.name)
+    store.open(runs, sweep_path.read_text(encoding="utf-8"), fresh=fresh)
+    finished = store.finished_ids()
+    todo: list[SweepRun] = [r for r in runs if r.run_id not in finished]
+    progress = SweepProgress(total=len(runs), done=len(runs) - len(todo), skipped=len(runs) - len(todo),
+                             started=time.perf_counter())
+    notify = on_progress or (lambda p: None)
+    notify(progress)
+
+    def on_done(run: SweepRun, ok: bool) -> None:
+        if ok:
+            progress.done += 1
+        else:
+            progress.failed += 1
+        notify(progress)
+
+    if todo:
+        if ray_address:
+            run_on_ray(todo, store, ray_address, on_done)
+        else:
+            run_local(todo, store, workers or os.cpu_count() or 1, on_done)
+    return gather(store)
+
+
+def gather(store: SweepStore) -> SweepOutcome:
+    """Build and write the sweep's tables and report from the finished runs on disk."""
+    table = runs_table(store.rows())
+    summary = percentiles(table)
+    sens = sensitivity(table) if len(table) else pd.DataFrame()
+    write_table(table, store.root / "runs.parquet")
+    write_table(summary, store.root / "summary.parquet")
+    write_table(sens, store.root / "sensitivity.parquet")
+    from dctwin.sweep.report import write_sweep_report
+
+    write_sweep_report(store.root, table, summary, sens)
+    return SweepOutcome(folder=store.root, runs=table, summary=summary, sensitivity=sens, failed=store.failed())

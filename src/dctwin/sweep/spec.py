@@ -1,0 +1,161 @@
+"""Sweep files: a base scenario, grid axes and Monte Carlo repetitions, expanded into runs.
+
+Every expanded scenario is validated before any run starts, so a bad axis
+fails in a second, not after an hour of runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+
+from dctwin.config import Scenario, load_scenario, scenario_from_dict
+from dctwin.config.base import Section
+from dctwin.config.load import deep_merge, read_yaml
+from dctwin.errors import ScenarioError
+
+__all__ = ["SweepSpec", "SweepRun", "load_sweep", "expand_sweep", "set_path"]
+
+_PATH_TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+MAX_RUNS = 100_000
+
+
+class Axis(Section):
+    field: str = Field(description="Dotted scenario field path, e.g. 'facility.cooling.liquid_supply_temp_c' "
+                                   "or 'phases[0].racks[0].count'.")
+    values: list[Any] = Field(min_length=1, max_length=1000, description="Values the field takes.")
+    label: str | None = Field(None, description="Short name in tables and figures (default: last path part).")
+
+
+class MonteCarlo(Section):
+    repetitions: int = Field(1, ge=1, le=10_000, description="Runs per design point, each with its own seed.")
+    seed_start: int = Field(1, ge=0, description="Seed of the first repetition; repetition r uses seed_start + r.")
+
+
+class SweepSpec(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=120, description="Sweep name.")
+    base: str = Field("borlange-2027", description="Base scenario: packaged name or path.")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="Applied to every run before the axes.")
+    axes: list[Axis] = Field(default_factory=list, max_length=20, description="Grid axes (cartesian product).")
+    monte_carlo: MonteCarlo = Field(default_factory=MonteCarlo)
+
+    @field_validator("axes")
+    @classmethod
+    def _unique_fields(cls, axes: list[Axis]) -> list[Axis]:
+        fields = [a.field for a in axes]
+        if len(set(fields)) != len(fields):
+            raise ValueError("each field may appear on one axis only")
+        return axes
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One expanded run: its id, design point, repetition, seed and validated scenario."""
+
+    run_id: str
+    point_id: str
+    repetition: int
+    seed: int
+    axis_values: dict[str, Any]
+    scenario: Scenario
+
+
+def _tokens(path: str, where: str, source: str) -> list[str | int]:
+    pos, out = 0, []
+    for m in _PATH_TOKEN.finditer(path):
+        if m.start() != pos and path[pos:m.start()] != ".":
+            break
+        out.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    if pos != len(path) or not out:
+        raise ScenarioError("not a field path", file=source, field=where, value=path,
+                            allowed="dotted names with [index], e.g. phases[0].racks[0].count")
+    return out
+
+
+def set_path(doc: dict[str, Any], path: str, value: Any, where: str = "field", source: str = "<sweep>") -> None:
+    """Set ``path`` in a resolved scenario mapping; the path must already exist there."""
+    tokens = _tokens(path, where, source)
+    node: Any = doc
+    for i, tok in enumerate(tokens):
+        last = i == len(tokens) - 1
+        ok = (isinstance(tok, int) and isinstance(node, list) and tok < len(node)) or (
+            isinstance(tok, str) and isinstance(node, dict) and tok in node)
+        if not ok:
+            shown = ".".join(str(t) for t in tokens[: i + 1])
+            choices = ", ".join(sorted(node)) if isinstance(node, dict) else f"indices 0..{len(node) - 1}" if isinstance(
+                node, list) else "no sub-fields"
+            raise ScenarioError(f"unknown scenario field '{shown}'", file=source, field=where, value=path,
+                                allowed=choices)
+        if last:
+            node[tok] = value
+        else:
+            node = node[tok]
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError("sweep file not found", file=str(path))
+    data = read_yaml(path)
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        e = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in e["loc"])
+        raise ScenarioError(e["msg"].removeprefix("Value error, "), file=str(path), field=field,
+                            value=None if isinstance(e.get("input"), dict) else e.get("input")) from None
+    base = spec.base
+    if not Path(base).is_absolute() and (path.parent / base).is_file():
+        spec = spec.model_copy(update={"base": str((path.parent / base).resolve())})
+    return spec
+
+
+def _short_hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def expand_sweep(spec: SweepSpec, source: str = "<sweep>") -> list[SweepRun]:
+    """Every run of the sweep, validated; raises ScenarioError naming the axis and value at fault."""
+    base = load_scenario(spec.base).model_dump(mode="json")
+    base = deep_merge(base, spec.overrides)
+    n_points = 1
+    for axis in spec.axes:
+        n_points *= len(axis.values)
+    if n_points * spec.monte_carlo.repetitions > MAX_RUNS:
+        raise ScenarioError(f"sweep expands to {n_points * spec.monte_carlo.repetitions} runs", file=source,
+                            allowed=f"at most {MAX_RUNS}")
+    for i, axis in enumerate(spec.axes):  # check every path once, against the base
+        set_path(copy.deepcopy(base), axis.field, axis.values[0], where=f"axes[{i}].field", source=source)
+    runs: list[SweepRun] = []
+    labels = [a.label or _tokens(a.field, "", source)[-1] for a in spec.axes]
+    for combo in itertools.product(*(a.values for a in spec.axes)):
+        doc = copy.deepcopy(base)
+        for i, (axis, value) in enumerate(zip(spec.axes, combo)):
+            set_path(doc, axis.field, value, where=f"axes[{i}].field", source=source)
+        axis_values = {str(label): value for label, value in zip(labels, combo)}
+        point_id = "p-" + _short_hash(axis_values)
+        for rep in range(spec.monte_carlo.repetitions):
+            seed = spec.monte_carlo.seed_start + rep
+            run_doc = copy.deepcopy(doc)
+            run_doc["simulation"]["seed"] = seed
+            run_doc["name"] = f"{spec.name}-{point_id}-r{rep}"
+            try:
+                scenario = scenario_from_dict(run_doc, source=source)
+            except ScenarioError as exc:
+                where = ", ".join(f"{a.field}={v!r}" for a, v in zip(spec.axes, combo))
+                raise ScenarioError(f"the run with {where or 'the base values'} is not a valid scenario: "
+                                    f"{exc.problem}", file=source, field=exc.field, value=exc.value,
+                                    allowed=exc.allowed) from None
+            runs.append(SweepRun(run_id=f"{point_id}-r{rep}", point_id=point_id, repetition=rep, seed=seed,
+                                 axis_values=axis_values, scenario=scenario))
+    return runs

@@ -1,0 +1,68 @@
+"""A sweep's folder on disk: the plan, one file per finished run, and the gathered tables.
+
+Each finished run is one JSON file written atomically (temp file, then
+rename), so an interrupted sweep keeps every run it finished, reruns the
+rest on resume, and never counts a run twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from dctwin.errors import InputError
+from dctwin.sweep.spec import SweepRun
+
+__all__ = ["SweepStore"]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class SweepStore:
+    """``root/plan.json``, ``root/done/<run_id>.json``, ``root/failed/<run_id>.json``, tables and report."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.done_dir = self.root / "done"
+        self.failed_dir = self.root / "failed"
+
+    def open(self, runs: list[SweepRun], spec_text: str, fresh: bool = False) -> None:
+        """Create the folder, or check that an existing one belongs to the same sweep."""
+        plan = {"runs": [r.run_id for r in runs], "spec": spec_text}
+        plan_path = self.root / "plan.json"
+        if plan_path.exists() and not fresh:
+            old = json.loads(plan_path.read_text(encoding="utf-8"))
+            if old.get("runs") != plan["runs"]:
+                raise InputError("this sweep folder holds a different sweep; use another --out or --fresh",
+                                 file=str(self.root))
+        self.done_dir.mkdir(parents=True, exist_ok=True)
+        self.failed_dir.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            for d in (self.done_dir, self.failed_dir):
+                for p in d.glob("*.json"):
+                    p.unlink()
+        _atomic_write(plan_path, json.dumps(plan, indent=1))
+
+    def finished_ids(self) -> set[str]:
+        return {p.stem for p in self.done_dir.glob("*.json")}
+
+    def record_done(self, run: SweepRun, kpis: dict[str, Any], wall_s: float) -> None:
+        row = {"run_id": run.run_id, "point_id": run.point_id, "repetition": run.repetition, "seed": run.seed,
+               "axes": run.axis_values, "kpis": kpis, "wall_s": wall_s}
+        _atomic_write(self.done_dir / f"{run.run_id}.json", json.dumps(row, sort_keys=True, default=float))
+        (self.failed_dir / f"{run.run_id}.json").unlink(missing_ok=True)
+
+    def record_failed(self, run: SweepRun, message: str) -> None:
+        _atomic_write(self.failed_dir / f"{run.run_id}.json", json.dumps({"run_id": run.run_id, "error": message}))
+
+    def failed(self) -> dict[str, str]:
+        return {p.stem: json.loads(p.read_text(encoding="utf-8"))["error"] for p in self.failed_dir.glob("*.json")}
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(self.done_dir.glob("*.json"))]
