@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dctwin.config.base import Section
 
 __all__ = ["ClimateConfig", "GridConfig", "HeatDemandConfig", "SiteConfig"]
+
+
+def _packaged_ids(kind: str) -> list[str]:
+    """Ids of the data files shipped in ``dctwin/site/data/<kind>/`` (read without importing dctwin.site)."""
+    root = resources.files("dctwin") / "site" / "data" / kind
+    try:
+        return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml"))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _known(kind: str, value: str) -> str:
+    ids = _packaged_ids(kind)
+    if value not in ids:
+        raise ValueError(f"unknown {kind} data file '{value}'; packaged: {', '.join(ids) or '(none)'}")
+    return value
 
 
 def _needs_path(source: str, path: Path | None, what: str) -> None:
@@ -26,8 +43,13 @@ class ClimateConfig(Section):
     normals: str = Field("borlange", description="Id of the climate-normals data file (synthetic source).")
     path: Path | None = Field(None, description="Weather file for source 'epw' or 'csv' (relative to the scenario file).")
 
+    @field_validator("normals")
+    @classmethod
+    def _normals_known(cls, v: str) -> str:
+        return _known("climate", v)
+
     @model_validator(mode="after")
-    def _check(self) -> "ClimateConfig":
+    def _check(self) -> ClimateConfig:
         _needs_path(self.source, self.path, "climate")
         return self
 
@@ -42,8 +64,13 @@ class GridConfig(Section):
     profile: str = Field("se3", description="Id of the grid profile data file (synthetic source).")
     path: Path | None = Field(None, description="Price/carbon CSV for source 'csv'.")
 
+    @field_validator("profile")
+    @classmethod
+    def _profile_known(cls, v: str) -> str:
+        return _known("grid", v)
+
     @model_validator(mode="after")
-    def _check(self) -> "GridConfig":
+    def _check(self) -> GridConfig:
         _needs_path(self.source, self.path, "grid")
         return self
 
@@ -60,8 +87,13 @@ class HeatDemandConfig(Section):
         description="Most heat the district-heating network takes from this site in any hour [MW].",
     )
 
+    @field_validator("profile")
+    @classmethod
+    def _profile_known(cls, v: str) -> str:
+        return _known("heat", v)
+
     @model_validator(mode="after")
-    def _check(self) -> "HeatDemandConfig":
+    def _check(self) -> HeatDemandConfig:
         _needs_path(self.source, self.path, "heat_demand")
         return self
 

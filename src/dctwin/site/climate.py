@@ -1,0 +1,164 @@
+"""Synthetic hourly weather from monthly climate normals.
+
+Model (all hourly, whole calendar years at a time):
+
+    T = baseline(season) + anomaly_day(t) + diurnal(month, hour) + noise(t)
+
+* ``baseline``: periodic piecewise-linear curve through 12 mid-month knots,
+  solved so that each calendar month's mean over the synthesised years equals
+  the normal exactly (the sample bias of the random parts is removed by
+  construction).
+* ``anomaly_day``: AR(1) daily anomalies (persistence, monthly sd and skewness
+  calibrated on the Stockholm Arlanda IWEC year), interpolated between noons.
+* ``diurnal``: the Arlanda mean hour-of-day shape, with a monthly size scaled
+  so the mean daily range matches the normals in January and July.
+* ``noise``: hourly AR(1).
+
+Humidity: dew point = smooth daily temperature minus a dew-point depression
+(monthly knots solved so monthly mean RH matches the normals, plus an AR(1)
+daily anomaly); RH from the Magnus formula, wet bulb from Stull (2011).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from scipy.signal import lfilter
+
+from dctwin.rng import stream
+from dctwin.site.calendar import (
+    HourlyCalendar,
+    basis_month_means,
+    full_years,
+    interp_knots,
+    month_basis,
+)
+from dctwin.site.profiles import Profile, load_profile
+from dctwin.site.psychro import rel_humidity_pct, wet_bulb_stull_c
+
+__all__ = ["ar1", "synthesize_weather"]
+
+_DLNRH_DTD = 0.07  # d ln(RH) / d(dew point) near 0 °C [1/K], from the Magnus form
+
+
+def ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
+    """Stationary AR(1) series of length ``n`` with unit variance and lag-1 correlation ``phi``."""
+    e = rng.standard_normal(n)
+    x0 = e[0]
+    out = lfilter([np.sqrt(1.0 - phi * phi)], [1.0, -phi], e[1:], zi=[phi * x0])[0] if n > 1 else np.empty(0)
+    return np.concatenate(([x0], out))[:n]
+
+
+def _skewed(x: np.ndarray, skew: np.ndarray) -> np.ndarray:
+    """Give a standard normal series a skewness of about ``skew``, keeping mean 0 and sd 1.
+
+    Two-piece scaling: negative values are stretched by (1 + c), positive ones
+    shrunk by (1 - c), with c = -skew / 2.35 (so tails stay linear in x).
+    """
+    c = np.clip(-np.asarray(skew, dtype=float) / 2.35, -0.4, 0.4)
+    y = np.where(x < 0.0, x * (1.0 + c), x * (1.0 - c))
+    mean = -2.0 * c / np.sqrt(2.0 * np.pi)
+    sd = np.sqrt(1.0 + c * c - 2.0 * c * c / np.pi)
+    return (y - mean) / sd
+
+
+def _as_profile(normals: str | Profile) -> Profile:
+    return load_profile("climate", normals) if isinstance(normals, str) else normals
+
+
+def _season_weight(month0: np.ndarray) -> np.ndarray:
+    """1 in January, 0 in July, cosine in between."""
+    return 0.5 * (1.0 + np.cos(2.0 * np.pi * np.asarray(month0, float) / 12.0))
+
+
+def _diurnal_ptp(p: Profile) -> np.ndarray:
+    """Peak-to-peak size of the mean diurnal cycle by month [K].
+
+    The Arlanda mean daily range is scaled so January and July match the
+    normals' mean daily range; the noise allowance is taken off because noise
+    and day-to-day change also widen each day's max - min.
+    """
+    arl = np.asarray(p["daily_range_arlanda_c"], dtype=float)
+    jan = p["mean_daily_range_jan_c"] / arl[0]
+    jul = p["mean_daily_range_jul_c"] / arl[6]
+    w = _season_weight(np.arange(12))
+    target = arl * (jul + (jan - jul) * w)
+    allow_jan, allow_jul = float(p["range_noise_allowance_jan_c"]), float(p["range_noise_allowance_jul_c"])
+    return np.maximum(target - (allow_jul + (allow_jan - allow_jul) * w), 0.5)
+
+
+def synthesize_weather(normals: str | Profile, year_start: dt.date, n_hours: int, seed: int) -> pd.DataFrame:
+    """Hourly synthetic weather from climate normals.
+
+    Parameters: ``normals`` id of a climate data file (or its loaded values);
+    ``year_start`` local date of the first hour; ``n_hours`` length; ``seed``
+    root seed (stream "weather").
+
+    Returns ``n_hours`` rows: ``dry_bulb_c`` [°C], ``rel_humidity_pct`` [%],
+    ``dew_point_c`` [°C], ``wet_bulb_c`` [°C]. Whole calendar years are
+    synthesised and then cut, so the months of the covered years average to
+    the normals and a run's first week equals that of a longer run.
+    """
+    p = _as_profile(normals)
+    first, total, offset = full_years(year_start, n_hours)
+    cal = HourlyCalendar.build(first, total)
+    rng = stream(seed, "weather")
+    n_days = total // 24
+
+    # Day-to-day anomaly, on the day grid, then interpolated between noons.
+    day_cal_pos = cal.season_pos[12::24]
+    day_basis = month_basis(day_cal_pos)
+    sd_knots = np.asarray(p["daily_anomaly_sd_c"], float)
+    sd_knots = sd_knots * (1.0 + (float(p["cold_season_sd_factor"]) - 1.0) * _season_weight(np.arange(12)))
+    sd_day = interp_knots(sd_knots, day_basis)
+    sk_day = interp_knots(np.asarray(p["daily_anomaly_skew"], float), day_basis)
+    z = _skewed(ar1(rng, n_days, float(p["daily_anomaly_phi"])), sk_day)
+    lim = float(p["warm_tail_limit_sd"])
+    z = np.where(z > 0.0, lim * np.tanh(z / lim), z)
+    anom_day = sd_day * z
+    hours = np.arange(total, dtype=float)
+    noon = np.arange(n_days, dtype=float) * 24.0 + 12.0
+    anom = np.interp(hours, noon, anom_day)
+
+    basis = month_basis(cal.season_pos)
+    ptp = interp_knots(_diurnal_ptp(p), basis)
+    diurnal = ptp * np.asarray(p["diurnal_shape"], float)[cal.hour]
+    noise = float(p["hourly_noise_sd_c"]) * ar1(rng, total, float(p["hourly_noise_phi"]))
+
+    # Solve the 12 baseline knots so each calendar month's mean equals the normal.
+    a = basis_month_means(cal.month0, basis)
+    counts = np.bincount(cal.month0, minlength=12)
+    rest = anom + diurnal + noise
+    rest_mean = np.bincount(cal.month0, weights=rest, minlength=12) / np.maximum(counts, 1)
+    target = np.asarray(p["monthly_mean_c"], float)
+    knots = np.linalg.solve(a, target - rest_mean)
+    smooth = interp_knots(knots, basis) + anom
+    temp = smooth + diurnal + noise
+
+    # Humidity: dew point follows the smooth daily temperature minus a depression.
+    dep_day = float(p["depression_anomaly_sd_c"]) * ar1(rng, n_days, float(p["depression_anomaly_phi"]))
+    dep_anom = np.interp(hours, noon, dep_day)
+    rh_target = np.asarray(p["monthly_rh_pct"], float)
+    dep_knots = np.full(12, 3.0)
+    for _ in range(6):  # fixed-point on 12 numbers, not per time step
+        dep = np.maximum(interp_knots(dep_knots, basis) + dep_anom, 0.0)
+        rh = rel_humidity_pct(temp, smooth - dep)
+        rh_mean = np.bincount(cal.month0, weights=rh, minlength=12) / np.maximum(counts, 1)
+        step = np.log(rh_target / np.maximum(rh_mean, 1.0)) / _DLNRH_DTD
+        dep_knots = dep_knots - np.linalg.solve(a, step)
+    dep = np.maximum(interp_knots(dep_knots, basis) + dep_anom, 0.0)
+    dew = np.minimum(smooth - dep, temp)
+    rh = np.clip(rel_humidity_pct(temp, dew), 1.0, 100.0)
+
+    sl = slice(offset, offset + n_hours)
+    t, r, d = temp[sl], rh[sl], dew[sl]
+    return pd.DataFrame(
+        {
+            "dry_bulb_c": t,
+            "rel_humidity_pct": r,
+            "dew_point_c": d,
+            "wet_bulb_c": wet_bulb_stull_c(t, r),
+        }
+    )

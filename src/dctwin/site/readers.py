@@ -1,0 +1,215 @@
+"""Readers for user-supplied site series: EnergyPlus EPW weather and simple CSVs.
+
+Every problem raises ``InputError`` naming the file, the line and the field.
+EPW layout: 8 header lines, then one line per hour with (0-based fields)
+0 year, 1 month, 2 day, 3 hour (1-24, hour ending), 4 minute, 5 data-source
+flags, 6 dry bulb [°C], 7 dew point [°C], 8 relative humidity [%],
+9 atmospheric pressure [Pa], ..., 21 wind speed [m/s] (EnergyPlus
+"Auxiliary Programs" guide, chapter "Weather Converter Program", section
+"EnergyPlus Weather File (EPW) Data Dictionary").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dctwin.errors import InputError
+
+__all__ = ["EPW_HEADER_LINES", "read_epw", "read_grid_csv", "read_heat_demand_csv", "read_weather_csv"]
+
+EPW_HEADER_LINES = 8
+_EPW_FIELDS = {  # name: (index, missing code, low, high)
+    "dry_bulb_c": (6, 99.9, -70.0, 70.0),
+    "dew_point_c": (7, 99.9, -70.0, 70.0),
+    "rel_humidity_pct": (8, 999.0, 0.0, 110.0),
+    "atmospheric_pressure_pa": (9, 999999.0, 31000.0, 120000.0),
+    "wind_speed_m_per_s": (21, 999.0, 0.0, 40.0),
+}
+_MAX_BYTES = 50 << 20
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=str(path)) from None
+    if len(raw) > _MAX_BYTES:
+        raise InputError(f"file is larger than {_MAX_BYTES} bytes", file=str(path), value=len(raw))
+    return raw.decode("utf-8", errors="replace")
+
+
+def read_epw(path: str | Path) -> pd.DataFrame:
+    """Hourly rows of an EPW file: year, month, day, hour (1-24), minute, dry_bulb_c [°C],
+    dew_point_c [°C], rel_humidity_pct [%], atmospheric_pressure_pa [Pa], wind_speed_m_per_s [m/s].
+
+    A full typical year has 8,760 rows (8,784 for a leap year); fewer, or any
+    unreadable, missing or out-of-range value, raises ``InputError``.
+    """
+    file = str(path)
+    lines = _read_text(Path(path)).splitlines()
+    if len(lines) < EPW_HEADER_LINES or not lines[0].startswith("LOCATION"):
+        raise InputError(
+            "not an EPW file: line 1 must start with LOCATION and 8 header lines must follow", file=file, field="line 1"
+        )
+    data = [ln for ln in lines[EPW_HEADER_LINES:]]
+    while data and not data[-1].strip():
+        data.pop()
+    if len(data) not in (8760, 8784):
+        raise InputError(
+            "EPW file must hold a whole year of hourly rows (8760 or 8784)",
+            file=file,
+            field=f"line {EPW_HEADER_LINES + len(data) + 1}",
+            value=len(data),
+            allowed="8760 or 8784 rows",
+        )
+    rows = [ln.split(",") for ln in data]
+    short = [i for i, r in enumerate(rows) if len(r) < 22]
+    if short:
+        i = short[0]
+        raise InputError(
+            "row has too few fields",
+            file=file,
+            field=f"line {EPW_HEADER_LINES + i + 1}",
+            value=len(rows[i]),
+            allowed="at least 22 comma-separated fields",
+        )
+    out: dict[str, np.ndarray] = {}
+    for name, idx in (("year", 0), ("month", 1), ("day", 2), ("hour", 3), ("minute", 4)):
+        out[name] = _column(rows, idx, name, file, integer=True)
+    for name, (idx, missing, lo, hi) in _EPW_FIELDS.items():
+        col = _column(rows, idx, name, file, integer=False)
+        bad = np.flatnonzero((col == missing) | (col < lo) | (col > hi))
+        if bad.size and name in ("dry_bulb_c", "rel_humidity_pct"):
+            i = int(bad[0])
+            raise InputError(
+                "missing or out-of-range value",
+                file=file,
+                field=f"line {EPW_HEADER_LINES + i + 1}, {name}",
+                value=float(col[i]),
+                allowed=f"{lo} to {hi}",
+            )
+        if bad.size:  # optional columns: mark unknown
+            col = col.copy()
+            col[bad] = np.nan
+        out[name] = col
+    for name, lo, hi in (("month", 1, 12), ("day", 1, 31), ("hour", 1, 24)):
+        bad = np.flatnonzero((out[name] < lo) | (out[name] > hi))
+        if bad.size:
+            i = int(bad[0])
+            raise InputError(
+                "value out of range",
+                file=file,
+                field=f"line {EPW_HEADER_LINES + i + 1}, {name}",
+                value=int(out[name][i]),
+                allowed=f"{lo} to {hi}",
+            )
+    return pd.DataFrame(out)
+
+
+def _column(rows: list[list[str]], idx: int, name: str, file: str, *, integer: bool) -> np.ndarray:
+    vals = [r[idx].strip() for r in rows]
+    try:
+        return np.array(vals, dtype=np.int64 if integer else np.float64)
+    except ValueError:
+        for i, v in enumerate(vals):
+            try:
+                int(v) if integer else float(v)
+            except ValueError:
+                raise InputError(
+                    "not a number", file=file, field=f"line {EPW_HEADER_LINES + i + 1}, {name}", value=v
+                ) from None
+        raise
+
+
+def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a timestamped CSV with the given numeric columns; InputError on any bad cell (line numbers 1-based)."""
+    file = str(path)
+    text = _read_text(Path(path))
+    from io import StringIO
+
+    try:
+        df = pd.read_csv(StringIO(text), dtype=str, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"malformed CSV: {str(exc).splitlines()[0]}", file=file) from None
+    df.columns = [c.strip() for c in df.columns]
+    need = ("timestamp",) + columns
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise InputError(
+            "missing column", file=file, field=missing[0], value=list(df.columns), allowed=", ".join(need + optional)
+        )
+    if len(df) < 2:
+        raise InputError("needs at least two rows", file=file, value=len(df))
+    out = pd.DataFrame()
+    ts = pd.to_datetime(df["timestamp"], errors="coerce")
+    bad = np.flatnonzero(ts.isna().to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            "not a timestamp",
+            file=file,
+            field=f"line {i + 2}, timestamp",
+            value=df["timestamp"].iloc[i],
+            allowed="ISO 8601, e.g. 2027-01-01 00:00",
+        )
+    if ts.dt.tz is not None:
+        ts = ts.dt.tz_localize(None)
+    d = np.diff(ts.to_numpy().astype("datetime64[s]").astype(np.int64))
+    if (d <= 0).any():
+        i = int(np.flatnonzero(d <= 0)[0]) + 1
+        raise InputError(
+            "timestamps must increase strictly",
+            file=file,
+            field=f"line {i + 2}, timestamp",
+            value=df["timestamp"].iloc[i],
+        )
+    out["timestamp"] = ts.to_numpy()
+    for c in columns + tuple(o for o in optional if o in df.columns):
+        v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(v))
+        if bad.size:
+            i = int(bad[0])
+            raise InputError("not a number", file=file, field=f"line {i + 2}, {c}", value=df[c].iloc[i])
+        out[c] = v
+    return out
+
+
+def _check_range(df: pd.DataFrame, col: str, lo: float, hi: float, file: str) -> None:
+    bad = np.flatnonzero((df[col].to_numpy() < lo) | (df[col].to_numpy() > hi))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            "value out of range",
+            file=file,
+            field=f"line {i + 2}, {col}",
+            value=float(df[col].iloc[i]),
+            allowed=f"{lo} to {hi}",
+        )
+
+
+def read_weather_csv(path: str | Path) -> pd.DataFrame:
+    """Weather CSV with columns ``timestamp, dry_bulb_c`` [°C]``, rel_humidity_pct`` [%] (local standard time)."""
+    df = _read_csv(path, ("dry_bulb_c", "rel_humidity_pct"))
+    _check_range(df, "dry_bulb_c", -70.0, 70.0, str(path))
+    _check_range(df, "rel_humidity_pct", 0.0, 100.0, str(path))
+    return df
+
+
+def read_grid_csv(path: str | Path) -> pd.DataFrame:
+    """Grid CSV with columns ``timestamp, price_eur_per_mwh`` [EUR/MWh]``, carbon_g_per_kwh`` [gCO2/kWh]."""
+    df = _read_csv(path, ("price_eur_per_mwh", "carbon_g_per_kwh"))
+    _check_range(df, "price_eur_per_mwh", -5000.0, 20000.0, str(path))
+    _check_range(df, "carbon_g_per_kwh", 0.0, 2000.0, str(path))
+    return df
+
+
+def read_heat_demand_csv(path: str | Path) -> pd.DataFrame:
+    """Heat CSV with columns ``timestamp, heat_demand_mw`` [MW] and optionally ``dh_supply_temp_c`` [°C]."""
+    df = _read_csv(path, ("heat_demand_mw",), optional=("dh_supply_temp_c",))
+    _check_range(df, "heat_demand_mw", 0.0, 1.0e5, str(path))
+    if "dh_supply_temp_c" in df:
+        _check_range(df, "dh_supply_temp_c", 20.0, 200.0, str(path))
+    return df

@@ -1,0 +1,56 @@
+"""District-heating demand and supply temperature."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from dctwin.errors import InputError
+from dctwin.site import dh_supply_temp_c, heat_demand, heat_price_factor, synthesize_weather
+from dctwin.site.calendar import HourlyCalendar
+
+START = dt.date(2027, 1, 1)
+
+
+def test_january_above_july_and_never_above_cap():
+    w = synthesize_weather("borlange", START, 8760, seed=4)
+    cal = HourlyCalendar.build(START, 8760)
+    d = heat_demand("borlange", w.dry_bulb_c, None, offtake_cap_mw=30.0)
+    m = d.heat_demand_mw.groupby(cal.month0).mean()
+    assert m[0] > 2 * m[6]
+    assert d.heat_demand_mw.max() <= 30.0 and d.heat_demand_mw.min() > 0.0  # hot-water base load in summer
+    small = heat_demand("borlange", w.dry_bulb_c, None, offtake_cap_mw=5.0)
+    assert small.heat_demand_mw.max() == pytest.approx(5.0)
+
+
+def test_demand_monotone_in_outdoor_temperature():
+    t = np.linspace(-35, 30, 66)
+    d = heat_demand("borlange", t, None, offtake_cap_mw=1e3).heat_demand_mw.to_numpy()
+    assert np.all(np.diff(d) <= 1e-12)
+    assert d[-1] == d[-2]  # flat base load above the balance temperature
+
+
+def test_supply_temperature_curve():
+    # Swedish DH water 70-120 °C (Ei); 3rd-generation supply 80-110 °C (VICUS): ~70 °C summer, ~100 °C at -20 °C.
+    s = dh_supply_temp_c("borlange", np.array([25.0, 5.0, -7.5, -20.0, -35.0]))
+    assert s == pytest.approx([70.0, 70.0, 85.0, 100.0, 100.0])
+
+
+def test_heat_price_shape():
+    # Borlänge Energi 2021 commercial: winter 37.8, shoulder 27.5, summer 10.0 öre/kWh (dossier §3d).
+    f = heat_price_factor("borlange", np.arange(1, 13))
+    days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    assert np.sum(f * days) / days.sum() == pytest.approx(1.0)
+    assert f[0] / f[6] == pytest.approx(37.8 / 10.0)
+
+
+def test_bad_cap():
+    with pytest.raises(InputError, match="offtake"):
+        heat_demand("borlange", [0.0], None, offtake_cap_mw=-1.0)
+
+
+def test_unknown_profile_lists_valid():
+    with pytest.raises(InputError, match="borlange"):
+        heat_demand("nowhere", [0.0], None, offtake_cap_mw=1.0)
