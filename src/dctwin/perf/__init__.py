@@ -1,1 +1,39 @@
-"""dctwin.perf"""
+"""Performance model: training step time and MFU, inference throughput and latency, power-capping cost.
+
+Every constant is in ``perf/data/calibration.yaml`` with its source; the
+published figures it was fitted to, and the error on each, are in
+``perf/data/reference.yaml`` and reproduced by :func:`calibration_report`
+(``python -m dctwin.perf``).
+"""
+
+from dctwin.perf.hardware import PRECISIONS, check_precision, peak_flops
+from dctwin.perf.inference import InferencePerf, inference_perf, replica_sizes, throughput_at_scale
+from dctwin.perf.models import LLM, get_model, load_models, read_models_file
+from dctwin.perf.power import power_cap_throughput_factor
+from dctwin.perf.reference import CaseResult, calibration_report, fit_constants, format_report, load_reference
+from dctwin.perf.training import TrainingPerf, choose_parallelism, mfu_at_scale, model_flops_per_token, training_perf
+
+__all__ = [
+    "LLM",
+    "PRECISIONS",
+    "CaseResult",
+    "InferencePerf",
+    "TrainingPerf",
+    "calibration_report",
+    "check_precision",
+    "choose_parallelism",
+    "fit_constants",
+    "format_report",
+    "get_model",
+    "inference_perf",
+    "load_models",
+    "load_reference",
+    "mfu_at_scale",
+    "model_flops_per_token",
+    "peak_flops",
+    "power_cap_throughput_factor",
+    "read_models_file",
+    "replica_sizes",
+    "throughput_at_scale",
+    "training_perf",
+]

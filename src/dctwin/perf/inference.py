@@ -1,0 +1,196 @@
+"""LLM serving throughput and latency from a roofline of prefill and decode.
+
+One model replica spans ``g`` GPUs (tensor parallel inside the NVLink
+domain). Under continuous batching a replica holds ``B`` sequences; each
+iteration emits one token for each of them and prefills, on average, the
+prompts of the ``B / output_tokens`` requests that replace the finished ones:
+
+    t_iter(B) = t_decode(B) + t_prefill(B * input_tokens / output_tokens) + t_comm(B)
+
+* decode: the weight GEMMs are memory-bound at small ``B`` (all weights
+  read from HBM once per step) and compute-bound at large ``B``
+  (``2 * N_active * B`` FLOPs); attention reads the batch's KV cache. Each
+  kernel takes the larger of its memory and compute time and they run one
+  after the other: ``t_decode = max(W/BW, 2·N·B/F) + max(KV/BW, attn/F)``;
+* prefill is compute-bound: ``2 * N_active`` FLOPs per prompt token plus
+  causal attention;
+* tensor-parallel all-reduces: two per layer per token of activations, plus
+  a fixed latency per all-reduce;
+* ``B`` is limited by the KV cache (HBM minus weights at the precision),
+  by the engine's maximum batch and by the TPOT/TTFT targets. MoE models
+  use active parameters for FLOPs and total parameters for memory.
+
+Offline throughput is the best over the allowed batch sizes and replica
+sizes (the smallest batch within 0.1% of the best, since throughput
+plateaus once compute-bound). All batch sizes are evaluated at once as numpy arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dctwin.catalog.platform import Platform
+from dctwin.errors import InputError
+from dctwin.perf.hardware import WEIGHT_BYTES, check_precision, peak_flops
+from dctwin.perf.models import LLM, get_model
+from dctwin.perf.params import load_params
+
+__all__ = ["InferencePerf", "inference_perf", "replica_sizes", "throughput_at_scale"]
+
+
+@dataclass(frozen=True)
+class InferencePerf:
+    """Result of :func:`inference_perf` for all ``n_gpus`` together."""
+
+    tokens_per_s: float        # output tokens per second [token/s]
+    requests_per_s: float      # completed requests per second [1/s]
+    ttft_s: float              # time to first token of a request [s]
+    tpot_s: float              # time per output token of a request (one iteration) [s]
+    batch_size: int            # in-flight sequences per replica [-]
+    kv_cache_gb: float         # KV cache in use per replica [GB]
+    gpus_per_replica: int      # tensor-parallel size of one replica [-]
+    replicas: int              # model copies on the GPUs [-]
+    max_batch_memory: int      # batch the KV cache alone would allow per replica [-]
+
+
+def replica_sizes(platform: Platform, n_gpus: int, model: LLM | None = None) -> list[int]:
+    """Candidate tensor-parallel sizes: divisors of ``n_gpus`` inside one NVLink domain (dividing the heads)."""
+    limit = min(n_gpus, platform.scale_up_domain_gpus)
+    heads = model.attention_heads if model is not None else 1
+    return [g for g in range(1, limit + 1) if n_gpus % g == 0 and (model is None or heads % g == 0)]
+
+
+def _replica(platform: Platform, model: LLM, g: int, precision: str, in_tok: float, out_tok: float,
+             c: dict) -> dict | None:
+    """Per-replica arrays over batch sizes 1..B_max; None if the weights do not fit."""
+    weights_b = model.params_total * WEIGHT_BYTES[precision]
+    free_b = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"]) * 1e9 - weights_b
+    if free_b <= 0:
+        return None
+    kv_b = free_b * c["kv_free_fraction"]
+    kv_tok_b = model.kv_bytes_per_token(2.0 if precision == "bf16" else c["kv_bytes_per_value"])  # BF16 serving keeps a BF16 cache
+    ctx = in_tok + out_tok / 2.0                            # mean tokens held by an in-flight sequence
+    b_mem = int(kv_b // (kv_tok_b * ctx))
+    if b_mem < 1:
+        return None
+    b_max = int(min(b_mem, c["max_batch_per_replica"]))
+    batch = np.arange(1, b_max + 1, dtype=float)
+
+    peak = peak_flops(platform, precision) * g * c["compute_efficiency"]
+    bw = platform.hbm_bandwidth_tb_s * 1e12 * g * c["hbm_efficiency"]
+    flops_tok_pre = 2.0 * model.params_active + model.attention_flops_per_token(in_tok / 2.0)
+
+    # GEMMs and attention are separate kernels: each is bound by its own roofline, one after the other
+    t_gemm = np.maximum(weights_b / bw, batch * 2.0 * model.params_active / peak)
+    t_attn = np.maximum(batch * kv_tok_b * ctx / bw, batch * model.attention_flops_per_token(ctx) / peak)
+    t_dec = t_gemm + t_attn
+    prefill_tokens = batch * in_tok / out_tok
+    t_pre = prefill_tokens * flops_tok_pre / peak
+    t_comm = np.zeros_like(batch)
+    if g > 1:
+        link_bw = platform.scale_up_bandwidth_gb_s / 2 * 1e9 * c["link_efficiency"]   # per GPU, one direction
+        # bytes each GPU sends: ring all-reduce of 16-bit activations, 2 per layer per token
+        act_b = (batch + prefill_tokens) * model.layers * 2 * model.hidden_size * 2 * 2 * (g - 1) / g
+        n_steps = 1 + (prefill_tokens > 0)                  # decode step plus a prefill chunk
+        t_comm = act_b / link_bw + 2 * model.layers * c["allreduce_latency_s"] * n_steps
+    t_iter = t_dec + t_pre + t_comm
+    ttft = in_tok * flops_tok_pre / peak + t_iter           # own prefill + wait for the running iteration
+    return {"batch": batch, "t_iter": t_iter, "ttft": ttft, "kv_tok_b": kv_tok_b, "ctx": ctx, "b_mem": b_mem}
+
+
+def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: str = "fp8",
+                   input_tokens: float = 1024, output_tokens: float = 256, ttft_target_s: float | None = None,
+                   tpot_target_s: float | None = None, gpus_per_replica: int | None = None,
+                   params: dict | None = None) -> InferencePerf:
+    """Best output-token throughput of ``model`` served on ``n_gpus`` GPUs of ``platform``.
+
+    Requests have ``input_tokens`` prompt and ``output_tokens`` generated
+    tokens on average. Without latency targets this is the offline (maximum
+    batch) throughput; with targets only the batch sizes meeting them are
+    considered. ``gpus_per_replica`` fixes the tensor-parallel size (default: the
+    best divisor of ``n_gpus`` within the NVLink domain).
+    """
+    model = get_model(model) if isinstance(model, str) else model
+    check_precision(platform, precision)
+    n_gpus = int(n_gpus)
+    if n_gpus < 1:
+        raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
+    if input_tokens < 1 or output_tokens < 1:
+        raise InputError("input_tokens and output_tokens must be at least 1", field="input_tokens/output_tokens",
+                         value=(input_tokens, output_tokens))
+    if input_tokens + output_tokens > model.context_tokens:
+        raise InputError(f"request longer than the context of {model.id}", field="input_tokens+output_tokens",
+                         value=input_tokens + output_tokens, allowed=f"<= {model.context_tokens}")
+    c = dict(load_params()["inference"])
+    c.update(params or {})
+    sizes = [gpus_per_replica] if gpus_per_replica else replica_sizes(platform, n_gpus, model)
+    if gpus_per_replica and n_gpus % gpus_per_replica:
+        raise InputError("gpus_per_replica must divide n_gpus", field="gpus_per_replica", value=gpus_per_replica)
+
+    best: InferencePerf | None = None
+    fits = False
+    for g in sizes:
+        r = _replica(platform, model, g, precision, float(input_tokens), float(output_tokens), c)
+        if r is None:
+            continue
+        fits = True
+        ok = np.ones_like(r["batch"], dtype=bool)
+        if tpot_target_s is not None:
+            ok &= r["t_iter"] <= tpot_target_s
+        if ttft_target_s is not None:
+            ok &= r["ttft"] <= ttft_target_s
+        if not ok.any():
+            continue
+        tput = np.where(ok, r["batch"] / r["t_iter"], -np.inf)
+        # throughput plateaus once compute-bound: take the smallest batch within 0.1% of the best
+        i = int(np.argmax(tput >= 0.999 * tput.max()))
+        replicas = n_gpus // g
+        tok_s = float(tput[i]) * replicas
+        cand = InferencePerf(
+            tokens_per_s=tok_s, requests_per_s=tok_s / output_tokens, ttft_s=float(r["ttft"][i]),
+            tpot_s=float(r["t_iter"][i]), batch_size=int(r["batch"][i]),
+            kv_cache_gb=float(r["batch"][i] * r["kv_tok_b"] * r["ctx"] / 1e9), gpus_per_replica=g,
+            replicas=replicas, max_batch_memory=int(r["b_mem"]),
+        )
+        if best is None or cand.tokens_per_s > best.tokens_per_s:
+            best = cand
+    if not fits:
+        raise InputError(f"{model.id} at {precision} does not fit on {n_gpus} x {platform.gpu_name}",
+                         field="n_gpus", value=n_gpus, allowed="more GPUs or a lower precision")
+    if best is None:
+        raise InputError("no batch size meets the latency targets", field="ttft_target_s/tpot_target_s",
+                         value=(ttft_target_s, tpot_target_s), allowed="looser targets or more GPUs per replica")
+    return best
+
+
+_TPUT_CACHE: dict[tuple, float] = {}
+
+
+def throughput_at_scale(platform: Platform, model: LLM | str, n_gpus, precision: str = "fp8",
+                        input_tokens: float = 1024, output_tokens: float = 256, ttft_target_s: float | None = None,
+                        tpot_target_s: float | None = None) -> np.ndarray:
+    """Output tokens/s [token/s] for each deployment size in ``n_gpus`` (array); NaN where it cannot serve.
+
+    Cached per (platform, model, size, precision, request shape, targets) so a
+    cluster simulation can ask for every replica pool cheaply.
+    """
+    model = get_model(model) if isinstance(model, str) else model
+    check_precision(platform, precision)
+    sizes = np.asarray(n_gpus)
+    flat = sizes.reshape(-1)
+    out = np.empty(flat.shape, dtype=float)
+    pkey = (platform.id, platform.fp8_dense_tflops, platform.hbm_gb, platform.hbm_bandwidth_tb_s,
+            platform.scale_up_domain_gpus)
+    for i, n in enumerate(flat):
+        key = (pkey, model.id, int(n), precision, float(input_tokens), float(output_tokens), ttft_target_s,
+               tpot_target_s)
+        if key not in _TPUT_CACHE:
+            try:
+                _TPUT_CACHE[key] = inference_perf(platform, model, int(n), precision, input_tokens, output_tokens,
+                                                  ttft_target_s, tpot_target_s).tokens_per_s
+            except InputError:
+                _TPUT_CACHE[key] = float("nan")
+        out[i] = _TPUT_CACHE[key]
+    return out.reshape(sizes.shape)

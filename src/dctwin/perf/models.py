@@ -1,0 +1,130 @@
+"""LLM descriptions for the performance model, read from ``perf/data/models.yaml``.
+
+Every number in the data file is ``{value: X, source: KEY}``; the loader
+checks that KEY names an entry of the file's ``sources`` so that no figure
+enters the model without its source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dctwin.errors import InputError
+
+__all__ = ["LLM", "get_model", "load_models", "read_models_file"]
+
+_INT_FIELDS = ("layers", "hidden_size", "attention_heads", "kv_heads", "head_dim", "kv_dim_per_layer",
+               "vocab_size", "context_tokens", "train_seq_tokens", "experts", "experts_per_token")
+_FLOAT_FIELDS = ("params_total", "params_active", "train_batch_tokens")
+
+
+@dataclass(frozen=True)
+class LLM:
+    """A transformer language model: sizes in parameters, tokens and cached values.
+
+    ``params_active`` is the parameter count used per token (equal to
+    ``params_total`` for dense models; the routed subset for MoE).
+    """
+
+    id: str
+    name: str
+    params_total: float
+    params_active: float
+    layers: int
+    hidden_size: int
+    attention_heads: int
+    kv_heads: int
+    head_dim: int
+    kv_dim_per_layer: int          # cached values per token per layer [-]
+    vocab_size: int
+    context_tokens: int
+    train_seq_tokens: int
+    train_batch_tokens: float
+    experts: int = 1
+    experts_per_token: int = 1
+    assumption: str = ""
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_moe(self) -> bool:
+        """True for a mixture-of-experts model."""
+        return self.experts > 1
+
+    def kv_bytes_per_token(self, kv_bytes_per_value: float) -> float:
+        """KV-cache size of one token over all layers [B]."""
+        return self.layers * self.kv_dim_per_layer * kv_bytes_per_value
+
+    def attention_flops_per_token(self, context_tokens: float) -> float:
+        """Forward attention score/value FLOPs per token at a mean context [FLOP]."""
+        return 4.0 * self.layers * self.attention_heads * self.head_dim * context_tokens
+
+
+def _value(entry: Any, where: str, sources: dict[str, str], file: str) -> tuple[float, str]:
+    if not isinstance(entry, dict) or "value" not in entry or "source" not in entry:
+        raise InputError("each number needs {value: ..., source: KEY}", file=file, field=where, value=entry)
+    key = entry["source"]
+    if key not in sources:
+        raise InputError("source key not in the file's 'sources'", file=file, field=f"{where}.source", value=key,
+                         allowed=", ".join(sources))
+    value = entry["value"]
+    if isinstance(value, str):  # YAML 1.1 reads '4.0e6' (no exponent sign) as text
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise InputError("value must be a positive number", file=file, field=f"{where}.value", value=value)
+    return value, sources[key]
+
+
+def read_models_file(path: Path) -> dict[str, LLM]:
+    """Parse a models data file into LLM objects by id, checking every source."""
+    file = str(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot read models file: {exc}", file=file) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("models"), list):
+        raise InputError("models file must be a mapping with a 'models' list", file=file)
+    sources = doc.get("sources") or {}
+    out: dict[str, LLM] = {}
+    for i, item in enumerate(doc["models"]):
+        where = f"models[{i}]"
+        values = item.get("values") or {}
+        kwargs: dict[str, Any] = {}
+        cited: dict[str, str] = {}
+        for name in _INT_FIELDS + _FLOAT_FIELDS:
+            if name not in values:
+                raise InputError("missing field", file=file, field=f"{where}.values.{name}")
+            v, src = _value(values[name], f"{where}.values.{name}", sources, file)
+            kwargs[name] = int(v) if name in _INT_FIELDS else float(v)
+            cited[name] = src
+        if kwargs["params_active"] > kwargs["params_total"]:
+            raise InputError("params_active may not exceed params_total", file=file,
+                             field=f"{where}.values.params_active", value=kwargs["params_active"])
+        model = LLM(id=str(item["id"]), name=str(item["name"]), assumption=str(item.get("assumption", "")).strip(),
+                    sources=cited, **kwargs)
+        out[model.id] = model
+    return out
+
+
+@lru_cache(maxsize=1)
+def load_models() -> dict[str, LLM]:
+    """All LLMs shipped with the package, by id."""
+    path = Path(str(resources.files("dctwin.perf") / "data" / "models.yaml"))
+    return read_models_file(path)
+
+
+def get_model(model_id: str) -> LLM:
+    """The model with this id; an unknown id lists the valid ones."""
+    models = load_models()
+    if model_id not in models:
+        raise InputError("unknown model id", field="model", value=model_id, allowed=", ".join(sorted(models)))
+    return models[model_id]

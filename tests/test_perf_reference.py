@@ -1,0 +1,33 @@
+"""Reference cases and the reproducibility of the fitted constants in calibration.yaml."""
+
+import pytest
+
+from dctwin.perf import calibration_report, fit_constants, format_report
+from dctwin.perf.params import load_params
+
+
+def test_every_reference_case_within_its_tolerance():
+    results = calibration_report()
+    assert {r.kind for r in results} == {"training", "inference", "power_cap"}
+    bad = [r for r in results if abs(r.error) > r.tolerance]
+    assert not bad, format_report(bad)
+    assert all(r.source for r in results)
+
+
+def test_stored_constants_are_the_fit_of_the_reference_cases():
+    params = load_params()
+    fitted = fit_constants()
+    stored = {
+        "kernel_efficiency_fp8": params["training"]["kernel_efficiency_fp8"],
+        "kernel_efficiency_bf16": params["training"]["kernel_efficiency_bf16"],
+        "compute_efficiency": params["inference"]["compute_efficiency"],
+        "throughput_exponent": params["power_cap"]["throughput_exponent"],
+    }
+    for name, value in stored.items():
+        assert value == pytest.approx(fitted[name], rel=0.01), name
+
+
+def test_report_table_lists_each_case():
+    results = calibration_report()
+    text = format_report(results)
+    assert all(r.case in text for r in results)
