@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from dctwin.config.base import Section
 from dctwin.config.economics import EconomicsConfig
 from dctwin.config.facility import FacilityConfig
+from dctwin.config.operation import OperationConfig
 from dctwin.config.phases import Phase
 from dctwin.config.simulation import SimulationConfig
 from dctwin.config.site import SiteConfig
@@ -28,6 +29,7 @@ class Scenario(Section):
     workload: WorkloadConfig = Field(default_factory=WorkloadConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
+    operation: OperationConfig = Field(default_factory=OperationConfig)
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
 
     @model_validator(mode="after")

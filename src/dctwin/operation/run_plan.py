@@ -1,0 +1,72 @@
+"""The orchestrator's view of the operation plan: built from the scenario, the timeline, the site series and the pools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dctwin.config.operation import OperationConfig
+from dctwin.operation.base import ExogenousInputs, OperationPlan, combine_plans, get_policy
+from dctwin.operation.throughput import power_cap_throughput_factor
+
+__all__ = ["RunPlan", "exogenous_inputs", "plan_for_run"]
+
+
+@dataclass
+class RunPlan:
+    """A site-level ``OperationPlan`` with per-pool views for the cluster engine."""
+
+    plan: OperationPlan
+    gpus_installed: np.ndarray
+    active: bool
+
+    @property
+    def power_cap_frac(self) -> np.ndarray:
+        return self.plan.power_cap_frac
+
+    @property
+    def defer_ok(self) -> np.ndarray:
+        return self.plan.defer_ok
+
+    @property
+    def notes(self) -> dict:
+        return self.plan.notes
+
+    def gpu_cap(self, pool) -> np.ndarray | None:
+        """Most busy GPUs of ``pool`` per step (its share of the site cap), or None when nothing is capped."""
+        if not np.any(self.plan.gpu_cap < self.gpus_installed):
+            return None
+        share = np.divide(pool.gpus_online, self.gpus_installed, out=np.zeros(len(self.gpus_installed)),
+                          where=self.gpus_installed > 0)
+        return np.floor(self.plan.gpu_cap * share).astype(np.int64)
+
+    def throughput_factor(self, pool) -> np.ndarray:
+        """Work rate of ``pool``'s GPUs under the cap [-]."""
+        return np.asarray(power_cap_throughput_factor(pool.platform, self.plan.power_cap_frac), dtype=float)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.plan.to_frame()
+
+
+def exogenous_inputs(scenario, timeline, site: pd.DataFrame, pools, config: OperationConfig) -> ExogenousInputs:
+    """Policy inputs from the run's site series and pools (main platform: the pool with most GPUs)."""
+    n = timeline.n_steps
+    gpus = np.zeros(n)
+    for p in pools:
+        gpus = gpus + p.gpus_online
+    main = max(pools, key=lambda p: int(p.gpus_online.max(initial=0))).platform
+    col = (lambda c: site[c].to_numpy(dtype=float) if c in site.columns else None)
+    return ExogenousInputs(timestamps=timeline.timestamps, step_s=timeline.step_s,
+                           price_eur_per_mwh=col("price_eur_per_mwh"), carbon_g_per_kwh=col("carbon_g_per_kwh"),
+                           gpus_installed=gpus.astype(np.int64), platform=main, heat_demand_mw=col("heat_demand_mw"),
+                           dry_bulb_c=col("dry_bulb_c"), facility_overhead=config.facility_overhead)
+
+
+def plan_for_run(scenario, timeline, site: pd.DataFrame, pools) -> RunPlan:
+    """The combined plan of ``scenario.operation`` (none configured: the neutral plan)."""
+    config = getattr(scenario, "operation", None) or OperationConfig()
+    exo = exogenous_inputs(scenario, timeline, site, pools, config)
+    plans = [get_policy(name, getattr(config, name)).plan(exo) for name in config.policies]
+    return RunPlan(plan=combine_plans(exo, plans), gpus_installed=exo.gpus_installed, active=bool(config.policies))

@@ -1,0 +1,69 @@
+"""`dctwin plan`: choose a design under constraints and write it with its Pareto front."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dctwin.config import load_scenario
+from dctwin.errors import DctwinError
+from dctwin.plan.constraints import PlanConstraints, load_constraints
+
+__all__ = ["plan", "plan_app"]
+
+plan_app = typer.Typer(help="Choose racks, cooling, heat pumps, PPA and redundancy under constraints.",
+                       no_args_is_help=False)
+
+
+def plan(scenario_ref: str, cons: PlanConstraints, out: Path, *, simulate: bool = False, top: int = 3,
+         confirm_days: float = 28.0) -> dict:
+    """Solve, write the outputs, optionally confirm the winners with full runs; returns the written paths.
+
+    Winners: the chosen design and the next cheapest designs on the front (``top`` in all), each run
+    by ``dctwin.run.simulate`` for ``confirm_days`` days from the scenario start.
+    """
+    from dctwin.plan.output import confirm_by_simulation, write_outputs
+    from dctwin.plan.pareto import pareto_front
+
+    base = load_scenario(scenario_ref)
+    chosen, front, designs = pareto_front(base, cons)
+    grid = cons.grid_connection_mw or base.site.grid_connection_mw
+    confirm = None
+    if simulate:
+        order = front["cost_eur_per_year"].to_numpy().argsort()
+        winners = [chosen] + [designs[i] for i in order if designs[i] is not chosen]
+        confirm = confirm_by_simulation(winners[:top], base, scenario_ref, grid, days=confirm_days)
+    return write_outputs(out, chosen, front, base, scenario_ref, grid, confirm)
+
+
+@plan_app.callback(invoke_without_command=True)
+def main(
+    scenario: str = typer.Option("borlange-2027", "--scenario", "-s", help="Base scenario (name or file)."),
+    constraints: Path = typer.Option(None, "--constraints", "-c", help="Constraints YAML (see PlanConstraints)."),
+    budget_eur: float = typer.Option(None, help="Most capex [EUR]."),
+    grid_mw: float = typer.Option(None, help="Grid connection [MW]."),
+    floor_m2: float = typer.Option(None, help="White space [m2]."),
+    min_training_pflops: float = typer.Option(None, help="Training target [PFLOP/s]."),
+    min_tokens_per_day: float = typer.Option(None, help="Inference target [output tokens/day]."),
+    carbon_cap_t: float = typer.Option(None, help="Market-based carbon cap [tCO2/year]."),
+    out: Path = typer.Option(Path("plan-out"), "--out", "-o", help="Output folder."),
+    simulate: bool = typer.Option(False, help="Confirm the chosen design with a full simulation."),
+) -> None:
+    """Choose the design and write design.yaml, pareto.csv and pareto.png."""
+    try:
+        base = load_constraints(constraints).model_dump() if constraints else {}
+        cli = {"budget_eur": budget_eur, "grid_connection_mw": grid_mw, "floor_space_m2": floor_m2,
+               "min_training_pflops": min_training_pflops, "min_tokens_per_day": min_tokens_per_day,
+               "carbon_cap_t_per_year": carbon_cap_t}
+        base.update({k: v for k, v in cli.items() if v is not None})
+        try:
+            cons = PlanConstraints.model_validate(base)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc).splitlines()[-1]) from None
+        paths = plan(scenario, cons, out, simulate=simulate)
+    except DctwinError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    for name, p in paths.items():
+        typer.echo(f"{name}: {p}")
