@@ -1,29 +1,155 @@
-"""Workload mix, scheduling and failure settings.
+"""The ``workload:`` section: what runs on the site (training jobs and inference services).
 
-Owned by the workload engine; fields describe what runs and how it is placed.
+Training jobs are generated from distributions fitted to public traces
+(``dctwin/workload/data/job_fits.yaml``) or replayed from a job table file
+(``jobs_path``); inference services get daily and weekly demand curves.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from dctwin.config.base import Section
 
-__all__ = ["TrainingConfig", "InferenceServiceConfig", "WorkloadConfig"]
+__all__ = ["DevJobsConfig", "InferenceServiceConfig", "PretrainConfig", "TrainingConfig", "WorkloadConfig"]
+
+_NAME = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+class PretrainConfig(Section):
+    """Large pre-training runs: thousands of GPUs for days to weeks."""
+
+    share_of_training: float = Field(
+        0.5, ge=0, le=1, description="Share of the training GPU-hours taken by pre-training runs [-]."
+    )
+    model: str = Field(
+        "mistral-large-2", pattern=_NAME,
+        description="Model trained (id in dctwin/perf/data/models.yaml); its active parameters set the FLOPs.",
+    )
+    tokens_t: float = Field(
+        40.0, gt=0, le=1000,
+        description="Training tokens per run [trillion]. Assumption: Mistral does not publish its token counts "
+        "(dossier gap 12); Llama 3 405B used 15.6 T in 2024 (dossier §6a).",
+    )
+    tokens_spread: float = Field(
+        0.25, ge=0, le=2, description="Log-normal sigma of the token count between runs [-]."
+    )
+    gpus: int = Field(
+        4096, ge=1, le=10_000_000,
+        description="GPUs per run; rounded down to whole scale-up domains and capped by the training GPUs.",
+    )
+    precision: Literal["fp4", "fp8", "bf16"] = Field("fp8", description="Training precision.")
+    mfu: float | None = Field(
+        0.40, gt=0, le=1,
+        description="Model FLOPs utilisation [-]: 35-45% for dense training, 40% central (dossier §6a, §7). "
+        "null: take the throughput from the performance model (dctwin.perf.training_perf).",
+    )
+
+
+class DevJobsConfig(Section):
+    """Fine-tuning, evaluation and batch jobs: 1 to a few hundred GPUs, minutes to hours."""
+
+    profile: Literal["kalos", "seren"] = Field(
+        "kalos",
+        description="Acme LLM cluster whose fitted job mix is used (Hu et al., NSDI 2024): 'kalos' (larger jobs, "
+        "26.8 GPUs per job on average) or 'seren' (5.7).",
+    )
+    max_gpus: int = Field(512, ge=1, le=1_000_000, description="Largest job [GPUs]; larger draws are capped.")
+    finetune_min_gpus: int = Field(
+        8, ge=1, description="Jobs with at least this many GPUs are fine-tuning; smaller ones evaluation or batch."
+    )
+    batch_share: float = Field(
+        0.2, ge=0, le=1, description="Share of the small jobs that are deferrable batch work (assumption) [-]."
+    )
+    diurnal_amplitude: float | None = Field(
+        None, ge=0, lt=1,
+        description="Relative amplitude of daily submissions [-]; None uses the value fitted to the Alibaba trace.",
+    )
+    peak_hour: float = Field(14.0, ge=0, lt=24, description="Local hour of peak submissions (assumption) [h].")
+    weekend_factor: float | None = Field(
+        None, gt=0, le=2,
+        description="Weekend submission rate relative to weekdays [-]; None uses the value fitted to the Alibaba trace.",
+    )
 
 
 class TrainingConfig(Section):
     share_of_gpus: float = Field(0.6, ge=0, le=1, description="Share of GPUs meant for training and batch work.")
     mean_utilisation: float = Field(
-        0.85, ge=0, le=1, description="Mean busy share of those GPUs (used by the simple load estimate)."
+        0.85, ge=0, le=1,
+        description="Target busy share of those GPUs [-]: arrival rates are sized so the offered load is "
+        "share_of_gpus × mean_utilisation × all GPUs.",
     )
+    pretrain: PretrainConfig = Field(default_factory=PretrainConfig)
+    dev: DevJobsConfig = Field(default_factory=DevJobsConfig)
+    tenants: list[str] = Field(
+        default_factory=lambda: ["research", "product", "customers"], min_length=1,
+        description="Tenants that submit fine-tuning, evaluation and batch jobs (drawn uniformly).",
+    )
+    max_wait_h: dict[Literal["pretrain", "finetune", "eval", "batch"], float] = Field(
+        default_factory=dict, description="Longest acceptable queue wait per job kind [h]; absent = no limit."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainingConfig:
+        neg = {k: v for k, v in self.max_wait_h.items() if v < 0}
+        if neg:
+            raise ValueError(f"max_wait_h must be >= 0 hours; got {neg}")
+        if any(not t.strip() for t in self.tenants):
+            raise ValueError("tenant names must not be empty")
+        return self
 
 
 class InferenceServiceConfig(Section):
-    model: str = Field(description="Model served, e.g. 'mistral-large-2'.")
-    peak_requests_per_s: float = Field(gt=0, description="Peak request rate at the start of the span [req/s].")
+    name: str | None = Field(None, pattern=_NAME, description="Service name; defaults to the model id.")
+    model: str = Field(pattern=_NAME, description="Model served, e.g. 'mistral-large-2'.")
+    peak_requests_per_s: float = Field(gt=0, description="Weekday peak request rate at the start of the span [req/s].")
+    token_profile: Literal["conv", "code"] = Field(
+        "conv", description="Azure LLM trace whose input/output token mix the requests follow (Patel et al. 2024)."
+    )
+    growth_per_year: float = Field(0.0, ge=-0.99, le=100, description="Demand growth per year [-] (1.0 = doubles).")
+    peak_to_trough: float = Field(
+        2.5, ge=1, le=20,
+        description="Daily peak:trough request ratio [-]. Assumption: not sourced numerically; 2:1 to 3:1 is "
+        "common (dossier §6c, gap 9).",
+    )
+    peak_hour: float = Field(14.0, ge=0, lt=24, description="Local hour of the daily peak [h] (assumption).")
+    weekend_factor: float = Field(
+        0.7, gt=0, le=2, description="Weekend demand relative to weekdays [-] (assumption; SageServe reports "
+        "weekly periodicity, dossier §6c)."
+    )
+    noise_cv: float = Field(0.05, ge=0, le=1, description="Step-to-step random variation of demand [-].")
+    ttft_ms: float = Field(
+        450.0, gt=0, description="Time-to-first-token target [ms] (MLPerf Inference v5.0 interactive, dossier §6d)."
+    )
+    tpot_ms: float = Field(
+        40.0, gt=0, description="Time-per-output-token target [ms] (MLPerf Inference v5.0 interactive, dossier §6d)."
+    )
+
+    @property
+    def service(self) -> str:
+        """The service's name (its model id when no name is given)."""
+        return self.name or self.model
 
 
 class WorkloadConfig(Section):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     inference: list[InferenceServiceConfig] = Field(default_factory=list, description="Inference services.")
+    jobs_path: Path | None = Field(
+        None, description="Replay this job table (CSV/Parquet, docs/job-schema.md) instead of generating jobs; "
+        "relative to the scenario file.",
+    )
+
+    @model_validator(mode="after")
+    def _unique_services(self) -> WorkloadConfig:
+        names = [s.service for s in self.inference]
+        bad = [n for n in names if "__" in n]
+        if bad:
+            raise ValueError(f"inference service name '{bad[0]}' must not contain '__' (it separates column names)")
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"inference service names must be unique; repeated: {', '.join(dup)} "
+                             "(give each a distinct 'name')")
+        return self

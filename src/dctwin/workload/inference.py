@@ -1,0 +1,98 @@
+"""Inference services and their demand curves: requests and tokens per second at every step.
+
+Demand of one service at time t [req/s]:
+
+    peak_requests_per_s × diurnal(h) × weekly(d) × (1 + growth_per_year)^(t / 1 year) × noise
+
+* diurnal(h) = (1 + a·cos(2π(h − peak_hour)/24)) / (1 + a), with a set by the
+  peak:trough ratio R as a = (R − 1)/(R + 1). R is an ASSUMPTION (default 2.5):
+  no numeric ratio was found in the sources (dossier §6c, gap 9: "2:1 to 3:1 is
+  common but unsourced"); the Alibaba openb submissions show 2.7:1 on the same
+  one-harmonic measure (``data/job_fits.yaml``), and SageServe (arXiv 2502.14617)
+  and BurstGPT (arXiv 2401.17644) report clear diurnal and weekly periodicity.
+* weekly(d) = 1 on weekdays, ``weekend_factor`` on Saturday and Sunday (ASSUMPTION, default 0.7).
+* noise: log-normal, mean 1, coefficient of variation ``noise_cv``, independent per step.
+
+Tokens per request follow the service's Azure LLM trace profile (``data/token_fits.yaml``:
+mean input and output tokens of the code or conversation trace, Patel et al., ISCA 2024).
+The Azure trace spans one hour, so it fixes the token mix but not the daily shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dctwin.config.workload import WorkloadConfig
+from dctwin.rng import stream
+from dctwin.timeline import Timeline
+from dctwin.workload.params import token_fits
+
+__all__ = ["DEMAND_SUFFIXES", "SERVICE_COLUMNS", "inference_demand", "services"]
+
+SECONDS_PER_YEAR = 365.25 * 86_400.0
+DEMAND_SUFFIXES = ("requests_per_s", "input_tokens_per_s", "output_tokens_per_s")
+SERVICE_COLUMNS = ("model", "token_profile", "mean_input_tokens", "mean_output_tokens", "ttft_ms", "tpot_ms",
+                   "peak_requests_per_s", "growth_per_year")
+
+
+def services(workload: WorkloadConfig) -> pd.DataFrame:
+    """One row per inference service (index: service name) with the columns of ``SERVICE_COLUMNS``.
+
+    mean_input_tokens / mean_output_tokens are per request [tokens]; ttft_ms and
+    tpot_ms are the latency targets [ms]; peak_requests_per_s [req/s].
+    """
+    profiles = token_fits()["profiles"]
+    rows = {
+        s.service: {
+            "model": s.model,
+            "token_profile": s.token_profile,
+            "mean_input_tokens": float(profiles[s.token_profile]["input_tokens"]["mean"]),
+            "mean_output_tokens": float(profiles[s.token_profile]["output_tokens"]["mean"]),
+            "ttft_ms": s.ttft_ms,
+            "tpot_ms": s.tpot_ms,
+            "peak_requests_per_s": s.peak_requests_per_s,
+            "growth_per_year": s.growth_per_year,
+        }
+        for s in workload.inference
+    }
+    df = pd.DataFrame.from_dict(rows, orient="index", columns=list(SERVICE_COLUMNS))
+    df.index.name = "service"
+    return df
+
+
+def daily_weekly_shape(t_s: np.ndarray, start_weekday: int, peak_to_trough: float, peak_hour: float,
+                       weekend_factor: float) -> np.ndarray:
+    """Demand relative to the weekday peak at times ``t_s`` after a local midnight [-]."""
+    t_s = np.asarray(t_s, dtype=np.float64)
+    a = (peak_to_trough - 1.0) / (peak_to_trough + 1.0)
+    h = (t_s % 86_400.0) / 3600.0
+    diurnal = (1.0 + a * np.cos(2 * np.pi * (h - peak_hour) / 24.0)) / (1.0 + a)
+    weekday = (start_weekday + (t_s // 86_400.0).astype(np.int64)) % 7
+    return diurnal * np.where(weekday >= 5, weekend_factor, 1.0)
+
+
+def inference_demand(workload: WorkloadConfig, timeline: Timeline, seed: int) -> pd.DataFrame:
+    """Demand of every service at each step (index: ``timeline.timestamps``).
+
+    Columns ``<svc>__requests_per_s`` [req/s], ``<svc>__input_tokens_per_s`` and
+    ``<svc>__output_tokens_per_s`` [tokens/s], evaluated at the middle of each step.
+    Draws from ``stream(seed, "inference")``, one standard-normal block per service in order.
+    """
+    rng = stream(seed, "inference")
+    t_mid = timeline.t_s.astype(np.float64) + 0.5 * timeline.step_s
+    start_weekday = timeline.start.weekday()
+    table = services(workload)
+    cols: dict[str, np.ndarray] = {}
+    for svc in workload.inference:
+        shape = daily_weekly_shape(t_mid, start_weekday, svc.peak_to_trough, svc.peak_hour, svc.weekend_factor)
+        growth = (1.0 + svc.growth_per_year) ** (t_mid / SECONDS_PER_YEAR)
+        z = rng.standard_normal(timeline.n_steps)
+        s2 = np.log1p(svc.noise_cv**2)
+        noise = np.exp(np.sqrt(s2) * z - 0.5 * s2)
+        rps = svc.peak_requests_per_s * shape * growth * noise
+        row = table.loc[svc.service]
+        cols[f"{svc.service}__requests_per_s"] = rps
+        cols[f"{svc.service}__input_tokens_per_s"] = rps * row["mean_input_tokens"]
+        cols[f"{svc.service}__output_tokens_per_s"] = rps * row["mean_output_tokens"]
+    return pd.DataFrame(cols, index=timeline.timestamps)

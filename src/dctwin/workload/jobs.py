@@ -1,0 +1,199 @@
+"""Seeded, vectorised generator of the training-side job table (pre-training, fine-tuning, evaluation, batch).
+
+Arrival rates are sized so the offered load equals the configured training
+GPUs × target utilisation over the span:
+
+    offered GPU·s = share_of_gpus × mean_utilisation × total_gpus × span_s
+
+split between pre-training runs (``pretrain.share_of_training``) and
+development jobs. Pre-training runs last 6·N·D / (GPUs × peak × MFU)
+(dossier §6a); development jobs follow the size and duration distributions
+fitted to the Acme LLM clusters (``data/job_fits.yaml``), arriving as a
+Poisson process with daily and weekly cycles whose amplitudes are fitted to
+the Alibaba trace.
+
+Development-job durations are taken as measured on the Acme clusters (A100
+GPUs), not rescaled to the site's GPUs: users of faster GPUs tend to run
+larger experiments in similar wall-clock time, and the offered GPU·s, which
+sets the load, is what the sizing above controls. Kinds: jobs of at least
+``dev.finetune_min_gpus`` GPUs are fine-tuning; smaller ones are evaluation,
+or deferrable batch work with probability ``dev.batch_share``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dctwin.catalog.platform import Platform
+from dctwin.config.workload import DevJobsConfig, PretrainConfig, WorkloadConfig
+from dctwin.errors import InputError
+from dctwin.rng import stream
+from dctwin.timeline import Timeline
+from dctwin.workload.dists import clipped_lognormal_mean, size_probs
+from dctwin.workload.params import job_fits, model_params
+from dctwin.workload.schema import PRIORITY_OF_KIND, empty_jobs, finish_jobs, validate_jobs
+from dctwin.workload.traces import read_job_table
+
+__all__ = ["PRETRAIN_TENANT", "dev_job_model", "diurnal_poisson_times", "generate_jobs", "pretrain_run_duration_s"]
+
+PRETRAIN_TENANT = "pretraining"
+_KINDS = np.array(["pretrain", "finetune", "eval", "batch"])
+
+
+def pretrain_run_duration_s(platform: Platform, cfg: PretrainConfig, n_gpus: int) -> float:
+    """Run time of one pre-training run of ``cfg.tokens_t`` tokens on ``n_gpus`` GPUs [s].
+
+    With ``cfg.mfu`` set: FLOPs = 6 · N_active · D (dossier §6a) over n_gpus × dense
+    peak × MFU. With ``cfg.mfu`` None: tokens / throughput of
+    ``dctwin.perf.training_perf(platform, model, n_gpus, precision)``.
+    """
+    if cfg.mfu is None:
+        from dctwin.perf import training_perf  # imported late: perf is a sibling model, not a dependency of config
+
+        perf = training_perf(platform, cfg.model, n_gpus, cfg.precision)
+        return cfg.tokens_t * 1e12 / perf.tokens_per_s
+    # TODO(dctwin.perf.training_perf): make `mfu: null` (use dctwin.perf.training_perf) the default once the
+    # perf model's calibration is settled; the flat MFU is the stand-in.
+    _total_b, active_b = model_params(cfg.model)
+    try:
+        peak_flop_s = platform.peak_tflops(cfg.precision) * 1e12
+    except ValueError as exc:
+        raise InputError(str(exc), field="workload.training.pretrain.precision", value=cfg.precision,
+                         allowed="fp8, bf16") from None
+    flops = 6.0 * active_b * 1e9 * cfg.tokens_t * 1e12
+    return flops / (n_gpus * peak_flop_s * cfg.mfu)
+
+
+def dev_job_model(cfg: DevJobsConfig, gpu_cap: int) -> dict[str, np.ndarray | float]:
+    """Size classes of development jobs: probabilities, GPUs (capped), log-duration means, mean GPU·s per job.
+
+    A class larger than the cap runs on the cap's GPUs for proportionally longer
+    (``stretch``), so capping keeps each job's GPU·s.
+    """
+    fit = job_fits()["dev_jobs"][cfg.profile]
+    size, dur = fit["size"], fit["duration"]
+    k_max = int(size["k_max"])
+    probs = size_probs(float(size["p_one_gpu"]), float(size["q"]), k_max)
+    k = np.arange(k_max + 1)
+    cap = max(1, min(cfg.max_gpus, gpu_cap))
+    gpus = np.minimum(2**k, 2 ** int(np.floor(np.log2(cap)))).astype(np.int64)
+    mu = float(dur["mu0"]) + float(dur["slope_per_doubling"]) * k
+    sigma, max_s = float(dur["sigma"]), float(dur["max_s"])
+    mean_d = clipped_lognormal_mean(mu, sigma, max_s)
+    return {"probs": probs, "gpus": gpus, "stretch": 2.0**k / gpus, "mu": mu, "sigma": sigma, "max_s": max_s,
+            "gpu_s_per_job": float(np.sum(probs * 2.0**k * mean_d))}
+
+
+def diurnal_poisson_times(rng: np.random.Generator, mean_rate_per_s: float, span_s: float, amplitude: float,
+                          peak_hour: float, weekend_factor: float = 1.0, start_weekday: int = 0) -> np.ndarray:
+    """Sorted arrival times of a Poisson process on [0, span_s) with a daily and weekly cycle [s].
+
+    Rate ∝ (1 + a·cos(2π(h − peak_hour)/24)) × (``weekend_factor`` on Saturday and
+    Sunday, else 1), scaled so its mean over a week is ``mean_rate_per_s`` [1/s];
+    ``start_weekday`` is the weekday of t = 0 (Monday = 0). Built by thinning a
+    homogeneous process generated from cumulated exponential gaps, so the times
+    come out sorted (no sort of n items).
+    """
+    week_mean = (5.0 + 2.0 * weekend_factor) / 7.0
+    top = (1.0 + amplitude) * max(1.0, weekend_factor)
+    rate_max = mean_rate_per_s * top / week_mean
+    if rate_max <= 0 or span_s <= 0:
+        return np.empty(0)
+    chunks, last = [], 0.0
+    while last < span_s:
+        m = rate_max * (span_s - last)
+        gaps = rng.exponential(1.0 / rate_max, int(m + 6 * np.sqrt(m) + 16))
+        t = last + np.cumsum(gaps)
+        chunks.append(t)
+        last = float(t[-1])
+    t = np.concatenate(chunks)
+    t = t[t < span_s]
+    h = (t % 86_400.0) / 3600.0
+    weekday = (start_weekday + (t // 86_400.0).astype(np.int64)) % 7
+    shape = (1.0 + amplitude * np.cos(2 * np.pi * (h - peak_hour) / 24.0)) * np.where(weekday >= 5, weekend_factor, 1.0)
+    return t[rng.random(t.size) * top < shape]
+
+
+def _stochastic_round(rng: np.random.Generator, x: float) -> int:
+    base = int(np.floor(x))
+    return base + int(rng.random() < x - base)
+
+
+def _codes(labels: list[str]) -> tuple[list[str], dict[str, int]]:
+    cats = list(dict.fromkeys(labels))
+    return cats, {c: i for i, c in enumerate(cats)}
+
+
+def generate_jobs(workload: WorkloadConfig, timeline: Timeline, total_gpus: int, platform: Platform,
+                  seed: int) -> pd.DataFrame:
+    """The job table of a run: replayed from ``workload.jobs_path`` or generated with ``stream(seed, "jobs")``.
+
+    ``total_gpus`` is the site's GPU count; the span is ``timeline.n_steps × step_s`` [s].
+    Replayed jobs submitted after the span are dropped.
+    """
+    span_s = float(timeline.n_steps * timeline.step_s)
+    if workload.jobs_path is not None:
+        jobs = read_job_table(workload.jobs_path)
+        inside = jobs[jobs["submit_s"].to_numpy() < span_s].reset_index(drop=True)
+        return validate_jobs(inside, file=str(workload.jobs_path))
+    if total_gpus < 1:
+        raise InputError("the site has no GPUs", field="total_gpus", value=total_gpus, allowed=">= 1")
+    rng = stream(seed, "jobs")
+    tr = workload.training
+    train_gpus = tr.share_of_gpus * total_gpus
+    budget_gpu_s = train_gpus * tr.mean_utilisation * span_s
+    if budget_gpu_s <= 0:
+        return empty_jobs()
+    gpu_cap = max(1, int(np.floor(train_gpus)))
+    pre, dev = tr.pretrain, tr.dev
+    models = list(dict.fromkeys(x.model for x in workload.inference)) or [pre.model]
+    tenant_cats, tenant_code = _codes(list(tr.tenants) + [PRETRAIN_TENANT])
+    model_cats, model_code = _codes(models + [pre.model, ""])
+    parts = []
+
+    # pre-training runs: evenly spread with jitter, token count varies log-normally between runs
+    domain = max(1, platform.scale_up_domain_gpus)
+    g = min(pre.gpus, gpu_cap)
+    g = (g // domain) * domain if g >= domain else g
+    if pre.share_of_training > 0 and g >= 1:
+        run_s = pretrain_run_duration_s(platform, pre, g)
+        n_pre = _stochastic_round(rng, pre.share_of_training * budget_gpu_s / (g * run_s))
+        spread = pre.tokens_spread
+        mult = np.exp(spread * rng.standard_normal(n_pre) - 0.5 * spread**2)
+        parts.append({
+            "kind": np.zeros(n_pre, np.int64), "tenant": np.full(n_pre, tenant_code[PRETRAIN_TENANT]),
+            "submit_s": (np.arange(n_pre) + rng.random(n_pre)) * (span_s / max(n_pre, 1)),
+            "gpus": np.full(n_pre, g, np.int64), "duration_s": run_s * mult,
+            "model": np.full(n_pre, model_code[pre.model]),
+        })
+
+    # development jobs: diurnal Poisson arrivals, fitted sizes, size-dependent log-normal durations
+    m = dev_job_model(dev, gpu_cap)
+    dev_budget = (1.0 - (pre.share_of_training if parts else 0.0)) * budget_gpu_s
+    fits = job_fits()
+    amp = dev.diurnal_amplitude if dev.diurnal_amplitude is not None else fits["submission_diurnal"]["amplitude"]
+    wkd = dev.weekend_factor if dev.weekend_factor is not None else fits["submission_weekly"]["weekend_factor"]
+    submit = diurnal_poisson_times(rng, dev_budget / m["gpu_s_per_job"] / span_s, span_s, float(amp), dev.peak_hour,
+                                   float(wkd), timeline.start.weekday())
+    n_dev = submit.size
+    cls = np.searchsorted(np.cumsum(m["probs"]), rng.random(n_dev) * m["probs"].sum(), side="right")
+    cls = np.minimum(cls, len(m["probs"]) - 1)
+    gpus = m["gpus"][cls]
+    dur = np.clip(np.exp(m["mu"][cls] + m["sigma"] * rng.standard_normal(n_dev)), 1.0, m["max_s"]) * m["stretch"][cls]
+    small_kind = np.where(rng.random(n_dev) < dev.batch_share, 3, 2)
+    kind = np.where(gpus >= dev.finetune_min_gpus, 1, small_kind)
+    tenant = np.asarray([tenant_code[x] for x in tr.tenants])[rng.integers(len(tr.tenants), size=n_dev)]
+    model = np.asarray([model_code[x] for x in models])[rng.integers(len(models), size=n_dev)]
+    model = np.where(kind == 3, model_code[""], model)
+    parts.append({"kind": kind, "tenant": tenant, "submit_s": submit, "gpus": gpus, "duration_s": dur,
+                  "model": model})
+
+    cols = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    kind_idx = cols.pop("kind")
+    prio = np.array([PRIORITY_OF_KIND[k] for k in _KINDS], dtype=np.int64)
+    waits = np.array([tr.max_wait_h.get(k, np.inf) * 3600.0 for k in _KINDS])
+    cols.update(kind=(kind_idx, list(_KINDS)), tenant=(cols["tenant"], tenant_cats),
+                model=(cols["model"], model_cats), priority=prio[kind_idx], deferrable=kind_idx == 3,
+                max_wait_s=waits[kind_idx])
+    return finish_jobs(cols)
