@@ -136,8 +136,8 @@ def test_cli_infeasible_exits_2_with_the_reason(tmp_path):
 
 
 def test_winners_are_confirmed_by_the_full_twin(base, tmp_path, monkeypatch):
-    """--simulate runs dctwin.run.simulate on each winner (stubbed here: the real run takes minutes)."""
-    import dctwin.run
+    """--simulate runs dctwin.orchestrator.simulate on each winner (stubbed here: the real run takes minutes)."""
+    import dctwin.orchestrator
     from dctwin.plan.cli import plan
 
     seen = []
@@ -148,7 +148,7 @@ def test_winners_are_confirmed_by_the_full_twin(base, tmp_path, monkeypatch):
         return SimpleNamespace(kpis={"grid_energy_mwh": 1.0, "capex_eur": 2.0, "tco_eur": 3.0, "pue": 1.1,
                                      "emissions_market_t": 0.0})
 
-    monkeypatch.setattr(dctwin.run, "simulate", fake_simulate)
+    monkeypatch.setattr(dctwin.orchestrator, "simulate", fake_simulate)
     paths = plan("borlange-2027", _cons(min_training_pflops=10_000, grid_connection_mw=30), tmp_path,
                  simulate=True, top=2, confirm_days=7)
     conf = pd.read_csv(paths["confirm_csv"])

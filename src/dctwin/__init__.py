@@ -18,8 +18,8 @@ __all__ = ["__version__", "load_scenario", "run", "simulate", "open_run", "query
 _LAZY = {
     "load_scenario": ("dctwin.config", "load_scenario"),
     "Scenario": ("dctwin.config", "Scenario"),
-    "run": ("dctwin.run", "run"),
-    "simulate": ("dctwin.run", "simulate"),
+    "run": ("dctwin.orchestrator", "run"),
+    "simulate": ("dctwin.orchestrator", "simulate"),
     "open_run": ("dctwin.results", "open_run"),
     "RunResult": ("dctwin.results", "RunResult"),
     "query": ("dctwin.report", "query"),

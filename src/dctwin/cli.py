@@ -41,7 +41,7 @@ def run(
     """Run a scenario for its whole span and write a run directory."""
     from dctwin.config import load_scenario
     from dctwin.report.progress import terminal_progress
-    from dctwin.run import run as run_scenario
+    from dctwin.orchestrator import run as run_scenario
 
     sc = load_scenario(scenario)
     with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress:

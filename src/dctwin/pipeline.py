@@ -1,4 +1,4 @@
-"""The stages of one run, wired together; ``dctwin.run.simulate`` is the public entry.
+"""The stages of one run, wired together; ``dctwin.orchestrator.simulate`` is the public entry.
 
 site series -> operation plan -> workload -> cluster (one per platform pool)
 -> IT power -> facility -> accounting. Each stage reads only what the earlier
@@ -92,6 +92,7 @@ def run_pipeline(
     served_out = {s: np.zeros(n) for s in svc.index}
     served_in = {s: np.zeros(n) for s in svc.index}
     capacity_out = {s: np.zeros(n) for s in svc.index}
+    gpus_busy_svc = {s: np.zeros(n) for s in svc.index}
     for i, pool in enumerate(pools):
         platform = pool.platform
         share = _ratio(pool.gpus_online.astype(np.float64), gpus_total)
@@ -131,6 +132,7 @@ def run_pipeline(
             served_out[name] += out_col.to_numpy() * served
             served_in[name] += in_col.to_numpy() * served
             capacity_out[name] += out_col.to_numpy() * capacity_frac
+            gpus_busy_svc[name] += need[f"{name}__gpus"].to_numpy() * np.minimum(1.0, granted_frac)
         for col in s.columns:
             cols[col] = cols.get(col, 0) + s[col].to_numpy()
         job_tables.append(result.jobs.assign(platform=platform.id))
@@ -167,6 +169,7 @@ def run_pipeline(
         series[f"{name}__output_tokens_served_per_s"] = served_out[name]
         series[f"{name}__input_tokens_served_per_s"] = served_in[name]
         series[f"{name}__capacity_output_tokens_per_s"] = capacity_out[name]
+        series[f"{name}__gpus_busy"] = gpus_busy_svc[name]
     op_frame = op.to_frame().reset_index(drop=True)
     for col in op_frame.columns:
         series[f"op_{col}" if col in series.columns else col] = op_frame[col].to_numpy()

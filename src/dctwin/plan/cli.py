@@ -21,7 +21,7 @@ def plan(scenario_ref: str, cons: PlanConstraints, out: Path, *, simulate: bool 
     """Solve, write the outputs, optionally confirm the winners with full runs; returns the written paths.
 
     Winners: the chosen design and the next cheapest designs on the front (``top`` in all), each run
-    by ``dctwin.run.simulate`` for ``confirm_days`` days from the scenario start.
+    by ``dctwin.orchestrator.simulate`` for ``confirm_days`` days from the scenario start.
     """
     from dctwin.plan.output import confirm_by_simulation, write_outputs
     from dctwin.plan.pareto import pareto_front

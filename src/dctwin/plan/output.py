@@ -85,12 +85,12 @@ def write_outputs(out_dir: Path, design: Design, pareto: pd.DataFrame, base: Sce
 
 def confirm_by_simulation(designs: list[Design], base: Scenario, base_ref: str, grid_mw: float,
                           days: float | None = None) -> pd.DataFrame:
-    """Run the full twin (``dctwin.run.simulate``) on each design and set its KPIs beside the LP's estimate.
+    """Run the full twin (``dctwin.orchestrator.simulate``) on each design and set its KPIs beside the LP's estimate.
 
     ``days`` shortens the simulated span (the LP's energy is scaled to it for the comparison).
     """
     from dctwin.config.load import _load_chain, _locate, deep_merge, scenario_from_dict
-    from dctwin.run import simulate
+    from dctwin.orchestrator import simulate
 
     base_data, _ = _load_chain(_locate(base_ref, None), ())
     rows = []

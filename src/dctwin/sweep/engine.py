@@ -33,7 +33,7 @@ def _finite(kpis: dict[str, Any]) -> dict[str, Any]:
 def run_one(scenario_json: dict[str, Any]) -> tuple[dict[str, Any], float]:
     """Simulate one scenario (as its JSON dump) in this process; return its KPIs and wall time [s]."""
     from dctwin.config import scenario_from_dict
-    from dctwin.run import simulate
+    from dctwin.orchestrator import simulate
 
     t0 = time.perf_counter()
     result = simulate(scenario_from_dict(scenario_json, source="<sweep run>"))

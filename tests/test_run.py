@@ -1,0 +1,114 @@
+"""Whole runs: the default year's invariants, determinism across processes, climate response."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dctwin
+from dctwin.config import load_scenario, scenario_from_dict
+
+LOSS_AND_COOLING = ["utility_transformer_loss_kw", "transformer_loss_kw", "switchgear_loss_kw", "ups_loss_kw",
+                    "distribution_loss_kw", "cdu_pump_kw", "facility_pump_kw", "dry_cooler_fan_kw", "adiabatic_kw",
+                    "chiller_kw", "crah_fan_kw", "ancillary_kw", "heat_pump_kw"]
+
+
+def with_changes(name: str, **sections) -> dctwin.Scenario:
+    doc = load_scenario(name).model_dump(mode="json")
+    for key, value in sections.items():
+        doc[key] = {**doc[key], **value} if isinstance(value, dict) else value
+    return scenario_from_dict(doc)
+
+
+@pytest.fixture(scope="module")
+def default_year():
+    return dctwin.simulate(load_scenario())
+
+
+def test_default_year_energy_balance_every_step(default_year):
+    ts = default_year.timeseries
+    assert len(ts) == 365 * 96
+    grid = ts["grid_power_kw"].to_numpy()
+    inputs = ts["it_power_kw"].to_numpy() + ts[LOSS_AND_COOLING].sum(axis=1).to_numpy()
+    heat_out = ts["heat_rejected_kw"].to_numpy() + ts["heat_delivered_kw"].to_numpy()
+    assert np.all(np.abs(grid - inputs) <= 1e-3 * grid)      # electricity: IT + every loss + every cooling load
+    assert np.all(np.abs(grid - heat_out) <= 1e-3 * grid)    # all of it leaves as heat
+    for col in ["it_power_kw", "grid_power_kw", "heat_delivered_kw", "heat_rejected_kw", *LOSS_AND_COOLING]:
+        assert (ts[col] >= 0).all(), col
+
+
+def test_default_year_hits_the_site_targets(default_year):
+    k = default_year.kpis
+    assert 1.05 <= k["pue"] <= 1.15                            # warm-water, chiller-free liquid cooling
+    assert k["erf"] > 0 and k["heat_delivered_mwh"] > 0       # heat sold to district heating
+    assert k["gpus_installed"] == 7200
+    assert k["jobs_submitted"] >= 100_000
+    assert k["cooling_shortfall_hours"] == 0
+    monthly = default_year.monthly
+    assert len(monthly) == 12 and monthly["pue"].between(1.0, 1.3).all()
+    # winter sells more heat than summer
+    assert monthly.loc[0, "heat_delivered_mwh"] > monthly.loc[6, "heat_delivered_mwh"]
+
+
+def test_no_job_lost_and_gpu_seconds_conserved(default_year):
+    jobs = default_year.jobs
+    assert jobs["job_id"].is_unique
+    finals = {"completed", "failed", "cancelled", "running_at_end", "never_started"}
+    assert set(jobs["state"].astype(str)) <= finals
+    ts = default_year.timeseries
+    step_s = default_year.scenario.simulation.step_s
+    busy = ts["gpus_busy_training"] + ts["gpus_busy_inference"]
+    assert (busy <= ts["gpus_online"] + 1e-6).all()            # never more GPUs busy than exist
+    training_gpu_s = float(ts["gpus_busy_training"].sum()) * step_s
+    allocated = float(jobs["gpu_s"].sum())
+    assert training_gpu_s == pytest.approx(allocated, rel=1e-6)
+    parts = jobs["useful_gpu_s"] + jobs["lost_gpu_s"] + jobs["checkpoint_gpu_s"]
+    assert np.allclose(parts, jobs["gpu_s"], rtol=1e-6, atol=1e-3)
+
+
+def test_unit_costs_reconcile_with_tco(default_year):
+    k = default_year.kpis
+    assert float(default_year.table("cost_lines")["eur"].sum()) == pytest.approx(k["tco_eur"], rel=1e-9)
+    assert k["eur_per_gpu_hour_used"] * k["gpu_hours_used_horizon"] == pytest.approx(k["unit_cost_base_eur"],
+                                                                                     rel=1e-9)
+
+
+def test_same_seed_same_bytes_across_processes(tmp_path, cli):
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text("extends: borlange-2027\nname: short\nsimulation: {duration_days: 10}\n")
+    for name in ("a", "b"):
+        proc = cli("run", str(scenario), "--out", str(tmp_path / name), "--no-report", "--quiet")
+        assert proc.returncode == 0, proc.stderr
+    for table in ("timeseries", "jobs", "monthly", "failures", "cost_lines"):
+        a = (tmp_path / "a" / f"{table}.parquet").read_bytes()
+        b = (tmp_path / "b" / f"{table}.parquet").read_bytes()
+        assert a == b, table
+    ka = json.loads((tmp_path / "a" / "kpis.json").read_text())
+    assert ka == json.loads((tmp_path / "b" / "kpis.json").read_text())
+
+
+def test_different_seed_different_failures():
+    base = with_changes("borlange-2027", simulation={"duration_days": 30, "seed": 1})
+    other = with_changes("borlange-2027", simulation={"duration_days": 30, "seed": 2})
+    fa, fb = dctwin.simulate(base).table("failures"), dctwin.simulate(other).table("failures")
+    assert not fa["t_s"].equals(fb["t_s"])
+
+
+def test_hot_climate_raises_pue_and_needs_chillers():
+    cold = dctwin.simulate(with_changes("borlange-2027", simulation={"step_s": 3600}))
+    hot = dctwin.simulate(with_changes("borlange-design-in-tucson", simulation={"step_s": 3600}))
+    assert hot.kpis["pue"] > cold.kpis["pue"]
+    assert hot.kpis["chiller_hours"] > cold.kpis["chiller_hours"]
+    assert hot.kpis["mean_dry_bulb_c"] > cold.kpis["mean_dry_bulb_c"] + 10
+
+
+def test_run_directory_round_trips(tmp_path):
+    sc = with_changes("borlange-2027", simulation={"duration_days": 3})
+    result = dctwin.run(sc, out_dir=tmp_path / "r")
+    again = dctwin.open_run(tmp_path / "r")
+    assert again.kpis == result.kpis
+    assert again.scenario == sc
+    pd.testing.assert_frame_equal(again.timeseries, result.timeseries.reset_index(drop=True), check_dtype=False)
