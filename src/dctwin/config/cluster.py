@@ -1,17 +1,53 @@
-"""Scheduling, placement and failure settings of the cluster simulation.
+"""Scheduling, placement, failure and checkpoint settings of the cluster simulation.
 
-Owned by the cluster engine.
+Owned by the cluster engine. Failure and checkpoint settings are nested in
+``scheduler`` (``scheduler.failures``, ``scheduler.checkpoint``) so that the
+cluster simulation takes one section. ``None`` means "use the published
+default in ``dctwin/cluster/data/failure_rates.yaml``".
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
 from dctwin.config.base import Section
 
-__all__ = ["SchedulerConfig"]
+__all__ = ["CheckpointConfig", "FailureConfig", "SchedulerConfig"]
+
+
+class FailureConfig(Section):
+    enabled: bool = Field(True, description="Draw component failures for running jobs.")
+    rates: str = Field("llama3-h100", description="Failure-rate data set (cluster/data/failure_rates.yaml id).")
+    rate_scale: float = Field(1.0, ge=0, le=10_000, description="Multiplier on every component rate [-].")
+    detect_s: float | None = Field(None, ge=0, le=86_400, description="Failure detection and teardown time [s].")
+    restart_s: float | None = Field(None, ge=0, le=86_400,
+                                    description="Job relaunch time: reschedule, init, load checkpoint [s].")
+    repair_s: float | None = Field(None, ge=0, le=90 * 86_400, description="Time a failed node stays down [s].")
+    node_gpus: int | None = Field(None, ge=1, le=1024,
+                                  description="GPUs taken down by a node failure; None: 8, or the domain if smaller.")
+    spare_fraction: float = Field(
+        0.0, ge=0, le=0.5,
+        description="Share of online GPUs held back as hot spares, used only to replace failed nodes [-].")
+    max_restarts: int = Field(1000, ge=0, description="Restarts after which a job is marked 'failed'.")
+
+
+class CheckpointConfig(Section):
+    policy: Literal["young_daly", "fixed", "none"] = Field(
+        "young_daly", description="Checkpoint interval rule: Young/Daly optimum sqrt(2 C M), fixed, or none.")
+    interval_s: float = Field(3600.0, gt=0, description="Interval for policy 'fixed' [s].")
+    cost_s: float | None = Field(None, ge=0, le=3600, description="Training stall per checkpoint write [s].")
 
 
 class SchedulerConfig(Section):
-    policy: str = Field("easy_backfill", description="Scheduling policy name (see `dctwin run --help`).")
-    placement: str = Field("topology", description="Placement policy name.")
+    policy: str = Field("easy_backfill",
+                        description="Scheduling policy: fifo, easy_backfill, priority_preempt or fair_share.")
+    placement: str = Field("topology", description="Placement: topology (fewest NVLink domains) or first_fit.")
+    backfill_depth: int = Field(100, ge=1, le=100_000,
+                                description="Queued jobs examined per backfill pass (like Slurm bf_max_job_test).")
+    obey_facility_limits: bool = Field(True, description="Keep busy GPUs under the facility's per-step cap.")
+    inference_preempts_training: bool = Field(
+        True, description="Inference takes lent capacity back from training at its peak (preempting jobs).")
+    failures: FailureConfig = Field(default_factory=FailureConfig)
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)

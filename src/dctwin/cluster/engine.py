@@ -1,0 +1,551 @@
+"""The cluster engine: job lifecycle, capacity, failures and checkpoints.
+
+One event heap of ``(t_s, seq, kind, a, b)`` tuples (see ``kernel.py``),
+merged with the sorted submit times and the step edges so neither sits in the
+heap. Events at equal times are handled as one batch, followed by one
+scheduling pass. Per-job state lives in flat Python lists indexed by job.
+
+Job model. A job needs ``duration_s`` of full-speed compute on ``gpus`` GPUs.
+It writes a checkpoint every ``tau`` seconds of compute, stalling ``C``
+seconds each time; a resumed job first spends ``restart_s`` relaunching.
+A run segment therefore lasts ``startup + W + n_ck C`` with
+``n_ck = ceil(W / tau) - 1`` checkpoints. A failure (exponential, rate
+``gpus x sum of component rates``) stops the whole job: work since the last
+checkpoint is lost, the job holds its GPUs for ``detect_s`` and then
+relaunches; a hardware failure takes a node (``node_gpus``) down for
+``repair_s``, replaced by a free GPU if there is one, else the job waits in
+the queue. Every allocated GPU-second ends up as useful, lost or checkpoint.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+
+from dctwin.cluster.fenwick import Fenwick
+from dctwin.cluster.placement import Domains
+
+__all__ = ["CANCELLED", "DONE", "FAILED", "PENDING", "QUEUED", "RESTARTING", "RUNNING", "Engine"]
+
+PENDING, QUEUED, RUNNING, RESTARTING, DONE, FAILED, CANCELLED = range(7)
+EV_END, EV_FAIL, EV_RESUME, EV_REPAIR = range(4)
+_INF = math.inf
+_DRAW_CHUNK = 1 << 14
+
+
+class Engine:
+    """State and actions of one cluster run; ``run()`` drives it. Built by ``simulate_cluster``."""
+
+    def __init__(self, *, jobs: dict, step_s: int, n_steps: int, online: list[int], limit: list[int],
+                 inf_need: list[int], domain_gpus: int, place, policy_cls, depth: int, fm, ckpt_cfg,
+                 max_restarts: int, inference_preempts: bool, rng: np.random.Generator,
+                 spare_fraction: float = 0.0, bin_s: float = 60.0) -> None:
+        from dctwin.cluster.failures import checkpoint_interval_s
+
+        self._tau_rule = lambda g: checkpoint_interval_s(ckpt_cfg, fm.checkpoint_cost_s, g * fm.total_rate_per_gpu_s)
+        self.step_s = step_s
+        self.n_steps = n_steps
+        self.t_end = float(step_s * n_steps)
+        self.online, self.limit, self.inf_need = online, limit, inf_need
+        self.dom = Domains(domain_gpus)
+        self.place = place
+        self.fm = fm
+        self.lam = fm.total_rate_per_gpu_s
+        self.C = fm.checkpoint_cost_s
+        self.max_restarts = max_restarts
+        self.inference_preempts = inference_preempts
+        self.rng = rng
+        n = len(jobs["gpus"])
+        self.n = n
+        self.gpus: list[int] = jobs["gpus"]
+        self.prio: list[int] = jobs["priority"]
+        self.tenant: list[int] = jobs["tenant"]
+        self.submit: list[float] = jobs["submit_s"]
+        self.deadline: list[float] = jobs["deadline_s"]
+        self.deferrable: list[bool] = jobs["deferrable"]
+        self.rem: list[float] = list(jobs["duration_s"])
+        self.state = [PENDING] * n
+        self.first_start = [-1.0] * n
+        self.end_s = [_INF] * n
+        self.restarts = [0] * n
+        self.preempts = [0] * n
+        self.lost = [0.0] * n
+        self.ckpt = [0.0] * n
+        self.useful = [0.0] * n
+        self.gpu_s = [0.0] * n
+        self.ndom = [0] * n
+        self.first_dom = [-1] * n
+        self.alloc: list = [None] * n
+        self.since = [0.0] * n
+        self.epoch = [0] * n
+        self.seg = [None] * n        # (t0, startup, nck, tau, wall, end_bin)
+        self.fail_t = [0.0] * n
+        self.resumed = [False] * n
+        self._tau_cache: dict[int, float] = {}
+        self.tenant_busy = [0] * (max(self.tenant) + 1 if n else 1)
+        self.running_by_prio: dict[int, dict[int, None]] = {}
+        self.prio_busy: dict[int, int] = {}
+        self.busy = 0
+        self.inf = 0
+        self.inf_pieces: dict[int, int] = {}
+        self.down = 0
+        self.down_by_domain: dict[int, int] = {}
+        self.spare_fraction = spare_fraction
+        self.spare = 0
+        self.audit_each_batch = False
+        self.cur_limit = 0
+        self.heap: list[tuple] = []
+        self.seq = 0
+        self.events = 0
+        self.tr_t: list[float] = []
+        self.tr_d: list[int] = []
+        self.in_t: list[float] = []
+        self.in_d: list[int] = []
+        self.dn_t: list[float] = []
+        self.dn_d: list[int] = []
+        self.shortfall = np.zeros(n_steps, dtype=np.int64)
+        self.fail_log: list[tuple[float, int, int]] = []
+        self.preempt_lost_gpu_s = 0.0
+        self.preemptions_for_capacity = 0
+        self.bin_s = bin_s
+        horizon = self.t_end + (max(jobs["duration_s"]) if n else 0.0) * 1.2 + 86_400.0
+        self.releases = Fenwick(int(min(horizon / bin_s, 1 << 22)) + 1)
+        self._exp: list[float] = []
+        self._comp: list[int] = []
+        self._released = False
+        self._first_walls()
+        self.policy = policy_cls(self, depth)
+
+    # ---- small helpers -------------------------------------------------
+    def avail(self) -> int:
+        """GPUs a job may take now: free in the domains (less the hot spares) and under the busy cap."""
+        room = self.cur_limit - self.busy - self.inf
+        f = self.dom.total_free - self.spare
+        return f if f < room else room
+
+    def expired(self, j: int, now: float) -> bool:
+        """True (and the job is cancelled) when ``j`` never started and waited past its deadline."""
+        if now > self.deadline[j] and self.first_start[j] < 0:
+            self.state[j] = CANCELLED
+            self.end_s[j] = self.deadline[j]
+            return True
+        return False
+
+    def tau(self, g: int) -> float:
+        t = self._tau_cache.get(g)
+        if t is None:
+            t = self._tau_cache[g] = self._tau_rule(g)
+        return t
+
+    def _first_walls(self) -> None:
+        """Failure-free wall time, checkpoint count and interval of every job's first segment (vectorised)."""
+        g = np.asarray(self.gpus, dtype=np.int64)
+        d = np.asarray(self.rem, dtype=np.float64)
+        ug, inv = np.unique(g, return_inverse=True)
+        tau = np.array([self.tau(int(x)) for x in ug], dtype=np.float64)[inv] if g.size else np.zeros(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            nck = np.where(np.isfinite(tau) & (d > 0), np.maximum(np.ceil(d / tau) - 1, 0), 0).astype(np.int64)
+        self.wall0 = (d + nck * self.C).tolist()
+        self.seg0 = list(zip(self.wall0, nck.tolist(), tau.tolist(), [0.0] * g.size))
+
+    def _wall(self, j: int) -> tuple[float, int, float, float]:
+        """(wall time of a failure-free segment [s], checkpoints, tau, startup) for job ``j`` now."""
+        if not self.resumed[j]:
+            return self.seg0[j]
+        w = self.rem[j]
+        tau = self.tau(self.gpus[j])
+        nck = max(0, math.ceil(w / tau) - 1) if tau != _INF and w > 0 else 0
+        startup = self.fm.restart_s if self.resumed[j] else 0.0
+        return startup + w + nck * self.C, nck, tau, startup
+
+    def est_end_bin(self, j: int, now: float) -> int:
+        """Time bin in which job ``j`` would end if started at ``now`` without failures."""
+        w = self._wall(j)[0] if self.resumed[j] else self.wall0[j]
+        b = int((now + w) / self.bin_s)
+        return b if b < self.releases.n else self.releases.n - 1
+
+    def _push(self, t: float, kind: int, a: int, b: int) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (t, self.seq, kind, a, b))
+
+    def _draw_exp(self) -> float:
+        if not self._exp:
+            self._exp = self.rng.standard_exponential(_DRAW_CHUNK).tolist()[::-1]
+        return self._exp.pop()
+
+    def _draw_comp(self) -> int:
+        if not self._comp:
+            p = self.fm.component_p
+            self._comp = self.rng.choice(len(p), size=_DRAW_CHUNK, p=p).tolist()[::-1]
+        return self._comp.pop()
+
+    def _busy_add(self, j: int, k: int, now: float) -> None:
+        self.busy += k
+        self.tenant_busy[self.tenant[j]] += k
+        p = self.prio[j]
+        self.prio_busy[p] = self.prio_busy.get(p, 0) + k
+        self.tr_t.append(now)
+        self.tr_d.append(k)
+
+    # ---- actions ---------------------------------------------------------
+    def start(self, j: int, now: float) -> None:
+        """Place job ``j`` and begin a run segment."""
+        g = self.gpus[j]
+        pieces = self.place(self.dom, g)
+        self.alloc[j] = pieces
+        if len(pieces) > self.ndom[j]:
+            self.ndom[j] = len(pieces)
+        if self.first_start[j] < 0:
+            self.first_start[j] = now
+            self.first_dom[j] = pieces[0][0]
+        self.state[j] = RUNNING
+        self.since[j] = now
+        p = self.prio[j]
+        d = self.running_by_prio.get(p)
+        if d is None:
+            d = self.running_by_prio[p] = {}
+        d[j] = None
+        self._busy_add(j, g, now)
+        self._begin(j, now)
+
+    def _begin(self, j: int, now: float) -> None:
+        wall, nck, tau, startup = self._wall(j)
+        self.epoch[j] += 1
+        lam = self.gpus[j] * self.lam
+        tf = self._draw_exp() / lam if lam > 0 else _INF
+        b = int((now + wall) / self.bin_s)
+        if b >= self.releases.n:
+            b = self.releases.n - 1
+        self.seg[j] = (now, startup, nck, tau, wall, b)
+        self.releases.add(b, self.gpus[j])
+        self.seq += 1
+        if tf < wall:
+            heapq.heappush(self.heap, (now + tf, self.seq, EV_FAIL, j, self.epoch[j]))
+        else:
+            heapq.heappush(self.heap, (now + wall, self.seq, EV_END, j, self.epoch[j]))
+
+    def _close(self, j: int, now: float, partial_useful: bool = False) -> None:
+        """Account a run segment stopped at ``now`` by a failure, preemption or the end of the run."""
+        t0, startup, nck, tau, _, b = self.seg[j]
+        self.seg[j] = None
+        self.releases.add(b, -self.gpus[j])
+        g = self.gpus[j]
+        e = now - t0
+        if e <= startup:
+            self.lost[j] += g * e
+            return
+        x = e - startup
+        k = min(int(x // (tau + self.C)), nck) if nck else 0
+        saved = k * tau if k else 0.0
+        partial = x - k * (tau + self.C) if k else x
+        self.rem[j] -= saved
+        self.ckpt[j] += g * k * self.C
+        if partial > tau:                      # stopped while writing checkpoint k + 1
+            self.ckpt[j] += g * (partial - tau)
+            partial = tau
+        if partial_useful:
+            self.useful[j] += g * (saved + partial)
+            self.rem[j] -= partial
+            self.lost[j] += g * startup
+        else:
+            self.useful[j] += g * saved
+            self.lost[j] += g * (startup + partial)
+
+    def _release(self, j: int, now: float) -> None:
+        """Give back every GPU job ``j`` holds."""
+        pieces = self.alloc[j]
+        self.alloc[j] = None
+        k = 0
+        for d, c in pieces:
+            self.dom.give(d, c)
+            k += c
+        self._busy_add(j, -k, now)
+        self.gpu_s[j] += self.gpus[j] * (now - self.since[j])
+        del self.running_by_prio[self.prio[j]][j]
+        self._released = True
+
+    def _end(self, j: int, now: float) -> None:
+        _, startup, nck, _, _, b = self.seg[j]
+        self.seg[j] = None
+        self.releases.add(b, -self.gpus[j])
+        g = self.gpus[j]
+        self.useful[j] += g * self.rem[j]
+        self.rem[j] = 0.0
+        self.ckpt[j] += g * nck * self.C
+        self.lost[j] += g * startup
+        self._release(j, now)
+        self.state[j] = DONE
+        self.end_s[j] = now
+
+    def preempt(self, j: int, now: float) -> None:
+        """Stop job ``j`` (running or relaunching), free its GPUs and queue it again."""
+        before = self.lost[j]
+        if self.state[j] == RUNNING:
+            self._close(j, now)
+        else:  # RESTARTING: holding GPUs during detection
+            self.lost[j] += self.gpus[j] * (now - self.fail_t[j])
+        self.preempt_lost_gpu_s += self.lost[j] - before
+        self.epoch[j] += 1
+        self._release(j, now)
+        self.preempts[j] += 1
+        self.resumed[j] = True
+        self.state[j] = QUEUED
+        self.policy.requeue(j)
+
+    def _victims(self, below: float):
+        """Running jobs with priority below ``below``: lowest priority, latest start first."""
+        for p in sorted(self.running_by_prio):
+            if p >= below:
+                break
+            yield from reversed(list(self.running_by_prio[p]))
+
+    def preempt_lower(self, prio: int, g: int, now: float) -> bool:
+        """Preempt lower-priority jobs until ``g`` GPUs are available; False (and nothing done) if impossible."""
+        short = g - self.avail()
+        if sum(b for p, b in self.prio_busy.items() if p < prio) < short:
+            return False
+        for v in self._victims(prio):
+            if self.avail() >= g:
+                break
+            self.preempt(v, now)
+        return self.avail() >= g
+
+    def _shed(self, now: float, short) -> None:
+        """Preempt training until ``short()`` (GPUs still missing) is <= 0.
+
+        Order: deferrable jobs before the others, then lowest priority first;
+        within that set the smallest job that covers the shortfall (latest
+        started on ties), else the largest, so a small need does not stop a large job.
+        """
+        need = short()
+        if need <= 0:
+            return
+        gpus = self.gpus
+        for only_deferrable in (True, False):
+            for p in sorted(self.running_by_prio):
+                cands = [v for v in self.running_by_prio[p] if not only_deferrable or self.deferrable[v]]
+                while cands:
+                    best, best_g = -1, 0
+                    for v in reversed(cands):
+                        g = gpus[v]
+                        if g >= need and (best < 0 or best_g < need or g < best_g):
+                            best, best_g = v, g
+                        elif best_g < need and g > best_g:
+                            best, best_g = v, g
+                    cands.remove(best)
+                    self.preempt(best, now)
+                    self.preemptions_for_capacity += 1
+                    need = short()
+                    if need <= 0:
+                        return
+
+    def _fail(self, j: int, now: float) -> None:
+        self._close(j, now)
+        self.restarts[j] += 1
+        comp = self._draw_comp()
+        self.fail_log.append((now, j, comp))
+        self.epoch[j] += 1
+        self.resumed[j] = True
+        if self.fm.node_down[comp]:
+            pieces = self.alloc[j]
+            p = pieces[0]
+            d = p[0]
+            k = min(self.fm.node_gpus, p[1])
+            p[1] -= k
+            if p[1] == 0:
+                pieces.pop(0)
+            self._busy_add(j, -k, now)
+            self.down += k
+            self.down_by_domain[d] = self.down_by_domain.get(d, 0) + k
+            self.dn_t.append(now)
+            self.dn_d.append(k)
+            self._push(now + self.fm.repair_s, EV_REPAIR, d, k)
+            if self.dom.total_free >= k and self.cur_limit - self.busy - self.inf >= k:   # spares may be used
+                pieces.extend(self.place(self.dom, k))
+                self._busy_add(j, k, now)
+            else:
+                self._release_short(j, now)
+                return
+        if self.restarts[j] > self.max_restarts:
+            self._release(j, now)
+            self.state[j] = FAILED
+            self.end_s[j] = now
+            return
+        self.state[j] = RESTARTING
+        self.fail_t[j] = now
+        self._push(now + self.fm.detect_s, EV_RESUME, j, self.epoch[j])
+
+    def _release_short(self, j: int, now: float) -> None:
+        """Job ``j`` lost GPUs to a down node and no spare is free: release the rest, queue it."""
+        pieces = self.alloc[j]
+        self.alloc[j] = None
+        k = 0
+        for d, c in pieces:
+            self.dom.give(d, c)
+            k += c
+        self._busy_add(j, -k, now)
+        self.gpu_s[j] += self.gpus[j] * (now - self.since[j])
+        del self.running_by_prio[self.prio[j]][j]
+        self._released = True
+        if self.restarts[j] > self.max_restarts:
+            self.state[j] = FAILED
+            self.end_s[j] = now
+            return
+        self.state[j] = QUEUED
+        self.policy.requeue(j)
+
+    # ---- per-step capacity -----------------------------------------------
+    def _step(self, k: int, now: float) -> None:
+        dom = self.dom
+        if self.online[k] > dom.total_gpus:
+            dom.grow_to(self.online[k])
+            self._released = True
+        self.spare = int(self.spare_fraction * self.online[k])
+        old_limit = self.cur_limit
+        self.cur_limit = lim = self.limit[k]
+        if lim > old_limit:
+            self._released = True
+        target = min(self.inf_need[k], lim, dom.total_gpus - self.down)
+        if target > self.inf:
+            x = target - self.inf
+            if self.inference_preempts:
+                self._shed(now, lambda: x - min(dom.total_free - self.spare, self.cur_limit - self.busy - self.inf))
+            x = max(0, min(x, dom.total_free - self.spare, self.cur_limit - self.busy - self.inf))
+            if x:
+                for d, c in dom.take_packed(x):
+                    self.inf_pieces[d] = self.inf_pieces.get(d, 0) + c
+                self.inf += x
+                self.in_t.append(now)
+                self.in_d.append(x)
+        elif target < self.inf:
+            y = self.inf - target
+            self.inf -= y
+            self.in_t.append(now)
+            self.in_d.append(-y)
+            for d, c in list(self.inf_pieces.items()):
+                r = c if c < y else y
+                dom.give(d, r)
+                if r == c:
+                    del self.inf_pieces[d]
+                else:
+                    self.inf_pieces[d] = c - r
+                y -= r
+                if y == 0:
+                    break
+            self._released = True
+        self.shortfall[k] = self.inf_need[k] - self.inf
+        if self.busy + self.inf > lim:
+            self._shed(now, lambda: self.busy + self.inf - self.cur_limit)
+
+    # ---- main loop ---------------------------------------------------------
+    def run(self) -> None:
+        heap = self.heap
+        pop = heapq.heappop
+        submit = self.submit
+        n = self.n
+        step_s = self.step_s
+        n_steps = self.n_steps
+        t_end = self.t_end
+        epoch = self.epoch
+        state = self.state
+        gpus = self.gpus
+        policy = self.policy
+        max_gpus = max(self.online) if self.online else 0
+        isub = 0
+        istep = 0
+        events = 0
+        while True:
+            th = heap[0][0] if heap else _INF
+            ts = submit[isub] if isub < n else _INF
+            tk = istep * step_s if istep < n_steps else _INF
+            t = th if th < ts else ts
+            if tk < t:
+                t = tk
+            if t >= t_end:
+                break
+            if tk == t:
+                self._step(istep, t)
+                istep += 1
+                events += 1
+            while heap and heap[0][0] == t:
+                _, _, kind, a, b = pop(heap)
+                events += 1
+                if kind == EV_END:
+                    if epoch[a] == b:
+                        self._end(a, t)
+                elif kind == EV_FAIL:
+                    if epoch[a] == b:
+                        self._fail(a, t)
+                elif kind == EV_RESUME:
+                    if epoch[a] == b:
+                        self.lost[a] += gpus[a] * (t - self.fail_t[a])
+                        state[a] = RUNNING
+                        self._begin(a, t)
+                else:  # EV_REPAIR: a = domain, b = GPUs
+                    self.dom.give(a, b)
+                    self.down -= b
+                    self.down_by_domain[a] -= b
+                    self.dn_t.append(t)
+                    self.dn_d.append(-b)
+                    self._released = True
+            new = []
+            while isub < n and submit[isub] == t:
+                j = isub
+                isub += 1
+                events += 1
+                if gpus[j] > max_gpus:
+                    state[j] = CANCELLED
+                    self.end_s[j] = t
+                    continue
+                state[j] = QUEUED
+                policy.push(j)
+                new.append(j)
+            released = self._released
+            self._released = False
+            if released or new:
+                policy.schedule(t, released, new)
+            if self.audit_each_batch:
+                self.audit()
+        self.events = events
+        self._finish()
+
+    def audit(self) -> None:
+        """Check that every GPU of every domain is free, held by exactly one holder, or down (slow; for tests)."""
+        dom = self.dom
+        held = [0] * len(dom.cap)
+        n_busy = 0
+        for jobs in self.running_by_prio.values():
+            for j in jobs:
+                k = 0
+                for d, c in self.alloc[j]:
+                    held[d] += c
+                    k += c
+                if k != self.gpus[j]:
+                    raise AssertionError(f"job {j} holds {k} GPUs, needs {self.gpus[j]}")
+                n_busy += k
+        for d, c in self.inf_pieces.items():
+            held[d] += c
+        for d, c in self.down_by_domain.items():
+            held[d] += c
+        for d, cap in enumerate(dom.cap):
+            if held[d] + dom.free[d] != cap:
+                raise AssertionError(f"domain {d}: {held[d]} held + {dom.free[d]} free != {cap} GPUs")
+        if n_busy != self.busy or sum(self.inf_pieces.values()) != self.inf:
+            raise AssertionError("busy counters disagree with allocations")
+        if self.busy + self.inf > self.cur_limit:
+            raise AssertionError(f"{self.busy + self.inf} GPUs busy over the limit {self.cur_limit}")
+
+    def _finish(self) -> None:
+        """Close the books at the end of the run for jobs still holding GPUs."""
+        t = self.t_end
+        for j in range(self.n):
+            s = self.state[j]
+            if s == RUNNING:
+                self._close(j, t, partial_useful=True)
+            elif s == RESTARTING:
+                self.lost[j] += self.gpus[j] * (t - self.fail_t[j])
+            else:
+                continue
+            self.gpu_s[j] += self.gpus[j] * (t - self.since[j])

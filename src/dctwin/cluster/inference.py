@@ -1,0 +1,108 @@
+"""Inference at site scale: replicas per step from demand (fluid), and a request-level check.
+
+Fluid model: a service needs ``ceil(demand / (replica capacity x target
+utilisation))`` replicas at each step (at least ``min_replicas``), where the
+replica capacity at the service's latency targets comes from
+``dctwin.perf.inference_perf``. Replicas run on whole GPUs; the GPUs they
+need are what ``simulate_cluster`` serves first and lends to training otherwise.
+
+Request-level check: for a short window, replay individual requests (e.g. the
+Azure LLM inference trace) through the same number of replicas, each with
+``batch`` concurrent slots, first come first served, and compare the measured
+busy share and queueing delay with the fluid estimate.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pandas as pd
+
+from dctwin.catalog.platform import Platform
+from dctwin.errors import InputError
+
+__all__ = ["inference_gpus_needed", "replicas_needed", "request_level_check"]
+
+
+def replicas_needed(demand_per_s: np.ndarray, replica_capacity_per_s: float, target_utilisation: float = 0.8,
+                    min_replicas: int = 1) -> np.ndarray:
+    """Replicas to serve ``demand_per_s`` (requests or tokens per second, any unit) at each step.
+
+    ``replica_capacity_per_s``: what one replica serves at its latency targets
+    [same unit]; ``target_utilisation`` [-] leaves headroom for bursts inside a step.
+    """
+    if not replica_capacity_per_s > 0:
+        raise InputError("replica capacity must be > 0", field="replica_capacity_per_s",
+                         value=replica_capacity_per_s)
+    if not 0 < target_utilisation <= 1:
+        raise InputError("target utilisation must be in (0, 1]", field="target_utilisation",
+                         value=target_utilisation)
+    d = np.asarray(demand_per_s, dtype=np.float64)
+    n = np.ceil(d / (replica_capacity_per_s * target_utilisation) - 1e-9)
+    return np.maximum(n, min_replicas).astype(np.int64)
+
+
+def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform: Platform,
+                          precision: str = "fp8", target_utilisation: float = 0.8,
+                          min_replicas: int = 1) -> pd.DataFrame:
+    """GPUs each inference service needs per step, and their sum ``gpus_needed`` [GPU].
+
+    ``demand``: ``dctwin.workload.inference_demand`` output (``<svc>__output_tokens_per_s``...);
+    ``services``: ``dctwin.workload.inference.services`` (model, mean tokens, ttft_ms, tpot_ms).
+    Replica size and capacity: ``dctwin.perf.inference_perf`` on one NVLink domain.
+    """
+    from dctwin.perf import inference_perf
+
+    out = {}
+    for svc, row in services.iterrows():
+        col = f"{svc}__output_tokens_per_s"
+        if col not in demand.columns:
+            raise InputError("demand table lacks a service column", field=col,
+                             allowed=", ".join(c for c in demand.columns if c.endswith("__output_tokens_per_s")))
+        perf = inference_perf(platform, row["model"], platform.scale_up_domain_gpus, precision,
+                              float(row["mean_input_tokens"]), float(row["mean_output_tokens"]),
+                              ttft_target_s=float(row["ttft_ms"]) / 1e3, tpot_target_s=float(row["tpot_ms"]) / 1e3)
+        per_replica = perf.tokens_per_s / perf.replicas
+        reps = replicas_needed(demand[col].to_numpy(), per_replica, target_utilisation, min_replicas)
+        out[f"{svc}__replicas"] = reps
+        out[f"{svc}__gpus"] = reps * perf.gpus_per_replica
+    df = pd.DataFrame(out, index=demand.index)
+    df["gpus_needed"] = df[[c for c in df.columns if c.endswith("__gpus")]].sum(axis=1)
+    return df
+
+
+def request_level_check(arrival_t_s: np.ndarray, service_s: np.ndarray, replicas: int, batch: int) -> dict:
+    """Replay requests through ``replicas`` x ``batch`` slots, first come first served.
+
+    ``arrival_t_s`` [s] sorted; ``service_s`` [s] time each request holds a slot
+    (e.g. TTFT + output tokens x TPOT). Returns the measured busy share of the
+    slots over the window (work spilling past the last arrival excluded), the fluid estimate (arrival rate x mean service /
+    slots), and queueing delay percentiles [s].
+    """
+    a = np.asarray(arrival_t_s, dtype=np.float64)
+    s = np.asarray(service_s, dtype=np.float64)
+    if a.shape != s.shape or a.size == 0:
+        raise InputError("arrivals and service times must be equal-length, non-empty arrays", field="service_s")
+    slots = int(replicas) * int(batch)
+    if slots < 1:
+        raise InputError("need at least one slot", field="replicas", value=replicas)
+    free = [0.0] * slots
+    wait = np.empty(a.size)
+    pop, push = heapq.heappop, heapq.heappush
+    for i, (t, d) in enumerate(zip(a.tolist(), s.tolist())):
+        f = pop(free)
+        start = t if t > f else f
+        wait[i] = start - t
+        push(free, start + d)
+    span = float(a[-1] - a[0]) or 1.0
+    start = a + wait
+    busy_in_window = np.clip(start + s, None, a[-1]) - np.clip(start, None, a[-1])
+    return {
+        "slots": slots,
+        "fluid_utilisation": float(s.sum() / (span * slots)),
+        "measured_utilisation": float(busy_in_window.sum() / (span * slots)),
+        "wait_p50_s": float(np.percentile(wait, 50)),
+        "wait_p99_s": float(np.percentile(wait, 99)),
+        "wait_max_s": float(wait.max()),
+    }

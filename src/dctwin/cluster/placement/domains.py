@@ -1,0 +1,93 @@
+"""Free GPUs per scale-up (NVLink) domain, bucketed by free count.
+
+``buckets[k]`` holds the domains with exactly ``k`` free GPUs (k >= 1), so
+"a domain with at least r free" or "the emptiest domain" is a scan over at
+most ``size`` levels, not over every domain. A GPU is either free, held by
+one allocation, or down: ``free[d]`` never leaves ``0..cap[d]`` (checked).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Domains"]
+
+
+class Domains:
+    """Scale-up domains of ``size`` GPUs each (the last one may be partial)."""
+
+    __slots__ = ("buckets", "cap", "free", "size", "total_free", "total_gpus")
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"domain size ({size}) must be at least 1 GPU")
+        self.size = size
+        self.free: list[int] = []
+        self.cap: list[int] = []
+        self.buckets: list[set[int]] = [set() for _ in range(size + 1)]
+        self.total_free = 0
+        self.total_gpus = 0
+
+    def grow_to(self, gpus: int) -> int:
+        """Bring GPUs online up to ``gpus`` in total; returns how many were added."""
+        added = 0
+        size = self.size
+        while self.total_gpus < gpus:
+            if self.cap and self.cap[-1] < size:
+                d = len(self.cap) - 1
+                k = min(size - self.cap[-1], gpus - self.total_gpus)
+                self.cap[d] += k
+                self.give(d, k)
+            else:
+                k = min(size, gpus - self.total_gpus)
+                self.free.append(0)
+                self.cap.append(k)
+                self.give(len(self.cap) - 1, k)
+            self.total_gpus += k
+            added += k
+        return added
+
+    def take(self, d: int, n: int) -> None:
+        """Mark ``n`` free GPUs of domain ``d`` as used."""
+        f = self.free[d]
+        if n > f:
+            raise AssertionError(f"domain {d}: taking {n} GPUs but only {f} free (double allocation)")
+        b = self.buckets
+        if f:
+            b[f].discard(d)
+        f -= n
+        self.free[d] = f
+        if f:
+            b[f].add(d)
+        self.total_free -= n
+
+    def give(self, d: int, n: int) -> None:
+        """Return ``n`` GPUs of domain ``d`` to the free pool."""
+        f = self.free[d]
+        if f + n > self.cap[d]:
+            raise AssertionError(f"domain {d}: freeing {n} GPUs over its {self.cap[d]} (double free)")
+        b = self.buckets
+        if f:
+            b[f].discard(d)
+        f += n
+        self.free[d] = f
+        b[f].add(d)
+        self.total_free += n
+
+    def take_packed(self, n: int) -> list[list[int]]:
+        """Take ``n`` GPUs from the fullest domains first (keeps empty domains whole); ``[[d, k], ...]``."""
+        out: list[list[int]] = []
+        b = self.buckets
+        level = 1
+        while n > 0:
+            while not b[level]:
+                level += 1
+            d = next(iter(b[level]))
+            k = level if level < n else n
+            self.take(d, k)
+            out.append([d, k])
+            n -= k
+        return out
+
+    def release(self, pieces: list[list[int]]) -> None:
+        """Give back every ``[domain, count]`` piece of an allocation."""
+        for d, k in pieces:
+            self.give(d, k)

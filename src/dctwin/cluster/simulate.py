@@ -1,0 +1,208 @@
+"""``simulate_cluster``: run the job table through the cluster and return tables and series."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from dctwin.catalog.platform import Platform
+from dctwin.cluster.engine import CANCELLED, DONE, FAILED, PENDING, QUEUED, RESTARTING, RUNNING, Engine
+from dctwin.cluster.failures import failure_model
+from dctwin.cluster.placement import get_placement
+from dctwin.cluster.policies import get_policy
+from dctwin.cluster.series import step_mean
+from dctwin.config.cluster import SchedulerConfig
+from dctwin.errors import InputError
+from dctwin.rng import stream
+from dctwin.timeline import Timeline
+
+__all__ = ["JOB_COLUMNS", "ClusterResult", "simulate_cluster"]
+
+JOB_COLUMNS = ("job_id", "kind", "tenant", "submit_s", "gpus", "duration_s", "priority", "deferrable", "model",
+               "max_wait_s")
+
+
+@dataclass
+class ClusterResult:
+    """Output of a cluster run.
+
+    ``jobs``: the input job table plus ``start_s, end_s`` [s] (NaN if none),
+    ``state``, ``restarts``, ``preemptions``, ``gpu_s`` (allocated),
+    ``useful_gpu_s``, ``lost_gpu_s``, ``checkpoint_gpu_s`` [GPU s],
+    ``wait_s`` [s], ``placement_domains`` (most NVLink domains spanned),
+    ``first_domain``.
+    ``series``: one row per step, time-weighted means over the step:
+    ``gpus_online, gpus_busy_training, gpus_busy_inference, gpus_down,
+    gpus_idle, gpus_inference_shortfall`` [GPU], ``utilisation`` (busy /
+    online) [-], ``interruptions`` (job failures in the step) [count].
+    ``failures``: ``t_s, job_id, component``. ``stats``: run totals.
+    """
+
+    jobs: pd.DataFrame
+    series: pd.DataFrame
+    failures: pd.DataFrame
+    stats: dict = field(default_factory=dict)
+
+
+_STATE_NAMES = {DONE: "completed", FAILED: "failed", CANCELLED: "cancelled"}
+
+
+def _per_step(name: str, a, n_steps: int, default: float | None = None) -> np.ndarray:
+    if a is None:
+        return np.full(n_steps, default)
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.shape != (n_steps,):
+        raise InputError("per-step array has the wrong length", field=name, value=arr.shape,
+                         allowed=f"one value per step: ({n_steps},)")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise InputError("per-step GPU counts must be finite and >= 0", field=name)
+    return arr
+
+
+def _check_jobs(jobs: pd.DataFrame) -> None:
+    missing = [c for c in JOB_COLUMNS if c not in jobs.columns]
+    if missing:
+        raise InputError("job table lacks columns", field="jobs", value=missing, allowed=", ".join(JOB_COLUMNS))
+    sub = jobs["submit_s"].to_numpy(dtype=np.float64)
+    if len(sub) and (np.any(np.diff(sub) < 0) or not np.all(np.isfinite(sub))):
+        raise InputError("submit_s must be finite and sorted ascending", field="jobs.submit_s")
+    if len(sub) and (jobs["gpus"].to_numpy() < 1).any():
+        raise InputError("every job needs at least 1 GPU", field="jobs.gpus")
+    dur = jobs["duration_s"].to_numpy(dtype=np.float64)
+    if len(dur) and (not np.all(np.isfinite(dur)) or (dur < 0).any()):
+        raise InputError("duration_s must be finite and >= 0", field="jobs.duration_s")
+
+
+def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online: np.ndarray, platform: Platform,
+                     jobs: pd.DataFrame, inference_gpus_needed: np.ndarray, seed: int,
+                     gpu_cap: np.ndarray | None = None, *, audit: bool = False) -> ClusterResult:
+    """Simulate training/batch jobs and fluid inference on a phased GPU fleet.
+
+    ``gpus_online`` [GPU] per step: installed and online; ``inference_gpus_needed``
+    [GPU] per step: GPUs the inference services need (served first, lent to
+    training when lower); ``gpu_cap`` [GPU] per step: most GPUs that may be busy
+    (facility power/cooling limit), obeyed when ``scheduler.obey_facility_limits``.
+    Same inputs and ``seed``, same output. ``audit=True`` re-checks every GPU's
+    owner after each batch of events (slow; for tests).
+    """
+    n_steps = timeline.n_steps
+    step_s = int(timeline.step_s)
+    _check_jobs(jobs)
+    online = np.floor(_per_step("gpus_online", gpus_online, n_steps)).astype(np.int64)
+    need = np.ceil(_per_step("inference_gpus_needed", inference_gpus_needed, n_steps) - 1e-9).astype(np.int64)
+    limit = online.copy()
+    if gpu_cap is not None and scheduler.obey_facility_limits:
+        limit = np.minimum(limit, np.floor(_per_step("gpu_cap", gpu_cap, n_steps)).astype(np.int64))
+    policy_cls = get_policy(scheduler.policy)
+    place = get_placement(scheduler.placement)
+    dgpus = int(platform.scale_up_domain_gpus)
+    fm = failure_model(scheduler.failures, scheduler.checkpoint, dgpus)
+
+    tenant_codes, _ = pd.factorize(jobs["tenant"].astype(str), sort=False)
+    submit = jobs["submit_s"].to_numpy(dtype=np.float64)
+    max_wait = jobs["max_wait_s"].to_numpy(dtype=np.float64)
+    cols = {
+        "gpus": jobs["gpus"].to_numpy(dtype=np.int64).tolist(),
+        "priority": jobs["priority"].to_numpy(dtype=np.int64).tolist(),
+        "tenant": tenant_codes.astype(np.int64).tolist(),
+        "submit_s": submit.tolist(),
+        "deadline_s": (submit + np.nan_to_num(max_wait, nan=np.inf)).tolist(),
+        "duration_s": jobs["duration_s"].to_numpy(dtype=np.float64).tolist(),
+        "deferrable": jobs["deferrable"].to_numpy(dtype=bool).tolist(),
+    }
+    eng = Engine(jobs=cols, step_s=step_s, n_steps=n_steps, online=online.tolist(), limit=limit.tolist(),
+                 inf_need=need.tolist(), domain_gpus=dgpus, place=place, policy_cls=policy_cls,
+                 depth=scheduler.backfill_depth, fm=fm, ckpt_cfg=scheduler.checkpoint,
+                 max_restarts=scheduler.failures.max_restarts,
+                 inference_preempts=scheduler.inference_preempts_training,
+                 spare_fraction=scheduler.failures.spare_fraction, rng=stream(seed, "cluster.failures"))
+    eng.audit_each_batch = audit
+    eng.run()
+    return _result(eng, jobs, online, need, fm, timeline)
+
+
+def _result(eng: Engine, jobs: pd.DataFrame, online: np.ndarray, need: np.ndarray, fm, timeline: Timeline):
+    n_steps, step_s, t_end = eng.n_steps, eng.step_s, eng.t_end
+    state = np.asarray(eng.state, dtype=np.int64)
+    first = np.asarray(eng.first_start)
+    started = first >= 0
+    end = np.asarray(eng.end_s)
+    names = np.full(len(state), "never_started", dtype=object)
+    for code, nm in _STATE_NAMES.items():
+        names[state == code] = nm
+    in_flight = (state == RUNNING) | (state == RESTARTING) | ((state == QUEUED) & started)
+    names[in_flight] = "running_at_end"
+    # queued and never started: cancelled if the deadline fell inside the run
+    deadline = np.asarray(eng.deadline)
+    waiting = ((state == QUEUED) & ~started)
+    late = waiting & (deadline <= t_end)
+    names[late] = "cancelled"
+    end = np.where(late, deadline, end)
+    out = jobs.copy()
+    out["start_s"] = np.where(started, first, np.nan)
+    out["end_s"] = np.where(np.isfinite(end), end, np.nan)
+    out["state"] = pd.Series(names, index=out.index, dtype="string")
+    out["restarts"] = np.asarray(eng.restarts, dtype=np.int64)
+    out["preemptions"] = np.asarray(eng.preempts, dtype=np.int64)
+    out["gpu_s"] = np.asarray(eng.gpu_s)
+    out["useful_gpu_s"] = np.asarray(eng.useful)
+    out["lost_gpu_s"] = np.asarray(eng.lost)
+    out["checkpoint_gpu_s"] = np.asarray(eng.ckpt)
+    submit = jobs["submit_s"].to_numpy(dtype=np.float64)
+    wait_end = np.where(started, first, np.minimum(np.where(np.isfinite(end), end, t_end), t_end))
+    out["wait_s"] = np.where(state == PENDING, np.nan, np.maximum(wait_end - submit, 0.0))
+    gpus_f = jobs["gpus"].to_numpy(dtype=np.float64)
+    held_s = np.where(started, np.where(np.isfinite(end), end, t_end) - np.where(started, first, 0.0), 0.0)
+    out["effective_training_time_frac"] = np.divide(out["useful_gpu_s"].to_numpy(), gpus_f * held_s,
+                                                    out=np.full(len(out), np.nan), where=held_s > 0)
+    out["placement_domains"] = np.asarray(eng.ndom, dtype=np.int64)
+    out["first_domain"] = np.asarray(eng.first_dom, dtype=np.int64)
+
+    tr = step_mean(np.asarray(eng.tr_t), np.asarray(eng.tr_d), step_s, n_steps)
+    inf = step_mean(np.asarray(eng.in_t), np.asarray(eng.in_d), step_s, n_steps)
+    dn = step_mean(np.asarray(eng.dn_t), np.asarray(eng.dn_d), step_s, n_steps)
+    fails = pd.DataFrame({
+        "t_s": np.array([f[0] for f in eng.fail_log], dtype=np.float64),
+        "job_id": jobs["job_id"].to_numpy()[np.array([f[1] for f in eng.fail_log], dtype=np.int64)],
+        "component": pd.Series([fm.components[f[2]] for f in eng.fail_log], dtype="string"),
+    })
+    inter = np.bincount((fails["t_s"].to_numpy() // step_s).astype(np.int64), minlength=n_steps)[:n_steps]
+    on = online.astype(np.float64)
+    busy = tr + inf
+    series = pd.DataFrame({
+        "gpus_online": on,
+        "gpus_busy_training": tr,
+        "gpus_busy_inference": inf,
+        "gpus_down": dn,
+        "gpus_idle": np.maximum(on - busy - dn, 0.0),
+        "gpus_inference_shortfall": eng.shortfall.astype(np.float64),
+        "utilisation": np.divide(busy, on, out=np.zeros(n_steps), where=on > 0),
+        "interruptions": inter.astype(np.int64),
+    }, index=timeline.timestamps)
+    gpus = jobs["gpus"].to_numpy(dtype=np.float64)
+    span = np.where(started, np.minimum(np.where(np.isfinite(end), end, t_end), t_end) - first, 0.0)
+    tot_gpu_s = float(out["gpu_s"].sum())
+    tot_useful = float(out["useful_gpu_s"].sum())
+    stats = {
+        "events_processed": int(eng.events),
+        "jobs": len(jobs),
+        "jobs_by_state": {k: int(v) for k, v in out["state"].value_counts().items()},
+        "interruptions": len(fails),
+        "interruptions_by_component": {k: int(v) for k, v in fails["component"].value_counts().items()},
+        "allocated_gpu_s": tot_gpu_s,
+        "useful_gpu_s": tot_useful,
+        "lost_gpu_s": float(out["lost_gpu_s"].sum()),
+        "checkpoint_gpu_s": float(out["checkpoint_gpu_s"].sum()),
+        "goodput_frac": tot_useful / tot_gpu_s if tot_gpu_s > 0 else float("nan"),
+        "effective_training_time_frac": (tot_useful / float((gpus * span).sum())
+                                         if (gpus * span).sum() > 0 else float("nan")),
+        "preemptions": int(out["preemptions"].sum()),
+        "preemptions_for_capacity": int(eng.preemptions_for_capacity),
+        "preemption_lost_gpu_s": float(eng.preempt_lost_gpu_s),
+        "mean_wait_s": float(np.nanmean(out["wait_s"])) if started.any() else float("nan"),
+        "mean_utilisation": float(busy.sum() / on.sum()) if on.sum() > 0 else float("nan"),
+        "inference_shortfall_gpu_s": float(eng.shortfall.sum() * step_s),
+    }
+    return ClusterResult(jobs=out, series=series, failures=fails, stats=stats)
