@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from dctwin.errors import InputError
 
-__all__ = ["write_run_dir", "is_complete_run", "read_manifest", "write_table", "MANIFEST", "KPIS"]
+__all__ = ["write_run_dir", "is_complete_run", "read_manifest", "verify_run_dir", "write_table", "MANIFEST", "KPIS"]
 
 MANIFEST = "manifest.json"
 KPIS = "kpis.json"
@@ -70,6 +70,26 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if not is_complete_run(path):
         raise InputError("not a complete dctwin run directory (no complete manifest.json)", file=str(path))
     return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+
+
+def verify_run_dir(path: Path) -> list[str]:
+    """Problems with a run directory: missing manifest, missing files, or files whose SHA-256 changed.
+
+    An empty list means every file the manifest lists is present and intact.
+    Files added after the run (the report, figures) are not judged.
+    """
+    path = Path(path)
+    if not is_complete_run(path):
+        return [f"{path}: no complete manifest.json"]
+    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    problems = []
+    for name, digest in manifest.get("files", {}).items():
+        f = path / name
+        if not f.is_file():
+            problems.append(f"{name}: missing")
+        elif _sha256(f) != digest:
+            problems.append(f"{name}: content changed since the run")
+    return problems
 
 
 def write_run_dir(
