@@ -256,6 +256,21 @@ def sweep(
         raise typer.Exit(1)
 
 
+@app.command()
+def validate(
+    all_cases: bool = typer.Option(False, "--all", help="Include the slow cases."),
+    case: Optional[list[str]] = typer.Option(None, "--case", help="Run only this case id (repeatable)."),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", help="Also write the table as Markdown here."),
+    cases_file: Optional[Path] = typer.Option(None, "--cases", help="Cases YAML instead of the built-in ones."),
+) -> None:
+    """Compare the twin with published figures; exit 1 when a case is outside its tolerance."""
+    from dctwin.validate.report import validate_command
+
+    code = validate_command(fast_only=not all_cases, case_ids=case or None, markdown_out=markdown,
+                            cases_file=cases_file, console=out)
+    raise typer.Exit(code)
+
+
 def _mount_optional() -> None:
     """Sub-commands whose packages register their own Typer apps."""
     try:
