@@ -63,6 +63,7 @@ def run_pipeline(
     from dctwin.operation import plan_operation
     from dctwin.site import site_series
     from dctwin.workload import generate_jobs, inference_demand, services
+    from dctwin.workload.schema import empty_jobs
 
     seed = scenario.simulation.seed
     n, step_s = timeline.n_steps, timeline.step_s
@@ -81,7 +82,7 @@ def run_pipeline(
     capacity_kw = cooling_capacity_kw(design, site["dry_bulb_c"].to_numpy(), site["wet_bulb_c"].to_numpy(),
                                       installed_kw, liquid_fraction=liquid_installed)
     throttle = design.cooling.overload_rule == "throttle"
-    all_jobs = None
+    replay = scenario.workload.jobs_path is not None
 
     stage("cluster")
     cols: dict[str, np.ndarray] = {}
@@ -104,14 +105,10 @@ def run_pipeline(
             cooling_gpus = np.floor(capacity_kw * share / per_gpu_kw).astype(np.int64)
             gpu_cap = cooling_gpus if gpu_cap is None else np.minimum(gpu_cap, cooling_gpus)
         pool_seed = _pool_seed(seed, i, pool)
-        if scenario.workload.jobs_path is not None:  # a replayed trace runs on the first pool only
-            jobs = generate_jobs(scenario.workload, timeline, int(pool.gpus_online.max()), platform, pool_seed) \
-                if all_jobs is None else None
-            all_jobs = jobs
+        if replay and i > 0:  # a replayed job trace runs on the first pool only
+            jobs = empty_jobs()
         else:
             jobs = generate_jobs(scenario.workload, timeline, int(pool.gpus_online.max()), platform, pool_seed)
-        if jobs is None:
-            jobs = all_jobs.iloc[:0]
         throughput = op.throughput_factor(pool)
         if np.any(throughput < 1):  # a power-capped GPU does its work more slowly
             jobs = jobs.assign(duration_s=jobs["duration_s"] / float(np.mean(throughput)))
@@ -174,9 +171,9 @@ def run_pipeline(
     for col in op_frame.columns:
         series[f"op_{col}" if col in series.columns else col] = op_frame[col].to_numpy()
     accounts = account(scenario, series, step_s)
-    for col, values in getattr(accounts, "per_step", {}).items() if isinstance(getattr(accounts, "per_step", None),
-                                                                              dict) else []:
-        series[col] = values
+    for col in accounts.per_step.columns:  # energy cost, PPA, heat revenue, emissions per step
+        if col not in series.columns:
+            series[col] = accounts.per_step[col].to_numpy()
 
     renewable = scenario.economics.ppa_share
     kpis: dict[str, object] = {
