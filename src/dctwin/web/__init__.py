@@ -1,1 +1,44 @@
-"""dctwin.web"""
+"""The web dashboard: list runs, open their figures, compare runs, start a run and watch it.
+
+``create_app(runs_dir, token)`` builds the FastAPI app; ``serve(...)`` runs it
+with uvicorn, on 127.0.0.1 by default. Any other interface needs a token.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from dctwin.errors import InputError
+from dctwin.web.app import create_app
+
+__all__ = ["create_app", "is_loopback", "serve"]
+
+MIN_TOKEN_CHARS = 16
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and 'localhost'."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(runs_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> None:
+    """Run the dashboard until interrupted. Binding off loopback requires a token of 16+ characters."""
+    import uvicorn
+
+    if not is_loopback(host) and not token:
+        raise InputError("binding to a non-loopback interface needs an API token", field="host", value=host,
+                             allowed=f"127.0.0.1, or pass --token (at least {MIN_TOKEN_CHARS} characters)")
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise InputError("API token too short", field="token", allowed=f"at least {MIN_TOKEN_CHARS} characters")
+    allowed = None
+    app = create_app(Path(runs_dir), token=token, allowed_hosts=allowed)
+    where = f"http://{host}:{port}/" + ("?token=<your token>" if token else "")
+    print(f"dctwin dashboard on {where} (runs from {Path(runs_dir).resolve()}); Ctrl-C stops it")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, limit_concurrency=512,
+                timeout_keep_alive=5)

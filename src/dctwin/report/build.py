@@ -1,0 +1,78 @@
+"""Assemble and write the report and comparison pages (atomic: temp file, then rename)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from dctwin.errors import InputError
+from dctwin.report.compare import build_compare_figures
+from dctwin.report.data import RunData, load_run
+from dctwin.report.figures import build_figures
+from dctwin.report.html import figure_blocks, render, scenario_text
+from dctwin.report.kpis import compare_rows, kpi_cards, kpi_rows
+from dctwin.report.static import write_static_figures
+
+__all__ = ["REPORT_FILE", "comparison_html", "draw_js", "report_html", "write_comparison", "write_report"]
+
+REPORT_FILE = "report.html"
+FIGURES_DIR = "figures"
+
+
+def draw_js() -> str:
+    from importlib import resources
+
+    return (resources.files("dctwin.report") / "templates" / "draw.js").read_text(encoding="utf-8")
+
+
+def report_context(run: RunData) -> dict:
+    figs, notes = build_figures(run)
+    return {"run": run, "kpi_rows": kpi_rows(run.kpis), "kpi_cards": kpi_cards(run.kpis), "figures": figure_blocks(figs), "notes": notes,
+            "scenario_text": scenario_text(run.scenario)}
+
+
+def report_html(run: RunData, *, inline_plotly: bool = True, extra_notes: dict[str, str] | None = None) -> str:
+    """The report page of one run as HTML text."""
+    ctx = report_context(run)
+    ctx["notes"] = {**ctx["notes"], **(extra_notes or {})}
+    return render("report.html", inline_plotly=inline_plotly, draw_js=draw_js(), **ctx)
+
+
+def compare_context(runs: Sequence[RunData]) -> dict:
+    figs, notes = build_compare_figures(list(runs))
+    return {"runs": list(runs), "rows": compare_rows([r.kpis for r in runs]), "figures": figure_blocks(figs),
+            "notes": notes}
+
+
+def comparison_html(runs: Sequence[RunData], *, inline_plotly: bool = True) -> str:
+    """The comparison page of several runs as HTML text."""
+    return render("compare.html", inline_plotly=inline_plotly, draw_js=draw_js(), **compare_context(runs))
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write ``report.html`` (self-contained, opens offline) and ``figures/*.png`` into ``run_dir``."""
+    run = load_run(run_dir)
+    _, png_notes = write_static_figures(run, Path(run_dir) / FIGURES_DIR)
+    return _write_atomic(Path(run_dir) / REPORT_FILE, report_html(run, extra_notes=png_notes))
+
+
+def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
+    """Write one self-contained HTML file comparing ``run_dirs`` (the first is the baseline)."""
+    if len(run_dirs) < 2:
+        raise InputError("compare needs at least two runs", field="run_dirs", value=[str(p) for p in run_dirs],
+                         allowed="two or more run directories")
+    runs = [load_run(p) for p in run_dirs]
+    return _write_atomic(Path(out), comparison_html(runs))

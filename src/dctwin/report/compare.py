@@ -1,0 +1,108 @@
+"""Figures that overlay several runs, for ``dctwin compare`` and the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dctwin.report.data import Missing, RunData
+from dctwin.report.figures import LAYOUT
+from dctwin.report.series import resample
+
+__all__ = ["COMPARE_FIGURES", "build_compare_figures"]
+
+
+def _need_any(runs: list[RunData], fn: Callable[[RunData], go.BaseTraceType | list]) -> list:
+    traces, reasons = [], []
+    for r in runs:
+        try:
+            out = fn(r)
+        except Missing as exc:
+            reasons.append(f"{r.name}: {exc}")
+            continue
+        traces += out if isinstance(out, list) else [out]
+    if not traces:
+        raise Missing("; ".join(reasons) or "no run has the data")
+    return traces
+
+
+def daily_pue(runs: list[RunData]) -> go.Figure:
+    """Daily mean PUE of each run."""
+    def trace(r: RunData):
+        f = resample(r, ("pue",), "1D")
+        return go.Scatter(x=f.index, y=f["pue"], name=r.label + f" ({r.name})", mode="lines")
+    fig = go.Figure(_need_any(runs, trace))
+    fig.update_layout(**LAYOUT, title="Daily mean PUE", yaxis_title="PUE [-]")
+    return fig
+
+
+def daily_utilisation(runs: list[RunData]) -> go.Figure:
+    """Daily mean GPU utilisation of each run."""
+    def trace(r: RunData):
+        f = resample(r, ("utilisation",), "1D")
+        return go.Scatter(x=f.index, y=f["utilisation"], name=r.label + f" ({r.name})", mode="lines")
+    fig = go.Figure(_need_any(runs, trace))
+    fig.update_layout(**LAYOUT, title="Daily mean GPU utilisation", yaxis_title="utilisation [-]", yaxis_range=[0, 1])
+    return fig
+
+
+def monthly_energy(runs: list[RunData]) -> go.Figure:
+    """IT energy and heat delivered per month [MWh], grouped by run."""
+    def traces(r: RunData):
+        m = r.table("monthly", ("month",))
+        out = [go.Bar(x=m["month"], y=m[c], name=f"{r.name}: {label}")
+               for c, label in (("it_energy_mwh", "IT"), ("heat_delivered_mwh", "heat delivered")) if c in m.columns]
+        if not out:
+            raise Missing("table 'monthly' has neither 'it_energy_mwh' nor 'heat_delivered_mwh'")
+        return out
+    fig = go.Figure(_need_any(runs, traces))
+    fig.update_layout(**LAYOUT, title="Monthly energy [MWh]", barmode="group", xaxis_title="month")
+    return fig
+
+
+def wait_cdf(runs: list[RunData]) -> go.Figure:
+    """Share of jobs that waited at most x hours."""
+    def trace(r: RunData):
+        jobs = r.table("jobs", ("wait_s",))
+        w = jobs["wait_s"].to_numpy(dtype=np.float64)
+        w = w[np.isfinite(w)] / 3600.0
+        if len(w) == 0:
+            raise Missing("no job in the jobs table has started")
+        share = np.linspace(0.0, 1.0, 401)          # 400 quantiles keep the figure small for 10^5+ jobs
+        return go.Scatter(x=np.maximum(np.quantile(w, share), 1e-3), y=share, name=r.name, mode="lines")
+    fig = go.Figure(_need_any(runs, trace))
+    fig.update_layout(**LAYOUT, title="Queue wait, cumulative share of jobs", xaxis_type="log",
+                      xaxis_title="wait [h]", yaxis_title="share of jobs")
+    return fig
+
+
+def cost_lines(runs: list[RunData]) -> go.Figure:
+    """Cost lines of each run [M EUR]."""
+    def trace(r: RunData):
+        c = r.table("cost_lines", ("line", "eur"))
+        return go.Bar(y=c["line"].astype(str), x=c["eur"].to_numpy(dtype=np.float64) / 1e6, orientation="h",
+                      name=r.name)
+    fig = go.Figure(_need_any(runs, trace))
+    fig.update_layout(**LAYOUT, title="Cost lines [M EUR]", barmode="group", xaxis_title="M EUR")
+    return fig
+
+
+COMPARE_FIGURES: dict[str, tuple[str, Callable[[list[RunData]], go.Figure]]] = {
+    "daily_pue": ("PUE", daily_pue),
+    "monthly_energy": ("Monthly energy", monthly_energy),
+    "daily_utilisation": ("GPU utilisation", daily_utilisation),
+    "wait_cdf": ("Queue wait", wait_cdf),
+    "cost_lines": ("Costs", cost_lines),
+}
+
+
+def build_compare_figures(runs: list[RunData]) -> tuple[dict[str, tuple[str, go.Figure]], dict[str, str]]:
+    figs, notes = {}, {}
+    for key, (title, fn) in COMPARE_FIGURES.items():
+        try:
+            figs[key] = (title, fn(runs))
+        except Missing as exc:
+            notes[key] = f"{title}: not drawn, {exc}."
+    return figs, notes
