@@ -1,0 +1,93 @@
+"""Fluid serving model: properties, and agreement with the request-level replay on the Azure conv trace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dctwin.errors import InputError
+from dctwin.serving import Deployment
+from dctwin.serving.compare import compare_models
+from dctwin.serving.fluid import fluid_serving, interval_rates, token_profile
+from dctwin.workload.traces import packaged_trace, read_azure_llm_trace
+
+DEP = Deployment("hgx-h100", "llama-2-70b", 4, 2)
+
+
+def _rates(rate):
+    return pd.DataFrame({"request_rate_per_s": rate, "input_tokens_per_s": rate * 1000.0,
+                         "output_tokens_per_s": rate * 200.0})
+
+
+def test_profile_has_mean_one():
+    rng = np.random.default_rng(0)
+    p = token_profile(rng.lognormal(7, 1, 5000), rng.lognormal(5, 1, 5000))
+    assert p.input_shape.mean() == pytest.approx(1.0)
+    assert p.output_shape.mean() == pytest.approx(1.0)
+
+
+def test_load_raises_utilisation_and_latency():
+    prof = token_profile(np.full(10, 1000.0), np.full(10, 200.0))
+    r = fluid_serving(DEP, _rates(np.array([1.0, 5.0, 20.0])), prof)
+    iv = r.intervals
+    assert np.all(np.diff(iv["kv_utilisation"]) > 0)
+    assert np.all(np.diff(iv["busy_fraction"]) > 0)
+    assert np.all(np.diff(iv["iteration_s"]) > 0)
+    assert not iv["overloaded"].any()
+    assert (iv["iteration_s"] >= DEP.cost.weights_s).all()
+
+
+def test_overload_is_flagged():
+    prof = token_profile(np.full(10, 1000.0), np.full(10, 200.0))
+    r = fluid_serving(DEP, _rates(np.array([500.0])), prof)
+    assert r.intervals["overloaded"].all()
+
+
+def test_interval_rates_conserve_requests_and_tokens():
+    rng = np.random.default_rng(1)
+    t = np.sort(rng.uniform(0, 600, 3000))
+    inp, out = rng.integers(1, 500, 3000), rng.integers(1, 50, 3000)
+    r = interval_rates(t, inp, out, 60.0)
+    assert r["request_rate_per_s"].sum() * 60 == pytest.approx(3000)
+    assert r["input_tokens_per_s"].sum() * 60 == pytest.approx(inp.sum())
+    assert (r["arrival_dispersion"] >= 1).all()
+
+
+def test_missing_column():
+    with pytest.raises(InputError):
+        fluid_serving(DEP, pd.DataFrame({"request_rate_per_s": [1.0]}), token_profile([1.0], [1.0]))
+
+
+def test_conv_trace_fluid_agrees_with_request_level():
+    """Stated bounds (validate case data): utilisation ±10%, TTFT/TPOT p50 and p90 ±25%."""
+    d = read_azure_llm_trace(packaged_trace("AzureLLMInferenceTrace_conv.csv.gz"))
+    c = compare_models(DEP, d["t_s"], d["input_tokens"], d["output_tokens"])
+    for m in ("busy_fraction", "kv_utilisation"):
+        assert abs(c.error(m)) <= 0.10, (m, c.request_level[m], c.fluid[m])
+    for m in ("ttft_p50_s", "ttft_p90_s", "tpot_p50_s", "tpot_p90_s"):
+        assert abs(c.error(m)) <= 0.25, (m, c.request_level[m], c.fluid[m])
+    assert c.request_result.span_s < 3700
+
+
+def test_same_seed_same_result():
+    prof = token_profile(np.arange(1, 100.0), np.arange(1, 50.0))
+    a = fluid_serving(DEP, _rates(np.array([3.0, 4.0])), prof, seed=7)
+    b = fluid_serving(DEP, _rates(np.array([3.0, 4.0])), prof, seed=7)
+    assert a.percentile("ttft_s", 90) == b.percentile("ttft_s", 90)
+
+
+@pytest.mark.parametrize("rate_per_s", [4.0, 12.0])
+def test_poisson_mistral_large_2_fluid_agrees_with_request_level(rate_per_s):
+    """Poisson arrivals, lognormal lengths, Mistral Large 2 FP8 on 2 x TP4 H200: the regime the fluid model assumes."""
+    from dctwin.rng import stream
+    rng = stream(1, "test.serving")
+    n = int(rate_per_s * 600)
+    t = np.cumsum(rng.exponential(1.0 / rate_per_s, n))
+    inp = np.minimum(rng.lognormal(np.log(800), 0.8, n).astype(int) + 1, 8000)
+    out = np.minimum(rng.lognormal(np.log(150), 0.8, n).astype(int) + 1, 2000)
+    c = compare_models(Deployment("hgx-h200", "mistral-large-2", 2, 4), t, inp, out)
+    for m in ("busy_fraction", "kv_utilisation", "mean_in_flight"):
+        assert abs(c.error(m)) <= 0.10, (m, c.request_level[m], c.fluid[m])
+    for m in ("ttft_p50_s", "ttft_p90_s", "tpot_p50_s", "tpot_p90_s"):
+        assert abs(c.error(m)) <= 0.25, (m, c.request_level[m], c.fluid[m])
