@@ -91,9 +91,10 @@ def test_pretraining_runs_follow_6ND(borlange_jobs, scenario, platform):
     assert 3 <= len(runs) <= 30  # "a few per year"
     assert (runs["gpus"] % platform.scale_up_domain_gpus == 0).all()
     assert (runs["gpus"] >= 1000).all()
-    # 6 · 123e9 · 40e12 FLOPs / (4,032 GPUs × 16.7 PFLOP/s FP8 × 0.40) = 1.10e6 s ≈ 12.7 days (dossier §6a)
-    expected_s = 6 * 123e9 * 40e12 / (4032 * 16700e12 * 0.40)
-    assert pretrain_run_duration_s(platform, pre_cfg, 4032) == pytest.approx(expected_s, rel=1e-9)
+    # 6 · N · D FLOPs / (GPUs × 16.7 PFLOP/s FP8 × MFU), GPUs rounded down to whole NVL72 domains (dossier §6a)
+    n_gpus = pre_cfg.gpus // platform.scale_up_domain_gpus * platform.scale_up_domain_gpus
+    expected_s = 6 * 123e9 * pre_cfg.tokens_t * 1e12 / (n_gpus * 16700e12 * pre_cfg.mfu)
+    assert pretrain_run_duration_s(platform, pre_cfg, n_gpus) == pytest.approx(expected_s, rel=1e-9)
     assert np.exp(np.log(runs["duration_s"]).mean()) == pytest.approx(expected_s, rel=0.25)
     assert (runs["duration_s"] > 5 * 86400).all()  # weeks, not hours
 

@@ -44,7 +44,7 @@ class SchedulerConfig(Section):
     policy: str = Field("easy_backfill",
                         description="Scheduling policy: fifo, easy_backfill, priority_preempt or fair_share.")
     placement: str = Field("topology", description="Placement: topology (fewest NVLink domains) or first_fit.")
-    backfill_depth: int = Field(100, ge=1, le=100_000,
+    backfill_depth: int = Field(1000, ge=1, le=100_000,
                                 description="Queued jobs examined per backfill pass (like Slurm bf_max_job_test).")
     obey_facility_limits: bool = Field(True, description="Keep busy GPUs under the facility's per-step cap.")
     inference_preempts_training: bool = Field(
