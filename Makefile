@@ -21,6 +21,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 test: $(STAMP) browser
+	$(VENV)/bin/dctwin validate
 	$(PY) -m pytest -n 2 --timeout=900
 
 bench: $(STAMP)
@@ -28,6 +29,8 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) scripts/gen_docs.py
+	$(PY) scripts/gen_validation_docs.py
+	@for s in scripts/gen_sources.py scripts/gen_glossary.py; do [ ! -f $$s ] || $(PY) $$s; done
 
 clean-venv:
 	rm -rf $(VENV)
