@@ -25,6 +25,7 @@ test: $(STAMP) browser
 	$(PY) -m pytest -n 2 --timeout=900
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -c requirements.lock -e '.[dev,peer]'
 	$(PY) -m pytest benchmarks --benchmark-only -p no:xdist
 
 docs: $(STAMP)
