@@ -94,6 +94,7 @@ def make_run(
         "crah_fan_kw": crah_fan_kw, "heat_pump_kw": heat_pump_kw, "heat_delivered_kw": heat_delivered_kw,
         "heat_rejected_kw": heat_rejected_kw, "water_l_per_h": np.zeros(n),
         "cooling_shortfall_kw": np.zeros(n), "pue": grid_power_kw / it_power_kw,
+        "it_demand_kw": it_power_kw, "cooling_capacity_kw": racks * 190 * (1.6 - 0.02 * dry_bulb_c),
     }
     for k, svc in enumerate(SERVICES):
         rps = (200 + 100 * k) * (0.5 + 0.5 * np.sin(2 * np.pi * (hour - 14) / 24) ** 2)

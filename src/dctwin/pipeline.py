@@ -94,15 +94,18 @@ def run_pipeline(
     served_in = {s: np.zeros(n) for s in svc.index}
     capacity_out = {s: np.zeros(n) for s in svc.index}
     gpus_busy_svc = {s: np.zeros(n) for s in svc.index}
+    cooling_withheld_gpus = np.zeros(n)
     for i, pool in enumerate(pools):
         platform = pool.platform
         share = _ratio(pool.gpus_online.astype(np.float64), gpus_total)
         pool_demand = demand.mul(share, axis=0)
         need = inference_gpus_needed(pool_demand, svc, platform, target_utilisation=TARGET_REPLICA_UTILISATION)
         gpu_cap = op.gpu_cap(pool)
-        if throttle:
+        if throttle:  # the scheduler keeps busy GPUs within what heat rejection can hold this hour
             per_gpu_kw = float(it_power_kw(platform, np.array([1]), np.array([1.0]), 1.0)[0]) / platform.gpus_per_unit
             cooling_gpus = np.floor(capacity_kw * share / per_gpu_kw).astype(np.int64)
+            withheld = np.maximum(0, pool.gpus_online - cooling_gpus)
+            cooling_withheld_gpus += withheld
             gpu_cap = cooling_gpus if gpu_cap is None else np.minimum(gpu_cap, cooling_gpus)
         pool_seed = _pool_seed(seed, i, pool)
         if replay and i > 0:  # a replayed job trace runs on the first pool only
@@ -154,6 +157,7 @@ def run_pipeline(
     series["utilisation"] = _ratio(series["gpus_busy_training"].to_numpy() + series["gpus_busy_inference"].to_numpy(),
                                    series["gpus_online"].to_numpy().astype(float))
     series["cooling_capacity_kw"] = capacity_kw
+    series["cooling_withheld_gpus"] = cooling_withheld_gpus
     fac_frame = fac.to_frame().reset_index(drop=True)
     for col in fac_frame.columns:
         series[col] = fac_frame[col].to_numpy()
@@ -182,6 +186,9 @@ def run_pipeline(
         "installed_it_mw": installed_kw / 1000.0,
         "mean_dry_bulb_c": float(site["dry_bulb_c"].mean()),
         "mean_utilisation": float(series["utilisation"].mean()),
+        # the cooling limit the scheduler obeyed (overload rule 'throttle'): hours and GPU-hours it held back
+        "cooling_limited_hours": float((cooling_withheld_gpus > 0).sum() * timeline.step_h),
+        "cooling_withheld_gpu_hours": float(cooling_withheld_gpus.sum() * timeline.step_h),
     }
     jobs = pd.concat(job_tables, ignore_index=True)
     kpis.update(_job_kpis(jobs))

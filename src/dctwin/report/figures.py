@@ -111,6 +111,46 @@ def utilisation_heatmap(run: RunData) -> go.Figure:
     return fig
 
 
+def cooling_limits(run: RunData) -> go.Figure:
+    """The hottest week: IT power asked for, IT power delivered, and what the cooling plant can reject.
+
+    Any gap between asked and delivered is IT throttled because heat rejection could not hold the
+    load on that hour (the scenario's overload rule); it is shaded and counted in the title.
+    """
+    cols = ("it_demand_kw", "it_power_kw", "cooling_capacity_kw", "dry_bulb_c")
+    frame = resample(run, cols, "1h")  # steps are at most an hour, so this is hourly
+    week = 7 * 24
+    hottest = frame["dry_bulb_c"].rolling(week, min_periods=min(week, len(frame))).mean().to_numpy()
+    end = int(np.nanargmax(hottest)) + 1
+    frame = frame.iloc[max(0, end - week):end]
+    throttled_mwh = float(run.kpis.get("throttled_it_mwh") or 0.0)
+    shortfall_h = float(run.kpis.get("cooling_shortfall_hours") or 0.0)
+    capped_h = float(run.kpis.get("cooling_limited_hours") or 0.0)
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    mw = frame[["it_demand_kw", "it_power_kw", "cooling_capacity_kw"]] / 1000.0
+    fig.add_trace(go.Scatter(x=frame.index, y=mw["cooling_capacity_kw"], name="cooling capacity (IT heat) [MW]",
+                             line={"color": "#2ca02c", "dash": "dash"}))
+    fig.add_trace(go.Scatter(x=frame.index, y=mw["it_demand_kw"], name="IT asked for [MW]", line={"color": "#7f7f7f"}))
+    fig.add_trace(go.Scatter(x=frame.index, y=mw["it_power_kw"], name="IT delivered [MW]", fill="tonexty",
+                             fillcolor="rgba(214,39,40,0.35)", line={"color": "#1f77b4"}))
+    fig.add_trace(go.Scatter(x=frame.index, y=frame["dry_bulb_c"], name="dry-bulb [°C]",
+                             line={"color": "#d62728", "width": 1}), secondary_y=True)
+    if throttled_mwh > 0 or shortfall_h > 0:
+        verdict = f"{shortfall_h:,.0f} h over capacity, {throttled_mwh:,.1f} MWh of IT throttled"
+    elif capped_h > 0:
+        verdict = f"cooling capped the GPUs for {capped_h:,.1f} h"
+    else:
+        verdict = "cooling held the full load on every step"
+    installed_mw = run.kpis.get("installed_it_mw")
+    if installed_mw:
+        fig.add_hline(y=float(installed_mw), line={"color": "#9467bd", "dash": "dot"},
+                      annotation_text="installed IT at full load")
+    fig.update_layout(**LAYOUT, title=f"Cooling limits in the hottest week: {verdict}")
+    fig.update_yaxes(title_text="MW", secondary_y=False)
+    fig.update_yaxes(title_text="Dry-bulb [°C]", secondary_y=True)
+    return fig
+
+
 def _box(values: np.ndarray, name: str, **kw) -> go.Box:
     """A box from precomputed quantiles (whiskers at the 5th and 95th percentiles), so the figure
     carries five numbers per class instead of every job."""
@@ -255,6 +295,7 @@ FIGURES: dict[str, tuple[str, Figure]] = {
     "energy_flow": ("Energy flow", sankey),
     "pue_ambient": ("PUE and ambient temperature", pue_ambient),
     "monthly_energy": ("Monthly energy and heat", monthly_energy),
+    "cooling_limits": ("Cooling limits", cooling_limits),
     "utilisation_heatmap": ("GPU utilisation", utilisation_heatmap),
     "job_distributions": ("Queue wait and slowdown", job_distributions),
     "inference_peak_week": ("Inference at the peak week", inference_peak_week),

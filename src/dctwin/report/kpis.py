@@ -20,6 +20,13 @@ KPI_GROUPS: dict[str, list[tuple[str, str, str, int]]] = {
         ("chiller_hours", "Chiller hours", "h", 0),
         ("wue_l_per_kwh", "WUE", "L/kWh", 3),
     ],
+    "Cooling limits": [
+        ("cooling_limited_hours", "Hours cooling capped the GPUs", "h", 1),
+        ("cooling_withheld_gpu_hours", "GPU-hours withheld by cooling", "GPU-h", 0),
+        ("cooling_shortfall_hours", "Hours over cooling capacity", "h", 0),
+        ("throttled_it_mwh", "IT energy throttled", "MWh", 1),
+        ("max_cooling_shortfall_mw", "Largest shortfall", "MW", 2),
+    ],
     "Heat reuse": [
         ("heat_delivered_mwh", "Heat delivered", "MWh", 0),
         ("erf", "Energy reuse factor (ERF)", "", 3),
