@@ -103,7 +103,7 @@ def run_pipeline(
         gpu_cap = op.gpu_cap(pool)
         if throttle:  # the scheduler keeps busy GPUs within what heat rejection can hold this hour
             per_gpu_kw = float(it_power_kw(platform, np.array([1]), np.array([1.0]), 1.0)[0]) / platform.gpus_per_unit
-            cooling_gpus = np.floor(capacity_kw * share / per_gpu_kw).astype(np.int64)
+            cooling_gpus = np.floor(np.minimum(capacity_kw * share / per_gpu_kw, pool.gpus_online)).astype(np.int64)
             withheld = np.maximum(0, pool.gpus_online - cooling_gpus)
             cooling_withheld_gpus += withheld
             gpu_cap = cooling_gpus if gpu_cap is None else np.minimum(gpu_cap, cooling_gpus)
@@ -156,7 +156,7 @@ def run_pipeline(
             series[col] = cols[col]
     series["utilisation"] = _ratio(series["gpus_busy_training"].to_numpy() + series["gpus_busy_inference"].to_numpy(),
                                    series["gpus_online"].to_numpy().astype(float))
-    series["cooling_capacity_kw"] = capacity_kw
+    series["cooling_capacity_kw"] = np.where(np.isfinite(capacity_kw), capacity_kw, np.nan)  # NaN: no liquid limit
     series["cooling_withheld_gpus"] = cooling_withheld_gpus
     fac_frame = fac.to_frame().reset_index(drop=True)
     for col in fac_frame.columns:

@@ -77,9 +77,11 @@ def cooling_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, installe
     """
     if installed_heat_kw <= 0:
         raise InputError("must be > 0", field="installed_heat_kw", value=installed_heat_kw)
-    if not 0.0 < float(liquid_fraction) <= 1.0:
-        raise InputError("must lie in (0, 1]", field="liquid_fraction", value=liquid_fraction)
+    if not 0.0 <= float(liquid_fraction) <= 1.0:
+        raise InputError("must lie in [0, 1]", field="liquid_fraction", value=liquid_fraction)
     dry_bulb_c = np.asarray(dry_bulb_c, dtype=float)
+    if float(liquid_fraction) == 0.0:  # an all-air site: the liquid loop limits nothing
+        return np.full(dry_bulb_c.shape, np.inf)
     wet_bulb_c = dry_bulb_c if wet_bulb_c is None else np.minimum(np.asarray(wet_bulb_c, dtype=float), dry_bulb_c)
     design_heat = rejection_design_heat_kw(design, installed_heat_kw)
     cap, _, _ = _rejecter_capacity_kw(design, dry_bulb_c, wet_bulb_c, design_heat)

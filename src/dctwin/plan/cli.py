@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
 from dctwin.config import load_scenario
-from dctwin.errors import DctwinError
+from dctwin.errors import DctwinError, InputError
 from dctwin.plan.constraints import PlanConstraints, load_constraints
 
 __all__ = ["plan", "plan_app"]
@@ -59,8 +60,10 @@ def main(
         base.update({k: v for k, v in cli.items() if v is not None})
         try:
             cons = PlanConstraints.model_validate(base)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc).splitlines()[-1]) from None
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            raise InputError(err["msg"].removeprefix("Value error, "), file=str(constraints) if constraints else None,
+                             field=".".join(str(p) for p in err["loc"]) or None) from None
         paths = plan(scenario, cons, out, simulate=simulate)
     except DctwinError as exc:
         typer.echo(f"error: {exc}", err=True)
