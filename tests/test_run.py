@@ -112,3 +112,18 @@ def test_run_directory_round_trips(tmp_path):
     assert again.kpis == result.kpis
     assert again.scenario == sc
     pd.testing.assert_frame_equal(again.timeseries, result.timeseries.reset_index(drop=True), check_dtype=False)
+
+
+def test_mixed_platform_site_runs_each_pool():
+    doc = load_scenario().model_dump(mode="json")
+    doc["phases"] = [{"name": "p1", "start": "2027-01-01", "power_envelope_mw": 23,
+                      "racks": [{"platform": "gb300-nvl72", "count": 40}, {"platform": "vr-nvl72", "count": 50}]}]
+    doc["simulation"]["duration_days"] = 7
+    result = dctwin.simulate(scenario_from_dict(doc))
+    k, jobs, ts = result.kpis, result.jobs, result.timeseries
+    assert k["gpus_installed"] == 90 * 72
+    assert set(jobs["platform"]) == {"gb300-nvl72", "vr-nvl72"}
+    assert 0 < k["goodput_frac"] <= 1 and 0 < k["mean_utilisation"] <= 1
+    assert k["allocated_gpu_s"] == pytest.approx(float(jobs["gpu_s"].sum()), rel=1e-9)
+    grid = ts["grid_power_kw"].to_numpy()
+    assert np.allclose(grid, ts["heat_rejected_kw"] + ts["heat_delivered_kw"], rtol=1e-3)

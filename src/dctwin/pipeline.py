@@ -89,7 +89,7 @@ def run_pipeline(
     it_kw = np.zeros(n)
     liquid_kw = np.zeros(n)
     job_tables, failure_tables = [], []
-    stats: dict[str, float] = {}
+    pool_stats: list[dict[str, float]] = []
     served_out = {s: np.zeros(n) for s in svc.index}
     served_in = {s: np.zeros(n) for s in svc.index}
     capacity_out = {s: np.zeros(n) for s in svc.index}
@@ -137,9 +137,8 @@ def run_pipeline(
             cols[col] = cols.get(col, 0) + s[col].to_numpy()
         job_tables.append(result.jobs.assign(platform=platform.id))
         failure_tables.append(result.failures.assign(platform=platform.id))
-        for k, v in result.stats.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                stats[k] = stats.get(k, 0.0) + float(v) if len(pools) > 1 else float(v)
+        pool_stats.append({k: float(v) for k, v in result.stats.items()
+                           if isinstance(v, (int, float)) and not isinstance(v, bool)})
 
     stage("facility")
     fac = simulate_facility(design, it_kw, _ratio(liquid_kw, it_kw) if it_kw.any() else liquid_installed,
@@ -180,7 +179,8 @@ def run_pipeline(
             series[col] = accounts.per_step[col].to_numpy()
 
     renewable = scenario.economics.ppa_share
-    kpis: dict[str, object] = {
+    kpis: dict[str, object] = _combine_pool_stats(pool_stats)  # site-level figures below take precedence
+    kpis.update({
         "gpus_installed": int(sum(p.units_installed * p.platform.gpus_per_unit for p in pools)),
         "racks_installed": int(sum(p.units_installed for p in pools)),
         "installed_it_mw": installed_kw / 1000.0,
@@ -189,10 +189,9 @@ def run_pipeline(
         # the cooling limit the scheduler obeyed (overload rule 'throttle'): hours and GPU-hours it held back
         "cooling_limited_hours": float((cooling_withheld_gpus > 0).sum() * timeline.step_h),
         "cooling_withheld_gpu_hours": float(cooling_withheld_gpus.sum() * timeline.step_h),
-    }
+    })
     jobs = pd.concat(job_tables, ignore_index=True)
     kpis.update(_job_kpis(jobs))
-    kpis.update({k: v for k, v in stats.items()})
     kpis.update(facility_kpis(fac, step_s, renewable, site["carbon_g_per_kwh"].to_numpy(), timeline.timestamps))
     kpis.update(accounts.kpis)
     for name in svc.index:
@@ -218,6 +217,21 @@ def run_pipeline(
         "cost_lines": accounts.cost_lines.reset_index(drop=True),
     }
     return tables, _clean(kpis)
+
+
+def _combine_pool_stats(pool_stats: list[dict[str, float]]) -> dict[str, float]:
+    """Cluster stats of the whole site: counts and GPU-seconds add up; fractions and means are
+    weighted by each pool's allocated GPU-seconds."""
+    if len(pool_stats) == 1:
+        return dict(pool_stats[0])
+    weights = np.array([st.get("allocated_gpu_s", 0.0) for st in pool_stats])
+    weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(pool_stats), 1 / len(pool_stats))
+    out: dict[str, float] = {}
+    for key in dict.fromkeys(k for st in pool_stats for k in st):
+        values = np.array([st.get(key, 0.0) for st in pool_stats])
+        averaged = key.endswith("_frac") or key.startswith("mean_")
+        out[key] = float(values @ weights) if averaged else float(values.sum())
+    return out
 
 
 def _job_kpis(jobs: pd.DataFrame) -> dict[str, float]:
