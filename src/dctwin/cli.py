@@ -49,6 +49,8 @@ def run(
     if report:
         from dctwin.report import write_report
 
+        if not quiet:
+            err.print("writing report.html and figures ...")
         write_report(result.path)
     _print_summary(result)
 
