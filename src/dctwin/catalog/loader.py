@@ -9,15 +9,13 @@ say ``derived``; a value whose source is a derivation must say how in its
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dctwin.catalog.platform import PART_NAMES, Platform, PowerPart
+from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 from dctwin.errors import InputError
 
 __all__ = ["NUMERIC_FIELDS", "get_platform", "load_catalog", "read_platform_file"]
@@ -33,52 +31,11 @@ _OPTIONAL = {"fp4_dense_tflops"}          # may be null (no FP4 on Hopper)
 _TEXT_FIELDS = ("id", "name", "kind", "gpu_name")
 _KINDS = ("server", "rack")
 _PART_NUMBERS = ("count", "idle_w", "max_w")
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
-
-
-def _source_is_traceable(text: str) -> bool:
-    low = text.lower()
-    return "http://" in low or "https://" in low or "derived" in low
 
 
 def _sourced(entry: Any, where: str, sources: dict[str, str], file: str) -> tuple[float | None, str]:
-    """Check one ``{value, source, note}`` entry; return the value and 'source text | note: ...'."""
-    if not isinstance(entry, dict) or "value" not in entry or "source" not in entry:
-        raise InputError("each number needs {value: ..., source: KEY}", file=file, field=where, value=entry)
-    extra = set(entry) - {"value", "source", "note"}
-    if extra:
-        raise InputError("unknown key in a sourced number", file=file, field=where, value=sorted(extra),
-                         allowed="value, source, note")
-    key = entry["source"]
-    if key not in sources:
-        raise InputError("source key not in the file's 'sources'", file=file, field=f"{where}.source", value=key,
-                         allowed=", ".join(sources))
-    value = entry["value"]
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                              or not math.isfinite(value)):
-        raise InputError("value must be a finite number", file=file, field=f"{where}.value", value=value)
-    note = entry.get("note")
-    if note is not None and not isinstance(note, str):
-        raise InputError("note must be text", file=file, field=f"{where}.note", value=note)
-    text = sources[key]
-    if "derived" in text.lower() and not (note or "").strip():
-        raise InputError("a derived value needs a note saying how it was derived", file=file,
-                         field=f"{where}.note")
-    return value, (f"{text} | note: {note}" if note else text)
-
-
-def _check_sources(doc: dict, file: str) -> dict[str, str]:
-    sources = doc.get("sources")
-    if not isinstance(sources, dict) or not sources:
-        raise InputError("catalog file needs a non-empty 'sources' mapping (key: full title + URL)", file=file,
-                         field="sources")
-    for key, text in sources.items():
-        if not isinstance(text, str) or not text.strip():
-            raise InputError("source text must be non-empty", file=file, field=f"sources.{key}", value=text)
-        if not _source_is_traceable(text):
-            raise InputError("source text must contain a URL or say 'derived'", file=file,
-                             field=f"sources.{key}", value=text)
-    return sources
+    """Check one ``{value, source, note}`` entry; return the value (None allowed) and 'source text | note: ...'."""
+    return sourced_value(entry, where, sources, file, allow_null=True)
 
 
 def _read_parts(doc: dict, sources: dict[str, str], file: str) -> tuple[list[PowerPart], dict[str, str]]:
@@ -151,12 +108,7 @@ def read_platform_file(path: Path) -> Platform:
     """
     path = Path(path)
     file = str(path)
-    try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # a safe loader
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read catalog file: {exc}", file=file) from None
-    if not isinstance(doc, dict):
-        raise InputError("catalog file must be a mapping", file=file)
+    doc = read_data_yaml(path, "catalog file")
     for name in _TEXT_FIELDS:
         if not isinstance(doc.get(name), str) or not doc[name].strip():
             raise InputError("missing text field", file=file, field=name)
@@ -168,7 +120,7 @@ def read_platform_file(path: Path) -> Platform:
     aliases = doc.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         raise InputError("aliases must be a list of ids", file=file, field="aliases", value=aliases)
-    sources = _check_sources(doc, file)
+    sources = read_sources(doc, file, traceable=True)
     raw_values = doc.get("values")
     if not isinstance(raw_values, dict):
         raise InputError("catalog file needs a 'values' mapping", file=file, field="values")

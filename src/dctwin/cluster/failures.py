@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from dctwin.config.cluster import CheckpointConfig, FailureConfig
+from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 from dctwin.errors import InputError
 
 __all__ = ["FailureModel", "checkpoint_interval_s", "failure_model", "read_failure_rates", "young_daly_interval_s"]
@@ -26,9 +26,16 @@ _DATA = Path(__file__).parent / "data" / "failure_rates.yaml"
 
 @lru_cache(maxsize=4)
 def read_failure_rates(path: str = str(_DATA)) -> dict:
-    """The failure-rate data file as a dict (cached)."""
-    with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    """The failure-rate data file as a dict (cached); every component's and recovery time's source is checked."""
+    doc = read_data_yaml(path, "failure-rate file")
+    sources = read_sources(doc, path)
+    for name, comp in (doc.get("components") or {}).items():
+        if not isinstance(comp, dict) or comp.get("source") not in sources:
+            raise InputError("source key not in the file's 'sources'", file=path, field=f"components.{name}.source",
+                             value=comp.get("source") if isinstance(comp, dict) else comp, allowed=", ".join(sources))
+    for name, entry in (doc.get("recovery") or {}).items():
+        sourced_value(entry, f"recovery.{name}", sources, path)
+    return doc
 
 
 @dataclass(frozen=True)

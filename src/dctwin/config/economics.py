@@ -11,10 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field
 
 from dctwin.config.base import Section
+from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 
 __all__ = ["CapexConfig", "EconomicsConfig", "FinanceConfig", "OpexConfig", "cost_norms"]
 
@@ -24,7 +24,11 @@ def cost_norms() -> dict[str, Any]:
     """The sourced cost norms file as ``{name: {value, unit, source, note}}`` plus ``sources``."""
     # read by path, not through the dctwin.accounting package, which imports config
     path = Path(__file__).resolve().parent.parent / "accounting" / "data" / "cost_norms.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = read_data_yaml(path, "cost norms file")
+    sources = read_sources(doc, str(path))
+    for name, entry in (doc.get("values") or {}).items():  # checked, returned as written
+        sourced_value(entry, f"values.{name}", sources, str(path), shape="numbers")
+    return doc
 
 
 def _norm(name: str) -> Any:

@@ -72,8 +72,9 @@ def _check_fraction(name: str, value: np.ndarray) -> None:
 def rack_power_curve_kw(platform: Platform, gpu_utilisation, power_cap_frac=1.0) -> np.ndarray:
     """Power of one unit of ``platform`` at GPU utilisation [0-1] under a GPU power cap [fraction of max] [kW].
 
-    With catalog parts: the GPU part draws ``idle + (max - idle) * u``, limited to
-    ``cap * max`` (never below idle); other parts draw ``idle + (max - idle) *
+    ``gpu_utilisation`` is the share of GPUs busy. With catalog parts: a busy GPU
+    draws its maximum limited to ``cap * max`` (never below idle), an idle one its
+    idle power; other parts draw ``idle + (max - idle) *
     part_activity(u, p)`` with the proportionality ``p`` of their class. Without parts: linear ``unit_idle_kw .. unit_max_kw`` in ``u``,
     the GPU share of the range (``gpus * (gpu_max_w - gpu_idle_w)``) limited by the cap.
     """
@@ -91,8 +92,9 @@ def rack_power_curve_kw(platform: Platform, gpu_utilisation, power_cap_frac=1.0)
         g_span = min(g_max - g_idle, span_w)
         other_w = platform.unit_idle_kw * 1000.0 - g_idle + (span_w - g_span) * u
         g_max = g_idle + g_span
-    gpu_w = g_idle + (g_max - g_idle) * u
-    gpu_w = np.minimum(gpu_w, np.maximum(g_idle, cap * g_max))
+    # u is the share of GPUs busy: each busy GPU draws its maximum limited by the cap, each idle one idles
+    busy_w = np.maximum(g_idle, np.minimum(g_max, cap * g_max))
+    gpu_w = g_idle + (busy_w - g_idle) * u
     return (other_w + gpu_w) / 1000.0
 
 

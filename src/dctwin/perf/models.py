@@ -14,8 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 from dctwin.errors import InputError
 
 __all__ = ["LLM", "get_model", "load_models", "read_models_file"]
@@ -66,34 +65,13 @@ class LLM:
         return 4.0 * self.layers * self.attention_heads * self.head_dim * context_tokens
 
 
-def _value(entry: Any, where: str, sources: dict[str, str], file: str) -> tuple[float, str]:
-    if not isinstance(entry, dict) or "value" not in entry or "source" not in entry:
-        raise InputError("each number needs {value: ..., source: KEY}", file=file, field=where, value=entry)
-    key = entry["source"]
-    if key not in sources:
-        raise InputError("source key not in the file's 'sources'", file=file, field=f"{where}.source", value=key,
-                         allowed=", ".join(sources))
-    value = entry["value"]
-    if isinstance(value, str):  # YAML 1.1 reads '4.0e6' (no exponent sign) as text
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise InputError("value must be a positive number", file=file, field=f"{where}.value", value=value)
-    return value, sources[key]
-
-
 def read_models_file(path: Path) -> dict[str, LLM]:
     """Parse a models data file into LLM objects by id, checking every source."""
     file = str(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read models file: {exc}", file=file) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("models"), list):
-        raise InputError("models file must be a mapping with a 'models' list", file=file)
-    sources = doc.get("sources") or {}
+    doc = read_data_yaml(path, "models file")
+    if not isinstance(doc.get("models"), list):
+        raise InputError("models file must be a mapping with a 'models' list", file=file, field="models")
+    sources = read_sources(doc, file)
     out: dict[str, LLM] = {}
     for i, item in enumerate(doc["models"]):
         where = f"models[{i}]"
@@ -103,7 +81,8 @@ def read_models_file(path: Path) -> dict[str, LLM]:
         for name in _INT_FIELDS + _FLOAT_FIELDS:
             if name not in values:
                 raise InputError("missing field", file=file, field=f"{where}.values.{name}")
-            v, src = _value(values[name], f"{where}.values.{name}", sources, file)
+            v, src = sourced_value(values[name], f"{where}.values.{name}", sources, file, positive=True,
+                                   with_note=False)
             kwargs[name] = int(v) if name in _INT_FIELDS else float(v)
             cited[name] = src
         if kwargs["params_active"] > kwargs["params_total"]:

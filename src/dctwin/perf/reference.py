@@ -13,11 +13,12 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import yaml
 from scipy.optimize import minimize_scalar
 
 from dctwin.catalog import get_platform
 from dctwin.catalog.platform import Platform
+from dctwin.datafile import read_data_yaml, read_sources
+from dctwin.errors import InputError
 from dctwin.perf.inference import inference_perf
 from dctwin.perf.power import power_cap_throughput_factor
 from dctwin.perf.training import training_perf
@@ -44,7 +45,14 @@ class CaseResult:
 def load_reference() -> dict:
     """The reference cases and their sources (``perf/data/reference.yaml``)."""
     path = Path(str(resources.files("dctwin.perf") / "data" / "reference.yaml"))
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = read_data_yaml(path, "reference file")
+    sources = read_sources(doc, str(path))
+    for kind in ("training", "inference", "power_cap"):
+        for i, case in enumerate(doc.get(kind) or []):
+            if case.get("source") not in sources:
+                raise InputError("source key not in the file's 'sources'", file=str(path), field=f"{kind}[{i}].source",
+                                 value=case.get("source"), allowed=", ".join(sources))
+    return doc
 
 
 def _training_case(case: dict, platform: Platform, params: dict | None) -> float:

@@ -15,12 +15,13 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from dctwin.config import Scenario
+from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 from dctwin.facility import (
     heat_pump_cop,
     load_params,
@@ -39,8 +40,10 @@ REF_IT_KW = 10_000.0
 @lru_cache(maxsize=1)
 def planner_params() -> dict:
     """``plan/data/planner.yaml`` values by name."""
-    doc = yaml.safe_load((resources.files("dctwin.plan") / "data" / "planner.yaml").read_text(encoding="utf-8"))
-    return {k: v["value"] for k, v in doc["values"].items()}
+    path = Path(str(resources.files("dctwin.plan") / "data" / "planner.yaml"))
+    doc = read_data_yaml(path, "planner data file")
+    sources = read_sources(doc, str(path))
+    return {k: sourced_value(v, f"values.{k}", sources, str(path), shape="any")[0] for k, v in doc["values"].items()}
 
 
 @dataclass(frozen=True)

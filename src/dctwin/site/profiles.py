@@ -11,8 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 from dctwin.errors import InputError
 
 __all__ = ["Profile", "available_profiles", "load_profile"]
@@ -42,24 +41,9 @@ def load_profile(kind: str, name: str) -> Profile:
             allowed=", ".join(available_profiles(kind)) or "(none packaged)",
         )
     file = str(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read data file: {exc}", file=file) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("values"), dict):
-        raise InputError("data file needs a 'values' mapping", file=file)
-    sources = doc.get("sources") or {}
-    out: Profile = {}
-    for key, entry in doc["values"].items():
-        if not isinstance(entry, dict) or "value" not in entry or "source" not in entry:
-            raise InputError("each value needs {value: ..., source: KEY}", file=file, field=f"values.{key}")
-        if entry["source"] not in sources:
-            raise InputError(
-                "source key not in the file's 'sources'",
-                file=file,
-                field=f"values.{key}.source",
-                value=entry["source"],
-                allowed=", ".join(sources),
-            )
-        out[key] = entry["value"]
-    return out
+    doc = read_data_yaml(path, "data file")
+    if not isinstance(doc.get("values"), dict):
+        raise InputError("data file needs a 'values' mapping", file=file, field="values")
+    sources = read_sources(doc, file)
+    return {key: sourced_value(entry, f"values.{key}", sources, file, shape="any")[0]
+            for key, entry in doc["values"].items()}

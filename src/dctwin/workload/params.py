@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import yaml
-
+from dctwin.datafile import read_data_yaml
 from dctwin.errors import InputError
 
 __all__ = ["job_fits", "model_params", "token_fits"]
 
 
 def _read(name: str) -> dict[str, Any]:
-    path = resources.files("dctwin.workload") / "data" / name
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return read_data_yaml(Path(str(resources.files("dctwin.workload") / "data" / name)), "workload fit file")
 
 
 @cache
