@@ -150,9 +150,11 @@ def test_run_plan_view_for_the_orchestrator():
         demand_response={"events": [{"start": dt.datetime(2027, 1, 1, 10), "duration_h": 2, "cut_mw": 2.0}]}))
     rp = plan_operation(scen, tl, site, pools)
     assert isinstance(rp, RunPlan) and rp.active
-    caps = [rp.gpu_cap(p) for p in pools]
-    assert caps[0][10] + caps[1][10] <= 7200 - rp.notes["demand_response_events"][0]["gpus_cut"] + 1
-    assert caps[0][0] == 72 * 60 and caps[0][10] > caps[1][10]
+    # demand response is a cut below each pool's own baseline, split by GPU share, only in the event
+    cuts = [rp.gpu_cut(p) for p in pools]
+    assert cuts[0][10] + cuts[1][10] >= rp.notes["demand_response_events"][0]["gpus_cut"]
+    assert cuts[0][10] > cuts[1][10] > 0 and cuts[0][0] == 0 and cuts[0][12] == 0
+    assert rp.gpu_cap(pools[0]) is None                          # no absolute cap besides
     assert np.all(rp.throughput_factor(pools[0]) < 1) and np.all(rp.power_cap_frac == 0.85)
     neutral = plan_operation(SimpleNamespace(), tl, site, pools)
     assert neutral.gpu_cap(pools[0]) is None and not neutral.active

@@ -118,6 +118,13 @@ def run_pipeline(
         jobs = shift_deferrable(jobs, np.asarray(op.defer_ok, dtype=bool), step_s)
         result = simulate_cluster(scenario.scheduler, timeline, pool.gpus_online, platform, jobs,
                                   need["gpus_needed"].to_numpy(), pool_seed, gpu_cap=gpu_cap)
+        cut = op.gpu_cut(pool)
+        if cut.any():  # demand response: shed below this run's own baseline, then run again under that cap
+            baseline = (result.series["gpus_busy_training"] + result.series["gpus_busy_inference"]).to_numpy()
+            capped = np.where(cut > 0, np.floor(np.maximum(baseline - cut, 0)), pool.gpus_online).astype(np.int64)
+            gpu_cap = capped if gpu_cap is None else np.minimum(gpu_cap, capped)
+            result = simulate_cluster(scenario.scheduler, timeline, pool.gpus_online, platform, jobs,
+                                      need["gpus_needed"].to_numpy(), pool_seed, gpu_cap=gpu_cap)
         s = result.series
         busy = s["gpus_busy_training"].to_numpy() + s["gpus_busy_inference"].to_numpy()
         util = np.clip(_ratio(busy, pool.gpus_online.astype(np.float64)), 0.0, 1.0)  # float sums may overshoot

@@ -63,6 +63,14 @@ class ExogenousInputs:
         """IT power of one busy GPU with its share of the rack [kW]."""
         return self.platform.unit_max_kw / self.platform.gpus_per_unit
 
+    @property
+    def gpu_swing_kw(self) -> float:
+        """IT power saved when one busy GPU goes idle, its share of the rack's other parts included [kW]."""
+        from dctwin.facility.it_power import rack_power_curve_kw
+
+        swing = float(rack_power_curve_kw(self.platform, 1.0) - rack_power_curve_kw(self.platform, 0.0))
+        return swing / self.platform.gpus_per_unit
+
 
 @dataclass
 class OperationPlan:
@@ -72,11 +80,17 @@ class OperationPlan:
     gpu_cap: np.ndarray
     defer_ok: np.ndarray
     throughput_factor: np.ndarray
+    gpu_cut: np.ndarray | None = None  # GPUs to shed below the run's own baseline (demand response) [GPU]
     notes: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.gpu_cut is None:
+            self.gpu_cut = np.zeros(len(self.gpu_cap), dtype=np.int64)
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"power_cap_frac": self.power_cap_frac, "gpu_cap": self.gpu_cap,
-                             "defer_ok": self.defer_ok, "throughput_factor": self.throughput_factor})
+                             "gpu_cut": self.gpu_cut, "defer_ok": self.defer_ok,
+                             "throughput_factor": self.throughput_factor})
 
 
 class OperationPolicy(Protocol):
@@ -117,6 +131,7 @@ def combine_plans(exo: ExogenousInputs, plans: list[OperationPlan]) -> Operation
     for p in plans:
         out.power_cap_frac = np.minimum(out.power_cap_frac, p.power_cap_frac)
         out.gpu_cap = np.minimum(out.gpu_cap, p.gpu_cap)
+        out.gpu_cut = np.maximum(out.gpu_cut, p.gpu_cut)
         out.defer_ok = out.defer_ok & p.defer_ok
         out.notes.update(p.notes)
     out.throughput_factor = power_cap_throughput_factor(exo.platform, out.power_cap_frac)

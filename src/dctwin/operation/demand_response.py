@@ -1,7 +1,9 @@
 """Grid demand response: shed ``cut_mw`` for ``duration_h`` by capping busy GPUs.
 
-The GPU cut is sized so that the site sheds at least ``cut_mw`` of grid power
-from full load: ``ceil(cut_mw x 1000 / facility_overhead / gpu_max_kw)`` GPUs.
+The GPU cut is sized so that the site sheds ``cut_mw`` of grid power below its
+baseline, the load it would have drawn without the event (as demand-response
+programmes measure it): ``ceil(cut_mw x 1000 / facility_overhead / gpu_swing_kw)``
+GPUs fewer than the baseline run keeps busy in those steps.
 Deferrable starts are closed during the event too; the delayed work shows up
 as the policy run's lost GPU-hours and queue waits.
 """
@@ -32,8 +34,8 @@ class DemandResponse:
         events = []
         for ev in self.config.events:
             mask = self.event_mask(exo, ev)
-            n_cut = math.ceil(ev.cut_mw * 1000.0 / exo.facility_overhead / exo.gpu_max_kw)
-            out.gpu_cap = np.where(mask, np.maximum(out.gpu_cap - n_cut, 0), out.gpu_cap)
+            n_cut = math.ceil(ev.cut_mw * 1000.0 / exo.facility_overhead / exo.gpu_swing_kw)
+            out.gpu_cut = np.where(mask, np.maximum(out.gpu_cut, n_cut), out.gpu_cut)
             out.defer_ok &= ~mask
             events.append({"start": str(ev.start), "steps": int(mask.sum()), "gpus_cut": n_cut,
                            "payment_eur": ev.payment_eur_per_mw * ev.cut_mw})

@@ -42,6 +42,12 @@ class RunPlan:
                           where=self.gpus_installed > 0)
         return np.floor(self.plan.gpu_cap * share).astype(np.int64)
 
+    def gpu_cut(self, pool) -> np.ndarray:
+        """GPUs of ``pool`` to shed below its baseline per step (its share of the site cut) [GPU]."""
+        share = np.divide(pool.gpus_online, self.gpus_installed, out=np.zeros(len(self.gpus_installed)),
+                          where=np.asarray(self.gpus_installed) > 0)
+        return np.ceil(self.plan.gpu_cut * share).astype(np.int64)
+
     def throughput_factor(self, pool) -> np.ndarray:
         """Work rate of ``pool``'s GPUs under the cap [-]."""
         return np.asarray(power_cap_throughput_factor(pool.platform, self.plan.power_cap_frac), dtype=float)
