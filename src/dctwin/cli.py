@@ -273,16 +273,14 @@ def validate(
     raise typer.Exit(code)
 
 
-def _mount_optional() -> None:
-    """Sub-commands whose packages register their own Typer apps."""
-    try:
-        from dctwin.plan.cli import plan_app
-    except ImportError:  # pragma: no cover - plan package not built yet
-        return
-    app.add_typer(plan_app, name="plan")
+def _mount_plan() -> None:
+    """``dctwin plan``: the planner's command, registered as one command (not a group)."""
+    from dctwin.plan.cli import main as plan_main
+
+    app.command("plan", help="Choose racks, cooling, heat pumps, PPA and redundancy under constraints.")(plan_main)
 
 
-_mount_optional()
+_mount_plan()
 
 
 def main() -> None:
