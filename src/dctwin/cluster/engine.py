@@ -143,17 +143,23 @@ class Engine:
         """Failure-free wall time, checkpoint count and interval of every job's first segment (vectorised)."""
         g = np.asarray(self.gpus, dtype=np.int64)
         d = np.asarray(self.rem, dtype=np.float64)
-        ug, inv = np.unique(g, return_inverse=True)
-        tau = np.array([self.tau(int(x)) for x in ug], dtype=np.float64)[inv] if g.size else np.zeros(0)
+        if g.size:  # a lookup table by job size: O(n), where np.unique(return_inverse) sorts every job
+            sizes = np.flatnonzero(np.bincount(g))
+            by_size = np.zeros(int(sizes[-1]) + 1)
+            by_size[sizes] = [self.tau(int(x)) for x in sizes]
+            tau = by_size[g]
+        else:
+            tau = np.zeros(0)
         with np.errstate(invalid="ignore", divide="ignore"):
             nck = np.where(np.isfinite(tau) & (d > 0), np.maximum(np.ceil(d / tau) - 1, 0), 0).astype(np.int64)
         self.wall0 = (d + nck * self.C).tolist()
-        self.seg0 = list(zip(self.wall0, nck.tolist(), tau.tolist(), [0.0] * g.size))
+        self.nck0 = nck.tolist()
+        self.tau0 = tau.tolist()
 
     def _wall(self, j: int) -> tuple[float, int, float, float]:
         """(wall time of a failure-free segment [s], checkpoints, tau, startup) for job ``j`` now."""
         if not self.resumed[j]:
-            return self.seg0[j]
+            return self.wall0[j], self.nck0[j], self.tau0[j], 0.0
         w = self.rem[j]
         tau = self.tau(self.gpus[j])
         nck = max(0, math.ceil(w / tau) - 1) if tau != _INF and w > 0 else 0
@@ -207,24 +213,41 @@ class Engine:
         if d is None:
             d = self.running_by_prio[p] = {}
         d[j] = None
-        self._busy_add(j, g, now)
+        self.busy += g                              # _busy_add(j, g, now), inlined: the hottest path
+        self.tenant_busy[self.tenant[j]] += g
+        pb = self.prio_busy
+        pb[p] = pb.get(p, 0) + g
+        self.tr_t.append(now)
+        self.tr_d.append(g)
         self._begin(j, now)
 
     def _begin(self, j: int, now: float) -> None:
-        wall, nck, tau, startup = self._wall(j)
-        self.epoch[j] += 1
-        lam = self.gpus[j] * self.lam
-        tf = self._draw_exp() / lam if lam > 0 else _INF
+        if self.resumed[j]:
+            wall, nck, tau, startup = self._wall(j)
+        else:
+            wall, nck, tau, startup = self.wall0[j], self.nck0[j], self.tau0[j], 0.0
+        ep = self.epoch[j] + 1
+        self.epoch[j] = ep
+        g = self.gpus[j]
+        lam = g * self.lam
+        if lam > 0:
+            ex = self._exp                           # _draw_exp(), inlined
+            if not ex:
+                ex = self._exp = self.rng.standard_exponential(_DRAW_CHUNK).tolist()[::-1]
+            tf = ex.pop() / lam
+        else:
+            tf = _INF
+        rel = self.releases
         b = int((now + wall) / self.bin_s)
-        if b >= self.releases.n:
-            b = self.releases.n - 1
+        if b >= rel.n:
+            b = rel.n - 1
         self.seg[j] = (now, startup, nck, tau, wall, b)
-        self.releases.add(b, self.gpus[j])
+        rel.add(b, g)
         self.seq += 1
         if tf < wall:
-            heapq.heappush(self.heap, (now + tf, self.seq, EV_FAIL, j, self.epoch[j]))
+            heapq.heappush(self.heap, (now + tf, self.seq, EV_FAIL, j, ep))
         else:
-            heapq.heappush(self.heap, (now + wall, self.seq, EV_END, j, self.epoch[j]))
+            heapq.heappush(self.heap, (now + wall, self.seq, EV_END, j, ep))
 
     def _close(self, j: int, now: float, partial_useful: bool = False) -> None:
         """Account a run segment stopped at ``now`` by a failure, preemption or the end of the run."""
@@ -258,12 +281,19 @@ class Engine:
         pieces = self.alloc[j]
         self.alloc[j] = None
         k = 0
+        give = self.dom.give
         for d, c in pieces:
-            self.dom.give(d, c)
+            give(d, c)
             k += c
-        self._busy_add(j, -k, now)
+        self.busy -= k                              # _busy_add(j, -k, now), inlined
+        self.tenant_busy[self.tenant[j]] -= k
+        p = self.prio[j]
+        pb = self.prio_busy
+        pb[p] = pb.get(p, 0) - k
+        self.tr_t.append(now)
+        self.tr_d.append(-k)
         self.gpu_s[j] += self.gpus[j] * (now - self.since[j])
-        del self.running_by_prio[self.prio[j]][j]
+        del self.running_by_prio[p][j]
         self._released = True
 
     def _end(self, j: int, now: float) -> None:
@@ -424,16 +454,20 @@ class Engine:
             self.inf -= y
             self.in_t.append(now)
             self.in_d.append(-y)
-            for d, c in list(self.inf_pieces.items()):
+            pieces = self.inf_pieces
+            emptied = []                 # deleted after the loop: no copy of the whole dict per step
+            for d, c in pieces.items():
                 r = c if c < y else y
                 dom.give(d, r)
                 if r == c:
-                    del self.inf_pieces[d]
+                    emptied.append(d)
                 else:
-                    self.inf_pieces[d] = c - r
+                    pieces[d] = c - r    # an existing key: safe while iterating, order kept
                 y -= r
                 if y == 0:
                     break
+            for d in emptied:
+                del pieces[d]
             self._released = True
         self.shortfall[k] = self.inf_need[k] - self.inf
         if self.busy + self.inf > lim:

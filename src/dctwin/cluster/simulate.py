@@ -126,16 +126,16 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
 def _result(eng: Engine, jobs: pd.DataFrame, online: np.ndarray, need: np.ndarray, fm, timeline: Timeline):
     n_steps, step_s, t_end = eng.n_steps, eng.step_s, eng.t_end
     state = np.asarray(eng.state, dtype=np.int64)
-    first = np.asarray(eng.first_start)
+    first = np.asarray(eng.first_start, dtype=np.float64)
     started = first >= 0
-    end = np.asarray(eng.end_s)
+    end = np.asarray(eng.end_s, dtype=np.float64)
     names = np.full(len(state), "never_started", dtype=object)
     for code, nm in _STATE_NAMES.items():
         names[state == code] = nm
     in_flight = (state == RUNNING) | (state == RESTARTING) | ((state == QUEUED) & started)
     names[in_flight] = "running_at_end"
     # queued and never started: cancelled if the deadline fell inside the run
-    deadline = np.asarray(eng.deadline)
+    deadline = np.asarray(eng.deadline, dtype=np.float64)
     waiting = ((state == QUEUED) & ~started)
     late = waiting & (deadline <= t_end)
     names[late] = "cancelled"
@@ -146,10 +146,10 @@ def _result(eng: Engine, jobs: pd.DataFrame, online: np.ndarray, need: np.ndarra
     out["state"] = pd.Series(names, index=out.index, dtype="string")
     out["restarts"] = np.asarray(eng.restarts, dtype=np.int64)
     out["preemptions"] = np.asarray(eng.preempts, dtype=np.int64)
-    out["gpu_s"] = np.asarray(eng.gpu_s)
-    out["useful_gpu_s"] = np.asarray(eng.useful)
-    out["lost_gpu_s"] = np.asarray(eng.lost)
-    out["checkpoint_gpu_s"] = np.asarray(eng.ckpt)
+    out["gpu_s"] = np.asarray(eng.gpu_s, dtype=np.float64)
+    out["useful_gpu_s"] = np.asarray(eng.useful, dtype=np.float64)
+    out["lost_gpu_s"] = np.asarray(eng.lost, dtype=np.float64)
+    out["checkpoint_gpu_s"] = np.asarray(eng.ckpt, dtype=np.float64)
     submit = jobs["submit_s"].to_numpy(dtype=np.float64)
     wait_end = np.where(started, first, np.minimum(np.where(np.isfinite(end), end, t_end), t_end))
     out["wait_s"] = np.where(state == PENDING, np.nan, np.maximum(wait_end - submit, 0.0))
@@ -160,9 +160,9 @@ def _result(eng: Engine, jobs: pd.DataFrame, online: np.ndarray, need: np.ndarra
     out["placement_domains"] = np.asarray(eng.ndom, dtype=np.int64)
     out["first_domain"] = np.asarray(eng.first_dom, dtype=np.int64)
 
-    tr = step_mean(np.asarray(eng.tr_t), np.asarray(eng.tr_d), step_s, n_steps)
-    inf = step_mean(np.asarray(eng.in_t), np.asarray(eng.in_d), step_s, n_steps)
-    dn = step_mean(np.asarray(eng.dn_t), np.asarray(eng.dn_d), step_s, n_steps)
+    tr = step_mean(np.asarray(eng.tr_t, dtype=np.float64), np.asarray(eng.tr_d, dtype=np.float64), step_s, n_steps)
+    inf = step_mean(np.asarray(eng.in_t, dtype=np.float64), np.asarray(eng.in_d, dtype=np.float64), step_s, n_steps)
+    dn = step_mean(np.asarray(eng.dn_t, dtype=np.float64), np.asarray(eng.dn_d, dtype=np.float64), step_s, n_steps)
     fails = pd.DataFrame({
         "t_s": np.array([f[0] for f in eng.fail_log], dtype=np.float64),
         "job_id": jobs["job_id"].to_numpy()[np.array([f[1] for f in eng.fail_log], dtype=np.int64)],
