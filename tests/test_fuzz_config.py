@@ -18,6 +18,7 @@ import collections
 import copy
 import json
 import math
+import re
 import resource
 import tempfile
 import time
@@ -43,13 +44,13 @@ SENTINEL = WORK / "python-object-was-built"
 #: Documents tried and outcomes, per test: {"<test>": Counter(loaded=.., refused=..)}.
 DOCS: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
 #: Examples per test; their sum is the issue's ">= 10,000 documents".
-N_DICT, N_YAML, N_HOSTILE, N_SWEEP = 1_800, 800, 1_000, 900
-BATCH = 5  # documents per example in the batched tests (1..BATCH)
+N_DICT, N_YAML, N_HOSTILE, N_SWEEP = 1_900, 700, 1_000, 700
+BATCH = 3  # documents per example in the batched tests (spreads hypothesis's per-example cost)
 MAX_SECONDS_PER_DOC = 5.0  # generous: a loaded 2-core CI machine; a real hang takes far longer
-RSS_START_KB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+RSS_START_KB: list[int] = []  # peak RSS when the first document is tried [kB]
 
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # only writes the test documents; reading stays pure SafeLoader
-FUZZ = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
+FUZZ = {"deadline": None, "database": None, "print_blob": True, "suppress_health_check": list(HealthCheck)}
 
 
 # --- paths into the default scenario ---------------------------------------------------------------
@@ -75,6 +76,7 @@ def _get(doc: Any, path: tuple) -> Any:
 
 
 NUMBER_PATHS = [p for p in ALL_PATHS if isinstance(_get(BASE, p), (int, float)) and not isinstance(_get(BASE, p), bool)]
+FILE_PATHS = [p for p in ALL_PATHS if isinstance(p[-1], str) and (p[-1] == "path" or p[-1].endswith("_path"))]
 CONTAINER_PATHS = [()] + [p for p in ALL_PATHS if isinstance(_get(BASE, p), (dict, list))]
 DICT_PATHS = [()] + [p for p in ALL_PATHS if isinstance(_get(BASE, p), dict)]
 FIELD_STRINGS = [".".join(str(x) if isinstance(x, str) else f"[{x}]" for x in p).replace(".[", "[")
@@ -104,7 +106,7 @@ def mutations(draw) -> list[tuple]:
     """1-4 edits of the default scenario: (op, path, argument)."""
     out = []
     for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["scale", "scale", "scale", "set", "delete", "extra", "nest", "swap", "int"]))
+        op = draw(st.sampled_from(["scale", "scale", "scale", "set", "delete", "extra", "nest", "swap", "int", "file"]))
         if op in ("scale", "int"):
             path = draw(st.sampled_from(NUMBER_PATHS))
             arg = draw(st.sampled_from([0.5, 0.9, 0.99, 1.0, 1.01, 1.1, 2.0, 10.0, -1.0, 0.0, 1e6, 1e-6]))
@@ -112,6 +114,10 @@ def mutations(draw) -> list[tuple]:
             path, arg = draw(st.sampled_from(ALL_PATHS)), draw(some_values)
         elif op == "delete":
             path, arg = draw(st.sampled_from(ALL_PATHS)), None
+        elif op == "file":  # a file reference: odd names, NUL bytes, directories, missing files
+            path = draw(st.sampled_from(FILE_PATHS))
+            arg = draw(st.one_of(odd_strings, st.text(max_size=12), st.sampled_from([".", "/", "..", "/dev/null",
+                                                                                    "/etc/passwd", "a\x00b"])))
         elif op == "extra":
             path = draw(st.sampled_from(DICT_PATHS))
             arg = (draw(st.one_of(st.text(max_size=12), st.sampled_from(["extends", "path", "name", "x_path"]))),
@@ -138,7 +144,7 @@ def _apply(doc: dict, edits: list[tuple]) -> dict:
             v = parent[key]
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v * arg):
                 parent[key] = int(v * arg)
-        elif op == "set":
+        elif op in ("set", "file"):
             parent[key] = arg
         elif op == "delete":
             del parent[key]
@@ -175,6 +181,8 @@ def _exists(doc: Any, path: tuple) -> bool:
 def _check_outcome(test: str, source: str | list[str], load) -> Any:
     """Run ``load()``: a Scenario (or list of runs) or a DctwinError naming ``source`` (one of them), in bounded time."""
     sources = [source] if isinstance(source, str) else source
+    if not RSS_START_KB:
+        RSS_START_KB.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     DOCS[test]["tried"] += 1
     t0 = time.perf_counter()
     try:
@@ -194,7 +202,7 @@ def _check_outcome(test: str, source: str | list[str], load) -> Any:
 
 
 @settings(max_examples=N_DICT, **FUZZ)
-@given(batch=st.lists(mutations(), min_size=1, max_size=BATCH))
+@given(batch=st.lists(mutations(), min_size=BATCH, max_size=BATCH))
 def test_scenario_mappings_load_or_fail_cleanly(batch):
     """Mappings (the web API and sweep path): edited default scenarios through ``scenario_from_dict``.
 
@@ -202,7 +210,7 @@ def test_scenario_mappings_load_or_fail_cleanly(batch):
     """
     for edits in batch:
         doc = _apply(_fresh(), edits)
-        scenario = _check_outcome("dict", "<fuzz>", lambda: scenario_from_dict(doc, source="<fuzz>"))
+        scenario = _check_outcome("dict", "<fuzz>", lambda d=doc: scenario_from_dict(d, source="<fuzz>"))
         if scenario is not None:  # a valid scenario survives its own dump: what `dctwin run` writes, it re-reads
             assert isinstance(scenario, Scenario)
             assert scenario_from_dict(scenario.model_dump(mode="json"), source="<again>") == scenario
@@ -297,21 +305,21 @@ def hostile_documents(draw) -> bytes:
         scal = draw(st.sampled_from(["1", "x", "[1, 2]", "{a: 1}"]))
         return f"base: &b {scal}\nname: *b\nsite: *b\nphases: [*b, *b]\nsimulation: *undefined\n".encode()
     if kind == "merge":
-        return ("defaults: &d {step_s: 60, seed: 1}\nname: m\nsimulation:\n  <<: *d\n  <<: [*d, *d]\n"
-                "site: {<<: *d}\n").encode()
+        return (b"defaults: &d {step_s: 60, seed: 1}\nname: m\nsimulation:\n  <<: *d\n  <<: [*d, *d]\n"
+                b"site: {<<: *d}\n")
     if kind == "keys":
         key = draw(st.sampled_from(["? [a, b]\n: 1\n", "? {a: 1}\n: 1\n", "1: 2\n", "null: 3\n", "1.5: x\n",
                                     "true: y\n", "2027-01-01: z\n", "name: a\nname: b\n"]))
         return key.encode()
     if kind == "wide":
-        n = draw(st.sampled_from([10, 100, 1_000]))  # the 1 MiB worst case is checked once, below
+        n = draw(st.sampled_from([10, 100, 300]))  # the 1 MiB worst case is checked once, below
         return ("phases: [" + ", ".join(["0"] * n) + "]\n").encode()
     text = draw(st.text(alphabet=st.sampled_from(list("{}[]:,-?&*!|>'\"%@`# \n\tabc01.~")), max_size=200))
     return text.encode()
 
 
 @settings(max_examples=N_HOSTILE, **FUZZ)
-@given(batch=st.lists(hostile_documents(), min_size=1, max_size=BATCH))
+@given(batch=st.lists(hostile_documents(), min_size=BATCH, max_size=BATCH))
 def test_hostile_yaml_is_refused_cleanly(batch):
     """Alias bombs, Python-object tags, deep nesting, binary junk: refused (or loaded) safely, quickly."""
     path = WORK / "hostile.yaml"
@@ -402,6 +410,15 @@ def test_sweep_files_expand_or_fail_cleanly(doc):
 
 # --- named hostile cases, each checked once --------------------------------------------------------
 
+@pytest.mark.parametrize("value", ["a\\0b", "/dev/null", "."])
+def test_odd_file_references_are_refused_cleanly(value):
+    """A weather path with a NUL byte, a device or a directory: the project's error, at load time."""
+    path = WORK / "odd-path.yaml"
+    path.write_text(f'extends: borlange-2027\nname: x\nsite:\n  climate:\n    source: epw\n    path: "{value}"\n')
+    with pytest.raises(DctwinError, match=re.escape(str(path))):
+        load_scenario(path)
+
+
 def test_billion_laughs_refused_fast():
     path = WORK / "laughs.yaml"
     path.write_text(_laughs(10, 10))  # 10^9 'lol' once expanded
@@ -418,6 +435,33 @@ def test_python_tags_never_build_objects(tag):
     with pytest.raises(DctwinError, match=str(path)):
         load_scenario(path)
     assert not SENTINEL.exists()
+
+
+def test_every_yaml_read_in_the_package_is_safe():
+    """Static check of src/: no unsafe/full loaders, and every ``yaml.load`` names a SafeLoader-based Loader."""
+    import ast
+
+    unsafe = {"unsafe_load", "unsafe_load_all", "full_load", "full_load_all", "Loader", "FullLoader", "UnsafeLoader"}
+    problems = []
+    for path in sorted((REPO / "src" / "dctwin").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        safe_names = {"SafeLoader", "CSafeLoader"}
+        for node in ast.walk(tree):  # names bound to a safe loader, and subclasses of one
+            if isinstance(node, ast.Assign) and "SafeLoader" in ast.unparse(node.value):
+                safe_names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+            if isinstance(node, ast.ClassDef) and any("SafeLoader" in ast.unparse(b) for b in node.bases):
+                safe_names.add(node.name)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "yaml" \
+                    and node.attr in unsafe:
+                problems.append(f"{path}:{node.lineno}: yaml.{node.attr}")
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in ("yaml.load", "yaml.load_all"):
+                loader = next((k.value for k in node.keywords if k.arg == "Loader"),
+                              node.args[1] if len(node.args) > 1 else None)
+                name = ast.unparse(loader).split(".")[-1] if loader is not None else ""
+                if name not in safe_names:
+                    problems.append(f"{path}:{node.lineno}: yaml.load with Loader={name or '(none)'}")
+    assert not problems, problems
 
 
 def test_oversized_file_refused_before_parsing():
@@ -457,9 +501,7 @@ def test_deeply_nested_mapping_from_the_api_is_refused_cleanly():
         scenario_from_dict(doc, source="<api>")
 
 
-@pytest.mark.parametrize("base", ["", "no-such-scenario.yaml"])
-def test_sweep_with_a_bad_base_names_the_sweep_file(base):
-    """A sweep whose base cannot be found must say which sweep file and field are wrong."""
+def _case_sweep_bad_base(base: str) -> None:
     path = WORK / "bad-base.yaml"
     path.write_text(yaml.safe_dump({"name": "s", "base": base}))
     with pytest.raises(DctwinError) as info:
@@ -467,8 +509,7 @@ def test_sweep_with_a_bad_base_names_the_sweep_file(base):
     assert str(path) in str(info.value) and "base" in str(info.value)
 
 
-def test_sweep_axis_with_repeated_values_does_not_give_two_runs_one_id():
-    """`values: [0, 0]` must be refused, or give distinct run ids (results are stored by run id)."""
+def _case_sweep_repeated_values() -> None:
     path = WORK / "dup-values.yaml"
     path.write_text(yaml.safe_dump({"name": "s", "overrides": {"simulation": {"duration_days": 7}},
                                     "axes": [{"field": "facility.cooling.chiller_capacity_mw", "values": [0.0, 0.0]}]}))
@@ -480,10 +521,26 @@ def test_sweep_axis_with_repeated_values_does_not_give_two_runs_one_id():
         assert len({r.run_id for r in runs}) == len(runs), [r.run_id for r in runs]
 
 
+BAD_BASES = {"empty": "", "missing": "no-such-scenario.yaml", "too-long": "x" * 5000}
+
+
+@pytest.mark.parametrize("base", [
+    pytest.param(b, id=k) for k, b in BAD_BASES.items()])
+def test_sweep_with_a_bad_base_names_the_sweep_file(base):
+    """A sweep whose base cannot be found must say which sweep file and field are wrong (not crash)."""
+    _case_sweep_bad_base(base)
+
+
+def test_sweep_axis_with_repeated_values_does_not_give_two_runs_one_id():
+    """`values: [0, 0]` must be refused, or give distinct run ids (results are stored by run id)."""
+    _case_sweep_repeated_values()
+
+
 def test_fuzz_count_and_memory():
     """At least 10,000 documents were tried (when the whole module ran); memory stayed bounded."""
     total = sum(c["tried"] for c in DOCS.values())
-    rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - RSS_START_KB) / 1024
+    start_kb = RSS_START_KB[0] if RSS_START_KB else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start_kb) / 1024
     lines = [f"{name}: tried {c['tried']}, loaded {c['loaded']}, refused {c['refused']}" for name, c in DOCS.items()]
     lines.append(f"total documents tried: {total}")
     lines.append(f"peak RSS growth during fuzzing: {rss_growth_mb:.0f} MB")

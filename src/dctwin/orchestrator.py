@@ -52,6 +52,9 @@ def simulate(scenario: Scenario, progress: Progress = _noop) -> RunResult:
     """Run ``scenario`` in memory and return its results (nothing is written)."""
     from dctwin.pipeline import run_pipeline
 
+    from dctwin.limits import check_run_fits
+
+    check_run_fits(scenario)  # refuse up front what would not fit this machine's memory
     started = time.time()
     timeline = Timeline.from_config(scenario.simulation)
     pools = installed_pools(scenario, timeline)

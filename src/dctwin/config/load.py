@@ -6,6 +6,7 @@ mappings merge key by key, anything else (lists included) is replaced whole.
 
 from __future__ import annotations
 
+import reprlib
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,14 @@ def packaged_scenarios() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for names the OS refuses (too long, NUL byte) instead of raising."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _locate(ref: str | Path, relative_to: Path | None) -> Path:
     ref_s = str(ref)
     if ref_s in packaged_scenarios():
@@ -38,7 +47,7 @@ def _locate(ref: str | Path, relative_to: Path | None) -> Path:
     path = Path(ref_s)
     if not path.is_absolute() and relative_to is not None:
         path = relative_to / path
-    if not path.is_file():
+    if not _is_file(path):
         raise ScenarioError(
             "scenario file not found",
             file=ref_s,
@@ -63,18 +72,27 @@ class _CountingLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def _alias_count_ok(node: yaml.Node, budget: list[int]) -> None:
-    """Walk the composed graph counting expanded nodes, so aliases cannot multiply work."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise yaml.YAMLError(f"document expands to more than {MAX_YAML_NODES} nodes (alias bomb?)")
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:
+    """Nodes ``node`` expands to once aliases are copied out, memoised per node so bombs cost no more
+    than their text; a node that contains itself through an alias is refused."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_:
+        raise yaml.YAMLError("an alias refers to a node that contains it (recursive document)")
+    open_.add(key)
+    n = 1
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            _alias_count_ok(k, budget)
-            _alias_count_ok(v, budget)
+            n += _expanded_size(k, sizes, open_) + _expanded_size(v, sizes, open_)
     elif isinstance(node, yaml.SequenceNode):
         for v in node.value:
-            _alias_count_ok(v, budget)
+            n += _expanded_size(v, sizes, open_)
+    if n > MAX_YAML_NODES:
+        raise yaml.YAMLError(f"document expands to more than {MAX_YAML_NODES} nodes (alias bomb?)")
+    open_.discard(key)
+    sizes[key] = n
+    return n
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -96,7 +114,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
             if node is None:
                 data = None
             else:
-                _alias_count_ok(node, [MAX_YAML_NODES])
+                _expanded_size(node, {}, set())
                 data = loader.construct_document(node)
         finally:
             loader.dispose()
@@ -126,7 +144,10 @@ def _resolve_paths(node: Any, base_dir: Path) -> Any:
         for k, v in node.items():
             if isinstance(k, str) and (k == "path" or k.endswith("_path")) and isinstance(v, str) and v:
                 p = Path(v)
-                out[k] = str(p if p.is_absolute() else (base_dir / p).resolve())
+                try:
+                    out[k] = str(p if p.is_absolute() else (base_dir / p).resolve())
+                except (ValueError, OSError, RuntimeError):  # NUL byte, symlink loop: reported as not found later
+                    out[k] = v
             else:
                 out[k] = _resolve_paths(v, base_dir)
         return out
@@ -177,6 +198,15 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _short_repr(value: Any) -> str:
+    """``repr`` cut to 80 characters and 4 levels, so deeply nested input cannot overflow the stack."""
+    return _REPR.repr(value)[:80]
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 4, 80, 80, 80
+
+
 def _validation_message(exc: ValidationError, source: str) -> ScenarioError:
     lines = []
     for err in exc.errors(include_url=False):
@@ -185,7 +215,7 @@ def _validation_message(exc: ValidationError, source: str) -> ScenarioError:
         if err["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; `dctwin scenario schema` lists the fields)"
         value = err.get("input")
-        shown = "" if err["type"] == "missing" or isinstance(value, dict) else f" (got {value!r:.80})"
+        shown = "" if err["type"] == "missing" or isinstance(value, dict) else f" (got {_short_repr(value)})"
         lines.append(f"field '{field}': {msg}{shown}" if field else f"{msg}{shown}")
     first, rest = lines[0], lines[1:]
     err = ScenarioError(first, file=source)

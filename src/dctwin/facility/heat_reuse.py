@@ -45,8 +45,9 @@ def recover_heat(available_kw, demand_kw, capacity_kw: float, source_c: float, r
     sink = np.asarray(sink_c, dtype=float)
     direct = sink <= return_c - p["direct_hx_approach_k"]
     cop = heat_pump_cop(source_c + p["source_offset_k"], sink, carnot_fraction)
-    src_per_heat = 1.0 - 1.0 / cop
-    hp_heat = np.minimum(np.minimum(demand, capacity_kw), avail / src_per_heat)
+    useful = cop > 1.0  # below COP 1 a heat pump would take heat from the DH side: it stays off
+    src_per_heat = np.where(useful, 1.0 - 1.0 / np.where(useful, cop, 2.0), 1.0)
+    hp_heat = np.where(useful, np.minimum(np.minimum(demand, capacity_kw), avail / src_per_heat), 0.0)
     hp_source = hp_heat * src_per_heat
     delivered = np.where(direct, np.minimum(demand, avail), hp_heat)
     source = np.where(direct, delivered, hp_source)

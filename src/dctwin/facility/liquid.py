@@ -81,7 +81,9 @@ def fan_power_kw(duty_kw, capacity_kw, design_fan_kw: float) -> np.ndarray:
     """Fan power at the speed that gives ``duty_kw`` out of a full-speed ``capacity_kw`` [kW]: cube law."""
     duty = np.asarray(duty_kw, dtype=float)
     cap = np.asarray(capacity_kw, dtype=float)
-    speed = np.divide(duty, cap, out=np.zeros(np.broadcast(duty, cap).shape), where=cap > 0)
+    shape = np.broadcast(duty, cap).shape
+    # heat to move with no capacity left (air at or above the water return): the fans run flat out
+    speed = np.divide(duty, cap, out=np.broadcast_to(np.where(duty > 0, 1.0, 0.0), shape).copy(), where=cap > 0)
     speed = np.minimum(speed, 1.0)
     return design_fan_kw * speed * speed * speed
 

@@ -63,6 +63,34 @@ def _rejecter_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, design
     return dry, dry, fan_kw
 
 
+def _liquid_heat_kw(design: FacilityConfig, it_kw, lf, installed_it_kw: float) -> np.ndarray:
+    """Heat into the facility water at IT power ``it_kw``: the racks' liquid share plus CDU and facility pump heat [kW]."""
+    c = design.cooling
+    p = liquid.cooling_params()
+    facility_flow_heat, _ = _loop_design_kw(design, installed_it_kw)
+    q = np.asarray(it_kw, dtype=float) * lf
+    cdu = liquid.pump_power_kw(q, installed_it_kw, c.liquid_delta_t_k, p["cdu_loop_head_kpa"], p["cdu_min_flow_frac"])
+    return q + cdu + liquid.pump_power_kw(q + cdu, facility_flow_heat, c.liquid_delta_t_k, p["facility_loop_head_kpa"])
+
+
+def _max_it_kw(design: FacilityConfig, limit_kw, lf, installed_it_kw: float, iterations: int = 60) -> np.ndarray:
+    """Largest IT power per step whose liquid heat fits in ``limit_kw`` [kW] (inf where nothing is liquid-cooled).
+
+    Liquid heat grows with IT power, so a bisection over all steps at once finds it (60 halvings: exact to
+    float precision); every smaller load fits too, so a larger demand is never served less.
+    """
+    limit = np.maximum(np.asarray(limit_kw, dtype=float), 0.0)
+    lf = np.broadcast_to(np.asarray(lf, dtype=float), limit.shape)
+    liquid_cooled = lf > 0
+    lo = np.zeros(limit.shape)
+    hi = np.divide(limit, lf, out=np.zeros(limit.shape), where=liquid_cooled)  # the pumps add heat: an upper bound
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        fits = _liquid_heat_kw(design, mid, lf, installed_it_kw) <= limit
+        lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
+    return np.where(liquid_cooled, lo, np.inf)
+
+
 def cooling_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, installed_heat_kw: float, *,
                         liquid_fraction: float = 1.0) -> np.ndarray:
     """IT power whose liquid heat the plant can reject per step without breaking the supply temperature [kW].
@@ -71,7 +99,9 @@ def cooling_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, installe
     allowance) at ``design.cooling.design_ambient_c``; chillers are added when
     ``overload_rule == 'chillers'``. Heat pumps are left out (they depend on
     the DH demand), so this is the conservative limit a scheduler can obey.
-    ``dry_bulb_c``, ``wet_bulb_c`` [°C] (``wet_bulb_c=None`` takes the
+    Below the installed power the value is exact: its liquid heat plus the CDU
+    and facility pump heat at that load fills the capacity (above it, any value
+    means "no limit"). ``dry_bulb_c``, ``wet_bulb_c`` [°C] (``wet_bulb_c=None`` takes the
     dry-bulb: no evaporative benefit, conservative); ``liquid_fraction`` [0-1]
     converts liquid heat to IT power (the air-cooled share has its own plant).
     """
@@ -88,7 +118,10 @@ def cooling_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, installe
     if design.cooling.overload_rule == "chillers":
         cap = cap + design.cooling.chiller_capacity_mw * 1000.0
     pump_heat_kw = design_heat - installed_heat_kw  # at full flow: an upper bound at any load
-    return np.maximum(cap - pump_heat_kw, 0.0) / float(liquid_fraction)
+    out = np.array(np.maximum(cap - pump_heat_kw, 0.0) / float(liquid_fraction), dtype=float)  # exact or lower
+    short = out < installed_heat_kw  # only there does the limit bind: solve it exactly
+    out[short] = _max_it_kw(design, np.asarray(cap, dtype=float)[short], float(liquid_fraction), installed_heat_kw)
+    return out if out.ndim else out[()]
 
 
 def _series(name: str, value, n: int) -> np.ndarray:
@@ -148,7 +181,6 @@ def simulate_facility(
     supply_c = c.liquid_supply_temp_c
     return_c = supply_c + c.liquid_delta_t_k
     facility_flow_heat, design_heat = _loop_design_kw(design, installed_it_kw)
-    pump_heat_max = design_heat - installed_it_kw
     hp_cap_kw = hr.heat_pump_capacity_mw * 1000.0
 
     # 1. capacity and the overload rule
@@ -157,7 +189,7 @@ def simulate_facility(
     cop_hp = heat_reuse.heat_pump_cop(supply_c + load_params("heat_reuse")["values"]["source_offset_k"], dh_c,
                                       hr.carnot_fraction)
     direct = dh_c <= return_c - load_params("heat_reuse")["values"]["direct_hx_approach_k"]
-    reuse_max = np.where(direct, demand_kw, np.minimum(demand_kw, hp_cap_kw) * (1.0 - 1.0 / cop_hp))
+    reuse_max = np.where(direct, demand_kw, np.minimum(demand_kw, hp_cap_kw) * np.maximum(1.0 - 1.0 / cop_hp, 0.0))
     q_req = it_req * lf
     cdu_req = liquid.pump_power_kw(q_req, installed_it_kw, c.liquid_delta_t_k, p["cdu_loop_head_kpa"],
                                    p["cdu_min_flow_frac"])
@@ -166,9 +198,10 @@ def simulate_facility(
     free_cap = cap_rej + reuse_max
     over = np.maximum(liquid_req - free_cap, 0.0)
     shortfall = np.maximum(over - chiller_cap_kw, 0.0)
-    # where heat is short, cap IT so that its liquid heat plus full-flow pump heat fits (conservative)
-    it_allowed = np.divide(np.maximum(free_cap + chiller_cap_kw - pump_heat_max, 0.0), lf,
-                           out=np.full(n, np.inf), where=lf > 0)
+    # where heat is short, cap IT at the largest load whose liquid heat (pumps included) fits
+    it_allowed = np.full(n, np.inf)
+    short = shortfall > 0  # solve the exact limit only where it binds
+    it_allowed[short] = _max_it_kw(design, (free_cap + chiller_cap_kw)[short], lf[short], installed_it_kw)
     it = np.where(shortfall > 0, np.minimum(it_req, it_allowed), it_req)
     throttled = it_req - it
 
@@ -188,7 +221,14 @@ def simulate_facility(
     liquid_ch_kw = ch_heat / liquid.chiller_cop(supply_c, db)
     rejecter_heat = np.maximum(rest - ch_heat, 0.0)  # never below zero by rounding
     if c.heat_rejection == "adiabatic_dry_cooler":
-        pads = rejecter_heat > cap_dry * (1.0 + 1e-9)
+        # wet the pads when dry cooling cannot hold the heat, or when fans + spray pumps then draw less
+        need = rejecter_heat > cap_dry * (1.0 + 1e-9)
+        speed_wet = np.minimum(np.divide(rejecter_heat, cap_rej, out=np.zeros(n), where=cap_rej > 0), 1.0)
+        air_wet = design_heat / (p["air_cp_kj_per_kg_k"] * p["dry_cooler_air_rise_k"]) * speed_wet
+        pad_c0 = liquid.adiabatic_inlet_c(db, wb)
+        wet_kw = (liquid.fan_power_kw(rejecter_heat, cap_rej, design_fan_kw)
+                  + water.adiabatic_water_l_per_h(air_wet, db, pad_c0) / 3600.0 * p["adiabatic_pump_kw_per_kg_s"])
+        pads = need | ((rejecter_heat > 0) & (wet_kw < liquid.fan_power_kw(rejecter_heat, cap_dry, design_fan_kw)))
         cap_now = np.where(pads, cap_rej, cap_dry)
     else:
         pads = np.zeros(n, dtype=bool)

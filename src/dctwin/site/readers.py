@@ -81,7 +81,7 @@ def read_epw(path: str | Path) -> pd.DataFrame:
         out[name] = _column(rows, idx, name, file, integer=True)
     for name, (idx, missing, lo, hi) in _EPW_FIELDS.items():
         col = _column(rows, idx, name, file, integer=False)
-        bad = np.flatnonzero((col == missing) | (col < lo) | (col > hi))
+        bad = np.flatnonzero(~np.isfinite(col) | (col == missing) | (col < lo) | (col > hi))
         if bad.size and name in ("dry_bulb_c", "rel_humidity_pct"):
             i = int(bad[0])
             raise InputError(
@@ -113,14 +113,18 @@ def _column(rows: list[list[str]], idx: int, name: str, file: str, *, integer: b
     vals = [r[idx].strip() for r in rows]
     try:
         return np.array(vals, dtype=np.int64 if integer else np.float64)
-    except ValueError:
+    except (ValueError, OverflowError):
         for i, v in enumerate(vals):
             try:
-                int(v) if integer else float(v)
+                x = int(v) if integer else float(v)
             except ValueError:
                 raise InputError(
                     "not a number", file=file, field=f"line {EPW_HEADER_LINES + i + 1}, {name}", value=v
                 ) from None
+            if integer and abs(x) >= 2**63:
+                raise InputError(
+                    "number too large", file=file, field=f"line {EPW_HEADER_LINES + i + 1}, {name}", value=v
+                )
         raise
 
 
@@ -144,7 +148,11 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
     if len(df) < 2:
         raise InputError("needs at least two rows", file=file, value=len(df))
     out = pd.DataFrame()
-    ts = pd.to_datetime(df["timestamp"], errors="coerce")
+    try:
+        ts = pd.to_datetime(df["timestamp"], errors="coerce")
+    except (ValueError, TypeError) as exc:  # e.g. mixed UTC offsets
+        raise InputError(f"unreadable timestamps: {str(exc).splitlines()[0]}", file=file, field="timestamp",
+                         allowed="one format and one UTC offset (or none) for the whole file") from None
     bad = np.flatnonzero(ts.isna().to_numpy())
     if bad.size:
         i = int(bad[0])

@@ -34,6 +34,14 @@ class Axis(Section):
     values: list[Any] = Field(min_length=1, max_length=1000, description="Values the field takes.")
     label: str | None = Field(None, description="Short name in tables and figures (default: last path part).")
 
+    @field_validator("values")
+    @classmethod
+    def _distinct(cls, values: list[Any]) -> list[Any]:
+        seen = [json.dumps(v, sort_keys=True, default=str) for v in values]
+        if len(set(seen)) != len(seen):
+            raise ValueError("values must be distinct (a repeated value would give two runs the same id)")
+        return values
+
 
 class MonteCarlo(Section):
     repetitions: int = Field(1, ge=1, le=10_000, description="Runs per design point, each with its own seed.")
@@ -115,7 +123,11 @@ def load_sweep(path: str | Path) -> SweepSpec:
         raise ScenarioError(e["msg"].removeprefix("Value error, "), file=str(path), field=field,
                             value=None if isinstance(e.get("input"), dict) else e.get("input")) from None
     base = spec.base
-    if not Path(base).is_absolute() and (path.parent / base).is_file():
+    try:
+        local = not Path(base).is_absolute() and (path.parent / base).is_file()
+    except (OSError, ValueError):  # a name the OS refuses (too long, NUL byte): reported by expand_sweep
+        local = False
+    if local:
         spec = spec.model_copy(update={"base": str((path.parent / base).resolve())})
     return spec
 
@@ -126,7 +138,10 @@ def _short_hash(obj: Any) -> str:
 
 def expand_sweep(spec: SweepSpec, source: str = "<sweep>") -> list[SweepRun]:
     """Every run of the sweep, validated; raises ScenarioError naming the axis and value at fault."""
-    base = load_scenario(spec.base).model_dump(mode="json")
+    try:
+        base = load_scenario(spec.base).model_dump(mode="json")
+    except ScenarioError as exc:
+        raise ScenarioError(f"base scenario: {exc}", file=source, field="base", value=spec.base[:200]) from None
     base = deep_merge(base, spec.overrides)
     n_points = 1
     for axis in spec.axes:

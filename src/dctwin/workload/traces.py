@@ -94,8 +94,9 @@ def _numbers(df: pd.DataFrame, col: str, file: str, is_csv: bool, *, integer: bo
         badnum |= blank
     inf_ok = col == "max_wait_s"
     bad = badnum | (~np.isfinite(vals) & ~np.isnan(vals) & (not inf_ok))
-    if integer:
-        bad |= np.isfinite(vals) & (vals != np.round(vals))
+    huge = np.isfinite(vals) & (np.abs(vals) > 2.0**53) if integer else np.zeros(vals.shape, dtype=bool)
+    if integer:  # whole numbers beyond 2**53 are not exact in float64 and would wrap in int64
+        bad |= (np.isfinite(vals) & (vals != np.round(vals))) | huge
     if minimum is not None:
         bad |= vals < minimum
     idx = np.flatnonzero(bad)
@@ -104,7 +105,8 @@ def _numbers(df: pd.DataFrame, col: str, file: str, is_csv: bool, *, integer: bo
         rule = "an integer" if integer else "a number"
         if minimum is not None:
             rule += f" >= {minimum:g}"
-        problem = "missing value (truncated line?)" if blank[i] else f"expected {rule}"
+        problem = ("missing value (truncated line?)" if blank[i] else
+                   "too large for a whole number (over 2**53)" if huge[i] else f"expected {rule}")
         raise InputError(f"{_where(i, is_csv)}: {problem}", file=file, field=col, value=raw.iloc[i],
                          allowed=rule)
     return vals.astype(np.int64) if integer and not blank.any() else vals
@@ -184,7 +186,11 @@ def read_azure_llm_trace(path: str | Path) -> pd.DataFrame:
     """Read an ``AzureLLMInferenceTrace_*.csv``: columns t_s (since the first request) [s], input_tokens, output_tokens."""
     df, file, is_csv = _read_table(path)
     _need_columns(df, ["TIMESTAMP", "ContextTokens", "GeneratedTokens"], file)
-    ts = pd.to_datetime(df["TIMESTAMP"], errors="coerce", format="mixed")
+    try:
+        ts = pd.to_datetime(df["TIMESTAMP"], errors="coerce", format="mixed")
+    except (ValueError, TypeError) as exc:  # e.g. mixed UTC offsets
+        raise InputError(f"unreadable timestamps: {str(exc).splitlines()[0]}", file=file, field="TIMESTAMP",
+                         allowed="one format and one UTC offset (or none) for the whole file") from None
     bad = np.flatnonzero(ts.isna().to_numpy())
     if bad.size:
         i = int(bad[0])
@@ -198,11 +204,14 @@ def read_azure_llm_trace(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame({"t_s": t_s[order], "input_tokens": inp[order], "output_tokens": out[order]})
 
 
-def _factor(df: pd.DataFrame, col: str, default: str, n: int) -> tuple[np.ndarray, list[str]]:
+def _factor(df: pd.DataFrame, col: str, default: str, n: int, file: str = "") -> tuple[np.ndarray, list[str]]:
     """Text column as (codes, categories); blanks and absent columns get ``default``."""
     if col not in df.columns:
         return np.zeros(n, dtype=np.int64), [default]
-    codes, uniques = pd.factorize(df[col], use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(df[col], use_na_sentinel=True)
+    except TypeError:  # a Parquet column of lists or maps
+        raise InputError("column must hold text", file=file, field=col, value=str(df[col].dtype)) from None
     cats = [str(u) for u in uniques]
     if default in cats:
         fill = cats.index(default)
@@ -239,7 +248,7 @@ def read_job_table(path: str | Path) -> pd.DataFrame:
         i = int(nonpos[0])
         raise InputError(f"{_where(i, is_csv)}: duration_s must be > 0", file=file, field="duration_s",
                          value=df["duration_s"].iloc[i])
-    kind_codes, kind_cats = _factor(df, "kind", "batch", n)
+    kind_codes, kind_cats = _factor(df, "kind", "batch", n, file)
     known = np.array([c in JOB_KINDS for c in kind_cats])
     if not known.all():
         bad_code = int(np.flatnonzero(~known)[0])
@@ -257,7 +266,7 @@ def read_job_table(path: str | Path) -> pd.DataFrame:
         na = df["deferrable"].isna().to_numpy()
         deferrable = np.where(na, is_batch, df["deferrable"].fillna(False).to_numpy(dtype=bool))
     elif "deferrable" in df.columns:
-        d_codes, d_cats = _factor(df, "deferrable", "", n)
+        d_codes, d_cats = _factor(df, "deferrable", "", n, file)
         truth = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": None}
         norm = [c.strip().lower() for c in d_cats]
         bad = [j for j, c in enumerate(norm) if c not in truth]
@@ -275,7 +284,7 @@ def read_job_table(path: str | Path) -> pd.DataFrame:
     else:
         wait = np.full(n, np.inf)
     return validate_jobs(finish_jobs({
-        "kind": (kind_codes, kind_cats), "tenant": _factor(df, "tenant", "default", n), "submit_s": submit,
+        "kind": (kind_codes, kind_cats), "tenant": _factor(df, "tenant", "default", n, file), "submit_s": submit,
         "gpus": gpus.astype(np.int64), "duration_s": dur, "priority": prio, "deferrable": deferrable.astype(bool),
-        "model": _factor(df, "model", "", n), "max_wait_s": wait,
+        "model": _factor(df, "model", "", n, file), "max_wait_s": wait,
     }), file=file)
