@@ -64,7 +64,7 @@ UNITS: dict[str, str] = {
     "pue": "-", "pue_incl_heat_pump": "-", "ppue_cooling": "-", "ppue_power": "-", "erf": "-", "ref": "-",
     "utilisation": "0-1", "mean_utilisation": "0-1", "heat_pump_cop": "-", "interruptions": "count",
     "chiller_on": "bool", "adiabatic_on": "bool", "defer_ok": "bool", "deferrable": "bool",
-    "gpu_cap": "GPUs", "gpus": "GPUs", "gpus_installed": "GPUs", "racks_installed": "racks",
+    "gpu_cap": "GPUs", "gpu_cut": "GPUs", "gpus": "GPUs", "gpus_installed": "GPUs", "racks_installed": "racks",
     "power_cap_frac": "0-1", "throughput_factor": "0-1", "economiser_fraction": "0-1",
     "job_id": "id", "kind": "text", "tenant": "text", "priority": "rank", "model": "text", "state": "text",
     "restarts": "count", "preemptions": "count", "placement_domains": "count", "first_domain": "index",
@@ -143,6 +143,7 @@ DESCRIPTIONS: dict[str, str] = {
     # --- operation plan (dctwin.operation)
     "power_cap_frac": "GPU power cap set by the operation policies (1 = no cap).",
     "gpu_cap": "Most GPUs that may be busy in the step (operation policies; all installed GPUs when none).",
+    "gpu_cut": "GPUs to shed below the run's own baseline in the step (demand-response events; 0 otherwise).",
     "defer_ok": "Deferrable (training and batch) jobs may start in the step.",
     "throughput_factor": "Work rate of a GPU under the power cap, relative to uncapped.",
     # --- per-step accounting (dctwin.accounting.energy_flows); in the step, like the monthly and run totals
