@@ -234,6 +234,18 @@ def simulate_facility(
         pads = np.zeros(n, dtype=bool)
         cap_now = cap_rej
     fan_kw = liquid.fan_power_kw(rejecter_heat, cap_now, design_fan_kw)
+    if chiller_cap_kw > 0:
+        # where the chillers can carry all the heat and that draws less than rejecter fans plus trim
+        # chiller (near the water temperature the fans barely help), the plant runs the chillers alone
+        rest_kw = np.maximum(rest, 0.0)  # never below zero by rounding
+        chill_only_kw = rest_kw / liquid.chiller_cop(supply_c, db)
+        alone = (rest_kw > 0) & (rest_kw <= chiller_cap_kw) & (chill_only_kw < fan_kw + liquid_ch_kw)
+        if alone.any():
+            ch_heat = np.where(alone, rest_kw, ch_heat)
+            liquid_ch_kw = np.where(alone, chill_only_kw, liquid_ch_kw)
+            rejecter_heat = np.where(alone, 0.0, rejecter_heat)
+            fan_kw = np.where(alone, 0.0, fan_kw)
+            pads = pads & ~alone
     if c.heat_rejection == "cooling_tower":
         water_l_h = water.tower_water_l_per_h(rejecter_heat)
         adiabatic_kw = np.zeros(n)
