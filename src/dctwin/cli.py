@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dctwin.errors import DctwinError
@@ -63,7 +64,7 @@ def _print_summary(result) -> None:
     table.add_column("value", justify="right")
     for key, label, fmt in _SUMMARY_ROWS:
         if key in k and k[key] is not None:
-            table.add_row(label, fmt.format(k[key]))
+            table.add_row(escape(label), fmt.format(k[key]))
     out.print(table)
     out.print(f"results: {result.path}")
 
