@@ -96,19 +96,6 @@ class EasyBackfill(Fifo):
         self._seen = hi  # never falls between rebuilds: the window's last position only moves back
         return live
 
-    def _head(self, now: float) -> int:
-        """The first live queued job (stale entries dropped), or -1."""
-        q = self.q
-        eng = self.eng
-        state = eng.state
-        while q:
-            j = q[0]
-            if state[j] != QUEUED or eng.expired(j, now):
-                self._popleft()
-                continue
-            return j
-        return -1
-
     def schedule(self, now: float, released: bool, new: list[int]) -> None:
         eng = self.eng
         gpus = eng.gpus

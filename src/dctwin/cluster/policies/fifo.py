@@ -25,6 +25,10 @@ class Fifo(Policy):
     def waiting(self) -> int:
         return len(self.q)
 
+    def _popleft(self) -> None:
+        """Drop the queue's first entry (subclasses that index the queue keep their offset here)."""
+        self.q.popleft()
+
     def _head(self, now: float) -> int:
         """The first live queued job (stale entries dropped), or -1."""
         q = self.q
@@ -33,7 +37,7 @@ class Fifo(Policy):
         while q:
             j = q[0]
             if state[j] != QUEUED or eng.expired(j, now):
-                q.popleft()
+                self._popleft()
                 continue
             return j
         return -1
