@@ -22,7 +22,7 @@ browser:
 
 test: $(STAMP) browser
 	$(VENV)/bin/dctwin validate
-	$(PY) -m pytest -n 2 --timeout=900
+	$(PY) -m pytest -n 2 --dist loadfile --timeout=900
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -c requirements.lock -e '.[dev,peer]'

@@ -14,12 +14,14 @@ least 10,000 and writes it to ``test-artifacts/fuzz-count.txt``.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import copy
 import json
 import math
 import re
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 BASE: dict[str, Any] = load_scenario().model_dump(mode="json")
 BASE_JSON = json.dumps(BASE)
 WORK = Path(tempfile.mkdtemp(prefix="dctwin-fuzz-"))
+atexit.register(shutil.rmtree, WORK, True)  # hypothesis examples share it; removed at exit
 SENTINEL = WORK / "python-object-was-built"
 
 #: Documents tried and outcomes, per test: {"<test>": Counter(loaded=.., refused=..)}.

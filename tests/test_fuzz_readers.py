@@ -14,10 +14,12 @@ to ``test-artifacts/fuzz-readers-count.txt``.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import gzip
 import io
 import re
+import shutil
 import tempfile
 import time
 from importlib import resources
@@ -35,6 +37,7 @@ from dctwin.workload import read_alibaba_nodes, read_alibaba_pods, read_azure_ll
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = Path(tempfile.mkdtemp(prefix="dctwin-fuzz-readers-"))
+atexit.register(shutil.rmtree, WORK, True)  # hypothesis examples share it; removed at exit
 TRACES = Path(str(resources.files("dctwin.workload") / "data" / "traces"))
 ARLANDA = Path(str(resources.files("dctwin.site") / "data" / "weather" / "SWE_Stockholm.Arlanda.024600_IWEC.epw"))
 FUZZ = {"deadline": None, "database": None, "print_blob": True, "suppress_health_check": list(HealthCheck)}
