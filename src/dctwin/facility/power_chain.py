@@ -22,6 +22,7 @@ from dctwin.facility.params import load_params
 __all__ = [
     "distribution_loss_kw",
     "fit_loss_coefficients",
+    "inner_chain_losses_kw",
     "power_shelf_loss_kw",
     "stage_loss_kw",
     "switchgear_loss_kw",
@@ -29,6 +30,7 @@ __all__ = [
     "units_for_redundancy",
     "ups_coefficients",
     "ups_loss_kw",
+    "upstream_losses_kw",
     "utility_transformer_loss_kw",
 ]
 
@@ -124,3 +126,26 @@ def power_shelf_loss_kw(it_power_kw, installed_it_kw: float) -> np.ndarray:
     x = it / max(installed_it_kw, 1e-9) * frac_at_max
     eta = np.interp(x, curve["load_points"], curve["efficiency"])
     return it * (1.0 - eta)
+
+
+def inner_chain_losses_kw(it_kw, cdu_kw, installed_it_kw: float, block_kw: float, redundancy: str,
+                          ups_mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """(busway/PDU loss, UPS loss) [kW]: the UPS serves the IT power, its distribution loss and the CDU pumps."""
+    paths = 2 if redundancy == "2N" else 1
+    dist_loss = distribution_loss_kw(it_kw, installed_it_kw, paths)
+    n_ups = units_for_redundancy(installed_it_kw, block_kw, redundancy)
+    ups_loss = ups_loss_kw(it_kw + dist_loss + cdu_kw, block_kw, n_ups, ups_mode)
+    return dist_loss, ups_loss
+
+
+def upstream_losses_kw(lv_load_kw, installed_it_kw: float, block_kw: float,
+                       redundancy: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(MV/LV transformer, MV switchgear, utility transformer) losses [kW] carrying ``lv_load_kw`` [kW] to the grid."""
+    paths = 2 if redundancy == "2N" else 1
+    site_kw = installed_it_kw * _stage("transformer")["sizing_factor"]
+    n_tx = units_for_redundancy(site_kw, block_kw, redundancy)
+    tx_loss = transformer_loss_kw(lv_load_kw, block_kw, n_tx)
+    swgr_loss = switchgear_loss_kw(lv_load_kw + tx_loss, site_kw, paths)
+    n_utx = units_for_redundancy(site_kw, site_kw, redundancy)
+    utx_loss = utility_transformer_loss_kw(lv_load_kw + tx_loss + swgr_loss, site_kw, n_utx)
+    return tx_loss, swgr_loss, utx_loss
