@@ -1,6 +1,6 @@
 # Two commands set everything up from the pinned files and do the work:
 #   make run   - run the default scenario (borlange-2027) for a year
-#   make test  - run the whole test suite
+#   make test  - lint (ruff), the validation cases, then the whole test suite
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
@@ -21,6 +21,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 test: $(STAMP) browser
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/dctwin validate
 	$(PY) -m pytest -n 2 --dist loadfile --timeout=900
 

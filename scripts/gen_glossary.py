@@ -89,7 +89,8 @@ DESCRIPTIONS: dict[str, str] = {
     "dh_supply_temp_c": "District-heating supply temperature the network needs (control curve in outdoor temperature).",
     # --- cluster series (dctwin.cluster), time-weighted means over the step
     "gpus_online": "GPUs installed and powered (build-out phases online), mean over the step.",
-    "gpus_busy_training": "GPUs running training-side jobs (pre-training, fine-tuning, eval, batch), mean over the step.",
+    "gpus_busy_training": "GPUs running training-side jobs (pre-training, fine-tuning, eval, batch), mean over the "
+                          "step.",
     "gpus_busy_inference": "GPUs serving inference replicas, mean over the step.",
     "gpus_down": "GPUs out of service after a node failure, awaiting repair, mean over the step.",
     "gpus_idle": "GPUs online and neither busy nor down.",
@@ -97,12 +98,16 @@ DESCRIPTIONS: dict[str, str] = {
     "interruptions": "Job interruptions (failures) in the step.",
     "utilisation": "Busy GPUs (training + inference) / GPUs online.",
     # --- facility series (dctwin.facility)
-    "cooling_withheld_gpus": "GPUs kept idle because heat rejection could not hold their power this step (overload rule 'throttle').",
-    "cooling_capacity_kw": "Liquid-loop heat the plant can reject at this step's weather (dry coolers, reuse, allowed chillers).",
+    "cooling_withheld_gpus": "GPUs kept idle because heat rejection could not hold their power this step (overload "
+                             "rule 'throttle').",
+    "cooling_capacity_kw": "Liquid-loop heat the plant can reject at this step's weather (dry coolers, reuse, "
+                           "allowed chillers).",
     "it_demand_kw": "IT power the workload asks for (racks' power model at this utilisation and power cap).",
-    "it_power_kw": "IT power actually drawn after any throttling, rack power shelves included (ISO/IEC 30134-2 IT energy).",
+    "it_power_kw": "IT power actually drawn after any throttling, rack power shelves included (ISO/IEC 30134-2 IT "
+                   "energy).",
     "throttled_it_kw": "IT power removed by power capping for lack of cooling.",
-    "power_shelf_loss_kw": "Part of it_power_kw lost in the racks' AC-to-DC power shelves (not added again to the grid power).",
+    "power_shelf_loss_kw": "Part of it_power_kw lost in the racks' AC-to-DC power shelves (not added again to the "
+                           "grid power).",
     "utility_transformer_loss_kw": "Loss in the HV/MV utility transformer.",
     "transformer_loss_kw": "Loss in the MV/LV transformers.",
     "switchgear_loss_kw": "Loss in switchgear, busbars and MV cables.",
@@ -124,7 +129,8 @@ DESCRIPTIONS: dict[str, str] = {
     "heat_recovered_kw": "Heat taken from the facility water for district heating.",
     "heat_delivered_kw": "Heat sent to district heating, heat-pump electricity included.",
     "heat_rejected_kw": "Heat released to the ambient air (grid_power_kw = heat_rejected_kw + heat_delivered_kw).",
-    "heat_pump_cop": "Heating COP the heat pumps would have at this step's temperatures (unused when heat goes direct).",
+    "heat_pump_cop": "Heating COP the heat pumps would have at this step's temperatures (unused when heat goes "
+                     "direct).",
     "heat_over_capacity_kw": "Liquid heat beyond free cooling and reuse, before the overload rule applies.",
     "cooling_shortfall_kw": "Liquid heat beyond everything the overload rule allows; removed by throttling.",
     "water_l_per_h": "Site water use rate (adiabatic pads, cooling towers).",
@@ -138,7 +144,8 @@ DESCRIPTIONS: dict[str, str] = {
     "<svc>__output_tokens_per_s": "Output (generated) tokens demanded from service <svc>.",
     "<svc>__output_tokens_served_per_s": "Output tokens of <svc> actually served (demand capped by granted capacity).",
     "<svc>__input_tokens_served_per_s": "Input tokens of <svc> actually served.",
-    "<svc>__capacity_output_tokens_per_s": "Output tokens/s the GPUs granted to <svc> could serve at full replica load.",
+    "<svc>__capacity_output_tokens_per_s": "Output tokens/s the GPUs granted to <svc> could serve at full replica "
+                                           "load.",
     "<svc>__gpus_busy": "GPUs serving <svc>, mean over the step.",
     # --- operation plan (dctwin.operation)
     "power_cap_frac": "GPU power cap set by the operation policies (1 = no cap).",
@@ -165,7 +172,8 @@ DESCRIPTIONS: dict[str, str] = {
     "wue_l_per_kwh": "Water usage effectiveness (ISO/IEC 30134-9): site water / IT energy.",
     "erf": "Energy reuse factor (ISO/IEC 30134-6): heat delivered / grid energy.",
     "ref": "Renewable energy factor (ISO/IEC 30134-3): renewable (PPA) energy / grid energy.",
-    "cue_kg_per_kwh": "Carbon usage effectiveness (ISO/IEC 30134-8): CO2 of the datacentre's grid energy (heat pump excluded) / IT energy.",
+    "cue_kg_per_kwh": "Carbon usage effectiveness (ISO/IEC 30134-8): CO2 of the datacentre's grid energy (heat pump "
+                      "excluded) / IT energy.",
     "it_energy_mwh": "IT energy.",
     "grid_energy_mwh": "Energy drawn from the grid, heat pumps included.",
     "grid_energy_mwh_acct": "Grid energy as counted by the accounting (equals grid_energy_mwh).",
@@ -186,7 +194,8 @@ DESCRIPTIONS: dict[str, str] = {
     "energy_cost_eur": "Electricity cost: spot + PPA + energy tax + grid fees, less PPA surplus sold.",
     "heat_revenue_eur": "Revenue from heat sold to district heating.",
     "emissions_location_t": "Location-based scope 2 emissions (grid carbon intensity x grid energy).",
-    "emissions_market_t": "Market-based scope 2 emissions (PPA-matched energy at the PPA intensity, the rest at the residual mix).",
+    "emissions_market_t": "Market-based scope 2 emissions (PPA-matched energy at the PPA intensity, the rest at the "
+                          "residual mix).",
     "mean_utilisation": "Mean of busy GPUs / GPUs online.",
     # --- jobs (dctwin.cluster.simulate; input columns: docs/job-schema.md)
     "job_id": "Job number, 0..n-1 in submission order.",
@@ -209,7 +218,8 @@ DESCRIPTIONS: dict[str, str] = {
     "lost_gpu_s": "GPU-seconds of work lost since the last checkpoint at interruptions, and spent restarting.",
     "checkpoint_gpu_s": "GPU-seconds spent writing checkpoints.",
     "wait_s": "Queue wait from submission to first start (or to the end of the run).",
-    "effective_training_time_frac": "Useful GPU-seconds / GPU-seconds held from first start to end (Meta's effective training time).",
+    "effective_training_time_frac": "Useful GPU-seconds / GPU-seconds held from first start to end (Meta's "
+                                    "effective training time).",
     "placement_domains": "Most scale-up (NVLink) domains the job spanned.",
     "first_domain": "Index of the first scale-up domain the job was placed in.",
     "platform": "Catalog id of the rack type (pool) the job or failure ran on.",
@@ -218,7 +228,8 @@ DESCRIPTIONS: dict[str, str] = {
     "t_s@failures": "Time of the interruption, seconds since the scenario start.",
     "component": "Component that failed (gpu, hbm, nvlink_switch, network, host, software).",
     # --- cost lines (dctwin.accounting.account)
-    "line": "Cost line: capex__<item>[__refresh], residual_value__<item>, cost_of_capital, energy_*, grid_fees, heat_sold, water, staff, insurance, maintenance_*.",
+    "line": "Cost line: capex__<item>[__refresh], residual_value__<item>, cost_of_capital, energy_*, grid_fees, "
+            "heat_sold, water, staff, insurance, maintenance_*.",
     "category": "capex, capex_refresh, residual_value, financing, energy, heat or opex.",
     "eur": "Amount over the whole finance horizon (credits negative); the lines sum to tco_eur.",
     # --- KPIs: build-out and climate
@@ -265,10 +276,12 @@ DESCRIPTIONS: dict[str, str] = {
     "capex_eur": "Initial capital cost: facility + IT.",
     "capex_facility_eur": "Facility capital cost (construction, soft costs, heat pumps).",
     "capex_it_eur": "IT capital cost (racks, network and storage), first purchase.",
-    "opex_year_eur": "Mean yearly operating cost over the horizon (energy, staff, insurance, maintenance, water, less heat sold).",
+    "opex_year_eur": "Mean yearly operating cost over the horizon (energy, staff, insurance, maintenance, water, "
+                     "less heat sold).",
     "tco_eur": "Total cost of ownership over the horizon: the sum of cost_lines.",
     "pv_cost_eur": "Present value of all costs at the WACC (capex + opex - residual value).",
-    "npv_eur": "Net present value: revenue from used GPU-hours at economics.finance.revenue_eur_per_gpu_hour less pv_cost_eur.",
+    "npv_eur": "Net present value: revenue from used GPU-hours at economics.finance.revenue_eur_per_gpu_hour less "
+               "pv_cost_eur.",
     "gpu_hours_available": "GPU-hours online during the run.",
     "gpu_hours_used": "GPU-hours busy (training + inference) during the run.",
     "effective_gpu_hours_used": "Busy GPU-hours weighted by the power-cap throughput factor.",
@@ -292,7 +305,8 @@ DESCRIPTIONS: dict[str, str] = {
 # Names present only with some scenario settings (not in the default run); listed in the glossary too.
 OPTIONAL: dict[str, dict[str, str]] = {
     "kpis": {
-        "backlog_gpu_hours_end": "Deferred work still waiting at the end of the run (with a backlog-aware policy) [GPU-h].",
+        "backlog_gpu_hours_end": "Deferred work still waiting at the end of the run (with a backlog-aware policy) "
+                                 "[GPU-h].",
         "operation_power_cap_steps": "Steps with the power_cap policy active.",
         "operation_load_shift_closed_steps": "Steps in which the load_shift policy held back deferrable starts.",
         "operation_heat_led_closed_steps": "Steps in which the heat_led policy held back deferrable starts.",

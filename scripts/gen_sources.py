@@ -110,7 +110,8 @@ def _link(text: str) -> str:
 
 def summary_table(pkg: Path = PKG) -> list[str]:
     """One row per data file: its sources, the values citing them, and sources no value cites."""
-    rows = ["| data file | sources | citations | keys no `source:` field cites (named in notes or code) |", "|---|---:|---:|---:|"]
+    rows = ["| data file | sources | citations | keys no `source:` field cites (named in notes or code) |",
+            "|---|---:|---:|---:|"]
     for path in data_yaml_files(pkg):
         keys, counts, inline, _ = file_sources(path)
         if not keys and not inline:

@@ -21,7 +21,8 @@ def platform(domain_gpus: int = 72):
 def job_table(rows: list[dict]) -> pd.DataFrame:
     """Rows with at least submit_s, gpus, duration_s; the rest defaulted."""
     n = len(rows)
-    get = lambda k, d: [r.get(k, d) for r in rows]
+    def get(k, d):
+        return [r.get(k, d) for r in rows]
     return pd.DataFrame({
         "job_id": np.arange(n, dtype=np.int64),
         "kind": get("kind", "batch"),

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_cluster_helpers import job_table, platform, run_small
 from dctwin.cluster import simulate_cluster
 from dctwin.cluster.synthetic import synthetic_jobs
 from dctwin.config.cluster import SchedulerConfig
 from dctwin.timeline import Timeline
+from test_cluster_helpers import job_table, platform, run_small
 
 FINAL_STATES = {"completed", "failed", "cancelled", "running_at_end", "never_started"}
 STEP_S = 900

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from test_cluster_helpers import run_small
 from dctwin.cluster import get_policy
 from dctwin.errors import InputError
+from test_cluster_helpers import run_small
 
 RESTART_S = 600.0  # default relaunch time (failure_rates.yaml)
 

@@ -69,8 +69,10 @@ def test_extends_loop_is_refused(tmp_path):
         ("extends: borlange-2027\nname: x\nsimulation: {step_s: 700}\n", "simulation.step_s", "divide 86400"),
         ("extends: borlange-2027\nname: x\nphases: [{name: p, start: 2027-01-01, racks: [{platform: tpu-v9, count: 1}],"
          " power_envelope_mw: 5}]\n", "phases[0].racks[0].platform", "unknown catalog id"),
-        ("extends: borlange-2027\nname: x\nsite: {grid_connection_mw: -5}\n", "site.grid_connection_mw", "greater than 0"),
-        ("extends: borlange-2027\nname: x\nphases: [{name: p, start: 2027-01-01, racks: [{platform: vr-nvl72, count: 500}],"
+        ("extends: borlange-2027\nname: x\nsite: {grid_connection_mw: -5}\n", "site.grid_connection_mw",
+         "greater than 0"),
+        ("extends: borlange-2027\nname: x\nphases: [{name: p, start: 2027-01-01, racks: [{platform: vr-nvl72, "
+         "count: 500}],"
          " power_envelope_mw: 23}]\n", "phases[0].power_envelope_mw", "more than its power envelope"),
         ("extends: borlange-2027\nname: x\nsite: {climate: {source: epw, path: nowhere.epw}}\n", "site.climate.path",
          "climate file not found"),

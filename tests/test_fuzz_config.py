@@ -182,7 +182,8 @@ def _exists(doc: Any, path: tuple) -> bool:
 # --- the property ----------------------------------------------------------------------------------
 
 def _check_outcome(test: str, source: str | list[str], load) -> Any:
-    """Run ``load()``: a Scenario (or list of runs) or a DctwinError naming ``source`` (one of them), in bounded time."""
+    """Run ``load()``: a Scenario (or list of runs) or a DctwinError naming ``source`` (one of them), in bounded
+    time."""
     sources = [source] if isinstance(source, str) else source
     if not RSS_START_KB:
         RSS_START_KB.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -338,7 +339,7 @@ field_paths = st.one_of(st.sampled_from(FIELD_STRINGS), st.text(max_size=30),
                         st.sampled_from(["phases[99].count", "a..b", "[0]", "simulation.step_s.x", "", "."]))
 
 
-NUMBER_FIELDS = [f for f, p in zip(FIELD_STRINGS, ALL_PATHS) if p in NUMBER_PATHS]
+NUMBER_FIELDS = [f for f, p in zip(FIELD_STRINGS, ALL_PATHS, strict=True) if p in NUMBER_PATHS]
 
 
 @st.composite

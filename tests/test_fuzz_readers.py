@@ -352,7 +352,8 @@ def test_job_table_parquet_damaged(data):
     raw = buf.getvalue()
     if data.draw(st.booleans()):
         at = data.draw(st.integers(0, len(raw) - 1))
-        raw = raw[:at] if data.draw(st.booleans()) else raw[:at] + bytes([data.draw(st.integers(0, 255))]) + raw[at + 1:]
+        flip = bytes([data.draw(st.integers(0, 255))])
+        raw = raw[:at] if data.draw(st.booleans()) else raw[:at] + flip + raw[at + 1:]
     path = WORK / "jobs.parquet"
     path.write_bytes(raw)
     _outcome("jobs-parquet", path, read_job_table, _check_jobs)

@@ -34,11 +34,13 @@ def test_demand_response_sheds_load_in_the_event_window(base):
     dr = three_weeks("borlange-demand-response")
     event = dr.scenario.operation.demand_response.events[0]
     start = pd.Timestamp(event.start)
-    in_event = lambda ts: (ts["timestamp"] >= start) & (ts["timestamp"] < start + pd.Timedelta(hours=event.duration_h))
+    def in_event(ts):
+        return (ts["timestamp"] >= start) & (ts["timestamp"] < start + pd.Timedelta(hours=event.duration_h))
     cut_mw = (base.timeseries.loc[in_event(base.timeseries), "grid_power_kw"].mean()
               - dr.timeseries.loc[in_event(dr.timeseries), "grid_power_kw"].mean()) / 1000
     assert cut_mw >= 0.95 * event.cut_mw                        # the asked cut is delivered, below the baseline
-    assert dr.kpis["grid_energy_mwh"] == pytest.approx(base.kpis["grid_energy_mwh"], rel=0.02)  # work is delayed, not lost
+    # work is delayed, not lost
+    assert dr.kpis["grid_energy_mwh"] == pytest.approx(base.kpis["grid_energy_mwh"], rel=0.02)
 
 
 @pytest.mark.parametrize("name", ["borlange-load-shift", "borlange-heat-led"])

@@ -66,7 +66,7 @@ def test_throughput_rises_with_batch_until_the_kv_cache_is_full():
     batch = np.array([r.batch_size for r in runs])
     assert np.all(np.diff(tput) >= -1e-9) and np.all(np.diff(batch) >= 0)
     assert tput[-1] > 2 * tput[0] and batch[-1] > 4 * batch[0]
-    assert all(r.tpot_s <= t for r, t in zip(runs, targets))
+    assert all(r.tpot_s <= t for r, t in zip(runs, targets, strict=True))
     offline = inference_perf(H100, "llama-2-70b", 8, "fp8", 1024, 256, gpus_per_replica=2)
     assert tput[-1] == pytest.approx(offline.tokens_per_s)
     assert offline.batch_size <= offline.max_batch_memory

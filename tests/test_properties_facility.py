@@ -67,7 +67,8 @@ def designs(draw) -> FacilityConfig:
 def conditions(draw) -> dict:
     """Installed power, per-step IT load, liquid share, weather and district-heating demand."""
     installed = draw(st.floats(50, 50_000))
-    arr = lambda lo, hi: np.array(draw(st.lists(st.floats(lo, hi), min_size=N, max_size=N)))
+    def arr(lo, hi):
+        return np.array(draw(st.lists(st.floats(lo, hi), min_size=N, max_size=N)))
     lf = draw(st.one_of(st.floats(0, 1), st.just(1.0), st.builds(lambda: None)))
     return {
         "installed": installed,
@@ -122,13 +123,14 @@ PLATFORMS = sorted({p.id: p for p in load_catalog().values()}.values(), key=lamb
 def _small_design(**kw) -> FacilityConfig:
     """A valid small-plant design; ``hr_*`` keys go to heat_reuse, the rest to cooling."""
     cooling = {"liquid_supply_temp_c": 15.0, "liquid_delta_t_k": 1.0, "heat_rejection": "dry_cooler",
-                   "dry_cooler_approach_k": 1.0, "design_ambient_c": 0.0, "chiller_capacity_mw": 0.0, "air_supply_temp_c": 15.0,
+                   "dry_cooler_approach_k": 1.0, "design_ambient_c": 0.0, "chiller_capacity_mw": 0.0,
+                   "air_supply_temp_c": 15.0,
                    "overload_rule": "throttle"}
     reuse = {"enabled": False, "heat_pump_capacity_mw": 0.0, "dh_supply_temp_c": 30.0, "carnot_fraction": 1.0}
     for k, v in kw.items():
         (reuse if k.startswith("hr_") else cooling)[k.removeprefix("hr_")] = v
-    return FacilityConfig.model_validate({"power_chain": {"redundancy": "N", "ups_mode": "double_conversion",
-                                                          "block_size_mw": 1.0}, "cooling": cooling, "heat_reuse": reuse})
+    chain = {"redundancy": "N", "ups_mode": "double_conversion", "block_size_mw": 1.0}
+    return FacilityConfig.model_validate({"power_chain": chain, "cooling": cooling, "heat_reuse": reuse})
 
 
 def _small_run(design, it_kw, db_c, demand_mw=0.0, lf=1.0):
@@ -208,7 +210,8 @@ def test_warmer_ambient_never_less_cooling_power(design, c, warmer):
 def test_rack_power_is_monotone_and_bounded(platform, u, caps, units):
     lo_u, hi_u = sorted(u)
     lo_cap, hi_cap = sorted(caps)
-    p = lambda uu, cap: float(it_power_kw(platform, units, uu, cap))
+    def p(uu, cap):
+        return float(it_power_kw(platform, units, uu, cap))
     tol = 1e-9 * (1 + units * platform.unit_max_kw)
     assert p(lo_u, hi_cap) <= p(hi_u, hi_cap) + tol          # more utilisation, never less power
     assert p(hi_u, lo_cap) <= p(hi_u, hi_cap) + tol          # tighter cap, never more power

@@ -56,7 +56,7 @@ def test_sankey_conserves_energy(run_dir, report):
     link = _figure_json(report)["energy_flow"]["data"][0]["link"]
     labels = _figure_json(report)["energy_flow"]["data"][0]["node"]["label"]
     grid = labels.index("Grid")
-    out_of_grid = sum(v for s, v in zip(link["source"], link["value"]) if s == grid)
+    out_of_grid = sum(v for s, v in zip(link["source"], link["value"], strict=True) if s == grid)
     # Everything drawn from the grid is the grid energy of the run (fixture is balanced by construction).
     assert out_of_grid == pytest.approx(energy_mwh(run, "grid_power_kw"), rel=1e-9)
     assert loss_columns(run) and cooling_columns(run)
@@ -76,7 +76,8 @@ def test_static_pngs_written(run_dir, report):
 
 
 def test_missing_columns_drop_figures_with_a_note(tmp_path):
-    run_dir = make_run(tmp_path, "gappy", drop_columns=("dry_bulb_c", "utilisation", "gpus_online"), drop_tables=("cost_lines",))
+    run_dir = make_run(tmp_path, "gappy", drop_columns=("dry_bulb_c", "utilisation", "gpus_online"),
+                       drop_tables=("cost_lines",))
     html = write_report(run_dir).read_text(encoding="utf-8")
     figs = _figure_json(html)
     assert "pue_ambient" not in figs and "utilisation_heatmap" not in figs and "cost_breakdown" not in figs
@@ -144,13 +145,13 @@ def test_layout_variants_of_the_real_pipeline(tmp_path):
     html = write_report(run_dir).read_text(encoding="utf-8")
     sankey = _figure_json(html)["energy_flow"]["data"][0]
     labels, link = sankey["node"]["label"], sankey["link"]
-    value = dict(zip((labels[t] for t in link["target"]), link["value"]))
+    value = dict(zip((labels[t] for t in link["target"]), link["value"], strict=True))
     run = load_run(run_dir)
     step_h = 1.0
     assert value["Other (not itemised)"] == pytest.approx(25.0 * len(run.tables["timeseries"]) * step_h / 1000)
     assert value["IT load"] == pytest.approx(energy_mwh(run, "it_power_kw") - energy_mwh(run, "power_shelf_loss_kw"))
     grid = labels.index("Grid")
-    assert sum(v for s, v in zip(link["source"], link["value"]) if s == grid) == pytest.approx(
+    assert sum(v for s, v in zip(link["source"], link["value"], strict=True) if s == grid) == pytest.approx(
         energy_mwh(run, "grid_power_kw"))
     assert (run_dir / "figures" / "monthly_energy.png").is_file()
 

@@ -10,6 +10,7 @@ import textwrap
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from dctwin.errors import InputError
@@ -47,7 +48,7 @@ def test_same_tables_same_bytes(tmp_path):
 
 def test_failure_mid_write_leaves_nothing_that_looks_complete(tmp_path):
     bad = {"timeseries": frames()["timeseries"], "jobs": pd.DataFrame({"x": [object()]})}
-    with pytest.raises(Exception):
+    with pytest.raises(pa.ArrowException):
         write_run_dir(tmp_path / "r", bad, {}, {})
     assert not (tmp_path / "r").exists()
     assert not list(tmp_path.iterdir())

@@ -268,7 +268,7 @@ def test_csv_round_trip_property(tmp_path):
     @given(st.lists(row, min_size=1, max_size=20))
     def check(rows):
         cols = dict(zip(["kind", "tenant", "submit_s", "gpus", "duration_s", "priority", "deferrable", "model",
-                         "max_wait_s"], map(list, zip(*rows))))
+                         "max_wait_s"], map(list, zip(*rows, strict=True)), strict=True))
         src = finish_jobs({k: np.array(v) for k, v in cols.items()})
         path = tmp_path / "rt.csv"
         src.to_csv(path, index=False, float_format="%.17g")

@@ -26,9 +26,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from fidelity import dctwin_overcommit, hpcsim_overcommit
-from hpcsim_jobs import HPCSIM_CLUSTER, generate_hpcsim_jobs, hpcsim_cluster_gpus, hpcsim_version, to_job_table
-from sims import run_dctwin, run_hpcsim, scale_job_table
+from fidelity import dctwin_overcommit, hpcsim_overcommit  # noqa: E402 - sibling modules, found through sys.path above
+from hpcsim_jobs import HPCSIM_CLUSTER, generate_hpcsim_jobs, hpcsim_cluster_gpus, hpcsim_version, to_job_table  # noqa: E402 - sibling modules, found through sys.path above
+from sims import run_dctwin, run_hpcsim, scale_job_table  # noqa: E402 - sibling modules, found through sys.path above
 
 PY = sys.executable
 HPCSIM_BIN = str(Path(PY).with_name("hpcsim"))

@@ -22,7 +22,7 @@ def hpcsim_overcommit(jobs: list, table: pd.DataFrame, n_gpus: int, span_s: floa
     """
     events: dict[str, list] = defaultdict(list)
     work_gpu_s = 0.0
-    for job, dur, gpus in zip(jobs, table["duration_s"].to_numpy(), table["gpus"].to_numpy()):
+    for job, dur, gpus in zip(jobs, table["duration_s"].to_numpy(), table["gpus"].to_numpy(), strict=True):
         if job.start_time is None:
             continue
         end = min(job.end_time if job.end_time is not None else span_s, span_s)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -34,15 +33,15 @@ SCENARIO_ARG = typer.Argument(None, help="Scenario file or packaged name; defaul
 # ---------------------------------------------------------------- run
 @app.command()
 def run(
-    scenario: Optional[str] = SCENARIO_ARG,
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory to create (must not exist)."),
+    scenario: str | None = SCENARIO_ARG,
+    out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run directory to create (must not exist)."),
     report: bool = typer.Option(True, help="Write report.html into the run directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Run a scenario for its whole span and write a run directory."""
     from dctwin.config import load_scenario
-    from dctwin.report.progress import terminal_progress
     from dctwin.orchestrator import run as run_scenario
+    from dctwin.report.progress import terminal_progress
 
     sc = load_scenario(scenario)
     with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress:
@@ -90,7 +89,7 @@ _SUMMARY_ROWS = [
 
 # ---------------------------------------------------------------- scenario
 @scenario_app.command("show")
-def scenario_show(scenario: Optional[str] = SCENARIO_ARG,
+def scenario_show(scenario: str | None = SCENARIO_ARG,
                   as_json: bool = typer.Option(False, "--json", help="JSON instead of YAML.")) -> None:
     """Print the resolved scenario, every default filled in."""
     import yaml
@@ -123,7 +122,7 @@ def scenario_list() -> None:
 
 
 @scenario_app.command("schema")
-def scenario_schema(path: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file.")) -> None:
+def scenario_schema(path: Path | None = typer.Option(None, "--out", "-o", help="Write to this file.")) -> None:
     """Write the scenario JSON Schema (for editors that validate and complete YAML)."""
     from dctwin.config.schema import scenario_json_schema
 
@@ -220,7 +219,7 @@ def serve(
     runs_dir: Path = typer.Option(Path("runs"), "--runs", help="Folder of run directories."),
     host: str = typer.Option("127.0.0.1", help="Interface to bind; anything but loopback needs --token."),
     port: int = typer.Option(8765, help="TCP port."),
-    token: Optional[str] = typer.Option(None, envvar="DCTWIN_TOKEN", help="API token (required off loopback)."),
+    token: str | None = typer.Option(None, envvar="DCTWIN_TOKEN", help="API token (required off loopback)."),
 ) -> None:
     """Start the web dashboard."""
     from dctwin.web import serve as serve_app
@@ -231,9 +230,9 @@ def serve(
 @app.command()
 def sweep(
     sweep_file: Path = typer.Argument(..., help="Sweep YAML: base scenario, axes, Monte Carlo repetitions."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Sweep folder (default sweeps/<name>)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Local worker processes."),
-    ray_address: Optional[str] = typer.Option(None, "--ray", help="Run on the Ray cluster at this address."),
+    out_dir: Path | None = typer.Option(None, "--out", "-o", help="Sweep folder (default sweeps/<name>)."),
+    workers: int | None = typer.Option(None, "--workers", "-j", min=1, help="Local worker processes."),
+    ray_address: str | None = typer.Option(None, "--ray", help="Run on the Ray cluster at this address."),
     fresh: bool = typer.Option(False, "--fresh", help="Forget finished runs in the folder and start over."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -262,9 +261,9 @@ def sweep(
 @app.command()
 def validate(
     all_cases: bool = typer.Option(False, "--all", help="Include the slow cases."),
-    case: Optional[list[str]] = typer.Option(None, "--case", help="Run only this case id (repeatable)."),
-    markdown: Optional[Path] = typer.Option(None, "--markdown", help="Also write the table as Markdown here."),
-    cases_file: Optional[Path] = typer.Option(None, "--cases", help="Cases YAML instead of the built-in ones."),
+    case: list[str] | None = typer.Option(None, "--case", help="Run only this case id (repeatable)."),
+    markdown: Path | None = typer.Option(None, "--markdown", help="Also write the table as Markdown here."),
+    cases_file: Path | None = typer.Option(None, "--cases", help="Cases YAML instead of the built-in ones."),
 ) -> None:
     """Compare the twin with published figures; exit 1 when a case is outside its tolerance."""
     from dctwin.validate.report import validate_command

@@ -11,15 +11,12 @@ import datetime as dt
 import platform as _platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
-import pandas as pd
 
 from dctwin import __version__
-from dctwin.buildout import Pool, installed_pools
+from dctwin.buildout import installed_pools
 from dctwin.config import Scenario, load_scenario
 from dctwin.errors import ScenarioError
 from dctwin.results import RunResult, write_run_dir
@@ -50,9 +47,8 @@ class _Stage:
 
 def simulate(scenario: Scenario, progress: Progress = _noop) -> RunResult:
     """Run ``scenario`` in memory and return its results (nothing is written)."""
-    from dctwin.pipeline import run_pipeline
-
     from dctwin.limits import check_run_fits
+    from dctwin.pipeline import run_pipeline
 
     check_run_fits(scenario)  # refuse up front what would not fit this machine's memory
     started = time.time()
@@ -71,7 +67,7 @@ def simulate(scenario: Scenario, progress: Progress = _noop) -> RunResult:
         "seed": scenario.simulation.seed,
         "step_s": timeline.step_s,
         "n_steps": timeline.n_steps,
-        "started_utc": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
+        "started_utc": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
         "machine": _platform.platform(),
         "scenario": scenario.model_dump(mode="json"),
@@ -81,7 +77,7 @@ def simulate(scenario: Scenario, progress: Progress = _noop) -> RunResult:
 
 def default_out_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
     """``runs/<name>-<UTC time>``, with a counter if that exists already."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     out = root / f"{scenario.name}-{stamp}"
     n = 2
     while out.exists():
@@ -107,7 +103,7 @@ def run(
     wall_s = time.perf_counter() - t0
     manifest = {
         **result.manifest,
-        "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "wall_time_s": round(wall_s, 3),
     }
     import yaml

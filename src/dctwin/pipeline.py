@@ -8,7 +8,7 @@ ones produced, so the pipeline runs one way.
 from __future__ import annotations
 
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

@@ -22,7 +22,7 @@ class Timeline:
     n_steps: int
 
     @classmethod
-    def from_config(cls, sim: SimulationConfig) -> "Timeline":
+    def from_config(cls, sim: SimulationConfig) -> Timeline:
         return cls(start=sim.start, step_s=sim.step_s, n_steps=sim.n_steps)
 
     @property

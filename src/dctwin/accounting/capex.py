@@ -62,7 +62,8 @@ def capex_items(scenario: Scenario, platforms: Mapping[str, Platform] | None = N
         rows.append({"line": f"facility_construction__{phase.name}", "category": "facility", "phase": phase.name,
                          "eur": hard, "year_offset": offset, "life_years": fin.facility_life_years})
         rows.append({"line": f"facility_soft_costs__{phase.name}", "category": "facility", "phase": phase.name,
-                         "eur": hard * cap.soft_cost_frac, "year_offset": offset, "life_years": fin.facility_life_years})
+                         "eur": hard * cap.soft_cost_frac, "year_offset": offset,
+                         "life_years": fin.facility_life_years})
         racks_eur = 0.0
         for g in phase.racks:
             price_usd = cap.rack_price_usd.get(g.platform, plats[g.platform].price_usd)

@@ -77,7 +77,8 @@ def request_level_check(arrival_t_s: np.ndarray, service_s: np.ndarray, replicas
 
     ``arrival_t_s`` [s] sorted; ``service_s`` [s] time each request holds a slot
     (e.g. TTFT + output tokens x TPOT). Returns the measured busy share of the
-    slots over the window (work spilling past the last arrival excluded), the fluid estimate (arrival rate x mean service /
+    slots over the window (work spilling past the last arrival excluded), the fluid estimate (arrival rate x mean
+    service /
     slots), and queueing delay percentiles [s].
     """
     a = np.asarray(arrival_t_s, dtype=np.float64)
@@ -90,7 +91,7 @@ def request_level_check(arrival_t_s: np.ndarray, service_s: np.ndarray, replicas
     free = [0.0] * slots
     wait = np.empty(a.size)
     pop, push = heapq.heappop, heapq.heappush
-    for i, (t, d) in enumerate(zip(a.tolist(), s.tolist())):
+    for i, (t, d) in enumerate(zip(a.tolist(), s.tolist(), strict=True)):
         f = pop(free)
         start = t if t > f else f
         wait[i] = start - t

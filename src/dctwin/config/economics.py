@@ -49,7 +49,8 @@ class CapexConfig(Section):
         "or the growth of the phase's power envelope.",
     )
     soft_cost_frac: float = Field(
-        _norm("soft_cost_frac"), ge=0, le=1, description="Design, permits and commissioning, share of facility hard cost [-]."
+        _norm("soft_cost_frac"), ge=0, le=1, description="Design, permits and commissioning, share of facility hard "
+                                                         "cost [-]."
     )
     network_storage_frac_of_it: float = Field(
         _norm("network_storage_frac_of_it"), ge=0, le=1,
@@ -79,7 +80,8 @@ class OpexConfig(Section):
         _norm("staff_cost_eur_per_fte_year"), ge=0, description="Employer cost of one FTE [EUR/year]."
     )
     insurance_frac_per_year: float = Field(
-        _norm("insurance_frac_per_year"), ge=0, le=0.1, description="Property insurance, share of capex per year [1/year]."
+        _norm("insurance_frac_per_year"), ge=0, le=0.1, description="Property insurance, share of capex per year "
+                                                                    "[1/year]."
     )
     facility_maintenance_frac_per_year: float = Field(
         _norm("facility_maintenance_frac_per_year"), ge=0, le=0.2,
@@ -97,7 +99,8 @@ class FinanceConfig(Section):
 
     horizon_years: int = Field(10, ge=1, le=40, description="TCO and NPV horizon from the simulation start [years].")
     it_life_years: float = Field(
-        _norm("it_life_years"), ge=1, le=10, description="Straight-line depreciation life of IT (issue range 4-6) [years]."
+        _norm("it_life_years"), ge=1, le=10, description="Straight-line depreciation life of IT (issue range 4-6) "
+                                                         "[years]."
     )
     facility_life_years: float = Field(
         _norm("facility_life_years"), ge=5, le=40,
@@ -133,9 +136,11 @@ class EconomicsConfig(Section):
     )
     ppa_carbon_g_per_kwh: float = Field(0.0, ge=0, description="Emission factor of PPA energy (market-based) [g/kWh].")
     residual_mix_g_per_kwh: float = Field(
-        _norm("residual_mix_g_per_kwh"), ge=0, description="Residual mix for unmatched grid energy (market-based) [g/kWh]."
+        _norm("residual_mix_g_per_kwh"), ge=0, description="Residual mix for unmatched grid energy (market-based) "
+                                                           "[g/kWh]."
     )
-    heat_price_eur_per_mwh: float = Field(22.0, ge=0, description="Annual-average price paid for heat delivered [EUR/MWh].")
+    heat_price_eur_per_mwh: float = Field(22.0, ge=0, description="Annual-average price paid for heat delivered "
+                                                                  "[EUR/MWh].")
     heat_price_seasonal: bool = Field(
         False, description="Shape the heat price by month like Borlänge Energi's tariff (same annual mean)."
     )

@@ -26,13 +26,15 @@ class CoolingConfig(Section):
     heat_rejection: Literal["dry_cooler", "adiabatic_dry_cooler", "cooling_tower"] = Field(
         "dry_cooler", description="How heat not sold leaves the site."
     )
-    dry_cooler_approach_k: float = Field(10.0, gt=0, le=30, description="Dry-cooler approach to dry-bulb at design [K].")
+    dry_cooler_approach_k: float = Field(10.0, gt=0, le=30, description="Dry-cooler approach to dry-bulb at design "
+                                                                        "[K].")
     design_ambient_c: float = Field(
         35.0,
         ge=-10,
         le=55,
         description=(
-            "Dry-bulb at which the dry coolers reject the full installed IT heat at the liquid supply temperature [°C]. "
+            "Dry-bulb at which the dry coolers reject the full installed IT heat at the liquid supply temperature "
+            "[°C]. "
             "Default 35 °C = 45 °C supply minus the 10 K median approach (dossier §3a, §4; MDPI Energies 16(9):3661), "
             "above Borlänge's 33.4 °C record."
         ),

@@ -72,7 +72,8 @@ class HeatLedConfig(Section):
 
 
 class OperationConfig(Section):
-    policies: list[str] = Field(default_factory=list, description=f"Enabled policies, any of {', '.join(POLICY_NAMES)}.")
+    policies: list[str] = Field(default_factory=list,
+                                description=f"Enabled policies, any of {', '.join(POLICY_NAMES)}.")
     facility_overhead: float = Field(
         1.1, ge=1.0, le=3.0, description="Grid kW per IT kW used to turn a grid cut into GPUs (PUE) [-]."
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from dctwin.config.base import Section
+from dctwin.config.cluster import SchedulerConfig
 from dctwin.config.economics import EconomicsConfig
 from dctwin.config.facility import FacilityConfig
 from dctwin.config.operation import OperationConfig
 from dctwin.config.phases import Phase
 from dctwin.config.simulation import SimulationConfig
 from dctwin.config.site import SiteConfig
-from dctwin.config.cluster import SchedulerConfig
 from dctwin.config.workload import WorkloadConfig
 
 __all__ = ["Scenario"]
@@ -33,7 +33,7 @@ class Scenario(Section):
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
 
     @model_validator(mode="after")
-    def _phases_in_order(self) -> "Scenario":
+    def _phases_in_order(self) -> Scenario:
         starts = [p.start for p in self.phases]
         if starts != sorted(starts):
             raise ValueError("phases must be listed in order of their start date")

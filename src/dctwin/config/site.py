@@ -41,7 +41,8 @@ class ClimateConfig(Section):
         "'csv': columns timestamp, dry_bulb_c, rel_humidity_pct.",
     )
     normals: str = Field("borlange", description="Id of the climate-normals data file (synthetic source).")
-    path: Path | None = Field(None, description="Weather file for source 'epw' or 'csv' (relative to the scenario file).")
+    path: Path | None = Field(None, description="Weather file for source 'epw' or 'csv' (relative to the scenario "
+                                                "file).")
 
     @field_validator("normals")
     @classmethod

@@ -71,7 +71,8 @@ class DevJobsConfig(Section):
     peak_hour: float = Field(14.0, ge=0, lt=24, description="Local hour of peak submissions (assumption) [h].")
     weekend_factor: float | None = Field(
         None, gt=0, le=2,
-        description="Weekend submission rate relative to weekdays [-]; None uses the value fitted to the Alibaba trace.",
+        description="Weekend submission rate relative to weekdays [-]; None uses the value fitted to the Alibaba "
+                    "trace.",
     )
 
 

@@ -50,7 +50,8 @@ def rejecter_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, design_
 
 
 def _liquid_heat_kw(design: FacilityConfig, it_kw, lf, installed_it_kw: float) -> np.ndarray:
-    """Heat into the facility water at IT power ``it_kw``: the racks' liquid share plus CDU and facility pump heat [kW]."""
+    """Heat into the facility water at IT power ``it_kw``: the racks' liquid share plus CDU and facility pump
+    heat [kW]."""
     c = design.cooling
     p = liquid.cooling_params()
     facility_flow_heat, _ = loop_design_kw(design, installed_it_kw)

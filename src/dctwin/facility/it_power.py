@@ -75,7 +75,8 @@ def rack_power_curve_kw(platform: Platform, gpu_utilisation, power_cap_frac=1.0)
     ``gpu_utilisation`` is the share of GPUs busy. With catalog parts: a busy GPU
     draws its maximum limited to ``cap * max`` (never below idle), an idle one its
     idle power; other parts draw ``idle + (max - idle) *
-    part_activity(u, p)`` with the proportionality ``p`` of their class. Without parts: linear ``unit_idle_kw .. unit_max_kw`` in ``u``,
+    part_activity(u, p)`` with the proportionality ``p`` of their class. Without parts: linear ``unit_idle_kw ..
+    unit_max_kw`` in ``u``,
     the GPU share of the range (``gpus * (gpu_max_w - gpu_idle_w)``) limited by the cap.
     """
     u = np.asarray(gpu_utilisation, dtype=float)

@@ -10,7 +10,8 @@ import pandas as pd
 __all__ = ["COOLING_POWER_FIELDS", "POWER_LOSS_FIELDS", "FacilityResult"]
 
 # Stages whose losses are added to the IT power on the way to the grid meter.
-POWER_LOSS_FIELDS = ("utility_transformer_loss_kw", "transformer_loss_kw", "switchgear_loss_kw", "ups_loss_kw", "distribution_loss_kw")
+POWER_LOSS_FIELDS = ("utility_transformer_loss_kw", "transformer_loss_kw", "switchgear_loss_kw", "ups_loss_kw",
+                     "distribution_loss_kw")
 # Electricity of the cooling plant (the heat pump is not cooling: it serves district heating).
 COOLING_POWER_FIELDS = ("cdu_pump_kw", "facility_pump_kw", "dry_cooler_fan_kw", "adiabatic_kw", "chiller_kw",
                         "crah_fan_kw")
@@ -53,8 +54,8 @@ class FacilityResult:
     heat_recovered_kw: np.ndarray     # heat taken from the facility water for district heating [kW]
     heat_delivered_kw: np.ndarray     # heat sent to district heating (heat-pump electricity included) [kW]
     heat_rejected_kw: np.ndarray      # heat released to the ambient [kW]
-    heat_pump_cop: np.ndarray         # heating COP the heat pumps would have this step (unused when heat goes direct) [-]
-    cooling_capacity_kw: np.ndarray   # liquid-loop heat the plant can reject (rejecters + reuse + allowed chillers) [kW]
+    heat_pump_cop: np.ndarray         # heating COP the heat pumps would have this step (unused if heat goes direct) [-]
+    cooling_capacity_kw: np.ndarray   # liquid-loop heat the plant can reject (rejecters, reuse, allowed chillers) [kW]
     heat_over_capacity_kw: np.ndarray  # liquid heat beyond free cooling and reuse, before the overload rule [kW]
     cooling_shortfall_kw: np.ndarray  # liquid heat beyond everything the rule allows; removed by throttling [kW]
     water_l_per_h: np.ndarray         # site water use rate [L/h]

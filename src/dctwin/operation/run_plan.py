@@ -1,4 +1,5 @@
-"""The orchestrator's view of the operation plan: built from the scenario, the timeline, the site series and the pools."""
+"""The orchestrator's view of the operation plan: built from the scenario, the timeline, the site series and the
+pools."""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def exogenous_inputs(scenario, timeline, site: pd.DataFrame, pools, config: Oper
     for p in pools:
         gpus = gpus + p.gpus_online
     main = max(pools, key=lambda p: int(p.gpus_online.max(initial=0))).platform
-    col = (lambda c: site[c].to_numpy(dtype=float) if c in site.columns else None)
+    def col(c):
+        return (site[c].to_numpy(dtype=float) if c in site.columns else None)
     return ExogenousInputs(timestamps=timeline.timestamps, step_s=timeline.step_s,
                            price_eur_per_mwh=col("price_eur_per_mwh"), carbon_g_per_kwh=col("carbon_g_per_kwh"),
                            gpus_installed=gpus.astype(np.int64), platform=main, heat_demand_mw=col("heat_demand_mw"),

@@ -1,7 +1,8 @@
 """Work rate of a power-capped GPU.
 
 Uses ``dctwin.perf.power.power_cap_throughput_factor`` (MLPerf-fitted power
-law). If that module is absent (a trimmed install) a stand-in is used: dynamic power grows with the cube of the clock (voltage tracks
+law). If that module is absent (a trimmed install) a stand-in is used: dynamic power grows with the cube of the clock
+(voltage tracks
 frequency), so a cap leaves ``((cap x P_max - P_idle) / (P_max - P_idle))^(1/3)``
 of the clock, and compute-bound work slows in proportion.
 """

@@ -70,7 +70,8 @@ def _replica(platform: Platform, model: LLM, g: int, precision: str, in_tok: flo
     if free_b <= 0:
         return None
     kv_b = free_b * c["kv_free_fraction"]
-    kv_tok_b = model.kv_bytes_per_token(2.0 if precision == "bf16" else c["kv_bytes_per_value"])  # BF16 serving keeps a BF16 cache
+    # BF16 serving keeps a BF16 cache
+    kv_tok_b = model.kv_bytes_per_token(2.0 if precision == "bf16" else c["kv_bytes_per_value"])
     ctx = in_tok + out_tok / 2.0                            # mean tokens held by an in-flight sequence
     b_mem = int(kv_b // (kv_tok_b * ctx))
     if b_mem < 1:

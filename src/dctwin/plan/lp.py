@@ -90,4 +90,5 @@ class Model:
         x = list(sol.col_value)
         act = list(sol.row_value)
         return Solution(status=status, objective=float(h.getInfo().objective_function_value),
-                        values=dict(zip(self.names, x)), row_activity={r[0]: a for r, a in zip(self.rows, act)})
+                        values=dict(zip(self.names, x, strict=True)),
+                        row_activity={r[0]: a for r, a in zip(self.rows, act, strict=True)})

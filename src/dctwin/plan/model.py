@@ -85,7 +85,8 @@ def platform_coefs(scenario: Scenario, cons: PlanConstraints, site: SiteModel) -
         o_peak = float(np.interp(p.liquid_cooled_fraction, lf_keys, [site.overhead_by_lf[k][1] for k in lf_keys]))
         price = econ.capex.rack_price_usd.get(pid, p.price_usd) * econ.usd_to_eur
         out.append(PlatformCoef(
-            id=pid, max_mw=p.unit_max_kw / 1000, avg_mw=(p.unit_idle_kw + load * (p.unit_max_kw - p.unit_idle_kw)) / 1000,
+            id=pid, max_mw=p.unit_max_kw / 1000,
+            avg_mw=(p.unit_idle_kw + load * (p.unit_max_kw - p.unit_idle_kw)) / 1000,
             liquid_frac=p.liquid_cooled_fraction, overhead_mean=o_mean, overhead_peak=o_peak,
             capex_it_eur=price * (1 + econ.capex.network_storage_frac_of_it),
             train_pflops=s * p.gpus_per_unit * p.fp8_dense_tflops * planner_params()["training_mfu"] / 1000,
@@ -192,7 +193,7 @@ def _build(scenario: Scenario, cons: PlanConstraints, site: SiteModel, coefs: li
     eac.update({dry: dry_rate * (crf_fac + fixed_fac), ch: ch_rate * (crf_fac + fixed_fac),
                 hp: hp_rate * (crf_fac + fixed_fac)})
     # chiller load per dry-bulb bin: what the dry coolers cannot reject at the mean load
-    for b, (hrs, cf) in enumerate(zip(site.bin_hours, site.bin_cf)):
+    for b, (hrs, cf) in enumerate(zip(site.bin_hours, site.bin_cf, strict=True)):
         lb = m.var(f"chiller_load__{b}")
         m.row(f"cooling_bin__{b}", {lb: 1.0, dry: cf, **{v: -a * (1 + site.pump_heat_frac)
                                                         for v, a in itavg_liquid.items()}}, lb=0.0)
@@ -248,7 +249,7 @@ def _build(scenario: Scenario, cons: PlanConstraints, site: SiteModel, coefs: li
         else:
             m.row(name, row, ub=float(limit))
     if elastic:  # feasibility only: drop the economic objective
-        m.cost = [0.0 if not n.startswith("slack__") else c for n, c in zip(m.names, m.cost)]
+        m.cost = [0.0 if not n.startswith("slack__") else c for n, c in zip(m.names, m.cost, strict=True)]
     return m, {"exprs": exprs, "capex": capex, "energy": energy, "obj": obj, "heat": heat_rev, "slacks": slacks}
 
 
@@ -279,7 +280,8 @@ def _design(sol, info: dict, red: str, limits: dict, phases: list[str], coefs: l
         heat_sold_mwh_per_year=sum(x[q] for q in info["heat"]),
         carbon_t_per_year=max(ev(info["exprs"]["carbon_cap_t_per_year"]), 0.0),
         carbon_location_t_per_year=e * float((site.hours_m * site.carbon_m).sum() / site.hours_m.sum()) / 1000,
-        training_pflops=ev(info["exprs"]["min_training_pflops"]), tokens_per_day=ev(info["exprs"]["min_tokens_per_day"]),
+        training_pflops=ev(info["exprs"]["min_training_pflops"]),
+        tokens_per_day=ev(info["exprs"]["min_tokens_per_day"]),
         grid_peak_mw=ev(info["exprs"]["grid_connection_mw"]), floor_m2=ev(info["exprs"]["floor_space_m2"]),
         it_mw=sum(n * c.max_mw for (ph, pid), n in racks.items() for c in coefs if c.id == pid), binding=binding)
 

@@ -118,7 +118,8 @@ def _build(scenario: Scenario) -> SiteModel:
             r = simulate_facility(design, np.full(len(df), REF_IT_KW * frac), lf, df["dry_bulb_c"].to_numpy(float),
                                   df["wet_bulb_c"].to_numpy(float), df["rel_humidity_pct"].to_numpy(float),
                                   np.zeros(len(df)), None, REF_IT_KW, 3600)
-            o = (r.grid_power_kw - r.it_power_kw - r.heat_pump_kw - r.liquid_chiller_kw) / np.maximum(r.it_power_kw, 1e-9)
+            overhead_kw = r.grid_power_kw - r.it_power_kw - r.heat_pump_kw - r.liquid_chiller_kw
+            o = overhead_kw / np.maximum(r.it_power_kw, 1e-9)
             outs.append(o)
         overhead[lf] = (float(outs[0].mean()), float(outs[1].max()))
 

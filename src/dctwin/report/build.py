@@ -28,8 +28,8 @@ def draw_js() -> str:
 
 def report_context(run: RunData) -> dict:
     figs, notes = build_figures(run)
-    return {"run": run, "kpi_rows": kpi_rows(run.kpis), "kpi_cards": kpi_cards(run.kpis), "figures": figure_blocks(figs), "notes": notes,
-            "scenario_text": scenario_text(run.scenario)}
+    return {"run": run, "kpi_rows": kpi_rows(run.kpis), "kpi_cards": kpi_cards(run.kpis),
+            "figures": figure_blocks(figs), "notes": notes, "scenario_text": scenario_text(run.scenario)}
 
 
 def report_html(run: RunData, *, inline_plotly: bool = True, extra_notes: dict[str, str] | None = None) -> str:

@@ -48,7 +48,8 @@ __all__ = ["RequestLevelResult", "simulate_requests"]
 class RequestLevelResult:
     """Output of :func:`simulate_requests`."""
 
-    requests: pd.DataFrame        # t_s, input_tokens, output_tokens, admit_s, first_token_s, finish_s, ttft_s, tpot_s, e2e_s
+    # t_s, input_tokens, output_tokens, admit_s, first_token_s, finish_s, ttft_s, tpot_s, e2e_s
+    requests: pd.DataFrame
     span_s: float                 # first arrival to last finish [s]
     busy_fraction: float          # replica-time spent in iterations / (replicas x span) [-]
     kv_utilisation: float         # time-mean KV tokens reserved / KV capacity of all replicas [-]

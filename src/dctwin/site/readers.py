@@ -124,7 +124,7 @@ def _column(rows: list[list[str]], idx: int, name: str, file: str, *, integer: b
             if integer and abs(x) >= 2**63:
                 raise InputError(
                     "number too large", file=file, field=f"line {EPW_HEADER_LINES + i + 1}, {name}", value=v
-                )
+                ) from None
         raise
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from dctwin.errors import DctwinError
 from dctwin.sweep.spec import SweepRun

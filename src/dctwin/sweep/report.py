@@ -17,7 +17,7 @@ def _tornado(sens: pd.DataFrame, kpi: str) -> go.Figure:
     fig = go.Figure()
     base = rows["low"].min() if len(rows) else 0.0
     fig.add_bar(y=rows["driver"], x=rows["high"] - rows["low"], base=rows["low"], orientation="h",
-                hovertext=[f"{a} -> {b}" for a, b in zip(rows["at_low"], rows["at_high"])])
+                hovertext=[f"{a} -> {b}" for a, b in zip(rows["at_low"], rows["at_high"], strict=True)])
     fig.update_layout(title=f"What moves {kpi}", xaxis_title=kpi, height=120 + 40 * len(rows),
                       margin=dict(l=160, r=30, t=50, b=40))
     fig.add_vline(x=base, line_width=0)

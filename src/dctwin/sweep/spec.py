@@ -99,8 +99,8 @@ def set_path(doc: dict[str, Any], path: str, value: Any, where: str = "field", s
             isinstance(tok, str) and isinstance(node, dict) and tok in node)
         if not ok:
             shown = ".".join(str(t) for t in tokens[: i + 1])
-            choices = ", ".join(sorted(node)) if isinstance(node, dict) else f"indices 0..{len(node) - 1}" if isinstance(
-                node, list) else "no sub-fields"
+            choices = (", ".join(sorted(node)) if isinstance(node, dict)
+                       else f"indices 0..{len(node) - 1}" if isinstance(node, list) else "no sub-fields")
             raise ScenarioError(f"unknown scenario field '{shown}'", file=source, field=where, value=path,
                                 allowed=choices)
         if last:
@@ -155,9 +155,9 @@ def expand_sweep(spec: SweepSpec, source: str = "<sweep>") -> list[SweepRun]:
     labels = [a.label or _tokens(a.field, "", source)[-1] for a in spec.axes]
     for combo in itertools.product(*(a.values for a in spec.axes)):
         doc = copy.deepcopy(base)
-        for i, (axis, value) in enumerate(zip(spec.axes, combo)):
+        for i, (axis, value) in enumerate(zip(spec.axes, combo, strict=True)):
             set_path(doc, axis.field, value, where=f"axes[{i}].field", source=source)
-        axis_values = {str(label): value for label, value in zip(labels, combo)}
+        axis_values = {str(label): value for label, value in zip(labels, combo, strict=True)}
         point_id = "p-" + _short_hash(axis_values)
         for rep in range(spec.monte_carlo.repetitions):
             seed = spec.monte_carlo.seed_start + rep
@@ -167,7 +167,7 @@ def expand_sweep(spec: SweepSpec, source: str = "<sweep>") -> list[SweepRun]:
             try:
                 scenario = scenario_from_dict(run_doc, source=source)
             except ScenarioError as exc:
-                where = ", ".join(f"{a.field}={v!r}" for a, v in zip(spec.axes, combo))
+                where = ", ".join(f"{a.field}={v!r}" for a, v in zip(spec.axes, combo, strict=True))
                 raise ScenarioError(f"the run with {where or 'the base values'} is not a valid scenario: "
                                     f"{exc.problem}", file=source, field=exc.field, value=exc.value,
                                     allowed=exc.allowed) from None

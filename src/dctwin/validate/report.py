@@ -55,8 +55,8 @@ def print_table(results: list[CaseResult], console: Console | None = None) -> No
         row = r.row
         err = "-" if r.error_rel is None else f"{100 * r.error_rel:+.1f}%"
         style = "green" if r.passed else ("yellow" if r.case.known_gap else "red")
-        t.add_row(r.case.id, r.case.role, r.case.source_title[:38], _fmt(row["published"]), _fmt(r.modelled), r.case.unit,
-                  err, row["tolerance"], f"[{style}]{_verdict(r)}[/{style}]")
+        t.add_row(r.case.id, r.case.role, r.case.source_title[:38], _fmt(row["published"]), _fmt(r.modelled),
+                  r.case.unit, err, row["tolerance"], f"[{style}]{_verdict(r)}[/{style}]")
     console.print(t)
     n_fail = sum(r.blocking for r in results)
     n_gap = sum((not r.passed) and bool(r.case.known_gap) for r in results)

@@ -38,7 +38,8 @@ from scipy.optimize import brentq, least_squares
 from dctwin.workload.dists import dev_job_stats, size_probs
 from dctwin.workload.traces import packaged_trace, read_azure_llm_trace
 
-__all__ = ["compute_fits", "fit_acme_cluster", "fit_submission_diurnal", "fit_submission_weekly", "fit_token_profile", "main"]
+__all__ = ["compute_fits", "fit_acme_cluster", "fit_submission_diurnal", "fit_submission_weekly", "fit_token_profile",
+           "main"]
 
 DATA = Path(__file__).parent / "data"
 P_ONE_GPU = 0.55  # assumption: just above the 0.5 implied by Acme's median of 1 GPU per job

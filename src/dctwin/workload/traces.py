@@ -183,7 +183,8 @@ def read_alibaba_nodes(path: str | Path) -> pd.DataFrame:
 # --- Azure LLM inference trace 2023 ---------------------------------------------------------------
 
 def read_azure_llm_trace(path: str | Path) -> pd.DataFrame:
-    """Read an ``AzureLLMInferenceTrace_*.csv``: columns t_s (since the first request) [s], input_tokens, output_tokens."""
+    """Read an ``AzureLLMInferenceTrace_*.csv``: columns t_s (since the first request) [s], input_tokens,
+    output_tokens."""
     df, file, is_csv = _read_table(path)
     _need_columns(df, ["TIMESTAMP", "ContextTokens", "GeneratedTokens"], file)
     try:
