@@ -44,14 +44,16 @@ def run(
     from dctwin.report.progress import terminal_progress
 
     sc = load_scenario(scenario)
-    with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress:
-        result = run_scenario(sc, out_dir, progress=progress)
+    finish = None
     if report:
         from dctwin.report import write_report
 
-        if not quiet:
-            err.print("writing report.html and figures ...")
-        write_report(result.path)
+        def finish(folder: Path) -> None:  # written before the run is renamed into place: never a run without it
+            if not quiet:
+                err.print("writing report.html and figures ...")
+            write_report(folder)
+    with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress:
+        result = run_scenario(sc, out_dir, progress=progress, finish=finish)
     _print_summary(result)
 
 
@@ -254,7 +256,10 @@ def sweep(
     out.print(f"{len(outcome.runs)} runs finished, {len(outcome.failed)} failed; results in {outcome.folder}")
     for run_id, message in sorted(outcome.failed.items()):
         err.print(f"failed {run_id}: {message}", highlight=False, markup=False)
-    if outcome.failed:
+    if outcome.missing:
+        err.print(f"{len(outcome.missing)} planned runs have no result: {', '.join(outcome.missing[:20])}",
+                  highlight=False, markup=False)
+    if outcome.failed or outcome.missing:
         raise typer.Exit(1)
 
 

@@ -90,8 +90,12 @@ def run(
     scenario: Scenario | str | Path | None = None,
     out_dir: str | Path | None = None,
     progress: Progress = _noop,
+    finish: Callable[[Path], object] | None = None,
 ) -> RunResult:
-    """Run a scenario (object, packaged name or file; ``None`` = the default) and write its run directory."""
+    """Run a scenario (object, packaged name or file; ``None`` = the default) and write its run directory.
+
+    ``finish(folder)`` (e.g. ``write_report``) runs on the staged run before it is renamed into place.
+    """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     out = Path(out_dir) if out_dir is not None else default_out_dir(scenario)
@@ -109,7 +113,7 @@ def run(
     import yaml
 
     resolved = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-    write_run_dir(out, result.tables, result.kpis, manifest, texts={"scenario.yaml": resolved})
+    write_run_dir(out, result.tables, result.kpis, manifest, texts={"scenario.yaml": resolved}, finish=finish)
     progress("write", 1.0)
     result.path = out
     result.manifest = manifest

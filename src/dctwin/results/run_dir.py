@@ -1,9 +1,13 @@
-"""The run directory: Parquet tables, kpis.json, manifest.json, written atomically.
+"""The run directory: Parquet tables, kpis.json, manifest.json, written atomically, verified on read.
 
-A run is built in a hidden sibling folder and renamed into place only when
-every file is written and ``manifest.json`` (written last) says
-``"complete": true``; an interrupted run never leaves a folder that looks
-complete, and an existing run is never overwritten.
+A run is built as ``.dctwin-partial-<name>-<pid>/<name>`` beside its final
+place and renamed into place only when every file (the report too, when
+asked for) is written and ``manifest.json`` says ``"complete": true``.
+Staging folders left by a killed writer are hidden and removed by the next
+write into the same parent. An
+existing run is never overwritten. Reading a run checks the SHA-256 of every
+file its manifest lists and refuses a run whose files changed, are missing,
+or are not regular files.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Mapping
+import stat
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +28,15 @@ import pyarrow.parquet as pq
 
 from dctwin.errors import InputError
 
-__all__ = ["write_run_dir", "is_complete_run", "read_manifest", "verify_run_dir", "write_table", "MANIFEST", "KPIS"]
+__all__ = ["write_run_dir", "is_complete_run", "read_manifest", "verify_run_dir", "write_table", "run_files",
+           "MANIFEST", "KPIS", "STAGING_PREFIX"]
 
 MANIFEST = "manifest.json"
 KPIS = "kpis.json"
+STAGING_PREFIX = ".dctwin-partial-"
+MAX_MANIFEST_BYTES = 64 << 20
+_verified: dict[str, tuple] = {}     # run folder -> stat signature of the files last verified intact
+_verified_lock = threading.Lock()
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -57,40 +68,128 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def is_complete_run(path: Path) -> bool:
-    """True when ``path`` holds a manifest that marks a finished run."""
+def _load_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest mapping of ``path`` if it is a regular file that parses, else None."""
+    m = path / MANIFEST
     try:
-        return bool(json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8")).get("complete"))
-    except (OSError, ValueError):
+        st = os.lstat(m)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_MANIFEST_BYTES:
+            return None
+        data = json.loads(m.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_complete_run(path: Path) -> bool:
+    """True when ``path`` holds a manifest that marks a finished run (and is not a writer's staging folder)."""
+    path = Path(path)
+    if path.name.startswith(STAGING_PREFIX):
         return False
+    manifest = _load_manifest(path)
+    return bool(manifest and manifest.get("complete") is True and isinstance(manifest.get("files"), dict))
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
-    """The manifest of a complete run, or InputError."""
+def run_files(manifest: Mapping[str, Any]) -> list[str]:
+    """The data files a manifest lists (relative names), in order."""
+    return sorted(str(n) for n in manifest.get("files", {}))
+
+
+def read_manifest(path: Path, verify: bool = True) -> dict[str, Any]:
+    """The manifest of a complete, intact run, or InputError saying what is wrong.
+
+    With ``verify`` every file the manifest lists is checked against its SHA-256.
+    """
     path = Path(path)
     if not is_complete_run(path):
         raise InputError("not a complete dctwin run directory (no complete manifest.json)", file=str(path))
-    return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    manifest = _load_manifest(path) or {}
+    if verify:
+        problems = verify_run_dir(path)
+        if problems:
+            raise InputError("the run was changed after it finished and is refused: " + "; ".join(problems[:5]),
+                             file=str(path), allowed="an untouched run directory (rerun the scenario)")
+    return manifest
+
+
+def _signature(path: Path, names: list[str]) -> tuple:
+    sig = []
+    for name in [MANIFEST, *names]:
+        try:
+            st = os.lstat(path / name)
+        except OSError:
+            return ()
+        sig.append((name, st.st_mode, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(sig)
+
+
+def _safe_name(name: str) -> bool:
+    parts = name.split("/")
+    return bool(name) and not name.startswith("/") and all(p not in ("", ".", "..") for p in parts)
 
 
 def verify_run_dir(path: Path) -> list[str]:
-    """Problems with a run directory: missing manifest, missing files, or files whose SHA-256 changed.
+    """Problems with a run directory: no manifest, or listed files missing, not regular files, or changed.
 
     An empty list means every file the manifest lists is present and intact.
     Files added after the run (the report, figures) are not judged.
     """
     path = Path(path)
-    if not is_complete_run(path):
+    manifest = _load_manifest(path) if is_complete_run(path) else None
+    if manifest is None:
         return [f"{path}: no complete manifest.json"]
-    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    names = run_files(manifest)
+    key = str(path.resolve())
+    sig = _signature(path, names)
+    with _verified_lock:
+        if sig and _verified.get(key) == sig:
+            return []
     problems = []
-    for name, digest in manifest.get("files", {}).items():
-        f = path / name
-        if not f.is_file():
+    for name in names:
+        digest = manifest["files"][name]
+        if not _safe_name(name):
+            problems.append(f"{name[:80]!r}: not a file name inside the run")
+            continue
+        try:
+            st = os.lstat(path / name)
+        except OSError:
             problems.append(f"{name}: missing")
-        elif _sha256(f) != digest:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            problems.append(f"{name}: not a regular file (a symlink or device)")
+        elif _sha256(path / name) != digest:
             problems.append(f"{name}: content changed since the run")
+    if not problems and sig:
+        with _verified_lock:
+            _verified[key] = sig
     return problems
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_stale_staging(parent: Path) -> list[Path]:
+    """Remove staging folders in ``parent`` whose writer process is gone; return them."""
+    removed = []
+    try:
+        entries = list(Path(parent).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if not p.name.startswith(STAGING_PREFIX):
+            continue
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
 
 
 def write_run_dir(
@@ -99,35 +198,69 @@ def write_run_dir(
     kpis: Mapping[str, Any],
     manifest: Mapping[str, Any],
     texts: Mapping[str, str] | None = None,
+    finish: Callable[[Path], Any] | None = None,
 ) -> Path:
     """Write a complete run directory at ``out_dir`` atomically and return it.
 
     ``tables`` become ``<name>.parquet``, ``texts`` plain files; ``kpis.json``
     and finally ``manifest.json`` (with a SHA-256 of every file) close it.
-    Refuses an ``out_dir`` that already exists.
+    ``finish(folder)`` (the report) runs on the staged run before the rename,
+    so a run never appears without it. Refuses an ``out_dir`` that exists.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists():
+    if os.path.lexists(out_dir):
         raise InputError("output directory already exists; dctwin never overwrites a run", file=str(out_dir),
                          allowed="a new directory name")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
+    outer = _make_staging(out_dir)
     try:
-        for name, frame in tables.items():
-            write_table(frame, staging / f"{name}.parquet")
-        for name, text in (texts or {}).items():
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            (staging / name).write_text(text, encoding="utf-8")
-        _json_dump(dict(kpis), staging / KPIS)
-        files = {p.relative_to(staging).as_posix(): _sha256(p) for p in sorted(staging.rglob("*")) if p.is_file()}
-        _json_dump({**manifest, "files": files, "complete": True}, staging / MANIFEST)
-        _fsync_dir(staging)
-        os.rename(staging, out_dir)
-        _fsync_dir(out_dir.parent)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        _fill(outer / out_dir.name, out_dir, tables, kpis, manifest, texts, finish)
+    except OSError as exc:  # read-only or full file system, quota: the user's to fix, nothing half-written stays
+        raise InputError(f"cannot write the run: {exc.strerror or exc}", file=str(out_dir),
+                         allowed="a writable folder with free space") from None
+    finally:
+        shutil.rmtree(outer, ignore_errors=True)
     return out_dir
+
+
+def _fill(staging: Path, out_dir: Path, tables, kpis, manifest, texts, finish) -> None:
+    """Write every file into ``staging``, the manifest last, run ``finish``, then rename to ``out_dir``."""
+    for name, frame in tables.items():
+        write_table(frame, staging / f"{name}.parquet")
+    for name, text in (texts or {}).items():
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
+        (staging / name).write_text(text, encoding="utf-8")
+    _json_dump(dict(kpis), staging / KPIS)
+    files = {p.relative_to(staging).as_posix(): _sha256(p) for p in sorted(staging.rglob("*")) if p.is_file()}
+    _json_dump({**manifest, "files": files, "complete": True}, staging / MANIFEST)
+    if finish is not None:
+        finish(staging)
+    _fsync_dir(staging)
+    _rename_new(staging, out_dir)
+    _fsync_dir(out_dir.parent)
+
+
+def _make_staging(out_dir: Path) -> Path:
+    """Create ``parent/.dctwin-partial-<name>-<pid>/<name>``; clear staging left by killed writers first."""
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(out_dir.parent)
+        outer = out_dir.parent / f"{STAGING_PREFIX}{out_dir.name}-{os.getpid()}"
+        shutil.rmtree(outer, ignore_errors=True)
+        outer.mkdir()
+        (outer / out_dir.name).mkdir()
+    except OSError as exc:
+        raise InputError(f"cannot create the run directory: {exc.strerror}", file=str(out_dir),
+                         allowed="a writable folder that is not under a file") from None
+    return outer
+
+
+def _rename_new(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst``; a ``dst`` another writer filled meanwhile is refused, never replaced."""
+    if os.path.lexists(dst) and not (dst.is_dir() and not dst.is_symlink() and not any(dst.iterdir())):
+        raise InputError("output directory was created by another run meanwhile; dctwin never overwrites a run",
+                         file=str(dst), allowed="a new directory name")
+    try:
+        os.rename(src, dst)  # a directory onto a non-empty one fails (ENOTEMPTY) rather than replacing it
+    except OSError as exc:
+        raise InputError(f"output directory was created by another run meanwhile ({exc.strerror}); dctwin never "
+                         "overwrites a run", file=str(dst), allowed="a new directory name") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +45,8 @@ class SweepOutcome:
     summary: pd.DataFrame
     sensitivity: pd.DataFrame
     failed: dict[str, str]
+    missing: list[str] = field(default_factory=list)
+    """Planned run ids with neither a result nor a recorded failure (the sweep is incomplete)."""
 
 
 def run_sweep(
@@ -84,10 +86,10 @@ def run_sweep(
             run_on_ray(todo, store, ray_address, on_done)
         else:
             run_local(todo, store, workers or os.cpu_count() or 1, on_done)
-    return gather(store)
+    return gather(store, [r.run_id for r in runs])
 
 
-def gather(store: SweepStore) -> SweepOutcome:
+def gather(store: SweepStore, planned: list[str] | None = None) -> SweepOutcome:
     """Build and write the sweep's tables and report from the finished runs on disk."""
     table = runs_table(store.rows())
     summary = percentiles(table)
@@ -98,4 +100,8 @@ def gather(store: SweepStore) -> SweepOutcome:
     from dctwin.sweep.report import write_sweep_report
 
     write_sweep_report(store.root, table, summary, sens)
-    return SweepOutcome(folder=store.root, runs=table, summary=summary, sensitivity=sens, failed=store.failed())
+    failed = store.failed()
+    recorded = set(table["run_id"]) if len(table) else set()
+    missing = [r for r in planned or [] if r not in recorded and r not in failed]
+    return SweepOutcome(folder=store.root, runs=table, summary=summary, sensitivity=sens, failed=failed,
+                        missing=missing)

@@ -22,7 +22,7 @@ from dctwin.config.base import Section
 from dctwin.config.load import deep_merge, read_yaml
 from dctwin.errors import ScenarioError
 
-__all__ = ["SweepSpec", "SweepRun", "load_sweep", "expand_sweep", "set_path"]
+__all__ = ["SweepSpec", "SweepRun", "axis_labels", "load_sweep", "expand_sweep", "set_path"]
 
 _PATH_TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 MAX_RUNS = 100_000
@@ -61,6 +61,9 @@ class SweepSpec(Section):
         fields = [a.field for a in axes]
         if len(set(fields)) != len(fields):
             raise ValueError("each field may appear on one axis only")
+        labels = [a.label for a in axes if a.label is not None]
+        if len(set(labels)) != len(labels):
+            raise ValueError("each axis label must be distinct (two axes with one label would share a column)")
         return axes
 
 
@@ -132,6 +135,17 @@ def load_sweep(path: str | Path) -> SweepSpec:
     return spec
 
 
+def axis_labels(axes: list[Axis]) -> list[str]:
+    """One distinct column label per axis: its ``label``, else the last path part, else the full path
+    when two axes' paths end in the same name (``...dev.peak_hour`` and ``...inference[0].peak_hour``)."""
+    short = [a.label or str(_tokens(a.field, "", "<sweep>")[-1]) for a in axes]
+    labels = [s if a.label or short.count(s) == 1 else a.field for a, s in zip(axes, short, strict=True)]
+    if len(set(labels)) != len(labels):
+        raise ScenarioError("two axes would share one column label", field="axes[].label",
+                            allowed="distinct labels (a label may not repeat another axis's field path)")
+    return labels
+
+
 def _short_hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
@@ -152,13 +166,13 @@ def expand_sweep(spec: SweepSpec, source: str = "<sweep>") -> list[SweepRun]:
     for i, axis in enumerate(spec.axes):  # check every path once, against the base
         set_path(copy.deepcopy(base), axis.field, axis.values[0], where=f"axes[{i}].field", source=source)
     runs: list[SweepRun] = []
-    labels = [a.label or _tokens(a.field, "", source)[-1] for a in spec.axes]
+    labels = axis_labels(spec.axes)
     for combo in itertools.product(*(a.values for a in spec.axes)):
         doc = copy.deepcopy(base)
         for i, (axis, value) in enumerate(zip(spec.axes, combo, strict=True)):
             set_path(doc, axis.field, value, where=f"axes[{i}].field", source=source)
-        axis_values = {str(label): value for label, value in zip(labels, combo, strict=True)}
-        point_id = "p-" + _short_hash(axis_values)
+        axis_values = {label: value for label, value in zip(labels, combo, strict=True)}
+        point_id = "p-" + _short_hash({a.field: v for a, v in zip(spec.axes, combo, strict=True)})  # full path
         for rep in range(spec.monte_carlo.repetitions):
             seed = spec.monte_carlo.seed_start + rep
             run_doc = copy.deepcopy(doc)

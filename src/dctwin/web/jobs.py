@@ -28,10 +28,11 @@ Runner = Callable[[Any, Path, Callable[[str, float], None]], Any]
 """``runner(scenario, out_dir, progress)`` writes a complete run directory at ``out_dir``."""
 
 
-def default_runner(scenario: Any, out_dir: Path, progress: Callable[[str, float], None]) -> Any:
+def default_runner(scenario: Any, out_dir: Path, progress: Callable[[str, float], None],
+                   finish: Callable[[Path], Any] | None = None) -> Any:
     from dctwin.orchestrator import run
 
-    return run(scenario, out_dir, progress=progress)
+    return run(scenario, out_dir, progress=progress, finish=finish)
 
 
 @dataclass
@@ -85,10 +86,13 @@ class JobManager:
         job.state = "running"
         out = self.runs_dir / job.run_name
         try:
-            self.runner(scenario, out, job.tracker)
-            job.tracker("report", max(job.tracker.fraction, 0.97))
-            if self.after is not None:
-                self.after(out)
+            if self.runner is default_runner:  # the report is written before the run appears
+                self.runner(scenario, out, job.tracker, finish=self.after)
+            else:
+                self.runner(scenario, out, job.tracker)
+                job.tracker("report", max(job.tracker.fraction, 0.97))
+                if self.after is not None:
+                    self.after(out)
             job.tracker("done", 1.0)
             job.state = "done"
         except DctwinError as exc:

@@ -1,0 +1,152 @@
+"""Run folders: staging left by a kill is cleaned, the report is in place before a run appears, tampered runs
+are refused by every reader, and write failures are clear errors (exit 2), not tracebacks."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dctwin.errors import InputError
+from dctwin.results import is_complete_run, read_manifest, write_run_dir
+
+SCENARIO = "extends: borlange-2027\nname: hard\nsimulation: {duration_days: 1, step_s: 3600}\n"
+
+
+def _frames():
+    return {"timeseries": pd.DataFrame({"t": np.arange(24), "it_power_kw": np.linspace(1, 2, 24)})}
+
+
+def _kill_at(tmp_path, hook: str) -> subprocess.CompletedProcess:
+    """Run write_run_dir in a child that SIGKILLs itself at ``hook`` ('rename' or 'finish')."""
+    script = textwrap.dedent(f"""
+        import os, signal, numpy as np, pandas as pd
+        from dctwin.results import run_dir
+        if {hook!r} == "rename":
+            run_dir._rename_new = lambda src, dst: os.kill(os.getpid(), signal.SIGKILL)
+        def finish(folder):
+            (folder / "report.html").write_text("<html>half")
+            if {hook!r} == "finish":
+                os.kill(os.getpid(), signal.SIGKILL)
+        run_dir.write_run_dir({str(tmp_path / 'r')!r}, {{"t": pd.DataFrame({{"x": np.arange(10)}})}}, {{}}, {{}},
+                              finish=finish)
+    """)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True)
+
+
+@pytest.mark.parametrize("hook", ["rename", "finish"])
+def test_kill_before_rename_leaves_no_run_and_the_next_write_cleans_up(tmp_path, hook):
+    proc = _kill_at(tmp_path, hook)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (tmp_path / "r").exists()
+    left = list(tmp_path.iterdir())
+    assert left and all(p.name.startswith(".") for p in left)
+    assert not any(is_complete_run(p) for p in left)
+    write_run_dir(tmp_path / "other", _frames(), {}, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other"]   # the dead writer's staging is gone
+
+
+def test_a_run_with_a_report_never_appears_without_it(tmp_path, cli):
+    (tmp_path / "s.yaml").write_text(SCENARIO)
+    out = tmp_path / "r"
+    seen: list[bool] = []
+    proc = subprocess.Popen([sys.executable, "-m", "dctwin", "run", str(tmp_path / "s.yaml"), "--out", str(out),
+                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while proc.poll() is None:
+        if is_complete_run(out):
+            seen.append((out / "report.html").is_file())
+    assert proc.wait(timeout=600) == 0, proc.stderr.read()
+    assert (out / "report.html").is_file() and all(seen)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    (root / "s.yaml").write_text(SCENARIO)
+    from conftest import run_cli
+
+    proc = run_cli("run", str(root / "s.yaml"), "--out", str(root / "a"), "--quiet", "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    return root / "a"
+
+
+def _tampered(run_dir, tmp_path):
+    copy = tmp_path / "t"
+    shutil.copytree(run_dir, copy)
+    frame = pd.read_parquet(copy / "timeseries.parquet")
+    col = frame.select_dtypes("number").columns[0]
+    frame.loc[0, col] = frame[col].iloc[0] + 1
+    frame.to_parquet(copy / "timeseries.parquet")
+    return copy
+
+
+def test_tampered_run_is_refused_by_every_reader(run_dir, tmp_path, cli):
+    bad = _tampered(run_dir, tmp_path)
+    with pytest.raises(InputError, match="changed after it finished"):
+        read_manifest(bad)
+    for args in (["report", str(bad)], ["compare", str(run_dir), str(bad), "--out", str(tmp_path / "c.html")],
+                 ["query", str(bad), "SELECT 1"]):
+        proc = cli(*args)
+        assert proc.returncode == 2 and "timeseries.parquet: content changed" in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "c.html").exists()
+
+
+def test_symlinked_table_is_refused(run_dir, tmp_path):
+    copy = tmp_path / "s"
+    shutil.copytree(run_dir, copy)
+    target = tmp_path / "elsewhere.parquet"
+    shutil.move(copy / "jobs.parquet", target)
+    os.symlink(target, copy / "jobs.parquet")
+    with pytest.raises(InputError, match="jobs.parquet: not a regular file"):
+        read_manifest(copy)
+
+
+def test_compare_out_into_a_run_is_refused(run_dir, tmp_path, cli):
+    other = tmp_path / "b"
+    shutil.copytree(run_dir, other)
+    before = (run_dir / "manifest.json").read_bytes()
+    proc = cli("compare", str(run_dir), str(other), "--out", str(run_dir / "manifest.json"))
+    assert proc.returncode == 2 and "inside a run" in proc.stderr
+    assert (run_dir / "manifest.json").read_bytes() == before
+    assert read_manifest(run_dir)
+
+
+def test_out_under_a_file_is_a_clear_error(tmp_path, cli):
+    (tmp_path / "s.yaml").write_text(SCENARIO)
+    (tmp_path / "f").write_text("x")
+    proc = cli("run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "f" / "r"), "--quiet", "--no-report")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "cannot" in proc.stderr
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.ENOSPC, errno.EDQUOT])
+def test_read_only_or_full_file_system_is_a_clear_error(tmp_path, monkeypatch, code):
+    import dctwin.results.run_dir as rd
+
+    def fail(frame, path):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(rd, "write_table", fail)
+    with pytest.raises(InputError, match=os.strerror(code)):
+        write_run_dir(tmp_path / "r", _frames(), {}, {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_loser_of_two_concurrent_runs_into_one_out_gets_a_clear_error(tmp_path):
+    (tmp_path / "s.yaml").write_text(SCENARIO)
+    out = tmp_path / "r"
+    args = [sys.executable, "-m", "dctwin", "run", str(tmp_path / "s.yaml"), "--out", str(out), "--quiet",
+            "--no-report"]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    codes = sorted((p.wait(timeout=600), p.stderr.read()) for p in procs)
+    assert codes[0][0] == 0 and codes[1][0] == 2, codes
+    assert "Traceback" not in codes[1][1] and "never overwrites" in codes[1][1]
+    assert read_manifest(out) and sorted(p.name for p in tmp_path.iterdir()) == ["r", "s.yaml"]
