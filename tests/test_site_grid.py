@@ -9,7 +9,7 @@ import pytest
 
 from dctwin.site import load_profile, synthesize_grid
 from dctwin.site.calendar import HourlyCalendar
-from dctwin.site.grid import monthly_price_shape
+from dctwin.site.grid import monthly_targets
 
 START = dt.date(2027, 1, 1)
 SE3 = load_profile("grid", "se3")
@@ -44,10 +44,11 @@ def test_daily_shape_peaks_and_weekends():
     assert g.price_eur_per_mwh[cal.weekday >= 5].mean() < g.price_eur_per_mwh[cal.weekday < 5].mean()
 
 
-def test_monthly_shape_from_history():
-    s = monthly_price_shape(SE3)
-    assert s.mean() == pytest.approx(1.0)
-    assert s[[0, 1, 10, 11]].mean() > s[[5, 6]].mean()  # winter above summer in SE3 history
+def test_monthly_targets_keep_the_annual_mean_and_the_winter_peak():
+    counts = np.bincount(HourlyCalendar.build(START, 8760).month0, minlength=12).astype(float)
+    t = monthly_targets(SE3, "monthly_mean_eur_per_mwh", "annual_mean_eur_per_mwh", counts)
+    assert np.dot(t, counts) / counts.sum() == pytest.approx(SE3["annual_mean_eur_per_mwh"])
+    assert t[[0, 1, 10, 11]].mean() > 1.5 * t[[6, 7, 8]].mean()  # SE3 2023: winter well above late summer (Ember)
 
 
 def test_carbon_mean_range_and_correlation(year):

@@ -55,25 +55,54 @@ class ClimateConfig(Section):
         return self
 
 
+def _zone_ids() -> dict[str, str]:
+    """Packaged grid zones: upper-case zone name -> data-file id (``site/data/grid/<id>.yaml``)."""
+    return {i.upper(): i for i in _packaged_ids("grid")}
+
+
 class GridConfig(Section):
-    zone: str = Field("SE3", description="Bidding zone of the grid connection.")
+    zone: str = Field(
+        "SE3",
+        description="Bidding zone or market of the grid connection; picks the packaged price/carbon statistics "
+        "(`dctwin site zones` lists them).",
+    )
     source: Literal["synthetic", "csv"] = Field(
         "synthetic",
-        description="'synthetic': seeded hourly price and carbon from the zone's profile; "
-        "'csv': columns timestamp, price_eur_per_mwh, carbon_g_per_kwh.",
+        description="'synthetic': seeded hourly price and carbon from the zone's published statistics; "
+        "'csv': a file of hourly prices and carbon (plain CSV, ENTSO-E or Nord Pool export, see `format`).",
     )
-    profile: str = Field("se3", description="Id of the grid profile data file (synthetic source).")
+    profile: str | None = Field(
+        None, description="Id of the grid data file; default the zone's own. Must belong to the same zone."
+    )
     path: Path | None = Field(None, description="Price/carbon CSV for source 'csv'.")
+
+    @field_validator("zone")
+    @classmethod
+    def _zone_known(cls, v: str) -> str:
+        zones = _zone_ids()
+        if v.upper() not in zones:
+            raise ValueError(f"unknown grid zone '{v}'; known zones: {', '.join(sorted(zones)) or '(none)'}")
+        return v.upper()
 
     @field_validator("profile")
     @classmethod
-    def _profile_known(cls, v: str) -> str:
-        return _known("grid", v)
+    def _profile_known(cls, v: str | None) -> str | None:
+        return None if v is None else _known("grid", v)
 
     @model_validator(mode="after")
     def _check(self) -> GridConfig:
         _needs_path(self.source, self.path, "grid")
+        if self.profile is not None and self.profile.upper() != self.zone:
+            raise ValueError(
+                f"grid.profile '{self.profile}' holds the statistics of zone {self.profile.upper()}, "
+                f"not of zone {self.zone}; drop 'profile' to use zone {self.zone}'s own data"
+            )
         return self
+
+    @property
+    def profile_id(self) -> str:
+        """Data-file id of the zone's price and carbon statistics."""
+        return self.profile or _zone_ids()[self.zone]
 
 
 class HeatDemandConfig(Section):

@@ -78,12 +78,19 @@ def interp_knots(knots: np.ndarray, basis: tuple[np.ndarray, np.ndarray, np.ndar
     return (1.0 - w) * knots[j0] + w * knots[j1]
 
 
-def basis_month_means(month0: np.ndarray, basis: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-    """12x12 matrix A with A[m, j] = mean over the hours of calendar month m of hat function j."""
+def basis_month_means(
+    month0: np.ndarray, basis: tuple[np.ndarray, np.ndarray, np.ndarray], weights: np.ndarray | None = None
+) -> np.ndarray:
+    """12x12 matrix A with A[m, j] = mean over the hours of calendar month m of hat function j (times ``weights``).
+
+    With ``weights`` x, ``A @ knots`` is the monthly mean of ``interp_knots(knots) * x``,
+    so solving ``A k = targets`` makes a curve times x hit monthly targets exactly.
+    """
     j0, j1, w = basis
+    x = np.ones(j0.size) if weights is None else np.asarray(weights, dtype=float)
     a = np.zeros((12, 12))
-    np.add.at(a, (month0, j0), 1.0 - w)
-    np.add.at(a, (month0, j1), w)
+    np.add.at(a, (month0, j0), (1.0 - w) * x)
+    np.add.at(a, (month0, j1), w * x)
     counts = np.bincount(month0, minlength=12).astype(float)
     present = counts > 0
     a[present] /= counts[present, None]

@@ -138,7 +138,7 @@ def _weather(site: SiteConfig, start: dt.date, n_hours: int, seed: int) -> dict[
 def _grid(site: SiteConfig, start: dt.date, n_hours: int, seed: int) -> dict[str, np.ndarray]:
     g = site.grid
     if g.source == "synthetic":
-        s = synthesize_grid(g.profile, start, n_hours, seed)
+        s = synthesize_grid(g.profile_id, start, n_hours, seed)
         return {k: s[k].to_numpy() for k in ("price_eur_per_mwh", "carbon_g_per_kwh")}
     return map_to_hours(
         read_grid_csv(_path(g.path)),
