@@ -52,7 +52,7 @@ def test_every_column_and_kpi_has_a_description(glossary, run_names):
     assert services, "the sample run has no inference service"
     for section in glossary.SECTIONS:
         assert names[section], f"the sample run wrote no {section}"
-    assert glossary.missing_descriptions(names) == [], "add these to DESCRIPTIONS in scripts/gen_glossary.py"
+    assert glossary.missing_descriptions(names) == [], "add these to src/dctwin/results/schema.yaml"
 
 
 def test_a_name_without_description_is_caught(glossary, run_names):
@@ -204,5 +204,5 @@ def test_quickstart_examples_run(tmp_path, monkeypatch):
 def test_no_description_of_a_name_a_run_no_longer_writes(glossary, run_names):
     names, _ = run_names
     written = {n for ns in names.values() for n in ns} | {f"{n}@{s}" for s, ns in names.items() for n in ns}
-    stale = sorted(set(glossary.DESCRIPTIONS) - written)
-    assert stale == [], "remove these from DESCRIPTIONS in scripts/gen_glossary.py (or move them to OPTIONAL)"
+    stale = sorted(k for k, f in glossary.schema().items() if k not in written and not f.optional)
+    assert stale == [], "remove these from src/dctwin/results/schema.yaml (or mark them optional: true)"

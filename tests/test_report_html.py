@@ -123,11 +123,15 @@ def test_comparison_shows_differences(tmp_path):
         write_comparison([a], tmp_path / "one.html")
 
 
-def test_format_value():
-    assert format_value(1234567.891, 0) == "1,234,568"
-    assert format_value(1.23456, 3) == "1.235"
-    assert format_value(None) == "-"
-    assert format_value(7) == "7"
+def test_format_value_by_kind():
+    assert format_value(1234567.891, "money") == "1,234,568"
+    assert format_value(12.577, "price") == "12.58"
+    assert format_value(1.23456, "ratio") == "1.235"
+    assert format_value(589.0, "count") == "589"
+    assert format_value(0.3314, "share") == "33.1"
+    assert format_value(0.0418, "price") == "0.0418"
+    assert format_value(None, "energy") == "-"
+    assert format_value(float("nan"), "energy") == "n/a"
 
 
 def test_layout_variants_of_the_real_pipeline(tmp_path):

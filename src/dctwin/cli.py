@@ -58,35 +58,28 @@ def run(
 
 
 def _print_summary(result) -> None:
+    from dctwin.report.span import span_warnings
+    from dctwin.results.schema import field
+
     k = result.kpis
     table = Table(title=f"{result.scenario.name}: {result.scenario.simulation.duration_days:g} days, "
                         f"{result.scenario.simulation.step_s // 60}-min steps")
     table.add_column("KPI")
     table.add_column("value", justify="right")
-    for key, label, fmt in _SUMMARY_ROWS:
+    table.add_column("unit")
+    for key in _SUMMARY_KEYS:
         if key in k and k[key] is not None:
-            table.add_row(escape(label), fmt.format(k[key]))
+            f = field(key, "kpis")
+            table.add_row(escape(f.label), f.format(k[key]), escape(f.display_unit))
     out.print(table)
-    out.print(f"results: {result.path}")
+    for note in span_warnings(k, {"step_s": result.scenario.simulation.step_s}):
+        err.print(f"note: {note}", markup=False, highlight=False)
+    out.print(f"results: {result.path}", markup=False, highlight=False)
 
 
-_SUMMARY_ROWS = [
-    ("gpus_installed", "GPUs installed", "{:,.0f}"),
-    ("it_energy_mwh", "IT energy [MWh]", "{:,.0f}"),
-    ("grid_energy_mwh", "grid energy [MWh]", "{:,.0f}"),
-    ("pue", "PUE", "{:.3f}"),
-    ("erf", "ERF", "{:.3f}"),
-    ("wue_l_per_kwh", "WUE [L/kWh]", "{:.3f}"),
-    ("heat_delivered_mwh", "heat delivered [MWh]", "{:,.0f}"),
-    ("chiller_hours", "chiller hours", "{:,.0f}"),
-    ("mean_utilisation", "mean GPU utilisation", "{:.1%}"),
-    ("goodput_frac", "training goodput", "{:.1%}"),
-    ("jobs_completed", "jobs completed", "{:,.0f}"),
-    ("tco_eur", "TCO [EUR]", "{:,.0f}"),
-    ("capex_eur", "capex [EUR]", "{:,.0f}"),
-    ("eur_per_gpu_hour_used", "EUR per GPU-hour used", "{:.2f}"),
-    ("emissions_market_t", "emissions, market-based [t CO2e]", "{:,.0f}"),
-]
+_SUMMARY_KEYS = ("gpus_installed", "it_energy_mwh", "grid_energy_mwh", "pue", "erf", "wue_l_per_kwh",
+                 "heat_delivered_mwh", "chiller_hours", "mean_utilisation", "goodput_frac", "jobs_completed",
+                 "tco_eur", "capex_eur", "eur_per_gpu_hour_used", "emissions_market_t")
 
 
 # ---------------------------------------------------------------- scenario

@@ -11,7 +11,8 @@ from dctwin.report.compare import build_compare_figures
 from dctwin.report.data import RunData, load_run
 from dctwin.report.figures import build_figures
 from dctwin.report.html import figure_blocks, render, scenario_text
-from dctwin.report.kpis import compare_rows, kpi_cards, kpi_rows
+from dctwin.report.kpis import GROUPS, compare_rows, kpi_cards, kpi_rows
+from dctwin.report.span import compare_warnings, span_of, span_warnings
 from dctwin.report.static import write_static_figures
 
 __all__ = ["REPORT_FILE", "comparison_html", "draw_js", "report_html", "write_comparison", "write_report"]
@@ -28,7 +29,8 @@ def draw_js() -> str:
 
 def report_context(run: RunData) -> dict:
     figs, notes = build_figures(run)
-    return {"run": run, "kpi_rows": kpi_rows(run.kpis), "kpi_cards": kpi_cards(run.kpis),
+    return {"run": run, "kpi_rows": kpi_rows(run.kpis, run.manifest), "kpi_cards": kpi_cards(run.kpis, run.manifest),
+            "kpi_groups": GROUPS, "span_notes": span_warnings(run.kpis, run.manifest),
             "figures": figure_blocks(figs), "notes": notes, "scenario_text": scenario_text(run.scenario)}
 
 
@@ -41,8 +43,10 @@ def report_html(run: RunData, *, inline_plotly: bool = True, extra_notes: dict[s
 
 def compare_context(runs: Sequence[RunData]) -> dict:
     figs, notes = build_compare_figures(list(runs))
-    return {"runs": list(runs), "rows": compare_rows([r.kpis for r in runs]), "figures": figure_blocks(figs),
-            "notes": notes}
+    spans = [(r, span_of(r.kpis, r.manifest)) for r in runs]
+    return {"runs": list(runs), "rows": compare_rows([r.kpis for r in runs], [r.manifest for r in runs]),
+            "spans": spans, "compare_notes": compare_warnings([(r.name, s) for r, s in spans]),
+            "figures": figure_blocks(figs), "notes": notes}
 
 
 def comparison_html(runs: Sequence[RunData], *, inline_plotly: bool = True) -> str:

@@ -25,6 +25,7 @@ from dctwin.errors import DctwinError, InputError
 from dctwin.report.build import compare_context, report_context
 from dctwin.report.data import load_run
 from dctwin.report.kpis import kpi_rows
+from dctwin.results.schema import field
 from dctwin.web.form import FIELDS, FormError, build_scenario, default_run_name, defaults, parse_form, policy_names
 from dctwin.web.jobs import JobManager, Runner
 from dctwin.web.runs import RunStore
@@ -41,6 +42,7 @@ _ENV = jinja2.Environment(
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
 )
+_ENV.globals["kpi_value"] = lambda key, value: field(key, "kpis").format(value)
 
 
 @functools.cache
@@ -258,7 +260,7 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
         if err:
             return JSONResponse({"detail": err[1]}, status_code=err[0])
         summary = store.summary(path.name)
-        return JSONResponse({**summary, "kpi_rows": kpi_rows(summary["kpis"])})
+        return JSONResponse({**summary, "kpi_rows": kpi_rows(summary["kpis"], summary.get("manifest"))})
 
     @app.get("/api/jobs")
     def api_jobs() -> list[dict[str, Any]]:
