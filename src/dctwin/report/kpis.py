@@ -78,7 +78,7 @@ def compare_rows(kpi_sets: list[dict[str, Any]], manifests: list[dict[str, Any]]
     runs cover different spans, totals over the span show ``spans differ`` instead of a difference.
     """
     manifests = manifests or [{} for _ in kpi_sets]
-    spans = [span_of(k, m) for k, m in zip(kpi_sets, manifests)]
+    spans = [span_of(k, m) for k, m in zip(kpi_sets, manifests, strict=True)]
     comparable = len({round(s.hours or 0.0, 3) for s in spans}) <= 1
     keys = list(dict.fromkeys(k for ks in kpi_sets for k, v in ks.items() if _is_number(v) or v is None))
     rows = []
