@@ -279,6 +279,7 @@ def _mount_plan() -> None:
 
 
 _mount_plan()
+app.add_typer(__import__("dctwin.workload.cli", fromlist=["app"]).app, name="workload")
 
 
 def main() -> None:

@@ -74,6 +74,12 @@ class DevJobsConfig(Section):
         description="Weekend submission rate relative to weekdays [-]; None uses the value fitted to the Alibaba "
                     "trace.",
     )
+    profile_path: Path | None = Field(
+        None, description="Workload profile written by `dctwin workload fit` (relative to the scenario file): its "
+        "arrival cycle, GPU counts, run times, kinds and tenants replace 'profile', the daily/weekly fields and "
+        "'tenants'; the rate is still sized to the training budget. Jobs larger than max_gpus run on max_gpus "
+        "for proportionally longer.",
+    )
 
 
 class TrainingConfig(Section):

@@ -168,9 +168,12 @@ def generate_jobs(workload: WorkloadConfig, timeline: Timeline, total_gpus: int,
             "model": np.full(n_pre, model_code[pre.model]),
         })
 
+    dev_budget = (1.0 - (pre.share_of_training if parts else 0.0)) * budget_gpu_s
+    if dev.profile_path is not None:
+        return _finish(parts + [_profile_jobs(dev, dev_budget, span_s, gpu_cap, timeline, rng, tenant_code,
+                                              tenant_cats, model_code, models)], tenant_cats, model_cats, tr)
     # development jobs: diurnal Poisson arrivals, fitted sizes, size-dependent log-normal durations
     m = dev_job_model(dev, gpu_cap)
-    dev_budget = (1.0 - (pre.share_of_training if parts else 0.0)) * budget_gpu_s
     fits = job_fits()
     amp = dev.diurnal_amplitude if dev.diurnal_amplitude is not None else fits["submission_diurnal"]["amplitude"]
     wkd = dev.weekend_factor if dev.weekend_factor is not None else fits["submission_weekly"]["weekend_factor"]
@@ -189,6 +192,40 @@ def generate_jobs(workload: WorkloadConfig, timeline: Timeline, total_gpus: int,
     parts.append({"kind": kind, "tenant": tenant, "submit_s": submit, "gpus": gpus, "duration_s": dur,
                   "model": model})
 
+    return _finish(parts, tenant_cats, model_cats, tr)
+
+
+_KIND_WORDS = {"pretrain": 0, "finetune": 1, "sft": 1, "eval": 2, "evaluation": 2, "batch": 3}
+
+
+def _profile_jobs(dev: DevJobsConfig, budget_gpu_s: float, span_s: float, gpu_cap: int, timeline: Timeline,
+                  rng: np.random.Generator, tenant_code: dict, tenant_cats: list, model_code: dict,
+                  models: list) -> dict:
+    """Development jobs drawn from a fitted profile, the rate scaled so their GPU·s meet ``budget_gpu_s``."""
+    from dctwin.workload.profile_gen import generate_from_profile, load_profile, mean_gpu_s_per_job, mean_jobs_per_s
+
+    prof = load_profile(dev.profile_path)
+    per_s = mean_jobs_per_s(prof) * mean_gpu_s_per_job(prof)
+    scale = budget_gpu_s / (span_s * per_s) if per_s > 0 else 0.0
+    start = timeline.start
+    g = generate_from_profile(prof, span_s, rng, start_how=start.weekday() * 24, rate_scale=scale)
+    cap = max(1, min(dev.max_gpus, gpu_cap))
+    gpus = np.minimum(g["gpus"], cap)
+    dur = g["duration_s"] * g["gpus"] / gpus  # a capped job keeps its GPU·s
+    words = np.array([_KIND_WORDS.get(str(k).lower(), -1) for k in g["kind"]], dtype=np.int64)
+    by_size = np.where(gpus >= dev.finetune_min_gpus, 1, 2)
+    kind = np.where(words >= 0, words, by_size)
+    for t in dict.fromkeys(g["tenant"]):
+        if t not in tenant_code:
+            tenant_code[t] = len(tenant_cats)
+            tenant_cats.append(t)
+    tenant = np.array([tenant_code[t] for t in g["tenant"]], dtype=np.int64)
+    model = np.asarray([model_code[x] for x in models])[rng.integers(len(models), size=gpus.size)]
+    return {"kind": kind, "tenant": tenant, "submit_s": g["submit_s"], "gpus": gpus, "duration_s": dur,
+            "model": np.where(kind == 3, model_code[""], model)}
+
+
+def _finish(parts: list[dict], tenant_cats: list, model_cats: list, tr) -> pd.DataFrame:
     cols = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     kind_idx = cols.pop("kind")
     prio = np.array([PRIORITY_OF_KIND[k] for k in _KINDS], dtype=np.int64)

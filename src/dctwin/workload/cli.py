@@ -1,0 +1,69 @@
+"""``dctwin workload fit TRACE``: fit a workload profile to a job log, print the goodness of fit, draw a figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Workload profiles fitted to job logs.", no_args_is_help=True)
+
+
+def _table(report: dict) -> Table:
+    t = Table(title="Run time \\[s]: log vs fitted profile")
+    for col in ("class", "jobs", "KS [-]", "p50 log", "p50 fit", "p90 log", "p90 fit", "p99 log", "p99 fit",
+                "mean log", "mean fit"):
+        t.add_column(col, justify="left" if col == "class" else "right")
+    for r in report["rows"]:
+        lg, md = r["log"], r["model"]
+        t.add_row(r["class"], f"{r['jobs']:,}", f"{r['ks']:.3f}",
+                  *[f"{v:,.0f}" for k in ("p50", "p90", "p99", "mean") for v in (lg[k], md[k])])
+    return t
+
+
+def _hours(report: dict) -> Table:
+    t = Table(title="Jobs submitted per hour of day \\[1/h]: log vs profile (one draw over the log's span)")
+    t.add_column("hour [h]")
+    t.add_column("log", justify="right")
+    t.add_column("profile", justify="right")
+    for h in range(24):
+        t.add_row(f"{h:02d}", f"{report['hour_log'][h]:.2f}", f"{report['hour_model'][h]:.2f}")
+    return t
+
+
+@app.command("fit")
+def fit(
+    trace: Path = typer.Argument(..., help="Job log: a job table, openb pod list, Helios/Acme CSV, Philly JSON or SWF."),
+    fmt: str = typer.Option("auto", "--format", help="jobtable, openb, slurm_csv, philly, swf, or auto."),
+    out_path: Path | None = typer.Option(None, "--out", "-o", help="Profile file to write [default: TRACE.profile.yaml]."),
+    figure: Path | None = typer.Option(None, "--figure", help="Comparison figure (PNG) [default: beside the profile]."),
+    procs_per_gpu: int = typer.Option(1, min=1, help="SWF only: processors counted as one GPU."),
+    hours: bool = typer.Option(False, "--hours", help="Also print arrivals by hour of day."),
+) -> None:
+    """Fit arrivals, GPUs per job, run time per size class, states and tenants; write a profile a scenario names."""
+    import yaml
+
+    from dctwin.workload.formats import read_trace
+    from dctwin.workload.goodness import fit_report, write_figure
+    from dctwin.workload.profile import fit_profile
+
+    console = Console(width=160)
+    log = read_trace(trace, fmt, procs_per_gpu=procs_per_gpu)
+    profile = fit_profile(log)
+    for note in profile["notes"]:
+        console.print(f"note: {note}", markup=False, highlight=False)
+    report = fit_report(log, profile)
+    profile["goodness_of_fit"] = [{"class": r["class"], "jobs": r["jobs"], "ks": round(r["ks"], 4),
+                                   **{f"{k}_log_s": round(r["log"][k], 2) for k in ("p50", "p90", "p99", "mean")},
+                                   **{f"{k}_fit_s": round(r["model"][k], 2) for k in ("p50", "p90", "p99", "mean")}}
+                                  for r in report["rows"]]
+    dest = out_path or trace.with_name(trace.name.split(".")[0] + ".profile.yaml")
+    dest.write_text(yaml.safe_dump(profile, sort_keys=False, width=120), encoding="utf-8")
+    console.print(_table(report))
+    if hours:
+        console.print(_hours(report))
+    fig = write_figure(log, profile, report, figure or dest.with_suffix(".png"))
+    console.print(f"{len(log.jobs):,} jobs ({log.format}); profile: {dest}; figure: {fig}", markup=False,
+                  highlight=False)
