@@ -1,7 +1,7 @@
 """Properties of the performance model over random platforms, models, sizes and precisions (issue 7, item 2).
 
 * training: MFU in (0, 1], positive step time and throughput, the chosen
-  parallelism uses exactly the GPUs given and fits in HBM, throughput equals
+  parallelism uses at most the GPUs given and fits in HBM, throughput equals
   batch over step time; anything that cannot run is an ``InputError``;
 * inference: positive throughput and latencies, replicas within the GPUs
   given, the KV cache within HBM; a latency target never raises throughput;
@@ -59,7 +59,7 @@ def test_training_perf_is_physical(platform, model, n, precision):
     assert 0.0 < r.mfu <= 1.0, r
     assert r.step_time_s > 0 and math.isfinite(r.step_time_s)
     assert r.tokens_per_s > 0 and math.isfinite(r.tokens_per_s)
-    assert r.tp * r.pp * r.dp == n
+    assert r.layout.gpus == r.gpus_used <= n
     assert r.bubble_fraction >= 0 and r.comm_exposed_s >= 0
     assert r.memory_per_gpu_gb <= platform.hbm_gb * (1 + 1e-9)
     assert math.isclose(r.tokens_per_s, r.global_batch_tokens / r.step_time_s, rel_tol=1e-6)

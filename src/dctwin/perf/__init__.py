@@ -11,10 +11,20 @@ from dctwin.perf.inference import InferencePerf, inference_perf, replica_sizes, 
 from dctwin.perf.models import LLM, get_model, load_models, read_models_file
 from dctwin.perf.power import power_cap_throughput_factor
 from dctwin.perf.reference import CaseResult, calibration_report, fit_constants, format_report, load_reference
-from dctwin.perf.training import TrainingPerf, choose_parallelism, mfu_at_scale, model_flops_per_token, training_perf
+from dctwin.perf.layout import MODES, Layout, TrainingJob
+from dctwin.perf.memory import MemoryUse, training_memory
+from dctwin.perf.search import best_layout, choose_parallelism, mfu_at_scale, training_perf
+from dctwin.perf.training import TrainingPerf, evaluate_layout, model_flops_per_token
 
 __all__ = [
     "LLM",
+    "MODES",
+    "Layout",
+    "MemoryUse",
+    "TrainingJob",
+    "best_layout",
+    "evaluate_layout",
+    "training_memory",
     "PRECISIONS",
     "CaseResult",
     "InferencePerf",

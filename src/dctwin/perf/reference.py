@@ -21,7 +21,7 @@ from dctwin.datafile import read_data_yaml, read_sources
 from dctwin.errors import InputError
 from dctwin.perf.inference import inference_perf
 from dctwin.perf.power import power_cap_throughput_factor
-from dctwin.perf.training import training_perf
+from dctwin.perf.search import training_perf
 
 __all__ = ["CaseResult", "calibration_report", "fit_constants", "format_report", "load_reference"]
 

@@ -1,48 +1,54 @@
-"""Training step time and MFU of a dense or MoE transformer on a GPU platform.
+"""Training step time from the parts that bound it: compute, HBM traffic, collectives and the pipeline.
 
-The step is modelled as
+For one pipeline stage and one micro-batch of ``T`` tokens (per context-
+parallel rank), every pass over the stage's layers costs, per GPU,
 
-    t_step = t_compute * (1 + bubble) + t_tp_exposed + t_ep_exposed + t_dp_exposed
+    t_pass = max(FLOPs / (peak x eff), weight bytes / HBM) + attention + elementwise bytes / HBM
 
-* ``t_compute``: model FLOPs of the step over the GPUs' dense peak times a
-  kernel efficiency. Model FLOPs per token are ``6 * N_active`` for the
-  weights (2 forward + 4 backward, the 6·N·D rule) plus ``12 * L * d * s``
-  for attention (the Megatron-LM count behind NeMo's "model TFLOP/s"; causal
-  kernels skip half of it, which the attention efficiency absorbs). Linear
-  layers run at the requested precision; attention runs in BF16 (Transformer
-  Engine applies FP8 to the linear layers only).
-* ``bubble``: 1F1B interleaved pipeline bubble ``(pp - 1) / (m * v)`` with
-  ``m`` micro-batches of one sequence per pipeline and ``v`` virtual stages.
-* tensor-parallel all-reduces (4 per layer per token, activations in 16 bit)
-  inside the NVLink domain; expert all-to-all for MoE (expert parallelism
-  kept inside the NVLink domain, experts sharded over it); gradient
-  reduce-scatter + all-gather over the data-parallel group, on the scale-out
-  network once the group leaves the NVLink domain. Only the non-overlapped
-  share of each is added.
+* FLOPs: 2 N_active per token forward (linear layers at the job's
+  precision); backward 2 N for input gradients plus 2 N for weight
+  gradients (LoRA: no weight gradients for the frozen base, so 4 N per
+  token in all); attention 4 L heads d_head s per token forward (the
+  Megatron count), twice that backward, at BF16; full recomputation runs
+  the forward once more;
+* HBM: each pass reads the stage's weights, and the norms, activation
+  functions, residual adds and casts between GEMMs stream activations
+  through HBM (``elementwise_bytes_per_token_hidden``): these do not shrink
+  with FLOP/s, so a GPU with more bandwidth (H200 vs H100) steps faster;
+* tensor-parallel collectives (4 per layer and micro-batch, 6 with
+  recomputation), partly overlapped with the GEMMs; context-parallel K/V
+  exchange hidden behind attention; expert all-to-all for MoE;
+* the pipeline: ``m`` micro-batches per step plus the schedule's bubble
+  (:mod:`dctwin.perf.schedule`); pipeline sends between stages;
+* data parallel: gradient reduce-scatter hidden behind the last
+  micro-batch's backward and parameter all-gather behind the first forward
+  (distributed optimizer); whatever does not fit in that window is exposed;
+* the optimizer update reads and writes its sharded states (memory-bound).
 
-With the global batch fixed, adding GPUs shrinks the micro-batches per
-pipeline and the compute per GPU while the gradient traffic per GPU stays,
-so MFU falls with scale as published runs show.
+At a fixed global batch, more data-parallel ranks mean fewer micro-batches
+per step; the bubble and the gradient traffic stay per micro-batch, so the
+step shrinks with GPUs but below linearly. Memory (``dctwin.perf.memory``)
+decides which layouts can run; :mod:`dctwin.perf.search` picks the fastest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from dctwin.catalog.platform import Platform
-from dctwin.errors import InputError
-from dctwin.perf.hardware import check_precision, peak_flops
-from dctwin.perf.models import LLM, get_model
-from dctwin.perf.params import load_params
+from dctwin.perf.collectives import all_gather_s, all_reduce_s, all_to_all_s, group_link, reduce_scatter_s
+from dctwin.perf.hardware import peak_flops
+from dctwin.perf.layout import Layout, TrainingJob, trainable_params
+from dctwin.perf.memory import MemoryUse, params_per_gpu, training_memory
+from dctwin.perf.models import LLM
+from dctwin.perf.schedule import bubble_s
 
-__all__ = ["TrainingPerf", "choose_parallelism", "mfu_at_scale", "model_flops_per_token", "training_perf"]
+__all__ = ["TrainingPerf", "evaluate_layout", "model_flops_per_token"]
 
 
 @dataclass(frozen=True)
 class TrainingPerf:
-    """Result of :func:`training_perf` (times in [s], throughput in [token/s])."""
+    """Step time and throughput of one job in one layout (times [s], throughput [token/s])."""
 
     step_time_s: float
     tokens_per_s: float
@@ -52,192 +58,124 @@ class TrainingPerf:
     pp: int
     dp: int
     global_batch_tokens: float
-    bubble_fraction: float     # pipeline idle time / compute time [-]
-    comm_exposed_s: float      # communication not hidden behind compute [s]
+    bubble_fraction: float     # pipeline idle time / busy time [-]
+    comm_exposed_s: float      # communication not hidden behind compute, per step [s]
     memory_per_gpu_gb: float   # weights, gradients, optimizer and activations [GB]
+    layout: Layout | None = None
+    memory: MemoryUse | None = None
+    mode: str = "pretrain"
+    gpus_used: int = 0         # GPUs the layout uses (<= the GPUs given) [-]
+    hbm_bound_s: float = 0.0   # per step, time of memory-bound kernels (elementwise, optimizer, weight reads) [s]
+
+    @property
+    def samples_per_s(self) -> float:
+        """Sequences per second [1/s]."""
+        return self.tokens_per_s * self.layout_seq_inv if self.layout_seq_inv else float("nan")
+
+    layout_seq_inv: float = 0.0  # 1 / sequence length [1/token]
 
 
-def model_flops_per_token(model: LLM, seq_tokens: float) -> tuple[float, float]:
-    """Training model FLOPs per token: (weights part 6·N_active, attention part 12·L·d·s) [FLOP]."""
-    weights = 6.0 * model.params_active
-    attention = 3.0 * model.attention_flops_per_token(seq_tokens)
-    return weights, attention
+def model_flops_per_token(model: LLM, seq_tokens: float, mode: str = "pretrain") -> tuple[float, float]:
+    """Model FLOPs per token of one training step: (linear layers, attention) [FLOP].
+
+    Pre-training and full fine-tuning: 6 N_active (2 forward + 4 backward)
+    and 12 L heads d_head s (the Megatron count). LoRA: 4 N_active (no
+    weight gradients of the frozen base; the adapters' FLOPs are below
+    0.1% and left out), attention unchanged.
+    """
+    weights = (4.0 if mode == "lora" else 6.0) * model.params_active
+    return weights, 3.0 * model.attention_flops_per_token(seq_tokens)
 
 
-def _expert_parallel(platform: Platform, model: LLM, tp: int, dp: int) -> int:
-    """Expert-parallel size: the largest divisor of ``dp`` that keeps tp x ep inside the NVLink domain."""
-    if not model.is_moe:
-        return 1
-    limit = max(1, min(model.experts, platform.scale_up_domain_gpus // tp))
-    return max(d for d in _divisors(dp) if d <= limit)
+def _pass_s(flops: float, weight_b: float, peak: float, bw: float) -> float:
+    """One GEMM pass: compute- or memory-bound, whichever is slower [s]."""
+    return max(flops / peak, weight_b / bw)
 
 
-def _params_per_gpu(model: LLM, tp: int, pp: int, ep: int) -> float:
-    """Parameters held by one GPU; MoE experts are also sharded over the expert-parallel ranks."""
-    if not model.is_moe:
-        return model.params_total / (tp * pp)
-    # total = dense + experts, active = dense + experts * k / E  =>  experts = (total - active) * E / (E - k)
-    k, e = model.experts_per_token, model.experts
-    experts = (model.params_total - model.params_active) * e / (e - k)
-    return (model.params_total - experts + experts / ep) / (tp * pp)
+def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> dict[str, float]:
+    """Per micro-batch on one stage: forward, input-grad, weight-grad and HBM-bound times [s]."""
+    model = job.model
+    tokens = lay.micro_batch * job.seq_tokens / lay.cp
+    gpu_share = 1.0 / (lay.tp * lay.pp)
+    prec = job.precision
+    eff = c[f"kernel_efficiency_{'fp8' if prec == 'fp4' else prec}"] * (c["kernel_efficiency_fp4_vs_fp8"]
+                                                                        if prec == "fp4" else 1.0)
+    peak = peak_flops(platform, prec) * eff
+    peak_attn = peak_flops(platform, "bf16") * c["attention_efficiency"]
+    bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
+    w_b = params_per_gpu(model, lay.tp, lay.pp, lay.ep) * c["weight_bytes_per_param"]
+    lin = 2.0 * model.params_active * tokens * gpu_share          # forward linear FLOPs of the stage per GPU
+    attn = model.attention_flops_per_token(job.seq_tokens) * tokens * gpu_share
+    elem = c["elementwise_bytes_per_token_hidden"] * model.hidden_size * tokens * model.layers * gpu_share / bw
+    t_f = _pass_s(lin, w_b, peak, bw) + attn / peak_attn + elem
+    t_b = _pass_s(lin, w_b, peak, bw) + 2 * attn / peak_attn + 2 * elem
+    t_w = 0.0 if job.mode == "lora" else _pass_s(lin, w_b, peak, bw)
+    if lay.recompute == "full":
+        t_b += t_f
+    hbm = (3 + (lay.recompute == "full")) * elem + (w_b / bw if lin / peak < w_b / bw else 0.0)
+    return {"f": t_f, "b": t_b, "w": t_w, "attn": attn / peak_attn, "hbm": hbm, "tokens": tokens}
 
 
-def _memory_per_gpu_bytes(model: LLM, tp: int, pp: int, dp: int, ep: int, seq: float, m: float, c: dict) -> float:
-    per_gpu = _params_per_gpu(model, tp, pp, ep)
-    states = per_gpu * (c["state_bytes_per_param_replicated"] + c["state_bytes_per_param_sharded"] / dp)
-    in_flight = min(pp, max(m, 1.0))
-    acts = c["activation_bytes_per_token_hidden_layer"] * seq * model.hidden_size * (model.layers / pp) / tp * in_flight
-    return states + acts
+def _micro_batch_comm_s(platform: Platform, job: TrainingJob, lay: Layout, st: dict, c: dict) -> float:
+    """Exposed tensor-, context-, expert- and pipeline-parallel communication per micro-batch and stage [s]."""
+    model = job.model
+    layers = model.layers / lay.pp
+    act_b = st["tokens"] * model.hidden_size * 2.0                # 16-bit activations of the micro-batch
+    out = 0.0
+    if lay.tp > 1:
+        link = group_link(platform, lay.tp, c)
+        n = 4 + 2 * (lay.recompute == "full")
+        out += n * layers * all_reduce_s(act_b, lay.tp, link) * (1 - c["tp_comm_overlap"])
+    if lay.cp > 1:  # ring attention: K and V of the local tokens travel to every other rank, behind attention
+        link = group_link(platform, lay.tp * lay.cp, c)
+        kv_b = st["tokens"] * model.kv_dim_per_layer * 2.0 / lay.tp
+        t_kv = 3 * layers * all_gather_s(kv_b * lay.cp, lay.cp, link)
+        out += max(0.0, t_kv - 3 * st["attn"])
+    if lay.ep > 1:  # dispatch + combine, forward and backward, top-k copies of each token
+        link = group_link(platform, lay.tp * lay.ep, c)
+        a2a_b = act_b * model.experts_per_token / lay.tp
+        out += 4 * layers * all_to_all_s(a2a_b, lay.ep, link) * (1 - c["tp_comm_overlap"])
+    if lay.pp > 1:  # send activations forward and gradients back, once per model chunk
+        link = group_link(platform, lay.tp * lay.cp * lay.dp * lay.pp, c)
+        out += 2 * lay.virtual_stages * (act_b / lay.tp / link.bw_b_per_s + link.latency_s)
+    return out
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+def _dp_and_optimizer_s(platform: Platform, job: TrainingJob, lay: Layout, st: dict, c: dict) -> tuple[float, float]:
+    """(exposed gradient/parameter collectives, optimizer update) per step [s]."""
+    trainable = trainable_params(job)
+    per_gpu = (params_per_gpu(job.model, lay.tp, lay.pp, lay.ep) if job.mode != "lora"
+               else trainable / (lay.tp * lay.pp))
+    shard = lay.dp * lay.cp
+    exposed = 0.0
+    if shard > 1:
+        link = group_link(platform, lay.tp * shard, c)
+        t_rs = reduce_scatter_s(per_gpu * c["grad_comm_bytes"], shard, link)
+        t_ag = all_gather_s(per_gpu * c["grad_comm_bytes"], shard, link)
+        exposed = max(0.0, t_rs - st["b"] - st["w"]) + max(0.0, t_ag - st["f"])
+    bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
+    t_opt = per_gpu / shard * c["optimizer_bytes_per_param"] / bw
+    return exposed, t_opt
 
 
-def _evaluate(platform: Platform, model: LLM, n_gpus: int, precision: str, batch: float, seq: float,
-              tp: int, pp: int, dp: int, c: dict) -> TrainingPerf:
-    """The step model for one parallel layout (see the module docstring)."""
-    batch = max(batch, seq * dp)
-    m = batch / (seq * dp)                       # micro-batches (of one sequence) per pipeline per step
-    ep = _expert_parallel(platform, model, tp, dp)
-
-    # compute
-    w_flops, a_flops = model_flops_per_token(model, seq)
-    eff = c[f"kernel_efficiency_{'fp8' if precision == 'fp4' else precision}"]
-    if precision == "fp4":
-        eff *= c["kernel_efficiency_fp4_vs_fp8"]
-    peak = peak_flops(platform, precision)
-    peak_bf16 = peak_flops(platform, "bf16")
-    t_compute = batch * (w_flops / (peak * eff) + a_flops / (peak_bf16 * c["attention_efficiency"])) / n_gpus
-
-    # pipeline bubble
-    if pp > 1:
-        v = max(1.0, min(c["virtual_stages_max"], model.layers / pp))
-        bubble = (pp - 1) / (m * v)
-    else:
-        bubble = 0.0
-
-    # communication [s]; bandwidth fields are both directions, collectives use one
-    link = c["link_efficiency"]
-    up_bw = platform.scale_up_bandwidth_gb_s / 2 * 1e9 * link
-    out_bw = platform.scale_out_bandwidth_gb_s / 2 * 1e9 * link
-    tokens_per_group = batch / dp                                   # tokens seen by one tensor-parallel group
-    layers_per_stage = model.layers / pp
-    t_tp = 0.0
-    if tp > 1:
-        tp_bw = up_bw if tp <= platform.scale_up_domain_gpus else out_bw
-        tp_bytes = tokens_per_group * layers_per_stage * 4 * model.hidden_size * 2 * 2 * (tp - 1) / tp
-        t_tp = tp_bytes / tp_bw * (1 - c["tp_comm_overlap"])
-    t_ep = 0.0
-    if ep > 1:  # dispatch + combine, forward and backward, top-k copies of each token's activations
-        ep_bytes = (tokens_per_group / tp) * layers_per_stage * 4 * model.experts_per_token * model.hidden_size * 2 \
-            * (ep - 1) / ep
-        t_ep = ep_bytes / up_bw * (1 - c["tp_comm_overlap"])
-    t_dp = 0.0
-    if dp > 1:
-        dp_bw = up_bw if tp * dp <= platform.scale_up_domain_gpus else out_bw
-        dp_bytes = _params_per_gpu(model, tp, pp, ep) * 2 * 2 * (dp - 1) / dp
-        t_dp = dp_bytes / dp_bw * (1 - c["dp_comm_overlap"])
-    comm = t_tp + t_ep + t_dp
-
-    step = t_compute * (1 + bubble) + comm
-    tokens_per_s = batch / step
-    tflops = tokens_per_s * (w_flops + a_flops) / n_gpus / 1e12
+def evaluate_layout(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> TrainingPerf:
+    """Step time, throughput and memory of ``job`` in layout ``lay`` (no feasibility check)."""
+    m = job.batch_seqs // (lay.dp * lay.micro_batch)
+    st = _stage_times(platform, job, lay, c)
+    comm_mb = _micro_batch_comm_s(platform, job, lay, st, c)
+    t_mb = st["f"] + st["b"] + st["w"] + comm_mb
+    bubble = bubble_s(lay.schedule, lay.pp, lay.virtual_stages, st["f"], st["b"], st["w"])
+    dp_exposed, t_opt = _dp_and_optimizer_s(platform, job, lay, st, c)
+    step = m * t_mb + bubble + dp_exposed + t_opt
+    batch_tokens = float(job.batch_seqs * job.seq_tokens)
+    tokens_per_s = batch_tokens / step
+    w_flops, a_flops = model_flops_per_token(job.model, job.seq_tokens, job.mode)
+    tflops = tokens_per_s * (w_flops + a_flops) / lay.gpus / 1e12
+    mem = training_memory(job, lay, c)
     return TrainingPerf(
-        step_time_s=step, tokens_per_s=tokens_per_s, mfu=tflops * 1e12 / peak, tflops_per_gpu=tflops,
-        tp=tp, pp=pp, dp=dp, global_batch_tokens=batch, bubble_fraction=bubble, comm_exposed_s=comm,
-        memory_per_gpu_gb=_memory_per_gpu_bytes(model, tp, pp, dp, ep, seq, m, c) / 1e9,
+        step_time_s=step, tokens_per_s=tokens_per_s, mfu=tflops * 1e12 / peak_flops(platform, job.precision),
+        tflops_per_gpu=tflops, tp=lay.tp, pp=lay.pp, dp=lay.dp, global_batch_tokens=batch_tokens,
+        bubble_fraction=bubble / (m * t_mb), comm_exposed_s=m * comm_mb + dp_exposed, memory_per_gpu_gb=mem.total_gb,
+        layout=lay, memory=mem, mode=job.mode, gpus_used=lay.gpus, hbm_bound_s=m * st["hbm"] + t_opt,
+        layout_seq_inv=1.0 / job.seq_tokens,
     )
-
-
-def _fits(platform: Platform, model: LLM, tp: int, pp: int, dp: int, seq: float, batch: float, c: dict) -> bool:
-    budget = platform.hbm_gb * 1e9 * c["hbm_usable_fraction"]
-    m = max(batch, seq * dp) / (seq * dp)
-    ep = _expert_parallel(platform, model, tp, dp)
-    return _memory_per_gpu_bytes(model, tp, pp, dp, ep, seq, m, c) <= budget
-
-
-def choose_parallelism(platform: Platform, model: LLM, n_gpus: int, seq: float, batch_tokens: float,
-                       precision: str = "bf16", c: dict | None = None) -> tuple[int, int, int]:
-    """The fastest layout: tensor parallel inside the NVLink domain (at most 8, dividing the heads), for each
-    the fewest pipeline stages that fit in memory, data parallel the rest.
-
-    Raises InputError when the model cannot fit on ``n_gpus``.
-    """
-    c = c or load_params()["training"]
-    tp_cap = min(8, platform.scale_up_domain_gpus, n_gpus)
-    best: tuple[float, tuple[int, int, int]] | None = None
-    for tp in (d for d in _divisors(n_gpus) if d <= tp_cap and model.attention_heads % d == 0):
-        for pp in _divisors(n_gpus // tp):
-            if pp > model.layers:
-                break
-            dp = n_gpus // (tp * pp)
-            if _fits(platform, model, tp, pp, dp, seq, batch_tokens, c):
-                step = _evaluate(platform, model, n_gpus, precision, batch_tokens, seq, tp, pp, dp, c).step_time_s
-                if best is None or step < best[0]:
-                    best = (step, (tp, pp, dp))
-                break
-    if best is None:
-        raise InputError(f"{model.id} does not fit in the memory of {n_gpus} x {platform.gpu_name} for training",
-                         field="n_gpus", value=n_gpus, allowed="more GPUs")
-    return best[1]
-
-
-def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: str = "bf16",
-                  global_batch_tokens: float | None = None, tp: int | None = None, pp: int | None = None,
-                  dp: int | None = None, seq_tokens: int | None = None,
-                  params: dict | None = None) -> TrainingPerf:
-    """Step time, throughput and MFU of pre-training ``model`` on ``n_gpus`` GPUs of ``platform``.
-
-    ``global_batch_tokens`` defaults to the model's published batch (raised to
-    one sequence per data-parallel rank if needed); ``tp``/``pp``/``dp`` are
-    chosen by :func:`choose_parallelism` when not given; ``params`` overrides
-    the 'training' constants of ``calibration.yaml`` (used by the fit).
-    """
-    model = get_model(model) if isinstance(model, str) else model
-    check_precision(platform, precision)
-    n_gpus = int(n_gpus)
-    if n_gpus < 1:
-        raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
-    c = dict(load_params()["training"])
-    c.update(params or {})
-    seq = float(seq_tokens or model.train_seq_tokens)
-    batch = max(float(global_batch_tokens or model.train_batch_tokens), seq)
-
-    if tp is None or pp is None or dp is None:
-        if tp is None and pp is None and dp is None:
-            tp, pp, dp = choose_parallelism(platform, model, n_gpus, seq, batch, precision, c)
-        else:
-            raise InputError("give all of tp, pp, dp or none of them", field="tp/pp/dp", value=(tp, pp, dp))
-    if tp * pp * dp != n_gpus:
-        raise InputError("tp * pp * dp must equal n_gpus", field="tp/pp/dp", value=(tp, pp, dp),
-                         allowed=f"a factorisation of {n_gpus}")
-    return _evaluate(platform, model, n_gpus, precision, batch, seq, tp, pp, dp, c)
-
-
-_MFU_CACHE: dict[tuple, float] = {}
-
-
-def mfu_at_scale(platform: Platform, model: LLM | str, n_gpus, precision: str = "bf16") -> np.ndarray:
-    """MFU [-] for each job size in ``n_gpus`` (array), automatic parallelism and the model's batch.
-
-    Sizes the model cannot fit on give NaN. Results are cached per
-    (platform, model, size, precision), so a cluster simulation can call this
-    for every job cheaply.
-    """
-    model = get_model(model) if isinstance(model, str) else model
-    check_precision(platform, precision)
-    sizes = np.asarray(n_gpus)
-    flat = sizes.reshape(-1)
-    out = np.empty(flat.shape, dtype=float)
-    pkey = (platform.id, platform.bf16_dense_tflops, platform.fp8_dense_tflops, platform.hbm_gb,
-            platform.scale_up_domain_gpus, platform.scale_up_bandwidth_gb_s, platform.scale_out_bandwidth_gb_s)
-    for i, n in enumerate(flat):
-        key = (pkey, model.id, int(n), precision)
-        if key not in _MFU_CACHE:
-            try:
-                _MFU_CACHE[key] = training_perf(platform, model, int(n), precision).mfu
-            except InputError:
-                _MFU_CACHE[key] = float("nan")
-        out[i] = _MFU_CACHE[key]
-    return out.reshape(sizes.shape)

@@ -31,6 +31,31 @@ def training_tflops_per_gpu(platform: str, model: str, n_gpus: int, precision: s
                          tp=tp, pp=pp, dp=dp, seq_tokens=seq_tokens).tflops_per_gpu
 
 
+def _training_run(platform: str, model: str, n_gpus: int, precision: str, global_batch_tokens: float,
+                  seq_tokens: int, mode: str = "pretrain", **layout):
+    from dctwin.perf import training_perf
+    return training_perf(get_platform(platform), model, n_gpus, precision, global_batch_tokens=global_batch_tokens,
+                         seq_tokens=seq_tokens, mode=mode, **layout)
+
+
+@measure("training_samples_per_s")
+def training_samples_per_s(**run) -> float:
+    """Sequences per second of a training or fine-tuning run, automatic layout unless given [1/s]."""
+    return _training_run(**run).tokens_per_s / run["seq_tokens"]
+
+
+@measure("training_throughput_ratio")
+def training_throughput_ratio(numerator: dict, denominator: dict) -> float:
+    """Throughput of run ``numerator`` over run ``denominator`` [-] (e.g. H200 over H100, 64 over 8 GPUs)."""
+    return _training_run(**numerator).tokens_per_s / _training_run(**denominator).tokens_per_s
+
+
+@measure("training_per_gpu_ratio")
+def training_per_gpu_ratio(numerator: dict, denominator: dict) -> float:
+    """Model TFLOP/s per GPU of run ``numerator`` over run ``denominator`` [-] (strong-scaling efficiency)."""
+    return _training_run(**numerator).tflops_per_gpu / _training_run(**denominator).tflops_per_gpu
+
+
 @measure("inference_offline_tokens_per_s")
 def inference_offline_tokens_per_s(platform: str, model: str, n_gpus: int, precision: str,
                                    input_tokens: float | None = None, output_tokens: float | None = None) -> float:

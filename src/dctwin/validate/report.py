@@ -26,9 +26,13 @@ def select_cases(cases: list[Case], fast_only: bool = True, case_ids: list[str] 
     return [c for c in cases if c.fast or not fast_only]
 
 
+_ROLE_ORDER = {"check": 0, "consistency": 1, "calibration": 2}
+
+
 def run_cases(cases: list[Case]) -> list[CaseResult]:
-    """Run each case in order."""
-    return [run_case(c) for c in cases]
+    """Run each case; results are listed checks first, then consistency, then calibration cases."""
+    results = [run_case(c) for c in cases]
+    return sorted(results, key=lambda r: _ROLE_ORDER.get(r.case.role, 3))
 
 
 def _fmt(x: float | None) -> str:
@@ -51,7 +55,9 @@ def print_table(results: list[CaseResult], console: Console | None = None) -> No
     for col in ("case", "role", "source", "published", "modelled", "unit", "error", "tolerance", "result"):
         t.add_column(col, no_wrap=col != "source", overflow="ellipsis", max_width=40 if col == "source" else None,
                      justify="right" if col in ("published", "modelled", "error") else "left")
-    for r in results:
+    for i, r in enumerate(results):
+        if i and r.case.role != results[i - 1].case.role:
+            t.add_section()
         row = r.row
         err = "-" if r.error_rel is None else f"{100 * r.error_rel:+.1f}%"
         style = "green" if r.passed else ("yellow" if r.case.known_gap else "red")
@@ -61,6 +67,10 @@ def print_table(results: list[CaseResult], console: Console | None = None) -> No
     n_fail = sum(r.blocking for r in results)
     n_gap = sum((not r.passed) and bool(r.case.known_gap) for r in results)
     console.print(f"{len(results)} cases: {sum(r.passed for r in results)} pass, {n_fail} fail, {n_gap} known gaps")
+    for role in _ROLE_ORDER:
+        mine = [r for r in results if r.case.role == role]
+        if mine:
+            console.print(f"  {role}: {sum(r.passed for r in mine)} of {len(mine)} pass")
 
 
 def markdown_table(results: list[CaseResult]) -> str:

@@ -1,0 +1,79 @@
+"""A parallel layout of a training job and the job it runs.
+
+``Layout``: tensor (tp), pipeline (pp), data (dp), context (cp) and expert
+(ep) parallel sizes, micro-batch, pipeline schedule and activation
+recomputation. ``TrainingJob``: what is trained (model, mode, precision,
+batch). Both are plain frozen values; the step model is in
+:mod:`dctwin.perf.training`, the search in :mod:`dctwin.perf.search`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dctwin.perf.models import LLM
+
+__all__ = ["MODES", "RECOMPUTE", "Layout", "TrainingJob", "lora_params", "trainable_params"]
+
+MODES = ("pretrain", "full-finetune", "lora")
+RECOMPUTE = ("none", "full")
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """What one training or fine-tuning run computes per step."""
+
+    model: LLM
+    mode: str                   # 'pretrain' | 'full-finetune' | 'lora'
+    precision: str              # 'fp4' | 'fp8' | 'bf16' (linear layers)
+    global_batch_tokens: float  # tokens per optimizer step [token]
+    seq_tokens: int             # tokens per sequence [token]
+    lora_rank: int = 16         # adapter rank (mode 'lora') [-]
+
+    @property
+    def batch_seqs(self) -> int:
+        """Sequences per optimizer step [-]."""
+        return int(round(self.global_batch_tokens / self.seq_tokens))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a job is spread over ``gpus`` = tp * pp * dp * cp GPUs (ep shards experts inside dp)."""
+
+    tp: int
+    pp: int
+    dp: int
+    cp: int = 1
+    ep: int = 1
+    micro_batch: int = 1        # sequences per micro-batch [-]
+    schedule: str = "1f1b"
+    virtual_stages: int = 1     # model chunks per pipeline stage (interleaved) [-]
+    recompute: str = "none"     # 'none' | 'full' (keep only each layer's input)
+
+    @property
+    def gpus(self) -> int:
+        """GPUs the layout uses [-]."""
+        return self.tp * self.pp * self.dp * self.cp
+
+    def label(self) -> str:
+        """e.g. 'TP4 PP8 DP2 CP1 EP1, micro-batch 1, interleaved x5, recompute none'."""
+        sched = f"{self.schedule} x{self.virtual_stages}" if self.schedule == "interleaved" else self.schedule
+        return (f"TP{self.tp} PP{self.pp} DP{self.dp} CP{self.cp} EP{self.ep}, micro-batch {self.micro_batch}, "
+                f"{sched}, recompute {self.recompute}")
+
+
+def lora_params(model: LLM, rank: int) -> float:
+    """Adapter parameters of LoRA on the attention projections (q, k, v, o) of every layer [-].
+
+    Each adapted d_in x d_out matrix gets rank x (d_in + d_out) parameters
+    (Hu et al., arXiv:2106.09685); q and o are h x h, k and v are h x (kv/2)
+    with kv the cached values per layer (K and V).
+    """
+    h, kv_half = model.hidden_size, model.kv_dim_per_layer / 2
+    per_layer = rank * ((h + h) + 2 * (h + kv_half) + (h + h))
+    return model.layers * per_layer
+
+
+def trainable_params(job: TrainingJob) -> float:
+    """Parameters that get gradients and optimizer states [-]."""
+    return lora_params(job.model, job.lora_rank) if job.mode == "lora" else job.model.params_total

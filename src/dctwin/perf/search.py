@@ -1,0 +1,245 @@
+"""The fastest layout that fits, and the public ``training_perf`` entry point.
+
+The search enumerates tensor parallel inside the NVLink domain (dividing the
+attention heads), context parallel 1-8, pipeline stages, micro-batches of
+1, 2 or 4 sequences and each pipeline schedule; data parallel takes the rest
+of the GPUs and must divide the batch. For each candidate it keeps the
+activations if they fit, else recomputes them. Fields the caller fixes
+(``tp=4``, ``schedule='1f1b'`` ...) are not searched.
+
+A job may be given GPUs it cannot use (a batch of 8 sequences on 96 GPUs):
+the search also tries the largest power of two below the count and reports
+``gpus_used``. Any layout, chosen or forced, that does not fit in HBM is
+refused with its figure and what would fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dctwin.catalog.platform import Platform
+from dctwin.errors import InputError
+from dctwin.perf.hardware import check_precision
+from dctwin.perf.layout import MODES, RECOMPUTE, Layout, TrainingJob
+from dctwin.perf.models import LLM, get_model
+from dctwin.perf.params import load_params
+from dctwin.perf.schedule import SCHEDULES, schedule_allowed
+from dctwin.perf.training import TrainingPerf, evaluate_layout
+
+__all__ = ["best_layout", "choose_parallelism", "mfu_at_scale", "training_perf"]
+
+_FIXABLE = ("tp", "pp", "dp", "cp", "ep", "micro_batch", "schedule", "recompute")
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _virtual_stages(model: LLM, pp: int, c: dict) -> int:
+    per_stage = model.layers // pp
+    return max([v for v in range(1, int(c["virtual_stages_max"]) + 1) if per_stage % v == 0] or [1])
+
+
+def _budget_gb(platform: Platform, c: dict) -> float:
+    return platform.hbm_gb * c["hbm_usable_fraction"]
+
+
+def _candidates(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict):
+    """Every layout of exactly ``n`` GPUs that the batch and the fixed fields allow (memory unchecked)."""
+    model, seqs = job.model, job.batch_seqs
+    tps = [fixed["tp"]] if "tp" in fixed else [d for d in _divisors(n) if d <= min(8, platform.scale_up_domain_gpus)
+                                               and model.attention_heads % d == 0]
+    cps = [fixed["cp"]] if "cp" in fixed else [x for x in (1, 2, 4, 8) if job.seq_tokens % (2 * x) == 0]
+    for tp in tps:
+        for cp in cps:
+            if n % (tp * cp):
+                continue
+            pps = [fixed["pp"]] if "pp" in fixed else [d for d in _divisors(n // (tp * cp)) if 2 * d <= model.layers]
+            for pp in pps:
+                if n % (tp * cp * pp):
+                    continue
+                dp = n // (tp * cp * pp)
+                if "dp" in fixed and fixed["dp"] != dp:
+                    continue
+                yield from _inner(platform, job, tp, pp, dp, cp, seqs, fixed, c)
+
+
+def _inner(platform, job, tp, pp, dp, cp, seqs, fixed, c):
+    model = job.model
+    if model.is_moe:
+        limit = max(1, min(model.experts, platform.scale_up_domain_gpus // tp))
+        eps = [fixed["ep"]] if "ep" in fixed else [max(d for d in _divisors(dp) if d <= limit)]
+    else:
+        eps = [1]
+    mbs_opts = [fixed["micro_batch"]] if "micro_batch" in fixed else (1, 2, 4)
+    for mbs in mbs_opts:
+        if seqs % (dp * mbs):
+            continue
+        m = seqs // (dp * mbs)
+        v = _virtual_stages(model, pp, c)
+        scheds = [fixed["schedule"]] if "schedule" in fixed else (SCHEDULES if pp > 1 else ("1f1b",))
+        for sched in scheds:
+            if schedule_allowed(sched, pp, m, v):
+                continue
+            for ep in eps:
+                rec = [fixed["recompute"]] if "recompute" in fixed else RECOMPUTE
+                yield [Layout(tp, pp, dp, cp, ep, mbs, sched, v if sched == "interleaved" else 1, r) for r in rec]
+
+
+def _search(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict):
+    """(fastest fitting result or None, smallest-memory result seen or None) over layouts of ``n`` GPUs."""
+    budget = _budget_gb(platform, c)
+    best: TrainingPerf | None = None
+    leanest: TrainingPerf | None = None
+    for group in _candidates(platform, job, n, fixed, c):
+        for lay in group:                      # 'none' first: recompute only when the activations do not fit
+            r = evaluate_layout(platform, job, lay, c)
+            if leanest is None or r.memory_per_gpu_gb < leanest.memory_per_gpu_gb:
+                leanest = r
+            if r.memory_per_gpu_gb <= budget:
+                if best is None or r.step_time_s < best.step_time_s:
+                    best = r
+                break
+    return best, leanest
+
+
+def _pow2_below(n: int) -> int:
+    return 1 << (n.bit_length() - 1) if n & (n - 1) else n // 2
+
+
+def best_layout(platform: Platform, job: TrainingJob, n_gpus: int, fixed: dict | None = None,
+                c: dict | None = None) -> TrainingPerf:
+    """The fastest layout of ``job`` on at most ``n_gpus`` GPUs that fits in memory.
+
+    Raises InputError naming the memory needed and what would fit when none does.
+    """
+    c = c or load_params()["training"]
+    fixed = fixed or {}
+    best, leanest = _search(platform, job, n_gpus, fixed, c)
+    if not fixed and n_gpus > 1:
+        fewer = _pow2_below(n_gpus)
+        alt, _ = _search(platform, job, fewer, fixed, c) if fewer >= 1 else (None, None)
+        if alt is not None and (best is None or alt.step_time_s < best.step_time_s):
+            best = alt
+    if best is None:
+        raise _memory_error(platform, job, n_gpus, fixed, leanest, c)
+    return best
+
+
+def _memory_error(platform: Platform, job: TrainingJob, n: int, fixed: dict, leanest: TrainingPerf | None,
+                  c: dict) -> InputError:
+    budget = _budget_gb(platform, c)
+    what = f"{job.model.id} ({job.mode}, {job.precision})"
+    if leanest is None:
+        return InputError(f"no layout of {what} on {n} x {platform.gpu_name} matches the batch "
+                          f"({job.batch_seqs} sequences) and the fixed fields {fixed or '{}'}",
+                          field="layout", value=fixed or n, allowed="a batch divisible by the data-parallel size")
+    need = leanest.memory_per_gpu_gb
+    hint = _what_fits(platform, job, n, fixed, c)
+    return InputError(f"{what} does not fit: the leanest layout on {n} x {platform.gpu_name} "
+                      f"({leanest.layout.label()}) needs {need:.0f} GB per GPU, {budget:.0f} GB usable",
+                      field="layout" if fixed else "n_gpus", value=fixed or n, allowed=hint)
+
+
+def _what_fits(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict) -> str:
+    if fixed:
+        try:
+            return f"the automatic layout: {best_layout(platform, job, n, None, c).layout.label()}"
+        except InputError:
+            pass
+    for more in (2 * n, 4 * n, 8 * n, 16 * n, 64 * n):
+        if _search(platform, job, more, {}, c)[0] is not None:
+            return f"{more} GPUs or more"
+    others = [m for m in ("lora",) if m != job.mode]
+    return "more GPUs" + (f", or mode {others[0]}" if others else "")
+
+
+def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | None, lora_rank: int) -> TrainingJob:
+    if mode not in MODES:
+        raise InputError("unknown training mode", field="mode", value=mode, allowed=", ".join(MODES))
+    seq = int(seq or model.train_seq_tokens)
+    if batch:
+        seqs = max(1, round(float(batch) / seq))
+    else:  # published batches are round millions of tokens: whole multiples of 64 sequences, as run in practice
+        seqs = max(64, 64 * round(model.train_batch_tokens / seq / 64))
+    return TrainingJob(model, mode, precision, float(seqs * seq), seq, int(lora_rank))
+
+
+def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: str = "bf16",
+                  global_batch_tokens: float | None = None, tp: int | None = None, pp: int | None = None,
+                  dp: int | None = None, seq_tokens: int | None = None, params: dict | None = None, *,
+                  cp: int | None = None, ep: int | None = None, micro_batch: int | None = None,
+                  schedule: str | None = None, recompute: str | None = None, mode: str = "pretrain",
+                  lora_rank: int = 16) -> TrainingPerf:
+    """Step time, throughput, MFU and memory of training ``model`` on ``n_gpus`` GPUs of ``platform``.
+
+    ``global_batch_tokens`` is rounded to whole sequences; it defaults to the
+    model's published batch rounded to a multiple of 64 sequences; ``mode`` is 'pretrain', 'full-finetune' or 'lora'.
+    Layout fields left None are chosen (fastest that fits); tp/pp/dp, if
+    given, must all be given. ``params`` overrides 'training' constants.
+    """
+    model = get_model(model) if isinstance(model, str) else model
+    check_precision(platform, precision)
+    n_gpus = int(n_gpus)
+    if n_gpus < 1:
+        raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
+    c = dict(load_params()["training"])
+    c.update(params or {})
+    job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank)
+    fixed = {k: v for k, v in zip(_FIXABLE, (tp, pp, dp, cp, ep, micro_batch, schedule, recompute)) if v is not None}
+    if any(k in fixed for k in ("tp", "pp", "dp")):
+        if not all(k in fixed for k in ("tp", "pp", "dp")):
+            raise InputError("give all of tp, pp, dp or none of them", field="tp/pp/dp", value=(tp, pp, dp))
+        if tp * pp * dp * fixed.get("cp", 1) != n_gpus:
+            raise InputError("tp * pp * dp * cp must equal n_gpus", field="tp/pp/dp/cp",
+                             value=(tp, pp, dp, fixed.get("cp", 1)), allowed=f"a factorisation of {n_gpus}")
+    _check_fixed(job, fixed)
+    return best_layout(platform, job, n_gpus, fixed, c)
+
+
+def _check_fixed(job: TrainingJob, fixed: dict) -> None:
+    if "schedule" in fixed and fixed["schedule"] not in SCHEDULES:
+        raise InputError("unknown pipeline schedule", field="schedule", value=fixed["schedule"],
+                         allowed=", ".join(SCHEDULES))
+    if "recompute" in fixed and fixed["recompute"] not in RECOMPUTE:
+        raise InputError("unknown recompute policy", field="recompute", value=fixed["recompute"],
+                         allowed=", ".join(RECOMPUTE))
+    for k in ("tp", "pp", "dp", "cp", "ep", "micro_batch"):
+        if k in fixed and int(fixed[k]) < 1:
+            raise InputError(f"{k} must be at least 1", field=k, value=fixed[k])
+
+
+def choose_parallelism(platform: Platform, model: LLM, n_gpus: int, seq: float, batch_tokens: float,
+                       precision: str = "bf16", c: dict | None = None) -> tuple[int, int, int]:
+    """(tp, pp, dp) of the fastest fitting pre-training layout (cp folded into dp for this summary)."""
+    job = _job(model, "pretrain", precision, batch_tokens, int(seq), 16)
+    lay = best_layout(platform, job, int(n_gpus), None, c).layout
+    return lay.tp, lay.pp, lay.dp * lay.cp
+
+
+_MFU_CACHE: dict[tuple, float] = {}
+
+
+def _cached_mfu(platform: Platform, model: LLM, n: int, precision: str, mode: str) -> float:
+    key = (platform.id, platform.hbm_gb, platform.hbm_bandwidth_tb_s, platform.bf16_dense_tflops,
+           platform.scale_up_domain_gpus, platform.scale_up_bandwidth_gb_s, platform.scale_out_bandwidth_gb_s, model.id, model.params_total, n, precision, mode)
+    if key not in _MFU_CACHE:
+        try:
+            _MFU_CACHE[key] = training_perf(platform, model, n, precision, mode=mode).mfu
+        except InputError:
+            _MFU_CACHE[key] = float("nan")
+    return _MFU_CACHE[key]
+
+
+def mfu_at_scale(platform: Platform, model: LLM | str, n_gpus, precision: str = "bf16",
+                 mode: str = "pretrain") -> np.ndarray:
+    """MFU [-] for each job size in ``n_gpus`` (array), automatic layout and the model's batch.
+
+    Sizes the model cannot fit on give NaN. Cached per (platform, model,
+    size, precision, mode), so a cluster simulation can ask for every job.
+    """
+    model = get_model(model) if isinstance(model, str) else model
+    check_precision(platform, precision)
+    sizes = np.asarray(n_gpus)
+    out = np.array([_cached_mfu(platform, model, int(n), precision, mode) for n in sizes.reshape(-1)])
+    return out.reshape(sizes.shape)
