@@ -60,7 +60,8 @@ def _activation_bytes(job: TrainingJob, lay: Layout, m: int, c: dict) -> float:
     else:
         per_token_h = c["activation_bytes_no_recompute"]
     if lay.recompute != "full" and job.precision in ("fp8", "fp4"):  # GEMM inputs kept as their 8-bit casts
-        per_token_h -= c["activation_gemm_input_bytes_lora" if job.mode == "lora" else "activation_gemm_input_bytes"] / 2
+        key = "activation_gemm_input_bytes_lora" if job.mode == "lora" else "activation_gemm_input_bytes"
+        per_token_h -= c[key] / 2
     tokens = lay.micro_batch * job.seq_tokens / lay.cp
     layers_stage = model.layers / lay.pp
     held = activation_in_flight(lay.schedule, lay.pp, m, lay.virtual_stages)

@@ -186,7 +186,8 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     c = dict(load_params()["training"])
     c.update(params or {})
     job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank)
-    fixed = {k: v for k, v in zip(_FIXABLE, (tp, pp, dp, cp, ep, micro_batch, schedule, recompute)) if v is not None}
+    given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute)
+    fixed = {k: v for k, v in zip(_FIXABLE, given, strict=True) if v is not None}
     if any(k in fixed for k in ("tp", "pp", "dp")):
         if not all(k in fixed for k in ("tp", "pp", "dp")):
             raise InputError("give all of tp, pp, dp or none of them", field="tp/pp/dp", value=(tp, pp, dp))
@@ -222,7 +223,8 @@ _MFU_CACHE: dict[tuple, float] = {}
 
 def _cached_mfu(platform: Platform, model: LLM, n: int, precision: str, mode: str) -> float:
     key = (platform.id, platform.hbm_gb, platform.hbm_bandwidth_tb_s, platform.bf16_dense_tflops,
-           platform.scale_up_domain_gpus, platform.scale_up_bandwidth_gb_s, platform.scale_out_bandwidth_gb_s, model.id, model.params_total, n, precision, mode)
+           platform.scale_up_domain_gpus, platform.scale_up_bandwidth_gb_s, platform.scale_out_bandwidth_gb_s,
+           model.id, model.params_total, n, precision, mode)
     if key not in _MFU_CACHE:
         try:
             _MFU_CACHE[key] = training_perf(platform, model, n, precision, mode=mode).mfu
