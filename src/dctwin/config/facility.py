@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from dctwin.config.base import Section
 
@@ -62,3 +62,18 @@ class FacilityConfig(Section):
     power_chain: PowerChainConfig = Field(default_factory=PowerChainConfig)
     cooling: CoolingConfig = Field(default_factory=CoolingConfig)
     heat_reuse: HeatReuseConfig = Field(default_factory=HeatReuseConfig)
+    model_parameters: dict[str, float | list[float]] = Field(default_factory=dict, description=(
+        "Overrides of packaged facility model parameters, keyed FILE.PATH.KEY as in facility/data/FILE.yaml "
+        "(e.g. cooling.values.dry_cooler_fan_kw_per_kw); written by `dctwin calibrate`."))
+
+    @field_validator("model_parameters")
+    @classmethod
+    def _known_parameters(cls, overrides: dict) -> dict:
+        from dctwin.errors import InputError
+        from dctwin.facility.params import validate_overrides
+
+        try:
+            validate_overrides(overrides)
+        except InputError as exc:
+            raise ValueError(f"{exc.field}: {exc.problem}") from None
+        return overrides

@@ -13,6 +13,7 @@ import numpy as np
 from dctwin.config.facility import FacilityConfig
 from dctwin.errors import InputError
 from dctwin.facility import liquid
+from dctwin.facility.params import uses_design_parameters
 
 __all__ = ["cooling_capacity_kw", "loop_design_kw", "max_it_kw", "rejecter_capacity_kw", "rejection_design_heat_kw"]
 
@@ -78,6 +79,7 @@ def max_it_kw(design: FacilityConfig, limit_kw, lf, installed_it_kw: float, iter
     return np.where(liquid_cooled, lo, np.inf)
 
 
+@uses_design_parameters
 def cooling_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, installed_heat_kw: float, *,
                         liquid_fraction: float = 1.0) -> np.ndarray:
     """IT power whose liquid heat the plant can reject per step without breaking the supply temperature [kW].

@@ -8,15 +8,19 @@ tuples of floats.
 
 from __future__ import annotations
 
+import copy
+import functools
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from dctwin.datafile import read_data_yaml, read_sources, unwrap_sourced
 from dctwin.errors import InputError
 
-__all__ = ["load_params", "read_param_file"]
+__all__ = ["load_params", "parameter_overrides", "read_param_file", "uses_design_parameters", "validate_overrides"]
 
 _FILES = ("it_power", "power_chain", "cooling", "heat_reuse", "water")
 
@@ -30,9 +34,78 @@ def read_param_file(path: Path) -> dict[str, Any]:
 
 
 @cache
-def load_params(name: str) -> dict[str, Any]:
-    """The parameters of ``name`` in {it_power, power_chain, cooling, heat_reuse, water}."""
+def _packaged(name: str) -> dict[str, Any]:
     if name not in _FILES:
         raise InputError("unknown facility parameter file", field="name", value=name, allowed=", ".join(_FILES))
     root = resources.files("dctwin.facility") / "data" / f"{name}.yaml"
     return read_param_file(Path(str(root)))
+
+
+# Overrides of packaged parameters for the facility call in progress, e.g. from a calibrated
+# scenario's ``facility.model_parameters``: {"cooling.values.dry_cooler_fan_kw_per_kw": 0.025}.
+_OVERRIDES: ContextVar[Mapping[str, Any]] = ContextVar("facility_parameter_overrides", default={})
+
+
+def load_params(name: str) -> dict[str, Any]:
+    """The parameters of ``name`` in {it_power, power_chain, cooling, heat_reuse, water}, with any override
+    of the facility call in progress applied."""
+    base = _packaged(name)
+    mine = {k: v for k, v in _OVERRIDES.get().items() if k.split(".", 1)[0] == name}
+    if not mine:
+        return base
+    out = copy.deepcopy(base)
+    for key, value in mine.items():
+        *path, leaf = key.split(".")[1:]
+        node = out
+        for part in path:
+            node = node[part]
+        node[leaf] = value
+    return out
+
+
+def validate_overrides(overrides: Mapping[str, Any]) -> None:
+    """Refuse an override whose path names no packaged number, or whose value is not a positive number
+    (a list must match the packaged list's length)."""
+    for key, value in overrides.items():
+        name, *path = key.split(".")
+        node: Any = _packaged(name) if name in _FILES else None
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None or isinstance(node, dict) or not path:
+            raise InputError("names no facility model parameter", field=key,
+                             allowed="FILE.PATH.KEY of a number in facility/data/FILE.yaml, e.g. "
+                                     "cooling.values.dry_cooler_fan_kw_per_kw")
+        ok = (len(value) == len(node) and all(_positive(v) for v in value)) if isinstance(node, tuple | list) \
+            and isinstance(value, tuple | list) else _positive(value) and not isinstance(node, tuple | list)
+        if not ok:
+            raise InputError("must be a positive finite number (a list as long as the packaged one)", field=key,
+                             value=value)
+
+
+def _positive(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and 0 < float(v) < float("inf")
+
+
+@contextmanager
+def parameter_overrides(overrides: Mapping[str, Any]) -> Iterator[None]:
+    """Apply ``overrides`` to every ``load_params`` call inside the block."""
+    validate_overrides(overrides)
+    token = _OVERRIDES.set({**_OVERRIDES.get(), **overrides})
+    try:
+        yield
+    finally:
+        _OVERRIDES.reset(token)
+
+
+def uses_design_parameters(func):
+    """Run ``func(design, ...)`` with ``design.model_parameters`` applied to the packaged parameters."""
+
+    @functools.wraps(func)
+    def wrapper(design, *args, **kwargs):
+        overrides = getattr(design, "model_parameters", None) or {}
+        if not overrides:
+            return func(design, *args, **kwargs)
+        with parameter_overrides(overrides):
+            return func(design, *args, **kwargs)
+
+    return wrapper

@@ -34,7 +34,7 @@ from dctwin.facility.capacity import (
     rejecter_capacity_kw,
     rejection_design_heat_kw,
 )
-from dctwin.facility.params import load_params
+from dctwin.facility.params import load_params, uses_design_parameters
 from dctwin.facility.rejection import run_rejection
 from dctwin.facility.result import FacilityResult
 
@@ -188,6 +188,7 @@ def _air_and_chain(design: FacilityConfig, x: _Inputs, f: dict, installed_it_kw:
     }
 
 
+@uses_design_parameters
 def simulate_facility(
     design: FacilityConfig,
     it_power_kw,

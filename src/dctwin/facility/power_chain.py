@@ -68,7 +68,6 @@ def fit_loss_coefficients(load_fracs, efficiencies) -> tuple[float, float, float
     return float(coef[0]), float(coef[1]), float(coef[2])
 
 
-@lru_cache(maxsize=4)
 def ups_coefficients(mode: str) -> tuple[float, float, float]:
     """UPS loss coefficients (no_load, linear, load) for ``mode`` in {double_conversion, eco}."""
     ups = load_params("power_chain")["ups"]
@@ -76,7 +75,12 @@ def ups_coefficients(mode: str) -> tuple[float, float, float]:
     if key is None:
         raise InputError("unknown UPS mode", field="facility.power_chain.ups_mode", value=mode,
                          allowed="double_conversion, eco")
-    return fit_loss_coefficients(ups["load_points"], ups[key])
+    return _fitted_loss(tuple(ups["load_points"]), tuple(ups[key]))
+
+
+@lru_cache(maxsize=16)
+def _fitted_loss(load_points: tuple[float, ...], efficiencies: tuple[float, ...]) -> tuple[float, float, float]:
+    return fit_loss_coefficients(load_points, efficiencies)
 
 
 def _stage(name: str) -> dict:

@@ -1,0 +1,38 @@
+"""The operating twin: measured telemetry in, replayed against the model, calibrated, watched for drift.
+
+``read_telemetry`` reads files as operators export them and aligns them with a
+mapping file; ``dctwin.telemetry.replay`` drives the facility model with the
+measured IT power and weather; ``dctwin.telemetry.calibrate`` fits facility
+parameters to the measurements; ``dctwin.telemetry.drift`` flags where the site
+departs from the calibrated model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from dctwin.telemetry.align import Telemetry, align
+from dctwin.telemetry.mapping import TelemetryMap, read_mapping
+from dctwin.telemetry.readers import read_telemetry_file
+
+__all__ = ["Telemetry", "TelemetryMap", "read_mapping", "read_telemetry"]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_telemetry(paths: list[str | Path], mapping: TelemetryMap | str | Path) -> Telemetry:
+    """Read every file in ``paths`` and align the mapped series onto the mapping's grid."""
+    tmap = mapping if isinstance(mapping, TelemetryMap) else read_mapping(mapping)
+    raws, sources = [], []
+    for path in paths:
+        raws.extend(read_telemetry_file(path, naive_timezone=tmap.naive_timezone, epoch_unit=tmap.epoch_unit))
+        p = Path(path)
+        sources.append({"file": str(p), "sha256": _sha256(p), "bytes": p.stat().st_size})
+    return align(raws, tmap, tuple(sources))

@@ -1,0 +1,284 @@
+"""Readers of telemetry as operators export it; each returns raw series in UTC epoch seconds.
+
+Formats:
+- tables (CSV or Parquet), wide (a time column and one column per series) or long
+  (time, series name, value, and any other columns as labels);
+- the Prometheus text exposition format (samples must carry their millisecond timestamps);
+- a Prometheus range-query JSON export (``resultType: matrix``).
+Timestamps must be read exactly: ISO 8601 with an offset (``Z`` is UTC), or naive ISO in
+the mapping's ``naive_timezone`` (a non-existent or ambiguous local time at a daylight-saving
+change is refused), or numbers in the mapping's ``epoch_unit``. Anything else is refused with
+the file, the row and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dctwin.errors import InputError
+
+__all__ = ["RawSeries", "read_telemetry_file"]
+
+MAX_FILE_BYTES = 2 << 30
+_TIME_COLUMNS = ("time", "timestamp", "ts", "datetime", "date_time")
+_NAME_COLUMNS = ("series", "metric", "name", "__name__")
+
+
+@dataclass
+class RawSeries:
+    name: str
+    labels: dict[str, str]
+    t_s: np.ndarray  # UTC epoch seconds [s]
+    values: np.ndarray
+    rows: np.ndarray  # 1-based row (line) number of each sample in the file, for messages
+    file: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _checked_path(path: str | Path) -> Path:
+    p = Path(path)
+    try:
+        st = os.stat(p)
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=str(p)) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError("not a regular file", file=str(p))
+    if st.st_size > MAX_FILE_BYTES:
+        raise InputError(f"file is larger than {MAX_FILE_BYTES} bytes", file=str(p), value=st.st_size)
+    return p
+
+
+def read_telemetry_file(path: str | Path, *, naive_timezone: str | None, epoch_unit: str | None) -> list[RawSeries]:
+    """Every series in one telemetry file, format chosen by the file name and its first bytes."""
+    p = _checked_path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".parquet":
+        return _from_table(_read_parquet(p), str(p), naive_timezone, epoch_unit, first_row=1)
+    head = p.open("rb").read(256).lstrip()
+    if suffix == ".json" or head.startswith(b"{"):
+        return _read_prometheus_json(p)
+    if suffix in (".prom", ".txt", ".metrics") or head.startswith(b"#"):
+        return _read_exposition(p)
+    return _from_table(_read_csv(p), str(p), naive_timezone, epoch_unit, first_row=2)
+
+
+# ------------------------------------------------------------------ tables
+def _read_csv(p: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"not a readable CSV table: {str(exc).splitlines()[0][:200]}", file=str(p)) from None
+    except pd.errors.EmptyDataError:
+        raise InputError("file is empty", file=str(p)) from None
+
+
+def _read_parquet(p: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(p).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"not a readable Parquet file: {str(exc)[:200]}", file=str(p)) from None
+
+
+def _column(df: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+    lower = {str(c).strip().lower(): c for c in df.columns}
+    return next((lower[n] for n in names if n in lower), None)
+
+
+def _from_table(df: pd.DataFrame, file: str, zone: str | None, epoch_unit: str | None, first_row: int):
+    tcol = _column(df, _TIME_COLUMNS)
+    if tcol is None:
+        raise InputError("no time column", file=file, allowed=", ".join(_TIME_COLUMNS))
+    if len(df) == 0:
+        raise InputError("table has no rows", file=file)
+    t_s = parse_times(df[tcol], file, zone, epoch_unit, first_row)
+    rows = np.arange(first_row, first_row + len(df))
+    ncol, vcol = _column(df, _NAME_COLUMNS), _column(df, ("value",))
+    if ncol is not None and vcol is not None:
+        return _long_series(df, file, tcol, ncol, vcol, t_s, rows)
+    return [RawSeries(str(c), {}, t_s, _numbers(df[c], file, str(c), first_row), rows, file)
+            for c in df.columns if c != tcol]
+
+
+def _long_series(df, file, tcol, ncol, vcol, t_s, rows) -> list[RawSeries]:
+    values = _numbers(df[vcol], file, str(vcol), int(rows[0]))
+    label_cols = [c for c in df.columns if c not in (tcol, ncol, vcol)]
+    keys = df[[ncol, *label_cols]].astype(str)
+    out = []
+    for key, idx in keys.groupby(list(keys.columns), sort=True).indices.items():
+        key = key if isinstance(key, tuple) else (key,)
+        labels = {str(c): v for c, v in zip(label_cols, key[1:]) if v != ""}
+        out.append(RawSeries(key[0], labels, t_s[idx], values[idx], rows[idx], file))
+    return out
+
+
+def _numbers(col: pd.Series, file: str, name: str, first_row: int) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(col):
+        vals = col.to_numpy(dtype=float)
+        bad = ~np.isfinite(vals)
+    else:
+        text = col.astype(str).str.strip()
+        vals = pd.to_numeric(text.where(text != "", "nan"), errors="coerce").to_numpy(dtype=float)
+        bad = np.isnan(vals) & (text != "").to_numpy() | np.isinf(vals)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError("not a finite number", file=file, field=f"{name}, row {first_row + i}",
+                         value=str(col.iloc[i])[:40])
+    return vals  # empty cells stay NaN: a gap
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def parse_times(col: pd.Series, file: str, zone: str | None, epoch_unit: str | None, first_row: int) -> np.ndarray:
+    """Timestamps as UTC epoch seconds, read exactly or refused with the row."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        ts = pd.DatetimeIndex(col)
+        if ts.tz is None:
+            ts = _localise(ts, zone, file, first_row)
+        return _epoch(ts)
+    if pd.api.types.is_numeric_dtype(col):
+        return _from_epoch(col.to_numpy(dtype=float), epoch_unit, file, first_row)
+    text = col.astype(str).str.strip()
+    if text.str.fullmatch(r"-?\d+(\.\d+)?").all():
+        return _from_epoch(text.astype(float).to_numpy(), epoch_unit, file, first_row)
+    ok = text.str.match(_ISO)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok.to_numpy())[0])
+        raise InputError("timestamp is not ISO 8601", file=file, field=f"time, row {first_row + i}",
+                         value=text.iloc[i][:40], allowed="e.g. 2026-01-31T13:45:00Z or 2026-01-31 13:45:00+01:00")
+    has_zone = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$")
+    if has_zone.any() and not has_zone.all():
+        i = int(np.flatnonzero(~has_zone.to_numpy())[0])
+        raise InputError("mixes timestamps with and without a UTC offset", file=file, field=f"time, row {first_row + i}",
+                         value=text.iloc[i][:40])
+    if has_zone.all():
+        return _epoch(pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601", utc=True)))
+    return _epoch(_localise(pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601")), zone, file, first_row))
+
+
+def _localise(ts: pd.DatetimeIndex, zone: str | None, file: str, first_row: int) -> pd.DatetimeIndex:
+    if zone is None:
+        raise InputError("timestamps have no UTC offset", file=file, field="time",
+                         allowed="offsets in the file (e.g. Z), or naive_timezone in the mapping")
+    try:
+        return ts.tz_localize(zone, ambiguous="raise", nonexistent="raise")
+    except (ValueError, TypeError) as exc:  # pytz/zoneinfo errors for DST gaps and overlaps are ValueErrors
+        bad = _first_dst_problem(ts, zone)
+        raise InputError(f"local time does not exist or is ambiguous in {zone} (daylight-saving change)", file=file,
+                         field=f"time, row {first_row + bad}" if bad is not None else "time",
+                         value=str(ts[bad]) if bad is not None else str(exc)[:80]) from None
+
+
+def _first_dst_problem(ts: pd.DatetimeIndex, zone: str) -> int | None:
+    loc = ts.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    bad = np.flatnonzero(pd.isna(loc))
+    return int(bad[0]) if bad.size else None
+
+
+def _from_epoch(vals: np.ndarray, unit: str | None, file: str, first_row: int) -> np.ndarray:
+    if unit is None:
+        raise InputError("numeric timestamps need epoch_unit (s or ms) in the mapping", file=file,
+                         field=f"time, row {first_row}", value=float(vals[0]) if len(vals) else None)
+    t = vals / 1000.0 if unit == "ms" else vals.astype(float)
+    bad = ~np.isfinite(t) | (t < 0) | (t > 4.1e9)  # 1970 .. 2100
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError("timestamp outside 1970-2100", file=file, field=f"time, row {first_row + i}", value=vals[i])
+    return t
+
+
+def _epoch(ts: pd.DatetimeIndex) -> np.ndarray:
+    return ts.tz_convert("UTC").as_unit("ns").asi8.astype(np.float64) / 1e9
+
+
+# ------------------------------------------------------------------ Prometheus
+_SAMPLE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+(-?\d+))?\s*$")
+_LABEL = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|$)')
+
+
+def _labels(text: str, file: str, line: int) -> dict[str, str]:
+    out, pos = {}, 0
+    while pos < len(text):
+        m = _LABEL.match(text, pos)
+        if m is None:
+            raise InputError("malformed label set", file=file, field=f"line {line}")
+        out[m.group(1)] = m.group(2).replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+        pos = m.end()
+    return out
+
+
+def _read_exposition(p: Path) -> list[RawSeries]:
+    """Prometheus/OpenMetrics text: ``name{labels} value timestamp_ms`` per line; HELP/TYPE comments skipped."""
+    file, groups = str(p), {}
+    with p.open("r", encoding="utf-8", errors="strict") as fh:
+        try:
+            for line_no, line in enumerate(fh, 1):
+                s = line.strip()
+                if not s or s.startswith("#"):
+                    continue
+                m = _SAMPLE.match(s)
+                if m is None:
+                    raise InputError("not a sample line of the exposition format", file=file, field=f"line {line_no}")
+                if m.group(6) is None:
+                    raise InputError("sample has no timestamp: export with timestamps (ms)", file=file,
+                                     field=f"line {line_no}")
+                value = _float(m.group(4), file, line_no)
+                labels = _labels(m.group(3) or "", file, line_no)
+                key = (m.group(1), tuple(sorted(labels.items())))
+                groups.setdefault(key, []).append((int(m.group(6)) / 1000.0, value, line_no))
+        except UnicodeDecodeError as exc:
+            raise InputError(f"file is not UTF-8 text (byte {exc.start})", file=file) from None
+    return [_series_from_samples(name, dict(lbl), samples, file) for (name, lbl), samples in sorted(groups.items())]
+
+
+def _float(text: str, file: str, line: int) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise InputError("value is not a number", file=file, field=f"line {line}", value=text[:40]) from None
+    if np.isinf(v):
+        raise InputError("value is infinite", file=file, field=f"line {line}")
+    return v  # NaN is Prometheus' stale marker: a gap
+
+
+def _series_from_samples(name, labels, samples, file) -> RawSeries:
+    arr = np.array(samples, dtype=float)
+    return RawSeries(name, labels, arr[:, 0], arr[:, 1], arr[:, 2].astype(np.int64), file)
+
+
+def _read_prometheus_json(p: Path) -> list[RawSeries]:
+    """A range query's JSON (``/api/v1/query_range``): data.result[*].metric and .values [[t_s, "v"], ...]."""
+    file = str(p)
+    try:
+        doc = json.loads(p.read_bytes())
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"not valid JSON: {str(exc)[:120]}", file=file) from None
+    data = doc.get("data") if isinstance(doc, dict) else None
+    if not isinstance(data, dict) or data.get("resultType") != "matrix" or not isinstance(data.get("result"), list):
+        raise InputError("not a Prometheus range-query export", file=file, field="data.resultType",
+                         allowed="matrix, as /api/v1/query_range returns")
+    out = []
+    for i, item in enumerate(data["result"]):
+        where = f"data.result[{i}]"
+        metric, values = (item.get("metric"), item.get("values")) if isinstance(item, dict) else (None, None)
+        if not isinstance(metric, dict) or not isinstance(values, list):
+            raise InputError("needs 'metric' and 'values'", file=file, field=where)
+        labels = {str(k): str(v) for k, v in metric.items() if k != "__name__"}
+        samples = []
+        for j, pair in enumerate(values):
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (int, float))):
+                raise InputError("each value must be [time_s, \"value\"]", file=file, field=f"{where}.values[{j}]")
+            samples.append((float(pair[0]), _float(str(pair[1]), file, j), j))
+        out.append(_series_from_samples(str(metric.get("__name__", "")), labels, samples, file) if samples else None)
+    return [s for s in out if s is not None]
