@@ -282,6 +282,15 @@ _mount_plan()
 app.add_typer(__import__("dctwin.workload.cli", fromlist=["app"]).app, name="workload")
 
 
+def _register_extensions() -> None:
+    from dctwin.telemetry.cli import register as register_telemetry
+
+    register_telemetry(app)
+
+
+_register_extensions()
+
+
 def main() -> None:
     """Console entry point: the project's own errors become one line and exit code 2."""
     try:

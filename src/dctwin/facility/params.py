@@ -49,12 +49,15 @@ _OVERRIDES: ContextVar[Mapping[str, Any]] = ContextVar("facility_parameter_overr
 def load_params(name: str) -> dict[str, Any]:
     """The parameters of ``name`` in {it_power, power_chain, cooling, heat_reuse, water}, with any override
     of the facility call in progress applied."""
-    base = _packaged(name)
-    mine = {k: v for k, v in _OVERRIDES.get().items() if k.split(".", 1)[0] == name}
-    if not mine:
-        return base
-    out = copy.deepcopy(base)
-    for key, value in mine.items():
+    mine = tuple(sorted((k, tuple(v) if isinstance(v, list | tuple) else v)
+                        for k, v in _OVERRIDES.get().items() if k.split(".", 1)[0] == name))
+    return _with_overrides(name, mine) if mine else _packaged(name)
+
+
+@functools.lru_cache(maxsize=64)
+def _with_overrides(name: str, overrides: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    out = copy.deepcopy(_packaged(name))
+    for key, value in overrides:
         *path, leaf = key.split(".")[1:]
         node = out
         for part in path:

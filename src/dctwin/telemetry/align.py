@@ -18,7 +18,7 @@ import pandas as pd
 
 from dctwin.errors import InputError
 from dctwin.telemetry.mapping import SeriesMap, TelemetryMap
-from dctwin.telemetry.quantities import QUANTITIES, to_canonical
+from dctwin.telemetry.quantities import CANONICAL_UNIT, QUANTITIES, to_canonical
 from dctwin.telemetry.readers import RawSeries
 
 __all__ = ["Telemetry", "align"]
@@ -97,7 +97,7 @@ def _check_range(vals: np.ndarray, rows: np.ndarray, qname: str, raw: RawSeries)
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"outside the physical range of {q.label} after unit conversion", file=raw.file,
                          field=f"{_series_id(raw)}, row {rows[i]}", value=float(vals[i]),
-                         allowed=f"{q.low:g}..{q.high:g} in {qname.rsplit('_', 1)[-1]}")
+                         allowed=f"{q.low:g}..{q.high:g} {CANONICAL_UNIT[q.kind]}")
 
 
 def _gauge_on_grid(t, v, edges_s) -> np.ndarray:

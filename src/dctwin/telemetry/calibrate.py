@@ -1,10 +1,11 @@
 """Calibration: fit chosen facility parameters to measured power with scipy's least_squares.
 
 Each parameter is a scenario field or a packaged model parameter (written to
-``facility.model_parameters``). The fit runs on hourly means of the telemetry
-(the facility model is steady state per step, so hourly inputs give hourly
-outputs), weighting every measured output series by its own mean so a small
-meter counts as much as the site's main meter. The uncertainty of each fitted
+``facility.model_parameters``). The model is steady state per step, so the fit
+runs on at most ``max_points`` evenly spaced measured steps at the telemetry's own
+resolution (averaging inputs first would bias every nonlinear part, such as the
+cube-law fans), weighting every measured output series by its own mean so a
+small meter counts as much as the site's main meter. The uncertainty of each fitted
 value is the square root of the diagonal of s^2 (J^T J)^-1 at the optimum, s^2
 the residual variance (the usual linearised covariance of nonlinear least squares).
 """
@@ -137,7 +138,7 @@ def _residual_fn(scenario, names, inputs: ModelInputs, measured: pd.DataFrame, t
     keep = {t: mask & np.isfinite(measured[t].to_numpy(float)) for t in targets}
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        sc = apply_parameters(scenario, dict(zip(names, x)))
+        sc = apply_parameters(scenario, dict(zip(names, x, strict=True)))
         pred = predict(sc, inputs)
         parts = [(pred[t].to_numpy(float) - measured[t].to_numpy(float))[keep[t]] * weights[t] for t in targets]
         return np.concatenate(parts)
@@ -145,11 +146,37 @@ def _residual_fn(scenario, names, inputs: ModelInputs, measured: pd.DataFrame, t
     return residuals
 
 
-def calibrate(scenario: Scenario, inputs: ModelInputs, measured: pd.DataFrame, names: list[str],
-              targets: list[str]) -> CalibrationResult:
-    """Fit ``names`` so the model's ``targets`` match ``measured`` (same grid as ``inputs``)."""
+JACKKNIFE_GROUPS = 8
+
+
+def _least_squares(fn, x0, params: list[Parameter]):
     from scipy.optimize import least_squares
 
+    return least_squares(fn, x0, bounds=([p.low for p in params], [p.high for p in params]), x_scale="jac",
+                         method="trf", xtol=1e-8, ftol=1e-10, max_nfev=60 * len(params))
+
+
+def _jackknife_std(scenario, names, inputs: ModelInputs, measured: pd.DataFrame, targets, x_fit, params) -> np.ndarray:
+    """Delete-a-group jackknife over contiguous blocks of time: it sees what the linearised error cannot
+    (noise in the measured IT power that drives the model, errors correlated in time)."""
+    blocks = np.array_split(np.arange(len(measured)), JACKKNIFE_GROUPS)
+    fits = []
+    for block in blocks:
+        keep = np.setdiff1d(np.arange(len(measured)), block)
+        fn = _residual_fn(scenario, names, inputs.subset(keep), measured.iloc[keep].reset_index(drop=True), targets)
+        fits.append(_least_squares(fn, x_fit, params).x)
+    fits = np.array(fits)
+    g = len(blocks)
+    return np.sqrt((g - 1) / g * np.sum((fits - fits.mean(axis=0)) ** 2, axis=0))
+
+
+def calibrate(scenario: Scenario, inputs: ModelInputs, measured: pd.DataFrame, names: list[str],
+              targets: list[str], max_points: int = 40_000) -> CalibrationResult:
+    """Fit ``names`` so the model's ``targets`` match ``measured`` (same grid as ``inputs``).
+
+    The standard error of each value is the larger of the linearised one and a delete-a-group
+    jackknife over eight blocks of time; the 95 % interval is +/- 1.96 of it.
+    """
     unknown = [n for n in names if n not in PARAMETERS]
     if unknown or not names:
         raise InputError("unknown calibration parameter", field="params", value=unknown or names,
@@ -157,20 +184,26 @@ def calibrate(scenario: Scenario, inputs: ModelInputs, measured: pd.DataFrame, n
     if not targets:
         raise InputError("the telemetry has no measured facility output to calibrate against", field="series",
                          allowed="grid_power_kw or a subsystem power (see dctwin.telemetry.quantities)")
+    valid = np.flatnonzero(inputs.measured_mask)
+    if valid.size < 10 * len(names) * JACKKNIFE_GROUPS:
+        raise InputError("too few measured steps to fit these parameters", field="it_power_kw", value=int(valid.size),
+                         allowed=f"at least {10 * len(names) * JACKKNIFE_GROUPS}")
+    index = valid[np.linspace(0, valid.size - 1, min(max_points, valid.size)).round().astype(np.int64)]
+    inputs, measured = inputs.subset(index), measured.iloc[index].reset_index(drop=True)
     params = [PARAMETERS[n] for n in names]
     x0 = np.array([np.clip(p.read(scenario), p.low, p.high) for p in params])
     fn = _residual_fn(scenario, names, inputs, measured, targets)
     r0 = fn(x0)
-    fit = least_squares(fn, x0, bounds=([p.low for p in params], [p.high for p in params]), x_scale="jac",
-                        method="trf", xtol=1e-8, ftol=1e-10, max_nfev=60 * len(names))
+    fit = _least_squares(fn, x0, params)
     std, identifiable = _uncertainty(fit.jac, fit.fun, len(names))
+    std = np.maximum(std, _jackknife_std(scenario, names, inputs, measured, targets, fit.x, params))
+    lows, highs = np.array([p.low for p in params]), np.array([p.high for p in params])
     table = pd.DataFrame({
         "name": names, "label": [p.label for p in params], "unit": [p.unit for p in params], "initial": x0,
         "fitted": fit.x, "std": std, "ci95_low": fit.x - 1.96 * std, "ci95_high": fit.x + 1.96 * std,
-        "identifiable": identifiable, "at_bound": np.isclose(fit.x, [p.low for p in params])
-        | np.isclose(fit.x, [p.high for p in params])})
-    return CalibrationResult(table, apply_parameters(scenario, dict(zip(names, fit.x))), float(np.sum(r0 ** 2)),
-                             float(np.sum(fit.fun ** 2)), int(fit.nfev), tuple(targets))
+        "identifiable": identifiable, "at_bound": np.isclose(fit.x, lows) | np.isclose(fit.x, highs)})
+    return CalibrationResult(table, apply_parameters(scenario, dict(zip(names, fit.x, strict=True))),
+                             float(np.sum(r0 ** 2)), float(np.sum(fit.fun ** 2)), int(fit.nfev), tuple(targets))
 
 
 def _uncertainty(jac: np.ndarray, res: np.ndarray, n_params: int) -> tuple[np.ndarray, np.ndarray]:

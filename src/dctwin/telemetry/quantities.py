@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from dctwin.errors import InputError
 
-__all__ = ["QUANTITIES", "Quantity", "to_canonical"]
+__all__ = ["CANONICAL_UNIT", "QUANTITIES", "Quantity", "to_canonical"]
+
+CANONICAL_UNIT = {"power": "kW", "temperature": "°C", "share": "%", "flow": "L/h"}
 
 
 @dataclass(frozen=True)

@@ -162,9 +162,14 @@ def parse_times(col: pd.Series, file: str, zone: str | None, epoch_unit: str | N
         i = int(np.flatnonzero(~has_zone.to_numpy())[0])
         raise InputError("mixes timestamps with and without a UTC offset", file=file, field=f"time, row {first_row + i}",
                          value=text.iloc[i][:40])
+    parsed = pd.to_datetime(text, format="ISO8601", utc=bool(has_zone.all()), errors="coerce")
+    if parsed.isna().any():
+        i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        raise InputError("timestamp is not a valid date and time", file=file, field=f"time, row {first_row + i}",
+                         value=text.iloc[i][:40])
     if has_zone.all():
-        return _epoch(pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601", utc=True)))
-    return _epoch(_localise(pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601")), zone, file, first_row))
+        return _epoch(pd.DatetimeIndex(parsed))
+    return _epoch(_localise(pd.DatetimeIndex(parsed), zone, file, first_row))
 
 
 def _localise(ts: pd.DatetimeIndex, zone: str | None, file: str, first_row: int) -> pd.DatetimeIndex:

@@ -39,20 +39,11 @@ class ModelInputs:
     liquid_fraction: float
     fallbacks: tuple[str, ...]  # inputs taken from the scenario instead of the telemetry
 
-    def hourly(self) -> "ModelInputs":
-        """The same inputs as hourly means (for fast calibration); steps must divide an hour."""
-        if 3600 % self.step_s:
-            raise InputError("step_s must divide 3600 to aggregate hourly", field="step_s", value=self.step_s)
-        k = 3600 // self.step_s
-        n = len(self.it_power_kw) // k * k
-
-        def mean(a):
-            return np.asarray(a[:n], dtype=float).reshape(-1, k).mean(axis=1)
-
-        mask = self.measured_mask[:n].reshape(-1, k).all(axis=1)
-        return ModelInputs(self.time.iloc[:n:k].reset_index(drop=True), 3600, mean(self.it_power_kw), mask,
-                           mean(self.dry_bulb_c), mean(self.rel_humidity_pct), mean(self.heat_demand_mw),
-                           mean(self.dh_supply_temp_c), self.installed_it_kw, self.liquid_fraction, self.fallbacks)
+    def subset(self, index: np.ndarray) -> "ModelInputs":
+        """These inputs at the steps ``index`` only (the model is steady state per step)."""
+        pick = {k: (v[index] if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
+        pick["time"] = self.time.iloc[index].reset_index(drop=True)
+        return ModelInputs(**pick)
 
 
 def _standard_offset(zone: str, year: int) -> dt.timedelta:
@@ -124,13 +115,14 @@ assert set(_PREDICTED) == {q for q, v in QUANTITIES.items() if v.role == "output
 
 
 def predict(scenario: Scenario, inputs: ModelInputs) -> pd.DataFrame:
-    """The facility model's outputs for ``inputs``: one column per output quantity, plus the IT power it ran."""
+    """The facility model's outputs for ``inputs``, row for row: one column per output quantity, plus the IT
+    power it ran (less than measured where the model's cooling could not hold it)."""
     from dctwin.facility import simulate_facility
 
     fac = simulate_facility(scenario.facility, inputs.it_power_kw, inputs.liquid_fraction, inputs.dry_bulb_c, None,
                             inputs.rel_humidity_pct, inputs.heat_demand_mw, inputs.dh_supply_temp_c,
                             inputs.installed_it_kw, inputs.step_s)
-    out = {"time": inputs.time.to_numpy(), "model_it_power_kw": np.asarray(fac.it_power_kw, dtype=float)}
+    out = {"model_it_power_kw": np.asarray(fac.it_power_kw, dtype=float)}
     for name, parts in _PREDICTED.items():
         out[name] = np.sum([np.asarray(getattr(fac, p), dtype=float) for p in parts], axis=0)
     return pd.DataFrame(out)

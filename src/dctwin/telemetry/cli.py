@@ -1,0 +1,154 @@
+"""``dctwin replay``, ``dctwin calibrate`` and ``dctwin telemetry check``: the operating twin on the command line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+_TELEMETRY = typer.Argument(..., help="Telemetry files: CSV/Parquet (wide or long), Prometheus text or range JSON.")
+_MAPPING = typer.Option(..., "--mapping", "-m", help="Mapping file: which series is which quantity, in which unit.")
+
+
+def _console():
+    import sys
+
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160), Console(stderr=True)
+
+
+def _pct(value: float, signed: bool = False) -> str:
+    if value != value:  # NaN: too few full hours or months to say
+        return "n/a"
+    return f"{value:+.1f}" if signed else f"{value:.1f}"
+
+
+def _print_quality(console, quality) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    if quality.empty:
+        console.print("telemetry quality: no repairs were needed")
+        return
+    table = Table(title="telemetry quality: every repair and fallback")
+    for col, justify in (("quantity", "left"), ("series", "left"), ("issue", "left"), ("count", "right"),
+                         ("detail", "left")):
+        table.add_column(col, justify=justify)
+    for _, r in quality.iterrows():
+        table.add_row(escape(str(r["quantity"])), escape(str(r["series"])[:60]), escape(str(r["issue"])),
+                      f"{int(r['count']):,}", escape(str(r["detail"])))
+    console.print(table)
+
+
+def _print_fit(console, fit) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="measured vs model (ASHRAE Guideline 14: hourly CV(RMSE) <= 30 %, |NMBE| <= 10 %)")
+    for col in ("quantity", "hourly CV(RMSE) [%]", "hourly NMBE [%]", "monthly CV(RMSE) [%]", "monthly NMBE [%]",
+                "meets hourly"):
+        table.add_column(escape(col), justify="left" if col == "quantity" else "right")
+    for _, r in fit.iterrows():
+        table.add_row(r["quantity"], _pct(r["hourly_cv_rmse_pct"]), _pct(r["hourly_nmbe_pct"], True),
+                      _pct(r["monthly_cv_rmse_pct"]), _pct(r["monthly_nmbe_pct"], True),
+                      "yes" if r["hourly_meets_guideline14"] else "no")
+    console.print(table)
+
+
+def _base_ref(scenario: str, out_file: Path) -> str:
+    from dctwin.config import packaged_scenarios
+
+    if scenario in packaged_scenarios():
+        return scenario
+    return os.path.relpath(Path(scenario).resolve(), Path(out_file).resolve().parent)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the operating-twin commands to the ``dctwin`` app."""
+    telemetry_app = typer.Typer(help="Measured telemetry: read, align and check it.", no_args_is_help=True)
+    app.add_typer(telemetry_app, name="telemetry")
+
+    @telemetry_app.command("check")
+    def check(telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING) -> None:
+        """Read and align telemetry; print every repair (sorting, duplicates, resets, gaps, clock offsets)."""
+        from dctwin.telemetry import read_telemetry
+
+        out, _ = _console()
+        tel = read_telemetry(telemetry, mapping)
+        out.print(f"{len(tel.frame):,} steps of {tel.step_s} s from {tel.frame['time'].iloc[0]} to "
+                  f"{tel.frame['time'].iloc[-1]}; quantities: {', '.join(c for c in tel.frame.columns if c != 'time')}")
+        _print_quality(out, tel.quality)
+
+    @app.command()
+    def replay(scenario: str = typer.Argument(..., help="Scenario file or packaged name: the site's design."),
+               telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING,
+               out_dir: Path = typer.Option(..., "--out", "-o", help="Run directory to create (must not exist)."),
+               drift_threshold_pct: float = typer.Option(5.0, min=0.1, max=100.0,
+                                                         help="Flag drift beyond this deviation [%]."),
+               drift_window_h: float = typer.Option(24.0, min=1.0, max=24 * 90,
+                                                    help="Rolling window of the drift check [h].")) -> None:
+        """Drive the facility model with measured IT power and weather; write predicted vs measured."""
+        from dctwin.config import load_scenario
+        from dctwin.telemetry import read_telemetry
+        from dctwin.telemetry.service import replay_telemetry, write_replay_dir
+
+        out, _ = _console()
+        sc = load_scenario(scenario)
+        tel = read_telemetry(telemetry, mapping)
+        result = replay_telemetry(sc, tel, drift_threshold_pct=drift_threshold_pct, drift_window_h=drift_window_h)
+        path = write_replay_dir(out_dir, sc, tel, result)
+        _print_quality(out, result.quality)
+        _print_fit(out, result.fit)
+        out.print(f"PUE measured {result.kpis['pue_measured']:.3f}, model {result.kpis['pue_predicted']:.3f}; "
+                  f"{len(result.drift)} drift period(s) beyond {drift_threshold_pct:g} %")
+        out.print(f"results: {path}")
+
+    @app.command()
+    def calibrate(scenario: str = typer.Argument(..., help="Scenario file or packaged name: the site's design."),
+                  telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING,
+                  params: str = typer.Option("dry_cooler_fan,cdu_pump_head,facility_pump_head,ups_loss_scale",
+                                             help="Comma-separated parameters to fit (see --list-params)."),
+                  out_file: Path = typer.Option(..., "--out", "-o", help="Calibrated scenario file to write."),
+                  replay_out: Path | None = typer.Option(None, help="Also replay the calibrated model into this run "
+                                                                    "directory.")) -> None:
+        """Fit facility parameters to measured power; write a calibrated scenario with each value's uncertainty."""
+        from dctwin.config import load_scenario
+        from dctwin.errors import InputError
+        from dctwin.telemetry import read_telemetry
+        from dctwin.telemetry.service import (calibrate_telemetry, replay_telemetry, write_calibrated_scenario,
+                                              write_replay_dir)
+
+        out, _ = _console()
+        if out_file.exists():
+            raise InputError("file exists; dctwin never overwrites it", file=str(out_file), allowed="a new file name")
+        sc = load_scenario(scenario)
+        tel = read_telemetry(telemetry, mapping)
+        names = [n.strip() for n in params.split(",") if n.strip()]
+        result = calibrate_telemetry(sc, tel, names)
+        write_calibrated_scenario(out_file, _base_ref(scenario, out_file), result)
+        _print_calibration(out, result)
+        if replay_out is not None:
+            rep = replay_telemetry(result.scenario, tel)
+            write_replay_dir(replay_out, result.scenario, tel, rep, calibration=result)
+            _print_fit(out, rep.fit)
+            out.print(f"replay of the calibrated model: {replay_out}")
+        out.print(f"calibrated scenario: {out_file}")
+
+
+def _print_calibration(console, result) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"calibration: {result.n_evaluations} model runs, cost {result.cost_initial:.4g} -> "
+                        f"{result.cost_final:.4g}")
+    for col in ("parameter", "unit", "initial", "fitted", "std. error", "95 % interval", "note"):
+        table.add_column(escape(col), justify="left" if col in ("parameter", "unit", "note") else "right")
+    for _, r in result.table.iterrows():
+        note = "not identifiable" if not r["identifiable"] else ("at a bound" if r["at_bound"] else "")
+        table.add_row(escape(r["name"]), escape(r["unit"]), f"{r['initial']:.4g}", f"{r['fitted']:.4g}",
+                      f"{r['std']:.3g}", f"{r['ci95_low']:.4g} .. {r['ci95_high']:.4g}", note)
+    console.print(table)
