@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
 
 from dctwin.datafile import read_data_yaml, read_sources, unwrap_sourced
 from dctwin.errors import InputError
@@ -43,7 +45,8 @@ def _packaged(name: str) -> dict[str, Any]:
 
 # Overrides of packaged parameters for the facility call in progress, e.g. from a calibrated
 # scenario's ``facility.model_parameters``: {"cooling.values.dry_cooler_fan_kw_per_kw": 0.025}.
-_OVERRIDES: ContextVar[Mapping[str, Any]] = ContextVar("facility_parameter_overrides", default={})
+_NONE: Mapping[str, Any] = MappingProxyType({})
+_OVERRIDES: ContextVar[Mapping[str, Any]] = ContextVar("facility_parameter_overrides", default=_NONE)
 
 
 def load_params(name: str) -> dict[str, Any]:

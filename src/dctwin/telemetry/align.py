@@ -81,7 +81,8 @@ def _clean_samples(raw: RawSeries, qname: str, log: _Log) -> tuple[np.ndarray, n
         if clash.any():
             i = int(same[np.flatnonzero(clash)[0]])
             raise InputError("two different values at the same timestamp", file=raw.file,
-                             field=f"{sid}, rows {rows[i]} and {rows[i + 1]}", value=f"{a[i]:g} vs {b[i]:g}", allowed="one value per series and timestamp")
+                             field=f"{sid}, rows {rows[i]} and {rows[i + 1]}", value=f"{a[i]:g} vs {b[i]:g}",
+                             allowed="one value per series and timestamp")
         keep = np.ones(len(t), dtype=bool)
         keep[same + 1] = False
         log.add(qname, sid, "duplicate", int(same.size), "identical repeated samples dropped")
@@ -128,7 +129,7 @@ def _counter_on_grid(t, v, edges_s, max_gap_s, qname, sid, log: _Log) -> np.ndar
         lo, hi = t[:-1][gap_after], t[1:][gap_after]
         mid = 0.5 * (edges_s[:-1] + edges_s[1:])
         inside = np.zeros(len(mid), dtype=bool)
-        for a, b in zip(lo, hi):
+        for a, b in zip(lo, hi, strict=True):
             inside |= (edges_s[1:] > a) & (edges_s[:-1] < b)
         rate[inside] = np.nan
     return rate
@@ -145,7 +146,7 @@ def _fill_gaps(x: np.ndarray, max_bins: int, qname: str, log: _Log) -> np.ndarra
     out = x.copy()
     good = ~miss
     filled = left = 0
-    for a, b in zip(starts, ends):
+    for a, b in zip(starts, ends, strict=True):
         if b - a + 1 <= max_bins and a > 0 and b < len(x) - 1:
             out[a:b + 1] = np.interp(idx[a:b + 1], idx[good], x[good])
             filled += b - a + 1

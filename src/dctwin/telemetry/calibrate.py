@@ -12,8 +12,8 @@ the residual variance (the usual linearised covariance of nonlinear least square
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd

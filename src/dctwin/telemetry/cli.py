@@ -119,8 +119,12 @@ def register(app: typer.Typer) -> None:
         from dctwin.config import load_scenario
         from dctwin.errors import InputError
         from dctwin.telemetry import read_telemetry
-        from dctwin.telemetry.service import (calibrate_telemetry, replay_telemetry, write_calibrated_scenario,
-                                              write_replay_dir)
+        from dctwin.telemetry.service import (
+            calibrate_telemetry,
+            replay_telemetry,
+            write_calibrated_scenario,
+            write_replay_dir,
+        )
 
         out, _ = _console()
         if out_file.exists():

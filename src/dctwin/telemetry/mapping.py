@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -69,7 +69,7 @@ class SeriesMap(Section):
 
 
     @model_validator(mode="after")
-    def _scale_needs_note(self) -> "SeriesMap":
+    def _scale_needs_note(self) -> SeriesMap:
         if (self.scale != 1.0 or self.clock_offset_s != 0.0) and not self.note.strip():
             raise ValueError("a scale or clock_offset_s other than the default needs a `note` saying why")
         return self
@@ -77,23 +77,24 @@ class SeriesMap(Section):
 
 class TelemetryMap(Section):
     step_s: int = Field(60, ge=1, le=3600, description="Step every series is aligned to [s].")
-    naive_timezone: Optional[str] = Field(None, description="IANA zone of timestamps without an offset.")
-    epoch_unit: Optional[Literal["s", "ms"]] = Field(None, description="Unit of numeric timestamps in tables.")
+    naive_timezone: str | None = Field(None, description="IANA zone of timestamps without an offset.")
+    epoch_unit: Literal["s", "ms"] | None = Field(None, description="Unit of numeric timestamps in tables.")
     max_gap_s: int = Field(600, ge=0, le=86400, description="Longest gap filled by interpolation [s].")
     series: dict[str, SeriesMap] = Field(description="dctwin quantity -> where it is in the telemetry.")
 
     @field_validator("naive_timezone")
     @classmethod
-    def _zone_exists(cls, zone: Optional[str]) -> Optional[str]:
+    def _zone_exists(cls, zone: str | None) -> str | None:
         if zone is not None:
             try:
                 ZoneInfo(zone)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {zone!r} (use an IANA name such as UTC or Europe/Stockholm)")
+                raise ValueError(f"unknown time zone {zone!r} (use an IANA name such as UTC or Europe/Stockholm)") \
+                    from None
         return zone
 
     @model_validator(mode="after")
-    def _known_quantities_and_units(self) -> "TelemetryMap":
+    def _known_quantities_and_units(self) -> TelemetryMap:
         for name, spec in self.series.items():
             if name not in QUANTITIES:
                 raise ValueError(f"unknown quantity {name!r}; known: {', '.join(sorted(QUANTITIES))}")

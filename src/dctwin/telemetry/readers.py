@@ -117,7 +117,7 @@ def _long_series(df, file, tcol, ncol, vcol, t_s, rows) -> list[RawSeries]:
     out = []
     for key, idx in keys.groupby(list(keys.columns), sort=True).indices.items():
         key = key if isinstance(key, tuple) else (key,)
-        labels = {str(c): v for c, v in zip(label_cols, key[1:]) if v != ""}
+        labels = {str(c): v for c, v in zip(label_cols, key[1:], strict=True) if v != ""}
         out.append(RawSeries(key[0], labels, t_s[idx], values[idx], rows[idx], file))
     return out
 
@@ -160,8 +160,8 @@ def parse_times(col: pd.Series, file: str, zone: str | None, epoch_unit: str | N
     has_zone = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$")
     if has_zone.any() and not has_zone.all():
         i = int(np.flatnonzero(~has_zone.to_numpy())[0])
-        raise InputError("mixes timestamps with and without a UTC offset", file=file, field=f"time, row {first_row + i}",
-                         value=text.iloc[i][:40])
+        raise InputError("mixes timestamps with and without a UTC offset", file=file,
+                         field=f"time, row {first_row + i}", value=text.iloc[i][:40])
     parsed = pd.to_datetime(text, format="ISO8601", utc=bool(has_zone.all()), errors="coerce")
     if parsed.isna().any():
         i = int(np.flatnonzero(parsed.isna().to_numpy())[0])

@@ -39,7 +39,7 @@ class ModelInputs:
     liquid_fraction: float
     fallbacks: tuple[str, ...]  # inputs taken from the scenario instead of the telemetry
 
-    def subset(self, index: np.ndarray) -> "ModelInputs":
+    def subset(self, index: np.ndarray) -> ModelInputs:
         """These inputs at the steps ``index`` only (the model is steady state per step)."""
         pick = {k: (v[index] if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
         pick["time"] = self.time.iloc[index].reset_index(drop=True)
@@ -52,7 +52,7 @@ def _standard_offset(zone: str, year: int) -> dt.timedelta:
     return min(dt.datetime(year, 1, 15, tzinfo=tz).utcoffset(), dt.datetime(year, 7, 15, tzinfo=tz).utcoffset())
 
 
-def _site_on_grid(scenario: Scenario, time_utc: pd.Series, step_s: int) -> tuple[pd.DataFrame, "Timeline"]:
+def _site_on_grid(scenario: Scenario, time_utc: pd.Series, step_s: int):
     from dctwin.site import site_series
     from dctwin.timeline import Timeline
 

@@ -82,7 +82,7 @@ def write_replay_dir(out_dir: Path, scenario: Scenario, telemetry: Telemetry, re
         tables["calibration"] = calibration.table
     manifest = {"kind": "replay", "dctwin_version": __version__, "scenario_name": scenario.name,
                 "step_s": telemetry.step_s, "n_steps": len(telemetry.frame),
-                "started_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "telemetry_sources": list(telemetry.sources), "scenario": scenario.model_dump(mode="json")}
     return write_run_dir(out_dir, tables, result.kpis, manifest)
 
