@@ -71,6 +71,9 @@ def _clean_samples(raw: RawSeries, qname: str, log: _Log) -> tuple[np.ndarray, n
     """Sorted samples without duplicates; conflicting duplicates refused with their rows."""
     sid = _series_id(raw)
     t, v, rows = raw.t_s, raw.values, raw.rows
+    if len(t) < 2 or bool(np.all(t[1:] > t[:-1])):  # the common case: already sorted, no repeats
+        ok = ~np.isnan(v)
+        return t[ok], v[ok], rows[ok]
     order = np.argsort(t, kind="stable")
     log.add(qname, sid, "out_of_order", int(np.sum(np.diff(t) < 0)), "samples sorted by time")
     t, v, rows = t[order], v[order], rows[order]
@@ -106,6 +109,11 @@ def _gauge_on_grid(t, v, edges_s) -> np.ndarray:
     n = len(edges_s) - 1
     k = np.floor((t - edges_s[0]) / (edges_s[1] - edges_s[0])).astype(np.int64)
     inside = (k >= 0) & (k < n)
+    k_in = k[inside]
+    if len(k_in) < 2 or bool(np.all(k_in[1:] > k_in[:-1])):  # at most one sample per step: place it
+        out = np.full(n, np.nan)
+        out[k_in] = v[inside]
+        return out
     sums = np.bincount(k[inside], weights=v[inside], minlength=n)
     counts = np.bincount(k[inside], minlength=n)
     return np.divide(sums, counts, out=np.full(n, np.nan), where=counts > 0)
