@@ -21,7 +21,7 @@ from dctwin.results.schema import lookup, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-TABLES = ("timeseries", "monthly", "jobs", "failures", "cost_lines")
+TABLES = ("timeseries", "monthly", "jobs", "failures", "cost_lines", "cash_flows")
 SECTIONS = (*TABLES, "kpis")
 SVC = "<svc>"
 

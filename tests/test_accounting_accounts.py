@@ -97,8 +97,12 @@ def test_residual_value_and_refresh():
     lines = acc.cost_lines.set_index("line")["eur"]
     racks = lines["capex__it_racks__phase-1__vr-nvl72"]
     assert lines["capex__it_racks__phase-1__vr-nvl72__refresh"] == pytest.approx(racks)
-    # refresh bought at year 5, 2 of 5 years used by year 7: 60% book value left
-    assert lines["residual_value__it_racks__phase-1__vr-nvl72"] == pytest.approx(-0.6 * racks)
+    # refresh bought at year 5, 2 of 5 years used by year 7: 60% book value left, sold at the market share of book
+    frac = s.economics.finance.it_residual_frac_of_book
+    assert 0 < frac < 1
+    assert lines["residual_value__it_racks__phase-1__vr-nvl72"] == pytest.approx(-0.6 * racks * frac)
+    assert lines["residual_value__facility_construction__phase-1"] == pytest.approx(
+        -13 / 20 * lines["capex__facility_construction__phase-1"])
 
 
 def test_npv_rises_with_the_gpu_hour_price():

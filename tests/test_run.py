@@ -127,3 +127,18 @@ def test_mixed_platform_site_runs_each_pool():
     assert k["allocated_gpu_s"] == pytest.approx(float(jobs["gpu_s"].sum()), rel=1e-9)
     grid = ts["grid_power_kw"].to_numpy()
     assert np.allclose(grid, ts["heat_rejected_kw"] + ts["heat_delivered_kw"], rtol=1e-3)
+
+
+def test_default_year_cash_flows_sum_to_npv_and_tco(default_year):
+    """The default scenario's cash-flow table: discounted flows sum to the NPV; costs plus cost of capital to
+    the TCO; IRR agrees with numpy-financial (issue 17)."""
+    npf = pytest.importorskip("numpy_financial")
+    k = default_year.kpis
+    t = default_year.table("cash_flows")
+    assert t["pv_project_eur"].sum() == pytest.approx(k["npv_eur"], rel=1e-9)
+    costs = [c for c in t.columns if c.startswith("capex_")] + ["heat_revenue_eur", "energy_eur", "staff_eur",
+                                                                "water_eur", "insurance_eur", "maintenance_eur",
+                                                                "residual_value_eur"]
+    assert -t[costs].to_numpy().sum() + k["cost_of_capital_eur"] == pytest.approx(k["tco_eur"], rel=1e-9)
+    ref = npf.irr(t["project_cash_flow_eur"])
+    assert (k["irr_project"] is None and np.isnan(ref)) or k["irr_project"] == pytest.approx(ref, abs=1e-9)

@@ -21,7 +21,7 @@ from dctwin.errors import InputError
 
 __all__ = ["ENTRY_KEYS", "is_sourced", "read_data_yaml", "read_sources", "sourced_value", "unwrap_sourced"]
 
-ENTRY_KEYS = ("value", "source", "note", "unit")
+ENTRY_KEYS = ("value", "source", "note", "unit", "range")  # range: [low, high] a value may take
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster, same safety
 
 Shape = Literal["number", "numbers", "any"]
@@ -114,6 +114,8 @@ def sourced_value(entry: Any, where: str, sources: Mapping[str, str], file: str,
         value = _check_numbers(value, f"{where}.value", file, positive=positive, many=shape == "numbers")
     elif value is None and not allow_null:
         raise InputError("value may not be null", file=file, field=f"{where}.value")
+    if "range" in entry:
+        _check_range(entry["range"], value, f"{where}.range", file)
     note = entry.get("note")
     if note is not None and not isinstance(note, str):
         raise InputError("note must be text", file=file, field=f"{where}.note", value=note)
@@ -122,6 +124,17 @@ def sourced_value(entry: Any, where: str, sources: Mapping[str, str], file: str,
         raise InputError("a derived value needs a note saying how it was derived", file=file,
                          field=f"{where}.note")
     return value, (f"{text} | note: {note}" if note and with_note else text)
+
+
+def _check_range(rng: Any, value: Any, where: str, file: str) -> None:
+    """A ``[low, high]`` pair of finite numbers that holds ``value`` (when it is one number)."""
+    lo_hi = [_number(v) for v in rng] if isinstance(rng, list) else None
+    if lo_hi is None or len(lo_hi) != 2 or not all(_is_finite_number(v) for v in lo_hi) or lo_hi[0] > lo_hi[1]:
+        raise InputError("range must be [low, high], two finite numbers, low <= high", file=file, field=where,
+                         value=rng)
+    if _is_finite_number(value) and not lo_hi[0] <= value <= lo_hi[1]:
+        raise InputError("value lies outside its range", file=file, field=where, value=value,
+                         allowed=f"{lo_hi[0]} to {lo_hi[1]}")
 
 
 def _check_numbers(value: Any, where: str, file: str, *, positive: bool, many: bool) -> Any:

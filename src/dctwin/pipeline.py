@@ -222,6 +222,7 @@ def run_pipeline(
         "jobs": jobs,
         "failures": pd.concat(failure_tables, ignore_index=True),
         "cost_lines": accounts.cost_lines.reset_index(drop=True),
+        "cash_flows": accounts.cash_flows.reset_index(drop=True),  # yearly, periods 0..N (accounting/cashflow.py)
     }
     return tables, _clean(kpis)
 

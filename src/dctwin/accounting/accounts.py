@@ -4,9 +4,10 @@ Conventions (stated once, used everywhere):
 
 * Run figures (``energy_cost_eur``, ``grid_energy_mwh``, ``emissions_*_t``,
   ``heat_revenue_eur``) cover the simulated span only.
-* Horizon figures (``tco_eur``, ``npv_eur``, ``cost_lines``) cover
-  ``economics.finance.horizon_years`` from the simulation start; each year's
-  operation is the simulated span scaled to 8,760 h (a one-year run repeats).
+* Horizon figures (``tco_eur``, ``npv_eur``, ``irr_project``, ``cost_lines``,
+  ``cash_flows``) cover ``economics.finance.horizon_years`` from the simulation
+  start; each year's operation is the simulated span scaled to 8,760 h (a
+  one-year run repeats); see ``horizon`` and ``cashflow`` for the table.
 * Unit costs divide the TCO by the horizon's GPU-hours, so
   ``eur_per_gpu_hour_available x gpu_hours_available_horizon == tco_eur``
   exactly; per-model figures allocate the inference share of the TCO.
@@ -23,7 +24,7 @@ import pandas as pd
 from dctwin.accounting.capex import capex_items, installed_platforms
 from dctwin.accounting.carbon import emissions_t
 from dctwin.accounting.energy import energy_flows
-from dctwin.accounting.finance import asset_schedule, discount_factors
+from dctwin.accounting.horizon import horizon_accounts
 from dctwin.catalog import Platform
 from dctwin.config import Scenario
 from dctwin.errors import DctwinError, InputError
@@ -44,6 +45,7 @@ class Accounts:
     kpis: dict[str, float]
     cost_lines: pd.DataFrame
     monthly: pd.DataFrame
+    cash_flows: pd.DataFrame = field(default_factory=pd.DataFrame)
     per_step: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
@@ -100,15 +102,16 @@ def account(scenario: Scenario, series: pd.DataFrame, step_s: int,
     """
     _check(series, step_s)
     econ = scenario.economics
-    fin, opx = econ.finance, econ.opex
+    opx = econ.opex
     step_h = step_s / 3600.0
     n_steps = len(series)
     run_h = n_steps * step_h
     scale = HOURS_PER_YEAR / run_h  # run -> one year
-    years = fin.horizon_years
+    years = econ.finance.horizon_years
 
     # --- energy, heat, carbon per step
-    flows = energy_flows(_col(series, "grid_power_kw"), _col(series, "price_eur_per_mwh"), step_h,
+    flows = energy_flows(_col(series, "grid_power_kw"), _col(series, "price_eur_per_mwh") * econ.spot_price_factor,
+                         step_h,
                          ppa_share=econ.ppa_share, ppa_price_eur_per_mwh=econ.ppa_price_eur_per_mwh,
                          ppa_matching=econ.ppa_matching, energy_tax_eur_per_mwh=econ.energy_tax_eur_per_mwh,
                          grid_fee_eur_per_mwh=econ.grid_fee_eur_per_mwh)
@@ -139,11 +142,10 @@ def account(scenario: Scenario, series: pd.DataFrame, step_s: int,
 
     # --- capital
     items = capex_items(scenario, platforms)
-    sched = asset_schedule(items, years, fin.wacc, fin.rate)
     capex_fac = float(items.loc[items.category == "facility", "eur"].sum())
     capex_it = float(items.loc[items.category == "it", "eur"].sum())
 
-    # --- annual operating flows (a year = the run scaled to 8,760 h)
+    # --- annual operating flows (a year = the run scaled to 8,760 h), then the horizon
     annual = {
         "energy_spot": float(flows["spot_cost_eur"].sum()) * scale,
         "energy_ppa": float(flows["ppa_cost_eur"].sum()) * scale,
@@ -157,35 +159,10 @@ def account(scenario: Scenario, series: pd.DataFrame, step_s: int,
     categories = {"energy_spot": "energy", "energy_ppa": "energy", "energy_ppa_surplus_sold": "energy",
                   "energy_tax": "energy", "grid_fees": "energy", "heat_sold": "heat", "water": "opex",
                   "staff": "opex"}
-    yearly_opex = np.full(years, sum(annual.values()))
-    insurance = opx.insurance_frac_per_year * (sched["gross_facility"] + sched["gross_it"])
-    maint_fac = opx.facility_maintenance_frac_per_year * sched["gross_facility"]
-    maint_it = opx.it_maintenance_frac_per_year * sched["gross_it"]
-    yearly_opex = yearly_opex + insurance + maint_fac + maint_it
-
-    # --- cost lines over the horizon (sum == TCO)
-    lines: list[tuple[str, str, float]] = []
-    for p in sched["purchases"].itertuples(index=False):
-        lines.append((f"capex__{p.line}", "capex_refresh" if p.refresh else "capex", p.eur))
-    for r in sched["residual"].itertuples(index=False):
-        lines.append((f"residual_value__{r.line.removesuffix('__residual')}", "residual_value", -r.eur))
-    lines.append(("cost_of_capital", "financing", float(sched["cost_of_capital"].sum())))
-    for name, v in annual.items():
-        lines.append((name, categories[name], v * years))
-    lines.append(("insurance", "opex", float(insurance.sum())))
-    lines.append(("maintenance_facility", "opex", float(maint_fac.sum())))
-    lines.append(("maintenance_it", "opex", float(maint_it.sum())))
-    cost_lines = pd.DataFrame(lines, columns=["line", "category", "eur"])
-    tco = float(cost_lines["eur"].sum())
-
-    # --- NPV (revenue from used GPU-hours), PV of costs, levelised cost
-    t_end = np.arange(1, years + 1, dtype=float)
-    disc = discount_factors(t_end, fin.rate)
-    revenue_y = fin.revenue_eur_per_gpu_hour * gpuh_used * scale
-    pv_opex = float((yearly_opex * disc).sum())
-    pv_cost = sched["pv_capex_eur"] + pv_opex - sched["pv_residual_eur"]
-    npv = float(revenue_y * disc.sum()) - pv_cost
-    pv_gpuh = gpuh_avail * scale * float(disc.sum())
+    hz = horizon_accounts(econ, items, annual, categories, gpuh_avail * scale,
+                          gpuh_used / gpuh_avail if gpuh_avail > 0 else 0.0)
+    cost_lines = hz["cost_lines"]
+    tco = hz["kpis"]["tco_eur"]
 
     # --- unit costs
     gpuh_avail_h = gpuh_avail * scale * years
@@ -219,10 +196,7 @@ def account(scenario: Scenario, series: pd.DataFrame, step_s: int,
         "capex_eur": capex_fac + capex_it,
         "capex_facility_eur": capex_fac,
         "capex_it_eur": capex_it,
-        "opex_year_eur": float(yearly_opex.mean()),
-        "tco_eur": tco,
-        "pv_cost_eur": float(pv_cost),
-        "npv_eur": npv,
+        **hz["kpis"],
         "gpu_hours_available": gpuh_avail,
         "gpu_hours_used": gpuh_used,
         "effective_gpu_hours_used": gpuh_effective,
@@ -233,7 +207,6 @@ def account(scenario: Scenario, series: pd.DataFrame, step_s: int,
         "eur_per_gpu_hour_available": _div(tco, gpuh_avail_h),
         "eur_per_gpu_hour_used": _div(tco, gpuh_used_h),
         "eur_per_pflop_hour": _div(tco, pflop_h),
-        "lcoc_eur_per_gpu_hour": _div(pv_cost, pv_gpuh),
     }
 
     if "backlog_gpu_hours" in series.columns:
@@ -276,4 +249,4 @@ def account(scenario: Scenario, series: pd.DataFrame, step_s: int,
     })
     monthly.index = monthly.index.astype(str)
     monthly = monthly.rename_axis("month").reset_index()
-    return Accounts(kpis=kpis, cost_lines=cost_lines, monthly=monthly, per_step=per_step)
+    return Accounts(kpis=kpis, cost_lines=cost_lines, monthly=monthly, per_step=per_step, cash_flows=hz["cash_flows"])

@@ -4,7 +4,7 @@ Time runs in years from the simulation start. An asset bought at ``t0`` with
 life ``L`` is replaced at ``t0 + L`` while inside the horizon (IT refresh); its
 book value falls linearly to zero over ``L``. Cost of capital is the WACC on
 the mean book value of each year, evaluated on a monthly grid. Cash flows for
-NPV: purchases when they happen, operating flows at each year end, residual
+NPV: purchases at the start of the year they happen in, operating flows at each year end, residual
 book value at the horizon end.
 """
 
@@ -23,8 +23,14 @@ def discount_factors(t_years: np.ndarray, rate: float) -> np.ndarray:
     return (1.0 + rate) ** (-np.asarray(t_years, dtype=float))
 
 
-def asset_schedule(items: pd.DataFrame, horizon_years: int, wacc: float, rate: float) -> dict:
+def asset_schedule(items: pd.DataFrame, horizon_years: int, wacc: float, rate: float,
+                   refresh_price_factor: float = 1.0) -> dict:
     """Year-by-year capital figures for the capex ``items`` (see ``capex_items``).
+
+    A refresh (IT bought again at the end of its life) costs ``refresh_price_factor``
+    times the first purchase [-]. Purchases are paid at the start of the year
+    they fall in (``period`` = floor of ``t_years``), the conservative side of
+    a mid-year purchase; that is the timing of the cash-flow table and NPV.
 
     Returns ``purchases`` (DataFrame: line, category, eur, t_years, refresh),
     per-year arrays [EUR] ``depreciation``, ``cost_of_capital``,
@@ -45,22 +51,23 @@ def asset_schedule(items: pd.DataFrame, horizon_years: int, wacc: float, rate: f
         k = 0
         while t0 + k * life < n:
             tk = t0 + k * life
+            eur = float(row.eur) * (refresh_price_factor if k > 0 and row.category == "it" else 1.0)
             buys.append({"line": row.line if k == 0 else f"{row.line}__refresh", "category": row.category,
-                             "eur": float(row.eur), "t_years": tk, "refresh": k > 0})
+                             "eur": eur, "t_years": tk, "period": int(np.floor(tk)), "refresh": k > 0})
             age = t_mid - tk
             alive = (age >= 0) & (age < life)
-            book = np.where(alive, row.eur * (1.0 - age / life), 0.0)
-            dep += np.where(alive, row.eur / life / _SUB, 0.0).reshape(n, _SUB).sum(axis=1)
+            book = np.where(alive, eur * (1.0 - age / life), 0.0)
+            dep += np.where(alive, eur / life / _SUB, 0.0).reshape(n, _SUB).sum(axis=1)
             coc += (wacc * book / _SUB).reshape(n, _SUB).sum(axis=1)
-            gross[row.category] += np.where(alive, row.eur / _SUB, 0.0).reshape(n, _SUB).sum(axis=1)
+            gross[row.category] += np.where(alive, eur / _SUB, 0.0).reshape(n, _SUB).sum(axis=1)
             age_end = n - tk
             if age_end < life:
                 resid.append({"line": f"{row.line}__residual", "category": row.category,
-                                  "eur": float(row.eur) * (1.0 - age_end / life)})
+                                  "eur": eur * (1.0 - age_end / life)})
             k += 1
-    purchases = pd.DataFrame(buys, columns=["line", "category", "eur", "t_years", "refresh"])
+    purchases = pd.DataFrame(buys, columns=["line", "category", "eur", "t_years", "period", "refresh"])
     residual = pd.DataFrame(resid, columns=["line", "category", "eur"])
-    pv_capex = float((purchases["eur"] * discount_factors(purchases["t_years"].to_numpy(), rate)).sum())
+    pv_capex = float((purchases["eur"] * discount_factors(purchases["period"].to_numpy(), rate)).sum())
     pv_resid = float(residual["eur"].sum()) * float(discount_factors(np.array([n]), rate)[0])
     return {"purchases": purchases, "depreciation": dep, "cost_of_capital": coc, "gross_facility": gross["facility"],
                 "gross_it": gross["it"], "residual": residual, "pv_capex_eur": pv_capex, "pv_residual_eur": pv_resid}

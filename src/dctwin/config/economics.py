@@ -16,7 +16,7 @@ from pydantic import Field
 from dctwin.config.base import Section
 from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 
-__all__ = ["CapexConfig", "EconomicsConfig", "FinanceConfig", "OpexConfig", "cost_norms"]
+__all__ = ["CapexConfig", "EconomicsConfig", "FinanceConfig", "OpexConfig", "cost_norms", "norm_range"]
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +33,12 @@ def cost_norms() -> dict[str, Any]:
 
 def _norm(name: str) -> Any:
     return cost_norms()["values"][name]["value"]
+
+
+def norm_range(name: str) -> tuple[float, float] | None:
+    """The sourced ``[low, high]`` range of a cost norm, or None when the file gives none."""
+    rng = cost_norms()["values"][name].get("range")
+    return (float(rng[0]), float(rng[1])) if rng else None
 
 
 class CapexConfig(Section):
@@ -111,7 +117,49 @@ class FinanceConfig(Section):
         None, ge=0, le=0.5, description="Discount rate for NPV [1/year]; defaults to the WACC."
     )
     revenue_eur_per_gpu_hour: float = Field(
-        _norm("revenue_eur_per_gpu_hour"), ge=0, description="Price a used GPU-hour sells for, for NPV [EUR/GPU-h]."
+        _norm("revenue_eur_per_gpu_hour"), ge=0,
+        description="Spot price of a GPU-hour in the year its GPU generation is installed [EUR/GPU-h]; falls by "
+        "gpu_price_decline_per_year as the generation ages and restarts at each IT refresh.",
+    )
+    gpu_price_decline_per_year: float = Field(
+        _norm("gpu_price_decline_per_year"), ge=0, lt=1,
+        description="Yearly fall of the spot GPU-hour price of an installed generation [1/year].",
+    )
+    contracted_share: float = Field(
+        _norm("contracted_share"), ge=0, le=1,
+        description="Share of available GPU-hours sold on contracts, billed whether used or not [-].",
+    )
+    contract_price_frac: float = Field(
+        _norm("contract_price_frac"), ge=0, le=2,
+        description="Contract price as a share of the generation's spot launch price, flat over the term [-].",
+    )
+    contract_years: float = Field(
+        _norm("contract_years"), ge=0, le=10,
+        description="Contract term from each generation's installation [years]; afterwards those GPU-hours sell at spot.",
+    )
+    ramp_start_frac: float = Field(
+        _norm("ramp_start_frac"), ge=0, le=1,
+        description="Spot sales in year 1 as a share of steady sales; rises linearly to 1 over ramp_years [-].",
+    )
+    ramp_years: float = Field(_norm("ramp_years"), ge=0, le=10, description="Years to steady spot sales [years].")
+    corporate_tax_rate: float = Field(
+        _norm("corporate_tax_rate"), ge=0, le=0.6,
+        description="Income tax on taxable profit (EBITDA - depreciation, losses carried forward) [-].",
+    )
+    it_residual_frac_of_book: float = Field(
+        _norm("it_residual_frac_of_book"), ge=0, le=1,
+        description="Market value of IT at the horizon end as a share of its straight-line book value [-].",
+    )
+    refresh_price_factor: float = Field(
+        _norm("refresh_price_factor"), gt=0, le=5,
+        description="Price of an IT refresh as a share of the first purchase (nominal EUR) [-].",
+    )
+    debt_share: float = Field(
+        _norm("debt_share"), ge=0, le=0.95, description="Share of the first-year capex financed by an amortising loan [-]."
+    )
+    debt_rate: float = Field(_norm("debt_rate"), ge=0, le=0.5, description="Interest rate of that loan [1/year].")
+    debt_tenor_years: int = Field(
+        _norm("debt_tenor_years"), ge=1, le=30, description="Loan term, equal yearly payments (annuity) [years]."
     )
 
     @property
@@ -139,8 +187,13 @@ class EconomicsConfig(Section):
         _norm("residual_mix_g_per_kwh"), ge=0, description="Residual mix for unmatched grid energy (market-based) "
                                                            "[g/kWh]."
     )
-    heat_price_eur_per_mwh: float = Field(22.0, ge=0, description="Annual-average price paid for heat delivered "
-                                                                  "[EUR/MWh].")
+    heat_price_eur_per_mwh: float = Field(
+        _norm("heat_price_eur_per_mwh"), ge=0, description="Annual-average price paid for heat delivered [EUR/MWh]."
+    )
+    spot_price_factor: float = Field(
+        _norm("spot_price_factor"), gt=0, le=10,
+        description="Multiplier on the site's spot price series, for the price level over the horizon [-].",
+    )
     heat_price_seasonal: bool = Field(
         False, description="Shape the heat price by month like Borlänge Energi's tariff (same annual mean)."
     )

@@ -1,0 +1,164 @@
+"""The cash-flow table of a horizon and its returns: NPV, IRR, payback, debt service cover.
+
+Timing (one convention for table, NPV and IRR): period 0 is the simulation
+start; period k >= 1 is the end of year k. A purchase is paid at the start of
+the year it falls in (period ``floor(t_years)``); operating flows, tax and
+debt service of year k at period k; the residual value at period N. Signs:
+money in is positive, money out negative.
+
+Tax: ``corporate_tax_rate`` x (EBITDA - depreciation - interest), losses
+carried forward without limit (Sweden); the residual value is sold at its
+market value, the gap to book value is a taxable gain or a deductible loss.
+The project (unlevered) flows pay tax without interest; the equity flows
+pay it after interest.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["cash_flow_table", "debt_schedule", "irr", "npv", "payback_years", "returns"]
+
+OPERATING = ("compute_revenue_eur", "heat_revenue_eur", "energy_eur", "staff_eur", "water_eur",
+             "insurance_eur", "maintenance_eur")
+CAPITAL = ("capex_facility_eur", "capex_it_eur", "capex_it_refresh_eur")
+
+
+def npv(rate: float, flows: np.ndarray) -> float:
+    """Net present value of ``flows`` at periods 0..N [EUR] at ``rate`` [1/period]."""
+    flows = np.asarray(flows, dtype=float)
+    return float((flows * (1.0 + rate) ** -np.arange(flows.size)).sum())
+
+
+def irr(flows: np.ndarray) -> float:
+    """Internal rate of return of ``flows`` at periods 0..N [1/period]; NaN when NPV has no root in (-99 %, 1000 %).
+
+    Of several roots, the one nearest zero. Brackets are found on a log-spaced grid of 1 + rate
+    and refined by bisection to 1e-12.
+    """
+    flows = np.asarray(flows, dtype=float)
+    if flows.size < 2 or not (np.any(flows > 0) and np.any(flows < 0)):
+        return float("nan")
+    grid = np.concatenate([-1.0 + np.logspace(-2, 0, 200, endpoint=False), 1.0 + np.logspace(-12, math.log10(10), 400)])
+    rates = grid - 1.0
+    rates = np.unique(np.concatenate([rates, [0.0]]))
+    values = np.array([npv(r, flows) for r in rates])
+    roots = []
+    for i in np.nonzero(np.sign(values[:-1]) * np.sign(values[1:]) <= 0)[0]:
+        lo, hi = rates[i], rates[i + 1]
+        f_lo = values[i]
+        if f_lo == 0.0:
+            roots.append(lo)
+            continue
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            f_mid = npv(mid, flows)
+            if np.sign(f_mid) == np.sign(f_lo):
+                lo, f_lo = mid, f_mid
+            else:
+                hi = mid
+            if hi - lo < 1e-12:
+                break
+        roots.append(0.5 * (lo + hi))
+    return float(min(roots, key=abs)) if roots else float("nan")
+
+
+def payback_years(flows: np.ndarray) -> float:
+    """Years until cumulative ``flows`` (periods 0..N) turn non-negative for good, interpolated within
+    the year [years]; ``inf`` if they do not within the horizon."""
+    cum = np.cumsum(np.asarray(flows, dtype=float))
+    if cum[-1] < 0:
+        return float("inf")
+    neg = np.nonzero(cum < 0)[0]
+    if neg.size == 0:
+        return 0.0
+    k = int(neg[-1]) + 1  # first period after the last negative cumulative
+    return float(k - 1 + (-cum[k - 1]) / (cum[k] - cum[k - 1]))
+
+
+def debt_schedule(principal_eur: float, rate: float, tenor_years: int, horizon_years: int) -> pd.DataFrame:
+    """An annuity loan drawn at period 0: interest and principal paid in years 1..tenor [EUR, positive]."""
+    n = int(horizon_years)
+    interest, repay = np.zeros(n + 1), np.zeros(n + 1)
+    if principal_eur > 0:
+        pay = principal_eur / tenor_years if rate == 0 else principal_eur * rate / (1 - (1 + rate) ** -tenor_years)
+        balance = principal_eur
+        for k in range(1, min(tenor_years, n) + 1):
+            interest[k] = balance * rate
+            repay[k] = pay - interest[k] if k < tenor_years else balance
+            balance -= repay[k]
+        if tenor_years > n:  # a balloon at the horizon end: the loan is repaid when the assets are sold
+            repay[n] += balance
+    draw = np.zeros(n + 1)
+    draw[0] = principal_eur
+    return pd.DataFrame({"debt_drawdown_eur": draw, "debt_interest_eur": interest, "debt_principal_eur": repay})
+
+
+def _tax(taxable: np.ndarray, rate: float) -> np.ndarray:
+    """Tax paid per period on ``taxable`` profit with losses carried forward [EUR, positive]."""
+    out = np.zeros_like(taxable)
+    loss = 0.0
+    for k, profit in enumerate(taxable):
+        base = profit - loss
+        if base > 0:
+            out[k], loss = rate * base, 0.0
+        else:
+            loss = -base
+    return out
+
+
+def cash_flow_table(lines: pd.DataFrame, depreciation_eur: np.ndarray, residual_book_eur: float,
+                    residual_market_eur: float, rate: float, tax_rate: float, debt: pd.DataFrame) -> pd.DataFrame:
+    """The yearly cash-flow table, periods 0..N.
+
+    lines: one row per period with the signed ``CAPITAL`` and ``OPERATING`` columns [EUR];
+    depreciation_eur: book depreciation of years 1..N [EUR]; residual_*_eur: book and market value of
+    the assets at the horizon end [EUR]; rate: discount rate [1/year]; tax_rate [-]; debt: from
+    ``debt_schedule``.
+    """
+    t = lines.copy().reset_index(drop=True)
+    n = len(t) - 1
+    t.insert(0, "year", np.arange(n + 1))
+    t["ebitda_eur"] = t[list(OPERATING)].sum(axis=1)
+    t["depreciation_eur"] = np.concatenate([[0.0], depreciation_eur])
+    t["residual_value_eur"] = 0.0
+    t.loc[n, "residual_value_eur"] = residual_market_eur
+    gain = np.zeros(n + 1)
+    gain[n] = residual_market_eur - residual_book_eur
+    ebit = t["ebitda_eur"].to_numpy() - t["depreciation_eur"].to_numpy() + gain
+    t["tax_eur"] = -_tax(ebit, tax_rate)
+    t["project_cash_flow_eur"] = t[list(CAPITAL)].sum(axis=1) + t["ebitda_eur"] + t["tax_eur"] + t["residual_value_eur"]
+    t["cumulative_project_eur"] = t["project_cash_flow_eur"].cumsum()
+    t["discount_factor"] = (1.0 + rate) ** -t["year"].to_numpy(dtype=float)
+    t["pv_project_eur"] = t["project_cash_flow_eur"] * t["discount_factor"]
+    for col in debt.columns:
+        t[col] = debt[col].to_numpy()
+    interest = t["debt_interest_eur"].to_numpy()
+    tax_levered = -_tax(ebit - interest, tax_rate)
+    service = interest + t["debt_principal_eur"].to_numpy()
+    t["equity_cash_flow_eur"] = (t["project_cash_flow_eur"] - t["tax_eur"] + tax_levered + t["debt_drawdown_eur"]
+                                 - service)
+    cfads = t["ebitda_eur"].to_numpy() + tax_levered + t["capex_it_refresh_eur"].to_numpy()
+    t["dscr"] = np.divide(cfads, service, out=np.full(n + 1, np.nan), where=service > 0)
+    return t
+
+
+def returns(table: pd.DataFrame) -> dict[str, float]:
+    """NPV [EUR], IRRs [1/year], payback and discounted payback [years], minimum DSCR [-] of a cash-flow table.
+
+    ``npv_eur`` is the sum of ``pv_project_eur``, i.e. the project flows after tax at the table's discount rate.
+    """
+    proj = table["project_cash_flow_eur"].to_numpy()
+    eq = table["equity_cash_flow_eur"].to_numpy()
+    dscr = table["dscr"].to_numpy()
+    return {
+        "npv_eur": float(table["pv_project_eur"].sum()),
+        "irr_project": irr(proj),
+        "irr_equity": irr(eq),
+        "payback_years": payback_years(proj),
+        "discounted_payback_years": payback_years(table["pv_project_eur"].to_numpy()),
+        "dscr_min": float(np.nanmin(dscr)) if np.isfinite(dscr).any() else float("nan"),
+    }
