@@ -96,6 +96,9 @@ INTRO = {
             "[the job schema](job-schema.md).",
     "failures": "One row per job interruption (`failures.parquet`).",
     "cost_lines": "One row per cost line over the finance horizon (`cost_lines.parquet`); they sum to `tco_eur`.",
+    "cash_flows": "One row per period of the finance horizon (`cash_flows.parquet`), money in positive: "
+                  "`pv_project_eur` sums to `npv_eur`; the capital, operating-cost, heat and residual columns "
+                  "plus `cost_of_capital_eur` sum to minus `tco_eur`.",
     "kpis": "The flat headline figures (`kpis.json`, `RunResult.kpis`). Run figures cover the simulated span; "
             "horizon figures (TCO, NPV, unit costs) cover `economics.finance.horizon_years`, each year being "
             "the run scaled to 8,760 h.",

@@ -135,7 +135,8 @@ class FinanceConfig(Section):
     )
     contract_years: float = Field(
         _norm("contract_years"), ge=0, le=10,
-        description="Contract term from each generation's installation [years]; afterwards those GPU-hours sell at spot.",
+        description="Contract term from each generation's installation [years]; afterwards those GPU-hours "
+        "sell at spot.",
     )
     ramp_start_frac: float = Field(
         _norm("ramp_start_frac"), ge=0, le=1,
@@ -155,7 +156,8 @@ class FinanceConfig(Section):
         description="Price of an IT refresh as a share of the first purchase (nominal EUR) [-].",
     )
     debt_share: float = Field(
-        _norm("debt_share"), ge=0, le=0.95, description="Share of the first-year capex financed by an amortising loan [-]."
+        _norm("debt_share"), ge=0, le=0.95,
+        description="Share of the first-year capex financed by an amortising loan [-].",
     )
     debt_rate: float = Field(_norm("debt_rate"), ge=0, le=0.5, description="Interest rate of that loan [1/year].")
     debt_tenor_years: int = Field(
