@@ -215,11 +215,23 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind; anything but loopback needs --token."),
     port: int = typer.Option(8765, help="TCP port."),
     token: str | None = typer.Option(None, envvar="DCTWIN_TOKEN", help="API token (required off loopback)."),
+    follow: str | None = typer.Option(None, help="Telemetry file or loopback endpoint to follow at /live."),
+    mapping: Path | None = typer.Option(None, help="Mapping file of the followed telemetry."),
+    live_scenario: str | None = typer.Option(None, help="Scenario (calibrated) whose model the live view uses."),
 ) -> None:
     """Start the web dashboard."""
     from dctwin.web import serve as serve_app
 
-    serve_app(runs_dir, host=host, port=port, token=token)
+    live = None
+    if follow is not None:
+        from dctwin.config import load_scenario
+        from dctwin.telemetry import read_mapping
+        from dctwin.telemetry.live import LiveFollower
+
+        if mapping is None:
+            raise typer.BadParameter("--follow needs --mapping", param_hint="--mapping")
+        live = LiveFollower(load_scenario(live_scenario), read_mapping(mapping), follow)
+    serve_app(runs_dir, host=host, port=port, token=token, live=live)
 
 
 @app.command()

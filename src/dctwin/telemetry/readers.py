@@ -25,7 +25,7 @@ import pandas as pd
 
 from dctwin.errors import InputError
 
-__all__ = ["RawSeries", "read_telemetry_file"]
+__all__ = ["RawSeries", "parse_csv_text", "parse_exposition", "read_telemetry_file"]
 
 MAX_FILE_BYTES = 2 << 30
 _TIME_COLUMNS = ("time", "timestamp", "ts", "datetime", "date_time")
@@ -71,6 +71,18 @@ def read_telemetry_file(path: str | Path, *, naive_timezone: str | None, epoch_u
 
 
 # ------------------------------------------------------------------ tables
+def parse_csv_text(text: str, file: str, *, naive_timezone: str | None, epoch_unit: str | None,
+                   first_row: int = 2) -> list[RawSeries]:
+    """Series of CSV text with its header line (for a file that grows: the header plus the new lines)."""
+    import io
+
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise InputError(f"not a readable CSV table: {str(exc).splitlines()[0][:200]}", file=file) from None
+    return _from_table(df, file, naive_timezone, epoch_unit, first_row=first_row)
+
+
 def _read_csv(p: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
@@ -225,25 +237,31 @@ def _labels(text: str, file: str, line: int) -> dict[str, str]:
 
 def _read_exposition(p: Path) -> list[RawSeries]:
     """Prometheus/OpenMetrics text: ``name{labels} value timestamp_ms`` per line; HELP/TYPE comments skipped."""
-    file, groups = str(p), {}
-    with p.open("r", encoding="utf-8", errors="strict") as fh:
-        try:
-            for line_no, line in enumerate(fh, 1):
-                s = line.strip()
-                if not s or s.startswith("#"):
-                    continue
-                m = _SAMPLE.match(s)
-                if m is None:
-                    raise InputError("not a sample line of the exposition format", file=file, field=f"line {line_no}")
-                if m.group(6) is None:
-                    raise InputError("sample has no timestamp: export with timestamps (ms)", file=file,
-                                     field=f"line {line_no}")
-                value = _float(m.group(4), file, line_no)
-                labels = _labels(m.group(3) or "", file, line_no)
-                key = (m.group(1), tuple(sorted(labels.items())))
-                groups.setdefault(key, []).append((int(m.group(6)) / 1000.0, value, line_no))
-        except UnicodeDecodeError as exc:
-            raise InputError(f"file is not UTF-8 text (byte {exc.start})", file=file) from None
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"file is not UTF-8 text (byte {exc.start})", file=str(p)) from None
+    return parse_exposition(text, str(p))
+
+
+def parse_exposition(text: str, file: str, default_time_s: float | None = None) -> list[RawSeries]:
+    """Samples of the exposition format; those without a timestamp take ``default_time_s`` (a live scrape),
+    or are refused when it is None (a file must say when each sample was taken)."""
+    groups: dict = {}
+    for line_no, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        m = _SAMPLE.match(s)
+        if m is None:
+            raise InputError("not a sample line of the exposition format", file=file, field=f"line {line_no}")
+        if m.group(6) is None and default_time_s is None:
+            raise InputError("sample has no timestamp: export with timestamps (ms)", file=file,
+                             field=f"line {line_no}")
+        t_s = int(m.group(6)) / 1000.0 if m.group(6) is not None else default_time_s
+        labels = _labels(m.group(3) or "", file, line_no)
+        key = (m.group(1), tuple(sorted(labels.items())))
+        groups.setdefault(key, []).append((t_s, _float(m.group(4), file, line_no), line_no))
     return [_series_from_samples(name, dict(lbl), samples, file) for (name, lbl), samples in sorted(groups.items())]
 
 

@@ -27,7 +27,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(runs_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -> None:
+def serve(runs_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
+          live=None) -> None:
     """Run the dashboard until interrupted. Binding off loopback requires a token of 16+ characters."""
     import uvicorn
 
@@ -37,8 +38,10 @@ def serve(runs_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, token
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         raise InputError("API token too short", field="token", allowed=f"at least {MIN_TOKEN_CHARS} characters")
     allowed = None
-    app = create_app(Path(runs_dir), token=token, allowed_hosts=allowed)
+    app = create_app(Path(runs_dir), token=token, allowed_hosts=allowed, live=live)
     where = f"http://{host}:{port}/" + ("?token=<your token>" if token else "")
     print(f"dctwin dashboard on {where} (runs from {Path(runs_dir).resolve()}); Ctrl-C stops it")
+    if live is not None:
+        print(f"live view of {live.source} on http://{host}:{port}/live")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, limit_concurrency=512,
                 timeout_keep_alive=5)

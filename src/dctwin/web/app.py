@@ -78,13 +78,14 @@ class _LRU:
 
 def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | None = None,
                allowed_hosts: list[str] | None = None, max_body_bytes: int = 64 * 1024,
-               write_reports: bool = True) -> FastAPI:
+               write_reports: bool = True, live=None) -> FastAPI:
     """The dashboard app over ``runs_dir``.
 
     ``token``: required on every request when given. ``allowed_hosts``: Host
     header names accepted (default: loopback names without a token, any
     with one). ``runner(scenario, out_dir, progress)`` starts a run
     (default ``dctwin.orchestrator.run``); after it, ``report.html`` is written.
+    ``live``: a ``dctwin.telemetry.live.LiveFollower`` shown at ``/live``.
     """
     store = RunStore(Path(runs_dir))
     after = None
@@ -127,6 +128,11 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
         from dctwin.config import load_scenario
 
         return load_scenario().model_dump(mode="json")
+
+    if live is not None:
+        from dctwin.web.live import live_router
+
+        app.include_router(live_router(live, page))
 
     # ------------------------------------------------------------ static assets
     def asset(body: bytes, media: str) -> Response:
