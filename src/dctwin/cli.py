@@ -37,6 +37,8 @@ def run(
     out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run directory to create (must not exist)."),
     report: bool = typer.Option(True, help="Write report.html into the run directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    cache: Path | None = typer.Option(None, "--cache", help="Stage-cache folder: stages whose inputs did not "
+                                      "change are read back instead of recomputed (safe to delete)."),
 ) -> None:
     """Run a scenario for its whole span and write a run directory."""
     from dctwin.config import load_scenario
@@ -53,7 +55,7 @@ def run(
                 err.print("writing report.html and figures ...")
             write_report(folder)
     with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress:
-        result = run_scenario(sc, out_dir, progress=progress, finish=finish)
+        result = run_scenario(sc, out_dir, progress=progress, finish=finish, cache=cache)
     _print_summary(result)
 
 

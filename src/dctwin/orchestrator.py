@@ -1,8 +1,8 @@
-"""The orchestrator: one scenario in, one run out, every stage in order.
+"""The orchestrator: one scenario in, one run out.
 
-exogenous site series -> operation plan -> workload -> cluster (per pool) ->
-IT power -> facility -> accounting -> results. Each stage is a function of
-the earlier ones' arrays, so the pipeline runs one way.
+It checks the run fits, builds the timeline and the installed pools, runs the chain of stages
+(``dctwin.stages.run_stages``: site -> operation -> workload -> cluster per pool -> IT power -> facility
+-> accounting -> tables), and writes the run directory.
 """
 
 from __future__ import annotations
@@ -45,10 +45,14 @@ class _Stage:
         self.progress(name, STAGE_STARTS[name])
 
 
-def simulate(scenario: Scenario, progress: Progress = _noop) -> RunResult:
-    """Run ``scenario`` in memory and return its results (nothing is written)."""
+def simulate(scenario: Scenario, progress: Progress = _noop, cache=None) -> RunResult:
+    """Run ``scenario`` in memory and return its results (no run directory is written).
+
+    ``cache``: a stage-cache folder (or a ``dctwin.stages.StageCache``, whose ``hits`` and ``misses`` then
+    name the stages read back and recomputed); stages whose inputs are unchanged are read back from it.
+    """
     from dctwin.limits import check_run_fits
-    from dctwin.pipeline import run_pipeline
+    from dctwin.stages import NoCache, StageCache, run_stages
 
     check_run_fits(scenario)  # refuse up front what would not fit this machine's memory
     started = time.time()
@@ -59,7 +63,8 @@ def simulate(scenario: Scenario, progress: Progress = _noop) -> RunResult:
             "no racks are online during the simulated span", field="phases",
             allowed="a phase starting before simulation.start + simulation.duration_days",
         )
-    tables, kpis = run_pipeline(scenario, timeline, pools, _Stage(progress))
+    stage_cache = cache if isinstance(cache, NoCache) else StageCache(cache) if cache is not None else NoCache()
+    tables, kpis = run_stages(scenario, timeline, pools, _Stage(progress), stage_cache)
     progress("write", STAGE_STARTS["write"])
     manifest = {
         "dctwin_version": __version__,
@@ -91,10 +96,12 @@ def run(
     out_dir: str | Path | None = None,
     progress: Progress = _noop,
     finish: Callable[[Path], object] | None = None,
+    cache=None,
 ) -> RunResult:
     """Run a scenario (object, packaged name or file; ``None`` = the default) and write its run directory.
 
-    ``finish(folder)`` (e.g. ``write_report``) runs on the staged run before it is renamed into place.
+    ``finish(folder)`` (e.g. ``write_report``) runs on the staged run before it is renamed into place;
+    ``cache``: a stage-cache folder (see ``simulate``).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -103,7 +110,7 @@ def run(
         raise ScenarioError("output directory already exists; dctwin never overwrites a run", file=str(out),
                             allowed="a new directory (or omit --out for a fresh one under runs/)")
     t0 = time.perf_counter()
-    result = simulate(scenario, progress)
+    result = simulate(scenario, progress, cache)
     wall_s = time.perf_counter() - t0
     manifest = {
         **result.manifest,

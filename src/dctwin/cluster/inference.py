@@ -22,7 +22,10 @@ import pandas as pd
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 
-__all__ = ["inference_gpus_needed", "replicas_needed", "request_level_check"]
+__all__ = ["TARGET_REPLICA_UTILISATION", "inference_gpus_needed", "replicas_needed", "request_level_check",
+           "served_tokens"]
+
+TARGET_REPLICA_UTILISATION = 0.8  # replicas sized for 80% load: headroom for bursts inside a step [-]
 
 
 def replicas_needed(demand_per_s: np.ndarray, replica_capacity_per_s: float, target_utilisation: float = 0.8,
@@ -107,3 +110,26 @@ def request_level_check(arrival_t_s: np.ndarray, service_s: np.ndarray, replicas
         "wait_p99_s": float(np.percentile(wait, 99)),
         "wait_max_s": float(wait.max()),
     }
+
+
+def served_tokens(demand: pd.DataFrame, services: pd.DataFrame, need: pd.DataFrame, gpus_busy_inference: np.ndarray,
+                  target_utilisation: float = TARGET_REPLICA_UTILISATION) -> pd.DataFrame:
+    """What the GPUs granted to inference served, per service and step.
+
+    ``need`` is ``inference_gpus_needed(demand, ...)``; ``gpus_busy_inference`` [GPU] what the cluster granted.
+    Granted replicas run at up to ``1 / target_utilisation`` of their sized load. Columns per service:
+    ``__output_tokens_served_per_s``, ``__input_tokens_served_per_s``, ``__capacity_output_tokens_per_s``
+    [tokens/s] and ``__gpus_busy`` [GPU].
+    """
+    needed = need["gpus_needed"].to_numpy().astype(float)
+    granted_frac = np.divide(gpus_busy_inference, needed, out=np.zeros(len(needed)), where=needed > 0)
+    capacity_frac = granted_frac / target_utilisation
+    served = np.minimum(1.0, capacity_frac)
+    cols: dict[str, np.ndarray] = {}
+    for name in services.index:
+        out_tok = demand[f"{name}__output_tokens_per_s"].to_numpy()
+        cols[f"{name}__output_tokens_served_per_s"] = out_tok * served
+        cols[f"{name}__input_tokens_served_per_s"] = demand[f"{name}__input_tokens_per_s"].to_numpy() * served
+        cols[f"{name}__capacity_output_tokens_per_s"] = out_tok * capacity_frac
+        cols[f"{name}__gpus_busy"] = need[f"{name}__gpus"].to_numpy() * np.minimum(1.0, granted_frac)
+    return pd.DataFrame(cols)

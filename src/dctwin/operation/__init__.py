@@ -30,7 +30,7 @@ from dctwin.operation.base import (
 )
 from dctwin.operation.estimate import apply_plan
 from dctwin.operation.run_plan import RunPlan, exogenous_inputs, plan_for_run
-from dctwin.operation.throughput import power_cap_throughput_factor
+from dctwin.perf.power import power_cap_throughput_factor
 
 __all__ = [
     "REGISTRY",

@@ -20,7 +20,7 @@ import pandas as pd
 
 from dctwin.catalog import Platform
 from dctwin.errors import InputError
-from dctwin.operation.throughput import power_cap_throughput_factor
+from dctwin.perf.power import power_cap_throughput_factor
 
 __all__ = [
     "REGISTRY",

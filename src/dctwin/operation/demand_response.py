@@ -41,3 +41,10 @@ class DemandResponse:
                            "payment_eur": ev.payment_eur_per_mw * ev.cut_mw})
         out.notes["demand_response_events"] = events
         return out
+
+
+def cap_below_baseline(baseline_busy_gpus: np.ndarray, gpu_cut: np.ndarray, gpus_online: np.ndarray) -> np.ndarray:
+    """Busy-GPU cap of a demand-response run: the baseline run's busy GPUs less the cut where an event asks
+    for one, every online GPU elsewhere [GPU]."""
+    shed = np.floor(np.maximum(baseline_busy_gpus - gpu_cut, 0))
+    return np.where(gpu_cut > 0, shed, gpus_online).astype(np.int64)

@@ -6,7 +6,7 @@ import numpy as np
 
 from dctwin.config.operation import PowerCapConfig
 from dctwin.operation.base import ExogenousInputs, OperationPlan, no_policy_plan, register
-from dctwin.operation.throughput import power_cap_throughput_factor
+from dctwin.perf.power import power_cap_throughput_factor
 
 
 @register("power_cap")

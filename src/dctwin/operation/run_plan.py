@@ -10,9 +10,9 @@ import pandas as pd
 
 from dctwin.config.operation import OperationConfig
 from dctwin.operation.base import ExogenousInputs, OperationPlan, combine_plans, get_policy
-from dctwin.operation.throughput import power_cap_throughput_factor
+from dctwin.perf.power import power_cap_throughput_factor
 
-__all__ = ["RunPlan", "exogenous_inputs", "plan_for_run"]
+__all__ = ["RUN_PLAN_CODEC", "RunPlan", "exogenous_inputs", "operation_stage", "plan_for_run"]
 
 
 @dataclass
@@ -74,7 +74,30 @@ def exogenous_inputs(scenario, timeline, site: pd.DataFrame, pools, config: Oper
 
 def plan_for_run(scenario, timeline, site: pd.DataFrame, pools) -> RunPlan:
     """The combined plan of ``scenario.operation`` (none configured: the neutral plan)."""
-    config = getattr(scenario, "operation", None) or OperationConfig()
-    exo = exogenous_inputs(scenario, timeline, site, pools, config)
+    return operation_stage(getattr(scenario, "operation", None) or OperationConfig(), timeline, site, pools)
+
+
+def operation_stage(config: OperationConfig, timeline, site: pd.DataFrame, pools) -> RunPlan:
+    """The operation stage of a run: every enabled policy's plan, combined, with per-pool views."""
+    exo = exogenous_inputs(None, timeline, site, pools, config)
     plans = [get_policy(name, getattr(config, name)).plan(exo) for name in config.policies]
     return RunPlan(plan=combine_plans(exo, plans), gpus_installed=exo.gpus_installed, active=bool(config.policies))
+
+
+class _RunPlanCodec:
+    """Stage-cache parts of a ``RunPlan``: the plan's arrays and notes, installed GPUs, whether active."""
+
+    def to_parts(self, value: RunPlan) -> dict:
+        plan = value.plan
+        return {"power_cap_frac": plan.power_cap_frac, "gpu_cap": plan.gpu_cap, "defer_ok": plan.defer_ok,
+                "throughput_factor": plan.throughput_factor, "gpu_cut": plan.gpu_cut, "notes": plan.notes,
+                "gpus_installed": value.gpus_installed, "active": value.active}
+
+    def from_parts(self, parts: dict) -> RunPlan:
+        plan = OperationPlan(power_cap_frac=parts["power_cap_frac"], gpu_cap=parts["gpu_cap"],
+                             defer_ok=parts["defer_ok"], throughput_factor=parts["throughput_factor"],
+                             gpu_cut=parts["gpu_cut"], notes=parts["notes"])
+        return RunPlan(plan=plan, gpus_installed=parts["gpus_installed"], active=parts["active"])
+
+
+RUN_PLAN_CODEC = _RunPlanCodec()

@@ -1,34 +1,19 @@
-"""Work rate of a power-capped GPU.
+"""A power-capped GPU works more slowly: the job table of a capped run.
 
-Uses ``dctwin.perf.power.power_cap_throughput_factor`` (MLPerf-fitted power
-law). If that module is absent (a trimmed install) a stand-in is used: dynamic power grows with the cube of the clock
-(voltage tracks
-frequency), so a cap leaves ``((cap x P_max - P_idle) / (P_max - P_idle))^(1/3)``
-of the clock, and compute-bound work slows in proportion.
+The throughput factor itself is ``dctwin.perf.power.power_cap_throughput_factor`` (MLPerf-fitted power
+law), the one implementation every caller uses.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from dctwin.catalog import Platform
-
-__all__ = ["power_cap_throughput_factor"]
-
-
-def _stand_in(platform: Platform, cap_frac: np.ndarray) -> np.ndarray:
-    idle, pmax = platform.gpu_idle_w, platform.gpu_max_w
-    dyn = np.clip((np.asarray(cap_frac, dtype=float) * pmax - idle) / (pmax - idle), 0.0, 1.0)
-    return np.cbrt(dyn)
+__all__ = ["slowed_jobs"]
 
 
-def power_cap_throughput_factor(platform: Platform, cap_frac) -> np.ndarray:
-    """Throughput relative to uncapped [-] for GPU power cap ``cap_frac`` [-] (scalar or array)."""
-    try:
-        from dctwin.perf.power import power_cap_throughput_factor as perf_factor
-    except ImportError:
-        perf_factor = None
-    cap = np.asarray(cap_frac, dtype=float)
-    if perf_factor is not None:
-        return np.broadcast_to(np.asarray(perf_factor(platform, cap), dtype=float), cap.shape).copy()
-    return _stand_in(platform, cap)
+def slowed_jobs(jobs: pd.DataFrame, throughput_factor: np.ndarray) -> pd.DataFrame:
+    """Jobs whose durations [s] stretch by the run's mean throughput factor [-] when any step is capped."""
+    if not np.any(throughput_factor < 1):
+        return jobs
+    return jobs.assign(duration_s=jobs["duration_s"] / float(np.mean(throughput_factor)))

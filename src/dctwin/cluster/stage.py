@@ -1,0 +1,102 @@
+"""The cluster stage of a run: one platform pool's jobs and inference through the scheduler.
+
+Per pool: its share of the inference demand, the GPUs that demand needs, the busy-GPU cap (operation plan
+and, under the 'throttle' overload rule, the cooling limit), the job table (slowed by a power cap, deferred
+by the plan), the cluster simulation (run again below its own baseline for demand response), and what
+inference it served.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dctwin.buildout import Pool
+from dctwin.cluster.inference import TARGET_REPLICA_UTILISATION, inference_gpus_needed, served_tokens
+from dctwin.cluster.simulate import simulate_cluster
+from dctwin.config.cluster import SchedulerConfig
+from dctwin.config.workload import WorkloadConfig
+from dctwin.facility.it_power import it_power_kw
+from dctwin.operation.demand_response import cap_below_baseline
+from dctwin.operation.load_shift import shift_deferrable
+from dctwin.operation.run_plan import RunPlan
+from dctwin.operation.throughput import slowed_jobs
+from dctwin.timeline import Timeline
+from dctwin.workload import generate_jobs
+from dctwin.workload.schema import empty_jobs
+from dctwin.workload.stage import InferenceDemand
+
+__all__ = ["PoolRun", "pool_seed", "pool_stage"]
+
+
+@dataclass(frozen=True)
+class PoolRun:
+    """One pool's cluster run: ``series`` (``ClusterResult.series``), ``jobs``, ``failures``, ``stats``,
+    ``served`` (``served_tokens`` columns) and ``withheld_gpus`` [GPU] the cooling limit kept idle per step."""
+
+    series: pd.DataFrame
+    jobs: pd.DataFrame
+    failures: pd.DataFrame
+    stats: dict
+    served: pd.DataFrame
+    withheld_gpus: np.ndarray
+
+
+def pool_seed(seed: int, index: int, pool: Pool) -> int:
+    """The first pool uses the scenario seed; later pools derive their own."""
+    return seed if index == 0 else (seed ^ zlib.crc32(pool.platform.id.encode())) % (2**63)
+
+
+def _busy_cap(pool: Pool, op: RunPlan, share: np.ndarray, cooling_kw: np.ndarray | None):
+    """(busy-GPU cap or None, GPUs the cooling limit withholds) for ``pool`` [GPU]."""
+    gpu_cap = op.gpu_cap(pool)
+    withheld = np.zeros(len(share))
+    if cooling_kw is not None:  # the scheduler keeps busy GPUs within what heat rejection can hold this hour
+        platform = pool.platform
+        per_gpu_kw = float(it_power_kw(platform, np.array([1]), np.array([1.0]), 1.0)[0]) / platform.gpus_per_unit
+        cooling_gpus = np.floor(np.minimum(cooling_kw * share / per_gpu_kw, pool.gpus_online)).astype(np.int64)
+        withheld = withheld + np.maximum(0, pool.gpus_online - cooling_gpus)
+        gpu_cap = cooling_gpus if gpu_cap is None else np.minimum(gpu_cap, cooling_gpus)
+    return gpu_cap, withheld
+
+
+def _pool_jobs(workload: WorkloadConfig, timeline: Timeline, pool: Pool, index: int, seed: int,
+               op: RunPlan) -> pd.DataFrame:
+    """The pool's job table: drawn (or replayed on the first pool only), slowed by a power cap, deferred."""
+    if workload.jobs_path is not None and index > 0:  # a replayed job trace runs on the first pool only
+        jobs = empty_jobs()
+    else:
+        jobs = generate_jobs(workload, timeline, int(pool.gpus_online.max()), pool.platform, seed)
+    jobs = slowed_jobs(jobs, op.throughput_factor(pool))
+    return shift_deferrable(jobs, np.asarray(op.defer_ok, dtype=bool), timeline.step_s)
+
+
+def pool_stage(scheduler: SchedulerConfig, workload: WorkloadConfig, timeline: Timeline, pool: Pool, index: int,
+               seed: int, share: np.ndarray, demand: InferenceDemand, op: RunPlan,
+               cooling_kw: np.ndarray | None) -> PoolRun:
+    """Run pool ``index`` (``share`` [-] of the site's GPUs online per step); ``cooling_kw`` [kW]: the IT power
+    heat rejection can hold per step when the scheduler must obey it, else None."""
+    pool_demand = demand.demand.mul(share, axis=0)
+    need = inference_gpus_needed(pool_demand, demand.services, pool.platform,
+                                 target_utilisation=TARGET_REPLICA_UTILISATION)
+    gpu_cap, withheld = _busy_cap(pool, op, share, cooling_kw)
+    seed = pool_seed(seed, index, pool)
+    jobs = _pool_jobs(workload, timeline, pool, index, seed, op)
+    need_gpus = need["gpus_needed"].to_numpy()
+    result = simulate_cluster(scheduler, timeline, pool.gpus_online, pool.platform, jobs, need_gpus, seed,
+                              gpu_cap=gpu_cap)
+    cut = op.gpu_cut(pool)
+    if cut.any():  # demand response: shed below this run's own baseline, then run again under that cap
+        baseline = (result.series["gpus_busy_training"] + result.series["gpus_busy_inference"]).to_numpy()
+        capped = cap_below_baseline(baseline, cut, pool.gpus_online)
+        gpu_cap = capped if gpu_cap is None else np.minimum(gpu_cap, capped)
+        result = simulate_cluster(scheduler, timeline, pool.gpus_online, pool.platform, jobs, need_gpus, seed,
+                                  gpu_cap=gpu_cap)
+    served = served_tokens(pool_demand, demand.services, need, result.series["gpus_busy_inference"].to_numpy())
+    stats = {k: float(v) for k, v in result.stats.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return PoolRun(series=result.series, jobs=result.jobs.assign(platform=pool.platform.id),
+                   failures=result.failures.assign(platform=pool.platform.id), stats=stats, served=served,
+                   withheld_gpus=withheld)

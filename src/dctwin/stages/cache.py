@@ -1,0 +1,138 @@
+"""The stage cache: each stage's result stored under a hash of exactly what it reads.
+
+A stage's key hashes its name, the dctwin code and data files (a fingerprint of the installed package, so
+an edited model never serves an old answer), the scenario sections it reads, the content of every file
+those sections name (``path`` / ``*_path``), and the keys or content digests of its inputs. The cache is
+a plain folder anyone may delete; a damaged, truncated or foreign entry is ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+import numpy as np
+
+from dctwin.stages.store import read_entry, write_entry
+
+__all__ = ["Codec", "Fields", "NoCache", "StageCache", "array_digest", "code_fingerprint", "file_digests"]
+
+T = TypeVar("T")
+
+
+class Codec(Protocol[T]):
+    """Splits a stage result into parts (frames, arrays, JSON values) and rebuilds it from them."""
+
+    def to_parts(self, value: T) -> dict[str, Any]: ...
+
+    def from_parts(self, parts: dict[str, Any]) -> T: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Fields(Generic[T]):
+    """The codec of a flat dataclass: one part per field."""
+
+    cls: type[T]
+
+    def to_parts(self, value: T) -> dict[str, Any]:
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(self.cls)}
+
+    def from_parts(self, parts: dict[str, Any]) -> T:
+        return self.cls(**parts)
+
+
+@cache
+def code_fingerprint() -> str:
+    """SHA-256 over every file of the installed dctwin package (code and data files)."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.suffix not in (".pyc", ".pyo") and "__pycache__" not in p.parts:
+            h.update(p.relative_to(root).as_posix().encode() + b"\0")
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def array_digest(a: Any) -> str | None:
+    """Content digest of an array (dtype, shape and bytes); None stays None."""
+    if a is None:
+        return None
+    a = np.ascontiguousarray(a)
+    return hashlib.sha256(f"{a.dtype.str}{a.shape}".encode() + a.tobytes()).hexdigest()
+
+
+def file_digests(section: Any) -> dict[str, str]:
+    """SHA-256 of each file a config section names in a ``path`` or ``*_path`` field (missing: 'missing')."""
+    out: dict[str, str] = {}
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if isinstance(k, str) and (k == "path" or k.endswith("_path")) and isinstance(v, str) and v:
+                    try:
+                        out[f"{where}.{k}"] = hashlib.sha256(Path(v).read_bytes()).hexdigest()
+                    except OSError:
+                        out[f"{where}.{k}"] = "missing"
+                else:
+                    walk(v, f"{where}.{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{where}[{i}]")
+
+    walk(section, "")
+    return out
+
+
+def _key(stage: str, inputs: dict[str, Any]) -> str:
+    doc = {"stage": stage, "code": code_fingerprint(), "inputs": inputs}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class NoCache:
+    """Runs every stage; remembers nothing. The default of a single ``dctwin run``."""
+
+    enabled = False
+
+    def stage(self, name: str, inputs: Callable[[], dict[str, Any]], compute: Callable[[], T], codec: Codec[T]) -> T:
+        return compute()
+
+    def key(self, name: str) -> str:
+        return ""
+
+
+class StageCache(NoCache):
+    """Stage results kept under ``root/<stage>/<key>/``; ``hits`` and ``misses`` name the stages of this run."""
+
+    enabled = True
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.keys: dict[str, str] = {}
+        self.hits: list[str] = []
+        self.misses: list[str] = []
+
+    def key(self, name: str) -> str:
+        return self.keys[name]
+
+    def stage(self, name: str, inputs: Callable[[], dict[str, Any]], compute: Callable[[], T], codec: Codec[T]) -> T:
+        """``compute()``'s result for these inputs: read back when stored and intact, else computed and stored."""
+        base = name.split("#")[0]  # "cluster#1": the second pool of stage "cluster"
+        key = self.keys[name] = _key(base, inputs())
+        folder = self.root / base / key
+        if folder.exists():
+            try:
+                value = codec.from_parts(read_entry(folder, key, base))
+                self.hits.append(name)
+                return value
+            except Exception:  # noqa: BLE001 - damaged, truncated or foreign: rebuilt, never trusted
+                shutil.rmtree(folder, ignore_errors=True)
+        value = compute()
+        write_entry(folder, key, base, codec.to_parts(value))
+        self.misses.append(name)
+        return value

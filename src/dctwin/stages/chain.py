@@ -1,0 +1,163 @@
+"""One run as a chain of named stages; each stage is a function in the module that owns its model.
+
+    site -> operation -> workload -> cluster (one per platform pool) -> IT power -> facility
+    -> accounting -> tables
+
+Each cached stage names what it reads (scenario sections, the keys of the stages it consumes, digests
+of the arrays it is handed); ``dctwin.stages.cache`` turns that into its key. A stage sees only the
+scenario sections it declares, so a key can never miss something the stage reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dctwin.accounting.accounts import Accounts, account
+from dctwin.buildout import Pool
+from dctwin.cluster.stage import PoolRun, pool_stage
+from dctwin.config import Scenario
+from dctwin.facility.kpis import facility_kpis, monthly_kpis
+from dctwin.facility.result import FacilityResult
+from dctwin.facility.stage import cooling_limit_kw, facility_stage, it_power_stage
+from dctwin.operation.run_plan import RUN_PLAN_CODEC, operation_stage
+from dctwin.site.stage import SiteSeries, site_stage
+from dctwin.stages.cache import Fields, NoCache, array_digest, file_digests
+from dctwin.stages.tables import clean_kpis, combine_pool_stats, job_kpis, monthly_table, site_timeseries
+from dctwin.timeline import Timeline
+from dctwin.workload.stage import InferenceDemand, workload_stage
+
+__all__ = ["ScenarioView", "run_stages"]
+
+ACCOUNTING_SECTIONS = ("economics", "site", "phases", "simulation", "facility")
+
+
+class ScenarioView:
+    """The sections of a scenario one stage declares; reading any other is an error, not a stale cache."""
+
+    def __init__(self, scenario: Scenario, names: tuple[str, ...]) -> None:
+        self._scenario, self._names = scenario, names
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self._names:
+            raise AttributeError(f"this stage reads scenario.{name} but declares only {', '.join(self._names)}")
+        return getattr(self._scenario, name)
+
+
+def _sections(scenario: Scenario, *names: str) -> dict[str, Any]:
+    """The named sections as JSON, and the digests of the files they name."""
+    out: dict[str, Any] = {}
+    for name in names:
+        value = getattr(scenario, name)
+        dumped = [v.model_dump(mode="json") for v in value] if isinstance(value, list) else value.model_dump(
+            mode="json")
+        out[name] = {"value": dumped, "files": file_digests(dumped)}
+    return out
+
+
+def _pools_id(pools: list[Pool]) -> list[list[str | None]]:
+    return [[p.platform.id, array_digest(p.units_online)] for p in pools]
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.zeros(len(num)), where=den > 0)
+
+
+def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progress: Callable[[str], None],
+               cache: NoCache | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, object]]:
+    """Run every stage (reading back what ``cache`` holds); return the run's tables and flat KPIs."""
+    cache = cache or NoCache()
+    sc, seed, key = scenario, scenario.simulation.seed, cache.key
+    progress("site")
+    site = cache.stage("site", lambda: _sections(sc, "site", "simulation"),
+                       lambda: site_stage(sc.site, timeline, seed), Fields(SiteSeries)).frame
+    op = cache.stage("operation", lambda: {**_sections(sc, "operation", "simulation"), "site": key("site"),
+                                           "pools": _pools_id(pools)},
+                     lambda: operation_stage(sc.operation, timeline, site, pools), RUN_PLAN_CODEC)
+    progress("workload")
+    demand = cache.stage("workload", lambda: _sections(sc, "workload", "simulation"),
+                         lambda: workload_stage(sc.workload, timeline, seed), Fields(InferenceDemand))
+    cooling_kw = cooling_limit_kw(sc.facility, site, pools)
+    progress("cluster")
+    runs = _clusters(sc, timeline, pools, demand, op, cooling_kw, cache)
+    it = it_power_stage(pools, [r.series["gpus_busy_training"].to_numpy() + r.series["gpus_busy_inference"].to_numpy()
+                                for r in runs], op.power_cap_frac)
+    progress("facility")
+    fac = cache.stage("facility", lambda: {**_sections(sc, "facility", "simulation"), "site": key("site"),
+                                           "it_kw": array_digest(it.it_kw), "liquid_kw": array_digest(it.liquid_kw),
+                                           "installed": [it.installed_kw, it.liquid_installed]},
+                      lambda: facility_stage(sc.facility, it, site, timeline.step_s), Fields(FacilityResult))
+    progress("accounting")
+    withheld = np.zeros(timeline.n_steps)
+    for r in runs:
+        withheld = withheld + r.withheld_gpus
+    series = site_timeseries(timeline, site, runs, cooling_kw, withheld, fac, demand, op)
+    series_id = {"of": [key(n) for n in ("site", "operation", "workload", "facility")],
+                 "clusters": [key(f"cluster#{i}") for i in range(len(pools))], "cooling": array_digest(cooling_kw)}
+    accounts = cache.stage("accounting", lambda: {**_sections(sc, *ACCOUNTING_SECTIONS), "series": series_id},
+                           lambda: account(ScenarioView(sc, ACCOUNTING_SECTIONS), series, timeline.step_s),
+                           Fields(Accounts))
+    return _tables(sc, timeline, pools, site, runs, fac, series, accounts, op)
+
+
+def _clusters(sc: Scenario, timeline: Timeline, pools: list[Pool], demand: InferenceDemand, op, cooling_kw,
+              cache: NoCache) -> list[PoolRun]:
+    """The cluster stage of every pool; the cooling limit binds only under the 'throttle' overload rule."""
+    limit = cooling_kw if sc.facility.cooling.overload_rule == "throttle" else None
+    gpus_total = sum(p.gpus_online for p in pools).astype(np.float64)
+    runs = []
+    for i, pool in enumerate(pools):
+        share = _ratio(pool.gpus_online.astype(np.float64), gpus_total)
+        inputs = {**_sections(sc, "scheduler", "workload", "simulation"), "pool": _pools_id([pool]), "index": i,
+                  "share": array_digest(share), "workload": cache.key("workload"), "operation": cache.key("operation"),
+                  "cooling_kw": array_digest(limit)} if cache.enabled else {}
+        runs.append(cache.stage(f"cluster#{i}", lambda inputs=inputs: inputs,
+                                lambda i=i, pool=pool, share=share: pool_stage(
+                                    sc.scheduler, sc.workload, timeline, pool, i, sc.simulation.seed, share, demand,
+                                    op, limit), Fields(PoolRun)))
+    return runs
+
+
+def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFrame, runs: list[PoolRun],
+            fac: FacilityResult, series: pd.DataFrame, accounts: Accounts, op) -> tuple[dict, dict]:
+    """The run's tables and KPIs (accounting's per-step columns joined to the time series)."""
+    for col in accounts.per_step.columns:  # energy cost, PPA, heat revenue, emissions per step
+        if col not in series.columns:
+            series[col] = accounts.per_step[col].to_numpy()
+    renewable, carbon = sc.economics.ppa_share, site["carbon_g_per_kwh"].to_numpy()
+    jobs = pd.concat([r.jobs for r in runs], ignore_index=True)
+    kpis: dict[str, object] = combine_pool_stats([r.stats for r in runs])  # site-level figures below win
+    withheld = series["cooling_withheld_gpus"].to_numpy()
+    kpis.update({
+        "gpus_installed": int(sum(p.units_installed * p.platform.gpus_per_unit for p in pools)),
+        "racks_installed": int(sum(p.units_installed for p in pools)),
+        "installed_it_mw": sum(p.max_it_kw for p in pools) / 1000.0,
+        "mean_dry_bulb_c": float(site["dry_bulb_c"].mean()),
+        "mean_utilisation": float(series["utilisation"].mean()),
+        # the cooling limit the scheduler obeyed (overload rule 'throttle'): hours and GPU-hours it held back
+        "cooling_limited_hours": float((withheld > 0).sum() * timeline.step_h),
+        "cooling_withheld_gpu_hours": float(withheld.sum() * timeline.step_h),
+    })
+    kpis.update(job_kpis(jobs))
+    kpis.update(facility_kpis(fac, timeline.step_s, renewable, carbon, timeline.timestamps))
+    kpis.update(accounts.kpis)
+    for name in _service_names(series):
+        demanded = float(series[f"{name}__output_tokens_per_s"].sum())
+        kpis[f"inference_served_frac__{name}"] = float(series[f"{name}__output_tokens_served_per_s"].sum()) / demanded \
+            if demanded > 0 else 1.0
+    kpis.update({f"operation_{k}": v for k, v in op.notes.items() if isinstance(v, (int, float, str, bool))})
+    monthly = monthly_table(monthly_kpis(fac, timeline.step_s, renewable, carbon, timeline.timestamps),
+                            accounts.monthly, series)
+    tables = {"timeseries": series, "monthly": monthly, "jobs": jobs,
+              "failures": pd.concat([r.failures for r in runs], ignore_index=True),
+              "cost_lines": accounts.cost_lines.reset_index(drop=True),
+              "cash_flows": accounts.cash_flows.reset_index(drop=True)}  # yearly, periods 0..N
+    return tables, clean_kpis(kpis)
+
+
+def _service_names(series: pd.DataFrame) -> list[str]:
+    suffix = "__output_tokens_served_per_s"
+    return [c.removesuffix(suffix) for c in series.columns if c.endswith(suffix)]

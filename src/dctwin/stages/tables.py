@@ -1,0 +1,118 @@
+"""The tables stage of a run: the time series every later stage reads, then the KPIs and monthly table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dctwin.cluster.stage import PoolRun
+from dctwin.facility.result import FacilityResult
+from dctwin.operation.run_plan import RunPlan
+from dctwin.timeline import Timeline
+from dctwin.workload.stage import InferenceDemand
+
+__all__ = ["CLUSTER_COLUMNS", "clean_kpis", "combine_pool_stats", "job_kpis", "monthly_table", "site_timeseries"]
+
+CLUSTER_COLUMNS = ("gpus_online", "gpus_busy_training", "gpus_busy_inference", "gpus_down", "gpus_idle",
+                   "gpus_inference_shortfall", "interruptions")
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.zeros(len(num)), where=den > 0)
+
+
+def _summed(frames: list[pd.DataFrame], start) -> dict[str, np.ndarray]:
+    """Column sums over the pools' frames from ``start`` (pool order kept: the same bits every run)."""
+    out: dict[str, np.ndarray] = {}
+    for frame in frames:
+        for col in frame.columns:
+            out[col] = out.get(col, start) + frame[col].to_numpy()
+    return out
+
+
+def site_timeseries(timeline: Timeline, site: pd.DataFrame, pools: list[PoolRun], cooling_kw: np.ndarray,
+                    withheld_gpus: np.ndarray, facility: FacilityResult, demand: InferenceDemand,
+                    op: RunPlan) -> pd.DataFrame:
+    """One row per step: site series, cluster sums, facility flows, PUE, inference demand and service,
+    operation plan."""
+    n = timeline.n_steps
+    series = pd.concat([pd.DataFrame({"t_s": timeline.t_s, "timestamp": timeline.timestamps}), site], axis=1)
+    cols = _summed([p.series for p in pools], 0)  # integer counts stay integers
+    for col in CLUSTER_COLUMNS:
+        if col in cols:
+            series[col] = cols[col]
+    series["utilisation"] = _ratio(series["gpus_busy_training"].to_numpy() + series["gpus_busy_inference"].to_numpy(),
+                                   series["gpus_online"].to_numpy().astype(float))
+    series["cooling_capacity_kw"] = np.where(np.isfinite(cooling_kw), cooling_kw, np.nan)  # NaN: no liquid limit
+    series["cooling_withheld_gpus"] = withheld_gpus
+    fac_frame = facility.to_frame().reset_index(drop=True)
+    for col in fac_frame.columns:
+        series[col] = fac_frame[col].to_numpy()
+    it = series["it_power_kw"].to_numpy()
+    series["pue"] = np.divide(series["grid_power_kw"].to_numpy() - series.get("heat_pump_kw", 0.0), it,
+                              out=np.full(n, np.nan), where=it > 0)
+    served = _summed([p.served for p in pools], np.zeros(n))
+    for name in demand.services.index:
+        for kind in ("requests_per_s", "input_tokens_per_s", "output_tokens_per_s"):
+            series[f"{name}__{kind}"] = demand.demand[f"{name}__{kind}"].to_numpy()
+        for kind in ("output_tokens_served_per_s", "input_tokens_served_per_s", "capacity_output_tokens_per_s",
+                     "gpus_busy"):
+            series[f"{name}__{kind}"] = served.get(f"{name}__{kind}", np.zeros(n))
+    op_frame = op.to_frame().reset_index(drop=True)
+    for col in op_frame.columns:
+        series[f"op_{col}" if col in series.columns else col] = op_frame[col].to_numpy()
+    return series
+
+
+def combine_pool_stats(pool_stats: list[dict[str, float]]) -> dict[str, float]:
+    """Cluster stats of the whole site: counts and GPU-seconds add up; fractions and means are
+    weighted by each pool's allocated GPU-seconds."""
+    if len(pool_stats) == 1:
+        return dict(pool_stats[0])
+    weights = np.array([st.get("allocated_gpu_s", 0.0) for st in pool_stats])
+    weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(pool_stats), 1 / len(pool_stats))
+    out: dict[str, float] = {}
+    for key in dict.fromkeys(k for st in pool_stats for k in st):
+        values = np.array([st.get(key, 0.0) for st in pool_stats])
+        averaged = key.endswith("_frac") or key.startswith("mean_")
+        out[key] = float(values @ weights) if averaged else float(values.sum())
+    return out
+
+
+def job_kpis(jobs: pd.DataFrame) -> dict[str, float]:
+    """Counts of jobs by final state and queue-wait percentiles [s]."""
+    state = jobs["state"].astype(str)
+    out: dict[str, float] = {"jobs_submitted": float(len(jobs))}
+    for s in ("completed", "failed", "cancelled", "running_at_end", "never_started"):
+        out[f"jobs_{s}"] = float((state == s).sum())
+    started = jobs["wait_s"].notna() if "wait_s" in jobs else pd.Series(False, index=jobs.index)
+    if started.any():
+        waits = jobs.loc[started, "wait_s"].to_numpy(dtype=float)
+        out["queue_wait_p50_s"] = float(np.percentile(waits, 50))
+        out["queue_wait_p90_s"] = float(np.percentile(waits, 90))
+    return out
+
+
+def monthly_table(facility_monthly: pd.DataFrame, accounts_monthly: pd.DataFrame,
+                  series: pd.DataFrame) -> pd.DataFrame:
+    """Facility and accounting KPIs by calendar month, with the mean utilisation."""
+    monthly = facility_monthly.rename_axis("month_start").reset_index()
+    monthly["month"] = monthly["month_start"].dt.strftime("%Y-%m")
+    acc_monthly = accounts_monthly.copy()
+    acc_monthly["month"] = acc_monthly["month"].astype(str).str.slice(0, 7)
+    monthly = monthly.merge(acc_monthly, on="month", how="left", suffixes=("", "_acct"))
+    util_m = series.groupby(series["timestamp"].dt.strftime("%Y-%m"))["utilisation"].mean()
+    monthly["mean_utilisation"] = monthly["month"].map(util_m).to_numpy()
+    return monthly
+
+
+def clean_kpis(kpis: dict[str, object]) -> dict[str, object]:
+    """JSON-safe KPIs: numpy scalars to Python, NaN/inf to None."""
+    out: dict[str, object] = {}
+    for k, v in kpis.items():
+        if isinstance(v, (np.floating, np.integer)):
+            v = v.item()
+        if isinstance(v, float) and not np.isfinite(v):
+            v = None
+        out[k] = v
+    return out

@@ -1,0 +1,124 @@
+"""The stage cache: a cached run is byte-identical to a cold one, re-runs redo only what changed, and a
+damaged, truncated or foreign entry is rebuilt, never trusted."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from dctwin.config.load import packaged_scenarios, scenario_from_dict
+from dctwin.orchestrator import simulate
+from dctwin.stages import StageCache
+from dctwin.stages.chain import ScenarioView
+
+REPO = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("golden_hashes", REPO / "scripts" / "golden_hashes.py")
+golden = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(golden)
+DAYS = 7.0
+
+
+def hashes(result) -> dict[str, str]:
+    return {**golden.table_hashes(result.tables), "kpis.json": golden.kpi_hash(result.kpis)}
+
+
+def changed(base, **sections):
+    """``base`` with nested fields replaced, e.g. economics={"finance": {"wacc": 0.09}}."""
+    data = base.model_dump(mode="json")
+
+    def merge(dst, src):
+        for k, v in src.items():
+            if isinstance(v, dict):
+                merge(dst[k], v)
+            else:
+                dst[k] = v
+    merge(data, sections)
+    return scenario_from_dict(data, source="test")
+
+
+@pytest.mark.parametrize("name", packaged_scenarios())
+def test_cached_run_gives_the_same_bytes_as_a_cold_run(name, tmp_path):
+    scenario = golden.scenario_for(name, DAYS)
+    cold = hashes(simulate(scenario))
+    filling = StageCache(tmp_path)
+    assert hashes(simulate(scenario, cache=filling)) == cold
+    warm = StageCache(tmp_path)
+    assert hashes(simulate(scenario, cache=warm)) == cold
+    assert warm.misses == [] and "facility" in warm.hits and "accounting" in warm.hits
+
+
+@pytest.fixture(scope="module")
+def base():
+    return golden.scenario_for("borlange-2027", DAYS)
+
+
+@pytest.fixture(scope="module")
+def warm_dir(base, tmp_path_factory):
+    root = tmp_path_factory.mktemp("cache")
+    simulate(base, cache=root)
+    return root
+
+
+def test_an_economics_change_recomputes_only_accounting(base, warm_dir):
+    cache = StageCache(warm_dir)
+    rate = base.economics.finance.wacc
+    result = simulate(changed(base, economics={"finance": {"wacc": rate + 0.01}}), cache=cache)
+    assert cache.misses == ["accounting"]
+    assert hashes(result) == hashes(simulate(changed(base, economics={"finance": {"wacc": rate + 0.01}})))
+
+
+def test_a_power_chain_change_recomputes_facility_and_accounting(base, warm_dir):
+    cache = StageCache(warm_dir)
+    mode = "eco" if base.facility.power_chain.ups_mode != "eco" else "double_conversion"
+    result = simulate(changed(base, facility={"power_chain": {"ups_mode": mode}}), cache=cache)
+    assert cache.misses == ["facility", "accounting"]
+    assert hashes(result) == hashes(simulate(changed(base, facility={"power_chain": {"ups_mode": mode}})))
+
+
+def test_a_workload_change_reruns_the_cluster(base, warm_dir):
+    cache = StageCache(warm_dir)
+    simulate(changed(base, simulation={"seed": base.simulation.seed + 1}), cache=cache)
+    assert {"site", "workload", "cluster#0", "facility", "accounting"} <= set(cache.misses)
+
+
+def _damage(how: str, folder: Path, other: Path) -> None:
+    entry = json.loads((folder / "entry.json").read_text())
+    part = folder / entry["parts"][0]["file"]
+    if how == "truncated":
+        part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+    elif how == "flipped":
+        data = bytearray(part.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        part.write_bytes(bytes(data))
+    elif how == "foreign":  # another stage's intact entry moved into this key's place
+        for f in folder.iterdir():
+            f.unlink()
+        for f in other.iterdir():
+            (folder / f.name).write_bytes(f.read_bytes())
+    elif how == "garbage":
+        (folder / "entry.json").write_text("{not json")
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "foreign", "garbage"])
+def test_a_damaged_entry_is_rebuilt_not_trusted(base, how, tmp_path):
+    simulate(base, cache=tmp_path)
+    cold = hashes(simulate(base))
+    (folder,) = (tmp_path / "facility").iterdir()
+    (other,) = (tmp_path / "site").iterdir()
+    _damage(how, folder, other)
+    cache = StageCache(tmp_path)
+    assert hashes(simulate(base, cache=cache)) == cold
+    assert cache.misses == ["facility"]
+    again = StageCache(tmp_path)
+    simulate(base, cache=again)
+    assert again.misses == []  # the rebuilt entry is whole again
+
+
+def test_a_stage_cannot_read_a_section_its_key_leaves_out(base):
+    view = ScenarioView(base, ("economics",))
+    assert view.economics is base.economics
+    with pytest.raises(AttributeError, match="declares only economics"):
+        _ = view.workload
