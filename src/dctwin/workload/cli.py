@@ -35,9 +35,11 @@ def _hours(report: dict) -> Table:
 
 @app.command("fit")
 def fit(
-    trace: Path = typer.Argument(..., help="Job log: a job table, openb pod list, Helios/Acme CSV, Philly JSON or SWF."),
+    trace: Path = typer.Argument(..., help="Job log: a job table, openb pod list, Helios/Acme CSV, Philly JSON "
+                                 "or SWF."),
     fmt: str = typer.Option("auto", "--format", help="jobtable, openb, slurm_csv, philly, swf, or auto."),
-    out_path: Path | None = typer.Option(None, "--out", "-o", help="Profile file to write [default: TRACE.profile.yaml]."),
+    out_path: Path | None = typer.Option(None, "--out", "-o",
+                                         help="Profile file to write [default: TRACE.profile.yaml]."),
     figure: Path | None = typer.Option(None, "--figure", help="Comparison figure (PNG) [default: beside the profile]."),
     procs_per_gpu: int = typer.Option(1, min=1, help="SWF only: processors counted as one GPU."),
     hours: bool = typer.Option(False, "--hours", help="Also print arrivals by hour of day."),

@@ -250,7 +250,7 @@ def _philly(p: Path) -> TraceLog:
     if not isinstance(doc, list):
         raise InputError("expected a JSON list of jobs", file=file, value=type(doc).__name__)
     rows = [_philly_job(job, i, file) for i, job in enumerate(doc)]
-    arr = list(zip(*rows)) if rows else [[]] * 6
+    arr = list(zip(*rows, strict=False)) if rows else [[]] * 6
     sub, gpus, run, wait = (np.asarray(a, dtype=np.float64) for a in arr[:4])
     keep = (gpus >= 1) & (run > 0)
     t0 = _utc(float(sub.min())) if sub.size else None

@@ -45,7 +45,7 @@ def size_classes(gpus: np.ndarray, min_jobs: int = MIN_CLASS_JOBS) -> list[int]:
     counts = [int(((gpus <= b) & (gpus > (bounds[i - 1] if i else 0))).sum()) for i, b in enumerate(bounds)]
     out: list[int] = []
     pending = 0
-    for b, c in zip(bounds, counts):
+    for b, c in zip(bounds, counts, strict=False):
         pending += c
         if pending >= min_jobs or b == bounds[-1]:
             out.append(b)
