@@ -8,7 +8,7 @@ import pytest
 
 from dctwin.config import load_scenario
 from dctwin.config.load import scenario_from_dict
-from dctwin.errors import ScenarioError
+from dctwin.errors import InputError, ScenarioError
 from dctwin.telemetry import read_telemetry
 from dctwin.telemetry.metrics import cv_rmse_pct, nmbe_pct
 from dctwin.telemetry.replay import model_inputs, predict
@@ -133,3 +133,24 @@ def test_cli_replay_and_calibrate_write_results_a_user_can_open(site, cli, tmp_p
     again = cli("calibrate", "borlange-2027", str(d / "winter.csv"), "-m", str(d / "map.yaml"), "-o",
                 str(tmp_path / "cal.yaml"))
     assert again.returncode == 2 and "never overwrites" in again.stderr
+
+
+def test_a_replay_is_its_own_kind_of_run(site, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from dctwin.report.data import load_run
+    from dctwin.telemetry.service import write_replay_dir
+    from dctwin.web import create_app
+
+    sc, d = site
+    tel = read_telemetry([d / "winter.csv"], d / "map.yaml")
+    path = write_replay_dir(tmp_path / "runs" / "rep", sc, tel, replay_telemetry(sc, tel))
+    html = (path / "report.html").read_text()
+    assert "Fit by ASHRAE Guideline 14" in html and "hourly CV(RMSE) [%]" in html
+    with pytest.raises(InputError, match="telemetry replay"):
+        load_run(path)
+    client = TestClient(create_app(tmp_path / "runs", write_reports=False), base_url="http://127.0.0.1")
+    assert 'class="replay-link"' in client.get("/").text
+    page = client.get("/runs/rep")
+    assert page.status_code == 200 and "Rolling deviation and drift periods" in page.text
+    assert client.get("/compare?run=rep&run=rep").status_code == 400

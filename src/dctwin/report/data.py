@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dctwin.errors import InputError
-from dctwin.results.run_dir import KPIS, MANIFEST, read_manifest
+from dctwin.results.run_dir import KPIS, MANIFEST, read_manifest, refuse_replay
 
 __all__ = ["Missing", "RunData", "load_run"]
 
@@ -60,6 +60,7 @@ def load_run(path: str | Path) -> RunData:
     if not path.is_dir():
         raise InputError("run directory not found", file=str(path), allowed="a folder written by `dctwin run`")
     manifest = read_manifest(path)
+    refuse_replay(path, manifest)
     try:
         kpis = json.loads((path / KPIS).read_text(encoding="utf-8"))
     except (OSError, ValueError):

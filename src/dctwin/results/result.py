@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from dctwin.config import Scenario, scenario_from_dict
-from dctwin.results.run_dir import KPIS, read_manifest
+from dctwin.results.run_dir import KPIS, read_manifest, refuse_replay
 
 __all__ = ["RunResult", "open_run"]
 
@@ -48,6 +48,7 @@ def open_run(path: str | Path) -> RunResult:
     """Read a complete run directory written by ``dctwin run``."""
     path = Path(path)
     manifest = read_manifest(path)
+    refuse_replay(path, manifest)
     kpis = json.loads((path / KPIS).read_text(encoding="utf-8"))
     tables = {p.stem: pd.read_parquet(p) for p in sorted(path.glob("*.parquet"))}
     scenario = scenario_from_dict(manifest["scenario"], source=str(path / "manifest.json"))

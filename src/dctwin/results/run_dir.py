@@ -128,6 +128,13 @@ def _safe_name(name: str) -> bool:
     return bool(name) and not name.startswith("/") and all(p not in ("", ".", "..") for p in parts)
 
 
+def refuse_replay(path: Path, manifest: Mapping[str, Any]) -> None:
+    """A telemetry replay has no simulation tables: say so instead of failing on a missing one."""
+    if manifest.get("kind") == "replay":
+        raise InputError("is a telemetry replay (`dctwin replay`), not a simulation run", file=str(path),
+                         allowed="its own report.html, the dashboard's replay page, or `dctwin query`")
+
+
 def verify_run_dir(path: Path) -> list[str]:
     """Problems with a run directory: no manifest, or listed files missing, not regular files, or changed.
 

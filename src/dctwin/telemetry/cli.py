@@ -45,6 +45,7 @@ def _print_quality(console, quality) -> None:
 
 
 def _print_fit(console, fit) -> None:
+    import pandas as pd
     from rich.markup import escape
     from rich.table import Table
 
@@ -55,7 +56,8 @@ def _print_fit(console, fit) -> None:
     for _, r in fit.iterrows():
         table.add_row(r["quantity"], _pct(r["hourly_cv_rmse_pct"]), _pct(r["hourly_nmbe_pct"], True),
                       _pct(r["monthly_cv_rmse_pct"]), _pct(r["monthly_nmbe_pct"], True),
-                      "yes" if r["hourly_meets_guideline14"] else "no")
+                      "n/a" if r["hourly_meets_guideline14"] is pd.NA else
+                      ("yes" if r["hourly_meets_guideline14"] else "no"))
     console.print(table)
 
 

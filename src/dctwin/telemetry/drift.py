@@ -4,7 +4,9 @@ For each compared quantity the relative deviation is the rolling sum of residual
 (measured minus predicted) over ``window_h`` hours divided by the rolling sum of
 the measured values. A period is flagged where that deviation stays beyond
 ``threshold_pct`` for at least ``min_hours`` (fouled dry coolers draw more fan
-power than the calibrated model; a failing pump draws less or more).
+power than the calibrated model; a failing pump draws less or more). Windows in which
+a meter reads less than a tenth of its own mean (fans idle in winter) are not judged:
+a relative deviation of almost nothing means nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["drift_periods", "rolling_deviation_pct"]
+
+MIN_WINDOW_SHARE = 0.1  # windows whose measured mean is below 10 % of the series' mean are not judged
 
 
 def rolling_deviation_pct(measured: np.ndarray, predicted: np.ndarray, window_steps: int) -> np.ndarray:
@@ -29,9 +33,12 @@ def rolling_deviation_pct(measured: np.ndarray, predicted: np.ndarray, window_st
         return out
 
     nbad = roll(bad.astype(float))
+    window_m = roll(mm)
     with np.errstate(invalid="ignore", divide="ignore"):
-        dev = roll(r) / roll(mm) * 100.0
-    dev[(nbad > 0) | ~np.isfinite(dev)] = np.nan
+        dev = roll(r) / window_m * 100.0
+    # a window where the meter reads almost nothing (fans idle in winter) says nothing relative
+    idle = window_m < MIN_WINDOW_SHARE * np.nanmean(np.where(bad, np.nan, m)) * window_steps
+    dev[(nbad > 0) | ~np.isfinite(dev) | idle] = np.nan
     return dev
 
 

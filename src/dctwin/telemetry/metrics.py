@@ -59,7 +59,13 @@ def fit_table(measured: pd.DataFrame, predicted: pd.DataFrame, n_params: int = 1
             agg = _resample(both, rule)
             cv, nm = cv_rmse_pct(agg["m"], agg["p"], n_params), nmbe_pct(agg["m"], agg["p"], n_params)
             cv_max, nm_max = GUIDELINE14_LIMITS[period]
+            judged = len(agg) > n_params and np.isfinite(cv) and np.isfinite(nm)
             row |= {f"{period}_n": len(agg), f"{period}_cv_rmse_pct": cv, f"{period}_nmbe_pct": nm,
-                    f"{period}_meets_guideline14": bool(len(agg) > n_params and cv <= cv_max and abs(nm) <= nm_max)}
+                    f"{period}_meets_guideline14": bool(cv <= cv_max and abs(nm) <= nm_max) if judged else pd.NA}
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    for period in GUIDELINE14_LIMITS:  # NA: too few full hours or months to judge
+        col = f"{period}_meets_guideline14"
+        if col in out:
+            out[col] = out[col].astype("boolean")
+    return out

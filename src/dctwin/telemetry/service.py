@@ -62,11 +62,13 @@ def replay_telemetry(scenario: Scenario, telemetry: Telemetry, *, drift_threshol
         "it_energy_mwh": float(np.nansum(table["it_power_kw"]) * telemetry.step_s / 3.6e6),
         "pue_measured": _energy_pue(table, "measured"), "pue_predicted": _energy_pue(table, "predicted"),
         "model_throttled_it_mwh": float(throttled * telemetry.step_s / 3.6e6),
-        "drift_periods": len(drift),
+        "drift_periods": len(drift), "drift_threshold_pct": drift_threshold_pct, "drift_window_h": drift_window_h,
     }
     for _, row in fit.iterrows():
         for col in ("hourly_cv_rmse_pct", "hourly_nmbe_pct", "hourly_meets_guideline14"):
-            kpis[f"{row['quantity']}_{col}"] = row[col].item() if hasattr(row[col], "item") else row[col]
+            value = row[col]
+            kpis[f"{row['quantity']}_{col}"] = None if value is pd.NA else (value.item() if hasattr(value, "item")
+                                                                             else value)
     return ReplayResult(table, fit, drift, quality, kpis)
 
 
@@ -84,7 +86,10 @@ def write_replay_dir(out_dir: Path, scenario: Scenario, telemetry: Telemetry, re
                 "step_s": telemetry.step_s, "n_steps": len(telemetry.frame),
                 "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "telemetry_sources": list(telemetry.sources), "scenario": scenario.model_dump(mode="json")}
-    return write_run_dir(out_dir, tables, result.kpis, manifest)
+    from dctwin.telemetry.report import context_from_tables, replay_report_html
+
+    html = replay_report_html(context_from_tables(Path(out_dir).name, manifest, result.kpis, tables))
+    return write_run_dir(out_dir, tables, result.kpis, manifest, texts={"report.html": html})
 
 
 def calibrate_telemetry(scenario: Scenario, telemetry: Telemetry, names: list[str],

@@ -38,7 +38,8 @@ PNG_NAME = re.compile(r"^[a-z0-9_]{1,64}\.png$")
 
 _ENV = jinja2.Environment(
     loader=jinja2.ChoiceLoader([jinja2.PackageLoader("dctwin.web", "templates"),
-                                jinja2.PackageLoader("dctwin.report", "templates")]),
+                                jinja2.PackageLoader("dctwin.report", "templates"),
+                                jinja2.PackageLoader("dctwin.telemetry", "templates")]),
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
 )
@@ -161,7 +162,9 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
     # ------------------------------------------------------------ pages
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> HTMLResponse:
-        return page(request, "index.html", runs=store.list(), jobs=[j.as_dict() for j in jobs.list()[:10]],
+        listed = store.list()
+        return page(request, "index.html", runs=[r for r in listed if r["kind"] != "replay"],
+                    replays=[r for r in listed if r["kind"] == "replay"], jobs=[j.as_dict() for j in jobs.list()[:10]],
                     title="Runs")
 
     @app.get("/runs/{name}", response_class=HTMLResponse)
@@ -170,9 +173,13 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
         if err:
             return error_page(request, *err)
         key = (name, (path / "manifest.json").stat().st_mtime)
+        if store.summary(name)["kind"] == "replay":
+            from dctwin.telemetry.report import replay_context
+
+            return page(request, "replay_page.html", title=name, **pages.get(key, lambda: replay_context(path)))
         ctx = pages.get(key, lambda: report_context(load_run(path)))
         pngs = sorted(p.name for p in (path / "figures").glob("*.png") if PNG_NAME.fullmatch(p.name))
-        others = [r["name"] for r in store.list() if r["name"] != name]
+        others = [r["name"] for r in store.list() if r["name"] != name and r["kind"] != "replay"]
         return page(request, "run.html", title=name, pngs=pngs, others=others, **ctx)
 
     @app.get("/runs/{name}/report.html", response_class=HTMLResponse)
@@ -207,6 +214,8 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
             path, err = resolve(n)
             if err:
                 return error_page(request, *err)
+            if store.summary(n)["kind"] == "replay":
+                return error_page(request, 400, f"{n} is a telemetry replay; compare simulation runs only")
             paths.append(path)
         key = tuple((p.name, (p / "manifest.json").stat().st_mtime) for p in paths)
         ctx = pages.get(("cmp", key), lambda: compare_context([load_run(p) for p in paths]))

@@ -63,6 +63,7 @@ class RunStore:
             kpis = {}
         out = {
             "name": name,
+            "kind": str(manifest.get("kind", "run")),
             "scenario_name": str(manifest.get("scenario_name", "")),
             "seed": manifest.get("seed"),
             "started_utc": str(manifest.get("started_utc", "")),
