@@ -15,8 +15,6 @@ pay it after interest.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -36,33 +34,20 @@ def npv(rate: float, flows: np.ndarray) -> float:
 def irr(flows: np.ndarray) -> float:
     """Internal rate of return of ``flows`` at periods 0..N [1/period]; NaN when NPV has no root in (-99 %, 1000 %).
 
-    Of several roots, the one nearest zero. Brackets are found on a log-spaced grid of 1 + rate
-    and refined by bisection to 1e-12.
+    Of several roots, the one nearest zero. Sign changes of the NPV are found on a grid of rates
+    (denser near zero) and each is refined by Brent's method to 1e-13.
     """
+    from scipy.optimize import brentq
+
     flows = np.asarray(flows, dtype=float)
     if flows.size < 2 or not (np.any(flows > 0) and np.any(flows < 0)):
         return float("nan")
-    grid = np.concatenate([-1.0 + np.logspace(-2, 0, 200, endpoint=False), 1.0 + np.logspace(-12, math.log10(10), 400)])
-    rates = grid - 1.0
-    rates = np.unique(np.concatenate([rates, [0.0]]))
-    values = np.array([npv(r, flows) for r in rates])
-    roots = []
-    for i in np.nonzero(np.sign(values[:-1]) * np.sign(values[1:]) <= 0)[0]:
-        lo, hi = rates[i], rates[i + 1]
-        f_lo = values[i]
-        if f_lo == 0.0:
-            roots.append(lo)
-            continue
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            f_mid = npv(mid, flows)
-            if np.sign(f_mid) == np.sign(f_lo):
-                lo, f_lo = mid, f_mid
-            else:
-                hi = mid
-            if hi - lo < 1e-12:
-                break
-        roots.append(0.5 * (lo + hi))
+    rates = np.unique(np.concatenate([-1.0 + np.logspace(-2, 0, 200, endpoint=False), [0.0],
+                                      np.logspace(-12, 1, 400)]))
+    values = ((1.0 + rates)[:, None] ** -np.arange(flows.size)[None, :]) @ flows
+    roots = [float(rates[i]) if values[i] == 0.0 else brentq(npv, rates[i], rates[i + 1], args=(flows,),
+                                                                  xtol=1e-13, rtol=4 * np.finfo(float).eps)
+             for i in np.nonzero(np.sign(values[:-1]) * np.sign(values[1:]) <= 0)[0]]
     return float(min(roots, key=abs)) if roots else float("nan")
 
 

@@ -64,6 +64,8 @@ def run_sweep(
     """
     sweep_path = Path(sweep_path)
     spec = load_sweep(sweep_path)
+    if spec.uncertainty is not None:
+        return _run_study(spec, sweep_path, out_dir, workers, ray_address, on_progress)
     runs = expand_sweep(spec, source=str(sweep_path))
     store = SweepStore(Path(out_dir) if out_dir else Path("sweeps") / spec.name)
     store.open(runs, sweep_path.read_text(encoding="utf-8"), fresh=fresh)
@@ -105,3 +107,21 @@ def gather(store: SweepStore, planned: list[str] | None = None) -> SweepOutcome:
     missing = [r for r in planned or [] if r not in recorded and r not in failed]
     return SweepOutcome(folder=store.root, runs=table, summary=summary, sensitivity=sens, failed=failed,
                         missing=missing)
+
+
+def _run_study(spec, sweep_path: Path, out_dir, workers, ray_address, on_progress) -> SweepOutcome:
+    """An uncertainty study (``uncertainty:`` in the sweep file): see ``dctwin.sweep.study``."""
+    from dctwin.sweep.study import run_uncertainty
+
+    folder = Path(out_dir) if out_dir else Path("sweeps") / spec.name
+    progress = SweepProgress(total=0, started=time.perf_counter())
+    notify = on_progress or (lambda p: None)
+
+    def tick(done: int, total: int) -> None:
+        progress.total, progress.done = total, done
+        notify(progress)
+
+    res = run_uncertainty(spec.uncertainty, spec.base, spec.overrides, folder, str(sweep_path), workers=workers,
+                          ray_address=ray_address, on_progress=tick)
+    t = res["tables"]
+    return SweepOutcome(folder=folder, runs=t["samples"], summary=t["summary"], sensitivity=t["sobol"], failed={})

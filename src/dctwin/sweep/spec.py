@@ -7,7 +7,6 @@ fails in a second, not after an hour of runs.
 from __future__ import annotations
 
 import copy
-import hashlib
 import itertools
 import json
 import re
@@ -15,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from dctwin.config import Scenario, load_scenario, scenario_from_dict
 from dctwin.config.base import Section
 from dctwin.config.load import deep_merge, read_yaml
 from dctwin.errors import ScenarioError
+from dctwin.sweep.distributions import Uncertainty
 
 __all__ = ["SweepSpec", "SweepRun", "axis_labels", "load_sweep", "expand_sweep", "set_path"]
 
@@ -54,6 +54,14 @@ class SweepSpec(Section):
     overrides: dict[str, Any] = Field(default_factory=dict, description="Applied to every run before the axes.")
     axes: list[Axis] = Field(default_factory=list, max_length=20, description="Grid axes (cartesian product).")
     monte_carlo: MonteCarlo = Field(default_factory=MonteCarlo)
+    uncertainty: Uncertainty | None = Field(
+        None, description="Uncertain inputs with distributions: a Sobol'/LHS study instead of a grid (no axes).")
+
+    @model_validator(mode="after")
+    def _study_or_grid(self) -> SweepSpec:
+        if self.uncertainty is not None and (self.axes or self.monte_carlo.repetitions > 1):
+            raise ValueError("an uncertainty study takes no axes and no Monte Carlo repetitions")
+        return self
 
     @field_validator("axes")
     @classmethod
@@ -146,8 +154,13 @@ def axis_labels(axes: list[Axis]) -> list[str]:
     return labels
 
 
-def _short_hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:10]
+def point_name(index: int, axis_values: dict[str, Any]) -> str:
+    """A design point named by its values, e.g. ``p001_liquid_supply_temp_c-40_count-100`` (index keeps it unique;
+    characters outside letters, digits, '.', '_' and '-' become '-'; at most 90 characters)."""
+    def clean(x: Any) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", str(x)).strip("-") or "-"
+    body = "_".join(f"{clean(k)}-{clean(v)}" for k, v in axis_values.items())
+    return (f"p{index:03d}_{body}" if body else f"p{index:03d}")[:90].rstrip("_-.")
 
 
 def expand_sweep(spec: SweepSpec, source: str = "<sweep>") -> list[SweepRun]:
@@ -172,7 +185,7 @@ def expand_sweep(spec: SweepSpec, source: str = "<sweep>") -> list[SweepRun]:
         for i, (axis, value) in enumerate(zip(spec.axes, combo, strict=True)):
             set_path(doc, axis.field, value, where=f"axes[{i}].field", source=source)
         axis_values = {label: value for label, value in zip(labels, combo, strict=True)}
-        point_id = "p-" + _short_hash({a.field: v for a, v in zip(spec.axes, combo, strict=True)})  # full path
+        point_id = point_name(len(runs) // spec.monte_carlo.repetitions, axis_values)
         for rep in range(spec.monte_carlo.repetitions):
             seed = spec.monte_carlo.seed_start + rep
             run_doc = copy.deepcopy(doc)
