@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, model_serializer
 
 from dctwin.config.base import Section
 from dctwin.datafile import read_data_yaml, read_sources, sourced_value
@@ -173,10 +173,14 @@ class FinanceConfig(Section):
 class EconomicsConfig(Section):
     currency: Literal["EUR"] = Field("EUR", description="Reporting currency.")
     usd_to_eur: float = Field(0.92, gt=0, description="FX rate for USD catalog prices [EUR/USD].")
-    energy_tax_eur_per_mwh: float = Field(
-        _norm("energy_tax_eur_per_mwh"), ge=0, description="Electricity tax on all consumption [EUR/MWh]."
+    energy_tax_eur_per_mwh: float | None = Field(
+        None, ge=0, description="Electricity tax on all consumption [EUR/MWh]; default: the site country's "
+        "rate for a large datacenter (site/data/tariffs/<country>.yaml)."
     )
-    grid_fee_eur_per_mwh: float = Field(8.0, ge=0, description="Grid transmission fee on grid consumption [EUR/MWh].")
+    grid_fee_eur_per_mwh: float | None = Field(
+        None, ge=0, description="Grid transmission fee on grid consumption [EUR/MWh]; default: the site "
+        "country's tariff file."
+    )
     ppa_share: float = Field(0.0, ge=0, le=1, description="Share of consumption covered by a renewable PPA [-].")
     ppa_price_eur_per_mwh: float = Field(45.0, ge=0, description="PPA strike price [EUR/MWh].")
     ppa_matching: Literal["annual", "hourly"] = Field(
@@ -185,9 +189,9 @@ class EconomicsConfig(Section):
         "PPA of share x mean load, only the part matched hour by hour counts, surplus sold at spot.",
     )
     ppa_carbon_g_per_kwh: float = Field(0.0, ge=0, description="Emission factor of PPA energy (market-based) [g/kWh].")
-    residual_mix_g_per_kwh: float = Field(
-        _norm("residual_mix_g_per_kwh"), ge=0, description="Residual mix for unmatched grid energy (market-based) "
-                                                           "[g/kWh]."
+    residual_mix_g_per_kwh: float | None = Field(
+        None, ge=0, description="Residual mix for unmatched grid energy (market-based) [g/kWh]; default: the grid "
+        "zone's (site/data/grid/<zone>.yaml)."
     )
     heat_price_eur_per_mwh: float = Field(
         _norm("heat_price_eur_per_mwh"), ge=0, description="Annual-average price paid for heat delivered [EUR/MWh]."
@@ -202,6 +206,14 @@ class EconomicsConfig(Section):
     capex: CapexConfig = Field(default_factory=CapexConfig)
     opex: OpexConfig = Field(default_factory=OpexConfig)
     finance: FinanceConfig = Field(default_factory=FinanceConfig)
+    _from_site: frozenset[str] = PrivateAttr(default_factory=frozenset)  # fields filled from the site's data
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        data = handler(self)
+        for key in self._from_site:  # dumped as unset, so a copy with another site is filled from that site
+            data[key] = None
+        return data
 
     def heat_price_by_month_eur_per_mwh(self) -> list[float]:
         """Heat price for months 1..12 [EUR/MWh]."""

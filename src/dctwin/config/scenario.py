@@ -11,7 +11,7 @@ from dctwin.config.facility import FacilityConfig
 from dctwin.config.operation import OperationConfig
 from dctwin.config.phases import Phase
 from dctwin.config.simulation import SimulationConfig
-from dctwin.config.site import SiteConfig
+from dctwin.config.site import SiteConfig, site_economics
 from dctwin.config.workload import WorkloadConfig
 
 __all__ = ["Scenario"]
@@ -31,6 +31,17 @@ class Scenario(Section):
     economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
     operation: OperationConfig = Field(default_factory=OperationConfig)
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
+
+    @model_validator(mode="after")
+    def _economics_from_site(self) -> Scenario:
+        """Fill tax, grid fee and residual mix left unset from the site's country and grid zone."""
+        econ = self.economics
+        fill = {k: v for k, v in site_economics(self.site).items() if getattr(econ, k) is None}
+        if fill:
+            filled = econ.model_copy(update=fill)
+            filled._from_site = frozenset(fill)
+            object.__setattr__(self, "economics", filled)  # frozen: set once, here
+        return self
 
     @model_validator(mode="after")
     def _phases_in_order(self) -> Scenario:

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from dctwin.config.base import Section
 
-__all__ = ["ClimateConfig", "GridConfig", "HeatDemandConfig", "SiteConfig"]
+__all__ = ["ClimateConfig", "GridConfig", "HeatDemandConfig", "SiteConfig", "known_countries", "site_economics"]
 
 
 def _packaged_ids(kind: str) -> list[str]:
@@ -20,6 +20,23 @@ def _packaged_ids(kind: str) -> list[str]:
         return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml"))
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def _data_values(kind: str, ident: str) -> tuple[dict, dict]:
+    """Header and ``{key: value}`` of the packaged data file ``site/data/<kind>/<ident>.yaml`` (sources checked)."""
+    from dctwin.datafile import read_data_yaml, read_sources, sourced_value
+
+    path = str(resources.files("dctwin") / "site" / "data" / kind / f"{ident}.yaml")
+    doc = read_data_yaml(path, "data file")
+    sources = read_sources(doc, path)
+    values = {k: sourced_value(e, f"values.{k}", sources, path, shape="any")[0]
+              for k, e in doc.get("values", {}).items()}
+    return doc, values
+
+
+def known_countries() -> list[str]:
+    """ISO codes of the countries with a packaged tariff file (``site/data/tariffs/<cc>.yaml``)."""
+    return [c.upper() for c in _packaged_ids("tariffs")]
 
 
 def _known(kind: str, value: str) -> str:
@@ -130,7 +147,9 @@ class HeatDemandConfig(Section):
 
 class SiteConfig(Section):
     name: str = Field(description="Site name.")
-    country: str = Field("SE", description="ISO 3166 country code.")
+    country: str = Field(
+        "SE", description="ISO 3166 country code; picks the electricity tax and grid fee (`dctwin site zones`)."
+    )
     latitude_deg: float = Field(ge=-90, le=90, description="Latitude [deg N].")
     longitude_deg: float = Field(ge=-180, le=180, description="Longitude [deg E].")
     elevation_m: float = Field(0.0, ge=-500, le=6000, description="Elevation above sea level [m].")
@@ -140,3 +159,22 @@ class SiteConfig(Section):
     climate: ClimateConfig = Field(default_factory=ClimateConfig)
     grid: GridConfig = Field(default_factory=GridConfig)
     heat_demand: HeatDemandConfig = Field(default_factory=HeatDemandConfig)
+
+    @field_validator("country")
+    @classmethod
+    def _country_known(cls, v: str) -> str:
+        known = known_countries()
+        if v.upper() not in known:
+            raise ValueError(f"no tariff data for country '{v}'; known countries: {', '.join(known) or '(none)'}")
+        return v.upper()
+
+
+def site_economics(site: SiteConfig) -> dict[str, float]:
+    """Economics defaults a site implies: its country's electricity tax and grid fee, its zone's residual mix."""
+    _, tariff = _data_values("tariffs", site.country.lower())
+    _, zone = _data_values("grid", site.grid.profile_id)
+    return {
+        "energy_tax_eur_per_mwh": float(tariff["electricity_tax_eur_per_mwh"]),
+        "grid_fee_eur_per_mwh": float(tariff["grid_fee_eur_per_mwh"]),
+        "residual_mix_g_per_kwh": float(zone["residual_mix_g_per_kwh"]),
+    }

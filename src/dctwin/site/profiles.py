@@ -14,7 +14,7 @@ from typing import Any
 from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 from dctwin.errors import InputError
 
-__all__ = ["Profile", "available_profiles", "load_profile"]
+__all__ = ["Profile", "available_profiles", "load_profile", "profile_header"]
 
 Profile = dict[str, Any]
 
@@ -47,3 +47,11 @@ def load_profile(kind: str, name: str) -> Profile:
     sources = read_sources(doc, file)
     return {key: sourced_value(entry, f"values.{key}", sources, file, shape="any")[0]
             for key, entry in doc["values"].items()}
+
+
+@lru_cache(maxsize=64)
+def profile_header(kind: str, name: str) -> dict[str, Any]:
+    """Top-level entries of a data file other than ``values`` and ``sources`` (id, name, zone, country, location)."""
+    load_profile(kind, name)  # refuses unknown ids and unsourced numbers
+    doc = read_data_yaml(_data_dir(kind) / f"{name}.yaml", "data file")
+    return {k: v for k, v in doc.items() if k not in ("values", "sources")}

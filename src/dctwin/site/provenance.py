@@ -1,0 +1,122 @@
+"""Where each site series of a run comes from, and warnings when the data were made for another place.
+
+``site_provenance(site, seed)`` lists, for weather, price/carbon and heat
+demand, the packaged data file (with its statistics' year), the user file
+(with its SHA-256) or the synthetic generator (with its seed). The run's
+manifest records it and the report shows it. ``site_warnings(site)`` names
+every series whose data belong to another country, zone or place than the
+scenario's site; ``scenario validate``, ``run`` and the report print them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+from dctwin.config.site import SiteConfig
+from dctwin.site.profiles import profile_header
+
+__all__ = ["FAR_KM", "distance_km", "epw_location", "site_provenance", "site_warnings"]
+
+FAR_KM = 100.0  # a climate or heat network further than this from the site is not the site's own
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance [km] on a 6,371 km sphere."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2.0 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def epw_location(path: str | Path) -> tuple[str, float, float] | None:
+    """(place, latitude, longitude) from an EPW file's LOCATION line, or None if it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            head = f.readline().split(",")
+        return f"{head[1].strip()} ({head[3].strip()})", float(head[6]), float(head[7])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _user_file(kind: str, path: Path | None, fmt: str = "csv") -> str:
+    p = Path(path) if path is not None else Path("?")
+    digest = _sha256(p) if p.is_file() else "file missing"
+    return f"user file {p} ({fmt}), sha256 {digest}"
+
+
+def site_provenance(site: SiteConfig, seed: int) -> list[dict[str, str]]:
+    """One entry per series group: ``series`` (column names), ``origin`` (text), ``data_file`` (packaged id or path)."""
+    out = []
+    c = site.climate
+    if c.source == "synthetic":
+        h = profile_header("climate", c.normals)
+        origin = f"synthetic weather, seed {seed}, matching the monthly normals of {h.get('name', c.normals)}"
+        out.append({"series": "dry_bulb_c, rel_humidity_pct, wet_bulb_c", "origin": origin,
+                    "data_file": f"site/data/climate/{c.normals}.yaml"})
+    else:
+        out.append({"series": "dry_bulb_c, rel_humidity_pct, wet_bulb_c",
+                    "origin": _user_file("climate", c.path, c.source), "data_file": str(c.path)})
+    g = site.grid
+    if g.source == "synthetic":
+        h = profile_header("grid", g.profile_id)
+        origin = (f"synthetic, seed {seed}, matching zone {h.get('zone')}'s {h.get('reference_year')} monthly mean "
+                  f"price and carbon intensity ({h.get('name')})")
+        out.append({"series": "price_eur_per_mwh, carbon_g_per_kwh", "origin": origin,
+                    "data_file": f"site/data/grid/{g.profile_id}.yaml"})
+    else:
+        out.append({"series": "price_eur_per_mwh, carbon_g_per_kwh",
+                    "origin": _user_file("grid", g.path, getattr(g, "format", "csv")), "data_file": str(g.path)})
+    d = site.heat_demand
+    if d.source == "synthetic":
+        h = profile_header("heat", d.profile)
+        origin = f"degree-hour model of {h.get('name', d.profile)} driven by this run's outdoor temperature"
+        out.append({"series": "heat_demand_mw, dh_supply_temp_c", "origin": origin,
+                    "data_file": f"site/data/heat/{d.profile}.yaml"})
+    else:
+        out.append({"series": "heat_demand_mw, dh_supply_temp_c",
+                    "origin": _user_file("heat", d.path), "data_file": str(d.path)})
+    return out
+
+
+def _far(what: str, place: str, lat: float, lon: float, site: SiteConfig) -> list[str]:
+    km = distance_km(site.latitude_deg, site.longitude_deg, lat, lon)
+    if km <= FAR_KM:
+        return []
+    return [f"{what} were made for {place}, {km:,.0f} km from the site ({site.name}); "
+            f"they are not this site's own"]
+
+
+def site_warnings(site: SiteConfig) -> list[str]:
+    """Plain sentences, one per series whose data were made for another country, zone or place."""
+    out: list[str] = []
+    zone = profile_header("grid", site.grid.profile_id)
+    if str(zone.get("country", "")).upper() != site.country:
+        out.append(f"grid zone {site.grid.zone} lies in {zone.get('country')}, but the site's country is "
+                   f"{site.country}: prices and carbon are {site.grid.zone}'s, taxes and fees {site.country}'s")
+    if zone.get("timezone") and zone["timezone"] != site.timezone:
+        out.append(f"the site's time zone {site.timezone} differs from grid zone {site.grid.zone}'s "
+                   f"({zone['timezone']})")
+    c = site.climate
+    if c.source == "synthetic":
+        h = profile_header("climate", c.normals)
+        if "longitude_deg" in h:
+            out += _far("climate normals", str(h.get("name", c.normals)), h["latitude_deg"], h["longitude_deg"], site)
+    elif c.source == "epw" and c.path is not None and (loc := epw_location(c.path)) is not None:
+        out += _far("the EPW weather data", loc[0], loc[1], loc[2], site)
+    d = site.heat_demand
+    if d.source == "synthetic":
+        h = profile_header("heat", d.profile)
+        if "longitude_deg" in h:
+            out += _far("the district-heating demand and supply-temperature data", str(h.get("name", d.profile)),
+                        h["latitude_deg"], h["longitude_deg"], site)
+    return out
