@@ -106,3 +106,18 @@ def test_zone_names_are_case_insensitive(tmp_path):
 def test_another_zones_profile_is_refused(tmp_path):
     with pytest.raises(ScenarioError, match="statistics of zone SE3, not of zone FI"):
         load_scenario(_scenario(tmp_path, "{zone: FI, profile: se3}"))
+
+
+def test_zone_and_tariff_headers_name_known_countries_as_text():
+    """'NO' must stay the text 'NO' (YAML 1.1 would read it as false) and every zone's country has a tariff."""
+    from dctwin.config.site import known_countries
+    from dctwin.site.profiles import profile_header
+
+    countries = known_countries()
+    for ident in ZONES:
+        h = profile_header("grid", ident)
+        assert isinstance(h["country"], str) and h["country"] in countries, ident
+        assert h["zone"].upper() == ident.upper() and isinstance(h["timezone"], str)
+    for cc in countries:
+        h = profile_header("tariffs", cc.lower())
+        assert h["country"] == cc and h["id"] == cc.lower()

@@ -46,6 +46,7 @@ def run(
     from dctwin.report.progress import terminal_progress
 
     sc = load_scenario(scenario)
+    _print_site_warnings(sc)
     finish = None
     if report:
         from dctwin.report import write_report
@@ -106,7 +107,16 @@ def scenario_validate(scenario: str = typer.Argument(..., help="Scenario file or
     from dctwin.config import load_scenario
 
     sc = load_scenario(scenario)
+    _print_site_warnings(sc)
     out.print(f"{scenario}: valid scenario '{sc.name}'")
+
+
+def _print_site_warnings(sc) -> None:
+    """Warn (stderr) about site data made for another country, zone or place (dctwin.site.provenance)."""
+    from dctwin.site.provenance import site_warnings
+
+    for w in site_warnings(sc.site):
+        err.print(f"warning: {escape(w)}")
 
 
 @scenario_app.command("list")
@@ -294,6 +304,7 @@ def _mount_plan() -> None:
 
 _mount_plan()
 app.add_typer(__import__("dctwin.workload.cli", fromlist=["app"]).app, name="workload")
+app.add_typer(__import__("dctwin.site.cli", fromlist=["app"]).app, name="site")
 
 
 def _register_extensions() -> None:

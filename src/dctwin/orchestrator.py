@@ -76,8 +76,17 @@ def simulate(scenario: Scenario, progress: Progress = _noop, cache=None) -> RunR
         "python": sys.version.split()[0],
         "machine": _platform.platform(),
         "scenario": scenario.model_dump(mode="json"),
+        **_site_records(scenario),
     }
     return RunResult(scenario=scenario, kpis=kpis, tables=tables, manifest=manifest)
+
+
+def _site_records(scenario: Scenario) -> dict[str, object]:
+    """Where each site series came from and any location-mismatch warnings (``dctwin.site.provenance``)."""
+    from dctwin.site.provenance import economics_provenance, site_provenance, site_warnings
+
+    return {"site_data": site_provenance(scenario.site, scenario.simulation.seed) + economics_provenance(scenario),
+            "site_warnings": site_warnings(scenario.site)}
 
 
 def default_out_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+from importlib import resources
 from pathlib import Path
 
 from dctwin.config.site import SiteConfig
 from dctwin.site.profiles import profile_header
 
-__all__ = ["FAR_KM", "distance_km", "epw_location", "site_provenance", "site_warnings"]
+__all__ = ["FAR_KM", "distance_km", "economics_provenance", "epw_location", "site_provenance", "site_warnings"]
 
 FAR_KM = 100.0  # a climate or heat network further than this from the site is not the site's own
 
@@ -49,9 +50,15 @@ def _sha256(path: Path) -> str:
 
 
 def _user_file(kind: str, path: Path | None, fmt: str = "csv") -> str:
+    """'user file <path> (<format>), sha256 <hex>', or 'packaged file ...' for files shipped with dctwin."""
     p = Path(path) if path is not None else Path("?")
     digest = _sha256(p) if p.is_file() else "file missing"
-    return f"user file {p} ({fmt}), sha256 {digest}"
+    package = Path(str(resources.files("dctwin"))).resolve()
+    try:
+        shown, who = p.resolve().relative_to(package).as_posix(), "packaged file"
+    except ValueError:
+        shown, who = str(p), "user file"
+    return f"{who} {shown} ({fmt}), sha256 {digest}"
 
 
 def site_provenance(site: SiteConfig, seed: int) -> list[dict[str, str]]:
@@ -119,4 +126,21 @@ def site_warnings(site: SiteConfig) -> list[str]:
         if "longitude_deg" in h:
             out += _far("the district-heating demand and supply-temperature data", str(h.get("name", d.profile)),
                         h["latitude_deg"], h["longitude_deg"], site)
+    return out
+
+
+def economics_provenance(scenario) -> list[dict[str, str]]:
+    """Origin of the economics figures a site implies (tax, grid fee, residual mix): data file or scenario."""
+    econ, site = scenario.economics, scenario.site
+    filled = getattr(econ, "_from_site", frozenset())
+    rows = [("energy_tax_eur_per_mwh", f"site/data/tariffs/{site.country.lower()}.yaml", f"{site.country} tariff"),
+            ("grid_fee_eur_per_mwh", f"site/data/tariffs/{site.country.lower()}.yaml", f"{site.country} tariff"),
+            ("residual_mix_g_per_kwh", f"site/data/grid/{site.grid.profile_id}.yaml", f"zone {site.grid.zone}")]
+    out = []
+    for key, file, what in rows:
+        value = getattr(econ, key)
+        if key in filled:
+            out.append({"series": key, "origin": f"{value:g} from the {what}", "data_file": file})
+        else:
+            out.append({"series": key, "origin": f"{value:g} set in the scenario", "data_file": "scenario"})
     return out
