@@ -161,6 +161,8 @@ def make_run(
         "mean_utilisation": float(utilisation.mean()), "tco_eur": tco, "capex_eur": capex,
         "eur_per_gpu_hour_used": tco / gpu_h_used,
         "emissions_market_t": float((grid_power_kw * carbon).sum() * step_h / 1e6),
+        "run_hours": n * step_h, "horizon_years": 10.0,
+        **{f"eur_per_mtok__{svc}": 0.05 * (i + 1) for i, svc in enumerate(SERVICES)},
     }
     tables = {"timeseries": timeseries, "monthly": monthly, "jobs": jobs, "failures": failures,
               "cost_lines": cost_lines}

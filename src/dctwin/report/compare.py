@@ -49,16 +49,21 @@ def daily_utilisation(runs: list[RunData]) -> go.Figure:
 
 
 def monthly_energy(runs: list[RunData]) -> go.Figure:
-    """IT energy and heat delivered per month [MWh], grouped by run."""
+    """Mean IT power and heat delivered per calendar month [MW], grouped by run.
+
+    Means, not sums: a run that covers a week of January sits beside a full January on equal terms.
+    """
     def traces(r: RunData):
-        m = r.table("monthly", ("month",))
-        out = [go.Bar(x=m["month"], y=m[c], name=f"{r.name}: {label}")
-               for c, label in (("it_energy_mwh", "IT"), ("heat_delivered_mwh", "heat delivered")) if c in m.columns]
-        if not out:
-            raise Missing("table 'monthly' has neither 'it_energy_mwh' nor 'heat_delivered_mwh'")
-        return out
+        cols = tuple(c for c in ("it_power_kw", "heat_delivered_kw")
+                     if c in r.table("timeseries", ("it_power_kw",)).columns)
+        m = resample(r, cols, "1h").resample("MS").mean()
+        x = [d.strftime("%Y-%m") for d in m.index]
+        return [go.Bar(x=x, y=m[c].to_numpy() / 1000.0, name=f"{r.name}: {label}")
+                for c, label in (("it_power_kw", "IT"), ("heat_delivered_kw", "heat delivered")) if c in cols]
     fig = go.Figure(_need_any(runs, traces))
-    fig.update_layout(**LAYOUT, title="Monthly energy [MWh]", barmode="group", xaxis_title="month")
+    fig.update_layout(**LAYOUT, title="Mean power by month [MW] (fair across runs of different spans)",
+                      barmode="group", xaxis_title="month", yaxis_title="MW")
+    fig.update_xaxes(type="category", categoryorder="category ascending")
     return fig
 
 
@@ -91,7 +96,7 @@ def cost_lines(runs: list[RunData]) -> go.Figure:
 
 COMPARE_FIGURES: dict[str, tuple[str, Callable[[list[RunData]], go.Figure]]] = {
     "daily_pue": ("PUE", daily_pue),
-    "monthly_energy": ("Monthly energy", monthly_energy),
+    "monthly_energy": ("Mean power by month", monthly_energy),
     "daily_utilisation": ("GPU utilisation", daily_utilisation),
     "wait_cdf": ("Queue wait", wait_cdf),
     "cost_lines": ("Costs", cost_lines),

@@ -21,6 +21,7 @@ from dctwin.report.series import (
     energy_mwh,
     loss_columns,
     peak_week,
+    periods,
     resample,
     services,
     slowdown,
@@ -106,7 +107,7 @@ def utilisation_heatmap(run: RunData) -> go.Figure:
     grid = frame.assign(day=frame.index.date, hour=frame.index.hour).pivot_table(
         index="day", columns="hour", values="utilisation", aggfunc="mean")
     fig = go.Figure(go.Heatmap(z=grid.to_numpy().T, x=[str(d) for d in grid.index], y=list(grid.columns),
-                               colorscale="Viridis", zmin=0, zmax=1, colorbar={"title": "util."}))
+                               colorscale="Viridis", zmin=0, zmax=1, colorbar={"title": "busy share [0-1]"}))
     fig.update_layout(**LAYOUT, title="GPU utilisation (day x hour, UTC)", yaxis_title="hour of day")
     return fig
 
@@ -169,7 +170,7 @@ def job_distributions(run: RunData) -> go.Figure:
         raise Missing("no job in the jobs table has started")
     sd = slowdown(jobs)
     kinds = jobs["kind"].astype(str).to_numpy()
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Queue wait [h] (p5-p95)", "Slowdown [-] (p5-p95)"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Queue wait (p5-p95)", "Bounded slowdown (p5-p95)"))
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     for i, kind in enumerate(sorted(set(kinds))):
         m = kinds == kind
@@ -178,7 +179,12 @@ def job_distributions(run: RunData) -> go.Figure:
         fig.add_trace(_box(wait_h, kind, marker_color=color, legendgroup=kind), row=1, col=1)
         fig.add_trace(_box(sd[m], kind, marker_color=color, legendgroup=kind, showlegend=False), row=1, col=2)
     fig.update_yaxes(type="log")
-    fig.update_layout(**LAYOUT, title=f"Queue wait and slowdown by job class ({len(jobs):,} jobs started)")
+    waited = bool(np.nanmax(jobs["wait_s"].to_numpy(dtype=np.float64)) > 1.0)
+    title = f"Queue wait and slowdown by job class ({len(jobs):,} jobs started"
+    title += ")" if waited else "; no job waited more than a second)"
+    fig.update_layout(**LAYOUT, title=title)
+    fig.update_yaxes(title_text="wait [h]", row=1, col=1)
+    fig.update_yaxes(title_text="slowdown [ratio]", row=1, col=2)
     return fig
 
 
@@ -221,53 +227,75 @@ def failures_goodput(run: RunData) -> go.Figure:
     goodput = run.kpis.get("goodput_frac")
     title = "Failures and goodput" + (f" (goodput {goodput:.1%})" if isinstance(goodput, (int, float)) else "")
     fig.update_layout(**LAYOUT, title=title)
+    fig.update_yaxes(title_text="failures [count]", row=1, col=1)
+    fig.update_yaxes(title_text="GPU-hours lost [GPU-h]", row=1, col=2)
     return fig
 
 
+def _horizon_note(run: RunData) -> str:
+    from dctwin.report.span import basis_text, span_of
+
+    return basis_text("horizon", span_of(run.kpis, run.manifest))
+
+
 def cost_breakdown(run: RunData) -> go.Figure:
-    """Cost lines by category [M EUR] and, when the run has them, unit costs per inference service
-    [EUR per million output tokens] (KPIs ``eur_per_mtok__<service>``)."""
+    """Cost lines by category over the finance horizon [M EUR], one labelled bar per line."""
     lines = run.table("cost_lines", ("line", "eur"))
     cat = lines["category"].astype(str) if "category" in lines.columns else pd.Series(["cost"] * len(lines))
-    unit = {k.split("__", 1)[1]: v for k, v in run.kpis.items()
-            if k.startswith("eur_per_mtok__") and isinstance(v, (int, float)) and np.isfinite(v)}
-    cols = 2 if unit else 1
-    fig = make_subplots(rows=1, cols=cols, column_widths=[0.7, 0.3] if unit else None,
-                        subplot_titles=("Cost lines [M EUR]", "EUR per million output tokens") if unit else None)
+    names = lines["line"].astype(str).str.replace("__", " / ", regex=False).str.replace("_", " ", regex=False)
+    fig = go.Figure()
     for c in sorted(cat.unique()):
         m = (cat == c).to_numpy()
-        fig.add_trace(go.Bar(x=lines.loc[m, "eur"].to_numpy(dtype=np.float64) / 1e6,
-                             y=lines.loc[m, "line"].astype(str), orientation="h", name=c), row=1, col=1)
-    if unit:
-        fig.add_trace(go.Bar(x=list(unit), y=list(unit.values()), name="EUR/Mtok", showlegend=False,
-                             marker_color="#444"), row=1, col=2)
+        fig.add_trace(go.Bar(x=lines.loc[m, "eur"].to_numpy(dtype=np.float64) / 1e6, y=names[m], orientation="h",
+                             name=c, hovertemplate="%{y}: %{x:,.1f} M EUR<extra></extra>"))
     per_gpu_h = run.kpis.get("eur_per_gpu_hour_used")
-    title = "Cost breakdown" + (f" ({per_gpu_h:.2f} EUR per GPU-hour used)"
-                                if isinstance(per_gpu_h, (int, float)) else "")
-    fig.update_layout(**LAYOUT, title=title, barmode="relative")
-    fig.update_layout(height=max(420, 22 * len(lines) + 120))
+    title = "Cost lines, " + _horizon_note(run) + (f"; {per_gpu_h:.2f} EUR per GPU-hour used"
+                                                    if isinstance(per_gpu_h, (int, float)) else "")
+    fig.update_layout(**{**LAYOUT, "margin": {"l": 20, "r": 20, "t": 60, "b": 50},
+                         "height": max(420, 22 * len(lines) + 160)}, title=title, barmode="relative",
+                      xaxis_title="M EUR over the horizon (credits negative)")
+    fig.update_yaxes(automargin=True, autorange="reversed", dtick=1)
+    return fig
+
+
+def token_costs(run: RunData) -> go.Figure:
+    """Cost per million tokens (input + output) of each inference service [EUR per million tokens]."""
+    unit = {k.split("__", 1)[1]: float(v) for k, v in run.kpis.items()
+            if k.startswith("eur_per_mtok__") and isinstance(v, (int, float)) and np.isfinite(v)}
+    if not unit:
+        raise Missing("the KPIs have no 'eur_per_mtok__<service>'")
+    fig = go.Figure(go.Bar(y=list(unit), x=list(unit.values()), orientation="h", marker_color="#444",
+                           text=[f"{v:.3g}" for v in unit.values()], textposition="outside", cliponaxis=False,
+                           name="EUR per million tokens", showlegend=False))
+    fig.update_layout(**{**LAYOUT, "margin": {"l": 20, "r": 60, "t": 60, "b": 50},
+                         "height": max(260, 40 * len(unit) + 160)},
+                      title="Cost per million tokens, " + _horizon_note(run),
+                      xaxis_title="EUR per million tokens (input + output)")
+    fig.update_yaxes(automargin=True, dtick=1)
     return fig
 
 
 def monthly_energy(run: RunData) -> go.Figure:
-    """IT energy and heat delivered per month [MWh], with monthly PUE."""
-    m = run.table("monthly", ("month",))
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    found = False
-    for col, name in (("it_energy_mwh", "IT energy"), ("heat_delivered_mwh", "Heat delivered")):
-        if col in m.columns:
-            fig.add_trace(go.Bar(x=m["month"], y=m[col], name=f"{name} [MWh]"))
-            found = True
-    if "pue" in m.columns:
-        fig.add_trace(go.Scatter(x=m["month"], y=m["pue"], name="PUE", mode="lines+markers"), secondary_y=True)
-        found = True
-    if not found:
+    """IT energy and heat delivered per month [MWh] with monthly PUE; per day for runs under 60 days."""
+    frame, period = periods(run)
+    if frame.empty or not len(frame.columns):
         raise Missing("table 'monthly' has none of 'it_energy_mwh', 'heat_delivered_mwh', 'pue'")
-    fig.update_layout(**LAYOUT, title="Monthly energy, heat and PUE", xaxis_title="month")
-    if pd.api.types.is_integer_dtype(m["month"]):
-        fig.update_xaxes(tickmode="linear", dtick=1)
-    fig.update_yaxes(title_text="MWh", secondary_y=False)
-    fig.update_yaxes(title_text="PUE [-]", secondary_y=True)
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    x = list(frame.index)
+    for col, name in (("it_energy_mwh", "IT energy [MWh]"), ("heat_delivered_mwh", "Heat delivered [MWh]")):
+        if col in frame.columns:
+            fig.add_trace(go.Bar(x=x, y=frame[col], name=name))
+    if "pue" in frame.columns:
+        fig.add_trace(go.Scatter(x=x, y=frame["pue"], name="PUE [kWh/kWh]", mode="lines+markers"),
+                      secondary_y=True)
+        lo, hi = float(np.nanmin(frame["pue"])), float(np.nanmax(frame["pue"]))
+        pad = max(0.01, 0.1 * (hi - lo))
+        fig.update_yaxes(range=[max(1.0, lo - pad) if lo >= 1.0 else lo - pad, hi + pad], secondary_y=True)
+    title = "Monthly energy, heat and PUE" if period == "month" else "Daily energy, heat and PUE (run under 60 days)"
+    fig.update_layout(**LAYOUT, title=title, xaxis_title=period, barmode="group")
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(title_text="MWh per " + period, secondary_y=False)
+    fig.update_yaxes(title_text="PUE [kWh/kWh]", secondary_y=True)
     return fig
 
 
@@ -301,8 +329,15 @@ FIGURES: dict[str, tuple[str, Figure]] = {
     "inference_peak_week": ("Inference at the peak week", inference_peak_week),
     "failures_goodput": ("Failures and goodput", failures_goodput),
     "cost_breakdown": ("Cost breakdown", cost_breakdown),
+    "token_costs": ("Cost per million tokens", token_costs),
     "carbon": ("Carbon", carbon),
 }
+
+
+def tidy(fig: go.Figure) -> go.Figure:
+    """Secondary y axes get their own round ticks (plotly.js would sync them to the primary grid)."""
+    fig.for_each_yaxis(lambda ax: ax.update(tickmode="auto", showgrid=False) if ax.overlaying else None)
+    return fig
 
 
 def build_figures(run: RunData) -> tuple[dict[str, tuple[str, go.Figure]], dict[str, str]]:
@@ -310,7 +345,7 @@ def build_figures(run: RunData) -> tuple[dict[str, tuple[str, go.Figure]], dict[
     figs, notes = {}, {}
     for key, (title, fn) in FIGURES.items():
         try:
-            figs[key] = (title, fn(run))
+            figs[key] = (title, tidy(fn(run)))
         except Missing as exc:
             notes[key] = f"{title}: not drawn, {exc}."
     return figs, notes

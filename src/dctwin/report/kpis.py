@@ -66,7 +66,10 @@ def _diff(f: Field, base: Any, v: Any, comparable: bool) -> str:
     if f.kind == "share":
         return f"{100 * d:+,.1f} points"
     text = format_value(abs(d), f.kind)
-    rel = f" ({(float(v) - float(base)) / float(base):+.1%})" if float(base) != 0 else ""
+    relative = float(base) != 0 and f.kind not in ("temperature", "time")
+    rel = f" ({(float(v) - float(base)) / float(base):+.1%})" if relative else ""
+    if text.strip("0.,") == "":
+        return "0" + rel
     return ("+" if d >= 0 else "-") + text + rel
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "energy_mwh",
     "loss_columns",
     "peak_week",
+    "periods",
     "resample",
     "services",
     "slowdown",
@@ -102,3 +103,40 @@ def slowdown(jobs: pd.DataFrame) -> np.ndarray:
     run_s = jobs["duration_s"].to_numpy(dtype=np.float64)
     wait_s = jobs["wait_s"].to_numpy(dtype=np.float64)
     return (wait_s + run_s) / np.maximum(run_s, 10.0)
+
+
+SHORT_RUN_DAYS = 60   # below this, "monthly" figures are drawn per day
+
+
+def periods(run: RunData) -> tuple[pd.DataFrame, str]:
+    """IT energy and heat delivered [MWh] and PUE per month, or per day for runs under 60 days.
+
+    Returns the frame (index: period labels as text, so the axis is categorical and never invents
+    sub-second ticks) and the period name, ``"month"`` or ``"day"``.
+    """
+    ts = run.tables.get("timeseries")
+    span_days = len(ts) * step_h(run) / 24.0 if ts is not None and len(ts) else None
+    if span_days is not None and span_days < SHORT_RUN_DAYS and "it_power_kw" in ts.columns:
+        cols = [c for c in ("it_power_kw", "heat_delivered_kw", "grid_power_kw", "heat_pump_kw") if c in ts.columns]
+        frame = pd.DataFrame({c: ts[c].to_numpy(dtype=np.float64) for c in cols}, index=_time_index(ts))
+        daily = frame.resample("1D").sum() * step_h(run) / 1000.0
+        out = pd.DataFrame({"it_energy_mwh": daily["it_power_kw"]})
+        if "heat_delivered_kw" in daily:
+            out["heat_delivered_mwh"] = daily["heat_delivered_kw"]
+        if "grid_power_kw" in daily:
+            grid = daily["grid_power_kw"] - (daily["heat_pump_kw"] if "heat_pump_kw" in daily else 0.0)
+            out["pue"] = (grid / daily["it_power_kw"]).where(daily["it_power_kw"] > 0)
+        out.index = [d.strftime("%Y-%m-%d") for d in daily.index]
+        return out.round(6), "day"
+    m = run.table("monthly", ("month",))
+    months = m["month"]
+    if pd.api.types.is_datetime64_any_dtype(months):
+        labels = pd.to_datetime(months).dt.strftime("%Y-%m")
+    elif "month_start" in m.columns and pd.api.types.is_integer_dtype(months):
+        labels = pd.to_datetime(m["month_start"]).dt.strftime("%Y-%m")
+    else:
+        labels = months.astype(str)
+    cols = [c for c in ("it_energy_mwh", "heat_delivered_mwh", "pue") if c in m.columns]
+    out = m[cols].copy()
+    out.index = list(labels)
+    return out, "month"
