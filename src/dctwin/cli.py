@@ -208,11 +208,13 @@ def query(
     run_dir: Path = typer.Argument(..., help="A run directory."),
     sql: str = typer.Argument(..., help="SQL over the run's tables (timeseries, monthly, jobs, ...)."),
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    timeout_s: float = typer.Option(60.0, "--timeout", help="Stop the query after this many seconds."),
+    memory_mb: int = typer.Option(1024, "--memory-mb", help="Memory limit of the query [MB]."),
 ) -> None:
-    """Query a run's Parquet tables with DuckDB."""
+    """Query a run's Parquet tables with DuckDB: one SELECT, read-only, no file or network access."""
     from dctwin.report import query as run_query
 
-    frame = run_query(run_dir, sql)
+    frame = run_query(run_dir, sql, timeout_s=timeout_s, memory_mb=memory_mb)
     if fmt == "csv":
         typer.echo(frame.to_csv(index=False), nl=False)
     elif fmt == "json":

@@ -38,6 +38,11 @@ def serve(runs_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, token
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         raise InputError("API token too short", field="token", allowed=f"at least {MIN_TOKEN_CHARS} characters")
     allowed = None
+    if not token:  # loopback without a token: the loopback names, plus the address actually bound
+        from dctwin.web.security import LOOPBACK_HOSTS
+
+        bound = host.strip().lower()
+        allowed = [*LOOPBACK_HOSTS, bound, f"[{bound.strip('[]')}]" if ":" in bound else bound]
     app = create_app(Path(runs_dir), token=token, allowed_hosts=allowed, live=live)
     where = f"http://{host}:{port}/" + ("?token=<your token>" if token else "")
     print(f"dctwin dashboard on {where} (runs from {Path(runs_dir).resolve()}); Ctrl-C stops it")

@@ -8,8 +8,11 @@ so the browser loads nothing from the internet.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import os
 import re
+import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,13 +26,24 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from dctwin.errors import DctwinError, InputError
 from dctwin.report.build import compare_context, report_context
-from dctwin.report.data import load_run
+from dctwin.report.data import RunData, load_run
 from dctwin.report.kpis import kpi_rows
+from dctwin.results.run_dir import verify_run_dir
 from dctwin.results.schema import field
 from dctwin.web.form import FIELDS, FormError, build_scenario, default_run_name, defaults, parse_form, policy_names
 from dctwin.web.jobs import JobManager, Runner
 from dctwin.web.runs import RunStore
-from dctwin.web.security import CSRF_COOKIE, LOOPBACK_HOSTS, Guard, TooLarge, csrf_ok, new_csrf
+from dctwin.web.security import (
+    CSRF_COOKIE,
+    LOOPBACK_HOSTS,
+    Csrf,
+    Guard,
+    TooLarge,
+    header_token_ok,
+    new_csrf,
+    own_origin,
+    read_regular,
+)
 
 __all__ = ["create_app"]
 
@@ -59,22 +73,56 @@ def _plotly_js() -> bytes:
 
 
 class _LRU:
-    def __init__(self, size: int = 16) -> None:
+    """A small cache that builds each missing value once: concurrent callers of one key wait for the
+    first builder (single flight), and at most ``builders`` values are built at the same time, so a
+    burst of cold requests costs one build's memory, not one per request."""
+
+    def __init__(self, size: int = 16, builders: int = 1) -> None:
         self.size = size
         self._d: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[Any, threading.Lock] = {}
+        self._slots = threading.BoundedSemaphore(builders)
 
     def get(self, key: Any, make: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._d:
                 self._d.move_to_end(key)
                 return self._d[key]
-        value = make()
-        with self._lock:
-            self._d[key] = value
-            while len(self._d) > self.size:
-                self._d.popitem(last=False)
+            gate = self._building.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                if key in self._d:
+                    return self._d[key]
+            with self._slots:
+                value = make()
+            with self._lock:
+                self._d[key] = value
+                self._building.pop(key, None)
+                while len(self._d) > self.size:
+                    self._d.popitem(last=False)
         return value
+
+
+def _slim(ctx: dict[str, Any]) -> dict[str, Any]:
+    """A page context without the runs' tables (the figures are already drawn), so caching it is cheap."""
+    out = dict(ctx)
+    if isinstance(out.get("run"), RunData):
+        out["run"] = dataclasses.replace(out["run"], tables={})
+    if isinstance(out.get("runs"), list):
+        out["runs"] = [dataclasses.replace(r, tables={}) if isinstance(r, RunData) else r for r in out["runs"]]
+    return out
+
+
+def _regular_pngs(folder: Path) -> list[str]:
+    """Names of the regular (not symlinked) PNG files directly in ``folder``."""
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return []
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return sorted(e.name for e in entries if PNG_NAME.fullmatch(e.name) and e.is_file(follow_symlinks=False))
 
 
 def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | None = None,
@@ -94,6 +142,7 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
         from dctwin.report import write_report as after
     jobs = JobManager(store.root, runner=runner, after=after)
     pages = _LRU()
+    csrf = Csrf()
     if allowed_hosts is None and token is None:
         allowed_hosts = list(LOOPBACK_HOSTS)
 
@@ -106,24 +155,34 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
     app.state.store, app.state.jobs = store, jobs
 
     def page(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-        csrf = request.cookies.get(CSRF_COOKIE) or new_csrf()
-        html = _ENV.get_template(template).render(csrf=csrf, **ctx)
+        session = request.cookies.get(CSRF_COOKIE) or ""
+        if not (16 <= len(session) <= 64 and session.replace("-", "").replace("_", "").isalnum()):
+            session = new_csrf()
+        token_ = csrf.token(session, own_origin(dict(request.headers), request.url.scheme))
+        html = _ENV.get_template(template).render(csrf=token_, **ctx)
         resp = HTMLResponse(html, status_code=status)
-        if request.cookies.get(CSRF_COOKIE) != csrf:
-            resp.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/")
+        if request.cookies.get(CSRF_COOKIE) != session:
+            resp.set_cookie(CSRF_COOKIE, session, httponly=True, samesite="strict", path="/")
         return resp
+
+    def csrf_refusal(request: Request, submitted: str | None) -> str | None:
+        return csrf.check(request.cookies.get(CSRF_COOKIE), submitted, dict(request.headers), request.url.scheme)
 
     def error_page(request: Request, status: int, message: str) -> HTMLResponse:
         return page(request, "error.html", status=status, message=message, title="Error")
 
     def resolve(name: str):
-        """(path, None) or (None, (status, message))."""
+        """(path, None) or (None, (status, message)); a run whose files changed is refused (409)."""
         try:
-            return store.path(name), None
+            path = store.path(name)
         except InputError as exc:
             return None, (400, str(exc))
         except FileNotFoundError:
             return None, (404, f"no complete run named {name[:80]!r}")
+        problems = verify_run_dir(path)
+        if problems:
+            return None, (409, f"run {name!r} was changed after it finished and is refused: " + "; ".join(problems[:5]))
+        return path, None
 
     def base_scenario() -> dict[str, Any]:
         from dctwin.config import load_scenario
@@ -172,13 +231,16 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
         path, err = resolve(name)
         if err:
             return error_page(request, *err)
-        key = (name, (path / "manifest.json").stat().st_mtime)
+        key = (name, (path / "manifest.json").stat().st_mtime_ns)
         if store.summary(name)["kind"] == "replay":
             from dctwin.telemetry.report import replay_context
 
             return page(request, "replay_page.html", title=name, **pages.get(key, lambda: replay_context(path)))
-        ctx = pages.get(key, lambda: report_context(load_run(path)))
-        pngs = sorted(p.name for p in (path / "figures").glob("*.png") if PNG_NAME.fullmatch(p.name))
+        try:
+            ctx = pages.get(key, lambda: _slim(report_context(load_run(path))))
+        except DctwinError as exc:
+            return error_page(request, 409, f"this run cannot be shown: {exc}")
+        pngs = _regular_pngs(path / "figures")
         others = [r["name"] for r in store.list() if r["name"] != name and r["kind"] != "replay"]
         return page(request, "run.html", title=name, pngs=pngs, others=others, **ctx)
 
@@ -187,12 +249,12 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
         path, err = resolve(name)
         if err:
             return error_page(request, *err)
-        report = path / "report.html"
-        if not report.is_file():
-            return error_page(request, 404, "this run has no report.html; run `dctwin report` on it")
+        body = read_regular(path, "report.html")
+        if body is None:
+            return error_page(request, 404, "this run has no report.html (a regular file); run `dctwin report`")
         from dctwin.report.html import REPORT_CSP
 
-        return Response(report.read_bytes(), media_type="text/html; charset=utf-8",
+        return Response(body, media_type="text/html; charset=utf-8",
                         headers={"content-security-policy": REPORT_CSP})
 
     @app.get("/runs/{name}/figures/{png}")
@@ -200,9 +262,10 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
         path, err = resolve(name)
         if err:
             return error_page(request, *err)
-        if not PNG_NAME.fullmatch(png) or not (path / "figures" / png).is_file():
+        body = read_regular(path, "figures", png) if PNG_NAME.fullmatch(png) else None
+        if body is None:
             return error_page(request, 404, "no such figure")
-        return Response((path / "figures" / png).read_bytes(), media_type="image/png")
+        return Response(body, media_type="image/png")
 
     @app.get("/compare", response_class=HTMLResponse)
     def compare_page(request: Request, run: Annotated[list[str] | None, Query()] = None) -> HTMLResponse:
@@ -217,8 +280,11 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
             if store.summary(n)["kind"] == "replay":
                 return error_page(request, 400, f"{n} is a telemetry replay; compare simulation runs only")
             paths.append(path)
-        key = tuple((p.name, (p / "manifest.json").stat().st_mtime) for p in paths)
-        ctx = pages.get(("cmp", key), lambda: compare_context([load_run(p) for p in paths]))
+        key = tuple((p.name, (p / "manifest.json").stat().st_mtime_ns) for p in paths)
+        try:
+            ctx = pages.get(("cmp", key), lambda: _slim(compare_context([load_run(p) for p in paths])))
+        except DctwinError as exc:
+            return error_page(request, 409, f"these runs cannot be compared: {exc}")
         return page(request, "compare.html", title="Compare", **ctx)
 
     def form_page(request: Request, values: dict[str, Any], errors: dict[str, str], status: int = 200):
@@ -246,9 +312,9 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
         except Exception:  # noqa: BLE001 - any parse failure of a client's body is the client's error
             return error_page(request, 400, "malformed form body")
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        if not csrf_ok(request.cookies.get(CSRF_COOKIE), fields.get("csrf_token")):
-            return error_page(request, 403, "the form's CSRF token is missing or stale; reload the form and submit "
-                                            "again")
+        why = csrf_refusal(request, fields.get("csrf_token"))
+        if why:
+            return error_page(request, 403, f"refused: {why} (CSRF check); reload the form and submit again")
         try:
             job = start(fields)
         except FormError as exc:
@@ -290,17 +356,20 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
 
     @app.post("/api/runs")
     async def api_start(request: Request) -> JSONResponse:
-        header_token = token is not None and ("authorization" in request.headers or "x-dctwin-token" in request.headers)
-        if not header_token and not csrf_ok(request.cookies.get(CSRF_COOKIE), request.headers.get("x-csrf-token")):
-            return JSONResponse({"detail": "missing or wrong X-CSRF-Token header"}, status_code=403)
+        if not header_token_ok(dict(request.headers), token):
+            why = csrf_refusal(request, request.headers.get("x-csrf-token"))
+            if why:
+                return JSONResponse({"detail": f"refused: {why} (X-CSRF-Token header)"}, status_code=403)
         try:
             body = await request.json()
         except TooLarge:
             raise
-        except ValueError:
-            return JSONResponse({"detail": "body must be a JSON object"}, status_code=400)
+        except (ValueError, RecursionError):
+            return JSONResponse({"detail": "body must be a JSON object (not nested too deeply)"}, status_code=400)
         if not isinstance(body, dict):
             return JSONResponse({"detail": "body must be a JSON object"}, status_code=400)
+        if any(isinstance(v, (dict, list)) for v in body.values()):
+            return JSONResponse({"detail": "body values must be strings or numbers"}, status_code=400)
         try:
             job = start({k: str(v) for k, v in body.items()})
         except FormError as exc:

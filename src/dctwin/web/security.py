@@ -5,20 +5,30 @@
   ``Authorization: Bearer T`` or ``X-Dctwin-Token: T``, or the cookie set
   when a browser first opens ``/?token=T``.
 * Request bodies over ``max_body_bytes`` are refused with 413.
-* Forms and JSON posts carry a CSRF token equal to the ``dctwin_csrf``
-  cookie (double submit; the cookie is SameSite=Strict).
+* Forms and JSON posts carry a CSRF token: an HMAC, under a key only the
+  server knows, of the browser's session cookie and the dashboard's own
+  origin. A page on another port can plant cookies but cannot compute the
+  token; a post whose ``Origin`` (or ``Referer``) names another origin is
+  refused outright. Only a header that carries the right API token skips it.
+* Files of a run are served only when every path component is a real folder
+  or a regular file inside the run folder (no symlinks, no devices).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
+import os
 import secrets
+import stat
 from collections.abc import Iterable
+from pathlib import Path
 
-__all__ = ["CSP", "CSRF_COOKIE", "LOOPBACK_HOSTS", "TOKEN_COOKIE", "Guard", "TooLarge", "csrf_ok", "new_csrf"]
+__all__ = ["CSP", "CSRF_COOKIE", "LOOPBACK_HOSTS", "TOKEN_COOKIE", "Csrf", "Guard", "TooLarge", "csrf_ok",
+           "header_token_ok", "new_csrf", "read_regular"]
 
-CSRF_COOKIE = "dctwin_csrf"
+CSRF_COOKIE = "dctwin_session"
 TOKEN_COOKIE = "dctwin_token"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
@@ -26,11 +36,90 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 def new_csrf() -> str:
+    """A new session id for the session cookie."""
     return secrets.token_urlsafe(24)
 
 
 def csrf_ok(cookie: str | None, submitted: str | None) -> bool:
+    """Plain equality of two secrets in constant time (kept for callers outside the dashboard)."""
     return bool(cookie) and bool(submitted) and hmac.compare_digest(str(cookie), str(submitted))
+
+
+def own_origin(headers: dict[str, str], scheme: str) -> str:
+    return f"{scheme}://{headers.get('host', '').strip().lower()}"
+
+
+def _origin_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        u = urlsplit(url)
+    except ValueError:
+        return "invalid"
+    return f"{u.scheme}://{u.netloc}".lower()
+
+
+class Csrf:
+    """CSRF tokens bound to the session cookie and the dashboard's origin, under a per-process key."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key or secrets.token_bytes(32)
+
+    def token(self, session: str, origin: str) -> str:
+        mac = hmac.new(self._key, f"{session}\n{origin}".encode(), hashlib.sha256)
+        return mac.hexdigest()
+
+    def check(self, session: str | None, submitted: str | None, headers: dict[str, str], scheme: str) -> str | None:
+        """None when the post is genuine, else why it is refused."""
+        origin = own_origin(headers, scheme)
+        sent = headers.get("origin") or (_origin_of(headers["referer"]) if headers.get("referer") else None)
+        if sent is not None and sent.lower() != origin:
+            return "the request comes from another origin"
+        if not session or not submitted:
+            return "the CSRF token is missing"
+        if not hmac.compare_digest(self.token(session, origin).encode(), str(submitted).encode()):
+            return "the CSRF token is wrong or stale"
+        return None
+
+
+def header_token_ok(headers: dict[str, str], token: str | None) -> bool:
+    """True when a header (not a cookie, which browsers attach to forged requests) carries the API token."""
+    if token is None:
+        return False
+    auth = headers.get("authorization", "")
+    offered = [auth[7:].strip()] if auth.lower().startswith("bearer ") else []
+    offered.append(headers.get("x-dctwin-token", ""))
+    return any(o and hmac.compare_digest(o.encode(), token.encode()) for o in offered)
+
+
+def read_regular(folder: Path, *parts: str, max_bytes: int = 256 << 20) -> bytes | None:
+    """The bytes of ``folder/parts...`` if every component is a real directory or regular file (no
+    symlink anywhere below ``folder``), else None. Opened with O_NOFOLLOW, checked with fstat."""
+    flags_dir = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fds = []
+    try:
+        fds.append(os.open(folder, flags_dir))
+        for part in parts[:-1]:
+            fds.append(os.open(part, flags_dir, dir_fd=fds[-1]))
+        fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0),
+                     dir_fd=fds[-1])
+        fds.append(fd)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+            return None
+        chunks, left = [], st.st_size
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _host_only(host_header: str) -> str:
@@ -110,7 +199,7 @@ class Guard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
                          (b"x-frame-options", b"DENY"), (b"cross-origin-opener-policy", b"same-origin")]
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 if b"content-security-policy" not in names:
