@@ -75,9 +75,48 @@ def _check_jobs(jobs: pd.DataFrame) -> None:
         raise InputError("duration_s must be finite and >= 0", field="jobs.duration_s")
 
 
+def _ready_order(scheduler: SchedulerConfig, cols: dict, submit: np.ndarray, seed: int,
+                 model: dict | None = None) -> np.ndarray | None:
+    """With a latency model (``model``, else ``scheduler.latency_path``'s): jobs reach the queue at submit + delay.
+
+    ``cols`` is reordered in place by that time (the engine takes jobs in queue order);
+    returns the order (None without a latency model). Deadlines stay counted from submission.
+    """
+    if (model is None and scheduler.latency_path is None) or submit.size == 0:
+        return None
+    from dctwin.cluster.latency import draw_delays
+    from dctwin.workload.profile_gen import load_profile
+
+    model = model or load_profile(scheduler.latency_path).get("scheduler_latency")
+    if not model:
+        raise InputError("the profile has no scheduler latency (its log had no queue waits with a retry comb)",
+                         file=str(scheduler.latency_path), field="scheduler.latency_path")
+    ready = submit + draw_delays(model, stream(seed, "cluster.latency"), submit.size)
+    perm = np.argsort(ready, kind="stable")
+    for key in list(cols):
+        cols[key] = [cols[key][i] for i in perm]
+    cols["submit_s"] = ready[perm].tolist()
+    return perm
+
+
+_PER_JOB = ("state", "first_start", "end_s", "restarts", "preempts", "gpu_s", "useful", "lost", "ckpt", "deadline",
+            "ndom", "first_dom")
+
+
+def _unpermute(eng: Engine, perm: np.ndarray) -> None:
+    """Put the engine's per-job lists back in job-table order after a run in queue order."""
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(perm.size)
+    for name in _PER_JOB:
+        vals = getattr(eng, name)
+        setattr(eng, name, [vals[i] for i in inv])
+    eng.fail_log = [(t, int(perm[j]), c) for t, j, c in eng.fail_log]
+
+
 def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online: np.ndarray, platform: Platform,
                      jobs: pd.DataFrame, inference_gpus_needed: np.ndarray, seed: int,
-                     gpu_cap: np.ndarray | None = None, *, audit: bool = False) -> ClusterResult:
+                     gpu_cap: np.ndarray | None = None, *, audit: bool = False,
+                     latency: dict | None = None) -> ClusterResult:
     """Simulate training/batch jobs and fluid inference on a phased GPU fleet.
 
     ``gpus_online`` [GPU] per step: installed and online; ``inference_gpus_needed``
@@ -85,7 +124,8 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     training when lower); ``gpu_cap`` [GPU] per step: most GPUs that may be busy
     (facility power/cooling limit), obeyed when ``scheduler.obey_facility_limits``.
     Same inputs and ``seed``, same output. ``audit=True`` re-checks every GPU's
-    owner after each batch of events (slow; for tests).
+    owner after each batch of events (slow; for tests). ``latency``: a scheduler
+    attempt model (``dctwin.cluster.latency.fit_latency``) instead of ``scheduler.latency_path``'s.
     """
     n_steps = timeline.n_steps
     step_s = int(timeline.step_s)
@@ -112,6 +152,7 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
         "duration_s": jobs["duration_s"].to_numpy(dtype=np.float64).tolist(),
         "deferrable": jobs["deferrable"].to_numpy(dtype=bool).tolist(),
     }
+    perm = _ready_order(scheduler, cols, submit, seed, latency)
     eng = Engine(jobs=cols, step_s=step_s, n_steps=n_steps, online=online.tolist(), limit=limit.tolist(),
                  inf_need=need.tolist(), domain_gpus=dgpus, place=place, policy_cls=policy_cls,
                  depth=scheduler.backfill_depth, fm=fm, ckpt_cfg=scheduler.checkpoint,
@@ -120,6 +161,8 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
                  spare_fraction=scheduler.failures.spare_fraction, rng=stream(seed, "cluster.failures"))
     eng.audit_each_batch = audit
     eng.run()
+    if perm is not None:
+        _unpermute(eng, perm)
     return _result(eng, jobs, online, need, fm, timeline)
 
 

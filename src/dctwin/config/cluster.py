@@ -8,6 +8,7 @@ default in ``dctwin/cluster/data/failure_rates.yaml``".
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -49,5 +50,9 @@ class SchedulerConfig(Section):
     obey_facility_limits: bool = Field(True, description="Keep busy GPUs under the facility's per-step cap.")
     inference_preempts_training: bool = Field(
         True, description="Inference takes lent capacity back from training at its peak (preempting jobs).")
+    latency_path: Path | None = Field(
+        None, description="Workload profile (from `dctwin workload fit` on a log with queue waits) whose "
+        "'scheduler_latency' sets each job's delay before it reaches free GPUs: bind latency plus failed "
+        "attempts x retry period (dctwin.cluster.latency). None: jobs reach the queue at submission.")
     failures: FailureConfig = Field(default_factory=FailureConfig)
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)

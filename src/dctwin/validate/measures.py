@@ -140,10 +140,16 @@ def llama3_effective_training_time() -> float:
 
 # --- scheduling: Alibaba PAI GPU trace 2023 ----------------------------------------------------------
 
-@lru_cache(maxsize=2)
-def alibaba_replay(policy: str):
-    """The openb pod list on its own GPU count: (trace pods, simulated jobs, GPUs, span [s])."""
+@lru_cache(maxsize=4)
+def alibaba_replay(policy: str, latency: str = "none"):
+    """The openb pod list on its own GPU count: (trace pods, simulated jobs, GPUs, span [s]).
+
+    ``latency='held_out'``: the scheduler attempt model (``dctwin.cluster.latency``) is fitted
+    to the recorded waits of the even-numbered GPU pods (in creation order) only; the odd ones
+    are the check.
+    """
     from dctwin.cluster import simulate_cluster
+    from dctwin.cluster.latency import fit_latency
     from dctwin.config.cluster import SchedulerConfig
     from dctwin.timeline import Timeline
     from dctwin.workload.traces import packaged_trace, read_alibaba_nodes, read_alibaba_pods
@@ -154,25 +160,33 @@ def alibaba_replay(policy: str):
     tl = Timeline(dt.date(2023, 1, 1), step_s, int(np.ceil(span / step_s)) + 1)
     jobs = pods.sort_values("submit_s", kind="stable").reset_index(drop=True)
     jobs["job_id"] = np.arange(len(jobs))
+    model = fit_latency(_trace_waits()[0::2]) if latency == "held_out" else None
     cfg = SchedulerConfig(policy=policy, failures={"enabled": False}, checkpoint={"policy": "none"})
     res = simulate_cluster(cfg, tl, np.full(tl.n_steps, gpus), get_platform("hgx-h100"), jobs,
-                           np.zeros(tl.n_steps), 0)
+                           np.zeros(tl.n_steps), 0, latency=model)
     return pods, res, gpus, span
 
 
 def _trace_waits() -> np.ndarray:
+    """Recorded waits of the GPU pods that were scheduled, in the reader's (creation-time) order [s]."""
     from dctwin.workload.traces import packaged_trace
     raw = pd.read_csv(packaged_trace("openb_pod_list_default.csv.gz"))
     raw = raw[(raw["num_gpu"] >= 1) & raw["scheduled_time"].notna()]
+    raw = raw.sort_values("creation_time", kind="stable")
     return (raw["scheduled_time"] - raw["creation_time"]).to_numpy(dtype=float)
 
 
 @measure("alibaba_queue_wait")
-def alibaba_queue_wait(statistic: str = "mean", policy: str = "fifo") -> tuple[float, float]:
-    """(simulated, recorded) queue wait of the GPU pods [s]: 'mean' or 'pNN'."""
-    _, res, _, _ = alibaba_replay(policy)
+def alibaba_queue_wait(statistic: str = "mean", policy: str = "fifo", latency: str = "none") -> tuple[float, float]:
+    """(simulated, recorded) queue wait of the GPU pods [s]: 'mean' or 'pNN'.
+
+    With ``latency='held_out'`` both sides are the odd-numbered pods, which the latency fit did not see.
+    """
+    _, res, _, _ = alibaba_replay(policy, latency)
     sim = res.jobs["wait_s"].to_numpy(dtype=float)
     rec = _trace_waits()
+    if latency == "held_out":
+        sim, rec = sim[1::2], rec[1::2]
     if statistic == "mean":
         return float(np.nanmean(sim)), float(rec.mean())
     q = float(statistic.lstrip("p"))

@@ -12,7 +12,9 @@ A profile is a YAML file (``PROFILE_VERSION``) that a scenario names in
   fewer than ``MIN_CLASS_JOBS`` jobs merged into the class below): empirical
   body with a generalised-Pareto tail (``dctwin.workload.tails``);
 * shares of final states, of tenants (the 20 largest, the rest as 'other') and of
-  job kinds per size class; the recorded queue wait, when the log has it.
+  job kinds per size class; the recorded queue wait, when the log has it, and
+  the scheduler's attempt latency fitted to it (``dctwin.cluster.latency``; a
+  scenario uses it through ``scheduler.latency_path``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dctwin.cluster.latency import fit_latency
 from dctwin.workload.formats import TraceLog
 from dctwin.workload.tails import fit_body_tail, summary
 
@@ -132,5 +135,6 @@ def fit_profile(log: TraceLog) -> dict:
         "states": _shares(j["state"].to_numpy()),
         "tenants": _shares(j["tenant"].to_numpy(), TOP_TENANTS),
         "recorded_queue_wait_s": {k: round(v, 3) for k, v in summary(recorded).items()} if recorded.size else None,
+        "scheduler_latency": fit_latency(recorded),
         "recorded_runtime_s": {k: round(v, 3) for k, v in summary(dur).items()},
     }
