@@ -142,7 +142,7 @@ def test_guides_name_only_real_commands():
     helped = subprocess.run([sys.executable, "-m", "dctwin", "--help"], capture_output=True, text=True,
                             env={"COLUMNS": "200", "PATH": ""}, timeout=60, check=False)
     assert helped.returncode == 0, helped.stderr
-    commands = set(re.findall(r"│ (\w+) +\S", helped.stdout))
+    commands = set(re.findall(r"^(?:│ |  )(\w+) +\S", helped.stdout, flags=re.MULTILINE))
     assert {"run", "compare", "query"} <= commands
     for guide in GUIDES:
         text = (DOCS / guide).read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -203,11 +204,19 @@ def compare(
     out.print(f"wrote {write_comparison(run_dirs, out_file)}")
 
 
+class QueryFormat(StrEnum):
+    """``dctwin query --format``: any other value is refused with exit code 2."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
 @app.command()
 def query(
     run_dir: Path = typer.Argument(..., help="A run directory."),
     sql: str = typer.Argument(..., help="SQL over the run's tables (timeseries, monthly, jobs, ...)."),
-    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    fmt: QueryFormat = typer.Option(QueryFormat.table, "--format", help="Output format."),
     timeout_s: float = typer.Option(60.0, "--timeout", help="Stop the query after this many seconds."),
     memory_mb: int = typer.Option(1024, "--memory-mb", help="Memory limit of the query [MB]."),
 ) -> None:
@@ -215,9 +224,9 @@ def query(
     from dctwin.report import query as run_query
 
     frame = run_query(run_dir, sql, timeout_s=timeout_s, memory_mb=memory_mb)
-    if fmt == "csv":
+    if fmt is QueryFormat.csv:
         typer.echo(frame.to_csv(index=False), nl=False)
-    elif fmt == "json":
+    elif fmt is QueryFormat.json:
         typer.echo(frame.to_json(orient="records"))
     else:
         typer.echo(frame.to_string(index=False))
@@ -318,12 +327,23 @@ def _register_extensions() -> None:
 _register_extensions()
 
 
+def _plain_help(typer_app: typer.Typer) -> None:
+    """Help texts are shown as written: ``[m2]`` and ``[tCO2/year]`` are units, not rich markup."""
+    typer_app.rich_markup_mode = None
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _plain_help(group.typer_instance)
+
+
+_plain_help(app)
+
+
 def main() -> None:
     """Console entry point: the project's own errors become one line and exit code 2."""
     try:
         app()
     except DctwinError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted; nothing half-written was left behind")
