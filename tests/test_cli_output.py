@@ -64,3 +64,24 @@ def test_run_summary_has_units_and_a_short_run_note(tmp_path):
     jobs = next(ln for ln in done.stdout.splitlines() if "Jobs completed" in ln)
     assert ".000" not in jobs
     assert "This run covers 3 days (72 h), not a year." in " ".join(done.stderr.split())
+
+
+def test_plan_prints_the_chosen_design_and_its_constraints(tmp_path):
+    done = _dctwin("plan", "--min-training-pflops", "5000", "--grid-mw", "30", "-o", str(tmp_path / "plan"))
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert "HiGHS" not in text and "HiGHS" not in done.stderr   # no solver banner
+    for what in ("Racks", "Cooling", "Heat reuse", "Power-chain redundancy", "PPA share", "Capex",
+                 "PUE, planner estimate", "Cost per GPU-hour available", "Training target (min_training_pflops)",
+                 "Grid connection (peak draw)"):
+        assert what in text, what
+    assert "EUR/GPU-h" in text and "kWh/kWh" in text
+    assert "to spare" in text or "binds" in text
+
+
+def test_plan_help_lists_every_constraint_key():
+    from dctwin.plan.constraints import PlanConstraints
+
+    done = _dctwin("plan", "--help")
+    for key in PlanConstraints.model_fields:
+        assert f"{key}:" in done.stdout, key

@@ -151,7 +151,7 @@ def test_winners_are_confirmed_by_the_full_twin(base, tmp_path, monkeypatch):
     monkeypatch.setattr(dctwin.orchestrator, "simulate", fake_simulate)
     paths = plan("borlange-2027", _cons(min_training_pflops=10_000, grid_connection_mw=30), tmp_path,
                  simulate=True, top=2, confirm_days=7)
-    conf = pd.read_csv(paths["confirm_csv"])
+    conf = pd.read_csv(paths["paths"]["confirm_csv"])
     assert len(conf) == len(seen) == 2
     assert all(s.simulation.duration_days == 7 for s in seen)
     assert seen[0].phases[0].racks  # the chosen design, as a validated scenario

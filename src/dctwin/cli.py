@@ -308,9 +308,11 @@ def validate(
 
 def _mount_plan() -> None:
     """``dctwin plan``: the planner's command, registered as one command (not a group)."""
+    from dctwin.plan.cli import constraints_help
     from dctwin.plan.cli import main as plan_main
 
-    app.command("plan", help="Choose racks, cooling, heat pumps, PPA and redundancy under constraints.")(plan_main)
+    app.command("plan", help="Choose racks, cooling, heat pumps, PPA and redundancy under constraints.",
+                epilog=constraints_help())(plan_main)
 
 
 _mount_plan()

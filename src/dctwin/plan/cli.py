@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from dctwin.config import load_scenario
 from dctwin.errors import DctwinError, InputError
 from dctwin.plan.constraints import PlanConstraints, load_constraints
+from dctwin.plan.model import _limits
 
 __all__ = ["plan", "plan_app"]
 
@@ -35,13 +36,54 @@ def plan(scenario_ref: str, cons: PlanConstraints, out: Path, *, simulate: bool 
         order = front["cost_eur_per_year"].to_numpy().argsort()
         winners = [chosen] + [designs[i] for i in order if designs[i] is not chosen]
         confirm = confirm_by_simulation(winners[:top], base, scenario_ref, grid, days=confirm_days)
-    return write_outputs(out, chosen, front, base, scenario_ref, grid, confirm)
+    paths = write_outputs(out, chosen, front, base, scenario_ref, grid, confirm)
+    return {"paths": paths, "design": chosen, "confirm": confirm, "front": front,
+            "limits": _limits(base, cons)}
+
+
+def constraints_help() -> str:
+    """Every key of a constraints file with its meaning (shown under ``dctwin plan --help``)."""
+    lines = ["Constraints file keys (YAML mapping; the options above override them):", "", "\b"]
+    for name, f in PlanConstraints.model_fields.items():
+        default = "" if f.default is None else f" Default: {f.default}."
+        lines.append(f"  {name}: {f.description}{default}")
+    lines += ["", "One of min_training_pflops or min_tokens_per_day is required. The planner picks the cheapest "
+              "design (equivalent annual cost) that meets every constraint, then sweeps the target and the "
+              "carbon cap for the Pareto front."]
+    return "\n".join(lines)
+
+
+def _print(result: dict) -> None:
+    """The chosen design and its constraints as two short tables, then the files written."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from dctwin.plan.output import constraint_rows, design_rows
+
+    console = Console(highlight=False)
+    design = Table(title="Chosen design (cheapest meeting every constraint)")
+    for col, justify in (("", "left"), ("value", "right"), ("unit", "left")):
+        design.add_column(col, justify=justify)
+    for row in design_rows(result["design"], result["confirm"]):
+        design.add_row(*(escape(x) for x in row))
+    console.print(design)
+    cons = Table(title="Constraints")
+    for col, justify in (("constraint", "left"), ("limit", "right"), ("design", "right"), ("unit", "left"),
+                         ("", "left")):
+        cons.add_column(col, justify=justify)
+    for row in constraint_rows(result["design"], result["limits"]):
+        cons.add_row(*(escape(x) for x in row))
+    console.print(cons)
+    console.print(f"{len(result['front'])} designs on the cost-compute-carbon front; files:", markup=False)
+    for name, p in result["paths"].items():
+        console.print(f"  {name}: {p}", markup=False)
 
 
 @plan_app.callback(invoke_without_command=True)
 def main(
     scenario: str = typer.Option("borlange-2027", "--scenario", "-s", help="Base scenario (name or file)."),
-    constraints: Path = typer.Option(None, "--constraints", "-c", help="Constraints YAML (see PlanConstraints)."),
+    constraints: Path = typer.Option(None, "--constraints", "-c", help="Constraints YAML; its keys are listed below."),
     budget_eur: float = typer.Option(None, help="Most capex [EUR]."),
     grid_mw: float = typer.Option(None, help="Grid connection [MW]."),
     floor_m2: float = typer.Option(None, help="White space [m2]."),
@@ -68,5 +110,4 @@ def main(
     except DctwinError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from None
-    for name, p in paths.items():
-        typer.echo(f"{name}: {p}")
+    _print(paths)

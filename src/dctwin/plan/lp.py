@@ -54,8 +54,7 @@ class Model:
         self.rows.append((name, {k: v for k, v in coefs.items() if v != 0.0}, lb, ub))
 
     def solve(self, time_limit_s: float = 30.0) -> Solution:
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = _quiet_highs()
         h.setOptionValue("time_limit", float(time_limit_s))
         h.setOptionValue("mip_rel_gap", 1e-6)
         lp = highspy.HighsLp()
@@ -92,3 +91,21 @@ class Model:
         return Solution(status=status, objective=float(h.getInfo().objective_function_value),
                         values=dict(zip(self.names, x, strict=True)),
                         row_activity={r[0]: a for r, a in zip(self.rows, act, strict=True)})
+
+
+def _quiet_highs() -> highspy.Highs:
+    """A HiGHS instance with its output off; the banner it prints on creation goes to /dev/null."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return h

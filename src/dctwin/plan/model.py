@@ -116,6 +116,8 @@ class Design:
     floor_m2: float
     it_mw: float
     binding: list[str] = field(default_factory=list)
+    gpus: int = 0                              # GPUs in the chosen racks
+    it_mean_mw: float = 0.0                    # IT power at the workload's mean load [MW]
 
     def as_row(self) -> dict:
         row = {k: v for k, v in self.__dict__.items() if k not in ("racks", "binding")}
@@ -283,7 +285,9 @@ def _design(sol, info: dict, red: str, limits: dict, phases: list[str], coefs: l
         training_pflops=ev(info["exprs"]["min_training_pflops"]),
         tokens_per_day=ev(info["exprs"]["min_tokens_per_day"]),
         grid_peak_mw=ev(info["exprs"]["grid_connection_mw"]), floor_m2=ev(info["exprs"]["floor_space_m2"]),
-        it_mw=sum(n * c.max_mw for (ph, pid), n in racks.items() for c in coefs if c.id == pid), binding=binding)
+        it_mw=sum(n * c.max_mw for (ph, pid), n in racks.items() for c in coefs if c.id == pid), binding=binding,
+        gpus=sum(n * c.gpus for (ph, pid), n in racks.items() for c in coefs if c.id == pid),
+        it_mean_mw=sum(n * c.avg_mw for (ph, pid), n in racks.items() for c in coefs if c.id == pid))
 
 
 def _explain(scenario, cons, site, coefs, levels, limits) -> InputError:

@@ -11,7 +11,60 @@ import yaml
 from dctwin.config import Scenario
 from dctwin.plan.model import Design
 
-__all__ = ["confirm_by_simulation", "design_to_scenario_dict", "write_outputs"]
+__all__ = ["confirm_by_simulation", "constraint_rows", "design_rows", "design_to_scenario_dict", "write_outputs"]
+
+# constraint -> (label, unit, Design attribute it limits)
+CONSTRAINTS = {
+    "budget_eur": ("Capex budget", "EUR", "capex_eur"),
+    "grid_connection_mw": ("Grid connection (peak draw)", "MW", "grid_peak_mw"),
+    "floor_space_m2": ("White space", "m2", "floor_m2"),
+    "carbon_cap_t_per_year": ("Carbon cap (market-based)", "t CO2/year", "carbon_t_per_year"),
+    "min_training_pflops": ("Training target", "PFLOP/s", "training_pflops"),
+    "min_tokens_per_day": ("Inference target", "output tokens/day", "tokens_per_day"),
+}
+
+
+def design_rows(design: Design, confirm: pd.DataFrame | None = None) -> list[tuple[str, str, str]]:
+    """The chosen design as ``(what, value, unit)`` rows for a person to read."""
+    racks = ", ".join(f"{n} x {pl} ({ph})" for (ph, pl), n in sorted(design.racks.items()) if n)
+    cooling = f"dry coolers {design.dry_cooler_mw:,.1f} MW" + (
+        f" + chillers {design.chiller_mw:,.1f} MW" if design.chiller_mw > 1e-6 else ", no chillers")
+    heat = f"heat pumps {design.heat_pump_mw:,.1f} MW" if design.heat_pump_mw > 1e-6 else "none"
+    rows = [("Racks", racks, "racks"), ("GPUs", f"{design.gpus:,}", "GPUs"),
+            ("IT capacity at full load", f"{design.it_mw:,.2f}", "MW"), ("Cooling", cooling, "MW"),
+            ("Heat reuse", heat, "MW"), ("Power-chain redundancy", design.redundancy, "level"),
+            ("PPA share of grid energy", f"{100 * design.ppa_share:,.0f}", "%"),
+            ("Capex", f"{design.capex_eur:,.0f}", "EUR"),
+            ("Equivalent annual cost", f"{design.cost_eur_per_year:,.0f}", "EUR/year")]
+    if design.it_mean_mw > 0:
+        rows.append(("PUE, planner estimate (grid / IT energy, heat pumps in)",
+                     f"{design.energy_mwh_per_year / (design.it_mean_mw * 8760.0):.3f}", "kWh/kWh"))
+    if design.gpus > 0:
+        rows.append(("Cost per GPU-hour available (annual cost / GPU-hours)",
+                     f"{design.cost_eur_per_year / (design.gpus * 8760.0):.2f}", "EUR/GPU-h"))
+    if confirm is not None and len(confirm):
+        first = confirm.iloc[0]
+        rows.append((f"PUE, simulated ({first['sim_days']:g} days)", f"{first['sim_pue']:.3f}", "kWh/kWh"))
+    rows.append(("Emissions, market-based", f"{design.carbon_t_per_year:,.0f}", "t CO2/year"))
+    return rows
+
+
+def constraint_rows(design: Design, limits: dict[str, float | None]) -> list[tuple[str, str, str, str, str]]:
+    """``(constraint, limit, design, unit, state)`` for each constraint with a limit; state is
+    ``binds`` when the design sits on the limit, else the headroom left."""
+    rows = []
+    for name, (label, unit, attr) in CONSTRAINTS.items():
+        limit = limits.get(name)
+        if limit is None:
+            continue
+        value = float(getattr(design, attr))
+        if name in design.binding:
+            state = "binds"
+        else:
+            gap = value - limit if name.startswith("min_") else limit - value
+            state = f"{gap:,.4g} {unit} to spare" + (" (whole racks)" if name.startswith("min_") else "")
+        rows.append((f"{label} ({name})", f"{limit:,.4g}", f"{value:,.4g}", unit, state))
+    return rows
 
 
 def design_to_scenario_dict(design: Design, base: Scenario, base_ref: str, grid_mw: float) -> dict:
@@ -48,13 +101,15 @@ def _figure(pareto: pd.DataFrame, path: Path, compute_label: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    sc = ax.scatter(pareto["compute"], pareto["cost_eur_per_year"] / 1e6, c=pareto["carbon_t_per_year"],
-                    cmap="viridis", s=50, vmin=0.0,
-                    vmax=max(float(pareto["carbon_t_per_year"].max()), 1.0))
+    # Market-based carbon is zero for every design with a full PPA; then colour by location-based.
+    col, what = "carbon_t_per_year", "market-based"
+    if float(pareto[col].max()) - float(pareto[col].min()) <= 1e-6 and "carbon_location_t_per_year" in pareto:
+        col, what = "carbon_location_t_per_year", "location-based (market-based is the same for all)"
+    sc = ax.scatter(pareto["compute"], pareto["cost_eur_per_year"] / 1e6, c=pareto[col], cmap="viridis", s=50)
     chosen = pareto[pareto["chosen"]]
     ax.scatter(chosen["compute"], chosen["cost_eur_per_year"] / 1e6, facecolors="none", edgecolors="red", s=160,
                label="chosen design")
-    fig.colorbar(sc, ax=ax, label="market-based emissions [tCO2/year]")
+    fig.colorbar(sc, ax=ax, label=f"emissions, {what} [tCO2/year]")
     ax.set_xlabel(compute_label)
     ax.set_ylabel("equivalent annual cost [MEUR/year]")
     ax.set_title("Design Pareto front: cost vs compute vs carbon")
