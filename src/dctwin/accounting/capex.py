@@ -1,4 +1,4 @@
-"""Investment by phase: facility per MW, IT per rack from the catalog, heat pumps, chillers.
+"""Investment by phase: facility per MW, IT per rack from the catalog, heat pumps, chillers, air-side cooling.
 
 Why the default scenario comes to about EUR 1.05 bn and not the announced
 EUR 1.2 bn (Mistral x EcoDataCenter, Feb 2026, dossier §2/§7): the model counts
@@ -38,6 +38,18 @@ def installed_platforms(scenario: Scenario, platforms: Mapping[str, Platform] | 
                 out[group.platform] = (platforms[group.platform] if platforms is not None
                                        else get_platform(group.platform))
     return out
+
+
+def _air_cooling_mw(scenario: Scenario, plats: Mapping[str, Platform]) -> float:
+    """Air-side mechanical cooling the facility sizing gives the whole build-out [MW of heat]."""
+    from dctwin.facility.sizing import size_plant
+
+    groups = [g for phase in scenario.phases for g in phase.racks]
+    it_kw = sum(g.count * plats[g.platform].unit_max_kw for g in groups)
+    liquid_kw = sum(g.count * plats[g.platform].unit_max_kw * plats[g.platform].liquid_cooled_fraction for g in groups)
+    if it_kw <= 0:
+        return 0.0
+    return size_plant(scenario.facility, it_kw, liquid_kw).air_cooling_kw / 1000.0
 
 
 def capex_items(scenario: Scenario, platforms: Mapping[str, Platform] | None = None) -> pd.DataFrame:
@@ -84,6 +96,10 @@ def capex_items(scenario: Scenario, platforms: Mapping[str, Platform] | None = N
             rows.append({"line": "chillers", "category": "facility", "phase": phase.name,
                              "eur": ch_mw * cap.chiller_capex_usd_per_mw * fx, "year_offset": offset,
                              "life_years": fin.facility_life_years})
+            # air-side chillers or DX units, sized from the design peak (dctwin.facility.sizing)
+            rows.append({"line": "air_side_cooling", "category": "facility", "phase": phase.name,
+                             "eur": _air_cooling_mw(scenario, plats) * cap.chiller_capex_usd_per_mw * fx,
+                             "year_offset": offset, "life_years": fin.facility_life_years})
     df = pd.DataFrame(rows)
     df["eur"] = df["eur"].astype(float)
     return df[np.asarray(df["eur"] != 0.0) | df["line"].str.startswith("facility_construction")].reset_index(drop=True)

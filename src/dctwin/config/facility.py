@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from dctwin.config.base import Section
 
@@ -17,7 +17,12 @@ __all__ = ["CoolingConfig", "FacilityConfig", "HeatReuseConfig", "PowerChainConf
 class PowerChainConfig(Section):
     redundancy: Literal["N", "N+1", "2N"] = Field("N+1", description="Redundancy of the UPS and transformer blocks.")
     ups_mode: Literal["double_conversion", "eco"] = Field("eco", description="UPS operating mode.")
-    block_size_mw: float = Field(3.0, gt=0, le=100, description="Rating of one UPS/transformer block [MW].")
+    block_size_mw: float = Field(3.0, gt=0, le=100, description="Largest UPS/transformer block [MW].")
+    block_sizing: Literal["fit_to_load", "fixed"] = Field(
+        "fit_to_load",
+        description="'fit_to_load': as many blocks as the design load needs, each rated load / count (a 1 MW hall gets "
+        "1 MW blocks); 'fixed': every block is block_size_mw.",
+    )
 
 
 class CoolingConfig(Section):
@@ -40,16 +45,55 @@ class CoolingConfig(Section):
         ),
     )
     chiller_capacity_mw: float = Field(0.0, ge=0, description="Installed trim-chiller capacity [MW of heat].")
-    air_supply_temp_c: float = Field(27.0, ge=15, le=35, description="CRAH supply air for the air-cooled share [°C].")
+    air_supply_temp_c: float = Field(27.0, ge=5, le=45, description="Supply air for the air-cooled share [°C].")
+    air_envelope: Literal["recommended", "A1", "A2", "A3", "A4"] = Field(
+        "recommended", description="ASHRAE TC 9.9 envelope the supply air keeps to (temperature, dew point, RH)."
+    )
+    air_cooling: Literal["crah_chiller", "crac_dx", "economiser_only"] = Field(
+        "crah_chiller",
+        description="Mechanical cooling of the air side: CRAH coils on air-cooled chillers, CRAC units with DX "
+        "compressors, or none (economiser only; heat it cannot carry is reported as a shortfall).",
+    )
+    air_economiser: Literal["none", "indirect_air", "direct_air", "water_side"] = Field(
+        "indirect_air", description="Air-side free cooling: none, indirect air-to-air, direct outdoor air, or a "
+        "water-side economiser pre-cooling the chilled water (CRAH only).",
+    )
+    air_cooling_capacity_mw: float | None = Field(
+        None, ge=0, description="Air-side chiller/DX capacity at its rating point [MW of heat]; default: sized from "
+        "the design peak (1.1 x design air-side heat at the design ambient)."
+    )
+    design_liquid_fraction: float | None = Field(
+        None, ge=0, le=1, description="Liquid share of the installed IT heat the liquid loop (pumps, dry coolers) is "
+        "sized for [0-1]; default: the racks' own liquid share."
+    )
     overload_rule: Literal["throttle", "chillers"] = Field(
         "throttle",
         description="When heat rejection cannot hold the load: 'throttle' caps GPU power, 'chillers' runs chillers.",
     )
 
 
+    @model_validator(mode="after")
+    def _air_side_fits(self):
+        from dctwin.facility.params import load_params  # the envelope limits are sourced data
+
+        lo, hi = load_params("air")["envelopes"][self.air_envelope][:2]
+        if not lo <= self.air_supply_temp_c <= hi:
+            raise ValueError(f"air_supply_temp_c ({self.air_supply_temp_c} °C) lies outside the ASHRAE "
+                             f"{self.air_envelope} envelope ({lo}-{hi} °C)")
+        if self.air_economiser == "water_side" and self.air_cooling != "crah_chiller":
+            raise ValueError("air_economiser 'water_side' pre-cools chilled water: it needs air_cooling 'crah_chiller'")
+        return self
+
+
 class HeatReuseConfig(Section):
     enabled: bool = Field(True, description="Recover heat to district heating.")
     heat_pump_capacity_mw: float = Field(20.0, ge=0, description="Heat-pump heat output capacity [MW].")
+    dispatch: Literal["economic", "always"] = Field(
+        "economic",
+        description="'economic': heat pumps run only in steps where the heat they sell is worth more than their "
+        "electricity (heat price x COP > electricity price with tax and grid fee); heat that needs no lift always "
+        "goes; 'always': whenever the network takes heat.",
+    )
     dh_supply_temp_c: float = Field(80.0, ge=30, le=130, description="District-heating supply temperature [°C].")
     carnot_fraction: float = Field(0.5, gt=0, le=1, description=(
             "Heat-pump COP as a fraction of the Carnot COP; 0.5 with 7.8 K exchanger approaches reproduces the "

@@ -15,11 +15,14 @@ from dctwin.errors import InputError
 from dctwin.facility import liquid
 from dctwin.facility.params import uses_design_parameters
 
-__all__ = ["cooling_capacity_kw", "loop_design_kw", "max_it_kw", "rejecter_capacity_kw", "rejection_design_heat_kw"]
+__all__ = ["cooling_capacity_kw", "liquid_design_fraction", "loop_design_kw", "max_it_kw", "pumps_kw",
+           "rejecter_capacity_kw", "rejection_design_heat_kw"]
 
 
 def loop_design_kw(design: FacilityConfig, installed_heat_kw: float) -> tuple[float, float]:
     """(heat through the facility pumps, heat the rejecters are sized for) at full installed load [kW]."""
+    if installed_heat_kw <= 0:  # nothing liquid-cooled: no loop
+        return 0.0, 0.0
     p = liquid.cooling_params()
     dt = design.cooling.liquid_delta_t_k
     cdu = float(liquid.pump_power_kw(installed_heat_kw, installed_heat_kw, dt, p["cdu_loop_head_kpa"]))
@@ -31,6 +34,12 @@ def loop_design_kw(design: FacilityConfig, installed_heat_kw: float) -> tuple[fl
 def rejection_design_heat_kw(design: FacilityConfig, installed_heat_kw: float) -> float:
     """Heat the rejecters are sized for: installed IT heat plus the CDU and facility pump heat at full flow [kW]."""
     return loop_design_kw(design, installed_heat_kw)[1]
+
+
+def liquid_design_fraction(design: FacilityConfig, racks_liquid_fraction: float) -> float:
+    """Liquid share [0-1] the liquid loop is sized for: the design's override, else the racks' own share."""
+    override = design.cooling.design_liquid_fraction
+    return float(racks_liquid_fraction) if override is None else float(override)
 
 
 def rejecter_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, design_heat_kw: float):
@@ -50,18 +59,31 @@ def rejecter_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, design_
     return dry, dry, fan_kw
 
 
-def _liquid_heat_kw(design: FacilityConfig, it_kw, lf, installed_it_kw: float) -> np.ndarray:
-    """Heat into the facility water at IT power ``it_kw``: the racks' liquid share plus CDU and facility pump
-    heat [kW]."""
+def pumps_kw(design: FacilityConfig, q_kw, liquid_design_kw: float) -> tuple[np.ndarray, np.ndarray]:
+    """(CDU pump, facility pump) power [kW] carrying ``q_kw`` [kW] of rack liquid heat.
+
+    Both loops are sized for ``liquid_design_kw`` [kW], the liquid share of the
+    installed IT heat: a hall with no liquid-cooled racks has no pumps.
+    """
+    q = np.asarray(q_kw, dtype=float)
+    if liquid_design_kw <= 0:
+        return np.zeros(q.shape), np.zeros(q.shape)
     c = design.cooling
     p = liquid.cooling_params()
-    facility_flow_heat, _ = loop_design_kw(design, installed_it_kw)
+    facility_flow_heat, _ = loop_design_kw(design, liquid_design_kw)
+    cdu = liquid.pump_power_kw(q, liquid_design_kw, c.liquid_delta_t_k, p["cdu_loop_head_kpa"], p["cdu_min_flow_frac"])
+    return cdu, liquid.pump_power_kw(q + cdu, facility_flow_heat, c.liquid_delta_t_k, p["facility_loop_head_kpa"])
+
+
+def _liquid_heat_kw(design: FacilityConfig, it_kw, lf, liquid_design_kw: float) -> np.ndarray:
+    """Heat into the facility water at IT power ``it_kw``: the racks' liquid share plus CDU and facility pump
+    heat [kW]."""
     q = np.asarray(it_kw, dtype=float) * lf
-    cdu = liquid.pump_power_kw(q, installed_it_kw, c.liquid_delta_t_k, p["cdu_loop_head_kpa"], p["cdu_min_flow_frac"])
-    return q + cdu + liquid.pump_power_kw(q + cdu, facility_flow_heat, c.liquid_delta_t_k, p["facility_loop_head_kpa"])
+    cdu, fpump = pumps_kw(design, q, liquid_design_kw)
+    return q + cdu + fpump
 
 
-def max_it_kw(design: FacilityConfig, limit_kw, lf, installed_it_kw: float, iterations: int = 60) -> np.ndarray:
+def max_it_kw(design: FacilityConfig, limit_kw, lf, liquid_design_kw: float, iterations: int = 60) -> np.ndarray:
     """Largest IT power per step whose liquid heat fits in ``limit_kw`` [kW] (inf where nothing is liquid-cooled).
 
     Liquid heat grows with IT power, so a bisection over all steps at once finds it (60 halvings: exact to
@@ -74,7 +96,7 @@ def max_it_kw(design: FacilityConfig, limit_kw, lf, installed_it_kw: float, iter
     hi = np.divide(limit, lf, out=np.zeros(limit.shape), where=liquid_cooled)  # the pumps add heat: an upper bound
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        fits = _liquid_heat_kw(design, mid, lf, installed_it_kw) <= limit
+        fits = _liquid_heat_kw(design, mid, lf, liquid_design_kw) <= limit
         lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
     return np.where(liquid_cooled, lo, np.inf)
 
@@ -84,8 +106,9 @@ def cooling_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, installe
                         liquid_fraction: float = 1.0) -> np.ndarray:
     """IT power whose liquid heat the plant can reject per step without breaking the supply temperature [kW].
 
-    Heat rejecters sized for ``installed_heat_kw`` [kW] (plus the pump-heat
-    allowance) at ``design.cooling.design_ambient_c``; chillers are added when
+    Heat rejecters sized for the liquid share of ``installed_heat_kw`` [kW]
+    (``design.cooling.design_liquid_fraction``, else ``liquid_fraction``; plus
+    the pump-heat allowance) at ``design.cooling.design_ambient_c``; chillers are added when
     ``overload_rule == 'chillers'``. Heat pumps are left out (they depend on
     the DH demand), so this is the conservative limit a scheduler can obey.
     Below the installed power the value is exact: its liquid heat plus the CDU
@@ -102,12 +125,13 @@ def cooling_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, installe
     if float(liquid_fraction) == 0.0:  # an all-air site: the liquid loop limits nothing
         return np.full(dry_bulb_c.shape, np.inf)
     wet_bulb_c = dry_bulb_c if wet_bulb_c is None else np.minimum(np.asarray(wet_bulb_c, dtype=float), dry_bulb_c)
-    design_heat = rejection_design_heat_kw(design, installed_heat_kw)
+    liquid_design = installed_heat_kw * liquid_design_fraction(design, liquid_fraction)
+    design_heat = rejection_design_heat_kw(design, liquid_design)
     cap, _, _ = rejecter_capacity_kw(design, dry_bulb_c, wet_bulb_c, design_heat)
     if design.cooling.overload_rule == "chillers":
         cap = cap + design.cooling.chiller_capacity_mw * 1000.0
-    pump_heat_kw = design_heat - installed_heat_kw  # at full flow: an upper bound at any load
+    pump_heat_kw = design_heat - liquid_design  # at full flow: an upper bound at any load
     out = np.array(np.maximum(cap - pump_heat_kw, 0.0) / float(liquid_fraction), dtype=float)  # exact or lower
     short = out < installed_heat_kw  # only there does the limit bind: solve it exactly
-    out[short] = max_it_kw(design, np.asarray(cap, dtype=float)[short], float(liquid_fraction), installed_heat_kw)
+    out[short] = max_it_kw(design, np.asarray(cap, dtype=float)[short], float(liquid_fraction), liquid_design)
     return out if out.ndim else out[()]

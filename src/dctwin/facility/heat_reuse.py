@@ -29,13 +29,13 @@ def heat_pump_cop(source_c, sink_c, carnot_fraction: float = 0.5) -> np.ndarray:
     return carnot_fraction * t_cond / lift
 
 
-def recover_heat(available_kw, demand_kw, capacity_kw: float, source_c: float, return_c: float, sink_c,
+def recover_heat(available_kw, demand_kw, capacity_kw, source_c: float, return_c: float, sink_c,
                  carnot_fraction: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Heat sent to DH: returns (heat_delivered_kw, heat_pump_kw, source_heat_kw) [kW].
 
     ``available_kw`` [kW] of liquid-loop heat at ``source_c``..``return_c`` [°C];
     DH ``demand_kw`` [kW] at supply ``sink_c`` [°C]; heat-pump heat output limited
-    to ``capacity_kw`` [kW]. Where ``sink_c`` is at least the direct-exchange
+    to ``capacity_kw`` [kW] (a scalar or per step). Where ``sink_c`` is at least the direct-exchange
     approach below ``return_c``, heat goes through a plate exchanger (no
     electricity, no capacity limit but the demand).
     """

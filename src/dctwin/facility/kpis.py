@@ -1,16 +1,21 @@
-"""Facility KPIs per ISO/IEC 30134: PUE and partial PUE, WUE, ERF, REF, CUE; by year, month or hour.
+"""Facility KPIs per ISO/IEC 30134 (EN 50600-4-x), all on one boundary; by year, month or hour.
 
-- PUE (30134-2) = facility energy / IT energy. Facility energy here is the
-  grid energy less the heat-pump electricity, which serves district heating,
-  not the datacentre; ``pue_incl_heat_pump`` keeps it in.
-- Partial PUE (30134-2 annex): ``ppue_cooling`` = (IT + cooling) / IT,
+The boundary: the datacentre's total energy ``E_DC`` is the grid energy less
+the heat pumps' electricity. The heat pumps lift reused heat for the
+district-heating network; ISO/IEC 30134-6 (EN 50600-4-6) counts reused energy
+where it leaves the datacentre, so equipment that upgrades it for the user is
+outside, for PUE and ERF alike.
+
+- PUE (30134-2) = E_DC / IT energy.
+- Partial PUE (30134-2): ``ppue_cooling`` = (IT + cooling) / IT,
   ``ppue_power`` = (IT + power-chain losses) / IT.
 - WUE (30134-9) = site water [L] / IT energy [kWh].
-- ERF (30134-6) = energy reused / total datacentre energy (heat delivered and
-  grid energy both include the heat-pump electricity).
-- REF (30134-3) = renewable energy / total datacentre energy.
-- CUE (30134-8) = CO2 of the datacentre's grid energy (heat pump excluded,
-  as for PUE) / IT energy [kg/kWh]; ``co2_t`` is the whole site's CO2.
+- ERF (30134-6) = heat leaving the datacentre for reuse (taken from its
+  facility water, before any heat-pump lift) / E_DC.
+- REF (30134-3) = renewable energy / E_DC.
+- CUE (30134-8) = CO2 of E_DC / IT energy [kg/kWh]; ``co2_t`` is the whole site's CO2.
+- ``grid_energy_per_it_energy``: grid energy, heat pumps included, / IT
+  energy: the site's meter, not a PUE.
 """
 
 from __future__ import annotations
@@ -52,8 +57,10 @@ def _frame(result: FacilityResult, step_s: int, renewable_share, carbon_g_per_kw
             "losses_kwh": result.power_losses_kw * step_h,
             "water_l": result.water_l_per_h * step_h,
             "heat_delivered_kwh": result.heat_delivered_kw * step_h,
+            "heat_recovered_kwh": result.heat_recovered_kw * step_h,
+            "humidifier_kwh": result.humidifier_kw * step_h,
             "heat_rejected_kwh": result.heat_rejected_kw * step_h,
-            "renewable_kwh": grid * share,
+            "renewable_kwh": (grid - result.heat_pump_kw * step_h) * share,
             "co2_kg": grid * carbon / 1000.0,
             "co2_dc_kg": (grid - result.heat_pump_kw * step_h) * carbon / 1000.0,
             "throttled_it_kwh": result.throttled_it_kw * step_h,
@@ -73,19 +80,22 @@ def _frame(result: FacilityResult, step_s: int, renewable_share, carbon_g_per_kw
 def _ratios(sums: pd.DataFrame | pd.Series) -> dict:
     it = sums["it_kwh"]
     grid = sums["grid_kwh"]
+    dc = grid - sums["heat_pump_kwh"]  # E_DC: the datacentre boundary (module docstring)
     it_safe = it.where(it > 0) if isinstance(it, pd.Series) else (it if it > 0 else np.nan)
-    grid_safe = grid.where(grid > 0) if isinstance(grid, pd.Series) else (grid if grid > 0 else np.nan)
+    dc_safe = dc.where(dc > 0) if isinstance(dc, pd.Series) else (dc if dc > 0 else np.nan)
     return {
-        "pue": (grid - sums["heat_pump_kwh"]) / it_safe,
-        "pue_incl_heat_pump": grid / it_safe,
+        "pue": dc / it_safe,
+        "grid_energy_per_it_energy": grid / it_safe,
         "ppue_cooling": (it + sums["cooling_kwh"]) / it_safe,
         "ppue_power": (it + sums["losses_kwh"]) / it_safe,
         "wue_l_per_kwh": sums["water_l"] / it_safe,
-        "erf": sums["heat_delivered_kwh"] / grid_safe,
-        "ref": sums["renewable_kwh"] / grid_safe,
+        "erf": sums["heat_recovered_kwh"] / dc_safe,
+        "ref": sums["renewable_kwh"] / dc_safe,
         "cue_kg_per_kwh": sums["co2_dc_kg"] / it_safe,
         "it_energy_mwh": it / 1000.0,
         "grid_energy_mwh": grid / 1000.0,
+        "dc_energy_mwh": dc / 1000.0,
+        "humidifier_energy_mwh": sums["humidifier_kwh"] / 1000.0,
         "cooling_energy_mwh": sums["cooling_kwh"] / 1000.0,
         "power_loss_energy_mwh": sums["losses_kwh"] / 1000.0,
         "heat_pump_energy_mwh": sums["heat_pump_kwh"] / 1000.0,

@@ -13,8 +13,7 @@ Models (parameters and sources in ``data/cooling.yaml``):
 - Adiabatic assist: pads cool the inlet air toward the wet-bulb with a
   saturation efficiency, only when the dry duty falls short.
 - Open cooling tower: the same duty law against the wet-bulb.
-- Chillers: COP = Carnot fraction x T_evap / (T_cond - T_evap), with fixed
-  evaporator and condenser approaches, fitted to the dossier's air-cooled COP.
+- Trim chillers: EnergyPlus air-cooled chiller curves (``chillers``).
 """
 
 from __future__ import annotations
@@ -25,15 +24,11 @@ from dctwin.facility.params import load_params
 
 __all__ = [
     "adiabatic_inlet_c",
-    "chiller_cop",
     "cooling_params",
     "fan_power_kw",
     "pump_power_kw",
     "rejection_capacity_kw",
-    "wet_bulb_stull_c",
 ]
-
-KELVIN = 273.15
 
 
 def cooling_params() -> dict[str, float]:
@@ -86,34 +81,3 @@ def fan_power_kw(duty_kw, capacity_kw, design_fan_kw: float) -> np.ndarray:
     speed = np.divide(duty, cap, out=np.broadcast_to(np.where(duty > 0, 1.0, 0.0), shape).copy(), where=cap > 0)
     speed = np.minimum(speed, 1.0)
     return design_fan_kw * speed * speed * speed
-
-
-def chiller_cop(chilled_water_c, ambient_c, carnot_fraction: float | None = None) -> np.ndarray:
-    """COP of an air-cooled chiller from its lift [-].
-
-    ``T_evap = chilled_water_c - evap_approach``, ``T_cond = ambient_c +
-    cond_approach``; COP = Carnot fraction x T_evap[K] / (T_cond - T_evap),
-    capped at ``chiller_cop_max`` for small lifts.
-    """
-    p = cooling_params()
-    eta = p["chiller_carnot_fraction"] if carnot_fraction is None else carnot_fraction
-    t_evap = np.asarray(chilled_water_c, dtype=float) - p["chiller_evap_approach_k"] + KELVIN
-    t_cond = np.asarray(ambient_c, dtype=float) + p["chiller_cond_approach_k"] + KELVIN
-    lift = np.maximum(t_cond - t_evap, 1e-6)
-    return np.minimum(eta * t_evap / lift, p["chiller_cop_max"])
-
-
-def wet_bulb_stull_c(dry_bulb_c, rel_humidity_pct) -> np.ndarray:
-    """Wet-bulb temperature from dry-bulb [°C] and relative humidity [%] (Stull 2011) [°C].
-
-    Valid for RH 5-99 % and -20..50 °C at sea-level pressure; error within ~1 K.
-    """
-    t = np.asarray(dry_bulb_c, dtype=float)
-    rh = np.clip(np.asarray(rel_humidity_pct, dtype=float), 1.0, 100.0)
-    return (
-        t * np.arctan(0.151977 * np.sqrt(rh + 8.313659))
-        + np.arctan(t + rh)
-        - np.arctan(rh - 1.676331)
-        + 0.00391838 * rh**1.5 * np.arctan(0.023101 * rh)
-        - 4.686035
-    )

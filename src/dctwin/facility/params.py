@@ -24,7 +24,7 @@ from dctwin.errors import InputError
 
 __all__ = ["load_params", "parameter_overrides", "read_param_file", "uses_design_parameters", "validate_overrides"]
 
-_FILES = ("it_power", "power_chain", "cooling", "heat_reuse", "water")
+_FILES = ("it_power", "power_chain", "cooling", "heat_reuse", "water", "air")
 
 
 def read_param_file(path: Path) -> dict[str, Any]:

@@ -132,22 +132,22 @@ def power_shelf_loss_kw(it_power_kw, installed_it_kw: float) -> np.ndarray:
     return it * (1.0 - eta)
 
 
-def inner_chain_losses_kw(it_kw, cdu_kw, installed_it_kw: float, block_kw: float, redundancy: str,
+def inner_chain_losses_kw(it_kw, cdu_kw, installed_it_kw: float, block_kw: float, n_units: int, redundancy: str,
                           ups_mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """(busway/PDU loss, UPS loss) [kW]: the UPS serves the IT power, its distribution loss and the CDU pumps."""
+    """(busway/PDU loss, UPS loss) [kW]: ``n_units`` UPS blocks of ``block_kw`` [kW] carry IT, busway loss, CDUs."""
     paths = 2 if redundancy == "2N" else 1
     dist_loss = distribution_loss_kw(it_kw, installed_it_kw, paths)
-    n_ups = units_for_redundancy(installed_it_kw, block_kw, redundancy)
-    ups_loss = ups_loss_kw(it_kw + dist_loss + cdu_kw, block_kw, n_ups, ups_mode)
-    return dist_loss, ups_loss
+    return dist_loss, ups_loss_kw(it_kw + dist_loss + cdu_kw, block_kw, n_units, ups_mode)
 
 
-def upstream_losses_kw(lv_load_kw, installed_it_kw: float, block_kw: float,
+def upstream_losses_kw(lv_load_kw, site_kw: float, block_kw: float, n_tx: int,
                        redundancy: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(MV/LV transformer, MV switchgear, utility transformer) losses [kW] carrying ``lv_load_kw`` [kW] to the grid."""
+    """(MV/LV transformer, MV switchgear, utility transformer) losses [kW] carrying ``lv_load_kw`` [kW] to the grid.
+
+    ``n_tx`` MV/LV transformers of ``block_kw`` [kW]; switchgear and the utility
+    transformer are rated for the site load ``site_kw`` [kW].
+    """
     paths = 2 if redundancy == "2N" else 1
-    site_kw = installed_it_kw * _stage("transformer")["sizing_factor"]
-    n_tx = units_for_redundancy(site_kw, block_kw, redundancy)
     tx_loss = transformer_loss_kw(lv_load_kw, block_kw, n_tx)
     swgr_loss = switchgear_loss_kw(lv_load_kw + tx_loss, site_kw, paths)
     n_utx = units_for_redundancy(site_kw, site_kw, redundancy)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dctwin.facility import liquid, water
+from dctwin.facility import chillers, liquid, water
 
 __all__ = ["RejectionState", "run_rejection"]
 
@@ -74,7 +74,7 @@ def run_rejection(rejection: str, rest_heat_kw, cap_rej, cap_dry, design_heat_kw
     """
     rest = rest_heat_kw
     ch_heat = np.clip(rest - cap_rej, 0.0, chiller_cap_kw)
-    liquid_ch_kw = ch_heat / liquid.chiller_cop(supply_c, db)
+    liquid_ch_kw = ch_heat / chillers.chiller_cop(supply_c, db)
     rejecter_heat = np.maximum(rest - ch_heat, 0.0)  # never below zero by rounding
     pads, cap_now = _pads(rejection, rejecter_heat, cap_rej, cap_dry, design_heat_kw, design_fan_kw, db, wb)
     fan_kw = liquid.fan_power_kw(rejecter_heat, cap_now, design_fan_kw)
@@ -82,7 +82,7 @@ def run_rejection(rejection: str, rest_heat_kw, cap_rej, cap_dry, design_heat_kw
         # where the chillers can carry all the heat and that draws less than rejecter fans plus trim
         # chiller (near the water temperature the fans barely help), the plant runs the chillers alone
         rest_kw = np.maximum(rest, 0.0)  # never below zero by rounding
-        chill_only_kw = rest_kw / liquid.chiller_cop(supply_c, db)
+        chill_only_kw = rest_kw / chillers.chiller_cop(supply_c, db)
         alone = (rest_kw > 0) & (rest_kw <= chiller_cap_kw) & (chill_only_kw < fan_kw + liquid_ch_kw)
         if alone.any():
             ch_heat = np.where(alone, rest_kw, ch_heat)

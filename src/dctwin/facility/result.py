@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-__all__ = ["COOLING_POWER_FIELDS", "POWER_LOSS_FIELDS", "FacilityResult"]
+__all__ = ["AIR_TREATMENT_FIELDS", "COOLING_POWER_FIELDS", "POWER_LOSS_FIELDS", "FacilityResult"]
 
 # Stages whose losses are added to the IT power on the way to the grid meter.
 POWER_LOSS_FIELDS = ("utility_transformer_loss_kw", "transformer_loss_kw", "switchgear_loss_kw", "ups_loss_kw",
@@ -15,6 +15,8 @@ POWER_LOSS_FIELDS = ("utility_transformer_loss_kw", "transformer_loss_kw", "swit
 # Electricity of the cooling plant (the heat pump is not cooling: it serves district heating).
 COOLING_POWER_FIELDS = ("cdu_pump_kw", "facility_pump_kw", "dry_cooler_fan_kw", "adiabatic_kw", "chiller_kw",
                         "crah_fan_kw")
+# Electricity of the air side that is not cooling: steam humidifiers (dry outdoor air).
+AIR_TREATMENT_FIELDS = ("humidifier_kw",)
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class FacilityResult:
     """Per-step facility power and heat flows [kW], water [L/h] and flags.
 
     Balance on every step: ``grid_power_kw = it_power_kw + sum(POWER_LOSS_FIELDS)
-    + sum(COOLING_POWER_FIELDS) + ancillary_kw + heat_pump_kw`` and ``grid_power_kw =
+    + sum(COOLING_POWER_FIELDS) + humidifier_kw + ancillary_kw + heat_pump_kw`` and ``grid_power_kw =
     heat_rejected_kw + heat_delivered_kw``. ``power_shelf_loss_kw`` is the part
     of ``it_power_kw`` lost in the rack power shelves (IT energy per ISO/IEC
     30134-2, so it is not added again). ``chiller_kw`` is
@@ -45,7 +47,8 @@ class FacilityResult:
     liquid_chiller_kw: np.ndarray
     air_chiller_kw: np.ndarray
     chiller_kw: np.ndarray
-    crah_fan_kw: np.ndarray
+    crah_fan_kw: np.ndarray           # air-side fans (CRAH / CRAC / fan walls) [kW]
+    humidifier_kw: np.ndarray         # steam humidifiers holding the room above the envelope's low humidity [kW]
     ancillary_kw: np.ndarray          # lighting, security, BMS, offices [kW]
     heat_pump_kw: np.ndarray
     grid_power_kw: np.ndarray
@@ -58,6 +61,7 @@ class FacilityResult:
     cooling_capacity_kw: np.ndarray   # liquid-loop heat the plant can reject (rejecters, reuse, allowed chillers) [kW]
     heat_over_capacity_kw: np.ndarray  # liquid heat beyond free cooling and reuse, before the overload rule [kW]
     cooling_shortfall_kw: np.ndarray  # liquid heat beyond everything the rule allows; removed by throttling [kW]
+    air_cooling_shortfall_kw: np.ndarray  # air-side heat beyond economiser and mechanical cooling capacity [kW]
     water_l_per_h: np.ndarray         # site water use rate [L/h]
     economiser_fraction: np.ndarray   # share of the air heat carried by the economiser [0-1]
     chiller_on: np.ndarray            # any chiller running [bool]

@@ -61,9 +61,15 @@ def it_power_stage(pools: list[Pool], busy_gpus: list[np.ndarray], power_cap_fra
     return SiteItPower(it_kw, liquid_kw, *installed_it(pools))
 
 
-def facility_stage(design: FacilityConfig, it: SiteItPower, site: pd.DataFrame, step_s: int) -> FacilityResult:
-    """The plant's power, heat and water per step for the site's IT power and weather."""
+def facility_stage(design: FacilityConfig, it: SiteItPower, site: pd.DataFrame, step_s: int,
+                   heat_to_power_price_ratio=None) -> FacilityResult:
+    """The plant's power, heat and water per step for the site's IT power and weather.
+
+    ``heat_to_power_price_ratio`` [-] per step: heat price over the all-in electricity price, for the heat
+    pumps' economic dispatch (``heat_reuse.dispatch``).
+    """
     return simulate_facility(design, it.it_kw, it.liquid_fraction, site["dry_bulb_c"].to_numpy(),
                              site["wet_bulb_c"].to_numpy(), site["rel_humidity_pct"].to_numpy(),
                              site["heat_demand_mw"].to_numpy(), site["dh_supply_temp_c"].to_numpy(), it.installed_kw,
-                             step_s)
+                             step_s, installed_liquid_fraction=it.liquid_installed,
+                             heat_to_power_price_ratio=heat_to_power_price_ratio)

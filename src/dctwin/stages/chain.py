@@ -22,6 +22,7 @@ from dctwin.cluster.stage import PoolRun, pool_stage
 from dctwin.config import Scenario
 from dctwin.facility.kpis import facility_kpis, monthly_kpis
 from dctwin.facility.result import FacilityResult
+from dctwin.facility.site_peak import run_peak_kpis
 from dctwin.facility.stage import cooling_limit_kw, facility_stage, it_power_stage
 from dctwin.operation.run_plan import RUN_PLAN_CODEC, operation_stage
 from dctwin.site.stage import SiteSeries, site_stage
@@ -86,10 +87,12 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
     it = it_power_stage(pools, [r.series["gpus_busy_training"].to_numpy() + r.series["gpus_busy_inference"].to_numpy()
                                 for r in runs], op.power_cap_frac)
     progress("facility")
+    ratio = _heat_to_power_price_ratio(sc, site, timeline)
     fac = cache.stage("facility", lambda: {**_sections(sc, "facility", "simulation"), "site": key("site"),
                                            "it_kw": array_digest(it.it_kw), "liquid_kw": array_digest(it.liquid_kw),
-                                           "installed": [it.installed_kw, it.liquid_installed]},
-                      lambda: facility_stage(sc.facility, it, site, timeline.step_s), Fields(FacilityResult))
+                                           "installed": [it.installed_kw, it.liquid_installed],
+                                           "heat_to_power_price_ratio": array_digest(ratio)},
+                      lambda: facility_stage(sc.facility, it, site, timeline.step_s, ratio), Fields(FacilityResult))
     progress("accounting")
     withheld = np.zeros(timeline.n_steps)
     for r in runs:
@@ -101,6 +104,20 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
                            lambda: account(ScenarioView(sc, ACCOUNTING_SECTIONS), series, timeline.step_s),
                            Fields(Accounts))
     return _tables(sc, timeline, pools, site, runs, fac, series, accounts, op)
+
+
+def _heat_to_power_price_ratio(sc: Scenario, site: pd.DataFrame, timeline: Timeline) -> np.ndarray:
+    """Heat price over the all-in electricity price (spot + tax + grid fee) per step [-]: heat pumps' dispatch.
+
+    Where electricity costs nothing or less, the ratio is infinite (lifting heat always pays).
+    """
+    from dctwin.accounting.accounts import heat_price_by_month_eur_per_mwh
+
+    econ = sc.economics
+    months = pd.DatetimeIndex(timeline.timestamps).month.to_numpy() - 1
+    heat = heat_price_by_month_eur_per_mwh(sc)[months]
+    elec = site["price_eur_per_mwh"].to_numpy(dtype=float) + econ.energy_tax_eur_per_mwh + econ.grid_fee_eur_per_mwh
+    return np.divide(heat, elec, out=np.full(len(elec), np.inf), where=elec > 0)
 
 
 def _clusters(sc: Scenario, timeline: Timeline, pools: list[Pool], demand: InferenceDemand, op, cooling_kw,
@@ -143,6 +160,7 @@ def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFr
     })
     kpis.update(job_kpis(jobs))
     kpis.update(facility_kpis(fac, timeline.step_s, renewable, carbon, timeline.timestamps))
+    kpis.update(run_peak_kpis(sc, float(kpis["peak_grid_power_mw"]), site))  # design and run peak vs grid limits
     kpis.update(accounts.kpis)
     for name in _service_names(series):
         demanded = float(series[f"{name}__output_tokens_per_s"].sum())

@@ -213,7 +213,7 @@ def alibaba_gpu_occupancy(policy: str = "fifo") -> tuple[float, float]:
 
 _LOSS_AND_COOLING = ("utility_transformer_loss_kw", "transformer_loss_kw", "switchgear_loss_kw", "ups_loss_kw",
                      "distribution_loss_kw", "cdu_pump_kw", "facility_pump_kw", "dry_cooler_fan_kw", "adiabatic_kw",
-                     "chiller_kw", "crah_fan_kw", "ancillary_kw", "heat_pump_kw")
+                     "chiller_kw", "crah_fan_kw", "humidifier_kw", "ancillary_kw", "heat_pump_kw")
 
 
 @lru_cache(maxsize=4)
