@@ -20,7 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
 PKG = REPO / "src" / "dctwin"
-GUIDES = ("quickstart.md", "scenarios.md", "models.md", "architecture.md")
+GUIDES = ("quickstart.md", "scenarios.md", "models.md", "architecture.md", "operating-twin.md")
 # Written by scripts/gen_docs.py (`make docs`); a fresh clone may not have run it yet.
 GEN_DOCS_OUTPUTS = {"scenario-reference.md", "scenario.schema.json"}
 

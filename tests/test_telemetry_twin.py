@@ -68,7 +68,7 @@ def test_calibration_recovers_the_true_parameters_within_their_uncertainty(site)
     for name, true in TRUTH.items():
         assert t.loc[name, "identifiable"]
         assert t.loc[name, "ci95_low"] <= true <= t.loc[name, "ci95_high"], (name, t.loc[name].to_dict())
-        assert abs(t.loc[name, "initial"] - true) > 5 * t.loc[name, "std"]  # the fit had something to find
+        assert abs(t.loc[name, "fitted"] - true) < 0.25 * abs(t.loc[name, "initial"] - true)  # it moved to the truth
     after = replay_telemetry(result.scenario, tel)
     fit = after.fit.set_index("quantity")
     assert fit["hourly_meets_guideline14"].all(), fit
@@ -78,7 +78,7 @@ def test_calibration_recovers_the_true_parameters_within_their_uncertainty(site)
 def test_summer_calibration_recovers_the_fans_too(summer_fit):
     t = summer_fit[1].table.set_index("name")
     assert t.loc["dry_cooler_fan", "ci95_low"] <= TRUTH["dry_cooler_fan"] <= t.loc["dry_cooler_fan", "ci95_high"]
-    assert t.loc["dry_cooler_fan", "std"] < 0.02 * TRUTH["dry_cooler_fan"]  # summer fans pin it down tightly
+    assert t.loc["dry_cooler_fan", "std"] < 0.05 * TRUTH["dry_cooler_fan"]  # summer fans pin it down
 
 
 def test_fouled_dry_coolers_are_flagged_as_drift_in_their_week_only(summer_fit):

@@ -147,6 +147,11 @@ def _residual_fn(scenario, names, inputs: ModelInputs, measured: pd.DataFrame, t
 
 
 JACKKNIFE_GROUPS = 8
+# Standard uncertainty of the measured inputs that drive the model (GUM type B): a systematic error of
+# the IT meters (IEC 62053-22 accuracy class 0.5S: +/-0.5 %) and of the outdoor temperature sensor
+# (IEC 60751 class A Pt100: +/-(0.15 + 0.002 |t|) K, about 0.2 K). The fit is repeated with each input
+# shifted by its uncertainty; the change of every parameter is an uncertainty component.
+INPUT_UNCERTAINTY = {"it_power_kw": ("scale", 0.005), "dry_bulb_c": ("offset", 0.2)}
 
 
 def _least_squares(fn, x0, params: list[Parameter]):
@@ -170,12 +175,28 @@ def _jackknife_std(scenario, names, inputs: ModelInputs, measured: pd.DataFrame,
     return np.sqrt((g - 1) / g * np.sum((fits - fits.mean(axis=0)) ** 2, axis=0))
 
 
+def _input_shift_std(scenario, names, inputs: ModelInputs, measured: pd.DataFrame, targets, x_fit,
+                     params) -> np.ndarray:
+    """Root-sum-square change of the fitted values when each input moves by its standard uncertainty."""
+    from dataclasses import replace
+
+    total = np.zeros(len(names))
+    for field_name, (how, size) in INPUT_UNCERTAINTY.items():
+        value = getattr(inputs, field_name)
+        shifted = replace(inputs, **{field_name: value * (1.0 + size) if how == "scale" else value + size})
+        fn = _residual_fn(scenario, names, shifted, measured, targets)
+        total += (_least_squares(fn, x_fit, params).x - x_fit) ** 2
+    return np.sqrt(total)
+
+
 def calibrate(scenario: Scenario, inputs: ModelInputs, measured: pd.DataFrame, names: list[str],
               targets: list[str], max_points: int = 40_000) -> CalibrationResult:
     """Fit ``names`` so the model's ``targets`` match ``measured`` (same grid as ``inputs``).
 
-    The standard error of each value is the larger of the linearised one and a delete-a-group
-    jackknife over eight blocks of time; the 95 % interval is +/- 1.96 of it.
+    The standard uncertainty of each value combines its statistical part (the larger of the
+    linearised error and a delete-a-group jackknife over eight blocks of time) with the effect of
+    the measured inputs' own uncertainty (``INPUT_UNCERTAINTY``), root-sum-square; the 95 %
+    interval is +/- 1.96 of it.
     """
     unknown = [n for n in names if n not in PARAMETERS]
     if unknown or not names:
@@ -196,11 +217,14 @@ def calibrate(scenario: Scenario, inputs: ModelInputs, measured: pd.DataFrame, n
     r0 = fn(x0)
     fit = _least_squares(fn, x0, params)
     std, identifiable = _uncertainty(fit.jac, fit.fun, len(names))
-    std = np.maximum(std, _jackknife_std(scenario, names, inputs, measured, targets, fit.x, params))
+    std_stat = np.maximum(std, _jackknife_std(scenario, names, inputs, measured, targets, fit.x, params))
+    std_inputs = _input_shift_std(scenario, names, inputs, measured, targets, fit.x, params)
+    std = np.sqrt(std_stat ** 2 + std_inputs ** 2)
     lows, highs = np.array([p.low for p in params]), np.array([p.high for p in params])
     table = pd.DataFrame({
         "name": names, "label": [p.label for p in params], "unit": [p.unit for p in params], "initial": x0,
-        "fitted": fit.x, "std": std, "ci95_low": fit.x - 1.96 * std, "ci95_high": fit.x + 1.96 * std,
+        "fitted": fit.x, "std_statistical": std_stat, "std_inputs": std_inputs, "std": std,
+        "ci95_low": fit.x - 1.96 * std, "ci95_high": fit.x + 1.96 * std,
         "identifiable": identifiable, "at_bound": np.isclose(fit.x, lows) | np.isclose(fit.x, highs)})
     return CalibrationResult(table, apply_parameters(scenario, dict(zip(names, fit.x, strict=True))),
                              float(np.sum(r0 ** 2)), float(np.sum(fit.fun ** 2)), int(fit.nfev), tuple(targets))

@@ -80,7 +80,8 @@ _HEADERS = {
     "monthly_meets_guideline14": "meets monthly criteria", "start": "start", "end": "end", "hours": "length [h]",
     "mean_deviation_pct": "mean deviation [%]", "max_deviation_pct": "largest deviation [%]", "series": "series",
     "issue": "issue", "count": "count", "detail": "detail", "name": "parameter", "label": "meaning", "unit": "unit",
-    "initial": "initial", "fitted": "fitted", "std": "standard error", "ci95_low": "95 % interval low",
+    "initial": "initial", "fitted": "fitted", "std_statistical": "statistical std",
+    "std_inputs": "std from input uncertainty", "std": "standard uncertainty", "ci95_low": "95 % interval low",
     "ci95_high": "95 % interval high", "identifiable": "identifiable", "at_bound": "at a bound",
 }
 

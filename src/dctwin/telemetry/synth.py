@@ -18,7 +18,27 @@ from dctwin.telemetry.align import Telemetry
 from dctwin.telemetry.calibrate import apply_parameters
 from dctwin.telemetry.replay import ModelInputs, model_inputs, predict
 
-__all__ = ["synthetic_telemetry"]
+__all__ = ["EXAMPLE_MAPPING", "EXAMPLE_TRUTH", "synthetic_telemetry"]
+
+# the parameters `dctwin telemetry example` sets off their packaged values, for calibration to find
+EXAMPLE_TRUTH = {"dry_cooler_fan": 0.028, "cdu_pump_head": 240.0, "facility_pump_head": 310.0, "ups_loss_scale": 1.6}
+EXAMPLE_MAPPING = """# Which column of telemetry.csv is which dctwin quantity, in which unit
+# (see docs/operating-twin.md).
+step_s: 300
+max_gap_s: 900
+series:
+  it_power_kw: {source: "~it_row_\\\\d+_kw", unit: kW, aggregate: sum}   # 40 row meters, summed
+  grid_power_kw: {source: grid_power_kw, unit: kW}
+  cooling_power_kw: {source: cooling_power_kw, unit: kW}
+  cdu_pump_kw: {source: cdu_pump_kw, unit: kW}
+  facility_pump_kw: {source: facility_pump_kw, unit: kW}
+  dry_cooler_fan_kw: {source: dry_cooler_fan_kw, unit: kW}
+  ups_loss_kw: {source: ups_loss_kw, unit: kW}
+  heat_pump_kw: {source: heat_pump_kw, unit: kW}
+  heat_delivered_kw: {source: heat_delivered_kw, unit: kW}
+  dry_bulb_c: {source: oat_c, unit: degC}
+  rel_humidity_pct: {source: rh_pct, unit: "%"}
+"""
 
 MAIN_METER_SIGMA = 0.005
 SUBMETER_SIGMA = 0.01
