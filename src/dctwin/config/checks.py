@@ -59,6 +59,10 @@ def check_scenario(scenario: Scenario, source: str) -> None:
                 f"{name} file not found", file=source, field=f"site.{name}.path", value=str(cfg.path),
                 allowed="an existing file",
             )
+    carbon = scenario.site.grid.carbon_path
+    if carbon is not None and not _is_file(carbon):
+        raise ScenarioError("carbon-intensity file not found", file=source, field="site.grid.carbon_path",
+                            value=str(carbon), allowed="an existing file")
     jobs_path = scenario.workload.jobs_path
     if jobs_path is not None and not _is_file(jobs_path):
         raise ScenarioError("job table file not found", file=source, field="workload.jobs_path",

@@ -86,12 +86,25 @@ class GridConfig(Section):
     source: Literal["synthetic", "csv"] = Field(
         "synthetic",
         description="'synthetic': seeded hourly price and carbon from the zone's published statistics; "
-        "'csv': a file of hourly prices and carbon (plain CSV, ENTSO-E or Nord Pool export, see `format`).",
+        "'csv': hourly prices from the file at `path` (plain CSV, ENTSO-E or Nord Pool export, see `format`).",
     )
     profile: str | None = Field(
         None, description="Id of the grid data file; default the zone's own. Must belong to the same zone."
     )
-    path: Path | None = Field(None, description="Price/carbon CSV for source 'csv'.")
+    path: Path | None = Field(None, description="Price file for source 'csv'.")
+    format: Literal["plain", "entsoe", "nordpool"] = Field(
+        "plain",
+        description="Format of the price file: 'plain' (timestamp, price_eur_per_mwh, carbon_g_per_kwh in local "
+        "standard time), 'entsoe' (Transparency Platform day-ahead prices CSV), 'nordpool' (data portal CSV; "
+        "the column of `zone` is used). Without carbon in the file, carbon is the zone's synthetic series "
+        "unless `carbon_path` is given.",
+    )
+    carbon_path: Path | None = Field(None, description="Hourly carbon-intensity file (replaces the synthetic carbon).")
+    carbon_format: Literal["plain", "electricitymaps", "uk_carbon_intensity"] = Field(
+        "plain",
+        description="Format of `carbon_path`: 'plain' (timestamp, carbon_g_per_kwh), 'electricitymaps' (CSV "
+        "download; life-cycle column, else direct), 'uk_carbon_intensity' (JSON of the GB Carbon Intensity API).",
+    )
 
     @field_validator("zone")
     @classmethod
@@ -109,6 +122,8 @@ class GridConfig(Section):
     @model_validator(mode="after")
     def _check(self) -> GridConfig:
         _needs_path(self.source, self.path, "grid")
+        if self.source == "synthetic" and self.format != "plain":
+            raise ValueError(f"grid.format '{self.format}' describes a price file; it needs source: csv and a path")
         if self.profile is not None and self.profile.upper() != self.zone:
             raise ValueError(
                 f"grid.profile '{self.profile}' holds the statistics of zone {self.profile.upper()}, "

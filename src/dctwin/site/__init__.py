@@ -7,6 +7,7 @@ and readers below are public so users can inspect or bring their own data.
 from dctwin.site.climate import synthesize_weather
 from dctwin.site.grid import synthesize_grid
 from dctwin.site.heat import dh_supply_temp_c, heat_demand, heat_price_factor
+from dctwin.site.market_readers import read_carbon_file, read_price_file
 from dctwin.site.profiles import available_profiles, load_profile
 from dctwin.site.psychro import dew_point_c, rel_humidity_pct, wet_bulb_stull_c
 from dctwin.site.readers import read_epw, read_grid_csv, read_heat_demand_csv, read_weather_csv
@@ -20,9 +21,11 @@ __all__ = [
     "heat_demand",
     "heat_price_factor",
     "load_profile",
+    "read_carbon_file",
     "read_epw",
     "read_grid_csv",
     "read_heat_demand_csv",
+    "read_price_file",
     "read_weather_csv",
     "rel_humidity_pct",
     "site_series",

@@ -81,8 +81,18 @@ def site_provenance(site: SiteConfig, seed: int) -> list[dict[str, str]]:
         out.append({"series": "price_eur_per_mwh, carbon_g_per_kwh", "origin": origin,
                     "data_file": f"site/data/grid/{g.profile_id}.yaml"})
     else:
-        out.append({"series": "price_eur_per_mwh, carbon_g_per_kwh",
-                    "origin": _user_file("grid", g.path, getattr(g, "format", "csv")), "data_file": str(g.path)})
+        both = g.format == "plain"
+        out.append({"series": "price_eur_per_mwh, carbon_g_per_kwh" if both else "price_eur_per_mwh",
+                    "origin": _user_file("grid", g.path, g.format), "data_file": str(g.path)})
+        if not both and g.carbon_path is None:
+            out.append({"series": "carbon_g_per_kwh", "origin": f"synthetic, seed {seed}, matching zone {g.zone}'s "
+                        "monthly mean carbon intensity (the price file has no carbon)",
+                        "data_file": f"site/data/grid/{g.profile_id}.yaml"})
+    if g.carbon_path is not None:  # the carbon file replaces any other carbon
+        out = [r for r in out if r["series"] != "carbon_g_per_kwh"]
+        out[-1] = {**out[-1], "series": "price_eur_per_mwh"}
+        out.append({"series": "carbon_g_per_kwh", "origin": _user_file("grid", g.carbon_path, g.carbon_format),
+                    "data_file": str(g.carbon_path)})
     d = site.heat_demand
     if d.source == "synthetic":
         h = profile_header("heat", d.profile)

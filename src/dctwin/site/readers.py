@@ -18,7 +18,8 @@ import pandas as pd
 
 from dctwin.errors import InputError
 
-__all__ = ["EPW_HEADER_LINES", "read_epw", "read_grid_csv", "read_heat_demand_csv", "read_weather_csv"]
+__all__ = ["EPW_HEADER_LINES", "read_epw", "read_grid_csv", "read_heat_demand_csv", "read_plain_carbon_csv",
+           "read_weather_csv"]
 
 EPW_HEADER_LINES = 8
 _EPW_FIELDS = {  # name: (index, missing code, low, high)
@@ -210,6 +211,13 @@ def read_grid_csv(path: str | Path) -> pd.DataFrame:
     """Grid CSV with columns ``timestamp, price_eur_per_mwh`` [EUR/MWh]``, carbon_g_per_kwh`` [gCO2/kWh]."""
     df = _read_csv(path, ("price_eur_per_mwh", "carbon_g_per_kwh"))
     _check_range(df, "price_eur_per_mwh", -5000.0, 20000.0, str(path))
+    _check_range(df, "carbon_g_per_kwh", 0.0, 2000.0, str(path))
+    return df
+
+
+def read_plain_carbon_csv(path: str | Path) -> pd.DataFrame:
+    """Carbon CSV with columns ``timestamp, carbon_g_per_kwh`` [gCO2/kWh] (local standard time)."""
+    df = _read_csv(path, ("carbon_g_per_kwh",))
     _check_range(df, "carbon_g_per_kwh", 0.0, 2000.0, str(path))
     return df
 

@@ -16,7 +16,7 @@ from dctwin.site.climate import synthesize_weather
 from dctwin.site.grid import synthesize_grid
 from dctwin.site.heat import dh_supply_temp_c, heat_demand
 from dctwin.site.psychro import wet_bulb_stull_c
-from dctwin.site.readers import read_epw, read_grid_csv, read_heat_demand_csv, read_weather_csv
+from dctwin.site.readers import read_epw, read_heat_demand_csv, read_weather_csv
 from dctwin.timeline import Timeline
 
 __all__ = ["SITE_COLUMNS", "map_to_hours", "site_series"]
@@ -136,19 +136,23 @@ def _weather(site: SiteConfig, start: dt.date, n_hours: int, seed: int) -> dict[
 
 
 def _grid(site: SiteConfig, start: dt.date, n_hours: int, seed: int) -> dict[str, np.ndarray]:
+    """Price and carbon: the zone's synthetic series, replaced by whatever the user's files hold."""
+    from dctwin.site.market_readers import read_carbon_file, read_price_file
+
     g = site.grid
-    if g.source == "synthetic":
+    out: dict[str, np.ndarray] = {}
+    if g.source == "synthetic" or (g.format != "plain" and g.carbon_path is None):
         s = synthesize_grid(g.profile_id, start, n_hours, seed)
-        return {k: s[k].to_numpy() for k in ("price_eur_per_mwh", "carbon_g_per_kwh")}
-    return map_to_hours(
-        read_grid_csv(_path(g.path)),
-        ("price_eur_per_mwh", "carbon_g_per_kwh"),
-        start,
-        n_hours,
-        file=str(g.path),
-        what="grid CSV",
-        hold=True,
-    )
+        out = {k: s[k].to_numpy() for k in ("price_eur_per_mwh", "carbon_g_per_kwh")}
+    if g.source == "csv":
+        cols = ("price_eur_per_mwh", "carbon_g_per_kwh") if g.format == "plain" else ("price_eur_per_mwh",)
+        df = read_price_file(_path(g.path), g.format, g.zone, site.timezone)
+        out.update(map_to_hours(df, cols, start, n_hours, file=str(g.path), what="price file", hold=True))
+    if g.carbon_path is not None:
+        df = read_carbon_file(g.carbon_path, g.carbon_format, site.timezone)
+        out.update(map_to_hours(df, ("carbon_g_per_kwh",), start, n_hours, file=str(g.carbon_path),
+                                what="carbon file", hold=True))
+    return out
 
 
 def _heat(site: SiteConfig, dry_bulb_c: np.ndarray, start: dt.date, n_hours: int) -> dict[str, np.ndarray]:
