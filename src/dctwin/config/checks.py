@@ -67,6 +67,11 @@ def check_scenario(scenario: Scenario, source: str) -> None:
     if jobs_path is not None and not _is_file(jobs_path):
         raise ScenarioError("job table file not found", file=source, field="workload.jobs_path",
                             value=str(jobs_path), allowed="an existing CSV or Parquet file")
+    for i, svc in enumerate(scenario.workload.inference):
+        if svc.profile_path is not None and not _is_file(svc.profile_path):
+            raise ScenarioError("inference profile file not found", file=source,
+                                field=f"workload.inference[{i}].profile_path", value=str(svc.profile_path),
+                                allowed="a file written by `dctwin workload fit` on a request log")
     profile_path = scenario.workload.training.dev.profile_path
     if profile_path is not None and not _is_file(profile_path):
         raise ScenarioError("workload profile file not found", file=source, field="workload.training.dev.profile_path",

@@ -116,6 +116,12 @@ class InferenceServiceConfig(Section):
     token_profile: Literal["conv", "code"] = Field(
         "conv", description="Azure LLM trace whose input/output token mix the requests follow (Patel et al. 2024)."
     )
+    profile_path: Path | None = Field(
+        None, description="Inference profile from `dctwin workload fit` on a request or QPS log (relative to the "
+        "scenario file; packaged: dctwin/workload/data/profiles/azure-{code,conv}.inference.yaml). Its fitted token "
+        "means replace token_profile's; its peak_to_trough, peak_hour and weekend_factor replace these fields where "
+        "the log was long enough to fit them (null in the profile: the fields here are used).",
+    )
     growth_per_year: float = Field(0.0, ge=-0.99, le=100, description="Demand growth per year [-] (1.0 = doubles).")
     peak_to_trough: float = Field(
         2.5, ge=1, le=20,

@@ -33,11 +33,45 @@ def _hours(report: dict) -> Table:
     return t
 
 
+def _is_request_log(path: Path) -> bool:
+    import gzip
+
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            head = {c.strip().lower() for c in fh.readline().split(",")}
+    except (OSError, EOFError):
+        return False
+    return {"timestamp", "contexttokens"} <= head or {"timestamp", "requests"} <= head
+
+
+def _fit_requests(trace: Path, out_path: Path | None, console: Console) -> None:
+    """Inference profile of a request or QPS log: rate, shape, bursts, token mixes."""
+    import yaml
+
+    from dctwin.workload.inference_fit import fit_inference_profile
+
+    doc = fit_inference_profile(trace)
+    for note in doc["notes"]:
+        console.print(f"note: {note}", markup=False, highlight=False)
+    t = Table(title="Tokens per request: log vs fitted log-normal mixture")
+    for col in ("tokens", "components", "p50 log", "p50 fit", "p90 log", "p90 fit", "mean log", "mean fit"):
+        t.add_column(col, justify="left" if col == "tokens" else "right")
+    for name, m in (doc["tokens"] or {}).items():
+        t.add_row(name, str(len(m["weights"])), *[f"{m[s][k]:,.0f}" for k in ("p50", "p90", "mean")
+                                                  for s in ("log", "model")])
+    console.print(t)
+    dest = out_path or trace.with_name(trace.name.split(".")[0] + ".inference.yaml")
+    dest.write_text(yaml.safe_dump(doc, sort_keys=False, width=120), encoding="utf-8")
+    console.print(f"{doc['requests_per_s']:.3f} requests/s over {doc['source']['span_h']:.2f} h; peak-to-trough "
+                  f"{doc['peak_to_trough'] or 'not fitted'}; profile: {dest}", markup=False, highlight=False)
+
+
 @app.command("fit")
 def fit(
     trace: Path = typer.Argument(..., help="Job log: a job table, openb pod list, Helios/Acme CSV, Philly JSON "
                                  "or SWF."),
-    fmt: str = typer.Option("auto", "--format", help="jobtable, openb, slurm_csv, philly, swf, or auto."),
+    fmt: str = typer.Option("auto", "--format", help="jobtable, openb, slurm_csv, philly, swf, requests, or auto."),
     out_path: Path | None = typer.Option(None, "--out", "-o",
                                          help="Profile file to write [default: TRACE.profile.yaml]."),
     figure: Path | None = typer.Option(None, "--figure", help="Comparison figure (PNG) [default: beside the profile]."),
@@ -52,6 +86,9 @@ def fit(
     from dctwin.workload.profile import fit_profile
 
     console = Console(width=160)
+    if fmt in ("auto", "requests") and _is_request_log(trace):
+        _fit_requests(trace, out_path, console)
+        return
     log = read_trace(trace, fmt, procs_per_gpu=procs_per_gpu)
     profile = fit_profile(log)
     for note in profile["notes"]:

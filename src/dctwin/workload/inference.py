@@ -43,12 +43,13 @@ def services(workload: WorkloadConfig) -> pd.DataFrame:
     tpot_ms are the latency targets [ms]; peak_requests_per_s [req/s].
     """
     profiles = token_fits()["profiles"]
+    means = {s.service: _token_means(s, profiles) for s in workload.inference}
     rows = {
         s.service: {
             "model": s.model,
-            "token_profile": s.token_profile,
-            "mean_input_tokens": float(profiles[s.token_profile]["input_tokens"]["mean"]),
-            "mean_output_tokens": float(profiles[s.token_profile]["output_tokens"]["mean"]),
+            "token_profile": s.token_profile if s.profile_path is None else str(s.profile_path),
+            "mean_input_tokens": means[s.service][0],
+            "mean_output_tokens": means[s.service][1],
             "ttft_ms": s.ttft_ms,
             "tpot_ms": s.tpot_ms,
             "peak_requests_per_s": s.peak_requests_per_s,
@@ -59,6 +60,39 @@ def services(workload: WorkloadConfig) -> pd.DataFrame:
     df = pd.DataFrame.from_dict(rows, orient="index", columns=list(SERVICE_COLUMNS))
     df.index.name = "service"
     return df
+
+
+def _service_profile(svc) -> dict | None:
+    """The service's fitted inference profile (``profile_path``), or None."""
+    if svc.profile_path is None:
+        return None
+    from dctwin.datafile import read_data_yaml
+    from dctwin.errors import InputError
+
+    doc = read_data_yaml(svc.profile_path, "inference profile")
+    if doc.get("dctwin_inference_profile") != 1:
+        raise InputError("not an inference profile (from `dctwin workload fit` on a request log)",
+                         file=str(svc.profile_path), field="dctwin_inference_profile",
+                         value=doc.get("dctwin_inference_profile"), allowed="1")
+    return doc
+
+
+def _token_means(svc, profiles: dict) -> tuple[float, float]:
+    """Mean input and output tokens per request: the profile's recorded means, else the token profile's."""
+    doc = _service_profile(svc)
+    if doc is not None and doc.get("tokens"):
+        return (float(doc["tokens"]["input_tokens"]["log"]["mean"]),
+                float(doc["tokens"]["output_tokens"]["log"]["mean"]))
+    p = profiles[svc.token_profile]
+    return float(p["input_tokens"]["mean"]), float(p["output_tokens"]["mean"])
+
+
+def _shape_fields(svc) -> tuple[float, float, float]:
+    """(peak_to_trough, peak_hour, weekend_factor): fitted where the profile has them, else the service's fields."""
+    doc = _service_profile(svc) or {}
+    pick = [doc.get("peak_to_trough"), doc.get("peak_hour"), doc.get("weekend_factor")]
+    own = [svc.peak_to_trough, svc.peak_hour, svc.weekend_factor]
+    return tuple(float(own[i] if v is None else v) for i, v in enumerate(pick))
 
 
 def daily_weekly_shape(t_s: np.ndarray, start_weekday: int, peak_to_trough: float, peak_hour: float,
@@ -85,7 +119,7 @@ def inference_demand(workload: WorkloadConfig, timeline: Timeline, seed: int) ->
     table = services(workload)
     cols: dict[str, np.ndarray] = {}
     for svc in workload.inference:
-        shape = daily_weekly_shape(t_mid, start_weekday, svc.peak_to_trough, svc.peak_hour, svc.weekend_factor)
+        shape = daily_weekly_shape(t_mid, start_weekday, *_shape_fields(svc))
         growth = (1.0 + svc.growth_per_year) ** (t_mid / SECONDS_PER_YEAR)
         z = rng.standard_normal(timeline.n_steps)
         s2 = np.log1p(svc.noise_cv**2)
