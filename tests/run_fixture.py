@@ -134,6 +134,7 @@ def make_run(
         "submit_s": submit_s, "gpus": gpus.astype(np.int64), "duration_s": duration_s, "start_s": start_s,
         "end_s": end_s, "wait_s": wait_s, "state": state, "restarts": restarts.astype(np.int64),
         "lost_gpu_s": restarts * gpus * rng.uniform(0, 1800, n_jobs),
+        "gpu_s": gpus * (np.nan_to_num(end_s, nan=float(t_s[-1])) - np.nan_to_num(start_s, nan=0.0)).clip(0),
     })
     failed = jobs[jobs.restarts > 0]
     failures = pd.DataFrame({

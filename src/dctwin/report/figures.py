@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dctwin.report.data import Missing, RunData
+from dctwin.report.operator import job_timeline
 from dctwin.report.series import (
     INSIDE_IT,
     cooling_columns,
@@ -328,6 +329,7 @@ FIGURES: dict[str, tuple[str, Figure]] = {
     "job_distributions": ("Queue wait and slowdown", job_distributions),
     "inference_peak_week": ("Inference at the peak week", inference_peak_week),
     "failures_goodput": ("Failures and goodput", failures_goodput),
+    "job_timeline": ("Job timeline (largest jobs)", job_timeline),
     "cost_breakdown": ("Cost breakdown", cost_breakdown),
     "token_costs": ("Cost per million tokens", token_costs),
     "carbon": ("Carbon", carbon),
