@@ -12,13 +12,14 @@ import platform as _platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dctwin import __version__
 from dctwin.buildout import installed_pools
 from dctwin.config import Scenario, load_scenario
 from dctwin.errors import ScenarioError
+from dctwin.progress import listening
 from dctwin.results import RunResult, write_run_dir
 from dctwin.timeline import Timeline
 
@@ -27,22 +28,59 @@ __all__ = ["simulate", "run", "default_out_dir", "Progress"]
 Progress = Callable[[str, float], None]
 """Called as ``progress(stage, fraction_done)`` while a run advances."""
 
-# Share of a typical run's time spent before each stage starts (profiled on borlange-2027), so the
-# progress fraction, and the time-left estimate drawn from it, move at an even pace.
-STAGE_STARTS = {"site": 0.0, "workload": 0.12, "cluster": 0.15, "facility": 0.85, "accounting": 0.87, "write": 0.9}
-STAGES = tuple(STAGE_STARTS)
+# Seconds each stage takes per unit of its work, measured on a year at 15-min steps of borlange-2027
+# (7,200 GPUs: 31 s) and campus-600mw (194,400 GPUs: 347 s) on the shared 2-core machine (2026-12-06,
+# scripts of the i18 report): the cluster engine scales with GPU-days (8.3e-6 and 4.7e-6 s), the rest
+# with time steps. The progress fraction, and the time left drawn from it, follow these weights.
+STAGE_COST_S = {"site": ("steps", 9e-5), "workload": ("steps", 1e-5), "cluster": ("gpu_days", 6.5e-6),
+                "facility": ("steps", 1e-5), "accounting": ("steps", 2e-4), "write": ("steps", 6e-5)}
+STAGES = tuple(STAGE_COST_S)
+
+
+def stage_starts(gpu_days: float, steps: int) -> dict[str, float]:
+    """Share of a run's time spent before each stage starts, for a run of this size."""
+    costs = [per * (gpu_days if unit == "gpu_days" else steps) for unit, per in STAGE_COST_S.values()]
+    total = sum(costs) or 1.0
+    starts, done = {}, 0.0
+    for name, cost in zip(STAGES, costs, strict=True):
+        starts[name] = done / total
+        done += cost
+    return starts
+
+
+STAGE_STARTS = stage_starts(7200 * 365.0, 35040)   # the default scenario's year
 
 
 def _noop(stage: str, fraction: float) -> None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Stage:
+    """Moves the run's progress to each stage's start; inside the cluster stage, with the engines'
+    simulated time (one engine run per pool, or two under demand response), between its start and
+    the next stage's."""
+
     progress: Progress
+    parts: int = 1
+    starts: dict[str, float] = field(default_factory=lambda: dict(STAGE_STARTS))
+    stage: str = "site"
+    part: int = 0
+    last: float = 1.0
 
     def __call__(self, name: str) -> None:
-        self.progress(name, STAGE_STARTS[name])
+        self.stage = name
+        self.progress(name, self.starts[name])
+
+    def within(self, fraction: float) -> None:
+        if self.stage != "cluster":
+            return
+        if fraction < self.last:          # a new engine run began
+            self.part += 1
+        self.last = fraction
+        done = min(1.0, (self.part - 1 + fraction) / max(self.parts, 1))
+        start, end = self.starts["cluster"], self.starts["facility"]
+        self.progress("cluster", start + done * (end - start))
 
 
 def simulate(scenario: Scenario, progress: Progress = _noop, cache=None) -> RunResult:
@@ -64,8 +102,12 @@ def simulate(scenario: Scenario, progress: Progress = _noop, cache=None) -> RunR
             allowed="a phase starting before simulation.start + simulation.duration_days",
         )
     stage_cache = cache if isinstance(cache, NoCache) else StageCache(cache) if cache is not None else NoCache()
-    tables, kpis = run_stages(scenario, timeline, pools, _Stage(progress), stage_cache)
-    progress("write", STAGE_STARTS["write"])
+    gpu_days = sum(float(p.gpus_online.mean()) for p in pools) * timeline.n_steps * timeline.step_s / 86400.0
+    stages = _Stage(progress, parts=len(pools) * (2 if "demand_response" in scenario.operation.policies else 1),
+                    starts=stage_starts(gpu_days, timeline.n_steps))
+    with listening(stages.within):
+        tables, kpis = run_stages(scenario, timeline, pools, stages, stage_cache)
+    progress("write", stages.starts["write"])
     manifest = {
         "dctwin_version": __version__,
         "scenario_name": scenario.name,

@@ -26,6 +26,7 @@ import numpy as np
 
 from dctwin.cluster.fenwick import Fenwick
 from dctwin.cluster.placement import Domains
+from dctwin.progress import sink as progress_sink
 
 __all__ = ["CANCELLED", "DONE", "FAILED", "PENDING", "QUEUED", "RESTARTING", "RUNNING", "Engine"]
 
@@ -490,6 +491,8 @@ class Engine:
         isub = 0
         istep = 0
         events = 0
+        hook = progress_sink()               # the run's progress bar, if one listens
+        tick = max(1, n_steps // 200)
         while True:
             th = heap[0][0] if heap else _INF
             ts = submit[isub] if isub < n else _INF
@@ -503,6 +506,8 @@ class Engine:
                 self._step(istep, t)
                 istep += 1
                 events += 1
+                if hook is not None and istep % tick == 0:
+                    hook(istep / n_steps)
             while heap and heap[0][0] == t:
                 _, _, kind, a, b = pop(heap)
                 events += 1
