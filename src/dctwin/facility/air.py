@@ -92,7 +92,7 @@ def _coil_kw(mass_kg_s, t_in, w_in, supply_c: float, w_max: float) -> np.ndarray
     return np.maximum(mass_kg_s * dh, 0.0)
 
 
-def _closed_coil_kw(m, db, w_out, supply_c: float, w_lim: tuple[float, float]):
+def closed_coil_kw(m, db, w_out, supply_c: float, w_lim: tuple[float, float]):
     """(coil load [kW], humidifier steam [kg/s]) of closed recirculation with a make-up air share."""
     p = _p()
     f = p["makeup_air_frac"]
@@ -149,7 +149,7 @@ def air_side(room_heat_kw, dry_bulb_c, hum_ratio_out, *, supply_c: float, envelo
     air_heat = room + fans
     m = air_heat / (p["air_cp_kj_per_kg_k"] * p["crah_air_delta_t_k"])  # kg/s of dry air
     w_lim = humidity_limits(envelope, supply_c)
-    coil, steam = _closed_coil_kw(m, db, w_out, supply_c, w_lim)
+    coil, steam = closed_coil_kw(m, db, w_out, supply_c, w_lim)
     econ = np.zeros(room.shape)
     if economiser in ("indirect_air", "water_side"):
         medium_c = supply_c - p["chilled_water_offset_k"] if economiser == "water_side" else supply_c

@@ -27,10 +27,15 @@ def draw_js() -> str:
     return (resources.files("dctwin.report") / "templates" / "draw.js").read_text(encoding="utf-8")
 
 
+def _peak_notes(kpis: dict) -> list[str]:
+    """The peak-power warnings of the run (design-day and run peak over grid connection or envelope)."""
+    return [f"Grid limit: {m}." for m in str(kpis.get("peak_warnings") or "").split("; ") if m]
+
+
 def report_context(run: RunData) -> dict:
     figs, notes = build_figures(run)
     return {"run": run, "kpi_rows": kpi_rows(run.kpis, run.manifest), "kpi_cards": kpi_cards(run.kpis, run.manifest),
-            "kpi_groups": GROUPS, "span_notes": span_warnings(run.kpis, run.manifest),
+            "kpi_groups": GROUPS, "span_notes": span_warnings(run.kpis, run.manifest) + _peak_notes(run.kpis),
             "figures": figure_blocks(figs), "notes": notes, "scenario_text": scenario_text(run.scenario)}
 
 
