@@ -131,6 +131,10 @@ def test_mixed_platform_site_runs_each_pool():
     assert k["gpus_installed"] == 90 * 72
     assert set(jobs["platform"]) == {"gb300-nvl72", "vr-nvl72"}
     assert 0 < k["goodput_frac"] <= 1 and 0 < k["mean_utilisation"] <= 1
+    done = jobs["state"] == "completed"
+    work = jobs["gpus"] * jobs["duration_s"]
+    assert k["completed_work_frac"] == pytest.approx(float(work[done].sum() / work.sum()), rel=1e-9)
+    assert k["completed_work_frac"] < 1  # a week: long runs are still going at the end
     assert k["allocated_gpu_s"] == pytest.approx(float(jobs["gpu_s"].sum()), rel=1e-9)
     grid = ts["grid_power_kw"].to_numpy()
     assert np.allclose(grid, ts["heat_rejected_kw"] + ts["heat_delivered_kw"], rtol=1e-3)

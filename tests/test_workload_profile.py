@@ -197,3 +197,23 @@ def test_scenario_profile_sizes_the_offered_load(openb, tmp_path):
     budget = 2000 * 0.5 * tl.n_steps * 3600.0
     assert offered == pytest.approx(budget, rel=0.25)  # heavy tail: one draw of 90 days scatters
     assert mean_gpu_s_per_job(prof) > 0 and set(jobs["kind"]) <= {"finetune", "eval", "batch"}
+
+
+def test_validate_warns_when_the_biggest_job_needs_every_gpu(tmp_path):
+    from dctwin.config import load_scenario
+    from dctwin.workload.checks import big_job_warnings
+
+    base = load_scenario()
+    assert big_job_warnings(base) == []  # borlange-2027: 2,048-GPU runs on 7,200 GPUs
+    doc = base.model_dump(mode="json")
+    doc["workload"]["training"].update(share_of_gpus=1.0, pretrain={**doc["workload"]["training"]["pretrain"],
+                                                                     "gpus": 100_000})
+    from dctwin.config import scenario_from_dict
+    big = scenario_from_dict(doc)
+    (line,) = big_job_warnings(big)
+    assert "needs 7,200 of the 7,200" in line and "spare_fraction" in line
+    doc["scheduler"]["failures"]["spare_fraction"] = 0.02
+    (line,) = big_job_warnings(scenario_from_dict(doc))
+    assert "only 7,056 of the 7,200" in line and "never starts" in line
+    doc["workload"]["training"]["pretrain"]["gpus"] = 6912  # 96 domains of 72, beside 144 spares
+    assert big_job_warnings(scenario_from_dict(doc)) == []

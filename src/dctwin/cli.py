@@ -84,8 +84,8 @@ def _print_summary(result) -> None:
 
 
 _SUMMARY_KEYS = ("gpus_installed", "it_energy_mwh", "grid_energy_mwh", "pue", "erf", "wue_l_per_kwh",
-                 "heat_delivered_mwh", "chiller_hours", "mean_utilisation", "goodput_frac", "jobs_completed",
-                 "tco_eur", "capex_eur", "eur_per_gpu_hour_used", "emissions_market_t")
+                 "heat_delivered_mwh", "chiller_hours", "mean_utilisation", "goodput_frac", "completed_work_frac",
+                 "jobs_completed", "tco_eur", "capex_eur", "eur_per_gpu_hour_used", "emissions_market_t")
 
 
 # ---------------------------------------------------------------- scenario
@@ -115,6 +115,10 @@ def scenario_validate(scenario: str = typer.Argument(..., help="Scenario file or
     _print_site_warnings(sc)
     out.print(f"{scenario}: valid scenario '{sc.name}'")
     for line in peak_messages(scenario_peak_check(sc)):
+        err.print(f"warning: {line}", highlight=False, markup=False)
+    from dctwin.workload.checks import big_job_warnings
+
+    for line in big_job_warnings(sc):
         err.print(f"warning: {line}", highlight=False, markup=False)
 
 

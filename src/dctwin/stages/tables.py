@@ -85,6 +85,9 @@ def job_kpis(jobs: pd.DataFrame) -> dict[str, float]:
     out: dict[str, float] = {"jobs_submitted": float(len(jobs))}
     for s in ("completed", "failed", "cancelled", "running_at_end", "never_started"):
         out[f"jobs_{s}"] = float((state == s).sum())
+    work = jobs["gpus"].to_numpy(dtype=float) * jobs["duration_s"].to_numpy(dtype=float)
+    if work.sum() > 0:  # shown beside goodput, which counts only GPU time that was allocated
+        out["completed_work_frac"] = float(work[(state == "completed").to_numpy()].sum() / work.sum())
     started = jobs["wait_s"].notna() if "wait_s" in jobs else pd.Series(False, index=jobs.index)
     if started.any():
         waits = jobs.loc[started, "wait_s"].to_numpy(dtype=float)

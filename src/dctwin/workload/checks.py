@@ -1,0 +1,61 @@
+"""Checks of a scenario's workload against its GPUs, for `dctwin scenario validate`: the biggest job and spares.
+
+A job that needs every GPU of its pool has no room for a failed node: with no
+hot spares (``scheduler.failures.spare_fraction`` = 0) each node failure stalls it
+until the node is repaired. A job larger than the pool, or than the GPUs outside
+the spares, never starts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dctwin.catalog import get_platform
+
+__all__ = ["big_job_warnings"]
+
+
+def _pool_gpus(scenario) -> dict[str, tuple[int, int]]:
+    """platform id -> (GPUs installed at the end of the build-out, scale-up domain [GPUs])."""
+    out: dict[str, list[int]] = {}
+    for phase in scenario.phases:
+        for group in phase.racks:
+            p = get_platform(group.platform)
+            out.setdefault(p.id, [0, int(p.scale_up_domain_gpus)])[0] += group.count * p.gpus_per_unit
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def _largest_job(scenario, pool_gpus: int, domain: int) -> tuple[int, str]:
+    """(GPUs, what) of the largest job the workload puts on a pool of ``pool_gpus``."""
+    wl = scenario.workload
+    if wl.jobs_path is not None:
+        from dctwin.workload.traces import read_job_table
+
+        jobs = read_job_table(wl.jobs_path)
+        return (int(jobs["gpus"].max()) if len(jobs) else 0), f"the largest job of {wl.jobs_path.name}"
+    tr = wl.training
+    cap = max(1, int(np.floor(tr.share_of_gpus * pool_gpus)))
+    g = min(tr.pretrain.gpus, cap) if tr.pretrain.share_of_training > 0 else 0
+    g = (g // domain) * domain if g >= domain else g
+    return max(g, min(tr.dev.max_gpus, cap)), "the largest pre-training or development job"
+
+
+def big_job_warnings(scenario) -> list[str]:
+    """One line per pool whose largest job needs all of its GPUs (or more) while no spares are held."""
+    spare = scenario.scheduler.failures.spare_fraction
+    lines = []
+    for pid, (gpus, domain) in _pool_gpus(scenario).items():
+        if gpus <= 0:
+            continue
+        need, what = _largest_job(scenario, gpus, domain)
+        usable = int(np.floor(gpus * (1.0 - spare)))
+        if need > gpus:
+            lines.append(f"{what} needs {need:,} GPUs but the {pid} pool has {gpus:,}: it never starts")
+        elif need > usable:
+            lines.append(f"{what} needs {need:,} GPUs but only {usable:,} of the {gpus:,} {pid} GPUs are outside "
+                         f"the hot spares (spare_fraction {spare:g}): it never starts")
+        elif need >= usable and spare == 0:
+            lines.append(f"{what} needs {need:,} of the {gpus:,} {pid} GPUs with no hot spares "
+                         "(scheduler.failures.spare_fraction = 0): every node failure stalls it until the node "
+                         "is repaired; hold spares or lower workload.training.pretrain.gpus / share_of_gpus")
+    return lines
