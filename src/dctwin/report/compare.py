@@ -34,7 +34,7 @@ def daily_pue(runs: list[RunData]) -> go.Figure:
         f = resample(r, ("pue",), "1D")
         return go.Scatter(x=f.index, y=f["pue"], name=r.label + f" ({r.name})", mode="lines")
     fig = go.Figure(_need_any(runs, trace))
-    fig.update_layout(**LAYOUT, title="Daily mean PUE", yaxis_title="PUE [-]")
+    fig.update_layout(**LAYOUT, title="Daily mean PUE", yaxis_title="PUE [kWh/kWh]")
     return fig
 
 
@@ -44,7 +44,8 @@ def daily_utilisation(runs: list[RunData]) -> go.Figure:
         f = resample(r, ("utilisation",), "1D")
         return go.Scatter(x=f.index, y=f["utilisation"], name=r.label + f" ({r.name})", mode="lines")
     fig = go.Figure(_need_any(runs, trace))
-    fig.update_layout(**LAYOUT, title="Daily mean GPU utilisation", yaxis_title="utilisation [-]", yaxis_range=[0, 1])
+    fig.update_layout(**LAYOUT, title="Daily mean GPU utilisation", yaxis_title="GPU utilisation [0-1]",
+                      yaxis_range=[0, 1])
     return fig
 
 
@@ -84,13 +85,18 @@ def wait_cdf(runs: list[RunData]) -> go.Figure:
 
 
 def cost_lines(runs: list[RunData]) -> go.Figure:
-    """Cost lines of each run [M EUR]."""
+    """Cost lines of each run over its finance horizon [M EUR], one labelled row per line."""
     def trace(r: RunData):
         c = r.table("cost_lines", ("line", "eur"))
-        return go.Bar(y=c["line"].astype(str), x=c["eur"].to_numpy(dtype=np.float64) / 1e6, orientation="h",
-                      name=r.name)
-    fig = go.Figure(_need_any(runs, trace))
-    fig.update_layout(**LAYOUT, title="Cost lines [M EUR]", barmode="group", xaxis_title="M EUR")
+        names = c["line"].astype(str).str.replace("__", " / ", regex=False).str.replace("_", " ", regex=False)
+        return go.Bar(y=names, x=c["eur"].to_numpy(dtype=np.float64) / 1e6, orientation="h", name=r.name)
+    traces = _need_any(runs, trace)
+    rows = max(len(t.y) for t in traces)
+    fig = go.Figure(traces)
+    fig.update_layout(**{**LAYOUT, "height": max(420, 14 * rows * len(traces) + 160)},
+                      title="Cost lines over each run's finance horizon [M EUR] (credits negative)",
+                      barmode="group", xaxis_title="M EUR")
+    fig.update_yaxes(automargin=True, dtick=1)
     return fig
 
 

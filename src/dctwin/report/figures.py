@@ -97,7 +97,7 @@ def pue_ambient(run: RunData) -> go.Figure:
     fig.add_trace(go.Scatter(x=frame.index, y=frame["dry_bulb_c"], name="Dry-bulb [°C]",
                              line={"color": "#d62728", "width": 1}), secondary_y=True)
     fig.update_layout(**LAYOUT, title="PUE and ambient temperature")
-    fig.update_yaxes(title_text="PUE [-]", secondary_y=False)
+    fig.update_yaxes(title_text="PUE [kWh/kWh]", secondary_y=False)
     fig.update_yaxes(title_text="Dry-bulb [°C]", secondary_y=True)
     return fig
 
