@@ -88,3 +88,26 @@ def test_max_wait_cancels_job():
     assert r.jobs["state"].tolist() == ["completed", "cancelled"]
     assert r.jobs["end_s"][1] == 3610
     assert r.jobs["gpu_s"][1] == 0
+
+
+QUOTA_CASE = [
+    {"submit_s": 0, "gpus": 4, "duration_s": 3600, "tenant": "a"},    # a holds 4 = its quota
+    {"submit_s": 10, "gpus": 2, "duration_s": 3600, "tenant": "a"},   # over a's quota: waits for a's first job
+    {"submit_s": 20, "gpus": 2, "duration_s": 1800, "tenant": "b"},   # b has room and GPUs: starts at once
+]
+
+
+def test_tenant_quota_holds_a_tenant_at_its_share_and_lets_others_pass():
+    r = run_small(QUOTA_CASE, gpus=8, policy="tenant_quota", tenant_quota_share={"a": 0.5})
+    assert starts(r) == [0, 3600, 20]  # GPUs were free at 10 s, but tenant a was at its 4-GPU quota
+    assert starts(run_small(QUOTA_CASE, gpus=8, policy="tenant_quota")) == [0, 10, 20]  # no quota: no wait
+
+
+def test_tenant_quota_share_refused_with_another_policy():
+    from pydantic import ValidationError
+
+    from dctwin.config.cluster import SchedulerConfig
+    with pytest.raises(ValidationError, match="only by policy 'tenant_quota'"):
+        SchedulerConfig(policy="fifo", tenant_quota_share={"a": 0.5})
+    with pytest.raises(ValidationError, match="between 0 and 1"):
+        SchedulerConfig(policy="tenant_quota", tenant_quota_share={"a": 1.5})

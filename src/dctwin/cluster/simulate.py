@@ -140,7 +140,7 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     dgpus = int(platform.scale_up_domain_gpus)
     fm = failure_model(scheduler.failures, scheduler.checkpoint, dgpus)
 
-    tenant_codes, _ = pd.factorize(jobs["tenant"].astype(str), sort=False)
+    tenant_codes, tenant_names = pd.factorize(jobs["tenant"].astype(str), sort=False)
     submit = jobs["submit_s"].to_numpy(dtype=np.float64)
     max_wait = jobs["max_wait_s"].to_numpy(dtype=np.float64)
     cols = {
@@ -160,6 +160,9 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
                  inference_preempts=scheduler.inference_preempts_training,
                  spare_fraction=scheduler.failures.spare_fraction, rng=stream(seed, "cluster.failures"))
     eng.audit_each_batch = audit
+    names = {str(t): i for i, t in enumerate(tenant_names)}
+    top = int(online.max(initial=0))
+    eng.tenant_quota = {names[t]: int(share * top) for t, share in scheduler.tenant_quota_share.items() if t in names}
     eng.run()
     if perm is not None:
         _unpermute(eng, perm)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dctwin.config.base import Section
 
@@ -42,17 +42,29 @@ class CheckpointConfig(Section):
 
 
 class SchedulerConfig(Section):
-    policy: str = Field("easy_backfill",
-                        description="Scheduling policy: fifo, easy_backfill, priority_preempt or fair_share.")
+    policy: str = Field("easy_backfill", description="Scheduling policy: fifo, easy_backfill, priority_preempt, "
+                        "fair_share or tenant_quota.")
     placement: str = Field("topology", description="Placement: topology (fewest NVLink domains) or first_fit.")
     backfill_depth: int = Field(1000, ge=1, le=100_000,
                                 description="Queued jobs examined per backfill pass (like Slurm bf_max_job_test).")
     obey_facility_limits: bool = Field(True, description="Keep busy GPUs under the facility's per-step cap.")
     inference_preempts_training: bool = Field(
         True, description="Inference takes lent capacity back from training at its peak (preempting jobs).")
+    tenant_quota_share: dict[str, float] = Field(
+        default_factory=dict, description="Policy tenant_quota: most of the online GPUs each tenant may hold [-] "
+        "(0-1; tenants not listed: no quota). A tenant at its quota waits even while GPUs are idle.")
     latency_path: Path | None = Field(
         None, description="Workload profile (from `dctwin workload fit` on a log with queue waits) whose "
         "'scheduler_latency' sets each job's delay before it reaches free GPUs: bind latency plus failed "
         "attempts x retry period (dctwin.cluster.latency). None: jobs reach the queue at submission.")
     failures: FailureConfig = Field(default_factory=FailureConfig)
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+
+    @model_validator(mode="after")
+    def _quotas(self) -> SchedulerConfig:
+        bad = {k: v for k, v in self.tenant_quota_share.items() if not 0 <= v <= 1}
+        if bad:
+            raise ValueError(f"tenant_quota_share values must be between 0 and 1; got {bad}")
+        if self.tenant_quota_share and self.policy != "tenant_quota":
+            raise ValueError(f"tenant_quota_share is used only by policy 'tenant_quota' (policy is '{self.policy}')")
+        return self

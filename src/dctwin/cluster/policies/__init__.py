@@ -7,11 +7,12 @@ from dctwin.cluster.policies.easy_backfill import EasyBackfill
 from dctwin.cluster.policies.fair_share import FairShare
 from dctwin.cluster.policies.fifo import Fifo
 from dctwin.cluster.policies.priority_preempt import PriorityPreempt
+from dctwin.cluster.policies.tenant_quota import TenantQuota
 from dctwin.errors import InputError
 
 __all__ = ["POLICIES", "Policy", "get_policy"]
 
-POLICIES: dict[str, type[Policy]] = {p.name: p for p in (Fifo, EasyBackfill, PriorityPreempt, FairShare)}
+POLICIES: dict[str, type[Policy]] = {p.name: p for p in (Fifo, EasyBackfill, PriorityPreempt, FairShare, TenantQuota)}
 
 
 def get_policy(name: str) -> type[Policy]:
