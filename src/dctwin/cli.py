@@ -321,8 +321,10 @@ def _mount_plan() -> None:
     from dctwin.plan.cli import constraints_help
     from dctwin.plan.cli import main as plan_main
 
+    # the constraints' field list needs the config models: built only when the plan command runs
+    epilog = constraints_help() if sys.argv[1:2] == ["plan"] else None
     app.command("plan", help="Choose racks, cooling, heat pumps, PPA and redundancy under constraints.",
-                epilog=constraints_help())(plan_main)
+                epilog=epilog)(plan_main)
 
 
 _mount_plan()

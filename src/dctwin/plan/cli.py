@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import ValidationError
 
-from dctwin.config import load_scenario
 from dctwin.errors import DctwinError, InputError
-from dctwin.plan.constraints import PlanConstraints, load_constraints
-from dctwin.plan.model import _limits
+
+if TYPE_CHECKING:
+    from dctwin.plan.constraints import PlanConstraints
 
 __all__ = ["plan", "plan_app"]
 
@@ -25,6 +25,8 @@ def plan(scenario_ref: str, cons: PlanConstraints, out: Path, *, simulate: bool 
     Winners: the chosen design and the next cheapest designs on the front (``top`` in all), each run
     by ``dctwin.orchestrator.simulate`` for ``confirm_days`` days from the scenario start.
     """
+    from dctwin.config import load_scenario
+    from dctwin.plan.model import _limits
     from dctwin.plan.output import confirm_by_simulation, write_outputs
     from dctwin.plan.pareto import pareto_front
 
@@ -43,6 +45,8 @@ def plan(scenario_ref: str, cons: PlanConstraints, out: Path, *, simulate: bool 
 
 def constraints_help() -> str:
     """Every key of a constraints file with its meaning (shown under ``dctwin plan --help``)."""
+    from dctwin.plan.constraints import PlanConstraints
+
     lines = ["Constraints file keys (YAML mapping; the options above override them):", "", "\b"]
     for name, f in PlanConstraints.model_fields.items():
         default = "" if f.default is None else f" Default: {f.default}."
@@ -94,6 +98,10 @@ def main(
     simulate: bool = typer.Option(False, help="Confirm the chosen design with a full simulation."),
 ) -> None:
     """Choose the design and write design.yaml, pareto.csv and pareto.png."""
+    from pydantic import ValidationError
+
+    from dctwin.plan.constraints import PlanConstraints, load_constraints
+
     try:
         base = load_constraints(constraints).model_dump() if constraints else {}
         cli = {"budget_eur": budget_eur, "grid_connection_mw": grid_mw, "floor_space_m2": floor_m2,

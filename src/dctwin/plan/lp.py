@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
+
+from dctwin.extras import require
+
+highspy = require("highspy", "the design planner (dctwin plan)")
 
 __all__ = ["Model", "Solution"]
 

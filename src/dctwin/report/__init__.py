@@ -9,9 +9,13 @@ Public API::
     load_run(run_dir) -> RunData             # manifest, KPIs and tables, tolerant of gaps
 """
 
-from dctwin.report.build import comparison_html, report_html, write_comparison, write_report
-from dctwin.report.data import Missing, RunData, load_run
-from dctwin.report.query import connect, query, tables
+from dctwin.lazy import lazy_exports
+
+__getattr__ = lazy_exports(__name__, {
+    **dict.fromkeys(("comparison_html", "report_html", "write_comparison", "write_report"), "dctwin.report.build"),
+    **dict.fromkeys(("Missing", "RunData", "load_run"), "dctwin.report.data"),
+    **dict.fromkeys(("connect", "query", "tables"), "dctwin.report.query"),
+})
 
 __all__ = [
            "Missing",

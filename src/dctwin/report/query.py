@@ -20,11 +20,13 @@ import re
 import threading
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from dctwin.errors import InputError
+from dctwin.extras import require
 from dctwin.results.run_dir import read_manifest, run_files
+
+duckdb = require("duckdb", "SQL over a run (dctwin query)")
 
 __all__ = ["connect", "query", "tables", "DEFAULT_TIMEOUT_S", "DEFAULT_MEMORY_MB"]
 

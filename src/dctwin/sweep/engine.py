@@ -74,7 +74,9 @@ def _record(store: SweepStore, run: SweepRun, get: Callable[[], tuple[dict, floa
 
 def run_on_ray(runs: Iterable[SweepRun], store: SweepStore, address: str, on_done: OnDone) -> None:
     """Run one Ray task per scenario on the cluster at ``address``; gather results as they finish."""
-    import ray
+    from dctwin.extras import require
+
+    ray = require("ray", "sweeps on a Ray cluster (dctwin sweep --ray)")
 
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False)
     try:

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dctwin.telemetry.align import Telemetry, align
-from dctwin.telemetry.mapping import TelemetryMap, read_mapping
-from dctwin.telemetry.readers import read_telemetry_file
+from dctwin.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from dctwin.telemetry.align import Telemetry
+    from dctwin.telemetry.mapping import TelemetryMap
+
+__getattr__ = lazy_exports(__name__, {"Telemetry": "dctwin.telemetry.align", "TelemetryMap": "dctwin.telemetry.mapping",
+                                      "read_mapping": "dctwin.telemetry.mapping"})
 
 __all__ = ["Telemetry", "TelemetryMap", "read_mapping", "read_telemetry"]
 
@@ -29,6 +35,10 @@ def _sha256(path: Path) -> str:
 
 def read_telemetry(paths: list[str | Path], mapping: TelemetryMap | str | Path) -> Telemetry:
     """Read every file in ``paths`` and align the mapped series onto the mapping's grid."""
+    from dctwin.telemetry.align import align
+    from dctwin.telemetry.mapping import TelemetryMap, read_mapping
+    from dctwin.telemetry.readers import read_telemetry_file
+
     tmap = mapping if isinstance(mapping, TelemetryMap) else read_mapping(mapping)
     raws, sources = [], []
     for path in paths:

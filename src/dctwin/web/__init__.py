@@ -10,7 +10,12 @@ import ipaddress
 from pathlib import Path
 
 from dctwin.errors import InputError
-from dctwin.web.app import create_app
+from dctwin.extras import require
+
+for _module in ("fastapi", "jinja2", "multipart", "uvicorn"):
+    require(_module, "the web dashboard (dctwin serve)")
+
+from dctwin.web.app import create_app  # noqa: E402
 
 __all__ = ["create_app", "is_loopback", "serve"]
 

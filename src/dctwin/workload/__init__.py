@@ -5,10 +5,15 @@ the inference capacity model. Fitted parameters live in ``workload/data``
 (recompute with ``python -m dctwin.workload.fit``).
 """
 
-from dctwin.workload.inference import inference_demand, services
-from dctwin.workload.jobs import generate_jobs
-from dctwin.workload.schema import JOB_COLUMNS, JOB_KINDS, validate_jobs
-from dctwin.workload.traces import read_alibaba_nodes, read_alibaba_pods, read_azure_llm_trace, read_job_table
+from dctwin.lazy import lazy_exports
+
+__getattr__ = lazy_exports(__name__, {
+    "inference_demand": "dctwin.workload.inference", "services": "dctwin.workload.inference",
+    "generate_jobs": "dctwin.workload.jobs", "JOB_COLUMNS": "dctwin.workload.schema",
+    "JOB_KINDS": "dctwin.workload.schema", "validate_jobs": "dctwin.workload.schema",
+    "read_alibaba_nodes": "dctwin.workload.traces", "read_alibaba_pods": "dctwin.workload.traces",
+    "read_azure_llm_trace": "dctwin.workload.traces", "read_job_table": "dctwin.workload.traces",
+})
 
 __all__ = [
     "JOB_COLUMNS",
