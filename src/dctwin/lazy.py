@@ -6,6 +6,7 @@ Keeps ``dctwin --help`` and small runs from importing what they never call (SciP
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,12 @@ def lazy_exports(package: str, names: dict[str, str]) -> Callable[[str], Any]:
     def __getattr__(attr: str) -> Any:
         if attr not in names:
             raise AttributeError(f"module {package!r} has no attribute {attr!r}")
-        return getattr(importlib.import_module(names[attr]), attr)
+        module = importlib.import_module(names[attr])
+        # bind every name this module provides, so a submodule of the same name (report.query) cannot shadow it
+        namespace = vars(sys.modules[package])
+        for name, source in names.items():
+            if source == names[attr]:
+                namespace[name] = getattr(module, name)
+        return namespace[attr]
 
     return __getattr__

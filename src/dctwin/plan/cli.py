@@ -100,9 +100,11 @@ def main(
     """Choose the design and write design.yaml, pareto.csv and pareto.png."""
     from pydantic import ValidationError
 
+    from dctwin.extras import require
     from dctwin.plan.constraints import PlanConstraints, load_constraints
 
     try:
+        require("highspy", "the design planner (dctwin plan)")
         base = load_constraints(constraints).model_dump() if constraints else {}
         cli = {"budget_eur": budget_eur, "grid_connection_mw": grid_mw, "floor_space_m2": floor_m2,
                "min_training_pflops": min_training_pflops, "min_tokens_per_day": min_tokens_per_day,

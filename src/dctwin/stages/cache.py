@@ -49,13 +49,17 @@ class Fields(Generic[T]):
 
 @cache
 def code_fingerprint() -> str:
-    """SHA-256 over every file of the installed dctwin package (code and data files)."""
+    """Fingerprint of the installed dctwin package: its version and every code and data file's path, size and
+    modification time [ns] (any edit, install or checkout changes it; reading every file would cost more
+    than a cached re-run)."""
+    from dctwin import __version__
+
     root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
+    h = hashlib.sha256(__version__.encode())
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix not in (".pyc", ".pyo") and "__pycache__" not in p.parts:
-            h.update(p.relative_to(root).as_posix().encode() + b"\0")
-            h.update(p.read_bytes())
+        if p.suffix not in (".pyc", ".pyo") and "__pycache__" not in p.parts and p.is_file():
+            st = p.stat()
+            h.update(f"{p.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
 

@@ -31,14 +31,22 @@ def _finite(kpis: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_one(scenario_json: dict[str, Any]) -> tuple[dict[str, Any], float]:
-    """Simulate one scenario (as its JSON dump) in this process; return its KPIs and wall time [s]."""
+def run_one(scenario_json: dict[str, Any], cache_dir: str | None = None) -> tuple[dict[str, Any], float]:
+    """Simulate one scenario (as its JSON dump) in this process; return its KPIs and wall time [s].
+
+    ``cache_dir``: the sweep's stage cache, so runs that differ only downstream (economics, facility)
+    reuse the stages they share."""
     from dctwin.config import scenario_from_dict
     from dctwin.orchestrator import simulate
 
     t0 = time.perf_counter()
-    result = simulate(scenario_from_dict(scenario_json, source="<sweep run>"))
+    result = simulate(scenario_from_dict(scenario_json, source="<sweep run>"), cache=cache_dir)
     return _finite(result.kpis), time.perf_counter() - t0
+
+
+def stage_cache_dir(store: SweepStore) -> str:
+    """The sweep's stage cache: ``<sweep folder>/stage-cache`` (safe to delete)."""
+    return str((store.root / "stage-cache").resolve())
 
 
 def run_local(runs: Iterable[SweepRun], store: SweepStore, workers: int, on_done: OnDone) -> None:
@@ -46,10 +54,12 @@ def run_local(runs: Iterable[SweepRun], store: SweepStore, workers: int, on_done
     pending = list(runs)
     if workers <= 1:
         for run in pending:
-            _record(store, run, lambda r=run: run_one(r.scenario.model_dump(mode="json")), on_done)
+            _record(store, run, lambda r=run: run_one(r.scenario.model_dump(mode="json"), stage_cache_dir(store)),
+                    on_done)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_one, r.scenario.model_dump(mode="json")): r for r in pending}
+        futures = {pool.submit(run_one, r.scenario.model_dump(mode="json"), stage_cache_dir(store)): r
+                   for r in pending}
         while futures:
             done, _ = wait(futures, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -81,7 +91,7 @@ def run_on_ray(runs: Iterable[SweepRun], store: SweepStore, address: str, on_don
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False)
     try:
         remote = ray.remote(max_retries=3, retry_exceptions=False)(run_one)
-        refs = {remote.remote(r.scenario.model_dump(mode="json")): r for r in runs}
+        refs = {remote.remote(r.scenario.model_dump(mode="json"), stage_cache_dir(store)): r for r in runs}
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1)
             for ref in ready:
