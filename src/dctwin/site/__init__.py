@@ -4,14 +4,17 @@
 and readers below are public so users can inspect or bring their own data.
 """
 
-from dctwin.site.climate import synthesize_weather
-from dctwin.site.grid import synthesize_grid
-from dctwin.site.heat import dh_supply_temp_c, heat_demand, heat_price_factor
-from dctwin.site.market_readers import read_carbon_file, read_price_file
-from dctwin.site.profiles import available_profiles, load_profile
-from dctwin.site.psychro import dew_point_c, rel_humidity_pct, wet_bulb_stull_c
-from dctwin.site.readers import read_epw, read_grid_csv, read_heat_demand_csv, read_weather_csv
-from dctwin.site.series import SITE_COLUMNS, site_series
+from dctwin.lazy import lazy_exports
+
+__getattr__ = lazy_exports(__name__, {
+    "synthesize_weather": "dctwin.site.climate", "synthesize_grid": "dctwin.site.grid",
+    **dict.fromkeys(("dh_supply_temp_c", "heat_demand", "heat_price_factor"), "dctwin.site.heat"),
+    **dict.fromkeys(("read_carbon_file", "read_price_file"), "dctwin.site.market_readers"),
+    **dict.fromkeys(("available_profiles", "load_profile"), "dctwin.site.profiles"),
+    **dict.fromkeys(("dew_point_c", "rel_humidity_pct", "wet_bulb_stull_c"), "dctwin.site.psychro"),
+    **dict.fromkeys(("read_epw", "read_grid_csv", "read_heat_demand_csv", "read_weather_csv"), "dctwin.site.readers"),
+    **dict.fromkeys(("SITE_COLUMNS", "site_series"), "dctwin.site.series"),
+})
 
 __all__ = [
     "SITE_COLUMNS",
