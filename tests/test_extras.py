@@ -59,3 +59,57 @@ def test_help_imports_no_model_code():
             "if m in sys.modules]\nprint('LOADED', ','.join(loaded), file=sys.stderr)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "LOADED \n" in done.stderr or done.stderr.rstrip().endswith("LOADED"), done.stderr[-500:]
+
+
+CORE_CLOSURE = """
+import sys, tomllib
+from importlib import metadata
+from packaging.requirements import Requirement
+core = tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]
+todo, seen = [Requirement(r) for r in core], set()
+while todo:
+    req = todo.pop()
+    n = req.name.lower().replace("_", "-")
+    if n in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+        continue
+    seen.add(n)
+    try:
+        todo += [Requirement(r) for r in metadata.requires(n) or []]
+    except metadata.PackageNotFoundError:
+        pass
+print(" ".join(sorted(seen)))
+"""
+
+RUN_AND_LIST = """
+import sys
+from importlib import metadata
+sys.argv = ["dctwin", "run", sys.argv[1], "--out", sys.argv[2], "-q"]
+from dctwin.cli import main
+try:
+    main()
+except SystemExit as e:
+    assert not e.code, e.code
+dists = metadata.packages_distributions()
+used = {d.lower().replace("_", "-") for m in list(sys.modules) for d in dists.get(m.split(".")[0], [])}
+print(" ".join(sorted(used - {"dctwin"})))
+"""
+
+
+def test_dctwin_run_with_its_report_needs_only_the_core_install(tmp_path):
+    """Every installed distribution a short ``dctwin run`` (report included) imports is a core dependency or
+    one of theirs, so ``pip install dctwin`` without extras runs it."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    core = set(subprocess.run([sys.executable, "-c", CORE_CLOSURE, str(repo / "pyproject.toml")], check=True,
+                              capture_output=True, text=True).stdout.split())
+    week = tmp_path / "week.yaml"
+    week.write_text("extends: borlange-2027\nname: week\nsimulation:\n  duration_days: 3\n")
+    done = subprocess.run([sys.executable, "-c", RUN_AND_LIST, str(week), str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    used = set(done.stdout.strip().splitlines()[-1].split())
+    # loaded but never required: setuptools' _distutils_hack (by site, at start-up), and charset-normalizer,
+    # which numpy.f2py imports when present
+    used -= {"setuptools", "charset-normalizer"}
+    assert used <= core, f"imported but not core dependencies: {sorted(used - core)}"

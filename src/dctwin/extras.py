@@ -5,7 +5,7 @@ extra      packages                                    needed by
 =========  ==========================================  ===================================
 query      duckdb                                      ``dctwin query``, ``report.connect``
 plan       highspy                                     ``dctwin plan``
-web        fastapi, uvicorn, python-multipart, jinja2  ``dctwin serve``
+web        fastapi, uvicorn, python-multipart          ``dctwin serve``
 ray        ray[default]                                ``dctwin sweep --ray``
 peer       hpcsim                                      the peer benchmark
 =========  ==========================================  ===================================
@@ -21,7 +21,7 @@ from dctwin.errors import DctwinError
 __all__ = ["EXTRA_OF", "MissingExtra", "require"]
 
 EXTRA_OF = {"duckdb": "query", "highspy": "plan", "fastapi": "web", "uvicorn": "web", "multipart": "web",
-            "jinja2": "web", "ray": "ray", "hpcsim": "peer"}
+            "ray": "ray", "hpcsim": "peer"}
 
 
 class MissingExtra(DctwinError):

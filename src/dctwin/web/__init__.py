@@ -12,7 +12,7 @@ from pathlib import Path
 from dctwin.errors import InputError
 from dctwin.extras import require
 
-for _module in ("fastapi", "jinja2", "multipart", "uvicorn"):
+for _module in ("fastapi", "multipart", "uvicorn"):
     require(_module, "the web dashboard (dctwin serve)")
 
 from dctwin.web.app import create_app  # noqa: E402
