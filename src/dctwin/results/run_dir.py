@@ -37,6 +37,7 @@ STAGING_PREFIX = ".dctwin-partial-"
 MAX_MANIFEST_BYTES = 64 << 20
 _verified: dict[str, tuple] = {}     # run folder -> stat signature of the files last verified intact
 _verified_lock = threading.Lock()
+_verifying: dict[str, threading.Lock] = {}
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -151,6 +152,15 @@ def verify_run_dir(path: Path) -> list[str]:
     with _verified_lock:
         if sig and _verified.get(key) == sig:
             return []
+        gate = _verifying.setdefault(key, threading.Lock())
+    with gate:  # concurrent readers of one run hash it once
+        with _verified_lock:
+            if sig and _verified.get(key) == sig:
+                return []
+        return _check_files(path, manifest, names, key, sig)
+
+
+def _check_files(path: Path, manifest: dict[str, Any], names: list[str], key: str, sig: tuple) -> list[str]:
     problems = []
     for name in names:
         digest = manifest["files"][name]

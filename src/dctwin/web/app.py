@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import os
 import re
+import secrets
 import stat
 import threading
 from collections import OrderedDict
@@ -48,6 +49,7 @@ from dctwin.web.security import (
 __all__ = ["create_app"]
 
 MAX_COMPARE = 8
+_CSRF_SLOT = "csrf-slot-" + secrets.token_hex(12)   # stands in for the per-session token in cached pages
 PNG_NAME = re.compile(r"^[a-z0-9_]{1,64}\.png$")
 
 _ENV = jinja2.Environment(
@@ -141,7 +143,7 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
     if write_reports:
         from dctwin.report import write_report as after
     jobs = JobManager(store.root, runner=runner, after=after)
-    pages = _LRU()
+    pages, rendered = _LRU(), _LRU(size=8, builders=2)
     csrf = Csrf()
     if allowed_hosts is None and token is None:
         allowed_hosts = list(LOOPBACK_HOSTS)
@@ -154,12 +156,17 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
     app = FastAPI(title="dctwin dashboard", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.store, app.state.jobs = store, jobs
 
-    def page(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    def page(request: Request, template: str, status: int = 200, cache_key: Any = None, **ctx: Any) -> HTMLResponse:
+        """Render ``template``; with ``cache_key`` the HTML is rendered once and only the CSRF token swapped."""
         session = request.cookies.get(CSRF_COOKIE) or ""
         if not (16 <= len(session) <= 64 and session.replace("-", "").replace("_", "").isalnum()):
             session = new_csrf()
         token_ = csrf.token(session, own_origin(dict(request.headers), request.url.scheme))
-        html = _ENV.get_template(template).render(csrf=token_, **ctx)
+        if cache_key is None:
+            html = _ENV.get_template(template).render(csrf=token_, **ctx)
+        else:
+            html = rendered.get((template, cache_key), lambda: _ENV.get_template(template).render(
+                csrf=_CSRF_SLOT, **ctx)).replace(_CSRF_SLOT, token_)
         resp = HTMLResponse(html, status_code=status)
         if request.cookies.get(CSRF_COOKIE) != session:
             resp.set_cookie(CSRF_COOKIE, session, httponly=True, samesite="strict", path="/")
@@ -242,7 +249,8 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
             return error_page(request, 409, f"this run cannot be shown: {exc}")
         pngs = _regular_pngs(path / "figures")
         others = [r["name"] for r in store.list() if r["name"] != name and r["kind"] != "replay"]
-        return page(request, "run.html", title=name, pngs=pngs, others=others, **ctx)
+        return page(request, "run.html", cache_key=(key, tuple(pngs), tuple(others)), title=name, pngs=pngs,
+                    others=others, **ctx)
 
     @app.get("/runs/{name}/report.html", response_class=HTMLResponse)
     def run_report(request: Request, name: str) -> Response:
