@@ -1,17 +1,37 @@
-"""Base class of every scenario section: frozen, strict about unknown keys."""
+"""Base class of every scenario section: frozen, strict about unknown keys, numbers in a computable range."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
-__all__ = ["Section"]
+from pydantic import BaseModel, ConfigDict, field_validator
+
+__all__ = ["Section", "MAX_ABS_NUMBER", "MIN_ABS_NUMBER"]
+
+MAX_ABS_NUMBER = 1e15     # larger than any physical or money quantity a scenario holds; 1e308 overflowed to null KPIs
+MIN_ABS_NUMBER = 1e-12    # smaller non-zero magnitudes (5e-324) divided to infinity and crashed
+
+
+def _computable(value: Any) -> Any:
+    if isinstance(value, float) and value != 0.0 and not MIN_ABS_NUMBER <= abs(value) <= MAX_ABS_NUMBER:
+        raise ValueError(f"number {value!r} is outside the computable range: 0 or a magnitude from "
+                         f"{MIN_ABS_NUMBER:g} to {MAX_ABS_NUMBER:g}")
+    if isinstance(value, dict):
+        for v in value.values():
+            _computable(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _computable(v)
+    return value
 
 
 class Section(BaseModel):
     """A frozen, validated block of a scenario.
 
     Unknown keys are errors (a typo must not be silently ignored) and every
-    field carries a description, which becomes the scenario reference.
+    field carries a description, which becomes the scenario reference. Every
+    float is 0 or has a magnitude in [1e-12, 1e15], so no field can overflow
+    a result into infinity or null.
     """
 
     model_config = ConfigDict(
@@ -21,3 +41,8 @@ class Section(BaseModel):
         allow_inf_nan=False,
         use_attribute_docstrings=False,
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _numbers_computable(cls, value: Any) -> Any:
+        return _computable(value)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from dctwin.catalog import load_catalog
 from dctwin.config.scenario import Scenario
-from dctwin.errors import ScenarioError
+from dctwin.errors import InputError, ScenarioError
 
 __all__ = ["check_scenario"]
 
@@ -52,6 +54,7 @@ def check_scenario(scenario: Scenario, source: str) -> None:
             file=source, field="facility.cooling.design_ambient_c", value=cooling.design_ambient_c,
             allowed=f"< {return_c:g} °C (liquid_supply_temp_c + liquid_delta_t_k)",
         )
+    _check_input_files(scenario, source)
     for name, cfg in (("climate", scenario.site.climate), ("grid", scenario.site.grid),
                       ("heat_demand", scenario.site.heat_demand)):
         if cfg.path is not None and not _is_file(cfg.path):
@@ -72,7 +75,58 @@ def check_scenario(scenario: Scenario, source: str) -> None:
             raise ScenarioError("inference profile file not found", file=source,
                                 field=f"workload.inference[{i}].profile_path", value=str(svc.profile_path),
                                 allowed="a file written by `dctwin workload fit` on a request log")
+    _check_registry_names(scenario, source)
     profile_path = scenario.workload.training.dev.profile_path
     if profile_path is not None and not _is_file(profile_path):
         raise ScenarioError("workload profile file not found", file=source, field="workload.training.dev.profile_path",
                             value=str(profile_path), allowed="a file written by `dctwin workload fit`")
+
+
+def _check_input_files(scenario: Scenario, source: str) -> None:
+    """Every input path is a regular file within its size cap, checked before any byte of it is read."""
+    from dctwin.safeio import MAX_JOB_FILE_BYTES, MAX_SERIES_BYTES, check_input_file
+
+    site = scenario.site
+    paths = [(f"site.{n}.path", c.path, MAX_SERIES_BYTES)
+             for n, c in (("climate", site.climate), ("grid", site.grid), ("heat_demand", site.heat_demand))]
+    paths += [("workload.jobs_path", scenario.workload.jobs_path, MAX_JOB_FILE_BYTES),
+              ("workload.training.dev.profile_path", scenario.workload.training.dev.profile_path, MAX_SERIES_BYTES)]
+    paths += [(f"workload.inference[{i}].profile_path", svc.profile_path, MAX_SERIES_BYTES)
+              for i, svc in enumerate(scenario.workload.inference)]
+    for field, path, cap in paths:
+        if path is None or not os.path.lexists(path):  # a missing file is reported as not found below
+            continue
+        try:
+            check_input_file(path, cap)
+        except InputError as exc:
+            raise ScenarioError(exc.problem, file=source, field=field, value=str(path)[:300],
+                                allowed=exc.allowed or "a regular file") from None
+
+
+def _check_registry_names(scenario: Scenario, source: str) -> None:
+    """Names that pick a plug-in or data set (policy, placement, model, failure rates) exist, so
+    `scenario validate` refuses what `run` would refuse."""
+    from dctwin.cluster.failures import read_failure_rates
+    from dctwin.cluster.placement import get_placement
+    from dctwin.cluster.policies import get_policy
+    from dctwin.perf import load_models
+
+    sched = scenario.scheduler
+    models = load_models()
+    checks = [("scheduler.policy", lambda: get_policy(sched.policy)),
+              ("scheduler.placement", lambda: get_placement(sched.placement))]
+    named = [("workload.training.pretrain.model", scenario.workload.training.pretrain.model)]
+    named += [(f"workload.inference[{i}].model", s.model) for i, s in enumerate(scenario.workload.inference)]
+    for field, fn in checks:
+        try:
+            fn()
+        except InputError as exc:
+            raise ScenarioError(exc.problem, file=source, field=field, value=exc.value, allowed=exc.allowed) from None
+    for field, model in named:
+        if model not in models:
+            raise ScenarioError("unknown model", file=source, field=field, value=model,
+                                allowed=", ".join(sorted(models)))
+    rates_id = read_failure_rates()["id"]
+    if sched.failures.rates != rates_id:
+        raise ScenarioError("unknown failure-rate data set", file=source, field="scheduler.failures.rates",
+                            value=sched.failures.rates, allowed=rates_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, model_serializer
 
@@ -73,7 +73,7 @@ class CapexConfig(Section):
         description="Dry coolers per MW of heat [USD/MW]; inside the facility rate, used by the planner to trade "
         "dry-cooler against chiller capacity.",
     )
-    rack_price_usd: dict[str, float] = Field(
+    rack_price_usd: dict[str, Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="Override of the catalog's unit price by platform id [USD per unit]."
     )
 

@@ -17,7 +17,7 @@ __all__ = ["CoolingConfig", "FacilityConfig", "HeatReuseConfig", "PowerChainConf
 class PowerChainConfig(Section):
     redundancy: Literal["N", "N+1", "2N"] = Field("N+1", description="Redundancy of the UPS and transformer blocks.")
     ups_mode: Literal["double_conversion", "eco"] = Field("eco", description="UPS operating mode.")
-    block_size_mw: float = Field(3.0, gt=0, le=100, description="Largest UPS/transformer block [MW].")
+    block_size_mw: float = Field(3.0, ge=0.01, le=100, description="Largest UPS/transformer block [MW].")
     block_sizing: Literal["fit_to_load", "fixed"] = Field(
         "fit_to_load",
         description="'fit_to_load': as many blocks as the design load needs, each rated load / count (a 1 MW hall gets "

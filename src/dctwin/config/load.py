@@ -6,6 +6,7 @@ mappings merge key by key, anything else (lists included) is replaced whole.
 
 from __future__ import annotations
 
+import re
 import reprlib
 from importlib import resources
 from pathlib import Path
@@ -71,6 +72,19 @@ class _CountingLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        """Refuse a key given twice in one mapping (YAML would silently keep the last value)."""
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key '{key_node.value[:80]}'", key_node.start_mark)
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:
     """Nodes ``node`` expands to once aliases are copied out, memoised per node so bombs cost no more
@@ -97,12 +111,13 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> i
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read one YAML mapping safely, or raise ScenarioError naming the file."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"cannot read file: {exc.strerror}", file=str(path)) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(f"file is larger than {MAX_FILE_BYTES} bytes", file=str(path), value=len(raw))
+    from dctwin.errors import InputError
+    from dctwin.safeio import read_input_bytes
+
+    try:  # a regular file, size checked before reading, with a timeout
+        raw = read_input_bytes(path, MAX_FILE_BYTES, what="YAML file")
+    except InputError as exc:
+        raise ScenarioError(exc.problem.removeprefix("YAML file: "), file=str(path), value=exc.value) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -188,9 +203,15 @@ def _load_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], tup
     return deep_merge(base, data), chain
 
 
+_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
+    """Dotted path of a validation error; a key that is not name-like (a line of some other file) is not echoed."""
     out = ""
     for part in loc:
+        if isinstance(part, str) and not _KEY.fullmatch(part):
+            part = "<key that is not a field name>"
         if isinstance(part, int):
             out += f"[{part}]"
         else:

@@ -49,6 +49,9 @@ def _known(kind: str, value: str) -> str:
 def _needs_path(source: str, path: Path | None, what: str) -> None:
     if source != "synthetic" and path is None:
         raise ValueError(f"{what}.source '{source}' needs a 'path' to the file")
+    if source == "synthetic" and path is not None:  # a file given but not used would be silently ignored
+        raise ValueError(f"{what}.path is given but {what}.source is 'synthetic' (the default), so the file would "
+                         f"be ignored; set {what}.source to the file's format")
 
 
 class ClimateConfig(Section):

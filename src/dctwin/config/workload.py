@@ -30,7 +30,7 @@ class PretrainConfig(Section):
         description="Model trained (id in dctwin/perf/data/models.yaml); its active parameters set the FLOPs.",
     )
     tokens_t: float = Field(
-        40.0, gt=0, le=1000,
+        40.0, ge=0.001, le=1000,
         description="Training tokens per run [trillion]. Assumption: Mistral does not publish its token counts "
         "(dossier gap 12); Llama 3 405B used 15.6 T in 2024 (dossier §6a).",
     )

@@ -11,6 +11,7 @@ flags, 6 dry bulb [°C], 7 dew point [°C], 8 relative humidity [%],
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +31,14 @@ _EPW_FIELDS = {  # name: (index, missing code, low, high)
     "wind_speed_m_per_s": (21, 999.0, 0.0, 40.0),
 }
 _MAX_BYTES = 50 << 20
+MAX_GAP_FLOOR_S = 3 * 3600.0
+_COLUMN_NAME = re.compile(r"[A-Za-z0-9_ .%()/\[\]-]{1,60}")
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", file=str(path)) from None
-    if len(raw) > _MAX_BYTES:
-        raise InputError(f"file is larger than {_MAX_BYTES} bytes", file=str(path), value=len(raw))
+    from dctwin.safeio import read_input_bytes
+
+    raw = read_input_bytes(path, _MAX_BYTES, what="series file")  # regular file, size checked first, timeout
     return raw.decode("utf-8", errors="replace")
 
 
@@ -142,10 +142,10 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
     df.columns = [c.strip() for c in df.columns]
     need = ("timestamp",) + columns
     missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise InputError(
-            "missing column", file=file, field=missing[0], value=list(df.columns), allowed=", ".join(need + optional)
-        )
+    if missing:  # the header is shown only when it looks like column names, never a line of some other file
+        plain = len(df.columns) <= 20 and all(_COLUMN_NAME.fullmatch(str(c)) for c in df.columns)
+        raise InputError("missing column", file=file, field=missing[0], value=list(df.columns) if plain else None,
+                         allowed=", ".join(need + optional))
     if len(df) < 2:
         raise InputError("needs at least two rows", file=file, value=len(df))
     out = pd.DataFrame()
@@ -164,8 +164,10 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
             value=df["timestamp"].iloc[i],
             allowed="ISO 8601, e.g. 2027-01-01 00:00",
         )
-    if ts.dt.tz is not None:
-        ts = ts.dt.tz_localize(None)
+    if ts.dt.tz is not None:  # 'Z' or '+01:00' read as local time would shift every value by the offset
+        raise InputError("timestamps carry a UTC offset ('Z' or '+hh:mm')", file=file, field="line 2, timestamp",
+                         value=df["timestamp"].iloc[0],
+                         allowed="local standard time without an offset, e.g. 2027-01-01 00:00")
     d = np.diff(ts.to_numpy().astype("datetime64[s]").astype(np.int64))
     if (d <= 0).any():
         i = int(np.flatnonzero(d <= 0)[0]) + 1
@@ -175,6 +177,7 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
             field=f"line {i + 2}, timestamp",
             value=df["timestamp"].iloc[i],
         )
+    _refuse_gaps(d, df["timestamp"], file)
     out["timestamp"] = ts.to_numpy()
     for c in columns + tuple(o for o in optional if o in df.columns):
         v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
@@ -184,6 +187,19 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
             raise InputError("not a number", file=file, field=f"line {i + 2}, {c}", value=df[c].iloc[i])
         out[c] = v
     return out
+
+
+def _refuse_gaps(steps_s: np.ndarray, stamps: pd.Series, file: str) -> None:
+    """A step longer than 3x the file's median step (and over 3 h) is a gap: refused, never interpolated."""
+    if steps_s.size == 0:
+        return
+    limit_s = max(3.0 * float(np.median(steps_s)), MAX_GAP_FLOOR_S)
+    long = np.flatnonzero(steps_s > limit_s)
+    if long.size:
+        i = int(long[0]) + 1
+        raise InputError(f"gap of {steps_s[i - 1] / 3600:g} h in the timestamps", file=file,
+                         field=f"line {i + 2}, timestamp", value=stamps.iloc[i],
+                         allowed=f"steps of at most {limit_s / 3600:g} h (3x the file's typical step, at least 3 h)")
 
 
 def _check_range(df: pd.DataFrame, col: str, lo: float, hi: float, file: str) -> None:

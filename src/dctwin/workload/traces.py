@@ -50,6 +50,9 @@ def _read_table(path: str | Path, *, parquet_ok: bool = False) -> tuple[pd.DataF
     p = Path(path)
     if not p.is_file():
         raise InputError("file not found", file=file)
+    from dctwin.safeio import MAX_JOB_FILE_BYTES, check_input_file
+
+    check_input_file(p, MAX_JOB_FILE_BYTES, what="job table")  # regular file within the cap, before reading
     is_parquet = p.suffix.lower() in (".parquet", ".pq")
     if is_parquet and not parquet_ok:
         raise InputError("expected a CSV file", file=file, allowed=".csv or .csv.gz")
