@@ -217,3 +217,28 @@ def test_validate_warns_when_the_biggest_job_needs_every_gpu(tmp_path):
     assert "only 7,056 of the 7,200" in line and "never starts" in line
     doc["workload"]["training"]["pretrain"]["gpus"] = 6912  # 96 domains of 72, beside 144 spares
     assert big_job_warnings(scenario_from_dict(doc)) == []
+
+
+def test_run_time_only_log_is_fitted_with_stated_defaults(tmp_path, openb):
+    rng = np.random.default_rng(5)
+    path = tmp_path / "runtimes.csv"
+    dur = np.exp(rng.normal(6, 1.5, 3000))
+    path.write_text("duration_s\n" + "\n".join(f"{d:.1f}" for d in dur) + "\n", encoding="utf-8")
+    log = read_trace(path)
+    prof = fit_profile(log)
+    assert any("1 GPU" in n for n in prof["notes"]) and any("arrivals not fitted" in n for n in prof["notes"])
+    assert prof["arrivals"]["groups_per_s"] == 0.0 and prof["gpus"] == {"values": [1], "probs": [1.0]}
+    assert np.median(quantile(prof["runtime_classes"][0], np.array([0.5]))) == pytest.approx(np.median(dur), rel=0.02)
+    ppath = tmp_path / "rt.profile.yaml"
+    ppath.write_text(yaml.safe_dump(prof), encoding="utf-8")
+    cfg = WorkloadConfig(training=TrainingConfig(share_of_gpus=1.0, mean_utilisation=0.5,
+                                                 pretrain={"share_of_training": 0.0},
+                                                 dev=DevJobsConfig(profile_path=ppath)))
+    tl = Timeline(dt.date(2027, 1, 4), 3600, 24 * 30)
+    jobs = generate_jobs(cfg, tl, 100, get_platform("hgx-h100"), seed=1)
+    offered = float((jobs["gpus"] * jobs["duration_s"]).sum())
+    assert offered == pytest.approx(100 * 0.5 * tl.n_steps * 3600.0, rel=0.1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("duration_s\n5\n-3\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad.csv.*line 3"):
+        read_trace(bad)

@@ -51,6 +51,7 @@ class TraceLog:
     format: str
     t0: datetime | None = None
     notes: list[str] = field(default_factory=list)
+    arrivals_known: bool = True
 
 
 def detect_format(path: Path) -> str:
@@ -108,7 +109,40 @@ def _frame(submit, gpus, dur, wait, state, tenant, kind) -> pd.DataFrame:
         "kind": np.asarray(kind, dtype=object)[order]})
 
 
+def _partial_jobtable(p: Path) -> TraceLog | None:
+    """A job table without submit_s and/or gpus (a run-time-only log), with its defaults stated; None if complete."""
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return None
+    df, file, is_csv = _read_table(p)
+    if "duration_s" not in df.columns or {"submit_s", "gpus"} <= set(df.columns):
+        return None
+    dur = _numbers(df, "duration_s", file, is_csv, minimum=0)
+    bad = np.flatnonzero(dur <= 0)
+    if bad.size:
+        raise InputError(f"{_where(int(bad[0]), is_csv)}: duration_s must be > 0", file=file, field="duration_s")
+    n = len(df)
+    notes = []
+    if "gpus" in df.columns:
+        gpus = _numbers(df, "gpus", file, is_csv, integer=True, minimum=1)
+    else:
+        gpus = np.ones(n, dtype=np.int64)
+        notes.append("no gpus column: every job counted as 1 GPU")
+    if "submit_s" in df.columns:
+        submit = _numbers(df, "submit_s", file, is_csv, minimum=0)
+    else:
+        submit = np.full(n, np.nan)
+        notes.append("no submit_s column: arrivals not fitted (the profile has a flat rate of 0; a scenario sizes "
+                     "the rate to its training budget, with a flat daily and weekly shape)")
+    tenant = df["tenant"].fillna("default").astype(str).to_numpy() if "tenant" in df.columns else np.full(n, "default")
+    kind = df["kind"].fillna("").astype(str).to_numpy() if "kind" in df.columns else np.full(n, "")
+    out = _frame(np.nan_to_num(submit), gpus, dur, np.full(n, np.nan), np.full(n, "unknown"), tenant, kind)
+    return TraceLog(out, file, "jobtable", notes=notes, arrivals_known="submit_s" in df.columns)
+
+
 def _jobtable(p: Path) -> TraceLog:
+    partial = _partial_jobtable(p)
+    if partial is not None:
+        return partial
     jt = read_job_table(p)
     n = len(jt)
     df = _frame(jt["submit_s"], jt["gpus"], jt["duration_s"], np.full(n, np.nan), np.full(n, "unknown"),

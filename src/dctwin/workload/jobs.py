@@ -205,6 +205,8 @@ def _profile_jobs(dev: DevJobsConfig, budget_gpu_s: float, span_s: float, gpu_ca
     from dctwin.workload.profile_gen import generate_from_profile, load_profile, mean_gpu_s_per_job, mean_jobs_per_s
 
     prof = load_profile(dev.profile_path)
+    if prof["arrivals"]["groups_per_s"] <= 0:  # a run-time-only log: flat arrivals, rate from the budget
+        prof = {**prof, "arrivals": {**prof["arrivals"], "groups_per_s": 1.0}}
     per_s = mean_jobs_per_s(prof) * mean_gpu_s_per_job(prof)
     scale = budget_gpu_s / (span_s * per_s) if per_s > 0 else 0.0
     start = timeline.start

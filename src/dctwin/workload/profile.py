@@ -114,6 +114,10 @@ def fit_profile(log: TraceLog) -> dict:
     dur = j["duration_s"].to_numpy()
     origin = None if log.t0 is None else log.t0.weekday() * 24 + log.t0.hour
     arrivals, notes = _arrivals(j["submit_s"].to_numpy(), origin)
+    if not log.arrivals_known:
+        arrivals.update(groups_per_s=0.0, hour_of_week_factor=[1.0] * _WEEK_H, group_sizes=[1],
+                        group_size_probs=[1.0], origin="not fitted", span_days=None)
+        notes = []
     vals, cnt = np.unique(gpus, return_counts=True)
     classes, lo = [], 0
     for hi in size_classes(gpus):
