@@ -20,7 +20,9 @@ def test_january_above_july_and_never_above_cap():
     d = heat_demand("borlange", w.dry_bulb_c, None, offtake_cap_mw=30.0)
     m = d.heat_demand_mw.groupby(cal.month0).mean()
     assert m[0] > 2 * m[6]
-    assert d.heat_demand_mw.max() <= 30.0 and d.heat_demand_mw.min() > 0.0  # hot-water base load in summer
+    assert d.heat_demand_mw.max() <= 30.0 and d.heat_demand_mw.min() >= 0.0
+    # waste incineration (must-run) covers the summer load: nothing to sell in the warmest hours
+    assert (d.heat_demand_mw[w.dry_bulb_c >= 17.0] == 0.0).all() and (d.heat_demand_mw[w.dry_bulb_c < 10.0] > 0).all()
     small = heat_demand("borlange", w.dry_bulb_c, None, offtake_cap_mw=5.0)
     assert small.heat_demand_mw.max() == pytest.approx(5.0)
 
@@ -29,7 +31,20 @@ def test_demand_monotone_in_outdoor_temperature():
     t = np.linspace(-35, 30, 66)
     d = heat_demand("borlange", t, None, offtake_cap_mw=1e3).heat_demand_mw.to_numpy()
     assert np.all(np.diff(d) <= 1e-12)
-    assert d[-1] == d[-2]  # flat base load above the balance temperature
+    assert d[-1] == d[-2] == 0.0  # above the balance temperature the must-run sources cover the load
+
+
+def test_must_run_sources_limit_what_the_datacenter_can_sell():
+    """Sellable heat = share x (network load - must-run), from the data file's own numbers."""
+    from dctwin.site import load_profile
+
+    p = load_profile("heat", "borlange")
+    t = np.array([-20.0, -5.0, 0.0, 10.0])
+    network = p["base_load_mw"] + p["slope_mw_per_k"] * np.maximum(0.0, p["balance_temp_c"] - t)
+    want = np.minimum(1e3, p["site_share"] * np.maximum(0.0, network - p["must_run_mw"]))
+    got = heat_demand("borlange", t, None, offtake_cap_mw=1e3).heat_demand_mw.to_numpy()
+    np.testing.assert_allclose(got, want)
+    assert got[0] < p["site_share"] * network[0]  # less than without the must-run sources
 
 
 def test_supply_temperature_curve():

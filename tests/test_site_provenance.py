@@ -26,6 +26,7 @@ def test_taxes_fees_and_residual_mix_come_from_the_site():
     assert fi.energy_tax_eur_per_mwh == pytest.approx(22.53)  # Finland class I from July 2026
     assert fi.residual_mix_g_per_kwh == load_profile("grid", "fi")["residual_mix_g_per_kwh"]
     assert fi.energy_tax_eur_per_mwh != se.energy_tax_eur_per_mwh
+    assert (se.heat_price_eur_per_mwh, fi.heat_price_eur_per_mwh) == (22.0, 20.0)  # from each heat network file
 
 
 def test_a_value_set_in_the_scenario_wins_and_is_labelled(tmp_path):
@@ -63,16 +64,23 @@ def test_every_series_records_its_origin():
 
 def test_warnings_name_data_made_for_another_place(tmp_path):
     assert site_warnings(load_scenario("borlange-2027").site) == []
-    hel = site_warnings(load_scenario("borlange-design-in-helsinki").site)
-    assert len(hel) == 1 and "district-heating" in hel[0] and "525 km" in hel[0]
+    assert site_warnings(load_scenario("borlange-design-in-helsinki").site) == []  # its own weather, zone, network
+    moved = ("site: {name: Helsinki, country: FI, latitude_deg: 60.17, longitude_deg: 24.94, "
+             "timezone: Europe/Helsinki, grid: {zone: FI}}\n")
+    borrowed = site_warnings(_scenario(tmp_path, moved).site)
+    assert any("district-heating" in w and "525 km" in w for w in borrowed)
+    assert any("climate normals" in w for w in borrowed)
     tucson = site_warnings(load_scenario("borlange-design-in-tucson").site)
     assert any("Davis Monthan" in w for w in tucson)
     wrong_zone = site_warnings(_scenario(tmp_path, "site: {country: FI}\n").site)
     assert any("grid zone SE3 lies in SE, but the site's country is FI" in w for w in wrong_zone)
 
 
-def test_validate_prints_the_warning_and_still_exits_0():
-    p = subprocess.run([sys.executable, "-m", "dctwin", "scenario", "validate", "borlange-design-in-helsinki"],
+def test_validate_prints_the_warning_and_still_exits_0(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("name: s\nextends: borlange-design-in-helsinki\nsite: {heat_demand: {profile: borlange}}\n",
+                 encoding="utf-8")
+    p = subprocess.run([sys.executable, "-m", "dctwin", "scenario", "validate", str(f)],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0
     assert "warning:" in p.stderr and "district-heating" in p.stderr

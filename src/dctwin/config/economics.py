@@ -193,8 +193,9 @@ class EconomicsConfig(Section):
         None, ge=0, description="Residual mix for unmatched grid energy (market-based) [g/kWh]; default: the grid "
         "zone's (site/data/grid/<zone>.yaml)."
     )
-    heat_price_eur_per_mwh: float = Field(
-        _norm("heat_price_eur_per_mwh"), ge=0, description="Annual-average price paid for heat delivered [EUR/MWh]."
+    heat_price_eur_per_mwh: float | None = Field(
+        None, ge=0, description="Annual-average price paid for heat delivered [EUR/MWh]; default: the site's "
+        "heat-network file (site/data/heat/<profile>.yaml)."
     )
     spot_price_factor: float = Field(
         _norm("spot_price_factor"), gt=0, le=10,

@@ -94,7 +94,11 @@ class HeatReuseConfig(Section):
         "electricity (heat price x COP > electricity price with tax and grid fee); heat that needs no lift always "
         "goes; 'always': whenever the network takes heat.",
     )
-    dh_supply_temp_c: float = Field(80.0, ge=30, le=130, description="District-heating supply temperature [°C].")
+    dh_supply_temp_c: float | None = Field(
+        None, ge=30, le=130, description="Constant district-heating supply temperature [°C]; set, it replaces the "
+        "site network's curve against outdoor temperature (e.g. 30-50 °C for a low-temperature network); unset: "
+        "the site's curve (site.heat_demand)."
+    )
     carnot_fraction: float = Field(0.5, gt=0, le=1, description=(
             "Heat-pump COP as a fraction of the Carnot COP; 0.5 with 7.8 K exchanger approaches reproduces the "
             "LiU COPs 5.5/4.3/3.5 from a 45 °C source to 60/70/80 °C (ecp.ep.liu.se/index.php/sims/article/view/747)."

@@ -188,11 +188,13 @@ class SiteConfig(Section):
 
 
 def site_economics(site: SiteConfig) -> dict[str, float]:
-    """Economics defaults a site implies: its country's electricity tax and grid fee, its zone's residual mix."""
+    """Economics defaults a site implies: its country's tax and grid fee, its zone's residual mix, its heat price."""
     _, tariff = _data_values("tariffs", site.country.lower())
     _, zone = _data_values("grid", site.grid.profile_id)
+    _, heat = _data_values("heat", site.heat_demand.profile)
     return {
         "energy_tax_eur_per_mwh": float(tariff["electricity_tax_eur_per_mwh"]),
         "grid_fee_eur_per_mwh": float(tariff["grid_fee_eur_per_mwh"]),
         "residual_mix_g_per_kwh": float(zone["residual_mix_g_per_kwh"]),
+        "heat_price_eur_per_mwh": float(heat["waste_heat_price_eur_per_mwh"]),
     }

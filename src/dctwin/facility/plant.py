@@ -100,7 +100,7 @@ def _check_inputs(design: FacilityConfig, it_power_kw, liquid_fraction, dry_bulb
     if wet_bulb_c is not None:
         wb = np.minimum(_series("wet_bulb_c", wet_bulb_c, n), db)
     hr = design.heat_reuse
-    dh_c = _series("dh_supply_temp_c", hr.dh_supply_temp_c if dh_supply_temp_c is None else dh_supply_temp_c, n)
+    dh_c = _series("dh_supply_temp_c", _dh_supply(hr.dh_supply_temp_c, dh_supply_temp_c), n)
     demand_kw = _series("heat_demand_mw", heat_demand_mw, n) * 1000.0 if hr.enabled else np.zeros(n)
     if installed_liquid_fraction is None:  # the run's own extremes: the most liquid and the most air it needs
         lf_liquid = liquid_design_fraction(design, float(lf.max()) if n else 0.0)
@@ -257,3 +257,16 @@ def simulate_facility(
     fields.update(_air_and_chain(design, x, fields))
     fields.pop("_rejection")
     return FacilityResult(**fields)
+
+
+_DH_SUPPLY_WITHOUT_SITE_C = 80.0  # 3rd-generation DH supply (ecp.ep.liu.se/index.php/sims/article/view/747)
+
+
+def _dh_supply(design_c: float | None, site_c):
+    """Network supply temperature [°C]: the design's constant when set, else the site's series.
+
+    Callers without a site series (unit tests, design-day checks) get 80 °C.
+    """
+    if design_c is not None:
+        return design_c
+    return _DH_SUPPLY_WITHOUT_SITE_C if site_c is None else site_c

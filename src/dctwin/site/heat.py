@@ -3,7 +3,13 @@
 Degree-hour model (parameters in ``site/data/heat/<id>.yaml``):
 
     network_mw     = base_load_mw + slope_mw_per_k * max(0, balance_temp_c - T_out)
-    heat_demand_mw = min(offtake_cap_mw, site_share * network_mw)
+    room_mw        = max(0, network_mw - must_run_mw)
+    heat_demand_mw = min(offtake_cap_mw, site_share * room_mw)
+
+``must_run_mw`` is the heat the network takes first from sources that run
+anyway (waste incineration, industrial waste heat, CHP heat that comes with
+power): in summer they often cover the whole load and the datacenter can sell
+nothing.
 
 Supply temperature: a linear control curve in outdoor temperature, from
 ``supply_temp_min_c`` at ``supply_curve_warm_c`` and above to
@@ -50,7 +56,8 @@ def heat_demand(profile: str | Profile, weather_dry_bulb_c, timestamps, offtake_
     p = _profile(profile)
     t = np.asarray(weather_dry_bulb_c, dtype=float)
     network = float(p["base_load_mw"]) + float(p["slope_mw_per_k"]) * np.maximum(0.0, float(p["balance_temp_c"]) - t)
-    demand = np.minimum(float(offtake_cap_mw), float(p["site_share"]) * network)
+    room = np.maximum(0.0, network - float(p["must_run_mw"]))
+    demand = np.minimum(float(offtake_cap_mw), float(p["site_share"]) * room)
     index = pd.RangeIndex(t.size) if timestamps is None else pd.Index(timestamps)
     return pd.DataFrame({"heat_demand_mw": demand, "dh_supply_temp_c": dh_supply_temp_c(p, t)}, index=index)
 
@@ -58,6 +65,7 @@ def heat_demand(profile: str | Profile, weather_dry_bulb_c, timestamps, offtake_
 def heat_price_factor(profile: str | Profile, months) -> np.ndarray:
     """Seasonal value of recovered heat relative to its annual (month-weighted) mean, by month 1..12 [-]."""
     p = _profile(profile)
-    prices = np.asarray(p["energy_price_ore_per_kwh"], dtype=float)
+    key = "energy_price_ore_per_kwh" if "energy_price_ore_per_kwh" in p else "energy_price_shape_by_month"
+    prices = np.asarray(p[key], dtype=float)
     days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)
     return prices[np.asarray(months, dtype=np.int64) - 1] / (np.sum(prices * days) / days.sum())

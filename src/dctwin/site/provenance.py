@@ -145,7 +145,9 @@ def economics_provenance(scenario) -> list[dict[str, str]]:
     filled = getattr(econ, "_from_site", frozenset())
     rows = [("energy_tax_eur_per_mwh", f"site/data/tariffs/{site.country.lower()}.yaml", f"{site.country} tariff"),
             ("grid_fee_eur_per_mwh", f"site/data/tariffs/{site.country.lower()}.yaml", f"{site.country} tariff"),
-            ("residual_mix_g_per_kwh", f"site/data/grid/{site.grid.profile_id}.yaml", f"zone {site.grid.zone}")]
+            ("residual_mix_g_per_kwh", f"site/data/grid/{site.grid.profile_id}.yaml", f"zone {site.grid.zone}"),
+            ("heat_price_eur_per_mwh", f"site/data/heat/{site.heat_demand.profile}.yaml",
+             f"heat network '{site.heat_demand.profile}'")]
     out = []
     for key, file, what in rows:
         value = getattr(econ, key)
