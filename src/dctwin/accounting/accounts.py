@@ -29,7 +29,7 @@ from dctwin.catalog import Platform
 from dctwin.config import Scenario
 from dctwin.errors import DctwinError, InputError
 
-__all__ = ["REQUIRED_COLUMNS", "Accounts", "account", "heat_price_by_month_eur_per_mwh"]
+__all__ = ["REQUIRED_COLUMNS", "Accounts", "account", "accounting_stage", "heat_price_by_month_eur_per_mwh"]
 
 HOURS_PER_YEAR = 8760.0
 REQUIRED_COLUMNS = ("timestamp", "grid_power_kw", "heat_delivered_kw", "price_eur_per_mwh", "carbon_g_per_kwh",
@@ -46,6 +46,7 @@ class Accounts:
     cost_lines: pd.DataFrame
     monthly: pd.DataFrame
     cash_flows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    investor: pd.DataFrame = field(default_factory=pd.DataFrame)
     per_step: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
@@ -250,3 +251,14 @@ def account(scenario: Scenario, series: pd.DataFrame, step_s: int,
     monthly.index = monthly.index.astype(str)
     monthly = monthly.rename_axis("month").reset_index()
     return Accounts(kpis=kpis, cost_lines=cost_lines, monthly=monthly, per_step=per_step, cash_flows=hz["cash_flows"])
+
+
+def accounting_stage(scenario: Scenario, series: pd.DataFrame, step_s: int) -> Accounts:
+    """``account`` plus the investor table: P10-P90 of NPV, IRR, payback and unit costs over the finance norms'
+    ranges (``economics.finance.band_samples`` re-runs of the accounting on the same series)."""
+    from dctwin.accounting.band import investor_table
+
+    acc = account(scenario, series, step_s)
+    acc.investor = investor_table(scenario, lambda sc: account(sc, series, step_s).kpis, acc.kpis,
+                                  scenario.economics.finance.band_samples)
+    return acc

@@ -160,6 +160,11 @@ class FinanceConfig(Section):
         description="Share of the first-year capex financed by an amortising loan [-].",
     )
     debt_rate: float = Field(_norm("debt_rate"), ge=0, le=0.5, description="Interest rate of that loan [1/year].")
+    band_samples: int = Field(
+        40, ge=0, le=2000,
+        description="Finance draws behind the P10-P90 band of the run's investor table (every norm with a sourced "
+        "range varies; accounting only, about 40 ms each); 0: no band.",
+    )
     debt_tenor_years: int = Field(
         _norm("debt_tenor_years"), ge=1, le=30, description="Loan term, equal yearly payments (annuity) [years]."
     )

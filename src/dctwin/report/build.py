@@ -11,6 +11,7 @@ from dctwin.report.compare import build_compare_figures
 from dctwin.report.data import RunData, load_run
 from dctwin.report.figures import build_figures
 from dctwin.report.html import figure_blocks, render, scenario_text
+from dctwin.report.investor import investor_context
 from dctwin.report.kpis import GROUPS, compare_rows, kpi_cards, kpi_rows
 from dctwin.report.span import compare_warnings, span_of, span_warnings
 from dctwin.report.static import write_static_figures
@@ -36,7 +37,8 @@ def report_context(run: RunData) -> dict:
     figs, notes = build_figures(run)
     return {"run": run, "kpi_rows": kpi_rows(run.kpis, run.manifest), "kpi_cards": kpi_cards(run.kpis, run.manifest),
             "kpi_groups": GROUPS, "span_notes": span_warnings(run.kpis, run.manifest) + _peak_notes(run.kpis),
-            "figures": figure_blocks(figs), "notes": notes, "scenario_text": scenario_text(run.scenario)}
+            "figures": figure_blocks(figs), "notes": notes, "scenario_text": scenario_text(run.scenario),
+            "investor": investor_context(run)}
 
 
 def report_html(run: RunData, *, inline_plotly: bool = True, extra_notes: dict[str, str] | None = None) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dctwin.accounting.accounts import Accounts, account
+from dctwin.accounting.accounts import Accounts, accounting_stage
 from dctwin.buildout import Pool
 from dctwin.cluster.stage import PoolRun, pool_stage
 from dctwin.config import Scenario
@@ -101,7 +101,7 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
     series_id = {"of": [key(n) for n in ("site", "operation", "workload", "facility")],
                  "clusters": [key(f"cluster#{i}") for i in range(len(pools))], "cooling": array_digest(cooling_kw)}
     accounts = cache.stage("accounting", lambda: {**_sections(sc, *ACCOUNTING_SECTIONS), "series": series_id},
-                           lambda: account(ScenarioView(sc, ACCOUNTING_SECTIONS), series, timeline.step_s),
+                           lambda: accounting_stage(ScenarioView(sc, ACCOUNTING_SECTIONS), series, timeline.step_s),
                            Fields(Accounts))
     return _tables(sc, timeline, pools, site, runs, fac, series, accounts, op)
 
@@ -172,7 +172,8 @@ def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFr
     tables = {"timeseries": series, "monthly": monthly, "jobs": jobs,
               "failures": pd.concat([r.failures for r in runs], ignore_index=True),
               "cost_lines": accounts.cost_lines.reset_index(drop=True),
-              "cash_flows": accounts.cash_flows.reset_index(drop=True)}  # yearly, periods 0..N
+              "cash_flows": accounts.cash_flows.reset_index(drop=True),  # yearly, periods 0..N
+              "investor": accounts.investor}  # P10-P90 of NPV, IRR, payback, unit costs (accounting/band.py)
     return tables, clean_kpis(kpis)
 
 

@@ -1,0 +1,54 @@
+"""The investor table: P10-P90 bands over the finance norms' ranges, and its place at the top of the report."""
+
+import pytest
+
+from dctwin.accounting import account
+from dctwin.accounting.band import BAND_FIELDS, investor_table
+from test_accounting_fixtures import default_scenario, flat_series, platforms
+
+
+@pytest.fixture(scope="module")
+def series():
+    return flat_series(24 * 14, 3600, grid_kw=18500.0, heat_kw=8000.0)
+
+
+def band(scenario, series, samples):
+    base = account(scenario, series, 3600, platforms()).kpis
+    return investor_table(scenario, lambda sc: account(sc, series, 3600, platforms()).kpis, base, samples), base
+
+
+def test_band_brackets_the_median_and_varies_every_sourced_norm(series):
+    table, base = band(default_scenario(), series, 24)
+    t = table.set_index("kpi")
+    assert (t["samples"] == 24).all() and (t["inputs_varied"] == len(BAND_FIELDS)).all()
+    for k in ("npv_eur", "irr_project", "lcoc_eur_per_gpu_hour", "eur_per_gpu_hour_used"):
+        assert t.loc[k, "p10"] < t.loc[k, "p50"] < t.loc[k, "p90"], k
+        assert t.loc[k, "value"] == pytest.approx(base[k])
+    again, _ = band(default_scenario(), series, 24)
+    assert again.equals(table)  # seeded by the scenario's seed
+
+
+def test_a_value_outside_its_norm_range_is_held_fixed(series):
+    table, _ = band(default_scenario(finance={"wacc": 0.30}), series, 8)
+    assert (table["inputs_varied"] == len(BAND_FIELDS) - 1).all()
+
+
+def test_no_band_when_samples_is_zero(series):
+    table, _ = band(default_scenario(), series, 0)
+    assert (table["samples"] == 0).all() and table[["p10", "p50", "p90"]].isna().all().all()
+    assert table["value"].notna().all()
+
+
+def test_report_opens_with_the_investor_answer(tmp_path, cli):
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text("extends: borlange-2027\nname: short\nsimulation: {duration_days: 3, step_s: 3600}\n"
+                        "economics: {finance: {band_samples: 12}}\n")
+    res = cli("run", str(scenario), "--out", str(tmp_path / "run"), "--quiet")
+    assert res.returncode == 0, res.stderr
+    html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    start = html.index("For an investor")
+    assert start < html.index("Key figures")  # the first thing on the page
+    section = html[start:html.index("Key figures")]
+    for text in ("Net present value", "Project IRR", "Payback", "Levelised cost of compute",
+                 "Cost per million tokens", "P10 to P90", "12 draws", "Yearly cash flows", "Compute revenue"):
+        assert text in section, text
