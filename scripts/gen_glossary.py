@@ -21,7 +21,7 @@ from dctwin.results.schema import lookup, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-TABLES = ("timeseries", "monthly", "jobs", "failures", "cost_lines", "cash_flows", "investor")
+TABLES = ("timeseries", "monthly", "jobs", "failures", "cost_lines", "cash_flows", "cash_flows_monthly", "investor")
 SECTIONS = (*TABLES, "kpis")
 SVC = "<svc>"
 
@@ -96,6 +96,9 @@ INTRO = {
             "[the job schema](job-schema.md).",
     "failures": "One row per job interruption (`failures.parquet`).",
     "cost_lines": "One row per cost line over the finance horizon (`cost_lines.parquet`); they sum to `tco_eur`.",
+    "cash_flows_monthly": "The yearly cash flows by month (`cash_flows_monthly.parquet`), undiscounted: capital at "
+                          "month 12k, tax at each year's last month, energy and heat by the run's seasonal shape, "
+                          "the rest 1/12 a month; each year's months sum to its row of `cash_flows`.",
     "investor": "One row per investor figure (`investor.parquet`): the run's value and its P10/P50/P90 over "
                 "`economics.finance.band_samples` draws of the finance inputs with a sourced range (accounting only).",
     "cash_flows": "One row per period of the finance horizon (`cash_flows.parquet`), money in positive: "

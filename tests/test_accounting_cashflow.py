@@ -116,3 +116,22 @@ def test_debt_gives_equity_flows_and_a_cover_ratio():
     assert t["equity_cash_flow_eur"].iloc[0] == pytest.approx(t["project_cash_flow_eur"].iloc[0] / 2)
     assert math.isfinite(k["dscr_min"])
     assert k["irr_equity"] == pytest.approx(npf.irr(t["equity_cash_flow_eur"]), abs=1e-9)
+
+
+def test_monthly_table_sums_to_the_yearly_one_with_the_seasons_of_the_run(year):
+    s, acc = year
+    m, y = acc.cash_flows_monthly, acc.cash_flows
+    assert len(m) == 12 * s.economics.finance.horizon_years + 1
+    for col in ("project_cash_flow_eur", "energy_eur", "heat_revenue_eur", "compute_revenue_eur", "tax_eur"):
+        np.testing.assert_allclose(m.groupby("year")[col].sum().to_numpy(), y[col].to_numpy(), rtol=1e-9, atol=1e-6)
+    assert m["cumulative_project_eur"].iloc[-1] == pytest.approx(y["cumulative_project_eur"].iloc[-1])
+
+
+def test_token_price_by_year_is_the_gpu_hour_price_at_the_service_throughput(year):
+    _, acc = year
+    t = acc.cash_flows
+    svc = "mistral-large-2"
+    col = f"spot_price_eur_per_mtok__{svc}"
+    assert col in t.columns
+    ratio = (t[col] / t["spot_price_eur_per_gpu_hour"]).dropna().to_numpy()
+    assert np.allclose(ratio, ratio[0]) and ratio[0] > 0   # one throughput per service, prices move together

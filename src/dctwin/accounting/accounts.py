@@ -23,6 +23,7 @@ import pandas as pd
 
 from dctwin.accounting.capex import capex_items, installed_platforms
 from dctwin.accounting.carbon import emissions_t
+from dctwin.accounting.cashflow import monthly_cash_flows
 from dctwin.accounting.energy import energy_flows
 from dctwin.accounting.horizon import horizon_accounts
 from dctwin.catalog import Platform
@@ -46,6 +47,7 @@ class Accounts:
     cost_lines: pd.DataFrame
     monthly: pd.DataFrame
     cash_flows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cash_flows_monthly: pd.DataFrame = field(default_factory=pd.DataFrame)
     investor: pd.DataFrame = field(default_factory=pd.DataFrame)
     per_step: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
@@ -237,6 +239,10 @@ def account(scenario: Scenario, series: pd.DataFrame, step_s: int,
         kpis[f"eur_per_mtok__{s}"] = _div(inf_cost * w, mtok_h)
         kpis[f"gco2_per_mtok__{s}"] = _div(kpis["emissions_location_t"] * 1e6 * inf_share * w, mtok_run)
         kpis[f"gco2_per_mtok_market__{s}"] = _div(kpis["emissions_market_t"] * 1e6 * inf_share * w, mtok_run)
+        # the year's GPU-hour price per million tokens at this service's tokens per busy GPU-hour (its share
+        # of the inference GPU-hours, as for its cost)
+        hz["cash_flows"][f"spot_price_eur_per_mtok__{s}"] = (hz["cash_flows"]["spot_price_eur_per_gpu_hour"]
+                                                              * _div(w * gpuh_inf, mtok_run))
 
     # --- monthly table of the run
     grp = per_step.groupby(ts.to_period("M"))
@@ -250,7 +256,22 @@ def account(scenario: Scenario, series: pd.DataFrame, step_s: int,
     })
     monthly.index = monthly.index.astype(str)
     monthly = monthly.rename_axis("month").reset_index()
-    return Accounts(kpis=kpis, cost_lines=cost_lines, monthly=monthly, per_step=per_step, cash_flows=hz["cash_flows"])
+    shares = _calendar_shares(per_step, ts)
+    cf_monthly = monthly_cash_flows(hz["cash_flows"], shares["energy_cost_eur"], shares["heat_revenue_eur"],
+                                    first_month=int(ts[0].month))
+    return Accounts(kpis=kpis, cost_lines=cost_lines, monthly=monthly, per_step=per_step, cash_flows=hz["cash_flows"],
+                    cash_flows_monthly=cf_monthly)
+
+
+def _calendar_shares(per_step: pd.DataFrame, ts: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+    """Share of a year's energy cost and heat revenue in each calendar month: the run's shape when it covers all
+    12 months (and the total is positive), else 1/12 each."""
+    out = {}
+    for col in ("energy_cost_eur", "heat_revenue_eur"):
+        by_month = per_step[col].groupby(ts.month).sum().reindex(range(1, 13))
+        covered = by_month.notna().all() and float(by_month.sum()) > 0 and (by_month >= 0).all()
+        out[col] = (by_month / by_month.sum()).to_numpy(dtype=float) if covered else np.full(12, 1.0 / 12)
+    return out
 
 
 def accounting_stage(scenario: Scenario, series: pd.DataFrame, step_s: int) -> Accounts:

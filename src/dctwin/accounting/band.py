@@ -68,14 +68,15 @@ def _economics_with(econ: EconomicsConfig, values: dict[str, float]) -> Economic
     return econ.model_copy(update=top)
 
 
-def _get(doc: dict, path: str) -> float:
-    node = doc
+def _get(scenario: Any, path: str) -> float | None:
+    """The value in use at a dotted path (read from the objects: a dump leaves out site-filled values)."""
+    node = scenario
     for part in path.split("."):
-        node = node[part]
-    return float(node)
+        node = getattr(node, part)
+    return None if node is None else float(node)
 
 
-def _draws(doc: dict, samples: int, seed: int) -> tuple[list[str], np.ndarray]:
+def _draws(scenario: Any, samples: int, seed: int) -> tuple[list[str], np.ndarray]:
     """Fields that vary and a (samples x fields) array of their values."""
     from scipy import stats
     from scipy.stats import qmc
@@ -85,8 +86,8 @@ def _draws(doc: dict, samples: int, seed: int) -> tuple[list[str], np.ndarray]:
     fields, cols = [], []
     u = qmc.LatinHypercube(d=len(BAND_FIELDS), seed=seed).random(samples)
     for j, (path, norm) in enumerate(BAND_FIELDS.items()):
-        rng, mode = norm_range(norm), _get(doc, path)
-        if rng is None or rng[1] <= rng[0] or not rng[0] <= mode <= rng[1]:
+        rng, mode = norm_range(norm), _get(scenario, path)
+        if rng is None or mode is None or rng[1] <= rng[0] or not rng[0] <= mode <= rng[1]:
             continue
         c = (mode - rng[0]) / (rng[1] - rng[0])
         fields.append(path)
@@ -103,8 +104,7 @@ def investor_table(scenario: Scenario, kpis_of: Callable[[Any], dict[str, float]
     """
     names = [*INVESTOR_KPIS, *sorted(k for k in base_kpis if k.startswith("eur_per_mtok__"))]
     rows: dict[str, list[float]] = {k: [] for k in names}
-    econ0 = {"economics": scenario.economics.model_dump(mode="json")}
-    fields, values = _draws(econ0, samples, scenario.simulation.seed) if samples > 0 else ([], np.empty((0, 0)))
+    fields, values = _draws(scenario, samples, scenario.simulation.seed) if samples > 0 else ([], np.empty((0, 0)))
     for row in values:
         k = kpis_of(_WithEconomics(scenario, _economics_with(scenario.economics, dict(zip(fields, row, strict=True)))))
         for name in names:

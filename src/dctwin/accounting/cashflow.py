@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["cash_flow_table", "debt_schedule", "irr", "npv", "payback_years", "returns"]
+__all__ = ["cash_flow_table", "debt_schedule", "irr", "monthly_cash_flows", "npv", "payback_years", "returns"]
 
 OPERATING = ("compute_revenue_eur", "heat_revenue_eur", "energy_eur", "staff_eur", "water_eur",
              "insurance_eur", "maintenance_eur")
@@ -147,3 +147,31 @@ def returns(table: pd.DataFrame) -> dict[str, float]:
         "discounted_payback_years": payback_years(table["pv_project_eur"].to_numpy()),
         "dscr_min": float(np.nanmin(dscr)) if np.isfinite(dscr).any() else float("nan"),
     }
+
+
+def monthly_cash_flows(table: pd.DataFrame, energy_share: np.ndarray, heat_share: np.ndarray,
+                       first_month: int = 1) -> pd.DataFrame:
+    """The yearly table spread over months 0..12N (undiscounted; each year's months sum to its row).
+
+    Capital at month 12k (period k), tax at each year's last month, the residual at month 12N; energy and
+    heat of a year follow ``energy_share`` / ``heat_share`` by calendar month of year (12 shares summing to
+    1, the run's seasonal shape, January first), the other operating flows 1/12 a month; ``first_month`` is
+    the calendar month (1-12) of the horizon's first month.
+    """
+    n = len(table) - 1
+    m = np.arange(12 * n + 1)
+    out = pd.DataFrame({"month": m, "year": np.ceil(m / 12).astype(int)})
+    month_of_year = np.where(m == 0, 0, (m - 1 + first_month - 1) % 12)
+    for col in (*CAPITAL, "tax_eur", "residual_value_eur"):
+        v = np.zeros(m.size)
+        v[::12] = table[col].to_numpy()  # period k -> month 12k
+        out[col] = v
+    shares = {"energy_eur": energy_share, "heat_revenue_eur": heat_share}
+    for col in OPERATING:
+        share = np.asarray(shares.get(col, np.full(12, 1.0 / 12)), dtype=float)
+        yearly = table[col].to_numpy()[out["year"].to_numpy()]
+        out[col] = np.where(m == 0, 0.0, yearly * share[month_of_year])
+    flows = [*CAPITAL, *OPERATING, "tax_eur", "residual_value_eur"]
+    out["project_cash_flow_eur"] = out[flows].sum(axis=1)
+    out["cumulative_project_eur"] = out["project_cash_flow_eur"].cumsum()
+    return out

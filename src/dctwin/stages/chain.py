@@ -173,6 +173,7 @@ def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFr
               "failures": pd.concat([r.failures for r in runs], ignore_index=True),
               "cost_lines": accounts.cost_lines.reset_index(drop=True),
               "cash_flows": accounts.cash_flows.reset_index(drop=True),  # yearly, periods 0..N
+              "cash_flows_monthly": accounts.cash_flows_monthly,  # the same flows by month, undiscounted
               "investor": accounts.investor}  # P10-P90 of NPV, IRR, payback, unit costs (accounting/band.py)
     return tables, clean_kpis(kpis)
 
