@@ -68,3 +68,63 @@ def test_cli_sweep_of_same_tail_axes_records_the_whole_grid(tmp_path, cli):
     assert proc.returncode == 0, proc.stderr
     assert "4 runs finished, 0 failed" in proc.stdout
     assert len(list((out / "done").glob("*.json"))) == 4
+
+
+def test_unreachable_ray_address_is_a_clear_error_not_a_hang(tmp_path, cli):
+    import time
+
+    t0 = time.perf_counter()
+    proc = cli("sweep", str(_sweep(tmp_path)), "--out", str(tmp_path / "out"), "--ray", "127.0.0.1:1", "--quiet",
+               timeout=120)
+    assert time.perf_counter() - t0 < 60
+    assert proc.returncode == 2 and "cannot reach a Ray cluster" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_killed_sweep_leaves_no_pool_workers(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    def children(pid: int) -> list[int]:
+        out = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(stat.parent.name))
+        return out
+
+    body = SAME_TAIL.replace("duration_days: 1", "duration_days: 30")
+    proc = subprocess.Popen([sys.executable, "-m", "dctwin", "sweep", str(_sweep(tmp_path, body)), "--out",
+                             str(tmp_path / "out"), "-j", "2", "--quiet"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while time.monotonic() < deadline and len(workers) < 2:
+        workers = children(proc.pid)
+        time.sleep(0.2)
+    assert len(workers) >= 2, "the sweep never started its pool"
+    os.kill(proc.pid, signal.SIGKILL)             # the sweep only, not its process group
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    alive = workers
+    while time.monotonic() < deadline and alive:
+        alive = [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+        time.sleep(0.2)
+    try:
+        assert alive == [], f"pool workers outlived the killed sweep: {alive}"
+    finally:
+        for w in alive:
+            os.kill(w, signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

@@ -173,3 +173,25 @@ def test_serve_on_another_loopback_address_answers(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _default_form(client) -> dict[str, str]:
+    html = client.get("/new").text
+    values = dict(re.findall(r'<input id="([a-z_]+)" name="[a-z_]+" value="([^"]*)"', html))
+    return {**values, "duration_days": "2", "policy": "easy_backfill", "csrf_token": _token(client)}
+
+
+def test_runs_folder_cap_refuses_new_runs(runs, tmp_path):
+    shutil.copytree(runs / "alpha", tmp_path / "alpha")
+    c = TestClient(create_app(tmp_path, None, runner=fake_runner(), write_reports=False, max_runs=1), base_url=BASE)
+    r = c.post("/runs", data={**_default_form(c), "run_name": "one-more"}, follow_redirects=False)
+    assert r.status_code == 422 and "limit of this dashboard is 1" in r.text
+    assert c.get("/api/jobs").json() == []
+
+
+def test_low_disk_refuses_new_runs(runs, tmp_path):
+    c = TestClient(create_app(tmp_path, None, runner=fake_runner(), write_reports=False, min_free_mb=1e12),
+                   base_url=BASE)
+    r = c.post("/runs", data={**_default_form(c), "run_name": "no-room"}, follow_redirects=False)
+    assert r.status_code == 422 and "MB free" in r.text
+    assert c.get("/api/jobs").json() == []

@@ -7,12 +7,13 @@ same seeds give the same KPIs whichever engine runs them.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
-from dctwin.errors import DctwinError
+from dctwin.errors import DctwinError, InputError
 from dctwin.sweep.spec import SweepRun
 from dctwin.sweep.store import SweepStore
 
@@ -57,7 +58,7 @@ def run_local(runs: Iterable[SweepRun], store: SweepStore, workers: int, on_done
             _record(store, run, lambda r=run: run_one(r.scenario.model_dump(mode="json"), stage_cache_dir(store)),
                     on_done)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(run_one, r.scenario.model_dump(mode="json"), stage_cache_dir(store)): r
                    for r in pending}
         while futures:
@@ -82,12 +83,45 @@ def _record(store: SweepStore, run: SweepRun, get: Callable[[], tuple[dict, floa
     on_done(run, True)
 
 
+def _exit_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
+    """Pool-worker initializer: a watcher thread ends the worker when the sweep process is gone (SIGKILL
+    leaves no chance to shut the pool down), so no orphan keeps its memory."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="dctwin-parent-watch").start()
+
+
+def _reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse a Ray address nothing listens on, instead of waiting forever inside ``ray.init``."""
+    import socket
+
+    if address in ("auto", "local"):
+        return
+    hostport = address.removeprefix("ray://").rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise InputError("not a Ray address", field="--ray", value=address, allowed="HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"cannot reach a Ray cluster there ({reason})", field="--ray", value=address,
+                         allowed="the address of a running Ray head (`ray start --head` prints it)") from None
+
+
 def run_on_ray(runs: Iterable[SweepRun], store: SweepStore, address: str, on_done: OnDone) -> None:
     """Run one Ray task per scenario on the cluster at ``address``; gather results as they finish."""
     from dctwin.extras import require
 
     ray = require("ray", "sweeps on a Ray cluster (dctwin sweep --ray)")
 
+    _reachable(address)
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False)
     try:
         remote = ray.remote(max_retries=3, retry_exceptions=False)(run_one)

@@ -129,7 +129,7 @@ def _regular_pngs(folder: Path) -> list[str]:
 
 def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | None = None,
                allowed_hosts: list[str] | None = None, max_body_bytes: int = 64 * 1024,
-               write_reports: bool = True, live=None) -> FastAPI:
+               write_reports: bool = True, live=None, max_runs: int = 1000, min_free_mb: float = 2048.0) -> FastAPI:
     """The dashboard app over ``runs_dir``.
 
     ``token``: required on every request when given. ``allowed_hosts``: Host
@@ -137,12 +137,14 @@ def create_app(runs_dir: Path, token: str | None = None, *, runner: Runner | Non
     with one). ``runner(scenario, out_dir, progress)`` starts a run
     (default ``dctwin.orchestrator.run``); after it, ``report.html`` is written.
     ``live``: a ``dctwin.telemetry.live.LiveFollower`` shown at ``/live``.
+    ``max_runs``, ``min_free_mb``: a new run is refused when the runs folder holds that many runs or its
+    disk has less free space [MB], so the dashboard cannot fill the disk over time.
     """
     store = RunStore(Path(runs_dir))
     after = None
     if write_reports:
         from dctwin.report import write_report as after
-    jobs = JobManager(store.root, runner=runner, after=after)
+    jobs = JobManager(store.root, runner=runner, after=after, max_runs=max_runs, min_free_mb=min_free_mb)
     pages, rendered = _LRU(), _LRU(size=8, builders=2)
     csrf = Csrf()
     if allowed_hosts is None and token is None:

@@ -58,8 +58,10 @@ class JobManager:
     """Start runs in a background thread and report their progress."""
 
     def __init__(self, runs_dir: Path, runner: Runner | None = None, after: Callable[[Path], Any] | None = None,
-                 max_jobs: int = 100) -> None:
+                 max_jobs: int = 100, max_runs: int = 1000, min_free_mb: float = 2048.0) -> None:
         self.runs_dir = Path(runs_dir)
+        self.max_runs = max_runs
+        self.min_free_mb = min_free_mb
         self.runner = runner or default_runner
         self.after = after
         self.max_jobs = max_jobs
@@ -71,7 +73,25 @@ class JobManager:
         with self._lock:
             return any(j.run_name == run_name and j.state in ("queued", "running") for j in self._jobs.values())
 
+    def _check_room(self) -> None:
+        """Refuse a new run when the runs folder holds ``max_runs`` runs or its disk has under ``min_free_mb``."""
+        import os
+        import shutil
+
+        try:
+            count = sum(1 for e in os.scandir(self.runs_dir) if not e.name.startswith("."))
+            free_mb = shutil.disk_usage(self.runs_dir).free / 2**20
+        except OSError as exc:
+            raise DctwinError(f"the runs folder cannot be read ({exc.strerror})") from None
+        if count >= self.max_runs:
+            raise DctwinError(f"the runs folder holds {count} runs, the limit of this dashboard is {self.max_runs}; "
+                              "delete or move old runs first")
+        if free_mb < self.min_free_mb:
+            raise DctwinError(f"only {free_mb:,.0f} MB free on the runs folder's disk; a run needs at least "
+                              f"{self.min_free_mb:,.0f} MB to be started from the dashboard")
+
     def submit(self, scenario: Any, run_name: str) -> Job:
+        self._check_room()
         job = Job(id=secrets.token_hex(8), run_name=run_name)
         with self._lock:
             active = sum(j.state in ("queued", "running") for j in self._jobs.values())
