@@ -61,13 +61,17 @@ def run(
     _print_summary(result)
 
 
+def _step_text(step_s: int) -> str:
+    return f"{step_s}-s" if step_s < 60 else f"{step_s / 60:g}-min"
+
+
 def _print_summary(result) -> None:
     from dctwin.report.span import span_warnings
     from dctwin.results.schema import field
 
     k = result.kpis
     table = Table(title=f"{result.scenario.name}: {result.scenario.simulation.duration_days:g} days, "
-                        f"{result.scenario.simulation.step_s // 60}-min steps")
+                        f"{_step_text(result.scenario.simulation.step_s)} steps")
     table.add_column("KPI")
     table.add_column("value", justify="right")
     table.add_column("unit")

@@ -36,6 +36,18 @@ _INF = math.inf
 _DRAW_CHUNK = 1 << 14
 
 
+def _changes(online, limit, inf_need, n_steps: int) -> list[bool]:
+    """True at the steps where capacity, the GPU limit or the inference need differs from the step before."""
+    if n_steps == 0:
+        return []
+    cols = [np.asarray(a, dtype=np.int64)[:n_steps] for a in (online, limit, inf_need)]
+    out = np.zeros(n_steps, dtype=bool)
+    out[0] = True
+    for c in cols:
+        out[1:] |= c[1:] != c[:-1]
+    return out.tolist()
+
+
 class Engine:
     """State and actions of one cluster run; ``run()`` drives it. Built by ``simulate_cluster``."""
 
@@ -107,6 +119,7 @@ class Engine:
         self.dn_t: list[float] = []
         self.dn_d: list[int] = []
         self.shortfall = np.zeros(n_steps, dtype=np.int64)
+        self.step_changes = _changes(online, limit, inf_need, n_steps)
         self.fail_log: list[tuple[float, int, int]] = []
         self.preempt_lost_gpu_s = 0.0
         self.preemptions_for_capacity = 0
@@ -493,6 +506,7 @@ class Engine:
         events = 0
         hook = progress_sink()               # the run's progress bar, if one listens
         tick = max(1, n_steps // 200)
+        changes, shortfall, inf_need = self.step_changes, self.shortfall, self.inf_need
         while True:
             th = heap[0][0] if heap else _INF
             ts = submit[isub] if isub < n else _INF
@@ -503,7 +517,12 @@ class Engine:
             if t >= t_end:
                 break
             if tk == t:
-                self._step(istep, t)
+                # a step whose capacity, limit and inference need equal the last one's changes nothing
+                # unless busy GPUs sit over the limit; at 1-s steps most steps are such
+                if changes[istep] or self.busy + self.inf > self.cur_limit:
+                    self._step(istep, t)
+                else:
+                    shortfall[istep] = inf_need[istep] - self.inf
                 istep += 1
                 events += 1
                 if hook is not None and istep % tick == 0:

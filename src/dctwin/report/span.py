@@ -42,6 +42,8 @@ class Span:
     def step_text(self) -> str:
         if self.step_s is None:
             return "unknown step"
+        if self.step_s < 60:
+            return f"{self.step_s:g}-s steps"
         return f"{self.step_s / 60:g}-min steps" if self.step_s < 3600 else f"{self.step_s / 3600:g}-h steps"
 
 

@@ -1,0 +1,49 @@
+"""Steps under a minute: a day at 1-s steps runs with per-step arrays only; long spans are refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import dctwin
+from dctwin.cluster.engine import _changes
+from dctwin.config import load_scenario
+from dctwin.config.load import scenario_from_dict
+from dctwin.errors import ScenarioError
+
+
+def _scenario(days: float, step_s: int):
+    doc = load_scenario().model_dump(mode="json")
+    doc["simulation"].update(duration_days=days, step_s=step_s)
+    return scenario_from_dict(doc)
+
+
+def test_a_day_at_one_second_steps_balances_energy_every_step():
+    result = dctwin.simulate(_scenario(1, 1))
+    ts = result.timeseries
+    assert len(ts) == 86_400
+    assert (np.diff(ts["t_s"].to_numpy()) == 1).all()
+    # every series is a numeric column: one array per quantity, no Python object per step
+    assert all(dtype.kind in "fiub" or "datetime" in str(dtype) for dtype in ts.dtypes)
+    balance = ts["heat_rejected_kw"] + ts["heat_delivered_kw"] - ts["grid_power_kw"]
+    assert np.abs(balance).max() < 1e-6 * ts["grid_power_kw"].max()
+
+
+def test_the_same_hour_at_1_s_and_60_s_steps_uses_the_same_it_energy_within_a_percent():
+    fine = dctwin.simulate(_scenario(1, 1)).kpis["it_energy_mwh"]
+    coarse = dctwin.simulate(_scenario(1, 60)).kpis["it_energy_mwh"]
+    assert fine == pytest.approx(coarse, rel=0.01)
+
+
+def test_subminute_steps_are_for_a_day_or_a_week():
+    with pytest.raises(ScenarioError, match=r"under 60 s is for spans up to 7 days.*duration_days 8"):
+        _scenario(8, 1)
+    with pytest.raises(ScenarioError, match="must divide 86400"):
+        _scenario(1, 7)
+    assert _scenario(7, 15).simulation.n_steps == 7 * 86_400 // 15
+
+
+def test_only_steps_that_change_capacity_limit_or_need_are_marked():
+    marks = _changes([8, 8, 8, 16, 16], [8, 8, 4, 4, 4], [1, 1, 1, 1, 2], 5)
+    assert marks == [True, False, True, True, True]
+    assert _changes([8], [8], [0], 0) == []
