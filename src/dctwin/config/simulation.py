@@ -35,7 +35,7 @@ class SimulationConfig(Section):
         return v
 
     @model_validator(mode="after")
-    def _subminute_steps_for_short_spans(self) -> "SimulationConfig":
+    def _subminute_steps_for_short_spans(self) -> SimulationConfig:
         if self.step_s < 60 and self.duration_days > MAX_SUBMINUTE_DAYS:
             raise ValueError(f"step_s ({self.step_s}) under 60 s is for spans up to {MAX_SUBMINUTE_DAYS} days "
                              f"(got duration_days {self.duration_days:g}); use 60 s or more for longer spans")
