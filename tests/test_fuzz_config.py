@@ -540,6 +540,89 @@ def test_sweep_axis_with_repeated_values_does_not_give_two_runs_one_id():
     _case_sweep_repeated_values()
 
 
+# --- issue 21: the 360-mutant and the every-numeric-field probes ---------------------------------------
+
+N_MUTANTS = 360
+N_MUTANTS_RUN = 8        # of the mutants that load, this many (seeded) are also simulated for one day
+EXTREMES = (5e-324, -5e-324, 1e-13, 1e-12, 1e15, 1e16, 1e308, -1e308, -1.0, 0.0)
+
+
+def _numeric_paths() -> list[tuple[str, tuple]]:
+    """(packaged scenario, path) of every distinct numeric field path over the packaged scenarios."""
+    from dctwin.config import packaged_scenarios
+
+    seen, out = set(), []
+    for name in packaged_scenarios():
+        doc = load_scenario(name).model_dump(mode="json")
+        for path in _paths(doc):
+            v = _get(doc, path)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and path not in seen:
+                seen.add(path)
+                out.append((name, path))
+    return out
+
+
+def _short_run(scenario: Scenario) -> None:
+    """Simulate one day of ``scenario``: finite headline KPIs, or a DctwinError (never another exception)."""
+    from dctwin.orchestrator import simulate
+
+    doc = scenario.model_dump(mode="json")
+    doc["simulation"].update(duration_days=1, step_s=3600)
+    try:
+        result = simulate(scenario_from_dict(doc, source="<probe>"))
+    except DctwinError:
+        return
+    for k in ("it_energy_mwh", "grid_energy_mwh", "tco_eur"):
+        v = result.kpis.get(k)
+        assert v is None or math.isfinite(v), (k, v)
+
+
+def test_every_numeric_field_at_its_extremes_loads_or_fails_cleanly():
+    """Each numeric field of every packaged scenario (109 on the first pass) at subnormal, huge, negative and
+    zero values: refused with a message naming the field, or accepted; accepted extremes of a seeded sample
+    of fields are simulated for one day and must give finite KPIs or a clean refusal."""
+    import random
+
+    probes = _numeric_paths()
+    assert len(probes) >= 100, len(probes)
+    accepted = []
+    for name, path in probes:
+        base = load_scenario(name).model_dump(mode="json")
+        for value in EXTREMES:
+            doc = copy.deepcopy(base)
+            _get(doc, path[:-1])[path[-1]] = int(value) if isinstance(_get(base, path), int) and abs(value) < 1e18 \
+                else value
+            sc = _check_outcome("numeric", "<probe>", lambda d=doc: scenario_from_dict(d, source="<probe>"))
+            if sc is not None and value not in (0.0, -1.0):
+                accepted.append(sc)
+    for sc in random.Random(21).sample(accepted, min(N_MUTANTS_RUN, len(accepted))):
+        _short_run(sc)
+
+
+@settings(max_examples=N_MUTANTS // BATCH, **FUZZ)
+@given(batch=st.lists(mutations(), min_size=BATCH, max_size=BATCH))
+def test_mutated_scenarios_load_or_fail_cleanly_and_run(batch):
+    """The first pass's 360 mutated scenarios: each loads or is refused cleanly; loaded ones are kept and a
+    seeded sample is simulated for one day (see test_sampled_mutants_run)."""
+    for edits in batch:
+        doc = _apply(_fresh(), edits)
+        sc = _check_outcome("mutant", "<mutant>", lambda d=doc: scenario_from_dict(d, source="<mutant>"))
+        if sc is not None:
+            MUTANTS_LOADED.append(sc)
+
+
+MUTANTS_LOADED: list[Scenario] = []
+
+
+def test_sampled_mutants_run():
+    import random
+
+    if not MUTANTS_LOADED:
+        pytest.skip("the mutant test did not run in this process")
+    for sc in random.Random(21).sample(MUTANTS_LOADED, min(N_MUTANTS_RUN, len(MUTANTS_LOADED))):
+        _short_run(sc)
+
+
 def test_fuzz_count_and_memory():
     """At least 10,000 documents were tried (when the whole module ran); memory stayed bounded."""
     total = sum(c["tried"] for c in DOCS.values())
