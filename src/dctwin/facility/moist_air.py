@@ -2,7 +2,9 @@
 
 psychrolib works on scalars; a year at 1-minute steps has half a million
 of them. So its functions are evaluated once on a grid (dry-bulb every
-0.5 K from -50 to 60 °C, RH every 2 %) and read by linear interpolation:
+0.5 K from -50 to 60 °C, RH every 2 %; shipped as data/moist_air_tables.npz,
+made by scripts/gen_moist_air_tables.py, so a run only loads them) and read
+by linear interpolation:
 the values come from psychrolib alone (one implementation), interpolation
 adds < 0.07 K / 1e-5 kg/kg, and it keeps monotonicity (more humid air never
 reads drier). Enthalpy is linear in the humidity ratio at a given
@@ -12,6 +14,7 @@ temperature, so it is exact from two psychrolib calls per temperature.
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import psychrolib
@@ -24,24 +27,43 @@ _T = np.arange(-50.0, 60.0 + 1e-9, 0.5)
 _RH = np.arange(0.0, 100.0 + 1e-9, 2.0)
 
 
-@cache
-def _tables() -> dict[str, np.ndarray]:
+SHIPPED_TABLES = Path(__file__).resolve().parent / "data" / "moist_air_tables.npz"
+
+
+def compute_tables() -> dict[str, np.ndarray]:
+    """Every table from psychrolib on the grid (about a second: ``scripts/gen_moist_air_tables.py`` writes
+    them to ``SHIPPED_TABLES`` so that a run only loads them)."""
     psychrolib.SetUnitSystem(psychrolib.SI)
     w = np.array([[psychrolib.GetHumRatioFromRelHum(t, rh / 100.0, PRESSURE_PA) for rh in _RH] for t in _T])
     # two points on the line (psychrolib lifts W = 0 to a floor of 1e-7, so not W = 0 itself)
     h_a = np.array([psychrolib.GetMoistAirEnthalpy(t, 0.01) for t in _T]) / 1000.0
     h_b = np.array([psychrolib.GetMoistAirEnthalpy(t, 1.0) for t in _T]) / 1000.0
     slope = (h_b - h_a) / 0.99
-    # dew point as a function of humidity ratio: invert the saturation curve
-    w_sat = w[:, -1]
-    return {"w": w, "h0": h_a - 0.01 * slope, "dh_dw": slope, "w_sat": w_sat}
+    wet_bulb = np.array([[psychrolib.GetTWetBulbFromRelHum(t, max(rh, 0.01) / 100.0, PRESSURE_PA) for rh in _RH]
+                         for t in _T])
+    # dew point as a function of humidity ratio: the saturation curve (RH 100 %) read backwards
+    return {"t_c": _T, "rh_pct": _RH, "w": w, "h0": h_a - 0.01 * slope, "dh_dw": slope, "w_sat": w[:, -1],
+            "wet_bulb": wet_bulb}
 
 
 @cache
+def _all_tables() -> dict[str, np.ndarray]:
+    """The shipped tables when they were made on this grid, else computed now."""
+    try:
+        with np.load(SHIPPED_TABLES) as shipped:
+            tables = {k: shipped[k] for k in shipped.files}
+    except OSError:
+        return compute_tables()
+    same_grid = np.array_equal(tables.get("t_c"), _T) and np.array_equal(tables.get("rh_pct"), _RH)
+    return tables if same_grid else compute_tables()
+
+
+def _tables() -> dict[str, np.ndarray]:
+    return _all_tables()
+
+
 def _wet_bulb_table() -> np.ndarray:
-    psychrolib.SetUnitSystem(psychrolib.SI)
-    return np.array([[psychrolib.GetTWetBulbFromRelHum(t, max(rh, 0.01) / 100.0, PRESSURE_PA) for rh in _RH]
-                     for t in _T])
+    return _all_tables()["wet_bulb"]
 
 
 def _weights(t_c, rh_pct):
