@@ -147,3 +147,17 @@ def test_default_scenario_says_by_how_much_its_peak_exceeds_the_envelope():
         assert any("envelope of 23.0 MW" in m and f"by {check.design_peak_mw - 23.0:.1f} MW" in m for m in msgs)
     else:
         assert not any("envelope" in m for m in msgs)
+
+
+def test_heat_pump_economics_counts_lifted_heat_and_its_electricity():
+    from dctwin.facility.heat_reuse import heat_pump_economics
+
+    n = 4
+    r = simulate_facility(FacilityConfig.model_validate({"heat_reuse": {"dispatch": "always"}}), np.full(n, 800.0),
+                          1.0, np.full(n, -5.0), None, 80.0, 5.0, None, 1000.0, 3600)
+    heat, power = np.full(n, 20.0), np.full(n, 100.0)
+    k = heat_pump_economics(r, heat, power, 1.0)
+    assert k["heat_pump_heat_revenue_eur"] == pytest.approx((r.heat_delivered_kw * 20.0).sum() / 1000.0)
+    assert k["heat_pump_electricity_cost_eur"] == pytest.approx((r.heat_pump_kw * 100.0).sum() / 1000.0)
+    # COP ~3.5 and a heat price a fifth of the power price: lifting heat loses money
+    assert k["heat_pump_margin_eur"] < 0

@@ -15,7 +15,7 @@ import numpy as np
 
 from dctwin.facility.params import load_params
 
-__all__ = ["heat_pump_cop", "recover_heat"]
+__all__ = ["heat_pump_cop", "heat_pump_economics", "recover_heat"]
 
 KELVIN = 273.15
 
@@ -53,3 +53,16 @@ def recover_heat(available_kw, demand_kw, capacity_kw, source_c: float, return_c
     source = np.where(direct, delivered, hp_source)
     electricity = np.where(direct, 0.0, hp_heat - hp_source)
     return delivered, electricity, source
+
+
+def heat_pump_economics(result, heat_price_eur_per_mwh, power_price_eur_per_mwh, step_h: float) -> dict[str, float]:
+    """What the heat pumps earned and cost over the run [EUR]: heat they lifted at the step's heat price, their
+    electricity at the step's all-in price, and the margin (before their capex, which is a capex line).
+
+    ``result``: a ``FacilityResult``; prices per step [EUR/MWh]; ``step_h`` [h].
+    """
+    lifted = np.where(result.heat_pump_kw > 0, result.heat_delivered_kw, 0.0)  # direct exchange needs no pump
+    revenue = float((lifted * np.asarray(heat_price_eur_per_mwh, dtype=float)).sum()) * step_h / 1000.0
+    cost = float((result.heat_pump_kw * np.asarray(power_price_eur_per_mwh, dtype=float)).sum()) * step_h / 1000.0
+    return {"heat_pump_heat_revenue_eur": revenue, "heat_pump_electricity_cost_eur": cost,
+            "heat_pump_margin_eur": revenue - cost}

@@ -20,6 +20,7 @@ from dctwin.accounting.accounts import Accounts, accounting_stage
 from dctwin.buildout import Pool
 from dctwin.cluster.stage import PoolRun, pool_stage
 from dctwin.config import Scenario
+from dctwin.facility.heat_reuse import heat_pump_economics
 from dctwin.facility.kpis import facility_kpis, monthly_kpis
 from dctwin.facility.result import FacilityResult
 from dctwin.facility.site_peak import run_peak_kpis
@@ -106,17 +107,23 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
     return _tables(sc, timeline, pools, site, runs, fac, series, accounts, op)
 
 
-def _heat_to_power_price_ratio(sc: Scenario, site: pd.DataFrame, timeline: Timeline) -> np.ndarray:
-    """Heat price over the all-in electricity price (spot + tax + grid fee) per step [-]: heat pumps' dispatch.
-
-    Where electricity costs nothing or less, the ratio is infinite (lifting heat always pays).
-    """
+def _heat_and_power_prices(sc: Scenario, site: pd.DataFrame, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
+    """(heat price, all-in electricity price: spot + tax + grid fee) per step [EUR/MWh]."""
     from dctwin.accounting.accounts import heat_price_by_month_eur_per_mwh
 
     econ = sc.economics
     months = pd.DatetimeIndex(timeline.timestamps).month.to_numpy() - 1
     heat = heat_price_by_month_eur_per_mwh(sc)[months]
     elec = site["price_eur_per_mwh"].to_numpy(dtype=float) + econ.energy_tax_eur_per_mwh + econ.grid_fee_eur_per_mwh
+    return heat, elec
+
+
+def _heat_to_power_price_ratio(sc: Scenario, site: pd.DataFrame, timeline: Timeline) -> np.ndarray:
+    """Heat price over the all-in electricity price per step [-]: the heat pumps' dispatch.
+
+    Where electricity costs nothing or less, the ratio is infinite (lifting heat always pays).
+    """
+    heat, elec = _heat_and_power_prices(sc, site, timeline)
     return np.divide(heat, elec, out=np.full(len(elec), np.inf), where=elec > 0)
 
 
@@ -161,6 +168,7 @@ def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFr
     kpis.update(job_kpis(jobs))
     kpis.update(facility_kpis(fac, timeline.step_s, renewable, carbon, timeline.timestamps))
     kpis.update(run_peak_kpis(sc, float(kpis["peak_grid_power_mw"]), site))  # design and run peak vs grid limits
+    kpis.update(heat_pump_economics(fac, *_heat_and_power_prices(sc, site, timeline), timeline.step_h))
     kpis.update(accounts.kpis)
     for name in _service_names(series):
         demanded = float(series[f"{name}__output_tokens_per_s"].sum())
