@@ -69,105 +69,107 @@ def _base_ref(scenario: str, out_file: Path) -> str:
     return os.path.relpath(Path(scenario).resolve(), Path(out_file).resolve().parent)
 
 
+telemetry_app = typer.Typer(help="Measured telemetry: read, align and check it.", no_args_is_help=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add the operating-twin commands to the ``dctwin`` app."""
-    telemetry_app = typer.Typer(help="Measured telemetry: read, align and check it.", no_args_is_help=True)
     app.add_typer(telemetry_app, name="telemetry")
+    app.command()(replay)
+    app.command()(calibrate)
 
-    @telemetry_app.command("check")
-    def check(telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING) -> None:
-        """Read and align telemetry; print every repair (sorting, duplicates, resets, gaps, clock offsets)."""
-        from dctwin.telemetry import read_telemetry
+@telemetry_app.command("check")
+def check(telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING) -> None:
+    """Read and align telemetry; print every repair (sorting, duplicates, resets, gaps, clock offsets)."""
+    from dctwin.telemetry import read_telemetry
 
-        out, _ = _console()
-        tel = read_telemetry(telemetry, mapping)
-        out.print(f"{len(tel.frame):,} steps of {tel.step_s} s from {tel.frame['time'].iloc[0]} to "
-                  f"{tel.frame['time'].iloc[-1]}; quantities: {', '.join(c for c in tel.frame.columns if c != 'time')}")
-        _print_quality(out, tel.quality)
+    out, _ = _console()
+    tel = read_telemetry(telemetry, mapping)
+    out.print(f"{len(tel.frame):,} steps of {tel.step_s} s from {tel.frame['time'].iloc[0]} to "
+              f"{tel.frame['time'].iloc[-1]}; quantities: {', '.join(c for c in tel.frame.columns if c != 'time')}")
+    _print_quality(out, tel.quality)
 
-    @telemetry_app.command("example")
-    def example(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to create (must not exist)."),
-                days: float = typer.Option(14.0, min=1.0, max=366.0, help="Span [days]."),
-                start: str = typer.Option("2027-07-05T00:00:00Z", help="First step (UTC, ISO 8601)."),
-                scenario: str = typer.Option("borlange-2027", help="Scenario whose model makes the data.")) -> None:
-        """Write synthetic telemetry (5-min steps, 40 IT rows, 8 meters, weather) and its mapping file.
+@telemetry_app.command("example")
+def example(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to create (must not exist)."),
+            days: float = typer.Option(14.0, min=1.0, max=366.0, help="Span [days]."),
+            start: str = typer.Option("2027-07-05T00:00:00Z", help="First step (UTC, ISO 8601)."),
+            scenario: str = typer.Option("borlange-2027", help="Scenario whose model makes the data.")) -> None:
+    """Write synthetic telemetry (5-min steps, 40 IT rows, 8 meters, weather) and its mapping file.
 
-        The data come from the model itself with known parameters (fans, pump heads and UPS loss set off their
-        packaged values) and meter noise, so `dctwin calibrate` on them shows what it recovers.
-        """
-        from dctwin.config import load_scenario
-        from dctwin.errors import InputError
-        from dctwin.telemetry.synth import EXAMPLE_MAPPING, EXAMPLE_TRUTH, synthetic_telemetry
+    The data come from the model itself with known parameters (fans, pump heads and UPS loss set off their
+    packaged values) and meter noise, so `dctwin calibrate` on them shows what it recovers.
+    """
+    from dctwin.config import load_scenario
+    from dctwin.errors import InputError
+    from dctwin.telemetry.synth import EXAMPLE_MAPPING, EXAMPLE_TRUTH, synthetic_telemetry
 
-        out, _ = _console()
-        if out_dir.exists():
-            raise InputError("folder exists; dctwin never overwrites it", file=str(out_dir), allowed="a new folder")
-        wide, _ = synthetic_telemetry(load_scenario(scenario), start, days, 300, EXAMPLE_TRUTH)
-        out_dir.mkdir(parents=True)
-        wide.to_csv(out_dir / "telemetry.csv", index=False)
-        (out_dir / "mapping.yaml").write_text(EXAMPLE_MAPPING, encoding="utf-8")
-        truth = ", ".join(f"{k} = {v:g}" for k, v in EXAMPLE_TRUTH.items())
-        out.print(f"wrote {out_dir / 'telemetry.csv'} ({len(wide):,} rows) and {out_dir / 'mapping.yaml'}; "
-                  f"true parameters: {truth}")
+    out, _ = _console()
+    if out_dir.exists():
+        raise InputError("folder exists; dctwin never overwrites it", file=str(out_dir), allowed="a new folder")
+    wide, _ = synthetic_telemetry(load_scenario(scenario), start, days, 300, EXAMPLE_TRUTH)
+    out_dir.mkdir(parents=True)
+    wide.to_csv(out_dir / "telemetry.csv", index=False)
+    (out_dir / "mapping.yaml").write_text(EXAMPLE_MAPPING, encoding="utf-8")
+    truth = ", ".join(f"{k} = {v:g}" for k, v in EXAMPLE_TRUTH.items())
+    out.print(f"wrote {out_dir / 'telemetry.csv'} ({len(wide):,} rows) and {out_dir / 'mapping.yaml'}; "
+              f"true parameters: {truth}")
 
-    @app.command()
-    def replay(scenario: str = typer.Argument(..., help="Scenario file or packaged name: the site's design."),
-               telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING,
-               out_dir: Path = typer.Option(..., "--out", "-o", help="Run directory to create (must not exist)."),
-               drift_threshold_pct: float = typer.Option(5.0, min=0.1, max=100.0,
-                                                         help="Flag drift beyond this deviation [%]."),
-               drift_window_h: float = typer.Option(24.0, min=1.0, max=24 * 90,
-                                                    help="Rolling window of the drift check [h].")) -> None:
-        """Drive the facility model with measured IT power and weather; write predicted vs measured."""
-        from dctwin.config import load_scenario
-        from dctwin.telemetry import read_telemetry
-        from dctwin.telemetry.service import replay_telemetry, write_replay_dir
+def replay(scenario: str = typer.Argument(..., help="Scenario file or packaged name: the site's design."),
+           telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING,
+           out_dir: Path = typer.Option(..., "--out", "-o", help="Run directory to create (must not exist)."),
+           drift_threshold_pct: float = typer.Option(5.0, min=0.1, max=100.0,
+                                                     help="Flag drift beyond this deviation [%]."),
+           drift_window_h: float = typer.Option(24.0, min=1.0, max=24 * 90,
+                                                help="Rolling window of the drift check [h].")) -> None:
+    """Drive the facility model with measured IT power and weather; write predicted vs measured."""
+    from dctwin.config import load_scenario
+    from dctwin.telemetry import read_telemetry
+    from dctwin.telemetry.service import replay_telemetry, write_replay_dir
 
-        out, _ = _console()
-        sc = load_scenario(scenario)
-        tel = read_telemetry(telemetry, mapping)
-        result = replay_telemetry(sc, tel, drift_threshold_pct=drift_threshold_pct, drift_window_h=drift_window_h)
-        path = write_replay_dir(out_dir, sc, tel, result)
-        _print_quality(out, result.quality)
-        _print_fit(out, result.fit)
-        out.print(f"PUE measured {result.kpis['pue_measured']:.3f}, model {result.kpis['pue_predicted']:.3f}; "
-                  f"{len(result.drift)} drift period(s) beyond {drift_threshold_pct:g} %")
-        out.print(f"results: {path}")
+    out, _ = _console()
+    sc = load_scenario(scenario)
+    tel = read_telemetry(telemetry, mapping)
+    result = replay_telemetry(sc, tel, drift_threshold_pct=drift_threshold_pct, drift_window_h=drift_window_h)
+    path = write_replay_dir(out_dir, sc, tel, result)
+    _print_quality(out, result.quality)
+    _print_fit(out, result.fit)
+    out.print(f"PUE measured {result.kpis['pue_measured']:.3f}, model {result.kpis['pue_predicted']:.3f}; "
+              f"{len(result.drift)} drift period(s) beyond {drift_threshold_pct:g} %")
+    out.print(f"results: {path}")
 
-    @app.command()
-    def calibrate(scenario: str = typer.Argument(..., help="Scenario file or packaged name: the site's design."),
-                  telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING,
-                  params: str = typer.Option("dry_cooler_fan,cdu_pump_head,facility_pump_head,ups_loss_scale",
-                                             help="Comma-separated parameters to fit (see --list-params)."),
-                  out_file: Path = typer.Option(..., "--out", "-o", help="Calibrated scenario file to write."),
-                  replay_out: Path | None = typer.Option(None, help="Also replay the calibrated model into this run "
-                                                                    "directory.")) -> None:
-        """Fit facility parameters to measured power; write a calibrated scenario with each value's uncertainty."""
-        from dctwin.config import load_scenario
-        from dctwin.errors import InputError
-        from dctwin.telemetry import read_telemetry
-        from dctwin.telemetry.service import (
-            calibrate_telemetry,
-            replay_telemetry,
-            write_calibrated_scenario,
-            write_replay_dir,
-        )
+def calibrate(scenario: str = typer.Argument(..., help="Scenario file or packaged name: the site's design."),
+              telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING,
+              params: str = typer.Option("dry_cooler_fan,cdu_pump_head,facility_pump_head,ups_loss_scale",
+                                         help="Comma-separated parameters to fit (see --list-params)."),
+              out_file: Path = typer.Option(..., "--out", "-o", help="Calibrated scenario file to write."),
+              replay_out: Path | None = typer.Option(None, help="Also replay the calibrated model into this run "
+                                                                "directory.")) -> None:
+    """Fit facility parameters to measured power; write a calibrated scenario with each value's uncertainty."""
+    from dctwin.config import load_scenario
+    from dctwin.errors import InputError
+    from dctwin.telemetry import read_telemetry
+    from dctwin.telemetry.service import (
+        calibrate_telemetry,
+        replay_telemetry,
+        write_calibrated_scenario,
+        write_replay_dir,
+    )
 
-        out, _ = _console()
-        if out_file.exists():
-            raise InputError("file exists; dctwin never overwrites it", file=str(out_file), allowed="a new file name")
-        sc = load_scenario(scenario)
-        tel = read_telemetry(telemetry, mapping)
-        names = [n.strip() for n in params.split(",") if n.strip()]
-        result = calibrate_telemetry(sc, tel, names)
-        write_calibrated_scenario(out_file, _base_ref(scenario, out_file), result)
-        _print_calibration(out, result)
-        if replay_out is not None:
-            rep = replay_telemetry(result.scenario, tel)
-            write_replay_dir(replay_out, result.scenario, tel, rep, calibration=result)
-            _print_fit(out, rep.fit)
-            out.print(f"replay of the calibrated model: {replay_out}")
-        out.print(f"calibrated scenario: {out_file}")
+    out, _ = _console()
+    if out_file.exists():
+        raise InputError("file exists; dctwin never overwrites it", file=str(out_file), allowed="a new file name")
+    sc = load_scenario(scenario)
+    tel = read_telemetry(telemetry, mapping)
+    names = [n.strip() for n in params.split(",") if n.strip()]
+    result = calibrate_telemetry(sc, tel, names)
+    write_calibrated_scenario(out_file, _base_ref(scenario, out_file), result)
+    _print_calibration(out, result)
+    if replay_out is not None:
+        rep = replay_telemetry(result.scenario, tel)
+        write_replay_dir(replay_out, result.scenario, tel, rep, calibration=result)
+        _print_fit(out, rep.fit)
+        out.print(f"replay of the calibrated model: {replay_out}")
+    out.print(f"calibrated scenario: {out_file}")
 
 
 def _print_calibration(console, result) -> None:
