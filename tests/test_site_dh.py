@@ -39,3 +39,28 @@ def test_a_constant_supply_temperature_in_the_design_is_used():
     site_curve = simulate_facility(FacilityConfig(), **args)
     low = simulate_facility(FacilityConfig.model_validate({"heat_reuse": {"dh_supply_temp_c": 35.0}}), **args)
     assert low.grid_power_kw.sum() < site_curve.grid_power_kw.sum()
+
+
+def test_site_what_ifs_compare_side_by_side(tmp_path):
+    """Same design in five places: each run takes its own prices, carbon, taxes and heat; compare shows it."""
+    from dctwin.config.load import scenario_from_dict
+    from dctwin.orchestrator import run
+    from dctwin.report import write_comparison
+
+    dirs, kpis = [], {}
+    for name in ("borlange-2027", "borlange-design-in-helsinki", "borlange-design-in-frankfurt",
+                 "borlange-design-in-dublin", "borlange-design-in-texas"):
+        data = load_scenario(name).model_dump(mode="json")
+        data["simulation"]["duration_days"] = 3
+        result = run(scenario_from_dict(data, source=name), tmp_path / name)
+        dirs.append(tmp_path / name)
+        kpis[name] = result.kpis
+    price = {n: k["energy_cost_eur_per_mwh"] for n, k in kpis.items()}
+    carbon = {n: k["emissions_location_t"] / k["grid_energy_mwh"] for n, k in kpis.items()}
+    assert len({round(v, 3) for v in price.values()}) == 5 and len({round(v, 5) for v in carbon.values()}) == 5
+    assert carbon["borlange-design-in-frankfurt"] > 5 * carbon["borlange-2027"]  # DE-LU 381 vs SE3 36 g/kWh
+    assert kpis["borlange-design-in-texas"]["heat_delivered_mwh"] == 0.0  # no network to sell to
+    assert kpis["borlange-design-in-helsinki"]["heat_delivered_mwh"] > 0.0
+    html = write_comparison(dirs, tmp_path / "compare.html").read_text(encoding="utf-8")
+    for name in kpis:
+        assert name in html

@@ -47,7 +47,7 @@ def _known(kind: str, value: str) -> str:
 
 
 def _needs_path(source: str, path: Path | None, what: str) -> None:
-    if source != "synthetic" and path is None:
+    if source not in ("synthetic", "none") and path is None:
         raise ValueError(f"{what}.source '{source}' needs a 'path' to the file")
     if source == "synthetic" and path is not None:  # a file given but not used would be silently ignored
         raise ValueError(f"{what}.path is given but {what}.source is 'synthetic' (the default), so the file would "
@@ -141,8 +141,10 @@ class GridConfig(Section):
 
 
 class HeatDemandConfig(Section):
-    source: Literal["synthetic", "csv"] = Field(
-        "synthetic", description="'synthetic': seasonal profile from degree hours; 'csv': timestamp, heat_demand_mw."
+    source: Literal["synthetic", "csv", "none"] = Field(
+        "synthetic", description="'synthetic': the network's degree-hour model driven by the site's own outdoor "
+        "temperature; 'csv': timestamp, heat_demand_mw (optionally dh_supply_temp_c); 'none': no district-heating "
+        "network buys heat here (demand 0, heat price 0).",
     )
     profile: str = Field("borlange", description="Id of the district-heating profile data file.")
     path: Path | None = Field(None, description="Heat-demand CSV for source 'csv'.")
@@ -191,7 +193,9 @@ def site_economics(site: SiteConfig) -> dict[str, float]:
     """Economics defaults a site implies: its country's tax and grid fee, its zone's residual mix, its heat price."""
     _, tariff = _data_values("tariffs", site.country.lower())
     _, zone = _data_values("grid", site.grid.profile_id)
-    _, heat = _data_values("heat", site.heat_demand.profile)
+    heat = {"waste_heat_price_eur_per_mwh": 0.0}  # no network: nobody pays for heat
+    if site.heat_demand.source != "none":
+        _, heat = _data_values("heat", site.heat_demand.profile)
     return {
         "energy_tax_eur_per_mwh": float(tariff["electricity_tax_eur_per_mwh"]),
         "grid_fee_eur_per_mwh": float(tariff["grid_fee_eur_per_mwh"]),

@@ -94,7 +94,10 @@ def site_provenance(site: SiteConfig, seed: int) -> list[dict[str, str]]:
         out.append({"series": "carbon_g_per_kwh", "origin": _user_file("grid", g.carbon_path, g.carbon_format),
                     "data_file": str(g.carbon_path)})
     d = site.heat_demand
-    if d.source == "synthetic":
+    if d.source == "none":
+        out.append({"series": "heat_demand_mw, dh_supply_temp_c", "origin": "no district-heating network "
+                    "(heat_demand.source: none): demand 0", "data_file": "scenario"})
+    elif d.source == "synthetic":
         h = profile_header("heat", d.profile)
         origin = f"degree-hour model of {h.get('name', d.profile)} driven by this run's outdoor temperature"
         out.append({"series": "heat_demand_mw, dh_supply_temp_c", "origin": origin,
@@ -146,12 +149,15 @@ def economics_provenance(scenario) -> list[dict[str, str]]:
     rows = [("energy_tax_eur_per_mwh", f"site/data/tariffs/{site.country.lower()}.yaml", f"{site.country} tariff"),
             ("grid_fee_eur_per_mwh", f"site/data/tariffs/{site.country.lower()}.yaml", f"{site.country} tariff"),
             ("residual_mix_g_per_kwh", f"site/data/grid/{site.grid.profile_id}.yaml", f"zone {site.grid.zone}"),
-            ("heat_price_eur_per_mwh", f"site/data/heat/{site.heat_demand.profile}.yaml",
-             f"heat network '{site.heat_demand.profile}'")]
+            ("heat_price_eur_per_mwh", "scenario" if site.heat_demand.source == "none" else
+             f"site/data/heat/{site.heat_demand.profile}.yaml", f"heat network '{site.heat_demand.profile}'")]
     out = []
     for key, file, what in rows:
         value = getattr(econ, key)
-        if key in filled:
+        if key in filled and file == "scenario":
+            out.append({"series": key, "origin": f"{value:g}: no district-heating network buys heat here",
+                        "data_file": file})
+        elif key in filled:
             out.append({"series": key, "origin": f"{value:g} from the {what}", "data_file": file})
         else:
             out.append({"series": key, "origin": f"{value:g} set in the scenario", "data_file": "scenario"})

@@ -31,6 +31,7 @@ SITE_COLUMNS = (
     "dh_supply_temp_c",
 )
 _TYPICAL_HOURS = 8760
+_NO_NETWORK_SUPPLY_C = 70.0  # placeholder where no network exists (demand 0, so no heat pump runs against it)
 
 
 def _typical_table(
@@ -157,6 +158,8 @@ def _grid(site: SiteConfig, start: dt.date, n_hours: int, seed: int) -> dict[str
 
 def _heat(site: SiteConfig, dry_bulb_c: np.ndarray, start: dt.date, n_hours: int) -> dict[str, np.ndarray]:
     h = site.heat_demand
+    if h.source == "none":  # no network: nothing to sell; the supply temperature is then never used
+        return {"heat_demand_mw": np.zeros(n_hours), "dh_supply_temp_c": np.full(n_hours, _NO_NETWORK_SUPPLY_C)}
     if h.source == "synthetic":
         d = heat_demand(h.profile, dry_bulb_c, None, h.offtake_cap_mw)
         return {k: d[k].to_numpy() for k in ("heat_demand_mw", "dh_supply_temp_c")}
