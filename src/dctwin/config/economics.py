@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, model_serializer
+from pydantic import Field, PrivateAttr
 
 from dctwin.config.base import Section
 from dctwin.datafile import read_data_yaml, read_sources, sourced_value
@@ -213,13 +213,6 @@ class EconomicsConfig(Section):
     opex: OpexConfig = Field(default_factory=OpexConfig)
     finance: FinanceConfig = Field(default_factory=FinanceConfig)
     _from_site: frozenset[str] = PrivateAttr(default_factory=frozenset)  # fields filled from the site's data
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler):
-        data = handler(self)
-        for key in self._from_site:  # dumped as unset, so a copy with another site is filled from that site
-            data[key] = None
-        return data
 
     def heat_price_by_month_eur_per_mwh(self) -> list[float]:
         """Heat price for months 1..12 [EUR/MWh]."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, model_serializer, model_validator
 
 from dctwin.config.base import Section
 from dctwin.config.cluster import SchedulerConfig
@@ -42,6 +42,16 @@ class Scenario(Section):
             filled._from_site = frozenset(fill)
             object.__setattr__(self, "economics", filled)  # frozen: set once, here
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        """Economics filled from the site are dumped unset, so a copy moved to another site takes that site's."""
+        data = handler(self)
+        econ = data.get("economics") if isinstance(data, dict) else None
+        if isinstance(econ, dict):
+            for key in self.economics._from_site:
+                econ[key] = None
+        return data
 
     @model_validator(mode="after")
     def _phases_in_order(self) -> Scenario:
