@@ -103,6 +103,10 @@ REGISTRY: dict[str, Callable[..., OperationPolicy]] = {}
 
 
 def register(name: str) -> Callable:
+    """Class decorator: add an operation policy under ``name``; a second policy of the same name is refused."""
+    if name in REGISTRY:
+        raise ValueError(f"operation policy {name!r} is registered twice")
+
     def deco(cls):
         cls.name = name
         REGISTRY[name] = cls

@@ -96,12 +96,14 @@ def job_kpis(jobs: pd.DataFrame) -> dict[str, float]:
 
 def monthly_table(facility_monthly: pd.DataFrame, accounts_monthly: pd.DataFrame,
                   series: pd.DataFrame) -> pd.DataFrame:
-    """Facility and accounting KPIs by calendar month, with the mean utilisation."""
+    """Facility and accounting KPIs by calendar month, with the mean utilisation. A quantity both report
+    (grid energy, heat delivered) comes from the facility alone: one source per KPI."""
     monthly = facility_monthly.rename_axis("month_start").reset_index()
     monthly["month"] = monthly["month_start"].dt.strftime("%Y-%m")
-    acc_monthly = accounts_monthly.copy()
+    acc_monthly = accounts_monthly.drop(columns=[c for c in accounts_monthly.columns
+                                                 if c != "month" and c in monthly.columns])
     acc_monthly["month"] = acc_monthly["month"].astype(str).str.slice(0, 7)
-    monthly = monthly.merge(acc_monthly, on="month", how="left", suffixes=("", "_acct"))
+    monthly = monthly.merge(acc_monthly, on="month", how="left", validate="one_to_one")
     ts = series["timestamp"].dt
     util_m = series.groupby((ts.year * 100 + ts.month).to_numpy())["utilisation"].mean()  # key: YYYYMM
     key = monthly["month_start"].dt.year * 100 + monthly["month_start"].dt.month

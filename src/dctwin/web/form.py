@@ -49,13 +49,10 @@ FIELDS = (
 
 
 def policy_names() -> list[str]:
-    """Scheduling policies from the cluster registry (a fixed list if it cannot be read)."""
-    try:
-        from dctwin.cluster.policies import POLICIES
+    """Scheduling policies from the cluster registry."""
+    from dctwin.cluster.policies import POLICIES
 
-        return sorted(POLICIES)
-    except ImportError:  # registry not importable: offer the schema default only
-        return ["easy_backfill"]
+    return sorted(POLICIES)
 
 
 def defaults(base: Mapping[str, Any]) -> dict[str, Any]:
