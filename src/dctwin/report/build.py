@@ -36,7 +36,8 @@ def _peak_notes(kpis: dict) -> list[str]:
 def report_context(run: RunData) -> dict:
     figs, notes = build_figures(run)
     return {"run": run, "kpi_rows": kpi_rows(run.kpis, run.manifest), "kpi_cards": kpi_cards(run.kpis, run.manifest),
-            "kpi_groups": GROUPS, "span_notes": span_warnings(run.kpis, run.manifest), "grid_notes": _peak_notes(run.kpis),
+            "kpi_groups": GROUPS, "span_notes": span_warnings(run.kpis, run.manifest),
+            "grid_notes": _peak_notes(run.kpis),
             "figures": figure_blocks(figs), "notes": notes, "scenario_text": scenario_text(run.scenario),
             "investor": investor_context(run)}
 
