@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import dctwin
-from dctwin.cluster.engine import _changes
+from dctwin.cluster.engine_capacity import step_changes as _changes
 from dctwin.config import load_scenario
 from dctwin.config.load import scenario_from_dict
 from dctwin.errors import ScenarioError

@@ -24,9 +24,9 @@ import math
 
 import numpy as np
 
+from dctwin.cluster.engine_capacity import step_capacity, step_changes
 from dctwin.cluster.fenwick import Fenwick
 from dctwin.cluster.placement import Domains
-from dctwin.progress import sink as progress_sink
 
 __all__ = ["CANCELLED", "DONE", "FAILED", "PENDING", "QUEUED", "RESTARTING", "RUNNING", "Engine"]
 
@@ -34,18 +34,6 @@ PENDING, QUEUED, RUNNING, RESTARTING, DONE, FAILED, CANCELLED = range(7)
 EV_END, EV_FAIL, EV_RESUME, EV_REPAIR = range(4)
 _INF = math.inf
 _DRAW_CHUNK = 1 << 14
-
-
-def _changes(online, limit, inf_need, n_steps: int) -> list[bool]:
-    """True at the steps where capacity, the GPU limit or the inference need differs from the step before."""
-    if n_steps == 0:
-        return []
-    cols = [np.asarray(a, dtype=np.int64)[:n_steps] for a in (online, limit, inf_need)]
-    out = np.zeros(n_steps, dtype=bool)
-    out[0] = True
-    for c in cols:
-        out[1:] |= c[1:] != c[:-1]
-    return out.tolist()
 
 
 class Engine:
@@ -70,6 +58,35 @@ class Engine:
         self.max_restarts = max_restarts
         self.inference_preempts = inference_preempts
         self.rng = rng
+        self._init_jobs(jobs)
+        self._tau_cache: dict[int, float] = {}
+        self.tenant_busy = [0] * (max(self.tenant) + 1 if self.n else 1)
+        self.running_by_prio: dict[int, dict[int, None]] = {}
+        self.prio_busy: dict[int, int] = {}
+        self.busy = 0
+        self.inf = 0
+        self.inf_pieces: dict[int, int] = {}
+        self.down = 0
+        self.down_by_domain: dict[int, int] = {}
+        self.spare_fraction = spare_fraction
+        self.spare = 0
+        self.audit_each_batch = False
+        self.cur_limit = 0
+        self._init_logs()
+        self.fail_log: list[tuple[float, int, int]] = []
+        self.preempt_lost_gpu_s = 0.0
+        self.preemptions_for_capacity = 0
+        self.bin_s = bin_s
+        horizon = self.t_end + (max(jobs["duration_s"]) if self.n else 0.0) * 1.2 + 86_400.0
+        self.releases = Fenwick(int(min(horizon / bin_s, 1 << 22)) + 1)
+        self._exp: list[float] = []
+        self._comp: list[int] = []
+        self._released = False
+        self._first_walls()
+        self.policy = policy_cls(self, depth)
+
+    def _init_jobs(self, jobs: dict) -> None:
+        """Per-job columns (lists: the event loop indexes them one at a time)."""
         n = len(jobs["gpus"])
         self.n = n
         self.gpus: list[int] = jobs["gpus"]
@@ -96,19 +113,9 @@ class Engine:
         self.seg = [None] * n        # (t0, startup, nck, tau, wall, end_bin)
         self.fail_t = [0.0] * n
         self.resumed = [False] * n
-        self._tau_cache: dict[int, float] = {}
-        self.tenant_busy = [0] * (max(self.tenant) + 1 if n else 1)
-        self.running_by_prio: dict[int, dict[int, None]] = {}
-        self.prio_busy: dict[int, int] = {}
-        self.busy = 0
-        self.inf = 0
-        self.inf_pieces: dict[int, int] = {}
-        self.down = 0
-        self.down_by_domain: dict[int, int] = {}
-        self.spare_fraction = spare_fraction
-        self.spare = 0
-        self.audit_each_batch = False
-        self.cur_limit = 0
+
+    def _init_logs(self) -> None:
+        """The event heap and the change logs that become the per-step series."""
         self.heap: list[tuple] = []
         self.seq = 0
         self.events = 0
@@ -118,19 +125,8 @@ class Engine:
         self.in_d: list[int] = []
         self.dn_t: list[float] = []
         self.dn_d: list[int] = []
-        self.shortfall = np.zeros(n_steps, dtype=np.int64)
-        self.step_changes = _changes(online, limit, inf_need, n_steps)
-        self.fail_log: list[tuple[float, int, int]] = []
-        self.preempt_lost_gpu_s = 0.0
-        self.preemptions_for_capacity = 0
-        self.bin_s = bin_s
-        horizon = self.t_end + (max(jobs["duration_s"]) if n else 0.0) * 1.2 + 86_400.0
-        self.releases = Fenwick(int(min(horizon / bin_s, 1 << 22)) + 1)
-        self._exp: list[float] = []
-        self._comp: list[int] = []
-        self._released = False
-        self._first_walls()
-        self.policy = policy_cls(self, depth)
+        self.shortfall = np.zeros(self.n_steps, dtype=np.int64)
+        self.step_changes = step_changes(self.online, self.limit, self.inf_need, self.n_steps)
 
     # ---- small helpers -------------------------------------------------
     def avail(self) -> int:
@@ -440,170 +436,16 @@ class Engine:
         self.state[j] = QUEUED
         self.policy.requeue(j)
 
-    # ---- per-step capacity -----------------------------------------------
-    def _step(self, k: int, now: float) -> None:
-        dom = self.dom
-        if self.online[k] > dom.total_gpus:
-            dom.grow_to(self.online[k])
-            self._released = True
-        self.spare = int(self.spare_fraction * self.online[k])
-        old_limit = self.cur_limit
-        self.cur_limit = lim = self.limit[k]
-        if lim > old_limit:
-            self._released = True
-        target = min(self.inf_need[k], lim, dom.total_gpus - self.down)
-        if target > self.inf:
-            x = target - self.inf
-            if self.inference_preempts:
-                self._shed(now, lambda: x - min(dom.total_free - self.spare, self.cur_limit - self.busy - self.inf))
-            x = max(0, min(x, dom.total_free - self.spare, self.cur_limit - self.busy - self.inf))
-            if x:
-                for d, c in dom.take_packed(x):
-                    self.inf_pieces[d] = self.inf_pieces.get(d, 0) + c
-                self.inf += x
-                self.in_t.append(now)
-                self.in_d.append(x)
-        elif target < self.inf:
-            y = self.inf - target
-            self.inf -= y
-            self.in_t.append(now)
-            self.in_d.append(-y)
-            pieces = self.inf_pieces
-            emptied = []                 # deleted after the loop: no copy of the whole dict per step
-            for d, c in pieces.items():
-                r = c if c < y else y
-                dom.give(d, r)
-                if r == c:
-                    emptied.append(d)
-                else:
-                    pieces[d] = c - r    # an existing key: safe while iterating, order kept
-                y -= r
-                if y == 0:
-                    break
-            for d in emptied:
-                del pieces[d]
-            self._released = True
-        self.shortfall[k] = self.inf_need[k] - self.inf
-        if self.busy + self.inf > lim:
-            self._shed(now, lambda: self.busy + self.inf - self.cur_limit)
-
-    # ---- main loop ---------------------------------------------------------
+    # ---- driving and checking: in their own modules ------------------------
     def run(self) -> None:
-        heap = self.heap
-        pop = heapq.heappop
-        submit = self.submit
-        n = self.n
-        step_s = self.step_s
-        n_steps = self.n_steps
-        t_end = self.t_end
-        epoch = self.epoch
-        state = self.state
-        gpus = self.gpus
-        policy = self.policy
-        max_gpus = max(self.online) if self.online else 0
-        isub = 0
-        istep = 0
-        events = 0
-        hook = progress_sink()               # the run's progress bar, if one listens
-        tick = max(1, n_steps // 200)
-        changes, shortfall, inf_need = self.step_changes, self.shortfall, self.inf_need
-        while True:
-            th = heap[0][0] if heap else _INF
-            ts = submit[isub] if isub < n else _INF
-            tk = istep * step_s if istep < n_steps else _INF
-            t = th if th < ts else ts
-            if tk < t:
-                t = tk
-            if t >= t_end:
-                break
-            if tk == t:
-                # a step whose capacity, limit and inference need equal the last one's changes nothing
-                # unless busy GPUs sit over the limit; at 1-s steps most steps are such
-                if changes[istep] or self.busy + self.inf > self.cur_limit:
-                    self._step(istep, t)
-                else:
-                    shortfall[istep] = inf_need[istep] - self.inf
-                istep += 1
-                events += 1
-                if hook is not None and istep % tick == 0:
-                    hook(istep / n_steps)
-            while heap and heap[0][0] == t:
-                _, _, kind, a, b = pop(heap)
-                events += 1
-                if kind == EV_END:
-                    if epoch[a] == b:
-                        self._end(a, t)
-                elif kind == EV_FAIL:
-                    if epoch[a] == b:
-                        self._fail(a, t)
-                elif kind == EV_RESUME:
-                    if epoch[a] == b:
-                        self.lost[a] += gpus[a] * (t - self.fail_t[a])
-                        state[a] = RUNNING
-                        self._begin(a, t)
-                else:  # EV_REPAIR: a = domain, b = GPUs
-                    self.dom.give(a, b)
-                    self.down -= b
-                    self.down_by_domain[a] -= b
-                    self.dn_t.append(t)
-                    self.dn_d.append(-b)
-                    self._released = True
-            new = []
-            while isub < n and submit[isub] == t:
-                j = isub
-                isub += 1
-                events += 1
-                if gpus[j] > max_gpus:
-                    state[j] = CANCELLED
-                    self.end_s[j] = t
-                    continue
-                state[j] = QUEUED
-                policy.push(j)
-                new.append(j)
-            released = self._released
-            self._released = False
-            if released or new:
-                policy.schedule(t, released, new)
-            if self.audit_each_batch:
-                self.audit()
-        self.events = events
-        self._finish()
+        from dctwin.cluster.engine_loop import run_engine
+
+        run_engine(self)
+
+    def _step(self, k: int, now: float) -> None:
+        step_capacity(self, k, now)
 
     def audit(self) -> None:
-        """Check that every GPU of every domain is free, held by exactly one holder, or down (slow; for tests)."""
-        dom = self.dom
-        held = [0] * len(dom.cap)
-        n_busy = 0
-        for jobs in self.running_by_prio.values():
-            for j in jobs:
-                k = 0
-                for d, c in self.alloc[j]:
-                    held[d] += c
-                    k += c
-                if k != self.gpus[j]:
-                    raise AssertionError(f"job {j} holds {k} GPUs, needs {self.gpus[j]}")
-                n_busy += k
-        for d, c in self.inf_pieces.items():
-            held[d] += c
-        for d, c in self.down_by_domain.items():
-            held[d] += c
-        for d, cap in enumerate(dom.cap):
-            if held[d] + dom.free[d] != cap:
-                raise AssertionError(f"domain {d}: {held[d]} held + {dom.free[d]} free != {cap} GPUs")
-        if n_busy != self.busy or sum(self.inf_pieces.values()) != self.inf:
-            raise AssertionError("busy counters disagree with allocations")
-        if self.busy + self.inf > self.cur_limit:
-            raise AssertionError(f"{self.busy + self.inf} GPUs busy over the limit {self.cur_limit}")
+        from dctwin.cluster.engine_audit import audit
 
-    def _finish(self) -> None:
-        """Close the books at the end of the run for jobs still holding GPUs."""
-        t = self.t_end
-        for j in range(self.n):
-            s = self.state[j]
-            if s == RUNNING:
-                self._close(j, t, partial_useful=True)
-            elif s == RESTARTING:
-                self.lost[j] += self.gpus[j] * (t - self.fail_t[j])
-            else:
-                continue
-            self.gpu_s[j] += self.gpus[j] * (t - self.since[j])
+        audit(self)

@@ -1,0 +1,67 @@
+"""The engine's work at each step edge: online GPUs, the GPU limit and the inference GPUs it needs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["step_capacity", "step_changes"]
+
+
+def step_changes(online, limit, inf_need, n_steps: int) -> list[bool]:
+    """True at the steps where capacity, the GPU limit or the inference need differs from the step before."""
+    if n_steps == 0:
+        return []
+    cols = [np.asarray(a, dtype=np.int64)[:n_steps] for a in (online, limit, inf_need)]
+    out = np.zeros(n_steps, dtype=bool)
+    out[0] = True
+    for c in cols:
+        out[1:] |= c[1:] != c[:-1]
+    return out.tolist()
+
+
+def step_capacity(eng, k: int, now: float) -> None:
+    """Apply step ``k``'s capacity, GPU limit and inference need: grow, grant or shed inference GPUs."""
+    dom = eng.dom
+    if eng.online[k] > dom.total_gpus:
+        dom.grow_to(eng.online[k])
+        eng._released = True
+    eng.spare = int(eng.spare_fraction * eng.online[k])
+    old_limit = eng.cur_limit
+    eng.cur_limit = lim = eng.limit[k]
+    if lim > old_limit:
+        eng._released = True
+    target = min(eng.inf_need[k], lim, dom.total_gpus - eng.down)
+    if target > eng.inf:
+        x = target - eng.inf
+        if eng.inference_preempts:
+            eng._shed(now, lambda: x - min(dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
+        x = max(0, min(x, dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
+        if x:
+            for d, c in dom.take_packed(x):
+                eng.inf_pieces[d] = eng.inf_pieces.get(d, 0) + c
+            eng.inf += x
+            eng.in_t.append(now)
+            eng.in_d.append(x)
+    elif target < eng.inf:
+        y = eng.inf - target
+        eng.inf -= y
+        eng.in_t.append(now)
+        eng.in_d.append(-y)
+        pieces = eng.inf_pieces
+        emptied = []                 # deleted after the loop: no copy of the whole dict per step
+        for d, c in pieces.items():
+            r = c if c < y else y
+            dom.give(d, r)
+            if r == c:
+                emptied.append(d)
+            else:
+                pieces[d] = c - r    # an existing key: safe while iterating, order kept
+            y -= r
+            if y == 0:
+                break
+        for d in emptied:
+            del pieces[d]
+        eng._released = True
+    eng.shortfall[k] = eng.inf_need[k] - eng.inf
+    if eng.busy + eng.inf > lim:
+        eng._shed(now, lambda: eng.busy + eng.inf - eng.cur_limit)
