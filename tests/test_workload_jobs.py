@@ -211,3 +211,32 @@ def test_tenants_are_the_configured_ones(platform):
     assert set(dev["tenant"]) == {"lab", "pretraining", "ops"}
     shares = dev["tenant"].value_counts(normalize=True)
     assert shares["lab"] == pytest.approx(0.5, abs=0.03)  # listed twice: drawn twice as often
+
+
+def test_pretrain_layout_fields_need_the_performance_model():
+    """Batch and layout fields act only with mfu: null; with a flat MFU they are refused, not ignored (issue 15)."""
+    import pydantic
+
+    from dctwin.config.workload import PretrainConfig
+    with pytest.raises(pydantic.ValidationError, match="only apply with mfu: null"):
+        PretrainConfig(layout={"tp": 8, "pp": 4, "dp": 16}, gpus=512)
+    with pytest.raises(pydantic.ValidationError, match="tp\\*pp\\*dp\\*cp = 512 GPUs but gpus is 4096"):
+        PretrainConfig(mfu=None, layout={"tp": 8, "pp": 4, "dp": 16})
+
+
+def test_pretrain_fixed_layout_sets_the_run_time_and_is_reported():
+    from dctwin.catalog import get_platform
+    from dctwin.config.workload import PretrainConfig, WorkloadConfig
+    from dctwin.perf import training_perf
+    from dctwin.workload.jobs import pretrain_kpis, pretrain_run_duration_s
+
+    h100 = get_platform("hgx-h100")
+    cfg = PretrainConfig(mfu=None, model="llama-3-70b", gpus=512, layout={"tp": 4, "pp": 8, "dp": 16},
+                         global_batch_tokens=4 * 2**20, schedule="1f1b", tokens_t=1.0)
+    r = training_perf(h100, "llama-3-70b", 512, "fp8", global_batch_tokens=4 * 2**20, tp=4, pp=8, dp=16,
+                      schedule="1f1b")
+    assert pretrain_run_duration_s(h100, cfg, 512) == pytest.approx(1e12 / r.tokens_per_s)
+    auto = PretrainConfig(mfu=None, model="llama-3-70b", gpus=512, tokens_t=1.0)
+    assert pretrain_run_duration_s(h100, auto, 512) <= pretrain_run_duration_s(h100, cfg, 512)
+    k = pretrain_kpis(h100, WorkloadConfig(training={"pretrain": cfg.model_dump(), "share_of_gpus": 1.0}), 512)
+    assert k["pretrain_layout"].startswith("TP4 PP8 DP16") and 0 < k["pretrain_mfu"] < 1

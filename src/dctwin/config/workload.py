@@ -14,9 +14,29 @@ from pydantic import Field, model_validator
 
 from dctwin.config.base import Section
 
-__all__ = ["DevJobsConfig", "InferenceServiceConfig", "PretrainConfig", "TrainingConfig", "WorkloadConfig"]
+__all__ = [
+    "DevJobsConfig", "InferenceServiceConfig", "ParallelLayoutConfig", "PretrainConfig", "TrainingConfig",
+    "WorkloadConfig",
+]
 
 _NAME = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+class ParallelLayoutConfig(Section):
+    """A fixed parallel layout of a pre-training run: tp x pp x dp x cp must equal its GPUs."""
+
+    tp: int = Field(ge=1, le=64, description="Tensor-parallel size (inside one NVLink domain) [-].")
+    pp: int = Field(ge=1, le=1024, description="Pipeline stages [-].")
+    dp: int = Field(ge=1, le=10_000_000, description="Data-parallel replicas [-].")
+    cp: int = Field(1, ge=1, le=64, description="Context-parallel size (splits each sequence) [-].")
+    ep: int | None = Field(
+        None, ge=1, le=4096, description="Expert-parallel size for MoE models (divides dp); null: automatic [-]."
+    )
+
+    @property
+    def gpus(self) -> int:
+        """GPUs the layout uses [-]."""
+        return self.tp * self.pp * self.dp * self.cp
 
 
 class PretrainConfig(Section):
@@ -45,8 +65,46 @@ class PretrainConfig(Section):
     mfu: float | None = Field(
         0.40, gt=0, le=1,
         description="Model FLOPs utilisation [-]: 35-45% for dense training, 40% central (dossier §6a, §7). "
-        "null: take the throughput from the performance model (dctwin.perf.training_perf).",
+        "null: take the throughput from the performance model (dctwin.perf.training_perf), whose layout, "
+        "batch and schedule the fields below set.",
     )
+    global_batch_tokens: float | None = Field(
+        None, gt=0, le=1e10,
+        description="Tokens per optimizer step [token]; null: the model's published batch (perf/data/models.yaml). "
+        "Only with mfu: null.",
+    )
+    seq_tokens: int | None = Field(
+        None, ge=128, le=10_000_000, description="Tokens per training sequence; null: the model's [token]. "
+        "Only with mfu: null.",
+    )
+    micro_batch: int | None = Field(
+        None, ge=1, le=1024,
+        description="Sequences per micro-batch; null: the fastest that fits [-]. Only with mfu: null.",
+    )
+    layout: ParallelLayoutConfig | Literal["auto"] = Field(
+        "auto", description="Parallel layout {tp, pp, dp, cp, ep}, or 'auto': the fastest layout that fits in memory "
+        "(the report names it). A fixed layout runs on exactly its GPUs. Only with mfu: null.",
+    )
+    schedule: Literal["auto", "1f1b", "interleaved", "zero-bubble"] = Field(
+        "auto", description="Pipeline schedule; 'auto': the fastest allowed. Only with mfu: null."
+    )
+    recompute: Literal["auto", "none", "full"] = Field(
+        "auto", description="Activation recomputation; 'auto': none if the activations fit, else full. "
+        "Only with mfu: null."
+    )
+
+    @model_validator(mode="after")
+    def _check_perf_fields(self) -> PretrainConfig:
+        set_ = [k for k in ("global_batch_tokens", "seq_tokens", "micro_batch") if getattr(self, k) is not None]
+        set_ += [k for k in ("layout", "schedule", "recompute") if getattr(self, k) != "auto"]
+        if self.mfu is not None and set_:
+            raise ValueError(f"these fields only apply with mfu: null (the performance model sets the throughput): "
+                             f"{', '.join(set_)}; with mfu: {self.mfu} the flat MFU does. Set mfu: null or remove "
+                             "them")
+        if isinstance(self.layout, ParallelLayoutConfig) and self.layout.gpus != self.gpus:
+            raise ValueError(f"layout uses tp*pp*dp*cp = {self.layout.gpus} GPUs but gpus is {self.gpus}; "
+                             "make them equal")
+        return self
 
 
 class DevJobsConfig(Section):

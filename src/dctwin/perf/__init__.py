@@ -6,6 +6,7 @@ published figures it was fitted to, and the error on each, are in
 (``python -m dctwin.perf``).
 """
 
+from dctwin.perf.disagg import DisaggregatedPerf, disaggregated_perf
 from dctwin.perf.hardware import PRECISIONS, check_precision, peak_flops
 from dctwin.perf.inference import InferencePerf, inference_perf, replica_sizes, throughput_at_scale
 from dctwin.perf.layout import MODES, Layout, TrainingJob
@@ -13,11 +14,16 @@ from dctwin.perf.memory import MemoryUse, training_memory
 from dctwin.perf.models import LLM, get_model, load_models, read_models_file
 from dctwin.perf.power import power_cap_throughput_factor
 from dctwin.perf.reference import CaseResult, calibration_report, fit_constants, format_report, load_reference
+from dctwin.perf.roofline import StepCost, step_cost
 from dctwin.perf.search import best_layout, choose_parallelism, mfu_at_scale, training_perf
 from dctwin.perf.training import TrainingPerf, evaluate_layout, model_flops_per_token
 
 __all__ = [
+    "DisaggregatedPerf",
     "LLM",
+    "StepCost",
+    "disaggregated_perf",
+    "step_cost",
     "MODES",
     "Layout",
     "MemoryUse",

@@ -1,28 +1,19 @@
-"""LLM serving throughput and latency from a roofline of prefill and decode.
+"""LLM serving throughput and latency at a steady batch, from the shared step roofline.
 
 One model replica spans ``g`` GPUs (tensor parallel inside the NVLink
 domain). Under continuous batching a replica holds ``B`` sequences; each
 iteration emits one token for each of them and prefills, on average, the
-prompts of the ``B / output_tokens`` requests that replace the finished ones:
+prompts of the ``B / output_tokens`` requests that replace the finished ones.
+The iteration time is :meth:`dctwin.perf.roofline.StepCost.step_time_s` of
+that mix (memory- or compute-bound weight GEMMs, MoE experts read as routed,
+attention over the KV cache, prefill, tensor-parallel all-reduces), the
+same function the serving simulators charge per iteration.
 
-    t_iter(B) = t_decode(B) + t_prefill(B * input_tokens / output_tokens) + t_comm(B)
-
-* decode: the weight GEMMs are memory-bound at small ``B`` (all weights
-  read from HBM once per step) and compute-bound at large ``B``
-  (``2 * N_active * B`` FLOPs); attention reads the batch's KV cache. Each
-  kernel takes the larger of its memory and compute time and they run one
-  after the other: ``t_decode = max(W/BW, 2·N·B/F) + max(KV/BW, attn/F)``;
-* prefill is compute-bound: ``2 * N_active`` FLOPs per prompt token plus
-  causal attention;
-* tensor-parallel all-reduces: two per layer per token of activations, plus
-  a fixed latency per all-reduce;
-* ``B`` is limited by the KV cache (HBM minus weights at the precision),
-  by the engine's maximum batch and by the TPOT/TTFT targets. MoE models
-  use active parameters for FLOPs and total parameters for memory.
-
-Offline throughput is the best over the allowed batch sizes and replica
-sizes (the smallest batch within 0.1% of the best, since throughput
-plateaus once compute-bound). All batch sizes are evaluated at once as numpy arrays.
+``B`` is limited by the KV cache (HBM minus weights at the precision), by the
+engine's maximum batch and by the TPOT/TTFT targets. Offline throughput is
+the best over the allowed batch and replica sizes (the smallest batch
+within 0.1% of the best, since throughput plateaus once compute-bound).
+:func:`disaggregated_perf` splits prefill and decode onto separate GPUs.
 """
 
 from __future__ import annotations
@@ -33,9 +24,10 @@ import numpy as np
 
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
-from dctwin.perf.hardware import WEIGHT_BYTES, check_precision, peak_flops
+from dctwin.perf.hardware import check_precision
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import load_params
+from dctwin.perf.roofline import step_cost
 
 __all__ = ["InferencePerf", "inference_perf", "replica_sizes", "throughput_at_scale"]
 
@@ -64,40 +56,21 @@ def replica_sizes(platform: Platform, n_gpus: int, model: LLM | None = None) -> 
 
 def _replica(platform: Platform, model: LLM, g: int, precision: str, in_tok: float, out_tok: float,
              c: dict) -> dict | None:
-    """Per-replica arrays over batch sizes 1..B_max; None if the weights do not fit."""
-    weights_b = model.params_total * WEIGHT_BYTES[precision]
-    free_b = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"]) * 1e9 - weights_b
-    if free_b <= 0:
+    """Per-replica arrays over batch sizes 1..B_max from the shared step roofline; None if it does not fit."""
+    try:
+        cost = step_cost(platform, model, g, precision, params=c)
+    except InputError:
         return None
-    kv_b = free_b * c["kv_free_fraction"]
-    # BF16 serving keeps a BF16 cache
     kv_tok_b = model.kv_bytes_per_token(2.0 if precision == "bf16" else c["kv_bytes_per_value"])
     ctx = in_tok + out_tok / 2.0                            # mean tokens held by an in-flight sequence
-    b_mem = int(kv_b // (kv_tok_b * ctx))
+    b_mem = int(cost.kv_capacity_tokens // ctx)
     if b_mem < 1:
         return None
-    b_max = int(min(b_mem, c["max_batch_per_replica"]))
-    batch = np.arange(1, b_max + 1, dtype=float)
-
-    peak = peak_flops(platform, precision) * g * c["compute_efficiency"]
-    bw = platform.hbm_bandwidth_tb_s * 1e12 * g * c["hbm_efficiency"]
-    flops_tok_pre = 2.0 * model.params_active + model.attention_flops_per_token(in_tok / 2.0)
-
-    # GEMMs and attention are separate kernels: each is bound by its own roofline, one after the other
-    t_gemm = np.maximum(weights_b / bw, batch * 2.0 * model.params_active / peak)
-    t_attn = np.maximum(batch * kv_tok_b * ctx / bw, batch * model.attention_flops_per_token(ctx) / peak)
-    t_dec = t_gemm + t_attn
-    prefill_tokens = batch * in_tok / out_tok
-    t_pre = prefill_tokens * flops_tok_pre / peak
-    t_comm = np.zeros_like(batch)
-    if g > 1:
-        link_bw = platform.scale_up_bandwidth_gb_s / 2 * 1e9 * c["link_efficiency"]   # per GPU, one direction
-        # bytes each GPU sends: ring all-reduce of 16-bit activations, 2 per layer per token
-        act_b = (batch + prefill_tokens) * model.layers * 2 * model.hidden_size * 2 * 2 * (g - 1) / g
-        n_steps = 1 + (prefill_tokens > 0)                  # decode step plus a prefill chunk
-        t_comm = act_b / link_bw + 2 * model.layers * c["allreduce_latency_s"] * n_steps
-    t_iter = t_dec + t_pre + t_comm
-    ttft = in_tok * flops_tok_pre / peak + t_iter           # own prefill + wait for the running iteration
+    batch = np.arange(1, min(b_mem, cost.max_batch) + 1, dtype=float)
+    prefill_tokens = batch * in_tok / out_tok               # prompts that replace the finished sequences
+    t_iter = cost.step_time_s(batch, batch * ctx, prefill_tokens, prefill_tokens * in_tok)
+    own_prefill = in_tok * cost.prefill_s_per_token + cost.prefill_attn_s_per_token2 * in_tok**2
+    ttft = own_prefill + t_iter                             # own prefill + wait for the running iteration
     return {"batch": batch, "t_iter": t_iter, "ttft": ttft, "kv_tok_b": kv_tok_b, "ctx": ctx, "b_mem": b_mem}
 
 

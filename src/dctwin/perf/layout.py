@@ -9,11 +9,12 @@ batch). Both are plain frozen values; the step model is in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from dctwin.perf.models import LLM
 
-__all__ = ["MODES", "RECOMPUTE", "Layout", "TrainingJob", "lora_params", "trainable_params"]
+__all__ = ["MODES", "RECOMPUTE", "Layout", "TrainingJob", "lora_params", "stage_fraction", "trainable_params"]
 
 MODES = ("pretrain", "full-finetune", "lora")
 RECOMPUTE = ("none", "full")
@@ -77,3 +78,12 @@ def lora_params(model: LLM, rank: int) -> float:
 def trainable_params(job: TrainingJob) -> float:
     """Parameters that get gradients and optimizer states [-]."""
     return lora_params(job.model, job.lora_rank) if job.mode == "lora" else job.model.params_total
+
+
+def stage_fraction(model: LLM, pp: int) -> float:
+    """Share of the model on the fullest pipeline stage: ceil(layers / pp) / layers [-].
+
+    Layers split unevenly when pp does not divide them, and the pipeline
+    runs at the pace of its slowest stage.
+    """
+    return math.ceil(model.layers / pp) / model.layers

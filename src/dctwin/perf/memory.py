@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dctwin.perf.layout import Layout, TrainingJob, lora_params
+from dctwin.perf.layout import Layout, TrainingJob, lora_params, stage_fraction
 from dctwin.perf.models import LLM
 from dctwin.perf.schedule import activation_in_flight
 
@@ -63,7 +63,7 @@ def _activation_bytes(job: TrainingJob, lay: Layout, m: int, c: dict) -> float:
         key = "activation_gemm_input_bytes_lora" if job.mode == "lora" else "activation_gemm_input_bytes"
         per_token_h -= c[key] / 2
     tokens = lay.micro_batch * job.seq_tokens / lay.cp
-    layers_stage = model.layers / lay.pp
+    layers_stage = model.layers * stage_fraction(model, lay.pp)
     held = activation_in_flight(lay.schedule, lay.pp, m, lay.virtual_stages)
     acts = per_token_h * model.hidden_size * tokens * layers_stage / lay.tp * held
     logits = tokens * model.vocab_size * 4.0 / lay.tp
@@ -73,11 +73,11 @@ def _activation_bytes(job: TrainingJob, lay: Layout, m: int, c: dict) -> float:
 def training_memory(job: TrainingJob, lay: Layout, c: dict) -> MemoryUse:
     """Memory one GPU needs for ``job`` in layout ``lay`` (``c``: the 'training' constants)."""
     m = max(1, job.batch_seqs // (lay.dp * lay.micro_batch))
-    held = params_per_gpu(job.model, lay.tp, lay.pp, lay.ep)
+    held = params_per_gpu(job.model, lay.tp, lay.pp, lay.ep) * stage_fraction(job.model, lay.pp) * lay.pp
     shard = lay.dp * lay.cp
     if job.mode == "lora":
         weights = held * c["lora_frozen_weight_bytes"]
-        adapters = lora_params(job.model, job.lora_rank) / (lay.tp * lay.pp)
+        adapters = lora_params(job.model, job.lora_rank) * stage_fraction(job.model, lay.pp) / lay.tp
         states = adapters * (c["state_bytes_per_param_replicated"] + c["state_bytes_per_param_sharded"] / shard)
     else:
         weights = held * c["weight_bytes_per_param"]

@@ -154,14 +154,20 @@ def _what_fits(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dic
     return "more GPUs" + (f", or mode {others[0]}" if others else "")
 
 
+def _round_batch(seqs: float) -> int:
+    """The nearest (in ratio) of 2^k and 3 x 2^k sequences [-]."""
+    options = [b * 2**k for k in range(0, 24) for b in (1, 3)]
+    return min(options, key=lambda x: abs(np.log(x / max(seqs, 1.0))))
+
+
 def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | None, lora_rank: int) -> TrainingJob:
     if mode not in MODES:
         raise InputError("unknown training mode", field="mode", value=mode, allowed=", ".join(MODES))
     seq = int(seq or model.train_seq_tokens)
     if batch:
         seqs = max(1, round(float(batch) / seq))
-    else:  # published batches are round millions of tokens: whole multiples of 64 sequences, as run in practice
-        seqs = max(64, 64 * round(model.train_batch_tokens / seq / 64))
+    else:  # published batches are round millions of tokens; runs use 2^k or 3 x 2^k sequences (GPT-3: 1,536)
+        seqs = _round_batch(model.train_batch_tokens / seq)
     return TrainingJob(model, mode, precision, float(seqs * seq), seq, int(lora_rank))
 
 
@@ -174,7 +180,7 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     """Step time, throughput, MFU and memory of training ``model`` on ``n_gpus`` GPUs of ``platform``.
 
     ``global_batch_tokens`` is rounded to whole sequences; it defaults to the
-    model's published batch rounded to a multiple of 64 sequences; ``mode`` is 'pretrain', 'full-finetune' or 'lora'.
+    model's published batch rounded to 2^k or 3 x 2^k sequences; ``mode`` is 'pretrain', 'full-finetune' or 'lora'.
     Layout fields left None are chosen (fastest that fits); tp/pp/dp, if
     given, must all be given. ``params`` overrides 'training' constants.
     """

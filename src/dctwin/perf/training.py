@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from dctwin.catalog.platform import Platform
 from dctwin.perf.collectives import all_gather_s, all_reduce_s, all_to_all_s, group_link, reduce_scatter_s
 from dctwin.perf.hardware import peak_flops
-from dctwin.perf.layout import Layout, TrainingJob, trainable_params
+from dctwin.perf.layout import Layout, TrainingJob, stage_fraction, trainable_params
 from dctwin.perf.memory import MemoryUse, params_per_gpu, training_memory
 from dctwin.perf.models import LLM
 from dctwin.perf.schedule import bubble_s
@@ -96,14 +96,14 @@ def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> 
     """Per micro-batch on one stage: forward, input-grad, weight-grad and HBM-bound times [s]."""
     model = job.model
     tokens = lay.micro_batch * job.seq_tokens / lay.cp
-    gpu_share = 1.0 / (lay.tp * lay.pp)
+    gpu_share = stage_fraction(model, lay.pp) / lay.tp             # share of the model's work on one GPU
     prec = job.precision
     eff = c[f"kernel_efficiency_{'fp8' if prec == 'fp4' else prec}"] * (c["kernel_efficiency_fp4_vs_fp8"]
                                                                         if prec == "fp4" else 1.0)
     peak = peak_flops(platform, prec) * eff
     peak_attn = peak_flops(platform, "bf16") * c["attention_efficiency"]
     bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
-    w_b = params_per_gpu(model, lay.tp, lay.pp, lay.ep) * c["weight_bytes_per_param"]
+    w_b = params_per_gpu(model, lay.tp, 1, lay.ep) * stage_fraction(model, lay.pp) * c["weight_bytes_per_param"]
     lin = 2.0 * model.params_active * tokens * gpu_share          # forward linear FLOPs of the stage per GPU
     attn = model.attention_flops_per_token(job.seq_tokens) * tokens * gpu_share
     elem = c["elementwise_bytes_per_token_hidden"] * model.hidden_size * tokens * model.layers * gpu_share / bw
@@ -119,7 +119,7 @@ def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> 
 def _micro_batch_comm_s(platform: Platform, job: TrainingJob, lay: Layout, st: dict, c: dict) -> float:
     """Exposed tensor-, context-, expert- and pipeline-parallel communication per micro-batch and stage [s]."""
     model = job.model
-    layers = model.layers / lay.pp
+    layers = model.layers * stage_fraction(model, lay.pp)
     act_b = st["tokens"] * model.hidden_size * 2.0                # 16-bit activations of the micro-batch
     out = 0.0
     if lay.tp > 1:
@@ -144,8 +144,8 @@ def _micro_batch_comm_s(platform: Platform, job: TrainingJob, lay: Layout, st: d
 def _dp_and_optimizer_s(platform: Platform, job: TrainingJob, lay: Layout, st: dict, c: dict) -> tuple[float, float]:
     """(exposed gradient/parameter collectives, optimizer update) per step [s]."""
     trainable = trainable_params(job)
-    per_gpu = (params_per_gpu(job.model, lay.tp, lay.pp, lay.ep) if job.mode != "lora"
-               else trainable / (lay.tp * lay.pp))
+    frac = stage_fraction(job.model, lay.pp) / lay.tp
+    per_gpu = params_per_gpu(job.model, 1, 1, lay.ep) * frac if job.mode != "lora" else trainable * frac
     shard = lay.dp * lay.cp
     exposed = 0.0
     if shard > 1:

@@ -170,7 +170,7 @@ def _iteration_s(cost: StepCost, lam, e_dec, ctx_per_seq, pre_mean, cap_s: float
     """
     def f(t):
         others = lam * e_dec * t
-        return (np.maximum(cost.weights_s, (1.0 + others) * cost.gemm_s_per_seq)
+        return (np.maximum(cost.weights_read_s(1.0 + others), (1.0 + others) * cost.gemm_s_per_seq)
                 + cost.attn_s_per_ctx_token * ctx_per_seq * (1.0 + others)
                 + lam * t * pre_mean + cost.comm_s_per_token * (1.0 + others)
                 + cost.comm_s_per_pass * (1.0 + np.minimum(1.0, lam * t)))
@@ -232,7 +232,7 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
 
     t_it, steady = _iteration_s(cost, lam_loc, e_dec, ctx_per_seq, pre_mean, interval_s)
     n_step = np.maximum(np.floor(deployment.max_prefill_tokens / np.maximum(e_in, 1.0)), 1.0)
-    t_dec = np.maximum(t_it - lam_loc * t_it * pre_mean, cost.weights_s)
+    t_dec = np.maximum(t_it - lam_loc * t_it * pre_mean, cost.weights_read_s(1.0))
     full_step = t_dec + n_step * pre_mean                   # a step carrying a full prefill budget [s]
     t_it = np.where(steady, t_it, full_step)
 
@@ -260,7 +260,7 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
     running = np.where(steady, np.where(in_prefill_step, grown, t_dec), t_it)
     residual = rng.random((n_int, n_s)) * running
     mates = rng.poisson(lam_loc * np.where(busy_now, residual, 0.0))          # prompts joining the same step
-    alone = np.maximum(cost.weights_s, x * cost.prefill_s_per_token) + cost.prefill_attn_s_per_token2 * x * x \
+    alone = np.maximum(cost.weights_read_s(x), x * cost.prefill_s_per_token) + cost.prefill_attn_s_per_token2 * x * x \
         + cost.comm_s_per_token * x + cost.comm_s_per_pass
     first_step = np.where(busy_now, t_dec + pre_own, alone) + np.minimum(mates, n_step - 1.0) * pre_mean
 

@@ -107,7 +107,7 @@ def simulate_requests(deployment: Deployment, arrival_t_s, input_tokens, output_
     finish = np.full(n_req, np.nan)
     inp_l, out_l, need_l, arr_l = inp.tolist(), out.tolist(), need.tolist(), t_arr.tolist()
 
-    ws, gs, bs = cost.weights_s, cost.gemm_s_per_seq, cost.attn_s_per_ctx_token
+    wr, gs, bs = cost.weights_read_s, cost.gemm_s_per_seq, cost.attn_s_per_ctx_token   # wr: MoE reads routed experts
     ps, pa2 = cost.prefill_s_per_token, cost.prefill_attn_s_per_token2
     cts, cps = cost.comm_s_per_token, cost.comm_s_per_pass
     kv_cap, max_batch = cost.kv_capacity_tokens, cost.max_batch
@@ -152,6 +152,7 @@ def simulate_requests(deployment: Deployment, arrival_t_s, input_tokens, output_
             return
         if new:                               # one iteration: decode the batch, prefill the new prompts
             pre = new_tok * ps
+            ws = wr(n + new_tok)
             gemm = max(ws, n * gs) + pre if n else max(ws, pre)
             dt = (gemm + bs * ctx[r] + pa2 * new_sq + cts * (n + new_tok) + cps * ((n > 0) + (new_tok > 0)))
             m = 1
@@ -164,7 +165,7 @@ def simulate_requests(deployment: Deployment, arrival_t_s, input_tokens, output_
             kv_area += kv_res[r] * dt
             flight_area += n_run[r] * dt
         else:                                 # decode only: run up to the next event in closed form
-            a = max(ws, n * gs) + cts * n + cps
+            a = max(wr(n), n * gs) + cts * n + cps
             m = f[0][0] - it[r] + 1
             room = n < max_batch and not queue
             if room and nxt < n_req:

@@ -166,6 +166,9 @@ def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFr
         "cooling_withheld_gpu_hours": float(withheld.sum() * timeline.step_h),
     })
     kpis.update(job_kpis(jobs))
+    if pools:  # which layout (or flat MFU) set the pre-training run time, first pool
+        from dctwin.workload.jobs import pretrain_kpis
+        kpis.update(pretrain_kpis(pools[0].platform, sc.workload, int(pools[0].gpus_online.max())))
     kpis.update(facility_kpis(fac, timeline.step_s, renewable, carbon, timeline.timestamps))
     kpis.update(run_peak_kpis(sc, float(kpis["peak_grid_power_mw"]), site))  # design and run peak vs grid limits
     kpis.update(heat_pump_economics(fac, *_heat_and_power_prices(sc, site, timeline), timeline.step_h))

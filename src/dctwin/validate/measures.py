@@ -68,6 +68,12 @@ def inference_offline_tokens_per_s(platform: str, model: str, n_gpus: int, preci
                           output_tokens=output_tokens or c["mlperf_mean_output_tokens"]).tokens_per_s
 
 
+@measure("inference_throughput_ratio")
+def inference_throughput_ratio(numerator: dict, denominator: dict) -> float:
+    """Offline throughput of deployment ``numerator`` over ``denominator`` [-] (e.g. H200 over H100)."""
+    return inference_offline_tokens_per_s(**numerator) / inference_offline_tokens_per_s(**denominator)
+
+
 # --- serving: request-level replay vs fluid model -------------------------------------------------
 
 @lru_cache(maxsize=8)

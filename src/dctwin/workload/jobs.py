@@ -35,26 +35,51 @@ from dctwin.workload.params import job_fits, model_params
 from dctwin.workload.schema import PRIORITY_OF_KIND, empty_jobs, finish_jobs, validate_jobs
 from dctwin.workload.traces import read_job_table
 
-__all__ = ["PRETRAIN_TENANT", "dev_job_model", "diurnal_poisson_times", "generate_jobs", "pretrain_run_duration_s"]
+__all__ = [
+    "PRETRAIN_TENANT", "dev_job_model", "diurnal_poisson_times", "generate_jobs", "pretrain_gpus", "pretrain_kpis",
+    "pretrain_perf", "pretrain_run_duration_s",
+]
 
 PRETRAIN_TENANT = "pretraining"
 _KINDS = np.array(["pretrain", "finetune", "eval", "batch"])
+
+
+def pretrain_perf(platform: Platform, cfg: PretrainConfig, n_gpus: int):
+    """``dctwin.perf.training_perf`` of one pre-training run as configured (mfu: null): layout, batch, schedule."""
+    from dctwin.perf import training_perf  # imported late: perf is a sibling model, not a dependency of config
+
+    lay = cfg.layout
+    fixed = {} if lay == "auto" else {"tp": lay.tp, "pp": lay.pp, "dp": lay.dp, "cp": lay.cp, "ep": lay.ep}
+    try:
+        return training_perf(platform, cfg.model, n_gpus, cfg.precision, global_batch_tokens=cfg.global_batch_tokens,
+                             seq_tokens=cfg.seq_tokens, micro_batch=cfg.micro_batch,
+                             schedule=None if cfg.schedule == "auto" else cfg.schedule,
+                             recompute=None if cfg.recompute == "auto" else cfg.recompute, **fixed)
+    except InputError as exc:
+        raise InputError(f"pre-training run of {cfg.model} on {n_gpus} x {platform.gpu_name}: {exc}",
+                         field="workload.training.pretrain") from None
+
+
+def pretrain_gpus(platform: Platform, cfg: PretrainConfig, gpu_cap: int) -> int:
+    """GPUs of one pre-training run: a fixed layout's own count, else ``gpus`` in whole scale-up domains [-]."""
+    if cfg.layout != "auto":
+        if cfg.gpus > gpu_cap:
+            raise InputError("the fixed pre-training layout needs more GPUs than the site gives training",
+                             field="workload.training.pretrain.layout", value=cfg.gpus, allowed=f"<= {gpu_cap}")
+        return cfg.gpus
+    domain = max(1, platform.scale_up_domain_gpus)
+    g = min(cfg.gpus, gpu_cap)
+    return (g // domain) * domain if g >= domain else g
 
 
 def pretrain_run_duration_s(platform: Platform, cfg: PretrainConfig, n_gpus: int) -> float:
     """Run time of one pre-training run of ``cfg.tokens_t`` tokens on ``n_gpus`` GPUs [s].
 
     With ``cfg.mfu`` set: FLOPs = 6 · N_active · D (dossier §6a) over n_gpus × dense
-    peak × MFU. With ``cfg.mfu`` None: tokens / throughput of
-    ``dctwin.perf.training_perf(platform, model, n_gpus, precision)``.
+    peak × MFU. With ``cfg.mfu`` None: tokens / throughput of :func:`pretrain_perf`.
     """
     if cfg.mfu is None:
-        from dctwin.perf import training_perf  # imported late: perf is a sibling model, not a dependency of config
-
-        perf = training_perf(platform, cfg.model, n_gpus, cfg.precision)
-        return cfg.tokens_t * 1e12 / perf.tokens_per_s
-    # TODO(dctwin.perf.training_perf): make `mfu: null` (use dctwin.perf.training_perf) the default once the
-    # perf model's calibration is settled; the flat MFU is the stand-in.
+        return cfg.tokens_t * 1e12 / pretrain_perf(platform, cfg, n_gpus).tokens_per_s
     _total_b, active_b = model_params(cfg.model)
     try:
         peak_flop_s = platform.peak_tflops(cfg.precision) * 1e12
@@ -63,6 +88,20 @@ def pretrain_run_duration_s(platform: Platform, cfg: PretrainConfig, n_gpus: int
                          allowed="fp8, bf16") from None
     flops = 6.0 * active_b * 1e9 * cfg.tokens_t * 1e12
     return flops / (n_gpus * peak_flop_s * cfg.mfu)
+
+
+def pretrain_kpis(platform: Platform, workload: WorkloadConfig, total_gpus: int) -> dict[str, float | str]:
+    """What the run's pre-training throughput rests on: the layout chosen (or 'flat MFU') and the MFU [-]."""
+    tr = workload.training
+    cap = max(1, int(np.floor(tr.share_of_gpus * total_gpus)))
+    pre = tr.pretrain
+    if pre.share_of_training <= 0 or workload.jobs_path is not None:
+        return {}
+    if pre.mfu is not None:
+        return {"pretrain_layout": "flat MFU (workload.training.pretrain.mfu)", "pretrain_mfu": float(pre.mfu)}
+    g = pretrain_gpus(platform, pre, cap)
+    r = pretrain_perf(platform, pre, g)
+    return {"pretrain_layout": f"{r.layout.label()} on {r.gpus_used} GPUs", "pretrain_mfu": float(r.mfu)}
 
 
 def dev_job_model(cfg: DevJobsConfig, gpu_cap: int) -> dict[str, np.ndarray | float]:
@@ -153,9 +192,7 @@ def generate_jobs(workload: WorkloadConfig, timeline: Timeline, total_gpus: int,
     parts = []
 
     # pre-training runs: evenly spread with jitter, token count varies log-normally between runs
-    domain = max(1, platform.scale_up_domain_gpus)
-    g = min(pre.gpus, gpu_cap)
-    g = (g // domain) * domain if g >= domain else g
+    g = pretrain_gpus(platform, pre, gpu_cap) if pre.share_of_training > 0 else 0
     if pre.share_of_training > 0 and g >= 1:
         run_s = pretrain_run_duration_s(platform, pre, g)
         n_pre = _stochastic_round(rng, pre.share_of_training * budget_gpu_s / (g * run_s))

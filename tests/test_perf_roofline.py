@@ -1,0 +1,57 @@
+"""The shared inference roofline (issue 15 item 5): MoE expert reads, disaggregated prefill and decode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dctwin.catalog import get_platform
+from dctwin.errors import InputError
+from dctwin.perf import disaggregated_perf, get_model, inference_perf, step_cost
+from dctwin.perf.roofline import expert_params
+from dctwin.serving import Deployment
+
+H100, H200 = get_platform("hgx-h100"), get_platform("hgx-h200")
+
+
+def test_moe_small_batch_reads_only_the_routed_experts():
+    mix = get_model("mixtral-8x7b")
+    cost = step_cost(H100, mix, 2, "fp8")
+    one = cost.weights_read_s(1)
+    # one token: shared part + 2 of 8 experts per layer
+    shared = cost.weights_s - cost.expert_weights_s
+    assert one == pytest.approx(shared + cost.expert_weights_s * 2 / 8)
+    assert cost.weights_read_s(10_000) == pytest.approx(cost.weights_s)
+    assert np.all(np.diff(cost.weights_read_s(np.arange(1, 64))) > 0)      # more tokens touch more experts
+    assert expert_params(mix) == pytest.approx((46.7e9 - 12.9e9) * 8 / 6)
+
+
+def test_dense_model_reads_all_weights_at_any_batch():
+    cost = step_cost(H100, get_model("llama-2-70b"), 2, "fp8")
+    assert cost.weights_read_s(1) == cost.weights_read_s(512) == cost.weights_s
+
+
+def test_steady_state_and_serving_use_one_step_function():
+    """inference_perf's TPOT is the Deployment's step cost at the same batch (one implementation)."""
+    r = inference_perf(H100, "mixtral-8x7b", 2, "fp8", input_tokens=512, output_tokens=128, gpus_per_replica=2)
+    cost = Deployment("hgx-h100", "mixtral-8x7b", 1, 2, "fp8").cost
+    b = r.batch_size
+    assert r.tpot_s == pytest.approx(cost.step_time_s(b, b * (512 + 64), b * 4, b * 4 * 512))
+
+
+def test_disaggregated_decode_steps_carry_no_prefill():
+    colo = inference_perf(H100, "llama-2-70b", 8, "fp8", 1024, 256)
+    dis = disaggregated_perf(H100, "llama-2-70b", 4, 4, "fp8", 1024, 256)
+    cost = step_cost(H100, get_model("llama-2-70b"), dis.decode_gpus_per_replica, "fp8")
+    b = dis.decode_batch
+    assert dis.tpot_s == pytest.approx(cost.step_time_s(b, b * 1152, 0, 0))
+    assert dis.tpot_s < colo.tpot_s
+    assert dis.ttft_s > dis.kv_transfer_s > 0
+
+
+def test_disaggregated_throughput_follows_its_bottleneck():
+    few = disaggregated_perf(H100, "llama-2-70b", 1, 7, "fp8", 2048, 128)
+    more = disaggregated_perf(H100, "llama-2-70b", 4, 4, "fp8", 2048, 128)
+    assert few.bound == "prefill" and more.tokens_per_s > few.tokens_per_s
+    with pytest.raises(InputError):
+        disaggregated_perf(H100, "llama-3-405b", 1, 1, "bf16", 1024, 256)
