@@ -1,9 +1,13 @@
-"""Performance model: training step time and MFU, inference throughput and latency, power-capping cost.
+"""Performance model: training step time and memory, inference throughput and latency, power-capping cost.
 
-Every constant is in ``perf/data/calibration.yaml`` with its source; the
-published figures it was fitted to, and the error on each, are in
-``perf/data/reference.yaml`` and reproduced by :func:`calibration_report`
-(``python -m dctwin.perf``).
+Training (``training``, ``memory``, ``schedule``, ``collectives``, ``search``):
+step time from compute, HBM traffic, collectives and the pipeline schedule,
+for pre-training, full fine-tuning and LoRA, in a layout the caller fixes or
+the fastest that fits. Inference (``roofline``, ``inference``, ``disagg``): one
+step roofline shared with ``dctwin.serving``. Every constant is in
+``perf/data/calibration.yaml`` with its source, fitted ones labelled; the
+published figures they were fitted to are in ``perf/data/reference.yaml``
+(``python -m dctwin.perf``), the checks in ``dctwin validate``.
 """
 
 from dctwin.perf.disagg import DisaggregatedPerf, disaggregated_perf

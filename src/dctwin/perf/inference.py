@@ -24,7 +24,7 @@ import numpy as np
 
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
-from dctwin.perf.hardware import check_precision
+from dctwin.perf.hardware import WEIGHT_BYTES, check_precision
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import load_params
 from dctwin.perf.roofline import step_cost
@@ -131,8 +131,14 @@ def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision:
         if best is None or cand.tokens_per_s > best.tokens_per_s:
             best = cand
     if not fits:
-        raise InputError(f"{model.id} at {precision} does not fit on {n_gpus} x {platform.gpu_name}",
-                         field="n_gpus", value=n_gpus, allowed="more GPUs or a lower precision")
+        g = max(sizes) if sizes else 1
+        need_gb = model.params_total * WEIGHT_BYTES[precision] / 1e9
+        usable_gb = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"])
+        why = ("too little is left for the KV cache of one request" if need_gb < usable_gb
+               else "the weights alone do not fit")
+        raise InputError(f"{model.id} at {precision} does not fit on {n_gpus} x {platform.gpu_name}: weights "
+                         f"{need_gb:.0f} GB, a replica of {g} GPUs has {usable_gb:.0f} GB usable; {why}",
+                         field="n_gpus", value=n_gpus, allowed="more GPUs per replica or a lower precision")
     if best is None:
         raise InputError("no batch size meets the latency targets", field="ttft_target_s/tpot_target_s",
                          value=(ttft_target_s, tpot_target_s), allowed="looser targets or more GPUs per replica")

@@ -7,8 +7,9 @@ of the GPUs and must divide the batch. For each candidate it keeps the
 activations if they fit, else recomputes them. Fields the caller fixes
 (``tp=4``, ``schedule='1f1b'`` ...) are not searched.
 
-A job may be given GPUs it cannot use (a batch of 8 sequences on 96 GPUs):
-the search also tries the largest power of two below the count and reports
+A job may be given GPUs it cannot use well (a batch of 8 sequences on 96
+GPUs, or 16,344 = 72 x 227 GPUs that no layout splits): the search also tries
+the three largest counts of the form 2^a 3^b below the count and reports
 ``gpus_used``. Any layout, chosen or forced, that does not fit in HBM is
 refused with its figure and what would fit.
 """
@@ -103,8 +104,10 @@ def _search(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict):
     return best, leanest
 
 
-def _pow2_below(n: int) -> int:
-    return 1 << (n.bit_length() - 1) if n & (n - 1) else n // 2
+def _fewer(n: int, count: int = 3) -> list[int]:
+    """The ``count`` largest GPU counts of the form 2^a 3^b below ``n``: counts every layout can split."""
+    smooth = {2**a * 3**b for a in range(n.bit_length() + 1) for b in range(12) if 2**a * 3**b < n}
+    return sorted(smooth, reverse=True)[:count]
 
 
 def best_layout(platform: Platform, job: TrainingJob, n_gpus: int, fixed: dict | None = None,
@@ -117,10 +120,10 @@ def best_layout(platform: Platform, job: TrainingJob, n_gpus: int, fixed: dict |
     fixed = fixed or {}
     best, leanest = _search(platform, job, n_gpus, fixed, c)
     if not fixed and n_gpus > 1:
-        fewer = _pow2_below(n_gpus)
-        alt, _ = _search(platform, job, fewer, fixed, c) if fewer >= 1 else (None, None)
-        if alt is not None and (best is None or alt.step_time_s < best.step_time_s):
-            best = alt
+        for fewer in _fewer(n_gpus):
+            alt, _ = _search(platform, job, fewer, fixed, c)
+            if alt is not None and (best is None or alt.step_time_s < best.step_time_s):
+                best = alt
     if best is None:
         raise _memory_error(platform, job, n_gpus, fixed, leanest, c)
     return best

@@ -99,8 +99,7 @@ def pretrain_kpis(platform: Platform, workload: WorkloadConfig, total_gpus: int)
         return {}
     if pre.mfu is not None:
         return {"pretrain_layout": "flat MFU (workload.training.pretrain.mfu)", "pretrain_mfu": float(pre.mfu)}
-    g = pretrain_gpus(platform, pre, cap)
-    r = pretrain_perf(platform, pre, g)
+    r = pretrain_perf(platform, pre, pretrain_gpus(platform, pre, cap))
     return {"pretrain_layout": f"{r.layout.label()} on {r.gpus_used} GPUs", "pretrain_mfu": float(r.mfu)}
 
 
@@ -194,6 +193,8 @@ def generate_jobs(workload: WorkloadConfig, timeline: Timeline, total_gpus: int,
     # pre-training runs: evenly spread with jitter, token count varies log-normally between runs
     g = pretrain_gpus(platform, pre, gpu_cap) if pre.share_of_training > 0 else 0
     if pre.share_of_training > 0 and g >= 1:
+        if pre.mfu is None:  # the performance model may use fewer GPUs than given; the run holds only those
+            g = pretrain_perf(platform, pre, g).gpus_used
         run_s = pretrain_run_duration_s(platform, pre, g)
         n_pre = _stochastic_round(rng, pre.share_of_training * budget_gpu_s / (g * run_s))
         spread = pre.tokens_spread
