@@ -94,3 +94,12 @@ def test_unknown_case_id_lists_valid_ones():
 def test_fast_cases_pass():
     """What CI runs: `dctwin validate` (fast cases) exits 0."""
     assert validate_command(fast_only=True) == 0
+
+
+def test_check_cases_are_listed_apart_from_calibration():
+    """Issue 15: the table lists every check case before (and apart from) the calibration cases."""
+    from dctwin.validate.report import run_cases
+    ids = ["nemo-llama3-70b-fp8-64xh100", "llama3-405b-bf16-16384xh100", "llama3-405b-bf16-8192xh100",
+           "llama3-405b-strong-scaling-8192-to-16384"]
+    roles = [r.case.role for r in run_cases(select_cases(load_cases(), case_ids=ids))]
+    assert roles == ["check", "check", "calibration", "calibration"]
