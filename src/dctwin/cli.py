@@ -82,7 +82,9 @@ def _print_summary(result) -> None:
     out.print(table)
     for note in span_warnings(k, {"step_s": result.scenario.simulation.step_s}):
         err.print(f"note: {note}", markup=False, highlight=False)
-    for line in filter(None, str(k.get("peak_warnings") or "").split("; ")):
+    from dctwin.facility.peak import peak_messages_from_kpis
+
+    for line in peak_messages_from_kpis(k):
         err.print(f"warning: {line}", highlight=False, markup=False)
     out.print(f"results: {result.path}", markup=False, highlight=False)
 

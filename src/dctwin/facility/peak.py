@@ -20,7 +20,7 @@ import numpy as np
 
 from dctwin.config.facility import FacilityConfig
 
-__all__ = ["PeakCheck", "design_peak_kw", "peak_kpis", "peak_messages"]
+__all__ = ["PeakCheck", "design_peak_kw", "peak_kpis", "peak_messages", "peak_messages_from_kpis"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ def peak_kpis(check: PeakCheck) -> dict[str, float]:
     """Flat KPIs: both peaks and their margin to each limit (positive: over the limit) [MW]."""
     out = {
         "design_peak_grid_mw": check.design_peak_mw,
+        "design_peak_dry_bulb_c": check.design_peak_dry_bulb_c,
         "grid_connection_mw": check.grid_connection_mw,
         "power_envelope_mw": check.power_envelope_mw,
         "design_peak_over_connection_mw": check.design_peak_mw - check.grid_connection_mw,
@@ -77,3 +78,14 @@ def peak_messages(check: PeakCheck) -> list[str]:
             if mw > cap:
                 msgs.append(f"{what} {mw:.1f} MW exceeds the {limit} of {cap:.1f} MW by {mw - cap:.1f} MW")
     return msgs
+
+
+def peak_messages_from_kpis(kpis: dict) -> list[str]:
+    """``peak_messages`` of a run, rebuilt from its KPIs (empty when the run has no peak check)."""
+    keys = ("design_peak_grid_mw", "design_peak_dry_bulb_c", "grid_connection_mw", "power_envelope_mw")
+    if any(kpis.get(k) is None for k in keys):
+        return []
+    run_peak = kpis.get("peak_grid_power_mw")
+    return peak_messages(PeakCheck(float(kpis["design_peak_grid_mw"]), float(kpis["design_peak_dry_bulb_c"]),
+                                   None if run_peak is None else float(run_peak), float(kpis["grid_connection_mw"]),
+                                   float(kpis["power_envelope_mw"])))

@@ -46,8 +46,7 @@ def scenario_peak_check(scenario, run_peak_mw: float | None = None, site_frame=N
 
 
 def run_peak_kpis(scenario, run_peak_mw: float, site_frame) -> dict[str, object]:
-    """KPIs of the peak check of a run; ``peak_warnings`` words each peak over a limit ('' when all fit)."""
-    from dctwin.facility.peak import peak_kpis, peak_messages
+    """KPIs of the peak check of a run (``peak_messages_from_kpis`` words them)."""
+    from dctwin.facility.peak import peak_kpis
 
-    check = scenario_peak_check(scenario, run_peak_mw, site_frame)
-    return {**peak_kpis(check), "peak_warnings": "; ".join(peak_messages(check))}
+    return peak_kpis(scenario_peak_check(scenario, run_peak_mw, site_frame))

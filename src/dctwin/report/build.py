@@ -30,7 +30,9 @@ def draw_js() -> str:
 
 def _peak_notes(kpis: dict) -> list[str]:
     """The peak-power warnings of the run (design-day and run peak over grid connection or envelope)."""
-    return [f"Grid limit: {m}." for m in str(kpis.get("peak_warnings") or "").split("; ") if m]
+    from dctwin.facility.peak import peak_messages_from_kpis
+
+    return [f"Grid limit: {m}." for m in peak_messages_from_kpis(kpis)]
 
 
 def report_context(run: RunData) -> dict:
