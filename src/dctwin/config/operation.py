@@ -75,8 +75,10 @@ class OperationConfig(Section):
     policies: list[str] = Field(default_factory=list,
                                 description=f"Enabled policies, any of {', '.join(POLICY_NAMES)}.")
     facility_overhead: float = Field(
-        1.1, ge=1.0, le=3.0, description="Grid kW per IT kW used to turn a grid cut into GPUs (PUE) [-]."
-    )
+        1.0, ge=1.0, le=3.0, description=(
+            "Grid kW shed per IT kW shed, used to turn a demand-response grid cut into GPUs [-]. Default 1.0, the "
+            "floor: the site then sheds at least the asked cut (a programme penalises shortfall, not excess). The "
+            "marginal value is near 1 with dry coolers and heat pumps off, up to about PUE with chillers running."))
     power_cap: PowerCapConfig = Field(default_factory=PowerCapConfig)
     load_shift: LoadShiftConfig = Field(default_factory=LoadShiftConfig)
     demand_response: DemandResponseConfig = Field(default_factory=DemandResponseConfig)

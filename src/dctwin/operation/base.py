@@ -52,7 +52,7 @@ class ExogenousInputs:
     platform: Platform
     heat_demand_mw: np.ndarray | None = None
     dry_bulb_c: np.ndarray | None = None
-    facility_overhead: float = 1.1
+    facility_overhead: float = 1.0
 
     @property
     def n_steps(self) -> int:
