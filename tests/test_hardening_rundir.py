@@ -71,9 +71,10 @@ def test_a_run_with_a_report_never_appears_without_it(tmp_path, cli):
 def run_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     (root / "s.yaml").write_text(SCENARIO)
-    from conftest import run_cli
-
-    proc = run_cli("run", str(root / "s.yaml"), "--out", str(root / "a"), "--quiet", "--no-report")
+    # a child process as a user would run it (not `from conftest import`, which xdist may resolve to
+    # tests/browser/conftest.py)
+    proc = subprocess.run([sys.executable, "-m", "dctwin", "run", str(root / "s.yaml"), "--out", str(root / "a"),
+                           "--quiet", "--no-report"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return root / "a"
 
