@@ -10,6 +10,7 @@ file is pulled into memory; no error quotes the file's content.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import threading
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from dctwin.errors import InputError
 
-__all__ = ["check_input_file", "read_input_bytes", "DEFAULT_TIMEOUT_S", "MAX_SERIES_BYTES", "MAX_JOB_FILE_BYTES"]
+__all__ = ["check_input_file", "file_sha256", "read_input_bytes", "DEFAULT_TIMEOUT_S", "MAX_SERIES_BYTES",
+           "MAX_JOB_FILE_BYTES"]
 
 DEFAULT_TIMEOUT_S = 30.0
 _PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
@@ -94,3 +96,12 @@ def check_input_file(path: str | Path, max_bytes: int, what: str = "input file")
     fd, size = _open_regular(Path(path), max_bytes, what)
     os.close(fd)
     return size
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -12,7 +12,6 @@ or are not regular files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dctwin.errors import InputError
+from dctwin.safeio import file_sha256
 
 __all__ = ["write_run_dir", "is_complete_run", "read_manifest", "verify_run_dir", "write_table", "run_files",
            "MANIFEST", "KPIS", "STAGING_PREFIX"]
@@ -45,13 +45,6 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, path, compression="zstd", write_statistics=True)
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _json_dump(obj: Any, path: Path) -> None:
@@ -174,7 +167,7 @@ def _check_files(path: Path, manifest: dict[str, Any], names: list[str], key: st
             continue
         if not stat.S_ISREG(st.st_mode):
             problems.append(f"{name}: not a regular file (a symlink or device)")
-        elif _sha256(path / name) != digest:
+        elif file_sha256(path / name) != digest:
             problems.append(f"{name}: content changed since the run")
     if not problems and sig:
         with _verified_lock:
@@ -247,7 +240,7 @@ def _fill(staging: Path, out_dir: Path, tables, kpis, manifest, texts, finish) -
         (staging / name).parent.mkdir(parents=True, exist_ok=True)
         (staging / name).write_text(text, encoding="utf-8")
     _json_dump(dict(kpis), staging / KPIS)
-    files = {p.relative_to(staging).as_posix(): _sha256(p) for p in sorted(staging.rglob("*")) if p.is_file()}
+    files = {p.relative_to(staging).as_posix(): file_sha256(p) for p in sorted(staging.rglob("*")) if p.is_file()}
     _json_dump({**manifest, "files": files, "complete": True}, staging / MANIFEST)
     if finish is not None:
         finish(staging)

@@ -10,12 +10,12 @@ scenario's site; ``scenario validate``, ``run`` and the report print them.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from importlib import resources
 from pathlib import Path
 
 from dctwin.config.site import SiteConfig
+from dctwin.safeio import file_sha256
 from dctwin.site.profiles import profile_header
 
 __all__ = ["FAR_KM", "distance_km", "economics_provenance", "epw_location", "site_provenance", "site_warnings"]
@@ -41,18 +41,11 @@ def epw_location(path: str | Path) -> tuple[str, float, float] | None:
         return None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def _user_file(kind: str, path: Path | None, fmt: str = "csv") -> str:
     """'user file <path> (<format>), sha256 <hex>', or 'packaged file ...' for files shipped with dctwin."""
     p = Path(path) if path is not None else Path("?")
-    digest = _sha256(p) if p.is_file() else "file missing"
+    digest = file_sha256(p) if p.is_file() else "file missing"
     package = Path(str(resources.files("dctwin"))).resolve()
     try:
         shown, who = p.resolve().relative_to(package).as_posix(), "packaged file"

@@ -9,11 +9,11 @@ departs from the calibrated model.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dctwin.lazy import lazy_exports
+from dctwin.safeio import file_sha256
 
 if TYPE_CHECKING:
     from dctwin.telemetry.align import Telemetry
@@ -24,13 +24,6 @@ __getattr__ = lazy_exports(__name__, {"Telemetry": "dctwin.telemetry.align", "Te
 
 __all__ = ["Telemetry", "TelemetryMap", "read_mapping", "read_telemetry"]
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_telemetry(paths: list[str | Path], mapping: TelemetryMap | str | Path) -> Telemetry:
@@ -44,5 +37,5 @@ def read_telemetry(paths: list[str | Path], mapping: TelemetryMap | str | Path) 
     for path in paths:
         raws.extend(read_telemetry_file(path, naive_timezone=tmap.naive_timezone, epoch_unit=tmap.epoch_unit))
         p = Path(path)
-        sources.append({"file": str(p), "sha256": _sha256(p), "bytes": p.stat().st_size})
+        sources.append({"file": str(p), "sha256": file_sha256(p), "bytes": p.stat().st_size})
     return align(raws, tmap, tuple(sources))
