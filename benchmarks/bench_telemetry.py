@@ -15,23 +15,10 @@ import pytest
 from dctwin.config import load_scenario
 from dctwin.telemetry import read_telemetry
 from dctwin.telemetry.service import calibrate_telemetry, replay_telemetry
-from dctwin.telemetry.synth import synthetic_telemetry
+from dctwin.telemetry.synth import example_mapping, synthetic_telemetry
 
 TRUTH = {"dry_cooler_fan": 0.026, "cdu_pump_head": 260.0, "facility_pump_head": 280.0, "ups_loss_scale": 1.4}
-MAPPING = """step_s: 60
-series:
-  it_power_kw: {source: "~it_row_\\\\d+_kw", unit: kW, aggregate: sum}
-  grid_power_kw: {source: grid_power_kw, unit: kW}
-  cooling_power_kw: {source: cooling_power_kw, unit: kW}
-  cdu_pump_kw: {source: cdu_pump_kw, unit: kW}
-  facility_pump_kw: {source: facility_pump_kw, unit: kW}
-  dry_cooler_fan_kw: {source: dry_cooler_fan_kw, unit: kW}
-  ups_loss_kw: {source: ups_loss_kw, unit: kW}
-  heat_pump_kw: {source: heat_pump_kw, unit: kW}
-  heat_delivered_kw: {source: heat_delivered_kw, unit: kW}
-  dry_bulb_c: {source: oat_c, unit: degC}
-  rel_humidity_pct: {source: rh_pct, unit: "%"}
-"""
+MAPPING = example_mapping(60)
 
 
 @pytest.fixture(scope="module")

@@ -13,22 +13,10 @@ from dctwin.telemetry import read_telemetry
 from dctwin.telemetry.metrics import cv_rmse_pct, nmbe_pct
 from dctwin.telemetry.replay import model_inputs, predict
 from dctwin.telemetry.service import calibrate_telemetry, replay_telemetry
-from dctwin.telemetry.synth import synthetic_telemetry
+from dctwin.telemetry.synth import EXAMPLE_TRUTH, example_mapping, synthetic_telemetry
 
-TRUTH = {"dry_cooler_fan": 0.028, "cdu_pump_head": 240.0, "facility_pump_head": 310.0, "ups_loss_scale": 1.6}
-MAPPING = """step_s: 300
-max_gap_s: 900
-series:
-  it_power_kw: {source: "~it_row_\\\\d+_kw", unit: kW, aggregate: sum}
-  grid_power_kw: {source: grid_power_kw, unit: kW}
-  cooling_power_kw: {source: cooling_power_kw, unit: kW}
-  cdu_pump_kw: {source: cdu_pump_kw, unit: kW}
-  facility_pump_kw: {source: facility_pump_kw, unit: kW}
-  dry_cooler_fan_kw: {source: dry_cooler_fan_kw, unit: kW}
-  ups_loss_kw: {source: ups_loss_kw, unit: kW}
-  dry_bulb_c: {source: oat_c, unit: degC}
-  rel_humidity_pct: {source: rh_pct, unit: "%"}
-"""
+TRUTH = EXAMPLE_TRUTH
+MAPPING = example_mapping(300)
 
 
 def test_guideline14_statistics_match_a_hand_computation():

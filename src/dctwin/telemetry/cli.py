@@ -101,7 +101,7 @@ def example(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to cre
     """
     from dctwin.config import load_scenario
     from dctwin.errors import InputError
-    from dctwin.telemetry.synth import EXAMPLE_MAPPING, EXAMPLE_TRUTH, synthetic_telemetry
+    from dctwin.telemetry.synth import EXAMPLE_TRUTH, example_mapping, synthetic_telemetry
 
     out, _ = _console()
     if out_dir.exists():
@@ -109,7 +109,7 @@ def example(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to cre
     wide, _ = synthetic_telemetry(load_scenario(scenario), start, days, 300, EXAMPLE_TRUTH)
     out_dir.mkdir(parents=True)
     wide.to_csv(out_dir / "telemetry.csv", index=False)
-    (out_dir / "mapping.yaml").write_text(EXAMPLE_MAPPING, encoding="utf-8")
+    (out_dir / "mapping.yaml").write_text(example_mapping(300), encoding="utf-8")
     truth = ", ".join(f"{k} = {v:g}" for k, v in EXAMPLE_TRUTH.items())
     out.print(f"wrote {out_dir / 'telemetry.csv'} ({len(wide):,} rows) and {out_dir / 'mapping.yaml'}; "
               f"true parameters: {truth}")

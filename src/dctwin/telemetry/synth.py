@@ -18,14 +18,14 @@ from dctwin.telemetry.align import Telemetry
 from dctwin.telemetry.calibrate import apply_parameters
 from dctwin.telemetry.replay import ModelInputs, model_inputs, predict
 
-__all__ = ["EXAMPLE_MAPPING", "EXAMPLE_TRUTH", "synthetic_telemetry"]
+__all__ = ["EXAMPLE_TRUTH", "example_mapping", "synthetic_telemetry"]
 
 # the parameters `dctwin telemetry example` sets off their packaged values, for calibration to find
 EXAMPLE_TRUTH = {"dry_cooler_fan": 0.028, "cdu_pump_head": 240.0, "facility_pump_head": 310.0, "ups_loss_scale": 1.6}
-EXAMPLE_MAPPING = """# Which column of telemetry.csv is which dctwin quantity, in which unit
+EXAMPLE_MAPPING_TEMPLATE = """# Which column of telemetry.csv is which dctwin quantity, in which unit
 # (see docs/operating-twin.md).
-step_s: 300
-max_gap_s: 900
+step_s: {step_s}
+max_gap_s: {max_gap_s}
 series:
   it_power_kw: {source: "~it_row_\\\\d+_kw", unit: kW, aggregate: sum}   # 40 row meters, summed
   grid_power_kw: {source: grid_power_kw, unit: kW}
@@ -39,6 +39,12 @@ series:
   dry_bulb_c: {source: oat_c, unit: degC}
   rel_humidity_pct: {source: rh_pct, unit: "%"}
 """
+
+
+def example_mapping(step_s: int = 300) -> str:
+    """The mapping file of ``synthetic_telemetry``'s wide table at ``step_s`` [s]."""
+    return (EXAMPLE_MAPPING_TEMPLATE.replace("{step_s}", str(step_s))
+            .replace("{max_gap_s}", str(3 * step_s)))
 
 MAIN_METER_SIGMA = 0.005
 SUBMETER_SIGMA = 0.01
