@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -158,12 +159,16 @@ def test_ray_cluster_gives_the_local_study(tmp_path, sobol_study):
         pytest.skip("needs root and unshare for a loopback-only network namespace")
     outcome, tmp = sobol_study
     ray_bin = Path(sys.executable).parent / "ray"
+    # a temp dir of its own (short: Ray's socket paths must fit 107 bytes), so a cluster file left in
+    # /tmp/ray by an earlier, killed run is never taken for a running cluster
+    ray_tmp = tempfile.mkdtemp(prefix="dr", dir="/tmp")
     script = f"""
         set -e
         ip link set lo up
-        export RAY_USAGE_STATS_ENABLED=0
-        {ray_bin} start --head --num-cpus=2 --port=6391 --include-dashboard=false --disable-usage-stats >/dev/null
-        trap '{ray_bin} stop --force >/dev/null 2>&1' EXIT
+        export RAY_USAGE_STATS_ENABLED=0 RAY_TMPDIR={ray_tmp}
+        {ray_bin} start --head --num-cpus=2 --port=6391 --include-dashboard=false --disable-usage-stats \\
+            --temp-dir={ray_tmp} >/dev/null
+        trap '{ray_bin} stop --force >/dev/null 2>&1; rm -rf {ray_tmp}' EXIT
         {sys.executable} -m dctwin sweep {study_file(tmp)} --out {tmp_path / 'ray'} --ray 127.0.0.1:6391 --quiet
     """
     proc = subprocess.run(["unshare", "--net", "--", "bash", "-c", textwrap.dedent(script)], capture_output=True,
