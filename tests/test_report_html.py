@@ -1,4 +1,4 @@
-"""The run report: a self-contained HTML file, figures that degrade to notes, static PNGs."""
+"""The run report: a self-contained HTML file, figures that degrade to notes, PNGs on request."""
 
 from __future__ import annotations
 
@@ -67,12 +67,28 @@ def test_text_from_the_run_is_escaped(report):
     assert "&lt;script&gt;alert(" in report
 
 
-def test_static_pngs_written(run_dir, report):
-    pngs = sorted((run_dir / "figures").glob("*.png"))
-    assert {p.stem for p in pngs} >= {"pue_ambient", "utilisation_heatmap", "monthly_energy", "cost_breakdown"}
-    for p in pngs:
-        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert p.stat().st_size > 5000
+def test_no_pngs_unless_asked(run_dir, report):
+    assert not (run_dir / "figures").exists()
+
+
+def test_pngs_on_request_are_the_report_figures(tmp_path):
+    """``--png``: one PNG per drawn report figure, rendered by kaleido from the same plotly figure."""
+    pytest.importorskip("kaleido")
+    from PIL import Image
+
+    from dctwin.report.png import PNG_SCALE, PNG_WIDTH_PX
+
+    run_dir = make_run(tmp_path, "png")
+    html = write_report(run_dir, png=True).read_text(encoding="utf-8")
+    drawn = _figure_json(html)
+    pngs = {p.stem: p for p in (run_dir / "figures").glob("*.png")}
+    assert set(pngs) == set(drawn)
+    for key, p in pngs.items():
+        with Image.open(p) as im:
+            assert im.size == (round(PNG_WIDTH_PX * PNG_SCALE),
+                               round((drawn[key]["layout"].get("height") or 420) * PNG_SCALE)), key
+            assert len(im.getcolors(1 << 20) or range(1 << 20)) > 50, key  # drawn, not blank
+    assert [p.name for p in (run_dir / "figures").iterdir() if p.name.startswith(".")] == []
 
 
 def test_missing_columns_drop_figures_with_a_note(tmp_path):
@@ -157,7 +173,6 @@ def test_layout_variants_of_the_real_pipeline(tmp_path):
     grid = labels.index("Grid")
     assert sum(v for s, v in zip(link["source"], link["value"], strict=True) if s == grid) == pytest.approx(
         energy_mwh(run, "grid_power_kw"))
-    assert (run_dir / "figures" / "monthly_energy.png").is_file()
 
 
 def test_utilisation_and_pue_are_derived_when_absent(tmp_path):

@@ -222,9 +222,10 @@ def test_a_failed_run_reports_why(tmp_path, exc, shown):
 
 
 def test_static_pngs_are_served_and_names_checked(client, runs):
+    pytest.importorskip("kaleido")
     from dctwin.report import write_report
 
-    write_report(runs / "alpha")
+    write_report(runs / "alpha", png=True)
     page = client.get("/runs/alpha").text
     assert "/runs/alpha/figures/pue_ambient.png" in page
     r = client.get("/runs/alpha/figures/pue_ambient.png")

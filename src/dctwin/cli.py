@@ -54,7 +54,7 @@ def run(
 
         def finish(folder: Path) -> None:  # written before the run is renamed into place: never a run without it
             if not quiet:
-                err.print("writing report.html and figures ...")
+                err.print("writing report.html ...")
             write_report(folder)
     with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress:
         result = run_scenario(sc, out_dir, progress=progress, finish=finish, cache=cache)
@@ -202,11 +202,14 @@ def catalog_show(platform_id: str = typer.Argument(..., help="Catalog id, e.g. v
 
 # ---------------------------------------------------------------- results
 @app.command()
-def report(run_dir: Path = typer.Argument(..., help="A run directory.")) -> None:
-    """Write report.html (and figures/*.png) into a run directory."""
+def report(run_dir: Path = typer.Argument(..., help="A run directory."),
+           png: bool = typer.Option(False, "--png", help="Also write figures/<name>.png of every figure, drawn "
+                                    "from the report's own figures (needs dctwin[png] and Chromium; a few "
+                                    "seconds).")) -> None:
+    """Write report.html (and, with --png, figures/*.png) into a run directory."""
     from dctwin.report import write_report
 
-    out.print(f"wrote {write_report(run_dir)}")
+    out.print(f"wrote {write_report(run_dir, png=png)}")
 
 
 @app.command()

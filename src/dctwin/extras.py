@@ -7,6 +7,7 @@ query      duckdb                                      ``dctwin query``, ``repor
 plan       highspy                                     ``dctwin plan``
 web        fastapi, uvicorn, python-multipart          ``dctwin serve``
 ray        ray[default]                                ``dctwin sweep --ray``
+png        kaleido (and Chromium or Chrome installed)  ``dctwin report --png``
 peer       hpcsim                                      the peer benchmark
 =========  ==========================================  ===================================
 """
@@ -21,7 +22,7 @@ from dctwin.errors import DctwinError
 __all__ = ["EXTRA_OF", "MissingExtra", "require"]
 
 EXTRA_OF = {"duckdb": "query", "highspy": "plan", "fastapi": "web", "uvicorn": "web", "multipart": "web",
-            "ray": "ray", "hpcsim": "peer"}
+            "ray": "ray", "hpcsim": "peer", "kaleido": "png"}
 
 
 class MissingExtra(DctwinError):

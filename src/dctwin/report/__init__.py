@@ -2,7 +2,7 @@
 
 Public API::
 
-    write_report(run_dir) -> Path            # report.html + figures/*.png in the run dir
+    write_report(run_dir, png=False) -> Path # report.html (+ figures/*.png) in the run dir
     write_comparison(run_dirs, out) -> Path  # one HTML file comparing runs
     query(run_dir, sql) -> pandas.DataFrame  # DuckDB over the run's Parquet tables
     connect(run_dir) -> duckdb connection    # for notebooks

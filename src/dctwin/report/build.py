@@ -14,7 +14,6 @@ from dctwin.report.html import figure_blocks, render, scenario_text
 from dctwin.report.investor import investor_context
 from dctwin.report.kpis import GROUPS, compare_rows, kpi_cards, kpi_rows
 from dctwin.report.span import compare_warnings, span_of, span_warnings
-from dctwin.report.static import write_static_figures
 
 __all__ = ["REPORT_FILE", "comparison_html", "draw_js", "report_html", "write_comparison", "write_report"]
 
@@ -35,8 +34,8 @@ def _peak_notes(kpis: dict) -> list[str]:
     return [f"Grid limit: {m}." for m in peak_messages_from_kpis(kpis)]
 
 
-def report_context(run: RunData) -> dict:
-    figs, notes = build_figures(run)
+def report_context(run: RunData, figures: tuple[dict, dict] | None = None) -> dict:
+    figs, notes = figures or build_figures(run)
     return {"run": run, "kpi_rows": kpi_rows(run.kpis, run.manifest), "kpi_cards": kpi_cards(run.kpis, run.manifest),
             "kpi_groups": GROUPS, "span_notes": span_warnings(run.kpis, run.manifest),
             "grid_notes": _peak_notes(run.kpis),
@@ -44,11 +43,9 @@ def report_context(run: RunData) -> dict:
             "investor": investor_context(run)}
 
 
-def report_html(run: RunData, *, inline_plotly: bool = True, extra_notes: dict[str, str] | None = None) -> str:
-    """The report page of one run as HTML text."""
-    ctx = report_context(run)
-    ctx["notes"] = {**ctx["notes"], **(extra_notes or {})}
-    return render("report.html", inline_plotly=inline_plotly, draw_js=draw_js(), **ctx)
+def report_html(run: RunData, *, inline_plotly: bool = True, figures: tuple[dict, dict] | None = None) -> str:
+    """The report page of one run as HTML text (``figures``: the result of ``build_figures``, if already built)."""
+    return render("report.html", inline_plotly=inline_plotly, draw_js=draw_js(), **report_context(run, figures))
 
 
 def compare_context(runs: Sequence[RunData]) -> dict:
@@ -76,11 +73,16 @@ def _write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def write_report(run_dir: str | Path) -> Path:
-    """Write ``report.html`` (self-contained, opens offline) and ``figures/*.png`` into ``run_dir``."""
+def write_report(run_dir: str | Path, *, png: bool = False) -> Path:
+    """Write ``report.html`` (self-contained, opens offline) into ``run_dir``; with ``png``, also
+    ``figures/<key>.png`` of every drawn figure, rendered from the same plotly figures (``report.png``)."""
     run = load_run(run_dir)
-    _, png_notes = write_static_figures(run, Path(run_dir) / FIGURES_DIR)
-    return _write_atomic(Path(run_dir) / REPORT_FILE, report_html(run, extra_notes=png_notes))
+    figures = build_figures(run)
+    if png:
+        from dctwin.report.png import write_pngs
+
+        write_pngs({key: fig for key, (_, fig) in figures[0].items()}, Path(run_dir) / FIGURES_DIR)
+    return _write_atomic(Path(run_dir) / REPORT_FILE, report_html(run, figures=figures))
 
 
 def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
