@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from dctwin.catalog import get_platform
 from dctwin.errors import InputError
 from dctwin.perf import Layout, TrainingJob, evaluate_layout, get_model, model_flops_per_token, training_perf
-from dctwin.perf.collectives import Link, all_reduce_s
+from dctwin.perf.collectives import Link, all_reduce_s, reduce_scatter_s
 from dctwin.perf.params import load_params
 from dctwin.perf.schedule import bubble_s
 
@@ -86,8 +86,29 @@ def test_schedules_order_their_bubbles():
 def test_collectives_latency_bound_small_bandwidth_bound_large():
     link = Link(100e9, 1e-5)
     small, large = all_reduce_s(1e3, 8, link), all_reduce_s(1e9, 8, link)
-    assert small == pytest.approx(6e-5, rel=0.01)                  # 2 x 3 latency steps
+    assert small == pytest.approx(2 * 7 * 1e-5 + 2 * 1e3 / 100e9, rel=0.01)      # ring: 2 (n-1) latency steps
     assert large == pytest.approx(2 * 7 / 8 * 1e9 / 100e9, rel=0.01)
+
+
+def test_collectives_hierarchical_ring_and_tree_latency():
+    """NCCL's step counts: ring 2(n-1) steps, 2(k-1) of them between k nodes; tree logarithmic in k."""
+    alpha_nvl, alpha_net, launch = 3.4e-6, 14e-6, 8.4e-6
+    one_node = Link(1e20, alpha_nvl, alpha_net, launch, nodes=1)
+    assert all_reduce_s(8.0, 8, one_node) == pytest.approx(launch + 14 * alpha_nvl, rel=1e-6)
+    two_nodes = Link(1e20, alpha_nvl, alpha_net, launch, nodes=2)
+    # 16 ranks on 2 nodes, tiny message: ring 30 steps (2 across) loses to the tree's 2 (7 intra + 1 inter)
+    assert all_reduce_s(8.0, 16, two_nodes) == pytest.approx(launch + 2 * (7 * alpha_nvl + alpha_net), rel=1e-6)
+    wire = Link(50e9, alpha_nvl, alpha_net, launch, nodes=2)    # a large message: the ring's bus traffic wins
+    ring_1gb = 2 * 15 / 16 * 1e9 / 50e9 + launch + 28 * alpha_nvl + 2 * alpha_net
+    assert all_reduce_s(1e9, 16, wire) == pytest.approx(ring_1gb, rel=1e-6)
+    many = Link(1e20, alpha_nvl, alpha_net, launch, nodes=1024)
+    ring = launch + 2 * 1023 * alpha_net
+    tree = launch + 2 * 10 * alpha_net
+    assert all_reduce_s(8.0, 1024, many) == pytest.approx(min(ring, tree), rel=1e-6)
+    assert reduce_scatter_s(8.0, 16, two_nodes) == pytest.approx(launch + 14 * alpha_nvl + 1 * alpha_net, rel=1e-6)
+    # latency grows with the ranks: never faster on more ranks of the same link
+    times = [all_reduce_s(1e6, n, two_nodes) for n in (2, 4, 8, 16)]
+    assert times == sorted(times)
 
 
 def test_report_of_layout_is_readable():

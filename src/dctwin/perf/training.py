@@ -23,7 +23,9 @@ parallel rank), every pass over the stage's layers costs, per GPU,
 * data parallel: gradient reduce-scatter hidden behind the last
   micro-batch's backward and parameter all-gather behind the first forward
   (distributed optimizer); whatever does not fit in that window is exposed;
-* the optimizer update reads and writes its sharded states (memory-bound).
+* the optimizer update reads and writes its sharded states (memory-bound);
+* once per step, a few all-reduces of a few bytes over every GPU (gradient
+  norm, found-inf flag, loss, FP8 amax): pure collective latency.
 
 At a fixed global batch, more data-parallel ranks mean fewer micro-batches
 per step; the bubble and the gradient traffic stay per micro-batch, so the
@@ -36,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dctwin.catalog.platform import Platform
-from dctwin.perf.collectives import all_gather_s, all_reduce_s, all_to_all_s, group_link, reduce_scatter_s
+from dctwin.perf.collectives import all_gather_s, all_reduce_s, all_to_all_s, group_link, reduce_scatter_s, send_s
 from dctwin.perf.hardware import peak_flops
 from dctwin.perf.layout import Layout, TrainingJob, stage_fraction, trainable_params
 from dctwin.perf.memory import MemoryUse, params_per_gpu, training_memory
@@ -137,7 +139,7 @@ def _micro_batch_comm_s(platform: Platform, job: TrainingJob, lay: Layout, st: d
         out += 4 * layers * all_to_all_s(a2a_b, lay.ep, link) * (1 - c["tp_comm_overlap"])
     if lay.pp > 1:  # send activations forward and gradients back, once per model chunk
         link = group_link(platform, lay.tp * lay.cp * lay.dp * lay.pp, c)
-        out += 2 * lay.virtual_stages * (act_b / lay.tp / link.bw_b_per_s + link.latency_s)
+        out += 2 * lay.virtual_stages * send_s(act_b / lay.tp, link)
     return out
 
 
@@ -155,7 +157,13 @@ def _dp_and_optimizer_s(platform: Platform, job: TrainingJob, lay: Layout, st: d
         exposed = max(0.0, t_rs - st["b"] - st["w"]) + max(0.0, t_ag - st["f"])
     bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
     t_opt = per_gpu / shard * c["optimizer_bytes_per_param"] / bw
-    return exposed, t_opt
+    return exposed + _step_sync_s(platform, job, lay, c), t_opt
+
+
+def _step_sync_s(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> float:
+    """Latency-bound all-reduces of a few bytes over every GPU once per step (norm, flags, loss, amax) [s]."""
+    n_sync = c["step_sync_allreduces"] + (c["fp8_amax_allreduces"] if job.precision in ("fp8", "fp4") else 0.0)
+    return n_sync * all_reduce_s(8.0, lay.gpus, group_link(platform, lay.gpus, c))
 
 
 def evaluate_layout(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> TrainingPerf:
