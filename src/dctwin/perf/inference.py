@@ -74,6 +74,52 @@ def _replica(platform: Platform, model: LLM, g: int, precision: str, in_tok: flo
     return {"batch": batch, "t_iter": t_iter, "ttft": ttft, "kv_tok_b": kv_tok_b, "ctx": ctx, "b_mem": b_mem}
 
 
+def _check_request(model: LLM, n_gpus: int, input_tokens: float, output_tokens: float) -> None:
+    if n_gpus < 1:
+        raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
+    if input_tokens < 1 or output_tokens < 1:
+        raise InputError("input_tokens and output_tokens must be at least 1", field="input_tokens/output_tokens",
+                         value=(input_tokens, output_tokens))
+    if input_tokens + output_tokens > model.context_tokens:
+        raise InputError(f"request longer than the context of {model.id}", field="input_tokens+output_tokens",
+                         value=input_tokens + output_tokens, allowed=f"<= {model.context_tokens}")
+
+
+def _best_batch(r: dict, g: int, n_gpus: int, output_tokens: float, ttft_target_s: float | None,
+                tpot_target_s: float | None) -> InferencePerf | None:
+    """The best batch of one replica size within the targets, for all ``n_gpus``; None if no batch meets them."""
+    ok = np.ones_like(r["batch"], dtype=bool)
+    if tpot_target_s is not None:
+        ok &= r["t_iter"] <= tpot_target_s
+    if ttft_target_s is not None:
+        ok &= r["ttft"] <= ttft_target_s
+    if not ok.any():
+        return None
+    tput = np.where(ok, r["batch"] / r["t_iter"], -np.inf)
+    # throughput plateaus once compute-bound: take the smallest batch within 0.1% of the best
+    i = int(np.argmax(tput >= 0.999 * tput.max()))
+    replicas = n_gpus // g
+    tok_s = float(tput[i]) * replicas
+    return InferencePerf(
+        tokens_per_s=tok_s, requests_per_s=tok_s / output_tokens, ttft_s=float(r["ttft"][i]),
+        tpot_s=float(r["t_iter"][i]), batch_size=int(r["batch"][i]),
+        kv_cache_gb=float(r["batch"][i] * r["kv_tok_b"] * r["ctx"] / 1e9), gpus_per_replica=g,
+        replicas=replicas, max_batch_memory=int(r["b_mem"]),
+    )
+
+
+def _no_fit_error(platform: Platform, model: LLM, n_gpus: int, precision: str, sizes: list[int],
+                  c: dict) -> InputError:
+    g = max(sizes) if sizes else 1
+    need_gb = model.params_total * WEIGHT_BYTES[precision] / 1e9
+    usable_gb = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"])
+    why = ("too little is left for the KV cache of one request" if need_gb < usable_gb
+           else "the weights alone do not fit")
+    return InputError(f"{model.id} at {precision} does not fit on {n_gpus} x {platform.gpu_name}: weights "
+                      f"{need_gb:.0f} GB, a replica of {g} GPUs has {usable_gb:.0f} GB usable; {why}",
+                      field="n_gpus", value=n_gpus, allowed="more GPUs per replica or a lower precision")
+
+
 def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: str = "fp8",
                    input_tokens: float = 1024, output_tokens: float = 256, ttft_target_s: float | None = None,
                    tpot_target_s: float | None = None, gpus_per_replica: int | None = None,
@@ -89,20 +135,12 @@ def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision:
     model = get_model(model) if isinstance(model, str) else model
     check_precision(platform, precision)
     n_gpus = int(n_gpus)
-    if n_gpus < 1:
-        raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
-    if input_tokens < 1 or output_tokens < 1:
-        raise InputError("input_tokens and output_tokens must be at least 1", field="input_tokens/output_tokens",
-                         value=(input_tokens, output_tokens))
-    if input_tokens + output_tokens > model.context_tokens:
-        raise InputError(f"request longer than the context of {model.id}", field="input_tokens+output_tokens",
-                         value=input_tokens + output_tokens, allowed=f"<= {model.context_tokens}")
+    _check_request(model, n_gpus, input_tokens, output_tokens)
     c = dict(load_params()["inference"])
     c.update(params or {})
     sizes = [gpus_per_replica] if gpus_per_replica else replica_sizes(platform, n_gpus, model)
     if gpus_per_replica and n_gpus % gpus_per_replica:
         raise InputError("gpus_per_replica must divide n_gpus", field="gpus_per_replica", value=gpus_per_replica)
-
     best: InferencePerf | None = None
     fits = False
     for g in sizes:
@@ -110,35 +148,11 @@ def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision:
         if r is None:
             continue
         fits = True
-        ok = np.ones_like(r["batch"], dtype=bool)
-        if tpot_target_s is not None:
-            ok &= r["t_iter"] <= tpot_target_s
-        if ttft_target_s is not None:
-            ok &= r["ttft"] <= ttft_target_s
-        if not ok.any():
-            continue
-        tput = np.where(ok, r["batch"] / r["t_iter"], -np.inf)
-        # throughput plateaus once compute-bound: take the smallest batch within 0.1% of the best
-        i = int(np.argmax(tput >= 0.999 * tput.max()))
-        replicas = n_gpus // g
-        tok_s = float(tput[i]) * replicas
-        cand = InferencePerf(
-            tokens_per_s=tok_s, requests_per_s=tok_s / output_tokens, ttft_s=float(r["ttft"][i]),
-            tpot_s=float(r["t_iter"][i]), batch_size=int(r["batch"][i]),
-            kv_cache_gb=float(r["batch"][i] * r["kv_tok_b"] * r["ctx"] / 1e9), gpus_per_replica=g,
-            replicas=replicas, max_batch_memory=int(r["b_mem"]),
-        )
-        if best is None or cand.tokens_per_s > best.tokens_per_s:
+        cand = _best_batch(r, g, n_gpus, output_tokens, ttft_target_s, tpot_target_s)
+        if cand is not None and (best is None or cand.tokens_per_s > best.tokens_per_s):
             best = cand
     if not fits:
-        g = max(sizes) if sizes else 1
-        need_gb = model.params_total * WEIGHT_BYTES[precision] / 1e9
-        usable_gb = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"])
-        why = ("too little is left for the KV cache of one request" if need_gb < usable_gb
-               else "the weights alone do not fit")
-        raise InputError(f"{model.id} at {precision} does not fit on {n_gpus} x {platform.gpu_name}: weights "
-                         f"{need_gb:.0f} GB, a replica of {g} GPUs has {usable_gb:.0f} GB usable; {why}",
-                         field="n_gpus", value=n_gpus, allowed="more GPUs per replica or a lower precision")
+        raise _no_fit_error(platform, model, n_gpus, precision, sizes, c)
     if best is None:
         raise InputError("no batch size meets the latency targets", field="ttft_target_s/tpot_target_s",
                          value=(ttft_target_s, tpot_target_s), allowed="looser targets or more GPUs per replica")

@@ -184,21 +184,13 @@ def _iteration_s(cost: StepCost, lam, e_dec, ctx_per_seq, pre_mean, cap_s: float
     return t, ok
 
 
-def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenProfile, interval_s: float = 60.0,
-                  seed: int = 0, samples_per_interval: int = 256, window_s: float = WINDOW_S) -> FluidResult:
-    """Utilisation and approximate latency of ``deployment`` under the per-interval ``rates``.
-
-    ``rates``: a frame as from :func:`interval_rates` (``arrival_dispersion``, the
-    variance/mean of counts per ``window_s``, optional: default 1 = Poisson).
-    ``interval_s`` [s] is the length of each row.
-    """
+def _read_rates(rates: pd.DataFrame):
+    """(request rate [1/s], dispersion [-], mean prompt and output tokens) per interval; InputError if unusable."""
     for col in ("request_rate_per_s", "input_tokens_per_s", "output_tokens_per_s"):
         if col not in rates.columns:
             raise InputError("missing column in rates", field=col,
                              allowed="request_rate_per_s, input_tokens_per_s, output_tokens_per_s"
                                      "[, arrival_dispersion]")
-    cost = deployment.cost
-    n_rep = deployment.replicas
     lam_all = rates["request_rate_per_s"].to_numpy(dtype=float)
     if np.any(lam_all < 0) or not np.all(np.isfinite(lam_all)):
         raise InputError("request rates must be finite and >= 0", field="request_rate_per_s")
@@ -207,44 +199,47 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_in = np.where(lam_all > 0, rates["input_tokens_per_s"].to_numpy(dtype=float) / lam_all, 0.0)
         mean_out = np.where(lam_all > 0, rates["output_tokens_per_s"].to_numpy(dtype=float) / lam_all, 1.0)
-    mean_out = np.maximum(mean_out, 1.0)
-    n_int, n_s = lam_all.size, int(samples_per_interval)
-    lam_r = lam_all / n_rep
+    return lam_all, disp, mean_in, np.maximum(mean_out, 1.0)
 
-    # moments of the request shape per interval (prompt and output independent); column vectors
+
+def _shape_moments(cost: StepCost, profile: TokenProfile, mean_in, mean_out):
+    """(E[prompt], E[decode steps], context per decoding sequence, E[prefill work] [s]) per interval, columns."""
     xin = mean_in[:, None] * profile.input_shape[None, :]
     yout = np.maximum(mean_out[:, None] * profile.output_shape[None, :], 1.0)
     e_in, e_y = xin.mean(1)[:, None], yout.mean(1)[:, None]
     e_dec = e_y - 1.0
     e_ctx = e_dec * e_in + (yout * (yout - 1.0)).mean(1)[:, None] / 2.0
     ctx_per_seq = np.where(e_dec > 0, e_ctx / np.maximum(e_dec, 1e-12), 0.0)
-    pre_x = _prefill_s(cost, xin)
-    pre_mean = pre_x.mean(1)[:, None]
+    return e_in, e_dec, ctx_per_seq, _prefill_s(cost, xin).mean(1)[:, None]
 
-    rng = stream(seed, "serving.fluid")
-    # the local arrival rate a request meets: counts per window are Gamma-mixed Poisson with the
-    # interval's dispersion D, so the rate of the window a request arrives in is size-biased Gamma
+
+def _local_rates(rng, lam_all, disp, n_rep: int, n_s: int, window_s: float):
+    """Per-replica arrival rate of the window each sampled request lands in [1/s] (size-biased Gamma)."""
+    n_int = lam_all.size
     excess = (disp - 1.0)[:, None]
     shape = np.where(excess > 0, lam_all[:, None] * window_s / np.maximum(excess, 1e-12), np.inf)
     scale = excess / window_s
     g = rng.gamma(np.where(np.isfinite(shape), shape + 1.0, 1.0), np.ones((n_int, 1)), size=(n_int, n_s))
-    lam_loc = np.where(np.isfinite(shape), g * scale, lam_all[:, None]) / n_rep     # per replica [1/s]
+    return np.where(np.isfinite(shape), g * scale, lam_all[:, None]) / n_rep
 
-    t_it, steady = _iteration_s(cost, lam_loc, e_dec, ctx_per_seq, pre_mean, interval_s)
-    n_step = np.maximum(np.floor(deployment.max_prefill_tokens / np.maximum(e_in, 1.0)), 1.0)
-    t_dec = np.maximum(t_it - lam_loc * t_it * pre_mean, cost.weights_read_s(1.0))
-    full_step = t_dec + n_step * pre_mean                   # a step carrying a full prefill budget [s]
-    t_it = np.where(steady, t_it, full_step)
 
-    # request shapes: stratified over the profile, random pairing of prompt and output
+def _sample_shapes(rng, profile: TokenProfile, mean_in, mean_out, n_s: int):
+    """Prompt and output tokens of the sampled requests: stratified over the profile, randomly paired."""
+    n_int = mean_in.size
     k_in = rng.permuted(np.broadcast_to(np.arange(n_s) % profile.input_shape.size, (n_int, n_s)), axis=1)
     k_out = rng.permuted(np.broadcast_to(np.arange(n_s) % profile.output_shape.size, (n_int, n_s)), axis=1)
     x = mean_in[:, None] * profile.input_shape[k_in]
     y = np.maximum(np.rint(mean_out[:, None] * profile.output_shape[k_out]), 1.0)
-    pre_own = _prefill_s(cost, x)
+    return x, y
 
-    # waits for prefill compute: Kingman (M/G/1) while the local prefill load is below 1; above it,
-    # a backlog grows through the window and the request meets a uniform share of it
+
+def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in, it: dict, window_s: float):
+    """Prefill backlog wait, busy flag, residual of the running step and the admission step of each sample [s]."""
+    n_int, n_s = x.shape
+    t_dec, pre_mean, e_dec, t_it, steady, n_step = (it[k] for k in ("t_dec", "pre_mean", "e_dec", "t_it",
+                                                                       "steady", "n_step"))
+    pre_own = _prefill_s(cost, x)
+    # waits for prefill compute: above a local prefill load of 1 a backlog grows through the window
     rho = lam_loc * pre_mean
     w_pre = np.maximum(rho - 1.0, 0.0) * rng.random((n_int, n_s)) * window_s
     stay_exp = t_dec + pre_mean + e_dec * t_it               # expected admission-to-finish at this rate [s]
@@ -263,13 +258,18 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
     alone = np.maximum(cost.weights_read_s(x), x * cost.prefill_s_per_token) + cost.prefill_attn_s_per_token2 * x * x \
         + cost.comm_s_per_token * x + cost.comm_s_per_pass
     first_step = np.where(busy_now, t_dec + pre_own, alone) + np.minimum(mates, n_step - 1.0) * pre_mean
+    return w_pre, busy_p, busy_now, residual, first_step
 
-    # decode: own steps plus the prefills arriving on the replica during them, at most a budget per step
+
+def _decode_s(rng, cost: StepCost, profile: TokenProfile, lam_loc, y, mean_in, it: dict, window_s: float):
+    """(decode steps, decode time [s]): own steps plus the prefills arriving meanwhile, at most a budget per step."""
+    t_dec, t_it, steady, n_step, pre_mean = (it[k] for k in ("t_dec", "t_it", "steady", "n_step", "pre_mean"))
+    n_int, n_s = y.shape
     steps = np.maximum(y - 1.0, 0.0)
     exposure = np.where(steady, steps * t_it, np.minimum(steps * t_it, window_s))   # a backlog lasts one window
     k = rng.poisson(lam_loc * exposure)
     k_max = min(int(k.max()) if k.size else 0, _MAX_DRAWS)
-    extra = np.zeros_like(x)
+    extra = np.zeros_like(y)
     if k_max:                               # beyond _MAX_DRAWS prompts, scale the drawn sum (law of large numbers)
         picks = rng.integers(0, profile.input_shape.size, size=(n_int, n_s, k_max))
         work = _prefill_s(cost, mean_in[:, None, None] * profile.input_shape[picks])
@@ -277,13 +277,14 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
         extra = np.where(np.arange(k_max)[None, None, :] < drawn[:, :, None], work, 0.0).sum(2)
         extra *= np.where(drawn > 0, k / np.maximum(drawn, 1), 0.0)
     extra = np.minimum(extra, steps * n_step * pre_mean)
-    decode_s = steps * t_dec + extra
-    admitted_s = first_step + decode_s                      # admission to last token [s]
+    return steps, steps * t_dec + extra
 
-    # time means (requests over-sample busy windows: weight by 1 / local rate), Little's law for N and KV
+
+def _time_means(cost: StepCost, lam_r, lam_loc, busy_p, x, y, admitted_s, interval_s: float, pre_mean):
+    """Per interval: in flight, KV use, busy share, batch-slot wait [s] and overload flag (Little's law)."""
     in_flight = lam_r * admitted_s.mean(1)
     kv_util = lam_r * ((x + y) * admitted_s).mean(1) / cost.kv_capacity_tokens
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):   # requests over-sample busy windows: weight by 1 / rate
         busy = np.where(lam_r > 0, lam_r * np.mean(busy_p / np.maximum(lam_loc, 1e-12), axis=1), 0.0)
     busy = np.clip(busy, 0.0, 1.0)
     slots = np.maximum(np.floor(np.minimum(cost.max_batch, cost.kv_capacity_tokens / np.maximum(
@@ -292,14 +293,41 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
     w_slot = np.where(in_flight < slots,
                       _erlang_c(slots, in_flight) * stay / np.maximum(slots - in_flight, 1e-9), interval_s)
     overloaded = (in_flight >= slots) | (lam_r * pre_mean[:, 0] >= 1.0)
+    return in_flight, kv_util, busy, w_slot, overloaded
 
+
+def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenProfile, interval_s: float = 60.0,
+                  seed: int = 0, samples_per_interval: int = 256, window_s: float = WINDOW_S) -> FluidResult:
+    """Utilisation and approximate latency of ``deployment`` under the per-interval ``rates``.
+
+    ``rates``: a frame as from :func:`interval_rates` (``arrival_dispersion``, the
+    variance/mean of counts per ``window_s``, optional: default 1 = Poisson).
+    ``interval_s`` [s] is the length of each row.
+    """
+    lam_all, disp, mean_in, mean_out = _read_rates(rates)
+    cost, n_rep = deployment.cost, deployment.replicas
+    n_int, n_s = lam_all.size, int(samples_per_interval)
+    lam_r = lam_all / n_rep
+    e_in, e_dec, ctx_per_seq, pre_mean = _shape_moments(cost, profile, mean_in, mean_out)
+    rng = stream(seed, "serving.fluid")
+    lam_loc = _local_rates(rng, lam_all, disp, n_rep, n_s, window_s)
+    t_it, steady = _iteration_s(cost, lam_loc, e_dec, ctx_per_seq, pre_mean, interval_s)
+    n_step = np.maximum(np.floor(deployment.max_prefill_tokens / np.maximum(e_in, 1.0)), 1.0)
+    t_dec = np.maximum(t_it - lam_loc * t_it * pre_mean, cost.weights_read_s(1.0))
+    t_it = np.where(steady, t_it, t_dec + n_step * pre_mean)    # overload: every step carries a full budget
+    it = {"t_dec": t_dec, "pre_mean": pre_mean, "e_dec": e_dec, "t_it": t_it, "steady": steady, "n_step": n_step}
+    x, y = _sample_shapes(rng, profile, mean_in, mean_out, n_s)
+    w_pre, busy_p, busy_now, residual, first_step = _first_step(rng, cost, profile, lam_loc, x, mean_in, it,
+                                                                window_s)
+    steps, decode_s = _decode_s(rng, cost, profile, lam_loc, y, mean_in, it, window_s)
+    in_flight, kv_util, busy, w_slot, overloaded = _time_means(cost, lam_r, lam_loc, busy_p, x, y,
+                                                               first_step + decode_s, interval_s, pre_mean)
     ttft = w_slot[:, None] + w_pre + np.where(busy_now, residual, 0.0) + first_step
     with np.errstate(invalid="ignore", divide="ignore"):
         tpot = np.where(y > 1, decode_s / np.maximum(steps, 1.0), np.nan)
-    weight = np.repeat(lam_all * interval_s / n_s, n_s)
-    samples = pd.DataFrame({"weight": weight, "input_tokens": x.ravel(), "output_tokens": y.ravel(),
-                            "local_rate_per_s": (lam_loc * n_rep).ravel(), "ttft_s": ttft.ravel(),
-                            "tpot_s": tpot.ravel()})
+    samples = pd.DataFrame({"weight": np.repeat(lam_all * interval_s / n_s, n_s), "input_tokens": x.ravel(),
+                            "output_tokens": y.ravel(), "local_rate_per_s": (lam_loc * n_rep).ravel(),
+                            "ttft_s": ttft.ravel(), "tpot_s": tpot.ravel()})
     intervals = pd.DataFrame({
         "t_s": rates["t_s"].to_numpy(dtype=float) if "t_s" in rates.columns else interval_s * np.arange(n_int),
         "request_rate_per_s": lam_all, "iteration_s": np.median(t_it, axis=1),

@@ -78,12 +78,8 @@ def _iterations_to_reach(dt_s: float, a_s: float, b_s: float, c0: float, n: int)
     return m
 
 
-def simulate_requests(deployment: Deployment, arrival_t_s, input_tokens, output_tokens) -> RequestLevelResult:
-    """Replay requests (arrival [s], prompt and output tokens) through ``deployment``, one by one.
-
-    Outputs of zero tokens count as one (the first token ends the request).
-    A request whose prompt plus output exceeds one replica's KV cache is an InputError.
-    """
+def _check_requests(arrival_t_s, input_tokens, output_tokens):
+    """(arrivals [s], prompt tokens, output tokens >= 1) as arrays; InputError on a bad log."""
     t_arr = np.asarray(arrival_t_s, dtype=float)
     inp = np.asarray(input_tokens, dtype=np.int64)
     out = np.maximum(np.asarray(output_tokens, dtype=np.int64), 1)
@@ -94,112 +90,159 @@ def simulate_requests(deployment: Deployment, arrival_t_s, input_tokens, output_
         raise InputError("arrival times must be finite and sorted", field="arrival_t_s")
     if np.any(inp < 0):
         raise InputError("input tokens must be >= 0", field="input_tokens", value=int(inp.min()))
-    cost = deployment.cost
-    need = inp + out
-    if need.size and need.max() > cost.kv_capacity_tokens:
-        i = int(np.argmax(need))
-        raise InputError("request larger than the KV cache of one replica", field="input_tokens+output_tokens",
-                         value=int(need[i]), allowed=f"<= {cost.kv_capacity_tokens} on {deployment.label()}")
+    return t_arr, inp, out
 
-    n_req, n_rep = t_arr.size, deployment.replicas
-    admit = np.full(n_req, np.nan)
-    first = np.full(n_req, np.nan)
-    finish = np.full(n_req, np.nan)
-    inp_l, out_l, need_l, arr_l = inp.tolist(), out.tolist(), need.tolist(), t_arr.tolist()
 
-    wr, gs, bs = cost.weights_read_s, cost.gemm_s_per_seq, cost.attn_s_per_ctx_token   # wr: MoE reads routed experts
-    ps, pa2 = cost.prefill_s_per_token, cost.prefill_attn_s_per_token2
-    cts, cps = cost.comm_s_per_token, cost.comm_s_per_pass
-    kv_cap, max_batch = cost.kv_capacity_tokens, cost.max_batch
-    budget = deployment.max_prefill_tokens
+class _Replay:
+    """State of one replay: per replica, iterations, running sequences, KV reserved; the shared queue."""
 
-    it = [0] * n_rep                          # iterations completed
-    n_run = [0] * n_rep                       # decoding sequences
-    ctx = [0] * n_rep                         # KV tokens held by them
-    kv_res = [0] * n_rep                      # KV tokens reserved by everything in flight
-    fin: list[list[tuple[int, int]]] = [[] for _ in range(n_rep)]   # (last iteration, request) per replica
-    busy = [0.0] * n_rep
-    kv_area = 0.0
-    flight_area = 0.0
-    iterations = 0
-    queue: deque[int] = deque()
-    idle = list(range(n_rep))                 # heap of idle replica ids
-    events: list[tuple[float, int]] = []      # (next boundary time, replica)
-    nxt = 0                                   # next arrival index
+    def __init__(self, deployment: Deployment, t_arr, inp, out, prefilled: bool):
+        cost = deployment.cost
+        self.cost, self.prefilled = cost, prefilled
+        self.n_req, n_rep = t_arr.size, deployment.replicas
+        self.admit = np.full(self.n_req, np.nan)
+        self.first = np.full(self.n_req, np.nan)
+        self.finish = np.full(self.n_req, np.nan)
+        self.inp_l, self.out_l, self.need_l, self.arr_l = inp.tolist(), out.tolist(), (inp + out).tolist(), \
+            t_arr.tolist()
+        self.budget = deployment.max_prefill_tokens
+        self.it = [0] * n_rep                          # iterations completed
+        self.n_run = [0] * n_rep                       # decoding sequences
+        self.ctx = [0] * n_rep                         # KV tokens held by them
+        self.kv_res = [0] * n_rep                      # KV tokens reserved by everything in flight
+        self.fin: list[list[tuple[int, int]]] = [[] for _ in range(n_rep)]   # (last iteration, request)
+        self.busy = [0.0] * n_rep
+        self.kv_area = self.flight_area = 0.0
+        self.iterations = 0
+        self.queue: deque[int] = deque()
+        self.idle = list(range(n_rep))                 # heap of idle replica ids
+        self.events: list[tuple[float, int]] = []      # (next boundary time, replica)
+        self.nxt = 0                                   # next arrival index
 
-    def boundary(r: int, t: float) -> None:
-        nonlocal kv_area, flight_area, iterations
-        f = fin[r]
-        done = it[r] - 1
-        while f and f[0][0] <= done:          # retire sequences whose last token was emitted
+    def _retire(self, r: int, t: float) -> None:
+        """Finish the sequences of replica ``r`` whose last token was emitted by iteration ``it - 1``."""
+        f, done, need_l = self.fin[r], self.it[r] - 1, self.need_l
+        while f and f[0][0] <= done:
             _, j = heapq.heappop(f)
-            finish[j] = t
-            n_run[r] -= 1
-            ctx[r] -= need_l[j]
-            kv_res[r] -= need_l[j]
+            self.finish[j] = t
+            self.n_run[r] -= 1
+            self.ctx[r] -= need_l[j]
+            self.kv_res[r] -= need_l[j]
+
+    def _admit(self, r: int) -> tuple[list[int], int, int]:
+        """Take waiting requests FCFS while batch, KV and prefill budget allow: (requests, prompt tokens, sum p^2)."""
+        queue, need_l, inp_l = self.queue, self.need_l, self.inp_l
+        cost, kv_res, n = self.cost, self.kv_res, self.n_run[r]
+        budget = math.inf if self.prefilled else self.budget
         new_tok = new_sq = 0
-        new = []
-        while (queue and n_run[r] + len(new) < max_batch and kv_res[r] + need_l[queue[0]] <= kv_cap
+        new: list[int] = []
+        while (queue and n + len(new) < cost.max_batch and kv_res[r] + need_l[queue[0]] <= cost.kv_capacity_tokens
                and (not new or new_tok + inp_l[queue[0]] <= budget)):
             j = queue.popleft()
             new.append(j)
             kv_res[r] += need_l[j]
             new_tok += inp_l[j]
             new_sq += inp_l[j] * inp_l[j]
-        n = n_run[r]
-        if not new and n == 0:
-            heapq.heappush(idle, r)
-            return
-        if new:                               # one iteration: decode the batch, prefill the new prompts
-            pre = new_tok * ps
-            ws = wr(n + new_tok)
-            gemm = max(ws, n * gs) + pre if n else max(ws, pre)
-            dt = (gemm + bs * ctx[r] + pa2 * new_sq + cts * (n + new_tok) + cps * ((n > 0) + (new_tok > 0)))
-            m = 1
-            for j in new:
-                admit[j] = t
-                first[j] = t + dt
-                heapq.heappush(f, (it[r] + out_l[j] - 1, j))
-            ctx[r] += n + new_tok + len(new)      # one token per decoding sequence; prompt + first token per new one
-            n_run[r] = n + len(new)
-            kv_area += kv_res[r] * dt
-            flight_area += n_run[r] * dt
-        else:                                 # decode only: run up to the next event in closed form
-            a = max(wr(n), n * gs) + cts * n + cps
-            m = f[0][0] - it[r] + 1
-            room = n < max_batch and not queue
-            if room and nxt < n_req:
-                m = min(m, _iterations_to_reach(max(arr_l[nxt] - t, 0.0), a, bs, ctx[r], n))
-            dt = m * a + bs * (m * ctx[r] + n * m * (m - 1) / 2.0)
-            ctx[r] += n * m
-            kv_area += kv_res[r] * dt
-            flight_area += n * dt
-        it[r] += m
-        iterations += m
-        busy[r] += dt
-        heapq.heappush(events, (t + dt, r))
+        return new, new_tok, new_sq
 
-    while nxt < n_req or events:
-        t_next = arr_l[nxt] if nxt < n_req else math.inf
-        if events and events[0][0] <= t_next:
-            t, r = heapq.heappop(events)
-            boundary(r, t)
+    def _admission_step(self, r: int, t: float, new: list[int], new_tok: int, new_sq: int) -> tuple[float, int]:
+        """One iteration decoding the batch and prefilling the new prompts: (duration [s], iterations = 1).
+
+        With ``prefilled`` the prompts' KV cache arrived from a prefill pool: the new
+        sequences join the batch as decoders (their prompt is context, not work).
+        """
+        c, n = self.cost, self.n_run[r]
+        if self.prefilled:
+            dec, pre_tok, pre_sq, ctx_in = n + len(new), 0, 0, self.ctx[r] + new_tok
         else:
-            queue.append(nxt)
-            nxt += 1
-            if idle:
-                boundary(heapq.heappop(idle), t_next)
-    if queue:                                  # cannot happen: every request fits an empty replica
-        raise RuntimeError(f"{len(queue)} requests left unserved")
+            dec, pre_tok, pre_sq, ctx_in = n, new_tok, new_sq, self.ctx[r]
+        ws = c.weights_read_s(dec + pre_tok)
+        pre = pre_tok * c.prefill_s_per_token
+        gemm = max(ws, dec * c.gemm_s_per_seq) + pre if dec else max(ws, pre)
+        dt = (gemm + c.attn_s_per_ctx_token * ctx_in + c.prefill_attn_s_per_token2 * pre_sq
+              + c.comm_s_per_token * (dec + pre_tok) + c.comm_s_per_pass * ((dec > 0) + (pre_tok > 0)))
+        f = self.fin[r]
+        for j in new:
+            self.admit[j] = t
+            self.first[j] = t + dt
+            heapq.heappush(f, (self.it[r] + self.out_l[j] - 1, j))
+        self.ctx[r] += n + new_tok + len(new)      # one token per decoding sequence; prompt + first token per new one
+        self.n_run[r] = n + len(new)
+        self.kv_area += self.kv_res[r] * dt
+        self.flight_area += self.n_run[r] * dt
+        return dt, 1
 
-    ttft = first - t_arr
+    def _decode_run(self, r: int, t: float) -> tuple[float, int]:
+        """Decode-only iterations up to the next event, in closed form: (duration [s], iterations)."""
+        c, n = self.cost, self.n_run[r]
+        bs = c.attn_s_per_ctx_token
+        a = max(c.weights_read_s(n), n * c.gemm_s_per_seq) + c.comm_s_per_token * n + c.comm_s_per_pass
+        m = self.fin[r][0][0] - self.it[r] + 1
+        room = n < c.max_batch and not self.queue
+        if room and self.nxt < self.n_req:
+            m = min(m, _iterations_to_reach(max(self.arr_l[self.nxt] - t, 0.0), a, bs, self.ctx[r], n))
+        dt = m * a + bs * (m * self.ctx[r] + n * m * (m - 1) / 2.0)
+        self.ctx[r] += n * m
+        self.kv_area += self.kv_res[r] * dt
+        self.flight_area += n * dt
+        return dt, m
+
+    def boundary(self, r: int, t: float) -> None:
+        """Replica ``r`` at an iteration boundary at ``t``: retire, admit, run the next iteration(s)."""
+        self._retire(r, t)
+        new, new_tok, new_sq = self._admit(r)
+        if not new and self.n_run[r] == 0:
+            heapq.heappush(self.idle, r)
+            return
+        dt, m = self._admission_step(r, t, new, new_tok, new_sq) if new else self._decode_run(r, t)
+        self.it[r] += m
+        self.iterations += m
+        self.busy[r] += dt
+        heapq.heappush(self.events, (t + dt, r))
+
+    def run(self) -> None:
+        """Process arrivals and iteration boundaries in time order until every request finished."""
+        events, arr_l, n_req = self.events, self.arr_l, self.n_req
+        while self.nxt < n_req or events:
+            t_next = arr_l[self.nxt] if self.nxt < n_req else math.inf
+            if events and events[0][0] <= t_next:
+                t, r = heapq.heappop(events)
+                self.boundary(r, t)
+            else:
+                self.queue.append(self.nxt)
+                self.nxt += 1
+                if self.idle:
+                    self.boundary(heapq.heappop(self.idle), t_next)
+        if self.queue:                                  # cannot happen: every request fits an empty replica
+            raise RuntimeError(f"{len(self.queue)} requests left unserved")
+
+
+def simulate_requests(deployment: Deployment, arrival_t_s, input_tokens, output_tokens,
+                      prefilled: bool = False) -> RequestLevelResult:
+    """Replay requests (arrival [s], prompt and output tokens) through ``deployment``, one by one.
+
+    Outputs of zero tokens count as one (the first token ends the request).
+    A request whose prompt plus output exceeds one replica's KV cache is an InputError.
+    ``prefilled``: the prompts' KV caches arrive ready (the decode pool of a
+    disaggregated service, :func:`dctwin.serving.simulate_disaggregated`); no prefill work is charged.
+    """
+    t_arr, inp, out = _check_requests(arrival_t_s, input_tokens, output_tokens)
+    cost = deployment.cost
+    need = inp + out
+    if need.size and need.max() > cost.kv_capacity_tokens:
+        i = int(np.argmax(need))
+        raise InputError("request larger than the KV cache of one replica", field="input_tokens+output_tokens",
+                         value=int(need[i]), allowed=f"<= {cost.kv_capacity_tokens} on {deployment.label()}")
+    rep = _Replay(deployment, t_arr, inp, out, bool(prefilled))
+    rep.run()
+    ttft = rep.first - t_arr
     with np.errstate(invalid="ignore", divide="ignore"):
-        tpot = np.where(out > 1, (finish - first) / (out - 1), np.nan)
-    df = pd.DataFrame({"t_s": t_arr, "input_tokens": inp, "output_tokens": out, "admit_s": admit,
-                       "first_token_s": first, "finish_s": finish, "ttft_s": ttft, "tpot_s": tpot,
-                       "e2e_s": finish - t_arr})
-    span = float(finish.max() - t_arr.min()) if n_req else 0.0
-    denom = n_rep * span if span > 0 else math.nan
-    return RequestLevelResult(requests=df, span_s=span, busy_fraction=sum(busy) / denom,
-                              kv_utilisation=kv_area / (kv_cap * denom), mean_in_flight=flight_area / denom,
-                              iterations=iterations)
+        tpot = np.where(out > 1, (rep.finish - rep.first) / (out - 1), np.nan)
+    df = pd.DataFrame({"t_s": t_arr, "input_tokens": inp, "output_tokens": out, "admit_s": rep.admit,
+                       "first_token_s": rep.first, "finish_s": rep.finish, "ttft_s": ttft, "tpot_s": tpot,
+                       "e2e_s": rep.finish - t_arr})
+    span = float(rep.finish.max() - t_arr.min()) if t_arr.size else 0.0
+    denom = deployment.replicas * span if span > 0 else math.nan
+    return RequestLevelResult(requests=df, span_s=span, busy_fraction=sum(rep.busy) / denom,
+                              kv_utilisation=rep.kv_area / (cost.kv_capacity_tokens * denom),
+                              mean_in_flight=rep.flight_area / denom, iterations=rep.iterations)
