@@ -1,8 +1,10 @@
 """The investor table: P10-P90 bands over the finance norms' ranges, and its place at the top of the report."""
 
+import pandas as pd
 import pytest
 
 from dctwin.accounting import account
+from dctwin.accounting.accounts import accounting_stage
 from dctwin.accounting.band import BAND_FIELDS, investor_table
 from test_accounting_fixtures import default_scenario, flat_series, platforms
 
@@ -52,3 +54,14 @@ def test_report_opens_with_the_investor_answer(tmp_path, cli):
     for text in ("Net present value", "Project IRR", "Payback", "Levelised cost of compute",
                  "Cost per million tokens", "P10 to P90", "12 draws", "Yearly cash flows", "Compute revenue"):
         assert text in section, text
+
+
+def test_stage_band_equals_full_accounting_passes(series):
+    """The stage re-runs only the finance part per draw; the band must equal full ``account()`` passes."""
+    scenario = default_scenario(finance={"band_samples": 6})
+    staged = accounting_stage(scenario, series, 3600)
+    full = investor_table(scenario, lambda sc: account(sc, series, 3600).kpis,
+                                account(scenario, series, 3600).kpis, 6)
+    assert (staged.investor["samples"] == 6).all()
+    pd.testing.assert_frame_equal(staged.investor, full, check_exact=False, rtol=1e-12)
+    assert pd.Series(staged.kpis).equals(pd.Series(account(scenario, series, 3600).kpis))  # NaN equals NaN here
