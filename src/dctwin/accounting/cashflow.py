@@ -15,10 +15,13 @@ pay it after interest.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["cash_flow_table", "debt_schedule", "irr", "monthly_cash_flows", "npv", "payback_years", "returns"]
+__all__ = ["cash_flow_table", "debt_schedule", "irr", "monthly_cash_flows", "npv", "payback_years", "returns",
+           "row_sum"]
 
 OPERATING = ("compute_revenue_eur", "heat_revenue_eur", "energy_eur", "staff_eur", "water_eur",
              "insurance_eur", "maintenance_eur")
@@ -95,56 +98,65 @@ def _tax(taxable: np.ndarray, rate: float) -> np.ndarray:
     return out
 
 
-def cash_flow_table(lines: pd.DataFrame, depreciation_eur: np.ndarray, residual_book_eur: float,
-                    residual_market_eur: float, rate: float, tax_rate: float, debt: pd.DataFrame) -> pd.DataFrame:
-    """The yearly cash-flow table, periods 0..N.
+def row_sum(columns: Mapping[str, np.ndarray], names: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Element-wise sum of the named columns, added left to right."""
+    total = np.asarray(columns[names[0]], dtype=float)
+    for name in names[1:]:
+        total = total + columns[name]
+    return total
 
-    lines: one row per period with the signed ``CAPITAL`` and ``OPERATING`` columns [EUR];
+
+def cash_flow_table(lines: Mapping[str, np.ndarray], depreciation_eur: np.ndarray, residual_book_eur: float,
+                    residual_market_eur: float, rate: float, tax_rate: float,
+                    debt: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The yearly cash-flow table, periods 0..N, as columns (``year`` first, then ``lines``'s, then the rest).
+
+    lines: per period the signed ``CAPITAL`` and ``OPERATING`` columns [EUR];
     depreciation_eur: book depreciation of years 1..N [EUR]; residual_*_eur: book and market value of
     the assets at the horizon end [EUR]; rate: discount rate [1/year]; tax_rate [-]; debt: from
     ``debt_schedule``.
     """
-    t = lines.copy().reset_index(drop=True)
-    n = len(t) - 1
-    t.insert(0, "year", np.arange(n + 1))
-    t["ebitda_eur"] = t[list(OPERATING)].sum(axis=1)
+    n = len(lines[CAPITAL[0]]) - 1
+    t: dict[str, np.ndarray] = {"year": np.arange(n + 1), **{k: np.asarray(v, dtype=float) for k, v in lines.items()}}
+    t["ebitda_eur"] = ebitda = row_sum(t, OPERATING)
     t["depreciation_eur"] = np.concatenate([[0.0], depreciation_eur])
-    t["residual_value_eur"] = 0.0
-    t.loc[n, "residual_value_eur"] = residual_market_eur
+    t["residual_value_eur"] = np.zeros(n + 1)
+    t["residual_value_eur"][n] = residual_market_eur
     gain = np.zeros(n + 1)
     gain[n] = residual_market_eur - residual_book_eur
-    ebit = t["ebitda_eur"].to_numpy() - t["depreciation_eur"].to_numpy() + gain
+    ebit = ebitda - t["depreciation_eur"] + gain
     t["tax_eur"] = -_tax(ebit, tax_rate)
-    t["project_cash_flow_eur"] = t[list(CAPITAL)].sum(axis=1) + t["ebitda_eur"] + t["tax_eur"] + t["residual_value_eur"]
-    t["cumulative_project_eur"] = t["project_cash_flow_eur"].cumsum()
-    t["discount_factor"] = (1.0 + rate) ** -t["year"].to_numpy(dtype=float)
+    t["project_cash_flow_eur"] = row_sum(t, CAPITAL) + ebitda + t["tax_eur"] + t["residual_value_eur"]
+    t["cumulative_project_eur"] = np.cumsum(t["project_cash_flow_eur"])
+    t["discount_factor"] = (1.0 + rate) ** -t["year"].astype(float)
     t["pv_project_eur"] = t["project_cash_flow_eur"] * t["discount_factor"]
     for col in debt.columns:
         t[col] = debt[col].to_numpy()
-    interest = t["debt_interest_eur"].to_numpy()
+    interest = t["debt_interest_eur"]
     tax_levered = -_tax(ebit - interest, tax_rate)
-    service = interest + t["debt_principal_eur"].to_numpy()
+    service = interest + t["debt_principal_eur"]
     t["equity_cash_flow_eur"] = (t["project_cash_flow_eur"] - t["tax_eur"] + tax_levered + t["debt_drawdown_eur"]
                                  - service)
-    cfads = t["ebitda_eur"].to_numpy() + tax_levered + t["capex_it_refresh_eur"].to_numpy()
+    cfads = ebitda + tax_levered + t["capex_it_refresh_eur"]
     t["dscr"] = np.divide(cfads, service, out=np.full(n + 1, np.nan), where=service > 0)
     return t
 
 
-def returns(table: pd.DataFrame) -> dict[str, float]:
-    """NPV [EUR], IRRs [1/year], payback and discounted payback [years], minimum DSCR [-] of a cash-flow table.
+def returns(table: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """NPV [EUR], IRRs [1/year], payback and discounted payback [years], minimum DSCR [-] of a cash-flow table
+    (its columns: a DataFrame or ``cash_flow_table``'s mapping).
 
     ``npv_eur`` is the sum of ``pv_project_eur``, i.e. the project flows after tax at the table's discount rate.
     """
-    proj = table["project_cash_flow_eur"].to_numpy()
-    eq = table["equity_cash_flow_eur"].to_numpy()
-    dscr = table["dscr"].to_numpy()
+    proj = np.asarray(table["project_cash_flow_eur"], dtype=float)
+    eq = np.asarray(table["equity_cash_flow_eur"], dtype=float)
+    dscr = np.asarray(table["dscr"], dtype=float)
     return {
-        "npv_eur": float(table["pv_project_eur"].sum()),
+        "npv_eur": float(np.asarray(table["pv_project_eur"], dtype=float).sum()),
         "irr_project": irr(proj),
         "irr_equity": irr(eq),
         "payback_years": payback_years(proj),
-        "discounted_payback_years": payback_years(table["pv_project_eur"].to_numpy()),
+        "discounted_payback_years": payback_years(table["pv_project_eur"]),
         "dscr_min": float(np.nanmin(dscr)) if np.isfinite(dscr).any() else float("nan"),
     }
 

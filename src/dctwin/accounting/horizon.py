@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from dctwin.accounting.cashflow import CAPITAL, cash_flow_table, debt_schedule, returns
+from dctwin.accounting.cashflow import CAPITAL, cash_flow_table, debt_schedule, returns, row_sum
 from dctwin.accounting.finance import asset_schedule, discount_factors
 from dctwin.accounting.revenue import revenue_by_year
 from dctwin.config.economics import EconomicsConfig
@@ -79,7 +79,7 @@ def horizon_accounts(econ: EconomicsConfig, items: pd.DataFrame, annual: Mapping
     def yearly(v: np.ndarray | float) -> np.ndarray:  # years 1..N -> periods 0..N (nothing at period 0)
         return np.concatenate([[0.0], np.broadcast_to(np.asarray(v, dtype=float), (n,))])
 
-    lines = pd.DataFrame(_capital_by_period(sched["purchases"], n))
+    lines = _capital_by_period(sched["purchases"], n)
     lines["compute_revenue_eur"] = yearly(rev["compute_revenue_eur"].to_numpy())
     lines["heat_revenue_eur"] = yearly(-annual.get("heat_sold", 0.0))
     lines["energy_eur"] = yearly(-sum(annual.get(k, 0.0) for k in ENERGY_LINES))
@@ -91,22 +91,24 @@ def horizon_accounts(econ: EconomicsConfig, items: pd.DataFrame, annual: Mapping
     res = sched["residual"]
     book = float(res["eur"].sum())
     market = float((res["eur"] * np.where(res["category"] == "it", fin.it_residual_frac_of_book, 1.0)).sum())
-    debt_eur = fin.debt_share * -float(sum(lines[c].iloc[0] for c in CAPITAL))
+    debt_eur = fin.debt_share * -float(sum(lines[c][0] for c in CAPITAL))
     debt = debt_schedule(debt_eur, fin.debt_rate, fin.debt_tenor_years, n)
     table = cash_flow_table(lines, sched["depreciation"], book, market, fin.rate, fin.corporate_tax_rate, debt)
-    table = table.merge(rev.drop(columns=["compute_revenue_eur"]), on="year", how="left")
+    for col in rev.columns.drop(["year", "compute_revenue_eur"]):  # the revenue model's years 1..N
+        table[col] = np.concatenate([[np.nan], rev[col].to_numpy(dtype=float)])
 
     cost_cols = [*CAPITAL, "heat_revenue_eur", "energy_eur", "staff_eur", "water_eur", "insurance_eur",
                  "maintenance_eur", "residual_value_eur"]
-    pv_cost = -float((table[cost_cols].sum(axis=1) * table["discount_factor"]).sum())
+    pv_cost = -float((row_sum(table, cost_cols) * table["discount_factor"]).sum())
     pv_gpuh = gpu_hours_available_per_year * float(discount_factors(np.arange(1, n + 1), fin.rate).sum())
     kpis = {
         "tco_eur": float(cost_lines["eur"].sum()),
         "pv_cost_eur": pv_cost,
         "lcoc_eur_per_gpu_hour": pv_cost / pv_gpuh if pv_gpuh > 0 else float("nan"),
-        "opex_year_eur": float(-table.loc[1:, list(cost_cols[3:-1])].sum(axis=1).mean()),
+        "opex_year_eur": float(-(row_sum(table, cost_cols[3:-1])[1:].sum() / n)),
         "compute_revenue_horizon_eur": float(table["compute_revenue_eur"].sum()),
         "cost_of_capital_eur": float(sched["cost_of_capital"].sum()),
         **returns(table),
     }
+    table = pd.DataFrame(table)
     return {"cost_lines": cost_lines, "cash_flows": table, "kpis": kpis}
