@@ -30,9 +30,17 @@ PKG = ROOT / "src" / "dctwin"
 DOCS = ROOT / "docs"
 
 
+def _is_configuration(path: Path) -> bool:
+    """A scenario (``extends``/``phases``) or a telemetry mapping (``step_s`` and ``series``) shipped beside data:
+    settings described by the README beside it, not sourced values."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return isinstance(doc, dict) and ({"extends", "phases"} & doc.keys() or {"step_s", "series"} <= doc.keys())
+
+
 def data_yaml_files(pkg: Path = PKG) -> list[Path]:
-    """Every YAML file below a ``data/`` folder of the package, sorted by path."""
-    return sorted(p for p in pkg.rglob("*.yaml") if "data" in p.relative_to(pkg).parts[:-1])
+    """Every YAML data file below a ``data/`` folder of the package (scenarios and mappings excepted), by path."""
+    return sorted(p for p in pkg.rglob("*.yaml") if "data" in p.relative_to(pkg).parts[:-1]
+                  and not _is_configuration(p))
 
 
 def _source_maps(node: Any) -> dict[str, str]:

@@ -36,6 +36,13 @@ comparison: utilisation ±10% relative, latency percentiles ±25%. The fluid mod
 (`dctwin.serving.fluid.WINDOW_S`, 5 s) was chosen by comparing with these replays, so the rows of
 the bursty code trace are partly fitted; the conversation trace is insensitive to it.
 
+Real telemetry (`biohpc-*` cases, `dctwin.telemetry.itside`; data, source and licence:
+`src/dctwin/telemetry/data/cornell-biohpc/README.md`): eight weeks of hourly GPU power and
+utilisation measured on three single-GPU servers of Cornell's BioHPC cluster. Each GPU's idle and
+maximum power are fitted on the first five weeks (**calibration**); the last three weeks are the
+**check**. The data meter GPUs only, so they check the IT power model, not the facility model:
+`docs/operating-twin.md` says what they cannot check and which facility data sets were looked for.
+
 """
 
 

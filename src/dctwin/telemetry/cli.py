@@ -133,7 +133,10 @@ def replay(scenario: str = typer.Argument(..., help="Scenario file or packaged n
     path = write_replay_dir(out_dir, sc, tel, result)
     _print_quality(out, result.quality)
     _print_fit(out, result.fit)
-    out.print(f"PUE measured {result.kpis['pue_measured']:.3f}, model {result.kpis['pue_predicted']:.3f}; "
+    if result.fit.empty:
+        out.print("no facility meter in the telemetry: the model's facility figures are not compared with anything")
+    pue = {k: "n/a" if result.kpis[k] is None else f"{result.kpis[k]:.3f}" for k in ("pue_measured", "pue_predicted")}
+    out.print(f"PUE measured {pue['pue_measured']}, model {pue['pue_predicted']}; "
               f"{len(result.drift)} drift period(s) beyond {drift_threshold_pct:g} %")
     out.print(f"results: {path}")
 

@@ -44,6 +44,9 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in (
     Quantity("dry_bulb_c", "outdoor dry-bulb temperature", "temperature", -70.0, 70.0, "input"),
     Quantity("rel_humidity_pct", "outdoor relative humidity", "share", 0.0, 100.0, "input"),
     Quantity("heat_demand_kw", "district-heating demand offered to the site", "power", 0.0, _POWER_HIGH_KW, "input"),
+    # read for the IT-side check of GPU power against utilisation (dctwin.telemetry.itside); the facility
+    # replay does not use it
+    Quantity("gpu_utilisation_pct", "GPU utilisation (share of time a kernel ran)", "share", 0.0, 100.0, "input"),
     Quantity("grid_power_kw", "site power from the grid", "power", 0.0, _POWER_HIGH_KW, "output"),
     Quantity("cooling_power_kw", "cooling plant power (pumps, fans, chillers)", "power", 0.0, _POWER_HIGH_KW,
              "output"),

@@ -51,6 +51,25 @@ def _measured_vs_model(replay: pd.DataFrame):
     return fig
 
 
+def _model_only(replay: pd.DataFrame):
+    """Telemetry with no facility meter: the measured IT power that drove the model and the model's site and
+    cooling power for it, hourly means (a what-if, nothing to compare)."""
+    from plotly.subplots import make_subplots
+
+    hourly = _hourly(replay)
+    panels = [("it_power_kw", "measured IT power [kW]", "#1f77b4"),
+              ("predicted_grid_power_kw", "model: site power from the grid [kW]", "#d62728"),
+              ("predicted_cooling_power_kw", "model: cooling plant power [kW]", "#d62728")]
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=[title for _, title, _ in panels])
+    for i, (col, title, color) in enumerate(panels, 1):
+        fig.add_scatter(x=hourly["time"], y=hourly[col], name=title, mode="lines", line={"color": color},
+                        showlegend=False, row=i, col=1)
+    fig.update_xaxes(title_text="time (UTC)", row=len(panels), col=1)
+    fig.update_layout(margin={"t": 30}, height=160 + 170 * len(panels))
+    return fig
+
+
 def _deviation(replay: pd.DataFrame, drift: pd.DataFrame, step_s: int, threshold_pct: float, window_h: float):
     import plotly.graph_objects as go
 
@@ -124,10 +143,15 @@ def context_from_tables(name: str, manifest: dict, kpis: dict, tables: dict[str,
     replay = tables["replay"]
     tables = {n: tables[n] for n in _TABLES if n in tables}
     step_s = int(manifest.get("step_s", 60))
-    figs = {"measured_vs_model": ("Measured against model", _measured_vs_model(replay)),
-            "deviation": ("Rolling deviation and drift periods",
-                          _deviation(replay, tables["drift"], step_s, float(kpis.get("drift_threshold_pct", 5.0)),
-                                     float(kpis.get("drift_window_h", 24.0))))}
+    if not _outputs(replay):  # nothing measured on the facility side: show what drove the model, say so
+        figs = {"measured_vs_model": ("Measured IT power and the model's facility power (no facility meter in "
+                                      "the telemetry: nothing to compare)", _model_only(replay))}
+    else:
+        figs = {"measured_vs_model": ("Measured against model", _measured_vs_model(replay)),
+                "deviation": ("Rolling deviation and drift periods",
+                              _deviation(replay, tables["drift"], step_s,
+                                         float(kpis.get("drift_threshold_pct", 5.0)),
+                                         float(kpis.get("drift_window_h", 24.0))))}
     blocks = [{**b, "height_px": int(figs[b["key"]][1].layout.height or 420)} for b in figure_blocks(figs)]
     return {"name": name, "manifest": manifest, "kpis": kpis, "figures": blocks,
             "tables": {n: _table(t) for n, t in tables.items()},

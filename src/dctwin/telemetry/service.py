@@ -33,13 +33,17 @@ def _side(table: pd.DataFrame, prefix: str, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"time": table["time"], **{q: table[f"{prefix}_{q}"] for q in names}})
 
 
-def _energy_pue(table: pd.DataFrame, prefix: str) -> float:
+def _energy_pue(table: pd.DataFrame, prefix: str, metered: bool) -> float | None:
+    """Energy-weighted PUE over the steps where the site meter (if any), the IT power and the model all have a
+    value; None where it cannot be formed (no site meter, or no IT energy)."""
     col = f"{prefix}_grid_power_kw"
-    if col not in table:
-        return float("nan")
+    if col not in table or ("measured_grid_power_kw" not in table and metered):
+        return None
     both = table[col].notna() & table["it_power_kw"].notna() & table["predicted_grid_power_kw"].notna()
+    if "measured_grid_power_kw" in table:
+        both &= table["measured_grid_power_kw"].notna()
     it = table.loc[both, "it_power_kw"].sum()
-    return float(table.loc[both, col].sum() / it) if it > 0 else float("nan")
+    return float(table.loc[both, col].sum() / it) if it > 0 else None
 
 
 def replay_telemetry(scenario: Scenario, telemetry: Telemetry, *, drift_threshold_pct: float = 5.0,
@@ -60,7 +64,7 @@ def replay_telemetry(scenario: Scenario, telemetry: Telemetry, *, drift_threshol
         "steps": len(table), "step_s": telemetry.step_s,
         "measured_steps": int(inputs.measured_mask.sum()),
         "it_energy_mwh": float(np.nansum(table["it_power_kw"]) * telemetry.step_s / 3.6e6),
-        "pue_measured": _energy_pue(table, "measured"), "pue_predicted": _energy_pue(table, "predicted"),
+        "pue_measured": _energy_pue(table, "measured", True), "pue_predicted": _energy_pue(table, "predicted", False),
         "model_throttled_it_mwh": float(throttled * telemetry.step_s / 3.6e6),
         "drift_periods": len(drift), "drift_threshold_pct": drift_threshold_pct, "drift_window_h": drift_window_h,
     }

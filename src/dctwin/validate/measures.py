@@ -251,3 +251,16 @@ def facility_energy_imbalance(scenario: str = "borlange-2027", duration_days: fl
 def facility_pue(scenario: str = "borlange-2027", duration_days: float | None = None) -> float:
     """PUE of the run (ISO/IEC 30134-2; heat-pump electricity for district heating excluded) [-]."""
     return float(scenario_run(scenario, duration_days).kpis["pue"])
+
+
+# --- IT side against real telemetry: Cornell BioHPC GPU power and utilisation -------------------------------
+
+@measure("biohpc_gpu_power_fit")
+def biohpc_gpu_power_fit(period: str = "check", statistic: str = "cv_rmse", model: str = "calibrated") -> float:
+    """Hourly CV(RMSE) or |NMBE| [%] of dctwin's GPU power model against the measured total GPU power of the
+    shipped Cornell BioHPC excerpt (dctwin.telemetry.itside), over the calibration or the held-out check weeks."""
+    from dctwin.telemetry.itside import biohpc_check
+
+    errors = biohpc_check().errors.set_index(["period", "model"])
+    value = float(errors.loc[(period, model), "cv_rmse_pct" if statistic == "cv_rmse" else "nmbe_pct"])
+    return value if statistic == "cv_rmse" else abs(value)
