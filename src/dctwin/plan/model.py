@@ -137,102 +137,112 @@ def _limits(scenario: Scenario, cons: PlanConstraints) -> dict[str, float | None
     }
 
 
-def _build(scenario: Scenario, cons: PlanConstraints, site: SiteModel, coefs: list[PlatformCoef], red: str,
-           limits: dict, elastic: bool) -> tuple[Model, dict]:
+@dataclass
+class _Terms:
+    """Each model variable's coefficient in every sum the design model needs, by variable name."""
+
+    capex: dict[str, float] = field(default_factory=dict)          # [EUR]
+    eac: dict[str, float] = field(default_factory=dict)            # equivalent annual cost [EUR/year]
+    energy: dict[str, float] = field(default_factory=dict)         # [MWh/year]
+    spot: dict[str, float] = field(default_factory=dict)           # spot energy cost [EUR/year]
+    itpeak_heat: dict[str, float] = field(default_factory=dict)    # liquid heat at full load [MW]
+    itavg_liquid: dict[str, float] = field(default_factory=dict)   # liquid IT power at mean load [MW]
+    grid_peak: dict[str, float] = field(default_factory=dict)      # [MW]
+    floor: dict[str, float] = field(default_factory=dict)          # [m2]
+    train: dict[str, float] = field(default_factory=dict)          # [PFLOP/s]
+    tok: dict[str, float] = field(default_factory=dict)            # [tokens/day]
+    heat_rev: dict[str, float] = field(default_factory=dict)       # heat sold [EUR/MWh]
+
+
+def _rates(scenario: Scenario, red: str) -> dict[str, float]:
+    """Cost rates of one redundancy level: capex per MW [EUR/MW], annuity and fixed-cost factors [1/year]."""
     econ = scenario.economics
     cap, opx, fin = econ.capex, econ.opex, econ.finance
     pp = planner_params()
     fx = econ.usd_to_eur
-    cop_ch = pp["chiller_cop"]
-    m = Model()
-    phases = [ph.name for ph in scenario.phases]
-    crf_it = crf(fin.wacc, fin.it_life_years)
-    crf_fac = crf(fin.wacc, fin.facility_life_years)
-    fixed_it = opx.insurance_frac_per_year + opx.it_maintenance_frac_per_year
-    fixed_fac = opx.insurance_frac_per_year + opx.facility_maintenance_frac_per_year
-    red_mult = pp["redundancy_capex_factor"][red]
-    fac_rate = cap.facility_capex_usd_per_mw * fx * red_mult * (1 + cap.soft_cost_frac)
-    dry_rate = cap.dry_cooler_capex_usd_per_mw * fx
-    ch_rate = cap.chiller_capex_usd_per_mw * fx
-    hp_rate = cap.heat_pump_capex_eur_per_mw
-    tax_fee = econ.energy_tax_eur_per_mwh + econ.grid_fee_eur_per_mwh
-    heat_price = heat_price_by_month_eur_per_mwh(scenario)
+    return {
+        "cop_ch": pp["chiller_cop"],
+        "crf_it": crf(fin.wacc, fin.it_life_years), "crf_fac": crf(fin.wacc, fin.facility_life_years),
+        "fixed_it": opx.insurance_frac_per_year + opx.it_maintenance_frac_per_year,
+        "fixed_fac": opx.insurance_frac_per_year + opx.facility_maintenance_frac_per_year,
+        "fac": cap.facility_capex_usd_per_mw * fx * pp["redundancy_capex_factor"][red] * (1 + cap.soft_cost_frac),
+        "dry": cap.dry_cooler_capex_usd_per_mw * fx, "ch": cap.chiller_capex_usd_per_mw * fx,
+        "hp": cap.heat_pump_capex_eur_per_mw,
+    }
 
-    capex: dict[str, float] = {}
-    eac: dict[str, float] = {}
-    energy: dict[str, float] = {}
-    spot: dict[str, float] = {}
-    itpeak_heat: dict[str, float] = {}
-    itavg_liquid: dict[str, float] = {}
-    grid_peak: dict[str, float] = {}
-    floor: dict[str, float] = {}
-    train: dict[str, float] = {}
-    tok: dict[str, float] = {}
+
+def _add_racks(m: Model, t: _Terms, scenario: Scenario, cons: PlanConstraints, site: SiteModel,
+               coefs: list[PlatformCoef], r: dict[str, float]) -> None:
+    """One integer rack count per phase and platform."""
     # a platform can fill a phase that starts from 1 July of its ship year (the catalog's ship
     # dates are "H2 <year>" targets), so Rubin Ultra (H2 2027) cannot open a 2027-01-01 phase
     starts = {ph.name: (ph.start.year, ph.start.month) for ph in scenario.phases}
-    for k, ph in enumerate(phases):
+    floor_m2_per_rack = planner_params_floor()
+    for k, ph in enumerate(ph.name for ph in scenario.phases):
         for c in coefs:
             available = (c.year, 7) <= starts[ph]
             v = m.var(f"n__{ph}__{c.id}", 0, cons.max_racks if available else 0, integer=True)
-            fac_eur = c.max_mw * (fac_rate - dry_rate)
-            capex[v] = c.capex_it_eur + fac_eur
-            eac[v] = c.capex_it_eur * (crf_it + fixed_it) + fac_eur * (crf_fac + fixed_fac) + 1e-3 * k
-            e_year = c.avg_mw * (1 + c.overhead_mean) * 8760
-            energy[v] = e_year
-            spot[v] = float((c.avg_mw * (1 + c.overhead_mean) * site.hours_m * site.price_m).sum())
-            itpeak_heat[v] = c.max_mw * c.liquid_frac * (1 + site.pump_heat_frac)
-            itavg_liquid[v] = c.avg_mw * c.liquid_frac
-            grid_peak[v] = c.max_mw * (1 + c.overhead_peak)
-            floor[v] = planner_params_floor()
-            train[v] = c.train_pflops
-            tok[v] = c.tokens_per_day
-    dry = m.var("dry_cooler_mw")
-    ch = m.var("chiller_mw")
-    hp = m.var("heat_pump_mw")
-    ppa = m.var("ppa_mwh")
-    capex.update({dry: dry_rate, ch: ch_rate, hp: hp_rate})
-    eac.update({dry: dry_rate * (crf_fac + fixed_fac), ch: ch_rate * (crf_fac + fixed_fac),
-                hp: hp_rate * (crf_fac + fixed_fac)})
-    # chiller load per dry-bulb bin: what the dry coolers cannot reject at the mean load
+            fac_eur = c.max_mw * (r["fac"] - r["dry"])
+            t.capex[v] = c.capex_it_eur + fac_eur
+            t.eac[v] = (c.capex_it_eur * (r["crf_it"] + r["fixed_it"]) + fac_eur * (r["crf_fac"] + r["fixed_fac"])
+                        + 1e-3 * k)
+            t.energy[v] = c.avg_mw * (1 + c.overhead_mean) * 8760
+            t.spot[v] = float((c.avg_mw * (1 + c.overhead_mean) * site.hours_m * site.price_m).sum())
+            t.itpeak_heat[v] = c.max_mw * c.liquid_frac * (1 + site.pump_heat_frac)
+            t.itavg_liquid[v] = c.avg_mw * c.liquid_frac
+            t.grid_peak[v] = c.max_mw * (1 + c.overhead_peak)
+            t.floor[v] = floor_m2_per_rack
+            t.train[v] = c.train_pflops
+            t.tok[v] = c.tokens_per_day
+
+
+def _add_cooling(m: Model, t: _Terms, site: SiteModel, r: dict[str, float], dry: str, ch: str) -> None:
+    """Chiller load per dry-bulb bin (what the dry coolers cannot reject at the mean load) and the design row."""
+    cop_ch = r["cop_ch"]
     for b, (hrs, cf) in enumerate(zip(site.bin_hours, site.bin_cf, strict=True)):
         lb = m.var(f"chiller_load__{b}")
         m.row(f"cooling_bin__{b}", {lb: 1.0, dry: cf, **{v: -a * (1 + site.pump_heat_frac)
-                                                        for v, a in itavg_liquid.items()}}, lb=0.0)
-        energy[lb] = hrs / cop_ch
-        spot[lb] = hrs / cop_ch * site.price_mean
+                                                        for v, a in t.itavg_liquid.items()}}, lb=0.0)
+        t.energy[lb] = hrs / cop_ch
+        t.spot[lb] = hrs / cop_ch * site.price_mean
     hot = int(np.argmin(site.bin_cf))
-    m.row("cooling_design", {dry: float(site.bin_cf[hot]), ch: 1.0, **{v: -a for v, a in itpeak_heat.items()}}, lb=0.0)
-    grid_peak[ch] = 1.0 / cop_ch
-    # heat sold by month
-    heat_rev: dict[str, float] = {}
+    m.row("cooling_design", {dry: float(site.bin_cf[hot]), ch: 1.0, **{v: -a for v, a in t.itpeak_heat.items()}},
+          lb=0.0)
+    t.grid_peak[ch] = 1.0 / cop_ch
+
+
+def _add_heat(m: Model, t: _Terms, site: SiteModel, hp: str, heat_price) -> None:
+    """Heat sold by month, bounded by the heat pumps' capacity and the liquid loop's heat."""
     for mo in range(12):
         q = m.var(f"heat_mwh__{mo}", 0, float(site.heat_cap_mwh_m[mo]))
         cop = float(site.cop_m[mo])
         m.row(f"heat_pump_cap__{mo}", {q: 1.0, hp: -float(site.hours_m[mo])}, ub=0.0)
         m.row(f"heat_source__{mo}", {q: 1.0, **{v: -a * site.hours_m[mo] * cop / (cop - 1)
-                                               for v, a in itavg_liquid.items()}}, ub=0.0)
-        energy[q] = 1.0 / cop
-        spot[q] = float(site.price_m[mo]) / cop
-        heat_rev[q] = float(heat_price[mo])
-    grid_peak[hp] = 1.0 / float(site.cop_m.min())
-    # PPA volume bounded by the offer
-    m.row("ppa_offer", {ppa: 1.0, **{v: -cons.max_ppa_share * e for v, e in energy.items()}}, ub=0.0)
-    spot[ppa] = -site.price_mean
+                                               for v, a in t.itavg_liquid.items()}}, ub=0.0)
+        t.energy[q] = 1.0 / cop
+        t.spot[q] = float(site.price_m[mo]) / cop
+        t.heat_rev[q] = float(heat_price[mo])
+    t.grid_peak[hp] = 1.0 / float(site.cop_m.min())
 
-    carbon = {v: e * econ.residual_mix_g_per_kwh / 1000 for v, e in energy.items()}
+
+def _objective(t: _Terms, scenario: Scenario, ppa: str) -> tuple[dict[str, float], dict[str, float]]:
+    """(carbon [t/year], equivalent annual cost [EUR/year]) per variable."""
+    econ = scenario.economics
+    tax_fee = econ.energy_tax_eur_per_mwh + econ.grid_fee_eur_per_mwh
+    carbon = {v: e * econ.residual_mix_g_per_kwh / 1000 for v, e in t.energy.items()}
     carbon[ppa] = (econ.ppa_carbon_g_per_kwh - econ.residual_mix_g_per_kwh) / 1000
-    energy_cost = {v: spot.get(v, 0.0) + tax_fee * energy.get(v, 0.0) for v in set(spot) | set(energy)}
+    energy_cost = {v: t.spot.get(v, 0.0) + tax_fee * t.energy.get(v, 0.0) for v in set(t.spot) | set(t.energy)}
     energy_cost[ppa] = energy_cost.get(ppa, 0.0) + econ.ppa_price_eur_per_mwh
-    for q, price in heat_rev.items():
+    for q, price in t.heat_rev.items():
         energy_cost[q] = energy_cost.get(q, 0.0) - price
-    obj = dict(eac)
+    obj = dict(t.eac)
     for v, c in energy_cost.items():
         obj[v] = obj.get(v, 0.0) + c
-    m.add_cost(obj)
+    return carbon, obj
 
-    exprs = {"budget_eur": capex, "grid_connection_mw": grid_peak, "floor_space_m2": floor,
-             "carbon_cap_t_per_year": carbon, "min_training_pflops": train, "min_tokens_per_day": tok}
+
+def _add_limits(m: Model, exprs: dict[str, dict], limits: dict, elastic: bool) -> dict[str, str]:
+    """One row per given limit or target; elastic: each with a penalised slack (returned by limit name)."""
     slacks = {}
     for name, expr in exprs.items():
         limit = limits.get(name)
@@ -252,7 +262,29 @@ def _build(scenario: Scenario, cons: PlanConstraints, site: SiteModel, coefs: li
             m.row(name, row, ub=float(limit))
     if elastic:  # feasibility only: drop the economic objective
         m.cost = [0.0 if not n.startswith("slack__") else c for n, c in zip(m.names, m.cost, strict=True)]
-    return m, {"exprs": exprs, "capex": capex, "energy": energy, "obj": obj, "heat": heat_rev, "slacks": slacks}
+    return slacks
+
+
+def _build(scenario: Scenario, cons: PlanConstraints, site: SiteModel, coefs: list[PlatformCoef], red: str,
+           limits: dict, elastic: bool) -> tuple[Model, dict]:
+    r = _rates(scenario, red)
+    m, t = Model(), _Terms()
+    _add_racks(m, t, scenario, cons, site, coefs, r)
+    dry, ch, hp, ppa = (m.var(n) for n in ("dry_cooler_mw", "chiller_mw", "heat_pump_mw", "ppa_mwh"))
+    t.capex.update({dry: r["dry"], ch: r["ch"], hp: r["hp"]})
+    fac_factor = r["crf_fac"] + r["fixed_fac"]
+    t.eac.update({dry: r["dry"] * fac_factor, ch: r["ch"] * fac_factor, hp: r["hp"] * fac_factor})
+    _add_cooling(m, t, site, r, dry, ch)
+    _add_heat(m, t, site, hp, heat_price_by_month_eur_per_mwh(scenario))
+    # PPA volume bounded by the offer
+    m.row("ppa_offer", {ppa: 1.0, **{v: -cons.max_ppa_share * e for v, e in t.energy.items()}}, ub=0.0)
+    t.spot[ppa] = -site.price_mean
+    carbon, obj = _objective(t, scenario, ppa)
+    m.add_cost(obj)
+    exprs = {"budget_eur": t.capex, "grid_connection_mw": t.grid_peak, "floor_space_m2": t.floor,
+             "carbon_cap_t_per_year": carbon, "min_training_pflops": t.train, "min_tokens_per_day": t.tok}
+    slacks = _add_limits(m, exprs, limits, elastic)
+    return m, {"exprs": exprs, "capex": t.capex, "energy": t.energy, "obj": obj, "heat": t.heat_rev, "slacks": slacks}
 
 
 def planner_params_floor() -> float:
