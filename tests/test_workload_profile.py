@@ -140,7 +140,7 @@ def test_swf(tmp_path):
     ("nan.swf", SWF.replace("3 120 0 50", "3 120 0 abc"), "line 6: a field is not a number"),
     ("inf.swf", SWF.replace("3 120 0 50", "3 120 0 inf"), "line 6"),
     ("cluster_log.csv", HELIOS.replace("2020-04-06 09:31:00", "2020-04-06 09:29:00"), "line 3: start_time is before"),
-    ("cluster_log.csv", HELIOS.replace("09:30:00,", "yesterday,"), "line 3: expected a date"),
+    ("cluster_log.csv", HELIOS.replace("09:30:00,", "yesterday,"), "line 3, submit_time': not an ISO 8601 date"),
     ("cluster_log.csv", HELIOS.replace(",8,64,", ",-8,64,"), "line 2"),
     ("cluster_log.csv", HELIOS.replace(",8,64,", ",1e300,64,"), "line 2"),
     ("log.json", '[{"submitted_time": "2017-10-03 02:00:00", "attempts": [{"start_time": "2017-10-03 03:00:00", '

@@ -21,6 +21,19 @@ def _is_file(path) -> bool:
 
 def check_scenario(scenario: Scenario, source: str) -> None:
     """Raise ScenarioError on the first cross-field problem."""
+    _check_racks(scenario, source)
+    _check_cooling(scenario, source)
+    _check_input_files(scenario, source)
+    _check_paths_exist(scenario, source)
+    _check_registry_names(scenario, source)
+    profile_path = scenario.workload.training.dev.profile_path
+    if profile_path is not None and not _is_file(profile_path):
+        raise ScenarioError("workload profile file not found", file=source, field="workload.training.dev.profile_path",
+                            value=str(profile_path), allowed="a file written by `dctwin workload fit`")
+
+
+def _check_racks(scenario: Scenario, source: str) -> None:
+    """Every rack platform is in the catalog and each phase's racks fit its power envelope at full load."""
     catalog = load_catalog()
     installed_kw = 0.0
     for i, phase in enumerate(scenario.phases):
@@ -45,6 +58,9 @@ def check_scenario(scenario: Scenario, source: str) -> None:
                 value=phase.power_envelope_mw,
                 allowed=f">= {installed_kw / 1000.0:.1f} MW, or fewer racks",
             )
+
+
+def _check_cooling(scenario: Scenario, source: str) -> None:
     cooling = scenario.facility.cooling
     return_c = cooling.liquid_supply_temp_c + cooling.liquid_delta_t_k
     if cooling.heat_rejection != "cooling_tower" and cooling.design_ambient_c >= return_c:
@@ -54,7 +70,10 @@ def check_scenario(scenario: Scenario, source: str) -> None:
             file=source, field="facility.cooling.design_ambient_c", value=cooling.design_ambient_c,
             allowed=f"< {return_c:g} °C (liquid_supply_temp_c + liquid_delta_t_k)",
         )
-    _check_input_files(scenario, source)
+
+
+def _check_paths_exist(scenario: Scenario, source: str) -> None:
+    """Site series, carbon, job table and inference profiles named in the scenario exist as files."""
     for name, cfg in (("climate", scenario.site.climate), ("grid", scenario.site.grid),
                       ("heat_demand", scenario.site.heat_demand)):
         if cfg.path is not None and not _is_file(cfg.path):
@@ -75,11 +94,6 @@ def check_scenario(scenario: Scenario, source: str) -> None:
             raise ScenarioError("inference profile file not found", file=source,
                                 field=f"workload.inference[{i}].profile_path", value=str(svc.profile_path),
                                 allowed="a file written by `dctwin workload fit` on a request log")
-    _check_registry_names(scenario, source)
-    profile_path = scenario.workload.training.dev.profile_path
-    if profile_path is not None and not _is_file(profile_path):
-        raise ScenarioError("workload profile file not found", file=source, field="workload.training.dev.profile_path",
-                            value=str(profile_path), allowed="a file written by `dctwin workload fit`")
 
 
 def _check_input_files(scenario: Scenario, source: str) -> None:

@@ -107,6 +107,58 @@ def _diurnal_ptp(p: Profile) -> np.ndarray:
     return np.maximum(target - (allow_jul + (allow_jan - allow_jul) * w), 0.5)
 
 
+def _hour_grid(total: int) -> tuple[np.ndarray, np.ndarray]:
+    """(hour index, each day's noon hour) of a ``total``-hour span."""
+    return np.arange(total, dtype=float), np.arange(total // 24, dtype=float) * 24.0 + 12.0
+
+
+def _temperature(p: Profile, cal: HourlyCalendar, rng, basis: np.ndarray, a: np.ndarray,
+                 counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(hourly dry bulb, its smooth daily part) [°C]; each calendar month's mean equals the normal."""
+    total = len(cal.month0)
+    n_days = total // 24
+    # Day-to-day anomaly, on the day grid, then interpolated between noons.
+    day_basis = month_basis(cal.season_pos[12::24])
+    sd_knots = np.asarray(p["daily_anomaly_sd_c"], float)
+    sd_knots = sd_knots * (1.0 + (float(p["cold_season_sd_factor"]) - 1.0) * _season_weight(np.arange(12)))
+    sd_day = interp_knots(sd_knots, day_basis)
+    sk_day = interp_knots(np.asarray(p["daily_anomaly_skew"], float), day_basis)
+    z = _skewed(ar1(rng, n_days, float(p["daily_anomaly_phi"])), sk_day)
+    lim = float(p["warm_tail_limit_sd"])
+    z = np.where(z > 0.0, lim * np.tanh(z / lim), z)
+    hours, noon = _hour_grid(total)
+    anom = np.interp(hours, noon, sd_day * z)
+    ptp = interp_knots(_diurnal_ptp(p), basis)
+    diurnal = ptp * np.asarray(p["diurnal_shape"], float)[cal.hour]
+    noise = float(p["hourly_noise_sd_c"]) * ar1(rng, total, float(p["hourly_noise_phi"]))
+    # Solve the 12 baseline knots so each calendar month's mean equals the normal.
+    rest = anom + diurnal + noise
+    rest_mean = np.bincount(cal.month0, weights=rest, minlength=12) / np.maximum(counts, 1)
+    knots = np.linalg.solve(a, np.asarray(p["monthly_mean_c"], float) - rest_mean)
+    smooth = interp_knots(knots, basis) + anom
+    return smooth + diurnal + noise, smooth
+
+
+def _humidity(p: Profile, cal: HourlyCalendar, rng, basis: np.ndarray, a: np.ndarray, counts: np.ndarray,
+              temp: np.ndarray, smooth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dew point [°C], relative humidity [%]): the dew point follows the smooth daily temperature minus a
+    depression whose 12 monthly knots are solved so each month's mean humidity equals the normal."""
+    hours, noon = _hour_grid(len(temp))
+    dep_day = float(p["depression_anomaly_sd_c"]) * ar1(rng, len(noon), float(p["depression_anomaly_phi"]))
+    dep_anom = np.interp(hours, noon, dep_day)
+    rh_target = np.asarray(p["monthly_rh_pct"], float)
+    dep_knots = np.full(12, 3.0)
+    for _ in range(6):  # fixed-point on 12 numbers, not per time step
+        dep = np.maximum(interp_knots(dep_knots, basis) + dep_anom, 0.0)
+        rh = rel_humidity_pct(temp, smooth - dep)
+        rh_mean = np.bincount(cal.month0, weights=rh, minlength=12) / np.maximum(counts, 1)
+        step = np.log(rh_target / np.maximum(rh_mean, 1.0)) / _DLNRH_DTD
+        dep_knots = dep_knots - np.linalg.solve(a, step)
+    dep = np.maximum(interp_knots(dep_knots, basis) + dep_anom, 0.0)
+    dew = np.minimum(smooth - dep, temp)
+    return dew, np.clip(rel_humidity_pct(temp, dew), 1.0, 100.0)
+
+
 def synthesize_weather(normals: str | Profile, year_start: dt.date, n_hours: int, seed: int) -> pd.DataFrame:
     """Hourly synthetic weather from climate normals.
 
@@ -123,53 +175,11 @@ def synthesize_weather(normals: str | Profile, year_start: dt.date, n_hours: int
     first, total, offset = full_years(year_start, n_hours)
     cal = HourlyCalendar.build(first, total)
     rng = stream(seed, "weather")
-    n_days = total // 24
-
-    # Day-to-day anomaly, on the day grid, then interpolated between noons.
-    day_cal_pos = cal.season_pos[12::24]
-    day_basis = month_basis(day_cal_pos)
-    sd_knots = np.asarray(p["daily_anomaly_sd_c"], float)
-    sd_knots = sd_knots * (1.0 + (float(p["cold_season_sd_factor"]) - 1.0) * _season_weight(np.arange(12)))
-    sd_day = interp_knots(sd_knots, day_basis)
-    sk_day = interp_knots(np.asarray(p["daily_anomaly_skew"], float), day_basis)
-    z = _skewed(ar1(rng, n_days, float(p["daily_anomaly_phi"])), sk_day)
-    lim = float(p["warm_tail_limit_sd"])
-    z = np.where(z > 0.0, lim * np.tanh(z / lim), z)
-    anom_day = sd_day * z
-    hours = np.arange(total, dtype=float)
-    noon = np.arange(n_days, dtype=float) * 24.0 + 12.0
-    anom = np.interp(hours, noon, anom_day)
-
     basis = month_basis(cal.season_pos)
-    ptp = interp_knots(_diurnal_ptp(p), basis)
-    diurnal = ptp * np.asarray(p["diurnal_shape"], float)[cal.hour]
-    noise = float(p["hourly_noise_sd_c"]) * ar1(rng, total, float(p["hourly_noise_phi"]))
-
-    # Solve the 12 baseline knots so each calendar month's mean equals the normal.
     a = basis_month_means(cal.month0, basis)
     counts = np.bincount(cal.month0, minlength=12)
-    rest = anom + diurnal + noise
-    rest_mean = np.bincount(cal.month0, weights=rest, minlength=12) / np.maximum(counts, 1)
-    target = np.asarray(p["monthly_mean_c"], float)
-    knots = np.linalg.solve(a, target - rest_mean)
-    smooth = interp_knots(knots, basis) + anom
-    temp = smooth + diurnal + noise
-
-    # Humidity: dew point follows the smooth daily temperature minus a depression.
-    dep_day = float(p["depression_anomaly_sd_c"]) * ar1(rng, n_days, float(p["depression_anomaly_phi"]))
-    dep_anom = np.interp(hours, noon, dep_day)
-    rh_target = np.asarray(p["monthly_rh_pct"], float)
-    dep_knots = np.full(12, 3.0)
-    for _ in range(6):  # fixed-point on 12 numbers, not per time step
-        dep = np.maximum(interp_knots(dep_knots, basis) + dep_anom, 0.0)
-        rh = rel_humidity_pct(temp, smooth - dep)
-        rh_mean = np.bincount(cal.month0, weights=rh, minlength=12) / np.maximum(counts, 1)
-        step = np.log(rh_target / np.maximum(rh_mean, 1.0)) / _DLNRH_DTD
-        dep_knots = dep_knots - np.linalg.solve(a, step)
-    dep = np.maximum(interp_knots(dep_knots, basis) + dep_anom, 0.0)
-    dew = np.minimum(smooth - dep, temp)
-    rh = np.clip(rel_humidity_pct(temp, dew), 1.0, 100.0)
-
+    temp, smooth = _temperature(p, cal, rng, basis, a, counts)
+    dew, rh = _humidity(p, cal, rng, basis, a, counts, temp, smooth)
     sl = slice(offset, offset + n_hours)
     t, r, d = temp[sl], rh[sl], dew[sl]
     return pd.DataFrame(

@@ -35,6 +35,7 @@ import pandas as pd
 
 from dctwin.errors import InputError
 from dctwin.site.readers import _read_text
+from dctwin.timeparse import standard_offset_s
 
 __all__ = ["CARBON_FORMATS", "PRICE_FORMATS", "read_carbon_file", "read_price_file", "standard_offset_s"]
 
@@ -46,13 +47,6 @@ _TZ_LABELS = {"CET/CEST": "Europe/Brussels", "CET": "Europe/Brussels", "EET/EEST
 _STEPS_S = (900, 1800, 3600)
 _PRICE_RANGE = (-5000.0, 20000.0)  # EUR/MWh: SDAC harmonised min/max clearing prices are -500 and +4,000
 _CARBON_RANGE = (0.0, 2000.0)  # gCO2/kWh
-
-
-def standard_offset_s(tz_name: str) -> int:
-    """UTC offset of the zone's standard (winter) time [s], the clock of dctwin's naive local times."""
-    tz = ZoneInfo(tz_name)
-    offs = [tz.utcoffset(dt.datetime(2023, m, 1)) for m in (1, 7)]
-    return int(min(o.total_seconds() for o in offs if o is not None))
 
 
 def _table(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -257,11 +251,11 @@ def _read_uk_carbon(path: Path, site_tz: str) -> pd.DataFrame:
                    site_tz, _CARBON_RANGE)
 
 
-def _read_plain(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+def _read_plain(path: Path, columns: tuple[str, ...], site_tz: str) -> pd.DataFrame:
     """Plain CSV (``timestamp`` in local standard time and the named columns), hourly without gaps."""
     from dctwin.site.readers import read_grid_csv, read_plain_carbon_csv
 
-    df = read_grid_csv(path) if "price_eur_per_mwh" in columns else read_plain_carbon_csv(path)
+    df = read_grid_csv(path, site_tz) if "price_eur_per_mwh" in columns else read_plain_carbon_csv(path, site_tz)
     s = df["timestamp"].to_numpy().astype("datetime64[s]").astype(np.int64)
     d = np.diff(s)
     bad = np.flatnonzero(d != 3600)
@@ -283,7 +277,7 @@ def read_price_file(path: str | Path, fmt: str, zone: str, site_tz: str) -> pd.D
     if fmt == "nordpool":
         return _read_nordpool(p, zone, site_tz)
     if fmt == "plain":
-        return _read_plain(p, ("price_eur_per_mwh", "carbon_g_per_kwh"))
+        return _read_plain(p, ("price_eur_per_mwh", "carbon_g_per_kwh"), site_tz)
     raise InputError("unknown price file format", file=str(p), value=fmt, allowed=", ".join(PRICE_FORMATS))
 
 
@@ -295,5 +289,5 @@ def read_carbon_file(path: str | Path, fmt: str, site_tz: str) -> pd.DataFrame:
     if fmt == "uk_carbon_intensity":
         return _read_uk_carbon(p, site_tz)
     if fmt == "plain":
-        return _read_plain(p, ("carbon_g_per_kwh",))
+        return _read_plain(p, ("carbon_g_per_kwh",), site_tz)
     raise InputError("unknown carbon file format", file=str(p), value=fmt, allowed=", ".join(CARBON_FORMATS))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dctwin.errors import InputError
+from dctwin.timeparse import UTC_OFFSET, parse_timestamps, standard_offset_s
 
 __all__ = ["EPW_HEADER_LINES", "read_epw", "read_grid_csv", "read_heat_demand_csv", "read_plain_carbon_csv",
            "read_weather_csv"]
@@ -50,33 +51,7 @@ def read_epw(path: str | Path) -> pd.DataFrame:
     unreadable, missing or out-of-range value, raises ``InputError``.
     """
     file = str(path)
-    lines = _read_text(Path(path)).splitlines()
-    if len(lines) < EPW_HEADER_LINES or not lines[0].startswith("LOCATION"):
-        raise InputError(
-            "not an EPW file: line 1 must start with LOCATION and 8 header lines must follow", file=file, field="line 1"
-        )
-    data = [ln for ln in lines[EPW_HEADER_LINES:]]
-    while data and not data[-1].strip():
-        data.pop()
-    if len(data) not in (8760, 8784):
-        raise InputError(
-            "EPW file must hold a whole year of hourly rows (8760 or 8784)",
-            file=file,
-            field=f"line {EPW_HEADER_LINES + len(data) + 1}",
-            value=len(data),
-            allowed="8760 or 8784 rows",
-        )
-    rows = [ln.split(",") for ln in data]
-    short = [i for i, r in enumerate(rows) if len(r) < 22]
-    if short:
-        i = short[0]
-        raise InputError(
-            "row has too few fields",
-            file=file,
-            field=f"line {EPW_HEADER_LINES + i + 1}",
-            value=len(rows[i]),
-            allowed="at least 22 comma-separated fields",
-        )
+    rows = _epw_rows(_read_text(Path(path)), file)
     out: dict[str, np.ndarray] = {}
     for name, idx in (("year", 0), ("month", 1), ("day", 2), ("hour", 3), ("minute", 4)):
         out[name] = _column(rows, idx, name, file, integer=True)
@@ -110,6 +85,38 @@ def read_epw(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _epw_rows(text: str, file: str) -> list[list[str]]:
+    """The comma-split data rows of an EPW text: a whole year after the 8 header lines, 22 fields or more each."""
+    lines = text.splitlines()
+    if len(lines) < EPW_HEADER_LINES or not lines[0].startswith("LOCATION"):
+        raise InputError(
+            "not an EPW file: line 1 must start with LOCATION and 8 header lines must follow", file=file, field="line 1"
+        )
+    data = [ln for ln in lines[EPW_HEADER_LINES:]]
+    while data and not data[-1].strip():
+        data.pop()
+    if len(data) not in (8760, 8784):
+        raise InputError(
+            "EPW file must hold a whole year of hourly rows (8760 or 8784)",
+            file=file,
+            field=f"line {EPW_HEADER_LINES + len(data) + 1}",
+            value=len(data),
+            allowed="8760 or 8784 rows",
+        )
+    rows = [ln.split(",") for ln in data]
+    short = [i for i, r in enumerate(rows) if len(r) < 22]
+    if short:
+        i = short[0]
+        raise InputError(
+            "row has too few fields",
+            file=file,
+            field=f"line {EPW_HEADER_LINES + i + 1}",
+            value=len(rows[i]),
+            allowed="at least 22 comma-separated fields",
+        )
+    return rows
+
+
 def _column(rows: list[list[str]], idx: int, name: str, file: str, *, integer: bool) -> np.ndarray:
     vals = [r[idx].strip() for r in rows]
     try:
@@ -129,7 +136,8 @@ def _column(rows: list[list[str]], idx: int, name: str, file: str, *, integer: b
         raise
 
 
-def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> pd.DataFrame:
+def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = (),
+              site_tz: str | None = None) -> pd.DataFrame:
     """Read a timestamped CSV with the given numeric columns; InputError on any bad cell (line numbers 1-based)."""
     file = str(path)
     text = _read_text(Path(path))
@@ -149,25 +157,7 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
     if len(df) < 2:
         raise InputError("needs at least two rows", file=file, value=len(df))
     out = pd.DataFrame()
-    try:
-        ts = pd.to_datetime(df["timestamp"], errors="coerce")
-    except (ValueError, TypeError) as exc:  # e.g. mixed UTC offsets
-        raise InputError(f"unreadable timestamps: {str(exc).splitlines()[0]}", file=file, field="timestamp",
-                         allowed="one format and one UTC offset (or none) for the whole file") from None
-    bad = np.flatnonzero(ts.isna().to_numpy())
-    if bad.size:
-        i = int(bad[0])
-        raise InputError(
-            "not a timestamp",
-            file=file,
-            field=f"line {i + 2}, timestamp",
-            value=df["timestamp"].iloc[i],
-            allowed="ISO 8601, e.g. 2027-01-01 00:00",
-        )
-    if ts.dt.tz is not None:  # 'Z' or '+01:00' read as local time would shift every value by the offset
-        raise InputError("timestamps carry a UTC offset ('Z' or '+hh:mm')", file=file, field="line 2, timestamp",
-                         value=df["timestamp"].iloc[0],
-                         allowed="local standard time without an offset, e.g. 2027-01-01 00:00")
+    ts = _local_standard_times(df["timestamp"], file, site_tz)
     d = np.diff(ts.to_numpy().astype("datetime64[s]").astype(np.int64))
     if (d <= 0).any():
         i = int(np.flatnonzero(d <= 0)[0]) + 1
@@ -187,6 +177,19 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
             raise InputError("not a number", file=file, field=f"line {i + 2}, {c}", value=df[c].iloc[i])
         out[c] = v
     return out
+
+
+def _local_standard_times(stamps: pd.Series, file: str, site_tz: str | None) -> pd.Series:
+    """Timestamps in the site's local standard time (naive): ones with a UTC offset are converted exactly
+    (this needs ``site_tz``), naive ones are local standard time already (``dctwin.timeparse`` rules)."""
+    zoned = bool(stamps.astype(str).str.strip().str.contains(UTC_OFFSET).any())
+    if zoned and site_tz is None:
+        raise InputError("timestamps carry a UTC offset, but the site's time zone is not known here", file=file,
+                         field="line 2, timestamp", value=str(stamps.iloc[0])[:40],
+                         allowed="local standard time without an offset, or read through a scenario's site")
+    offset_s = standard_offset_s(site_tz) if zoned else 0
+    utc = parse_timestamps(stamps, file=file, where=lambda i: f"line {i + 2}, timestamp", naive=offset_s)
+    return pd.Series(utc.tz_convert(None) + pd.Timedelta(seconds=offset_s))
 
 
 def _refuse_gaps(steps_s: np.ndarray, stamps: pd.Series, file: str) -> None:
@@ -215,32 +218,32 @@ def _check_range(df: pd.DataFrame, col: str, lo: float, hi: float, file: str) ->
         )
 
 
-def read_weather_csv(path: str | Path) -> pd.DataFrame:
+def read_weather_csv(path: str | Path, site_tz: str | None = None) -> pd.DataFrame:
     """Weather CSV with columns ``timestamp, dry_bulb_c`` [°C]``, rel_humidity_pct`` [%] (local standard time)."""
-    df = _read_csv(path, ("dry_bulb_c", "rel_humidity_pct"))
+    df = _read_csv(path, ("dry_bulb_c", "rel_humidity_pct"), site_tz=site_tz)
     _check_range(df, "dry_bulb_c", -70.0, 70.0, str(path))
     _check_range(df, "rel_humidity_pct", 0.0, 100.0, str(path))
     return df
 
 
-def read_grid_csv(path: str | Path) -> pd.DataFrame:
+def read_grid_csv(path: str | Path, site_tz: str | None = None) -> pd.DataFrame:
     """Grid CSV with columns ``timestamp, price_eur_per_mwh`` [EUR/MWh]``, carbon_g_per_kwh`` [gCO2/kWh]."""
-    df = _read_csv(path, ("price_eur_per_mwh", "carbon_g_per_kwh"))
+    df = _read_csv(path, ("price_eur_per_mwh", "carbon_g_per_kwh"), site_tz=site_tz)
     _check_range(df, "price_eur_per_mwh", -5000.0, 20000.0, str(path))
     _check_range(df, "carbon_g_per_kwh", 0.0, 2000.0, str(path))
     return df
 
 
-def read_plain_carbon_csv(path: str | Path) -> pd.DataFrame:
+def read_plain_carbon_csv(path: str | Path, site_tz: str | None = None) -> pd.DataFrame:
     """Carbon CSV with columns ``timestamp, carbon_g_per_kwh`` [gCO2/kWh] (local standard time)."""
-    df = _read_csv(path, ("carbon_g_per_kwh",))
+    df = _read_csv(path, ("carbon_g_per_kwh",), site_tz=site_tz)
     _check_range(df, "carbon_g_per_kwh", 0.0, 2000.0, str(path))
     return df
 
 
-def read_heat_demand_csv(path: str | Path) -> pd.DataFrame:
+def read_heat_demand_csv(path: str | Path, site_tz: str | None = None) -> pd.DataFrame:
     """Heat CSV with columns ``timestamp, heat_demand_mw`` [MW] and optionally ``dh_supply_temp_c`` [°C]."""
-    df = _read_csv(path, ("heat_demand_mw",), optional=("dh_supply_temp_c",))
+    df = _read_csv(path, ("heat_demand_mw",), optional=("dh_supply_temp_c",), site_tz=site_tz)
     _check_range(df, "heat_demand_mw", 0.0, 1.0e5, str(path))
     if "dh_supply_temp_c" in df:
         _check_range(df, "dh_supply_temp_c", 20.0, 200.0, str(path))

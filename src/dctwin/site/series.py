@@ -125,7 +125,7 @@ def _weather(site: SiteConfig, start: dt.date, n_hours: int, seed: int) -> dict[
         out = {k: v[idx] for k, v in table.items()}
     else:
         out = map_to_hours(
-            read_weather_csv(_path(c.path)),
+            read_weather_csv(_path(c.path), site.timezone),
             ("dry_bulb_c", "rel_humidity_pct"),
             start,
             n_hours,
@@ -163,7 +163,7 @@ def _heat(site: SiteConfig, dry_bulb_c: np.ndarray, start: dt.date, n_hours: int
     if h.source == "synthetic":
         d = heat_demand(h.profile, dry_bulb_c, None, h.offtake_cap_mw)
         return {k: d[k].to_numpy() for k in ("heat_demand_mw", "dh_supply_temp_c")}
-    df = read_heat_demand_csv(_path(h.path))
+    df = read_heat_demand_csv(_path(h.path), site.timezone)
     cols = ("heat_demand_mw", "dh_supply_temp_c") if "dh_supply_temp_c" in df else ("heat_demand_mw",)
     out = map_to_hours(df, cols, start, n_hours, file=str(h.path), what="heat-demand CSV")
     out["heat_demand_mw"] = np.minimum(out["heat_demand_mw"], h.offtake_cap_mw)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from dctwin.errors import InputError
+from dctwin.timeparse import naive_to_utc, parse_timestamps
 
 __all__ = ["RawSeries", "parse_csv_text", "parse_exposition", "read_telemetry_file"]
 
@@ -149,58 +150,24 @@ def _numbers(col: pd.Series, file: str, name: str, first_row: int) -> np.ndarray
     return vals  # empty cells stay NaN: a gap
 
 
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
-
-
 def parse_times(col: pd.Series, file: str, zone: str | None, epoch_unit: str | None, first_row: int) -> np.ndarray:
-    """Timestamps as UTC epoch seconds, read exactly or refused with the row."""
+    """Timestamps as UTC epoch seconds, read exactly or refused with the row: epoch numbers (``epoch_unit``),
+    typed date-times, or ISO 8601 text by the rules of ``dctwin.timeparse`` (naive ones in ``zone``)."""
+    def where(i: int) -> str:
+        return f"time, row {first_row + i}"
+
+    hint = "offsets in the file (e.g. Z), or naive_timezone in the mapping"
     if pd.api.types.is_datetime64_any_dtype(col):
         ts = pd.DatetimeIndex(col)
         if ts.tz is None:
-            ts = _localise(ts, zone, file, first_row)
+            ts = naive_to_utc(ts, zone, file, where, hint)
         return _epoch(ts)
     if pd.api.types.is_numeric_dtype(col):
         return _from_epoch(col.to_numpy(dtype=float), epoch_unit, file, first_row)
     text = col.astype(str).str.strip()
     if text.str.fullmatch(r"-?\d+(\.\d+)?").all():
         return _from_epoch(text.astype(float).to_numpy(), epoch_unit, file, first_row)
-    ok = text.str.match(_ISO)
-    if not ok.all():
-        i = int(np.flatnonzero(~ok.to_numpy())[0])
-        raise InputError("timestamp is not ISO 8601", file=file, field=f"time, row {first_row + i}",
-                         value=text.iloc[i][:40], allowed="e.g. 2026-01-31T13:45:00Z or 2026-01-31 13:45:00+01:00")
-    has_zone = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$")
-    if has_zone.any() and not has_zone.all():
-        i = int(np.flatnonzero(~has_zone.to_numpy())[0])
-        raise InputError("mixes timestamps with and without a UTC offset", file=file,
-                         field=f"time, row {first_row + i}", value=text.iloc[i][:40])
-    parsed = pd.to_datetime(text, format="ISO8601", utc=bool(has_zone.all()), errors="coerce")
-    if parsed.isna().any():
-        i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-        raise InputError("timestamp is not a valid date and time", file=file, field=f"time, row {first_row + i}",
-                         value=text.iloc[i][:40])
-    if has_zone.all():
-        return _epoch(pd.DatetimeIndex(parsed))
-    return _epoch(_localise(pd.DatetimeIndex(parsed), zone, file, first_row))
-
-
-def _localise(ts: pd.DatetimeIndex, zone: str | None, file: str, first_row: int) -> pd.DatetimeIndex:
-    if zone is None:
-        raise InputError("timestamps have no UTC offset", file=file, field="time",
-                         allowed="offsets in the file (e.g. Z), or naive_timezone in the mapping")
-    try:
-        return ts.tz_localize(zone, ambiguous="raise", nonexistent="raise")
-    except (ValueError, TypeError) as exc:  # pytz/zoneinfo errors for DST gaps and overlaps are ValueErrors
-        bad = _first_dst_problem(ts, zone)
-        raise InputError(f"local time does not exist or is ambiguous in {zone} (daylight-saving change)", file=file,
-                         field=f"time, row {first_row + bad}" if bad is not None else "time",
-                         value=str(ts[bad]) if bad is not None else str(exc)[:80]) from None
-
-
-def _first_dst_problem(ts: pd.DatetimeIndex, zone: str) -> int | None:
-    loc = ts.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-    bad = np.flatnonzero(pd.isna(loc))
-    return int(bad[0]) if bad.size else None
+    return _epoch(parse_timestamps(text, file=file, where=where, naive=zone, naive_hint=hint))
 
 
 def _from_epoch(vals: np.ndarray, unit: str | None, file: str, first_row: int) -> np.ndarray:

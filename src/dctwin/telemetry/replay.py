@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -46,17 +45,13 @@ class ModelInputs:
         return ModelInputs(**pick)
 
 
-def _standard_offset(zone: str, year: int) -> dt.timedelta:
-    """The site's standard-time offset from UTC (the smaller of its January and July offsets)."""
-    tz = ZoneInfo(zone)
-    return min(dt.datetime(year, 1, 15, tzinfo=tz).utcoffset(), dt.datetime(year, 7, 15, tzinfo=tz).utcoffset())
-
-
 def _site_on_grid(scenario: Scenario, time_utc: pd.Series, step_s: int):
     from dctwin.site import site_series
     from dctwin.timeline import Timeline
+    from dctwin.timeparse import standard_offset_s
 
-    local = time_utc.dt.tz_convert(None) + _standard_offset(scenario.site.timezone, time_utc.iloc[0].year)
+    offset_s = standard_offset_s(scenario.site.timezone, time_utc.iloc[0].year)
+    local = time_utc.dt.tz_convert(None) + dt.timedelta(seconds=offset_s)
     start = local.iloc[0].normalize()
     first = int((local.iloc[0] - start).total_seconds()) // step_s
     timeline = Timeline(start.date(), step_s, first + len(time_utc))

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from dctwin.errors import InputError
+from dctwin.timeparse import parse_timestamps
 from dctwin.workload.traces import _numbers, _read_table, _where, read_alibaba_pods, read_job_table
 
 __all__ = ["FORMATS", "TraceLog", "detect_format", "read_trace"]
@@ -169,21 +170,16 @@ def _openb(p: Path) -> TraceLog:
 
 
 def _times(df: pd.DataFrame, col: str, file: str, is_csv: bool, required: bool) -> np.ndarray:
-    """A time column as seconds: plain numbers, or dates (seconds since the epoch, UTC-naive)."""
+    """A time column as seconds: plain numbers, or ISO 8601 dates (seconds since the epoch; naive ones are UTC,
+    ones with an offset converted exactly: ``dctwin.timeparse``)."""
     raw = df[col]
     num = pd.to_numeric(raw, errors="coerce")
     if num.notna().sum() >= raw.notna().sum():
         return _numbers(df, col, file, is_csv, minimum=0, required=required)
-    ts = pd.to_datetime(raw, errors="coerce", format="mixed")
-    bad = np.flatnonzero(ts.isna().to_numpy() & (raw.notna().to_numpy() | required))
-    if bad.size:
-        i = int(bad[0])
-        raise InputError(f"{_where(i, is_csv)}: expected a date 'YYYY-MM-DD HH:MM:SS' or seconds", file=file,
-                         field=col, value=raw.iloc[i])
-    if getattr(ts.dt, "tz", None) is not None:
-        ts = ts.dt.tz_convert(None)
-    out = ts.to_numpy().astype("datetime64[ns]").astype(np.int64) / 1e9
-    return np.where(ts.isna().to_numpy(), np.nan, out)
+    ts = parse_timestamps(raw, file=file, where=lambda i: f"{_where(i, is_csv)}, {col}", naive=0.0,
+                          optional=not required)
+    out = ts.as_unit("ns").asi8 / 1e9
+    return np.where(pd.isna(ts), np.nan, out)
 
 
 def _state(raw: pd.Series) -> tuple[np.ndarray, int]:

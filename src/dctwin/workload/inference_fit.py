@@ -28,11 +28,17 @@ import numpy as np
 import pandas as pd
 
 from dctwin.errors import InputError
+from dctwin.timeparse import parse_timestamps
 from dctwin.workload.traces import _numbers, _read_table, _where, read_azure_llm_trace
 
 __all__ = ["INFERENCE_PROFILE_VERSION", "fit_inference_profile", "lognormal_mixture", "read_request_log"]
 
 INFERENCE_PROFILE_VERSION = 1
+
+
+def _first_request(stamps: pd.Series, file: str, is_csv: bool) -> pd.Timestamp:
+    """The first request's time [UTC] by the one set of timestamp rules (``dctwin.timeparse``)."""
+    return parse_timestamps(stamps, file=file, where=lambda i: f"{_where(i, is_csv)}, timestamp", naive=0.0).min()
 
 
 def read_request_log(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, pd.DataFrame | None, datetime | None]:
@@ -42,8 +48,8 @@ def read_request_log(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, p
     cols = {c.strip().lower(): c for c in df.columns}
     if {"timestamp", "contexttokens", "generatedtokens"} <= set(cols):
         req = read_azure_llm_trace(p)
-        first = pd.to_datetime(df[cols["timestamp"]], errors="coerce", format="mixed").min()
-        start = None if pd.isna(first) else first.tz_localize(None).to_pydatetime() if first.tzinfo else first
+        first = _first_request(df[cols["timestamp"]], file, is_csv)
+        start = None if pd.isna(first) else first.tz_convert(None).to_pydatetime()  # UTC, naive
         return req["t_s"].to_numpy(), None, req, start
     if "timestamp" in cols and "requests" in cols:
         df = df.rename(columns={cols["timestamp"]: "timestamp", cols["requests"]: "requests"})

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dctwin.errors import InputError
+from dctwin.timeparse import parse_timestamps
 from dctwin.workload.schema import JOB_COLUMNS, JOB_KINDS, PRIORITY_OF_KIND, finish_jobs, validate_jobs
 
 __all__ = [
@@ -190,19 +191,10 @@ def read_azure_llm_trace(path: str | Path) -> pd.DataFrame:
     output_tokens."""
     df, file, is_csv = _read_table(path)
     _need_columns(df, ["TIMESTAMP", "ContextTokens", "GeneratedTokens"], file)
-    try:
-        ts = pd.to_datetime(df["TIMESTAMP"], errors="coerce", format="mixed")
-    except (ValueError, TypeError) as exc:  # e.g. mixed UTC offsets
-        raise InputError(f"unreadable timestamps: {str(exc).splitlines()[0]}", file=file, field="TIMESTAMP",
-                         allowed="one format and one UTC offset (or none) for the whole file") from None
-    bad = np.flatnonzero(ts.isna().to_numpy())
-    if bad.size:
-        i = int(bad[0])
-        raise InputError(f"{_where(i, is_csv)}: expected a timestamp 'YYYY-MM-DD HH:MM:SS.ffff'", file=file,
-                         field="TIMESTAMP", value=df["TIMESTAMP"].iloc[i])
+    ts = parse_timestamps(df["TIMESTAMP"], file=file, where=lambda i: f"{_where(i, is_csv)}, TIMESTAMP", naive=0.0)
     inp = _numbers(df, "ContextTokens", file, is_csv, integer=True, minimum=0)
     out = _numbers(df, "GeneratedTokens", file, is_csv, integer=True, minimum=0)
-    t_ns = ts.to_numpy().astype("datetime64[ns]").astype(np.int64)
+    t_ns = ts.as_unit("ns").asi8
     t_s = (t_ns - (t_ns.min() if t_ns.size else 0)) / 1e9
     order = np.argsort(t_s, kind="stable")
     return pd.DataFrame({"t_s": t_s[order], "input_tokens": inp[order], "output_tokens": out[order]})
