@@ -13,12 +13,9 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "dctwin"
 MAX_FUNCTION_LINES = 60
 MAX_MODULE_LINES = 400
 OWNED_ELSEWHERE = {
-    "accounting/accounts.py:account",
+    "accounting/horizon.py:horizon_accounts",
     "cluster/engine.py",
     "cluster/simulate.py:_result",
-    "perf/inference.py:inference_perf",
-    "serving/fluid.py:fluid_serving",
-    "serving/request_level.py:simulate_requests",
     "workload/jobs.py:generate_jobs",
     "workload/traces.py:read_job_table",
 }
