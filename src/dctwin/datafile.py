@@ -19,12 +19,18 @@ import yaml
 
 from dctwin.errors import InputError
 
-__all__ = ["ENTRY_KEYS", "is_sourced", "read_data_yaml", "read_sources", "sourced_value", "unwrap_sourced"]
+__all__ = ["ENTRY_KEYS", "is_sourced", "load_yaml_text", "read_data_yaml", "read_sources", "sourced_value",
+           "unwrap_sourced"]
 
 ENTRY_KEYS = ("value", "source", "note", "unit", "range")  # range: [low, high] a value may take
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster, same safety
 
 Shape = Literal["number", "numbers", "any"]
+
+
+def load_yaml_text(text: str) -> Any:
+    """Safe-load YAML text (libyaml's parser when installed; the same objects as ``yaml.safe_load``)."""
+    return yaml.load(text, Loader=_YAML_LOADER)
 
 
 def read_data_yaml(path: str | Path, what: str = "data file") -> dict[str, Any]:
@@ -36,7 +42,7 @@ def read_data_yaml(path: str | Path, what: str = "data file") -> dict[str, Any]:
     """
     file = str(path)
     try:
-        doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # a safe loader
+        doc = load_yaml_text(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(f"cannot read {what}: {exc}", file=file) from None
     if not isinstance(doc, dict):

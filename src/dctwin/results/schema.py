@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import yaml
+from dctwin.datafile import load_yaml_text
 
 __all__ = ["SVC", "Field", "field", "format_value", "lookup", "schema", "unlabelled"]
 
@@ -118,7 +118,7 @@ def _field(name: str, entry: dict[str, Any]) -> Field:
 def schema() -> dict[str, Field]:
     """Every schema entry by its key (``name``, ``name@section`` or a ``<svc>`` template)."""
     text = (resources.files("dctwin.results") / "schema.yaml").read_text(encoding="utf-8")
-    return {str(k): _field(str(k), v) for k, v in yaml.safe_load(text)["names"].items()}
+    return {str(k): _field(str(k), v) for k, v in load_yaml_text(text)["names"].items()}
 
 
 def _templates(name: str) -> list[tuple[str, str]]:
