@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dctwin.errors import InputError
 from dctwin.telemetry import read_telemetry
-from dctwin.telemetry.itside import BIOHPC, biohpc_check, gpu_power_w, shipped
+from dctwin.telemetry.itside import BIOHPC, biohpc_check, gpu_power_w, itside_check, shipped
 
 
 def test_the_excerpt_ships_with_its_source_and_licence():
@@ -75,3 +76,17 @@ def test_the_it_side_calibrates_on_five_weeks_and_is_checked_on_three_held_out()
     part = check.hourly[check.hourly["period"] == "check"].dropna()
     m, p = part["measured_w"].to_numpy(), part["calibrated_w"].to_numpy()
     assert held_out["cv_rmse_pct"] == pytest.approx(np.sqrt(((m - p) ** 2).sum() / (len(m) - 1)) / m.mean() * 100)
+
+
+def test_gpu_check_command_prints_the_fit_and_refuses_a_naive_split(cli):
+    args = ["telemetry", "gpu-check", str(shipped("telemetry")), "-m", str(shipped("mapping")),
+            "--hosts", ",".join(BIOHPC["hosts"])]
+    r = cli(*args, "--split", "2025-07-14T00:00:00-04:00")
+    assert r.returncode == 0, r.stderr
+    held_out = biohpc_check().errors.set_index(["period", "model"]).loc[("check", "calibrated")]
+    assert "check (held out)" in r.stdout and f"{held_out['cv_rmse_pct']:.1f}" in r.stdout
+    naive = cli(*args, "--split", "2025-07-14T00:00:00")
+    assert naive.returncode == 2 and "offset" in naive.stderr and "Traceback" not in naive.stderr
+    with pytest.raises(InputError, match="inside the telemetry's span"):
+        itside_check([shipped("telemetry")], shipped("mapping"), BIOHPC["hosts"], pd.Timestamp("2026-01-01", tz="UTC"),
+                     (80.0, 700.0))

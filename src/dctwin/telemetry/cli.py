@@ -114,6 +114,57 @@ def example(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to cre
     out.print(f"wrote {out_dir / 'telemetry.csv'} ({len(wide):,} rows) and {out_dir / 'mapping.yaml'}; "
               f"true parameters: {truth}")
 
+@telemetry_app.command("gpu-check")
+def gpu_check(telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING,
+              hosts: str = typer.Option(..., help="Comma-separated hosts, one GPU each (values of --label)."),
+              split: str = typer.Option(..., help="Start of the held-out check (ISO 8601 with offset); the "
+                                                  "GPUs are fitted on the steps before it."),
+              label: str = typer.Option("host", help="Label that names the host of each series."),
+              packaged: str = typer.Option("hgx-h100", help="Catalog platform whose GPU is the uncalibrated "
+                                                            "comparison.")) -> None:
+    """Check dctwin's GPU power model against measured GPU power and utilisation (telemetry without facility
+    meters): each GPU's idle and maximum power are fitted before --split and checked after it."""
+    import pandas as pd
+
+    from dctwin.catalog import get_platform
+    from dctwin.errors import InputError
+    from dctwin.telemetry.itside import itside_check
+
+    out, _ = _console()
+    try:
+        split_utc = pd.Timestamp(split)
+    except ValueError:
+        raise InputError("not an ISO 8601 time", field="split", value=split) from None
+    if split_utc.tzinfo is None:
+        raise InputError("the split needs an offset (Z for UTC)", field="split", value=split)
+    gpu = get_platform(packaged)
+    names = tuple(h.strip() for h in hosts.split(",") if h.strip())
+    result = itside_check(telemetry, mapping, names, split_utc.tz_convert("UTC"), (gpu.gpu_idle_w, gpu.gpu_max_w),
+                          label)
+    _print_gpu_check(out, result, gpu.gpu_name)
+
+
+def _print_gpu_check(console, result, packaged_gpu: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    gpus = Table(title="GPU idle and maximum power fitted on the calibration steps")
+    for col in ("host", "idle [W]", "max [W]", "hours [count]"):
+        gpus.add_column(escape(col), justify="left" if col == "host" else "right")
+    for _, r in result.gpus.iterrows():
+        gpus.add_row(escape(r["host"]), f"{r['idle_w']:.1f} +/- {r['idle_std_w']:.1f}",
+                     f"{r['max_w']:.1f} +/- {r['max_std_w']:.1f}", f"{r['calibration_hours']:,}")
+    console.print(gpus)
+    errors = Table(title="summed GPU power, model against measured (ASHRAE Guideline 14 hourly: 30 %, 10 %)")
+    for col in ("period", "GPU figures", "hours [count]", "CV(RMSE) [%]", "NMBE [%]"):
+        errors.add_column(escape(col), justify="left" if col in ("period", "GPU figures") else "right")
+    for _, r in result.errors.iterrows():
+        model = "fitted" if r["model"] == "calibrated" else f"packaged {packaged_gpu}"
+        errors.add_row(r["period"] + (" (held out)" if r["period"] == "check" else ""), escape(model),
+                       f"{r['hours']:,}", _pct(r["cv_rmse_pct"]), _pct(r["nmbe_pct"], True))
+    console.print(errors)
+
+
 def replay(scenario: str = typer.Argument(..., help="Scenario file or packaged name: the site's design."),
            telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING,
            out_dir: Path = typer.Option(..., "--out", "-o", help="Run directory to create (must not exist)."),

@@ -51,13 +51,18 @@ def gpu_power_w(idle_w: float, max_w: float, utilisation_pct) -> np.ndarray:
     return rack_power_curve_kw(gpu, np.clip(np.asarray(utilisation_pct, dtype=float) / 100.0, 0.0, 1.0)) * 1000.0
 
 
-def _host_frame(files: list[Path], mapping: Path, host: str) -> pd.DataFrame:
+def _host_frame(files: list[Path], mapping: Path, host: str, label: str) -> pd.DataFrame:
     """This server's GPU power [W] and utilisation [%] on the mapping's grid (missing hours NaN)."""
+    from dctwin.errors import InputError
     from dctwin.telemetry import read_telemetry
     from dctwin.telemetry.mapping import read_mapping
 
     tmap = read_mapping(mapping)
-    series = {q: s.model_copy(update={"labels": {"host": host}}) for q, s in tmap.series.items()}
+    if "gpu_utilisation_pct" not in tmap.series:
+        raise InputError("the IT-side check needs GPU utilisation: map gpu_utilisation_pct", file=str(mapping),
+                         field="series", allowed="it_power_kw (GPU power) and gpu_utilisation_pct")
+    series = {q: s.model_copy(update={"labels": {**s.labels, label: host}}) for q, s in tmap.series.items()
+              if q in ("it_power_kw", "gpu_utilisation_pct")}
     frame = read_telemetry(files, tmap.model_copy(update={"series": series})).frame
     return pd.DataFrame({"time": frame["time"], "power_w": frame["it_power_kw"] * 1000.0,
                          "util_pct": frame["gpu_utilisation_pct"]})
@@ -95,15 +100,23 @@ def _errors(hourly: pd.DataFrame) -> pd.DataFrame:
 
 
 def itside_check(files: list[Path], mapping: Path, hosts: tuple[str, ...], split_utc: pd.Timestamp,
-                 packaged: tuple[float, float]) -> ItSideCheck:
+                 packaged: tuple[float, float], label: str = "host") -> ItSideCheck:
     """Fit each host's GPU idle and max power on the steps before ``split_utc`` and compare the model with the
-    measured total GPU power on both sides of it; ``packaged`` is the (idle, max) [W] used before calibration."""
-    frames = {h: _host_frame(files, mapping, h).set_index("time") for h in hosts}
+    measured total GPU power on both sides of it; ``packaged`` is the (idle, max) [W] used before calibration.
+
+    Each host is one GPU: the mapping's ``it_power_kw`` and ``gpu_utilisation_pct`` series whose ``label`` is
+    the host's name."""
+    from dctwin.errors import InputError
+
+    frames = {h: _host_frame(files, mapping, h, label).set_index("time") for h in hosts}
     start, end = min(f.index[0] for f in frames.values()), max(f.index[-1] for f in frames.values())
     grid = pd.date_range(start, end, freq=pd.Timedelta(frames[hosts[0]].index[1] - frames[hosts[0]].index[0]))
     frames = {h: f.reindex(grid) for h, f in frames.items()}  # one grid: a host's missing hours stay NaN
     time = pd.Series(grid)
     calib = (time < split_utc).to_numpy()
+    if calib.all() or not calib.any():
+        raise InputError("the split must fall inside the telemetry's span", field="split", value=str(split_utc),
+                         allowed=f"after {grid[0]} and up to {grid[-1]}")
     gpus, totals = [], {"measured_w": 0.0, "calibrated_w": 0.0, "packaged_w": 0.0}
     for host, f in frames.items():
         power, util = f["power_w"].to_numpy(float), f["util_pct"].to_numpy(float)
