@@ -53,26 +53,48 @@ def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform
 
     ``demand``: ``dctwin.workload.inference_demand`` output (``<svc>__output_tokens_per_s``...);
     ``services``: ``dctwin.workload.inference.services`` (model, mean tokens, ttft_ms, tpot_ms).
-    Replica size and capacity: ``dctwin.perf.inference_perf`` on one NVLink domain.
+    Replica size and capacity: ``dctwin.perf.inference_perf`` on one NVLink domain, or for a
+    disaggregated service a unit of prefill + decode GPUs from ``dctwin.perf.disaggregated_perf``.
     """
-    from dctwin.perf import inference_perf
-
     out = {}
     for svc, row in services.iterrows():
         col = f"{svc}__output_tokens_per_s"
         if col not in demand.columns:
             raise InputError("demand table lacks a service column", field=col,
                              allowed=", ".join(c for c in demand.columns if c.endswith("__output_tokens_per_s")))
-        perf = inference_perf(platform, row["model"], platform.scale_up_domain_gpus, precision,
-                              float(row["mean_input_tokens"]), float(row["mean_output_tokens"]),
-                              ttft_target_s=float(row["ttft_ms"]) / 1e3, tpot_target_s=float(row["tpot_ms"]) / 1e3)
-        per_replica = perf.tokens_per_s / perf.replicas
-        reps = replicas_needed(demand[col].to_numpy(), per_replica, target_utilisation, min_replicas)
+        per_unit, unit_gpus = _unit_capacity(svc, row, platform, precision)
+        reps = replicas_needed(demand[col].to_numpy(), per_unit, target_utilisation, min_replicas)
         out[f"{svc}__replicas"] = reps
-        out[f"{svc}__gpus"] = reps * perf.gpus_per_replica
+        out[f"{svc}__gpus"] = reps * unit_gpus
     df = pd.DataFrame(out, index=demand.index)
     df["gpus_needed"] = df[[c for c in df.columns if c.endswith("__gpus")]].sum(axis=1)
     return df
+
+
+def _unit_capacity(svc: str, row: pd.Series, platform: Platform, precision: str) -> tuple[float, int]:
+    """(output tokens/s of one serving unit at the service's targets, GPUs of the unit) [token/s], [GPU].
+
+    Colocated: one replica from ``inference_perf`` on one NVLink domain. Disaggregated
+    (``prefill_gpus``, ``decode_gpus`` > 0): the pair from ``disaggregated_perf``,
+    refused when its time to first token misses the target.
+    """
+    from dctwin.perf import disaggregated_perf, inference_perf
+
+    in_tok, out_tok = float(row["mean_input_tokens"]), float(row["mean_output_tokens"])
+    ttft_s, tpot_s = float(row["ttft_ms"]) / 1e3, float(row["tpot_ms"]) / 1e3
+    n_pre, n_dec = int(row.get("prefill_gpus", 0) or 0), int(row.get("decode_gpus", 0) or 0)
+    if n_pre and n_dec:
+        perf = disaggregated_perf(platform, row["model"], n_pre, n_dec, precision, in_tok, out_tok,
+                                  tpot_target_s=tpot_s)
+        if perf.ttft_s > ttft_s:
+            raise InputError(f"service {svc}: its disaggregated unit reaches a first token in "
+                             f"{perf.ttft_s * 1e3:.0f} ms, above the {row['ttft_ms']:.0f} ms target",
+                             field=f"workload.inference[{svc}].disaggregated", value=(n_pre, n_dec),
+                             allowed="more prefill GPUs, a looser ttft_ms, or colocated serving (null)")
+        return perf.tokens_per_s, n_pre + n_dec
+    perf = inference_perf(platform, row["model"], platform.scale_up_domain_gpus, precision, in_tok, out_tok,
+                          ttft_target_s=ttft_s, tpot_target_s=tpot_s)
+    return perf.tokens_per_s / perf.replicas, perf.gpus_per_replica
 
 
 def request_level_check(arrival_t_s: np.ndarray, service_s: np.ndarray, replicas: int, batch: int) -> dict:

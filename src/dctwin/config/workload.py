@@ -15,7 +15,8 @@ from pydantic import Field, model_validator
 from dctwin.config.base import Section
 
 __all__ = [
-    "DevJobsConfig", "InferenceServiceConfig", "ParallelLayoutConfig", "PretrainConfig", "TrainingConfig",
+    "DevJobsConfig", "DisaggregatedServingConfig", "InferenceServiceConfig", "ParallelLayoutConfig",
+    "PretrainConfig", "TrainingConfig",
     "WorkloadConfig",
 ]
 
@@ -167,6 +168,13 @@ class TrainingConfig(Section):
         return self
 
 
+class DisaggregatedServingConfig(Section):
+    prefill_gpus: int = Field(ge=1, le=4096, description="GPUs of the prefill pool in one serving unit [GPU].")
+    decode_gpus: int = Field(ge=1, le=4096, description="GPUs of the decode pool in one serving unit [GPU]; the "
+                             "KV cache of each prompt crosses the scale-out network between them (NVLink when the "
+                             "unit fits one NVLink domain).")
+
+
 class InferenceServiceConfig(Section):
     name: str | None = Field(None, pattern=_NAME, description="Service name; defaults to the model id.")
     model: str = Field(pattern=_NAME, description="Model served, e.g. 'mistral-large-2'.")
@@ -197,6 +205,13 @@ class InferenceServiceConfig(Section):
     )
     tpot_ms: float = Field(
         40.0, gt=0, description="Time-per-output-token target [ms] (MLPerf Inference v5.0 interactive, dossier §6d)."
+    )
+
+    disaggregated: DisaggregatedServingConfig | None = Field(
+        None, description="Serve prefill and decode on separate GPU pools (Splitwise, DistServe): the service is "
+        "sized in units of prefill_gpus + decode_gpus, each unit's capacity from dctwin.perf.disaggregated_perf at "
+        "the TPOT target; a unit whose prefill step plus KV transfer misses the TTFT target is refused. "
+        "null: prefill and decode share each replica.",
     )
 
     @property

@@ -32,7 +32,7 @@ from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import load_params
 from dctwin.perf.roofline import step_cost
 
-__all__ = ["DisaggregatedPerf", "disaggregated_perf"]
+__all__ = ["DisaggregatedPerf", "disaggregated_perf", "kv_link"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,17 @@ def _decode_pool(platform: Platform, model: LLM, n: int, precision: str, in_tok:
     return best
 
 
+def kv_link(platform: Platform, model: LLM, precision: str, span_gpus: int, c: dict) -> tuple[float, float]:
+    """(KV-cache bytes per prompt token [B], link bandwidth per sending GPU, one direction [B/s]).
+
+    Both pools inside one NVLink domain (``span_gpus`` at most its size): NVLink; else the scale-out NIC.
+    """
+    kv_b = model.kv_bytes_per_token(2.0 if precision == "bf16" else c["kv_bytes_per_value"])
+    same_domain = span_gpus <= platform.scale_up_domain_gpus
+    gb_s = platform.scale_up_bandwidth_gb_s if same_domain else platform.scale_out_bandwidth_gb_s
+    return kv_b, gb_s / 2 * 1e9 * c["link_efficiency"]
+
+
 def disaggregated_perf(platform: Platform, model: LLM | str, prefill_gpus: int, decode_gpus: int,
                        precision: str = "fp8", input_tokens: float = 1024, output_tokens: float = 256,
                        tpot_target_s: float | None = None, params: dict | None = None) -> DisaggregatedPerf:
@@ -111,10 +122,8 @@ def disaggregated_perf(platform: Platform, model: LLM | str, prefill_gpus: int, 
         raise InputError(f"{model.id} at {precision} cannot run the {which} pool on {platform.gpu_name}",
                          field=f"{which}_gpus", value=prefill_gpus if pre is None else decode_gpus,
                          allowed="more GPUs, a lower precision or a looser TPOT target")
-    kv_b = model.kv_bytes_per_token(2.0 if precision == "bf16" else c["kv_bytes_per_value"]) * input_tokens
-    same_domain = prefill_gpus + decode_gpus <= platform.scale_up_domain_gpus
-    bw = (platform.scale_up_bandwidth_gb_s if same_domain else platform.scale_out_bandwidth_gb_s) / 2 * 1e9 \
-        * c["link_efficiency"]
+    kv_b_per_tok, bw = kv_link(platform, model, precision, prefill_gpus + decode_gpus, c)
+    kv_b = kv_b_per_tok * input_tokens
     t_kv = kv_b / (bw * pre[2])                    # the prefill replica's GPUs send in parallel
     rates = {"prefill": pre[0] * output_tokens, "decode": dec[0],
              "kv transfer": bw * prefill_gpus / kv_b * output_tokens}

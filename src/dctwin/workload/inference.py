@@ -33,7 +33,7 @@ __all__ = ["DEMAND_SUFFIXES", "SERVICE_COLUMNS", "inference_demand", "services"]
 SECONDS_PER_YEAR = 365.25 * 86_400.0
 DEMAND_SUFFIXES = ("requests_per_s", "input_tokens_per_s", "output_tokens_per_s")
 SERVICE_COLUMNS = ("model", "token_profile", "mean_input_tokens", "mean_output_tokens", "ttft_ms", "tpot_ms",
-                   "peak_requests_per_s", "growth_per_year")
+                   "peak_requests_per_s", "growth_per_year", "prefill_gpus", "decode_gpus")
 
 
 def services(workload: WorkloadConfig) -> pd.DataFrame:
@@ -54,6 +54,8 @@ def services(workload: WorkloadConfig) -> pd.DataFrame:
             "tpot_ms": s.tpot_ms,
             "peak_requests_per_s": s.peak_requests_per_s,
             "growth_per_year": s.growth_per_year,
+            "prefill_gpus": s.disaggregated.prefill_gpus if s.disaggregated else 0,   # 0: colocated
+            "decode_gpus": s.disaggregated.decode_gpus if s.disaggregated else 0,
         }
         for s in workload.inference
     }
