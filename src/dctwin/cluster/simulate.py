@@ -169,8 +169,9 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     return _result(eng, jobs, online, need, fm, timeline)
 
 
-def _result(eng: Engine, jobs: pd.DataFrame, online: np.ndarray, need: np.ndarray, fm, timeline: Timeline):
-    n_steps, step_s, t_end = eng.n_steps, eng.step_s, eng.t_end
+def _job_table(eng: Engine, jobs: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """The input job table plus the run's per-job columns; also (started mask, first start [s], end [s] or inf)."""
+    t_end = eng.t_end
     state = np.asarray(eng.state, dtype=np.int64)
     first = np.asarray(eng.first_start, dtype=np.float64)
     started = first >= 0
@@ -205,7 +206,12 @@ def _result(eng: Engine, jobs: pd.DataFrame, online: np.ndarray, need: np.ndarra
                                                     out=np.full(len(out), np.nan), where=held_s > 0)
     out["placement_domains"] = np.asarray(eng.ndom, dtype=np.int64)
     out["first_domain"] = np.asarray(eng.first_dom, dtype=np.int64)
+    return out, started, first, end
 
+
+def _series(eng: Engine, jobs: pd.DataFrame, online: np.ndarray, fm, timeline: Timeline):
+    """(per-step series, failures table, busy GPUs per step, online GPUs per step as floats)."""
+    n_steps, step_s = eng.n_steps, eng.step_s
     tr = step_mean(np.asarray(eng.tr_t, dtype=np.float64), np.asarray(eng.tr_d, dtype=np.float64), step_s, n_steps)
     inf = step_mean(np.asarray(eng.in_t, dtype=np.float64), np.asarray(eng.in_d, dtype=np.float64), step_s, n_steps)
     dn = step_mean(np.asarray(eng.dn_t, dtype=np.float64), np.asarray(eng.dn_d, dtype=np.float64), step_s, n_steps)
@@ -227,6 +233,13 @@ def _result(eng: Engine, jobs: pd.DataFrame, online: np.ndarray, need: np.ndarra
         "utilisation": np.divide(busy, on, out=np.zeros(n_steps), where=on > 0),
         "interruptions": inter.astype(np.int64),
     }, index=timeline.timestamps)
+    return series, fails, busy, on
+
+
+def _result(eng: Engine, jobs: pd.DataFrame, online: np.ndarray, need: np.ndarray, fm, timeline: Timeline):
+    step_s, t_end = eng.step_s, eng.t_end
+    out, started, first, end = _job_table(eng, jobs)
+    series, fails, busy, on = _series(eng, jobs, online, fm, timeline)
     gpus = jobs["gpus"].to_numpy(dtype=np.float64)
     span = np.where(started, np.minimum(np.where(np.isfinite(end), end, t_end), t_end) - first, 0.0)
     tot_gpu_s = float(out["gpu_s"].sum())
