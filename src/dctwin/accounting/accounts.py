@@ -98,7 +98,8 @@ def account(scenario: Scenario, series: pd.DataFrame, step_s: int,
 
 def _account(scenario: Scenario, totals: RunTotals, platforms: Mapping[str, Platform] | None = None) -> Accounts:
     steps = step_flows(scenario.economics, heat_price_by_month_eur_per_mwh(scenario), totals)
-    kpis, cost_lines, cash_flows = finance_accounts(scenario, totals, steps, platforms)
+    kpis, cost_lines, columns = finance_accounts(scenario, totals, steps, platforms)
+    cash_flows = pd.DataFrame(columns)
     per_step = pd.DataFrame({"timestamp": totals.ts, **steps})
     monthly, cf_monthly = _monthly(per_step, totals.ts, cash_flows)
     return Accounts(kpis=kpis, cost_lines=cost_lines, monthly=monthly, per_step=per_step, cash_flows=cash_flows,
@@ -130,9 +131,10 @@ def _div(a: float, b: float) -> float:
 
 def finance_accounts(scenario: Scenario, t: RunTotals, steps: Mapping[str, np.ndarray],
                      platforms: Mapping[str, Platform] | None = None) -> tuple[dict[str, float], pd.DataFrame,
-                                                                                 pd.DataFrame]:
-    """KPIs, cost lines and yearly cash flows of the horizon from the run's totals and per-step flows
-    (``step_flows``) under ``scenario.economics``: the part of ``account`` the investor band re-runs."""
+                                                                                 dict[str, np.ndarray]]:
+    """KPIs, cost lines and the yearly cash-flow table's columns of the horizon from the run's totals and
+    per-step flows (``step_flows``) under ``scenario.economics``: the part of ``account`` the investor band
+    re-runs."""
     sums = {k: float(v.sum()) for k, v in steps.items()}
     years = scenario.economics.finance.horizon_years
     items = capex_items(scenario, platforms)
@@ -191,7 +193,7 @@ def _mean_fp8_pflops(scenario: Scenario, platforms: Mapping[str, Platform] | Non
     return (sum(gpus_by[p] * plats[p].fp8_dense_tflops for p in plats) / n_gpus / 1000.0) if n_gpus else 0.0
 
 
-def _service_costs(kpis: dict[str, float], cash_flows: pd.DataFrame, t: RunTotals, years: int) -> None:
+def _service_costs(kpis: dict[str, float], cash_flows: dict[str, np.ndarray], t: RunTotals, years: int) -> None:
     """Per inference service: tokens, cost and carbon per million tokens (input + output), and the year's spot
     price per million tokens (a column of ``cash_flows``)."""
     gpuh_used = t.gpuh_train + t.gpuh_inf

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
 from dctwin.catalog import Platform, get_platform
@@ -100,6 +99,6 @@ def capex_items(scenario: Scenario, platforms: Mapping[str, Platform] | None = N
             rows.append({"line": "air_side_cooling", "category": "facility", "phase": phase.name,
                              "eur": _air_cooling_mw(scenario, plats) * cap.chiller_capex_usd_per_mw * fx,
                              "year_offset": offset, "life_years": fin.facility_life_years})
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame([r for r in rows if float(r["eur"]) != 0.0 or r["line"].startswith("facility_construction")])
     df["eur"] = df["eur"].astype(float)
-    return df[np.asarray(df["eur"] != 0.0) | df["line"].str.startswith("facility_construction")].reset_index(drop=True)
+    return df

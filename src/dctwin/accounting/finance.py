@@ -16,6 +16,7 @@ import pandas as pd
 __all__ = ["asset_schedule", "discount_factors"]
 
 _SUB = 12  # evaluation points per year (months)
+_ITEM_COLUMNS = ("line", "category", "eur", "year_offset", "life_years")
 
 
 def discount_factors(t_years: np.ndarray, rate: float) -> np.ndarray:
@@ -45,24 +46,24 @@ def asset_schedule(items: pd.DataFrame, horizon_years: int, wacc: float, rate: f
     gross = {"facility": np.zeros(n), "it": np.zeros(n)}
     buys: list[dict] = []
     resid: list[dict] = []
-    for row in items.itertuples(index=False):
-        life = float(row.life_years)
-        t0 = max(float(row.year_offset), 0.0)
+    for line, category, eur0, offset, life in zip(*(items[c].tolist() for c in _ITEM_COLUMNS), strict=True):
+        life = float(life)
+        t0 = max(float(offset), 0.0)
         k = 0
         while t0 + k * life < n:
             tk = t0 + k * life
-            eur = float(row.eur) * (refresh_price_factor if k > 0 and row.category == "it" else 1.0)
-            buys.append({"line": row.line if k == 0 else f"{row.line}__refresh", "category": row.category,
+            eur = float(eur0) * (refresh_price_factor if k > 0 and category == "it" else 1.0)
+            buys.append({"line": line if k == 0 else f"{line}__refresh", "category": category,
                              "eur": eur, "t_years": tk, "period": int(np.floor(tk)), "refresh": k > 0})
             age = t_mid - tk
             alive = (age >= 0) & (age < life)
             book = np.where(alive, eur * (1.0 - age / life), 0.0)
             dep += np.where(alive, eur / life / _SUB, 0.0).reshape(n, _SUB).sum(axis=1)
             coc += (wacc * book / _SUB).reshape(n, _SUB).sum(axis=1)
-            gross[row.category] += np.where(alive, eur / _SUB, 0.0).reshape(n, _SUB).sum(axis=1)
+            gross[category] += np.where(alive, eur / _SUB, 0.0).reshape(n, _SUB).sum(axis=1)
             age_end = n - tk
             if age_end < life:
-                resid.append({"line": f"{row.line}__residual", "category": row.category,
+                resid.append({"line": f"{line}__residual", "category": category,
                                   "eur": eur * (1.0 - age_end / life)})
             k += 1
     purchases = pd.DataFrame(buys, columns=["line", "category", "eur", "t_years", "period", "refresh"])

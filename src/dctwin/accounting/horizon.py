@@ -29,11 +29,13 @@ ENERGY_LINES = ("energy_spot", "energy_ppa", "energy_ppa_surplus_sold", "energy_
 def _cost_lines(sched: dict, residual_it_frac: float, annual: Mapping[str, float], categories: Mapping[str, str],
                 years: int, insurance: np.ndarray, maint_fac: np.ndarray, maint_it: np.ndarray) -> pd.DataFrame:
     lines: list[tuple[str, str, float]] = []
-    for p in sched["purchases"].itertuples(index=False):
-        lines.append((f"capex__{p.line}", "capex_refresh" if p.refresh else "capex", p.eur))
-    for r in sched["residual"].itertuples(index=False):
-        frac = residual_it_frac if r.category == "it" else 1.0
-        lines.append((f"residual_value__{r.line.removesuffix('__residual')}", "residual_value", -r.eur * frac))
+    buys = sched["purchases"]
+    for line, refresh, eur in zip(buys["line"].tolist(), buys["refresh"].tolist(), buys["eur"].tolist(), strict=True):
+        lines.append((f"capex__{line}", "capex_refresh" if refresh else "capex", eur))
+    res = sched["residual"]
+    for line, category, eur in zip(res["line"].tolist(), res["category"].tolist(), res["eur"].tolist(), strict=True):
+        frac = residual_it_frac if category == "it" else 1.0
+        lines.append((f"residual_value__{line.removesuffix('__residual')}", "residual_value", -eur * frac))
     lines.append(("cost_of_capital", "financing", float(sched["cost_of_capital"].sum())))
     for name, v in annual.items():
         lines.append((name, categories[name], v * years))
@@ -45,9 +47,10 @@ def _cost_lines(sched: dict, residual_it_frac: float, annual: Mapping[str, float
 
 def _capital_by_period(purchases: pd.DataFrame, years: int) -> dict[str, np.ndarray]:
     out = {c: np.zeros(years + 1) for c in CAPITAL}
-    for p in purchases.itertuples(index=False):
-        col = "capex_it_refresh_eur" if (p.refresh and p.category == "it") else f"capex_{p.category}_eur"
-        out[col][int(p.period)] -= p.eur
+    columns = (purchases[c].tolist() for c in ("refresh", "category", "period", "eur"))
+    for refresh, category, period, eur in zip(*columns, strict=True):
+        col = "capex_it_refresh_eur" if (refresh and category == "it") else f"capex_{category}_eur"
+        out[col][int(period)] -= eur
     return out
 
 
@@ -110,5 +113,4 @@ def horizon_accounts(econ: EconomicsConfig, items: pd.DataFrame, annual: Mapping
         "cost_of_capital_eur": float(sched["cost_of_capital"].sum()),
         **returns(table),
     }
-    table = pd.DataFrame(table)
     return {"cost_lines": cost_lines, "cash_flows": table, "kpis": kpis}
