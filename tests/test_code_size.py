@@ -13,9 +13,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "dctwin"
 MAX_FUNCTION_LINES = 60
 MAX_MODULE_LINES = 400
 OWNED_ELSEWHERE = {
-    "accounting/horizon.py:horizon_accounts",
     "cluster/engine.py",
-    "cluster/simulate.py:_result",
     "workload/jobs.py:generate_jobs",
     "workload/traces.py:read_job_table",
 }
