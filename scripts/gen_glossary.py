@@ -21,7 +21,8 @@ from dctwin.results.schema import lookup, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-TABLES = ("timeseries", "monthly", "jobs", "failures", "cost_lines", "cash_flows", "cash_flows_monthly", "investor")
+TABLES = ("timeseries", "monthly", "jobs", "failures", "placements", "cost_lines", "cash_flows", "cash_flows_monthly",
+          "investor")
 SECTIONS = (*TABLES, "kpis")
 SVC = "<svc>"
 
@@ -95,6 +96,9 @@ INTRO = {
     "jobs": "One row per training-side job (`jobs.parquet`). The input columns (up to `max_wait_s`) follow "
             "[the job schema](job-schema.md).",
     "failures": "One row per job interruption (`failures.parquet`).",
+    "placements": "One row per change of the GPUs a holder has in one scale-up domain (`placements.parquet`); "
+                  "the running sum per platform, domain and holder is what it holds at that time "
+                  "(`dctwin.cluster.placement.log.domain_held_per_step` gives step means per domain).",
     "cost_lines": "One row per cost line over the finance horizon (`cost_lines.parquet`); they sum to `tco_eur`.",
     "cash_flows_monthly": "The yearly cash flows by month (`cash_flows_monthly.parquet`), undiscounted: capital at "
                           "month 12k, tax at each year's last month, energy and heat by the run's seasonal shape, "

@@ -8,7 +8,7 @@ import pytest
 from dctwin.report.kpis import compare_rows, kpi_rows
 from dctwin.results.schema import KINDS, field, format_value, lookup, schema, unlabelled
 
-TABLES = ("timeseries", "monthly", "jobs", "failures", "cost_lines")
+TABLES = ("timeseries", "monthly", "jobs", "failures", "placements", "cost_lines")
 
 
 @pytest.fixture(scope="module")

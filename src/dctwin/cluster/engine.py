@@ -27,6 +27,7 @@ import numpy as np
 from dctwin.cluster.engine_capacity import step_capacity, step_changes
 from dctwin.cluster.fenwick import Fenwick
 from dctwin.cluster.placement import Domains
+from dctwin.cluster.placement.log import DOWN, PlacementLog
 
 __all__ = ["CANCELLED", "DONE", "FAILED", "PENDING", "QUEUED", "RESTARTING", "RUNNING", "Engine"]
 
@@ -125,6 +126,7 @@ class Engine:
         self.in_d: list[int] = []
         self.dn_t: list[float] = []
         self.dn_d: list[int] = []
+        self.plog = PlacementLog()       # every piece taken or given back, by holder and domain
         self.shortfall = np.zeros(self.n_steps, dtype=np.int64)
         self.step_changes = step_changes(self.online, self.limit, self.inf_need, self.n_steps)
 
@@ -211,6 +213,7 @@ class Engine:
         g = self.gpus[j]
         pieces = self.place(self.dom, g)
         self.alloc[j] = pieces
+        self.plog.add(now, j, pieces, 1)
         if len(pieces) > self.ndom[j]:
             self.ndom[j] = len(pieces)
         if self.first_start[j] < 0:
@@ -290,6 +293,7 @@ class Engine:
         """Give back every GPU job ``j`` holds."""
         pieces = self.alloc[j]
         self.alloc[j] = None
+        self.plog.add(now, j, pieces, -1)
         k = 0
         give = self.dom.give
         for d, c in pieces:
@@ -396,6 +400,8 @@ class Engine:
             p[1] -= k
             if p[1] == 0:
                 pieces.pop(0)
+            self.plog.one(now, j, d, -k)
+            self.plog.one(now, DOWN, d, k)
             self._busy_add(j, -k, now)
             self.down += k
             self.down_by_domain[d] = self.down_by_domain.get(d, 0) + k
@@ -403,7 +409,9 @@ class Engine:
             self.dn_d.append(k)
             self._push(now + self.fm.repair_s, EV_REPAIR, d, k)
             if self.dom.total_free >= k and self.cur_limit - self.busy - self.inf >= k:   # spares may be used
-                pieces.extend(self.place(self.dom, k))
+                new = self.place(self.dom, k)
+                pieces.extend(new)
+                self.plog.add(now, j, new, 1)
                 self._busy_add(j, k, now)
             else:
                 self._release_short(j, now)
@@ -421,6 +429,7 @@ class Engine:
         """Job ``j`` lost GPUs to a down node and no spare is free: release the rest, queue it."""
         pieces = self.alloc[j]
         self.alloc[j] = None
+        self.plog.add(now, j, pieces, -1)
         k = 0
         for d, c in pieces:
             self.dom.give(d, c)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dctwin.cluster.placement.log import INFERENCE
+
 __all__ = ["step_capacity", "step_changes"]
 
 
@@ -37,7 +39,9 @@ def step_capacity(eng, k: int, now: float) -> None:
             eng._shed(now, lambda: x - min(dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
         x = max(0, min(x, dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
         if x:
-            for d, c in dom.take_packed(x):
+            taken = dom.take_packed(x)
+            eng.plog.add(now, INFERENCE, taken, 1)
+            for d, c in taken:
                 eng.inf_pieces[d] = eng.inf_pieces.get(d, 0) + c
             eng.inf += x
             eng.in_t.append(now)
@@ -52,6 +56,7 @@ def step_capacity(eng, k: int, now: float) -> None:
         for d, c in pieces.items():
             r = c if c < y else y
             dom.give(d, r)
+            eng.plog.one(now, INFERENCE, d, -r)
             if r == c:
                 emptied.append(d)
             else:

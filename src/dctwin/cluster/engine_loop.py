@@ -12,6 +12,7 @@ import math
 
 from dctwin.cluster.engine import CANCELLED, EV_END, EV_FAIL, EV_RESUME, QUEUED, RUNNING
 from dctwin.cluster.engine_audit import finish
+from dctwin.cluster.placement.log import DOWN
 from dctwin.progress import sink as progress_sink
 
 __all__ = ["run_engine"]
@@ -49,6 +50,7 @@ def _heap_batch(eng, t: float) -> int:
             eng.dom.give(a, b)
             eng.down -= b
             eng.down_by_domain[a] -= b
+            eng.plog.one(t, DOWN, a, -b)
             eng.dn_t.append(t)
             eng.dn_d.append(-b)
             eng._released = True

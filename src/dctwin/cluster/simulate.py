@@ -11,6 +11,7 @@ from dctwin.catalog.platform import Platform
 from dctwin.cluster.engine import CANCELLED, DONE, FAILED, PENDING, QUEUED, RESTARTING, RUNNING, Engine
 from dctwin.cluster.failures import failure_model
 from dctwin.cluster.placement import get_placement
+from dctwin.cluster.placement.log import placement_table
 from dctwin.cluster.policies import get_policy
 from dctwin.cluster.series import step_mean
 from dctwin.config.cluster import SchedulerConfig
@@ -38,12 +39,15 @@ class ClusterResult:
     gpus_idle, gpus_inference_shortfall`` [GPU], ``utilisation`` (busy /
     online) [-], ``interruptions`` (job failures in the step) [count].
     ``failures``: ``t_s, job_id, component``. ``stats``: run totals.
+    ``placements``: every change of GPUs held per scale-up domain (``dctwin.cluster.placement.log``):
+    ``t_s`` [s], ``job_id`` (-1: not a job), ``holder``, ``domain``, ``gpus_change`` [GPU].
     """
 
     jobs: pd.DataFrame
     series: pd.DataFrame
     failures: pd.DataFrame
     stats: dict = field(default_factory=dict)
+    placements: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 _STATE_NAMES = {DONE: "completed", FAILED: "failed", CANCELLED: "cancelled"}
@@ -166,7 +170,9 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     eng.run()
     if perm is not None:
         _unpermute(eng, perm)
-    return _result(eng, jobs, online, need, fm, timeline)
+    result = _result(eng, jobs, online, need, fm, timeline)
+    result.placements = placement_table(eng.plog, jobs["job_id"].to_numpy(), perm)
+    return result
 
 
 def _job_table(eng: Engine, jobs: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:

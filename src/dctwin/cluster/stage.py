@@ -35,7 +35,8 @@ __all__ = ["PoolRun", "pool_seed", "pool_stage"]
 @dataclass(frozen=True)
 class PoolRun:
     """One pool's cluster run: ``series`` (``ClusterResult.series``), ``jobs``, ``failures``, ``stats``,
-    ``served`` (``served_tokens`` columns) and ``withheld_gpus`` [GPU] the cooling limit kept idle per step."""
+    ``served`` (``served_tokens`` columns), ``withheld_gpus`` [GPU] the cooling limit kept idle per step and
+    ``placements`` (``ClusterResult.placements``: GPUs held per scale-up domain over time)."""
 
     series: pd.DataFrame
     jobs: pd.DataFrame
@@ -43,6 +44,7 @@ class PoolRun:
     stats: dict
     served: pd.DataFrame
     withheld_gpus: np.ndarray
+    placements: pd.DataFrame
 
 
 def pool_seed(seed: int, index: int, pool: Pool) -> int:
@@ -99,4 +101,4 @@ def pool_stage(scheduler: SchedulerConfig, workload: WorkloadConfig, timeline: T
     stats = {k: float(v) for k, v in result.stats.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return PoolRun(series=result.series, jobs=result.jobs.assign(platform=pool.platform.id),
                    failures=result.failures.assign(platform=pool.platform.id), stats=stats, served=served,
-                   withheld_gpus=withheld)
+                   withheld_gpus=withheld, placements=result.placements.assign(platform=pool.platform.id))

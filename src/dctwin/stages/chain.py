@@ -182,6 +182,7 @@ def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFr
                             accounts.monthly, series)
     tables = {"timeseries": series, "monthly": monthly, "jobs": jobs,
               "failures": pd.concat([r.failures for r in runs], ignore_index=True),
+              "placements": pd.concat([r.placements for r in runs], ignore_index=True),  # GPUs held by domain
               "cost_lines": accounts.cost_lines.reset_index(drop=True),
               "cash_flows": accounts.cash_flows.reset_index(drop=True),  # yearly, periods 0..N
               "cash_flows_monthly": accounts.cash_flows_monthly,  # the same flows by month, undiscounted
