@@ -190,27 +190,40 @@ def generate_jobs(workload: WorkloadConfig, timeline: Timeline, total_gpus: int,
     model_cats, model_code = _codes(models + [pre.model, ""])
     parts = []
 
-    # pre-training runs: evenly spread with jitter, token count varies log-normally between runs
-    g = pretrain_gpus(platform, pre, gpu_cap) if pre.share_of_training > 0 else 0
-    if pre.share_of_training > 0 and g >= 1:
-        if pre.mfu is None:  # the performance model may use fewer GPUs than given; the run holds only those
-            g = pretrain_perf(platform, pre, g).gpus_used
-        run_s = pretrain_run_duration_s(platform, pre, g)
-        n_pre = _stochastic_round(rng, pre.share_of_training * budget_gpu_s / (g * run_s))
-        spread = pre.tokens_spread
-        mult = np.exp(spread * rng.standard_normal(n_pre) - 0.5 * spread**2)
-        parts.append({
-            "kind": np.zeros(n_pre, np.int64), "tenant": np.full(n_pre, tenant_code[PRETRAIN_TENANT]),
-            "submit_s": (np.arange(n_pre) + rng.random(n_pre)) * (span_s / max(n_pre, 1)),
-            "gpus": np.full(n_pre, g, np.int64), "duration_s": run_s * mult,
-            "model": np.full(n_pre, model_code[pre.model]),
-        })
-
+    pre_part = _pretrain_part(platform, pre, gpu_cap, budget_gpu_s, span_s, rng, tenant_code, model_code)
+    if pre_part is not None:
+        parts.append(pre_part)
     dev_budget = (1.0 - (pre.share_of_training if parts else 0.0)) * budget_gpu_s
     if dev.profile_path is not None:
         return _finish(parts + [_profile_jobs(dev, dev_budget, span_s, gpu_cap, timeline, rng, tenant_code,
                                               tenant_cats, model_code, models)], tenant_cats, model_cats, tr)
-    # development jobs: diurnal Poisson arrivals, fitted sizes, size-dependent log-normal durations
+    parts.append(_dev_part(dev, tr, dev_budget, span_s, gpu_cap, timeline, rng, tenant_code, model_code, models))
+    return _finish(parts, tenant_cats, model_cats, tr)
+
+
+def _pretrain_part(platform: Platform, pre: PretrainConfig, gpu_cap: int, budget_gpu_s: float, span_s: float,
+                   rng: np.random.Generator, tenant_code: dict, model_code: dict) -> dict | None:
+    """Pre-training runs: evenly spread with jitter, token count log-normal between runs (None: no runs)."""
+    g = pretrain_gpus(platform, pre, gpu_cap) if pre.share_of_training > 0 else 0
+    if not (pre.share_of_training > 0 and g >= 1):
+        return None
+    if pre.mfu is None:  # the performance model may use fewer GPUs than given; the run holds only those
+        g = pretrain_perf(platform, pre, g).gpus_used
+    run_s = pretrain_run_duration_s(platform, pre, g)
+    n_pre = _stochastic_round(rng, pre.share_of_training * budget_gpu_s / (g * run_s))
+    spread = pre.tokens_spread
+    mult = np.exp(spread * rng.standard_normal(n_pre) - 0.5 * spread**2)
+    return {
+        "kind": np.zeros(n_pre, np.int64), "tenant": np.full(n_pre, tenant_code[PRETRAIN_TENANT]),
+        "submit_s": (np.arange(n_pre) + rng.random(n_pre)) * (span_s / max(n_pre, 1)),
+        "gpus": np.full(n_pre, g, np.int64), "duration_s": run_s * mult,
+        "model": np.full(n_pre, model_code[pre.model]),
+    }
+
+
+def _dev_part(dev: DevJobsConfig, tr, dev_budget: float, span_s: float, gpu_cap: int, timeline: Timeline,
+              rng: np.random.Generator, tenant_code: dict, model_code: dict, models: list) -> dict:
+    """Development jobs: diurnal Poisson arrivals, fitted sizes, size-dependent log-normal durations."""
     m = dev_job_model(dev, gpu_cap)
     fits = job_fits()
     amp = dev.diurnal_amplitude if dev.diurnal_amplitude is not None else fits["submission_diurnal"]["amplitude"]
@@ -227,10 +240,7 @@ def generate_jobs(workload: WorkloadConfig, timeline: Timeline, total_gpus: int,
     tenant = np.asarray([tenant_code[x] for x in tr.tenants])[rng.integers(len(tr.tenants), size=n_dev)]
     model = np.asarray([model_code[x] for x in models])[rng.integers(len(models), size=n_dev)]
     model = np.where(kind == 3, model_code[""], model)
-    parts.append({"kind": kind, "tenant": tenant, "submit_s": submit, "gpus": gpus, "duration_s": dur,
-                  "model": model})
-
-    return _finish(parts, tenant_cats, model_cats, tr)
+    return {"kind": kind, "tenant": tenant, "submit_s": submit, "gpus": gpus, "duration_s": dur, "model": model}
 
 
 _KIND_WORDS = {"pretrain": 0, "finetune": 1, "sft": 1, "eval": 2, "evaluation": 2, "batch": 3}

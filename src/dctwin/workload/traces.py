@@ -222,6 +222,37 @@ def _factor(df: pd.DataFrame, col: str, default: str, n: int, file: str = "") ->
 _REQUIRED = ["submit_s", "gpus", "duration_s"]
 
 
+def _kinds(df: pd.DataFrame, n: int, file: str, is_csv: bool) -> tuple[np.ndarray, list[str]]:
+    """The kind column as (codes, categories); an unknown kind is refused with its row."""
+    kind_codes, kind_cats = _factor(df, "kind", "batch", n, file)
+    known = np.array([c in JOB_KINDS for c in kind_cats])
+    if not known.all():
+        bad_code = int(np.flatnonzero(~known)[0])
+        i = int(np.argmax(kind_codes == bad_code))
+        raise InputError(f"{_where(i, is_csv)}: unknown job kind", file=file, field="kind", value=kind_cats[bad_code],
+                         allowed=", ".join(JOB_KINDS))
+    return kind_codes, kind_cats
+
+
+def _deferrable(df: pd.DataFrame, is_batch: np.ndarray, n: int, file: str, is_csv: bool) -> np.ndarray:
+    """The deferrable column (true/false words accepted); blank or absent: True for batch jobs."""
+    if "deferrable" in df.columns and pd.api.types.is_bool_dtype(df["deferrable"].dtype):
+        na = df["deferrable"].isna().to_numpy()
+        return np.where(na, is_batch, df["deferrable"].fillna(False).to_numpy(dtype=bool))
+    if "deferrable" not in df.columns:
+        return is_batch
+    d_codes, d_cats = _factor(df, "deferrable", "", n, file)
+    truth = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": None}
+    norm = [c.strip().lower() for c in d_cats]
+    bad = [j for j, c in enumerate(norm) if c not in truth]
+    if bad:
+        i = int(np.argmax(d_codes == bad[0]))
+        raise InputError(f"{_where(i, is_csv)}: expected true or false", file=file, field="deferrable",
+                         value=d_cats[bad[0]], allowed="true, false, 1, 0, yes, no or blank")
+    blank = np.array([truth[c] is None for c in norm])[d_codes]
+    return np.where(blank, is_batch, np.array([bool(truth[c]) for c in norm])[d_codes])
+
+
 def read_job_table(path: str | Path) -> pd.DataFrame:
     """Read a job table from CSV (.csv, .csv.gz) or Parquet (.parquet) in the schema of ``docs/job-schema.md``.
 
@@ -244,13 +275,7 @@ def read_job_table(path: str | Path) -> pd.DataFrame:
         i = int(nonpos[0])
         raise InputError(f"{_where(i, is_csv)}: duration_s must be > 0", file=file, field="duration_s",
                          value=df["duration_s"].iloc[i])
-    kind_codes, kind_cats = _factor(df, "kind", "batch", n, file)
-    known = np.array([c in JOB_KINDS for c in kind_cats])
-    if not known.all():
-        bad_code = int(np.flatnonzero(~known)[0])
-        i = int(np.argmax(kind_codes == bad_code))
-        raise InputError(f"{_where(i, is_csv)}: unknown job kind", file=file, field="kind", value=kind_cats[bad_code],
-                         allowed=", ".join(JOB_KINDS))
+    kind_codes, kind_cats = _kinds(df, n, file, is_csv)
     is_batch = np.array([c == "batch" for c in kind_cats])[kind_codes]
     default_prio = np.array([PRIORITY_OF_KIND[c] for c in kind_cats], dtype=np.int64)[kind_codes]
     if "priority" in df.columns:
@@ -258,22 +283,7 @@ def read_job_table(path: str | Path) -> pd.DataFrame:
         prio = np.where(np.isnan(prio), default_prio, prio).astype(np.int64)
     else:
         prio = default_prio
-    if "deferrable" in df.columns and pd.api.types.is_bool_dtype(df["deferrable"].dtype):
-        na = df["deferrable"].isna().to_numpy()
-        deferrable = np.where(na, is_batch, df["deferrable"].fillna(False).to_numpy(dtype=bool))
-    elif "deferrable" in df.columns:
-        d_codes, d_cats = _factor(df, "deferrable", "", n, file)
-        truth = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": None}
-        norm = [c.strip().lower() for c in d_cats]
-        bad = [j for j, c in enumerate(norm) if c not in truth]
-        if bad:
-            i = int(np.argmax(d_codes == bad[0]))
-            raise InputError(f"{_where(i, is_csv)}: expected true or false", file=file, field="deferrable",
-                             value=d_cats[bad[0]], allowed="true, false, 1, 0, yes, no or blank")
-        blank = np.array([truth[c] is None for c in norm])[d_codes]
-        deferrable = np.where(blank, is_batch, np.array([bool(truth[c]) for c in norm])[d_codes])
-    else:
-        deferrable = is_batch
+    deferrable = _deferrable(df, is_batch, n, file, is_csv)
     if "max_wait_s" in df.columns:
         wait = _numbers(df, "max_wait_s", file, is_csv, minimum=0, required=False)
         wait = np.where(np.isnan(wait), np.inf, wait)
