@@ -80,3 +80,33 @@ def test_the_layout_check_catches_an_overlap(browser, page_log, runs, artifacts)
     problems = layout_problems(page.evaluate(LAYOUT_JS))
     page.close()
     assert any("fig-cost_breakdown" in p for p in problems), problems
+
+
+RACK_JS = """() => {
+  const box = document.querySelector('#fig-rack_power');
+  if (!box) return null;
+  const r = box.getBoundingClientRect(), img = box.querySelector('.heatmaplayer image');
+  const ir = img ? img.getBoundingClientRect() : null;
+  return {box: [r.left, r.top, r.right, r.bottom], image: ir && [ir.left, ir.top, ir.right, ir.bottom],
+          yticks: box.querySelectorAll('.ytick text').length, title: (box.querySelector('.gtitle') || {}).textContent,
+          colorbar: (box.querySelector('.cbtitle') || {}).textContent};
+}"""
+
+
+def test_rack_view_renders_at_three_widths(browser, runs, artifacts):
+    """The hall by rack (report and dashboard): a heat map inside its box, rack labels, title and colour bar
+    with units, at 800, 1280 and 1920 px; element screenshots in test-artifacts/rack-*.png."""
+    root, week, _ = runs
+    with ServerThread(create_app(root, None, runner=fake_runner())) as server:
+        for where, url in (("report", (week / "report.html").as_uri()), ("dashboard", server.url + "/runs/week")):
+            for width in (800, 1280, 1920):
+                page = browser.new_page(viewport={"width": width, "height": 1000})
+                page.goto(url)
+                page.wait_for_function("document.querySelector('#fig-rack_power[data-drawn] .heatmaplayer image')")
+                got = page.evaluate(RACK_JS)
+                page.locator("#fig-rack_power").screenshot(path=str(artifacts / f"rack-{where}-{width}.png"))
+                page.close()
+                (left, top, right, bottom), (il, it, ir, ib) = got["box"], got["image"]
+                assert left - 1 <= il < ir <= right + 1 and top - 1 <= it < ib <= bottom + 1, (where, width, got)
+                assert ir - il > 0.4 * (right - left), (where, width, got)   # the map, not a sliver
+                assert got["yticks"] >= 10 and "[kW]" in got["title"] and "kW" in got["colorbar"], (where, width, got)

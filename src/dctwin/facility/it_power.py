@@ -19,7 +19,7 @@ from dctwin.catalog.platform import Platform, PowerPart
 from dctwin.errors import InputError
 from dctwin.facility.params import load_params
 
-__all__ = ["it_power_kw", "part_activity", "part_class", "rack_power_curve_kw"]
+__all__ = ["busy_gpu_extra_kw", "it_power_kw", "part_activity", "part_class", "rack_power_curve_kw"]
 
 
 def part_class(name: str) -> str:
@@ -83,20 +83,41 @@ def rack_power_curve_kw(platform: Platform, gpu_utilisation, power_cap_frac=1.0)
     cap = np.asarray(power_cap_frac, dtype=float)
     _check_fraction("gpu_utilisation", u)
     _check_fraction("power_cap_frac", cap)
+    g_idle, g_max = _gpu_range_w(platform)
     if platform.parts:
-        idle_w, spans, g_idle, g_max = _coefficients(tuple(platform.parts))
+        idle_w, spans, _, _ = _coefficients(tuple(platform.parts))
         other_w = idle_w + sum(w * part_activity(u, k) for w, k in spans)
     else:
-        g_idle = platform.gpus_per_unit * platform.gpu_idle_w
-        g_max = platform.gpus_per_unit * platform.gpu_max_w
         span_w = (platform.unit_max_kw - platform.unit_idle_kw) * 1000.0
-        g_span = min(g_max - g_idle, span_w)
-        other_w = platform.unit_idle_kw * 1000.0 - g_idle + (span_w - g_span) * u
-        g_max = g_idle + g_span
+        other_w = platform.unit_idle_kw * 1000.0 - g_idle + (span_w - (g_max - g_idle)) * u
     # u is the share of GPUs busy: each busy GPU draws its maximum limited by the cap, each idle one idles
     busy_w = np.maximum(g_idle, np.minimum(g_max, cap * g_max))
     gpu_w = g_idle + (busy_w - g_idle) * u
     return (other_w + gpu_w) / 1000.0
+
+
+def _gpu_range_w(platform: Platform) -> tuple[float, float]:
+    """(idle, full-load) power of all GPUs of one unit [W]; without catalog parts the GPU range is at most the
+    unit's idle-to-max range."""
+    if platform.parts:
+        _, _, g_idle, g_max = _coefficients(tuple(platform.parts))
+        return g_idle, g_max
+    g_idle = platform.gpus_per_unit * platform.gpu_idle_w
+    g_max = platform.gpus_per_unit * platform.gpu_max_w
+    span_w = (platform.unit_max_kw - platform.unit_idle_kw) * 1000.0
+    return g_idle, g_idle + min(g_max - g_idle, span_w)
+
+
+def busy_gpu_extra_kw(platform: Platform, power_cap_frac=1.0) -> np.ndarray:
+    """Power one busy GPU draws above an idle one under the GPU power cap [kW per GPU].
+
+    :func:`rack_power_curve_kw` is affine in the busy GPUs at a given utilisation of the other parts, with
+    this slope; the rack view of the report splits a pool's power by rack with it.
+    """
+    cap = np.asarray(power_cap_frac, dtype=float)
+    _check_fraction("power_cap_frac", cap)
+    g_idle, g_max = _gpu_range_w(platform)
+    return (np.maximum(g_idle, np.minimum(g_max, cap * g_max)) - g_idle) / platform.gpus_per_unit / 1000.0
 
 
 def it_power_kw(platform: Platform, units_online, gpu_utilisation, power_cap_frac=1.0) -> np.ndarray:

@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from dctwin.report.data import Missing, RunData
 from dctwin.report.operator import job_timeline
+from dctwin.report.racks import rack_heatmap
 from dctwin.report.series import (
     INSIDE_IT,
     cooling_columns,
@@ -330,6 +331,7 @@ FIGURES: dict[str, tuple[str, Figure]] = {
     "inference_peak_week": ("Inference at the peak week", inference_peak_week),
     "failures_goodput": ("Failures and goodput", failures_goodput),
     "job_timeline": ("Job timeline (largest jobs)", job_timeline),
+    "rack_power": ("Power and heat by rack", rack_heatmap),
     "cost_breakdown": ("Cost breakdown", cost_breakdown),
     "token_costs": ("Cost per million tokens", token_costs),
     "carbon": ("Carbon", carbon),

@@ -30,6 +30,22 @@ def _plotly_js() -> str:
     return str(resources.files("plotly") / "package_data" / "plotly.min.js")
 
 
+def _wrapped(fig: go.Figure) -> go.Figure:
+    """A copy whose title is wrapped to the PNG width, as the report page wraps it (draw.js)."""
+    import textwrap
+
+    text = fig.layout.title.text
+    max_chars = max(30, (PNG_WIDTH_PX - 80) // 8)
+    if not text or len(text) <= max_chars or "<br>" in text:
+        return fig
+    lines = textwrap.wrap(text, max_chars)
+    out = go.Figure(fig)
+    top = (fig.layout.margin.t if fig.layout.margin.t is not None else 80) + 18 * (len(lines) - 1)
+    out.update_layout(title_text="<br>".join(lines), margin_t=top,
+                      height=int((fig.layout.height or DEFAULT_HEIGHT_PX) + 18 * (len(lines) - 1)))
+    return out
+
+
 def write_pngs(figures: dict[str, go.Figure], out_dir: Path) -> list[Path]:
     """Write ``<key>.png`` for each figure into ``out_dir``; each file appears whole or not at all."""
     kaleido = require("kaleido", "dctwin report --png")
@@ -37,10 +53,11 @@ def write_pngs(figures: dict[str, go.Figure], out_dir: Path) -> list[Path]:
     staging = out_dir / f".png-tmp-{os.getpid()}"
     staging.mkdir()
     try:
+        wrapped = {key: _wrapped(fig) for key, fig in figures.items()}
         specs = [{"fig": fig, "path": str(staging / f"{key}.png"),
                   "opts": {"format": "png", "width": PNG_WIDTH_PX, "scale": PNG_SCALE,
                            "height": int(fig.layout.height or DEFAULT_HEIGHT_PX)}}
-                 for key, fig in figures.items()]
+                 for key, fig in wrapped.items()]
         try:
             # mathjax off: its default is a CDN address, and nothing may be fetched at run time
             kaleido.write_fig_from_object_sync(specs, kopts={"mathjax": False, "plotlyjs": _plotly_js()})
