@@ -113,3 +113,14 @@ def test_dctwin_run_with_its_report_needs_only_the_core_install(tmp_path):
     # which numpy.f2py imports when present
     used -= {"setuptools", "charset-normalizer"}
     assert used <= core, f"imported but not core dependencies: {sorted(used - core)}"
+
+
+def test_report_png_without_kaleido_names_the_extra(tmp_path):
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from run_fixture import make_run
+
+    run_dir = make_run(tmp_path, "r", days=2)
+    done = run_without(["kaleido"], "report", str(run_dir), "--png")
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'dctwin[png]'" in done.stderr.replace("\n", "") and "Traceback" not in done.stderr
+    assert not (run_dir / "figures").exists()

@@ -86,8 +86,9 @@ RACK_JS = """() => {
   const box = document.querySelector('#fig-rack_power');
   if (!box) return null;
   const r = box.getBoundingClientRect(), img = box.querySelector('.heatmaplayer image');
-  const ir = img ? img.getBoundingClientRect() : null;
+  const ir = img ? img.getBoundingClientRect() : null, tr = box.querySelector('.gtitle').getBoundingClientRect();
   return {box: [r.left, r.top, r.right, r.bottom], image: ir && [ir.left, ir.top, ir.right, ir.bottom],
+          title_box: [tr.left, tr.top, tr.right, tr.bottom],
           yticks: box.querySelectorAll('.ytick text').length, title: (box.querySelector('.gtitle') || {}).textContent,
           colorbar: (box.querySelector('.cbtitle') || {}).textContent};
 }"""
@@ -109,4 +110,6 @@ def test_rack_view_renders_at_three_widths(browser, runs, artifacts):
                 (left, top, right, bottom), (il, it, ir, ib) = got["box"], got["image"]
                 assert left - 1 <= il < ir <= right + 1 and top - 1 <= it < ib <= bottom + 1, (where, width, got)
                 assert ir - il > 0.4 * (right - left), (where, width, got)   # the map, not a sliver
+                tl, tt, tr, tb = got["title_box"]
+                assert left - 1 <= tl and tr <= right + 1 and top - 1 <= tt and tb <= it, (where, width, got)
                 assert got["yticks"] >= 10 and "[kW]" in got["title"] and "kW" in got["colorbar"], (where, width, got)

@@ -152,8 +152,7 @@ def rack_heatmap(run: RunData):
     fig.update_layout(template="plotly_white", font={"family": "system-ui, sans-serif", "size": 12},
                       margin={"l": 20, "r": 20, "t": 80, "b": 50}, height=max(360, min(14 * len(names), 900) + 150),
                       title={"text": f"IT power by rack{' (groups of racks: mean per rack)' if grouped else ''}, mean "
-                                     f"per {per} [kW]: every kW drawn leaves as heat, {liquid_text}",
-                             "automargin": True},
+                                     f"per {per} [kW]: every kW drawn leaves as heat, {liquid_text}"},
                       xaxis_title="local time")
     fig.update_yaxes(automargin=True, autorange="reversed", title_text="rack (build-out order)")
     return fig
