@@ -1,5 +1,6 @@
 """The investor table: P10-P90 bands over the finance norms' ranges, and its place at the top of the report."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -65,3 +66,24 @@ def test_stage_band_equals_full_accounting_passes(series):
     assert (staged.investor["samples"] == 6).all()
     pd.testing.assert_frame_equal(staged.investor, full, check_exact=False, rtol=1e-12)
     assert pd.Series(staged.kpis).equals(pd.Series(account(scenario, series, 3600).kpis))  # NaN equals NaN here
+
+
+def test_triangular_ppf_is_scipys_bit_for_bit():
+    from scipy import stats
+
+    from dctwin.accounting.band import band_draws, triangular_ppf
+
+    u = np.concatenate([band_draws(40, 7).unit.ravel(), [1e-12, 0.25, 0.5, 1.0]])
+    for low, mode, high in ((0.10, 0.12, 0.15), (3.45, 6.7, 12.0), (0.0, 0.0, 1.0), (2.0, 6.0, 6.0)):
+        c = (mode - low) / (high - low)
+        assert np.array_equal(triangular_ppf(u, low, mode, high),
+                              stats.triang.ppf(u, c, loc=low, scale=high - low))
+
+
+def test_cached_draws_give_the_same_band(series):
+    from dctwin.accounting.band import band_draws
+
+    scenario = default_scenario(finance={"band_samples": 5})
+    given = accounting_stage(scenario, series, 3600, band_draws(5, scenario.simulation.seed))
+    drawn = accounting_stage(scenario, series, 3600)
+    pd.testing.assert_frame_equal(given.investor, drawn.investor, check_exact=True)

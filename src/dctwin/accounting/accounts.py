@@ -247,10 +247,10 @@ def _calendar_shares(per_step: pd.DataFrame, ts: pd.DatetimeIndex) -> dict[str, 
     return out
 
 
-def accounting_stage(scenario: Scenario, series: pd.DataFrame, step_s: int) -> Accounts:
+def accounting_stage(scenario: Scenario, series: pd.DataFrame, step_s: int, draws=None) -> Accounts:
     """``account`` plus the investor table: P10-P90 of NPV, IRR, payback and unit costs over the finance norms'
-    ranges (``economics.finance.band_samples`` draws; each re-prices the run's per-step flows and re-runs
-    ``finance_accounts`` on the run's totals, taken once)."""
+    ranges (``economics.finance.band_samples`` draws, ``band.band_draws`` unless given; each re-prices the run's
+    per-step flows and re-runs ``finance_accounts`` on the run's totals, taken once)."""
     from dctwin.accounting.band import investor_table
 
     _check(series, step_s)
@@ -261,5 +261,5 @@ def accounting_stage(scenario: Scenario, series: pd.DataFrame, step_s: int) -> A
         steps = step_flows(sc.economics, heat_price_by_month_eur_per_mwh(sc), totals)
         return finance_accounts(sc, totals, steps)[0]
 
-    acc.investor = investor_table(scenario, kpis_of, acc.kpis, scenario.economics.finance.band_samples)
+    acc.investor = investor_table(scenario, kpis_of, acc.kpis, scenario.economics.finance.band_samples, draws)
     return acc

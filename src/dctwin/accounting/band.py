@@ -13,6 +13,7 @@ outside what they set).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ import pandas as pd
 from dctwin.config import Scenario
 from dctwin.config.economics import EconomicsConfig
 
-__all__ = ["BAND_FIELDS", "INVESTOR_KPIS", "investor_table"]
+__all__ = ["BAND_FIELDS", "INVESTOR_KPIS", "BandDraws", "band_draws", "investor_table", "triangular_ppf"]
 
 # scenario field -> cost norm whose range it takes
 BAND_FIELDS = {
@@ -76,35 +77,56 @@ def _get(scenario: Any, path: str) -> float | None:
     return None if node is None else float(node)
 
 
-def _draws(scenario: Any, samples: int, seed: int) -> tuple[list[str], np.ndarray]:
-    """Fields that vary and a (samples x fields) array of their values."""
-    from scipy import stats
+@dataclass(frozen=True)
+class BandDraws:
+    """Latin-hypercube points in (0, 1]^d, one column per ``BAND_FIELDS`` entry (a stage-cache entry: a warm
+    re-run reads them back instead of importing scipy.stats)."""
+
+    unit: np.ndarray
+
+
+def band_draws(samples: int, seed: int) -> BandDraws:
+    """``samples`` Latin-hypercube points over the band's fields (scipy.stats.qmc), seeded by the run's seed."""
     from scipy.stats import qmc
 
+    return BandDraws(qmc.LatinHypercube(d=len(BAND_FIELDS), seed=seed).random(samples))
+
+
+def triangular_ppf(u: np.ndarray, low: float, mode: float, high: float) -> np.ndarray:
+    """Inverse CDF of the triangular distribution (low, mode, high) at probabilities ``u`` (the arithmetic of
+    ``scipy.stats.triang.ppf(u, c, loc=low, scale=high - low)``, bit for bit; a test holds them equal)."""
+    scale = high - low
+    c = (mode - low) / scale
+    return np.where(u < c, np.sqrt(c * u), 1 - np.sqrt((1 - c) * (1 - u))) * scale + low
+
+
+def _draws(scenario: Any, samples: int, seed: int, draws: BandDraws | None = None) -> tuple[list[str], np.ndarray]:
+    """Fields that vary and a (samples x fields) array of their values."""
     from dctwin.config.economics import norm_range
 
     fields, cols = [], []
-    u = qmc.LatinHypercube(d=len(BAND_FIELDS), seed=seed).random(samples)
+    u = (draws or band_draws(samples, seed)).unit
     for j, (path, norm) in enumerate(BAND_FIELDS.items()):
         rng, mode = norm_range(norm), _get(scenario, path)
         if rng is None or mode is None or rng[1] <= rng[0] or not rng[0] <= mode <= rng[1]:
             continue
-        c = (mode - rng[0]) / (rng[1] - rng[0])
         fields.append(path)
-        cols.append(stats.triang.ppf(u[:, j], c, loc=rng[0], scale=rng[1] - rng[0]))
+        cols.append(triangular_ppf(u[:, j], rng[0], mode, rng[1]))
     return fields, np.column_stack(cols) if cols else np.empty((samples, 0))
 
 
 def investor_table(scenario: Scenario, kpis_of: Callable[[Any], dict[str, float]], base_kpis: dict[str, float],
-                   samples: int) -> pd.DataFrame:
+                   samples: int, draws: BandDraws | None = None) -> pd.DataFrame:
     """One row per investor figure: the run's value and P10/P50/P90 over ``samples`` finance draws.
 
-    kpis_of: the accounting KPIs of a scenario on this run's series; base_kpis: the run's KPIs.
+    kpis_of: the accounting KPIs of a scenario on this run's series; base_kpis: the run's KPIs; draws:
+    ``band_draws(samples, seed)`` when the caller has them (read back from the stage cache).
     Per-token figures (``eur_per_mtok__<svc>``) are included when the run serves inference.
     """
     names = [*INVESTOR_KPIS, *sorted(k for k in base_kpis if k.startswith("eur_per_mtok__"))]
     rows: dict[str, list[float]] = {k: [] for k in names}
-    fields, values = _draws(scenario, samples, scenario.simulation.seed) if samples > 0 else ([], np.empty((0, 0)))
+    fields, values = (_draws(scenario, samples, scenario.simulation.seed, draws) if samples > 0
+                      else ([], np.empty((0, 0))))
     for row in values:
         k = kpis_of(_WithEconomics(scenario, _economics_with(scenario.economics, dict(zip(fields, row, strict=True)))))
         for name in names:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dctwin.accounting.accounts import Accounts, accounting_stage
+from dctwin.accounting.band import BAND_FIELDS, BandDraws, band_draws
 from dctwin.buildout import Pool
 from dctwin.cluster.stage import PoolRun, pool_stage
 from dctwin.config import Scenario
@@ -101,10 +102,25 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
     series = site_timeseries(timeline, site, runs, cooling_kw, withheld, fac, demand, op)
     series_id = {"of": [key(n) for n in ("site", "operation", "workload", "facility")],
                  "clusters": [key(f"cluster#{i}") for i in range(len(pools))], "cooling": array_digest(cooling_kw)}
+    draws = _band_draws(sc, cache)
     accounts = cache.stage("accounting", lambda: {**_sections(sc, *ACCOUNTING_SECTIONS), "series": series_id},
-                           lambda: accounting_stage(ScenarioView(sc, ACCOUNTING_SECTIONS), series, timeline.step_s),
+                           lambda: accounting_stage(ScenarioView(sc, ACCOUNTING_SECTIONS), series, timeline.step_s,
+                                                    draws),
                            Fields(Accounts))
     return _tables(sc, timeline, pools, site, runs, fac, series, accounts, op)
+
+
+def _band_draws(sc: Scenario, cache: NoCache) -> BandDraws | None:
+    """The investor band's Latin-hypercube points, kept in the cache (keyed by count, fields, seed and scipy's
+    version) so that a warm re-run needs no scipy.stats; None without a cache (the band draws them)."""
+    samples = sc.economics.finance.band_samples
+    if not cache.enabled or samples <= 0:
+        return None
+    import scipy
+
+    return cache.stage("band-draws", lambda: {"samples": samples, "fields": list(BAND_FIELDS),
+                                              "seed": sc.simulation.seed, "scipy": scipy.__version__},
+                       lambda: band_draws(samples, sc.simulation.seed), Fields(BandDraws))
 
 
 def _heat_and_power_prices(sc: Scenario, site: pd.DataFrame, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
