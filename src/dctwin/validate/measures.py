@@ -74,6 +74,42 @@ def inference_throughput_ratio(numerator: dict, denominator: dict) -> float:
     return inference_offline_tokens_per_s(**numerator) / inference_offline_tokens_per_s(**denominator)
 
 
+@measure("inference_prefill_time_ratio")
+def inference_prefill_time_ratio(numerator: dict, denominator: dict) -> float:
+    """Prefill step of one prompt, ``numerator`` over ``denominator`` [-] (``dctwin.perf.roofline.step_cost``).
+
+    Each side: platform, model, gpus_per_replica, precision, prompt_tokens.
+    """
+    from dctwin.perf.models import get_model
+    from dctwin.perf.roofline import step_cost
+
+    def t(platform: str, model: str, gpus_per_replica: int, precision: str, prompt_tokens: float) -> float:
+        cost = step_cost(get_platform(platform), get_model(model), int(gpus_per_replica), precision)
+        return float(cost.step_time_s(0, 0, prompt_tokens, prompt_tokens ** 2))
+    return t(**numerator) / t(**denominator)
+
+
+@measure("disaggregated_replay_vs_steady")
+def disaggregated_replay_vs_steady(platform: str, model: str, prefill_gpus: int, decode_gpus: int, precision: str,
+                                   input_tokens: int, output_tokens: int, requests: int) -> tuple[float, float]:
+    """(output tokens/s of a saturating burst replayed request by request, ``disaggregated_perf``'s steady rate).
+
+    The replay uses the replica sizes the steady-state model chose [token/s].
+    """
+    import numpy as np
+
+    from dctwin.perf import disaggregated_perf
+    from dctwin.serving import Deployment, simulate_disaggregated
+    steady = disaggregated_perf(get_platform(platform), model, prefill_gpus, decode_gpus, precision, input_tokens,
+                                output_tokens)
+    gp, gd = steady.prefill_gpus_per_replica, steady.decode_gpus_per_replica
+    n = int(requests)
+    r = simulate_disaggregated(Deployment(platform, model, prefill_gpus // gp, gp, precision),
+                               Deployment(platform, model, decode_gpus // gd, gd, precision),
+                               np.zeros(n), np.full(n, int(input_tokens)), np.full(n, int(output_tokens)))
+    return n * float(output_tokens) / r.span_s, steady.tokens_per_s
+
+
 # --- serving: request-level replay vs fluid model -------------------------------------------------
 
 @lru_cache(maxsize=8)
