@@ -111,19 +111,20 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
 
 def _job_file_rows(path: Path) -> float:
     """Rows of a replayed job table: Parquet metadata, newlines of a CSV, or a gzip file's size (0 if unreadable)."""
-    try:
+    from dctwin.safeio import MAX_JOB_FILE_BYTES, read_input
+
+    try:  # the bytes the job-table reader then parses (dctwin.safeio.read_once)
+        data = read_input(path, MAX_JOB_FILE_BYTES, what="job table").data
         name = path.name.lower()
         if name.endswith((".parquet", ".pq")):
+            import io
+
             import pyarrow.parquet as pq
 
-            return float(pq.ParquetFile(path).metadata.num_rows)
+            return float(pq.ParquetFile(io.BytesIO(data)).metadata.num_rows)
         if name.endswith(".gz"):
-            return path.stat().st_size * GZIP_RATIO / BYTES_PER_JOB_FILE_ROW
-        lines = 0
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 24):
-                lines += chunk.count(b"\n")
-        return float(max(lines - 1, 0))
+            return len(data) * GZIP_RATIO / BYTES_PER_JOB_FILE_ROW
+        return float(max(data.count(b"\n") - 1, 0))
     except Exception:  # noqa: BLE001 - the job-table reader reports a bad file with its own error
         return 0.0
 

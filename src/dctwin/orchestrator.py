@@ -89,6 +89,13 @@ def simulate(scenario: Scenario, progress: Progress = _noop, cache=None) -> RunR
     ``cache``: a stage-cache folder (or a ``dctwin.stages.StageCache``, whose ``hits`` and ``misses`` then
     name the stages read back and recomputed); stages whose inputs are unchanged are read back from it.
     """
+    from dctwin.safeio import read_once
+
+    with read_once():  # each input file opened once: hashed (cache key, provenance) and parsed from the same bytes
+        return _simulate(scenario, progress, cache)
+
+
+def _simulate(scenario: Scenario, progress: Progress, cache) -> RunResult:
     from dctwin.limits import check_run_fits
     from dctwin.stages import NoCache, StageCache, run_stages
 

@@ -9,17 +9,21 @@ file is pulled into memory; no error quotes the file's content.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import errno
 import hashlib
 import os
 import stat
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from dctwin.errors import InputError
 
-__all__ = ["check_input_file", "file_sha256", "read_input_bytes", "DEFAULT_TIMEOUT_S", "MAX_SERIES_BYTES",
-           "MAX_JOB_FILE_BYTES"]
+__all__ = ["InputFile", "check_input_file", "file_sha256", "read_input", "read_input_bytes", "read_once",
+           "DEFAULT_TIMEOUT_S", "MAX_SERIES_BYTES", "MAX_JOB_FILE_BYTES"]
 
 DEFAULT_TIMEOUT_S = 30.0
 _PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
@@ -105,3 +109,46 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """The bytes of one input file as read (after the type and size checks) and their SHA-256 (hex)."""
+
+    path: str
+    data: bytes
+    sha256: str
+
+
+_READ_ONCE: contextvars.ContextVar[dict[str, InputFile] | None] = contextvars.ContextVar("dctwin_read_once",
+                                                                                       default=None)
+
+
+@contextlib.contextmanager
+def read_once() -> Iterator[None]:
+    """Within this block (one run, one fit) each input path is opened and read once: every later reader,
+    the stage cache's key and the provenance's SHA-256 get the same bytes, so what is hashed is what is parsed."""
+    if _READ_ONCE.get() is not None:  # nested: the outer block's reads stand
+        yield
+        return
+    token = _READ_ONCE.set({})
+    try:
+        yield
+    finally:
+        _READ_ONCE.reset(token)
+
+
+def read_input(path: str | Path, max_bytes: int, what: str = "input file") -> InputFile:
+    """An input file's bytes and digest (``read_input_bytes`` checks); inside ``read_once`` read at most once."""
+    memo = _READ_ONCE.get()
+    key = os.path.abspath(path)
+    got = memo.get(key) if memo is not None else None
+    if got is None:
+        data = read_input_bytes(path, max_bytes, what)
+        got = InputFile(key, data, hashlib.sha256(data).hexdigest())
+        if memo is not None:
+            memo[key] = got
+    elif len(got.data) > max_bytes:
+        raise InputError(f"{what}: file is larger than {max_bytes} bytes", file=str(path)[:300],
+                         value=len(got.data))
+    return got

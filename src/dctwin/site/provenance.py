@@ -15,7 +15,8 @@ from importlib import resources
 from pathlib import Path
 
 from dctwin.config.site import SiteConfig
-from dctwin.safeio import file_sha256
+from dctwin.errors import InputError
+from dctwin.safeio import MAX_JOB_FILE_BYTES, MAX_SERIES_BYTES, read_input
 from dctwin.site.profiles import profile_header
 
 __all__ = ["FAR_KM", "distance_km", "economics_provenance", "epw_location", "site_provenance", "site_warnings"]
@@ -34,10 +35,10 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def epw_location(path: str | Path) -> tuple[str, float, float] | None:
     """(place, latitude, longitude) from an EPW file's LOCATION line, or None if it cannot be read."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            head = f.readline().split(",")
+        text = read_input(path, MAX_SERIES_BYTES, what="EPW file").data[:4096].decode("utf-8", errors="replace")
+        head = text.split("\n", 1)[0].split(",")
         return f"{head[1].strip()} ({head[3].strip()})", float(head[6]), float(head[7])
-    except (OSError, IndexError, ValueError):
+    except (InputError, IndexError, ValueError):
         return None
 
 
@@ -45,7 +46,10 @@ def epw_location(path: str | Path) -> tuple[str, float, float] | None:
 def _user_file(kind: str, path: Path | None, fmt: str = "csv") -> str:
     """'user file <path> (<format>), sha256 <hex>', or 'packaged file ...' for files shipped with dctwin."""
     p = Path(path) if path is not None else Path("?")
-    digest = file_sha256(p) if p.is_file() else "file missing"
+    try:  # the bytes the run's reader parsed (dctwin.safeio.read_once), not a second read of the path
+        digest = read_input(p, MAX_JOB_FILE_BYTES, what=f"{kind} file").sha256
+    except InputError:
+        digest = "file missing"
     package = Path(str(resources.files("dctwin"))).resolve()
     try:
         shown, who = p.resolve().relative_to(package).as_posix(), "packaged file"

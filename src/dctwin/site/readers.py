@@ -37,10 +37,10 @@ _COLUMN_NAME = re.compile(r"[A-Za-z0-9_ .%()/\[\]-]{1,60}")
 
 
 def _read_text(path: Path) -> str:
-    from dctwin.safeio import read_input_bytes
+    from dctwin.safeio import read_input
 
-    raw = read_input_bytes(path, _MAX_BYTES, what="series file")  # regular file, size checked first, timeout
-    return raw.decode("utf-8", errors="replace")
+    # a regular file, size checked first, read with a timeout; once per run (dctwin.safeio.read_once)
+    return read_input(path, _MAX_BYTES, what="series file").data.decode("utf-8", errors="replace")
 
 
 def read_epw(path: str | Path) -> pd.DataFrame:

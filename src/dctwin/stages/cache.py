@@ -19,6 +19,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from dctwin.errors import InputError
+from dctwin.safeio import MAX_JOB_FILE_BYTES, read_input
 from dctwin.stages.store import read_entry, write_entry
 
 __all__ = ["Codec", "Fields", "NoCache", "StageCache", "array_digest", "code_fingerprint", "file_digests"]
@@ -79,9 +81,9 @@ def file_digests(section: Any) -> dict[str, str]:
         if isinstance(node, dict):
             for k, v in node.items():
                 if isinstance(k, str) and (k == "path" or k.endswith("_path")) and isinstance(v, str) and v:
-                    try:
-                        out[f"{where}.{k}"] = hashlib.sha256(Path(v).read_bytes()).hexdigest()
-                    except OSError:
+                    try:  # the same bytes the stage's reader parses (dctwin.safeio.read_once)
+                        out[f"{where}.{k}"] = read_input(v, MAX_JOB_FILE_BYTES, what=k).sha256
+                    except InputError:
                         out[f"{where}.{k}"] = "missing"
                 else:
                     walk(v, f"{where}.{k}")

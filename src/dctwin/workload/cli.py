@@ -34,13 +34,12 @@ def _hours(report: dict) -> Table:
 
 
 def _is_request_log(path: Path) -> bool:
-    import gzip
+    from dctwin.errors import InputError
+    from dctwin.workload.traces import open_input
 
-    opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-            head = {c.strip().lower() for c in fh.readline().split(",")}
-    except (OSError, EOFError):
+        head = {c.strip().lower() for c in open_input(path).readline().decode("utf-8", "replace").split(",")}
+    except (OSError, EOFError, InputError):
         return False
     return {"timestamp", "contexttokens"} <= head or {"timestamp", "requests"} <= head
 
@@ -81,16 +80,18 @@ def fit(
     """Fit arrivals, GPUs per job, run time per size class, states and tenants; write a profile a scenario names."""
     import yaml
 
+    from dctwin.safeio import read_once
     from dctwin.workload.formats import read_trace
     from dctwin.workload.goodness import fit_report, write_figure
     from dctwin.workload.profile import fit_profile
 
     console = Console(width=160)
-    if fmt in ("auto", "requests") and _is_request_log(trace):
-        _fit_requests(trace, out_path, console)
-        return
-    log = read_trace(trace, fmt, procs_per_gpu=procs_per_gpu)
-    profile = fit_profile(log)
+    with read_once():  # the log is opened once: what is parsed is what the profile's SHA-256 names
+        if fmt in ("auto", "requests") and _is_request_log(trace):
+            _fit_requests(trace, out_path, console)
+            return
+        log = read_trace(trace, fmt, procs_per_gpu=procs_per_gpu)
+        profile = fit_profile(log)
     for note in profile["notes"]:
         console.print(f"note: {note}", markup=False, highlight=False)
     report = fit_report(log, profile)

@@ -33,7 +33,7 @@ import pandas as pd
 
 from dctwin.errors import InputError
 from dctwin.timeparse import parse_timestamps
-from dctwin.workload.traces import _numbers, _read_table, _where, read_alibaba_pods, read_job_table
+from dctwin.workload.traces import _numbers, _read_table, _where, open_input, read_alibaba_pods, read_job_table
 
 __all__ = ["FORMATS", "TraceLog", "detect_format", "read_trace"]
 
@@ -55,6 +55,13 @@ class TraceLog:
     arrivals_known: bool = True
 
 
+def _first_line(path: Path) -> str:
+    try:
+        return open_input(path).readline().decode("utf-8", errors="replace")
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+
+
 def detect_format(path: Path) -> str:
     """Guess the format from the name and first line; InputError when none fits."""
     name = path.name.lower()
@@ -64,12 +71,7 @@ def detect_format(path: Path) -> str:
         return "philly"
     if name.endswith((".parquet", ".pq")):
         return "jobtable"
-    opener = __import__("gzip").open if name.endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-            head = fh.readline().strip().lower()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc}", file=str(path)) from None
+    head = _first_line(path).strip().lower()
     cols = {c.strip() for c in head.split(",")}
     if {"creation_time", "scheduled_time", "num_gpu"} <= cols:
         return "openb"
@@ -272,7 +274,7 @@ def _philly_job(job, i: int, file: str) -> tuple[float, int, float, float, str, 
 def _philly(p: Path) -> TraceLog:
     file = str(p)
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
+        doc = json.loads(open_input(p).read().decode("utf-8"))  # checked, size-capped, read once
     except UnicodeDecodeError as exc:
         raise InputError(f"file is not UTF-8 text (byte {exc.start})", file=file) from None
     except json.JSONDecodeError as exc:

@@ -19,7 +19,6 @@ A profile is a YAML file (``PROFILE_VERSION``) that a scenario names in
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -100,11 +99,10 @@ def _shares(labels: np.ndarray, top: int | None = None) -> dict[str, float]:
 
 
 def _file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """SHA-256 of the bytes the log's reader parsed (the fit runs inside ``dctwin.safeio.read_once``)."""
+    from dctwin.safeio import MAX_JOB_FILE_BYTES, read_input
+
+    return read_input(path, MAX_JOB_FILE_BYTES, what="job log").sha256
 
 
 def fit_profile(log: TraceLog) -> dict:

@@ -9,13 +9,14 @@ that was not recorded. Header comments start with ';'; ``UnixStartTime`` (with
 
 from __future__ import annotations
 
-import gzip
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from dctwin.errors import InputError
+from dctwin.workload.traces import open_input
 
 __all__ = ["read_swf_fields"]
 
@@ -47,10 +48,9 @@ def _header_origin(comments: list[str]) -> tuple[datetime | None, list[str]]:
 def read_swf_fields(path: Path) -> tuple[dict[str, np.ndarray], datetime | None, list[str]]:
     """(fields used, clock origin of submit time 0, notes); InputError names the line of a bad record."""
     file = str(path)
-    opener = gzip.open if file.endswith(".gz") else open
     comments, rows, lines = [], [], []
     try:
-        with opener(path, "rt", encoding="utf-8") as fh:
+        with io.TextIOWrapper(open_input(Path(path)), encoding="utf-8") as fh:
             for no, line in enumerate(fh, start=1):
                 s = line.strip()
                 if not s:

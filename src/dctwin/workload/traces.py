@@ -14,6 +14,7 @@ InputError naming the file, the line (CSV; line 1 is the header) or row
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -45,22 +46,29 @@ def packaged_trace(name: str) -> Path:
     return path
 
 
+def open_input(path: Path) -> io.BufferedIOBase:
+    """A job or request log's bytes as a file object (gunzipped for ``.gz``): checked (regular file within the
+    cap) and parsed from the same bytes, read once per run or fit (``dctwin.safeio.read_once``)."""
+    from dctwin.safeio import MAX_JOB_FILE_BYTES, read_input
+
+    raw = io.BytesIO(read_input(path, MAX_JOB_FILE_BYTES, what="job table").data)
+    return gzip.GzipFile(fileobj=raw) if path.name.lower().endswith(".gz") else raw
+
+
 def _read_table(path: str | Path, *, parquet_ok: bool = False) -> tuple[pd.DataFrame, str, bool]:
     """Read a CSV (optionally .gz) or Parquet file as raw strings; return (frame, file name, is_csv)."""
     file = str(path)
     p = Path(path)
     if not p.is_file():
         raise InputError("file not found", file=file)
-    from dctwin.safeio import MAX_JOB_FILE_BYTES, check_input_file
-
-    check_input_file(p, MAX_JOB_FILE_BYTES, what="job table")  # regular file within the cap, before reading
     is_parquet = p.suffix.lower() in (".parquet", ".pq")
     if is_parquet and not parquet_ok:
         raise InputError("expected a CSV file", file=file, allowed=".csv or .csv.gz")
+    raw = open_input(p)
     try:
         if is_parquet:
-            return pd.read_parquet(p), file, False
-        return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""]), file, True
+            return pd.read_parquet(raw), file, False
+        return pd.read_csv(raw, dtype=str, keep_default_na=False, na_values=[""]), file, True
     except pd.errors.EmptyDataError:
         raise InputError("file is empty", file=file) from None
     except pd.errors.ParserError as exc:
