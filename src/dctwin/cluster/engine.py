@@ -27,6 +27,7 @@ import numpy as np
 from dctwin.cluster.engine_capacity import step_capacity, step_changes
 from dctwin.cluster.fenwick import Fenwick
 from dctwin.cluster.placement import Domains
+from dctwin.cluster.placement.gang import GangRule, shape_free
 from dctwin.cluster.placement.log import DOWN, PlacementLog
 
 __all__ = ["CANCELLED", "DONE", "FAILED", "PENDING", "QUEUED", "RESTARTING", "RUNNING", "Engine"]
@@ -43,7 +44,7 @@ class Engine:
     def __init__(self, *, jobs: dict, step_s: int, n_steps: int, online: list[int], limit: list[int],
                  inf_need: list[int], domain_gpus: int, place, policy_cls, depth: int, fm, ckpt_cfg,
                  max_restarts: int, inference_preempts: bool, rng: np.random.Generator,
-                 spare_fraction: float = 0.0, bin_s: float = 60.0) -> None:
+                 spare_fraction: float = 0.0, bin_s: float = 60.0, gang: str = "none") -> None:
         from dctwin.cluster.failures import checkpoint_interval_s
 
         self._tau_rule = lambda g: checkpoint_interval_s(ckpt_cfg, fm.checkpoint_cost_s, g * fm.total_rate_per_gpu_s)
@@ -84,6 +85,7 @@ class Engine:
         self._comp: list[int] = []
         self._released = False
         self._first_walls()
+        self.gang = GangRule(self.dom) if gang == "domain" else None   # placement/gang.py
         self.policy = policy_cls(self, depth)
 
     def _init_jobs(self, jobs: dict) -> None:
@@ -136,6 +138,19 @@ class Engine:
         room = self.cur_limit - self.busy - self.inf
         f = self.dom.total_free - self.spare
         return f if f < room else room
+
+    def fits(self, j: int, now: float) -> bool:
+        """Job ``j`` may start now: enough GPUs, in a shape the gang rule allows (its fragmentation wait kept)."""
+        g = self.gpus[j]
+        if g > self.avail():
+            if self.gang is not None:
+                self.gang.stop(now)
+            return False
+        return self.gang is None or self.gang.check(g, now)
+
+    def shape_ok(self, g: int) -> bool:
+        """``g`` GPUs are free in a shape the gang rule allows (always True without a rule)."""
+        return self.gang is None or shape_free(self.dom, g)
 
     def expired(self, j: int, now: float) -> bool:
         """True (and the job is cancelled) when ``j`` never started and waited past its deadline."""
@@ -346,15 +361,19 @@ class Engine:
             yield from reversed(list(self.running_by_prio[p]))
 
     def preempt_lower(self, prio: int, g: int, now: float) -> bool:
-        """Preempt lower-priority jobs until ``g`` GPUs are available; False (and nothing done) if impossible."""
+        """Preempt lower-priority jobs until ``g`` GPUs are available (in a shape the gang rule allows).
+
+        False (and nothing done) if too few are held below ``prio``; under a gang rule it may preempt and
+        still find no shape (False)."""
         short = g - self.avail()
         if sum(b for p, b in self.prio_busy.items() if p < prio) < short:
             return False
+        gang = self.gang
         for v in self._victims(prio):
-            if self.avail() >= g:
+            if self.avail() >= g and (gang is None or shape_free(self.dom, g)):
                 break
             self.preempt(v, now)
-        return self.avail() >= g
+        return self.avail() >= g and (gang is None or shape_free(self.dom, g))
 
     def _shed(self, now: float, short) -> None:
         """Preempt training until ``short()`` (GPUs still missing) is <= 0.

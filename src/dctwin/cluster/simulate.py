@@ -11,6 +11,7 @@ from dctwin.catalog.platform import Platform
 from dctwin.cluster.engine import CANCELLED, DONE, FAILED, PENDING, QUEUED, RESTARTING, RUNNING, Engine
 from dctwin.cluster.failures import failure_model
 from dctwin.cluster.placement import get_placement
+from dctwin.cluster.placement.gang import gang_rule
 from dctwin.cluster.placement.log import placement_table
 from dctwin.cluster.policies import get_policy
 from dctwin.cluster.series import step_mean
@@ -120,7 +121,7 @@ def _unpermute(eng: Engine, perm: np.ndarray) -> None:
 def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online: np.ndarray, platform: Platform,
                      jobs: pd.DataFrame, inference_gpus_needed: np.ndarray, seed: int,
                      gpu_cap: np.ndarray | None = None, *, audit: bool = False,
-                     latency: dict | None = None) -> ClusterResult:
+                     latency: dict | None = None, domains: list[int] | None = None) -> ClusterResult:
     """Simulate training/batch jobs and fluid inference on a phased GPU fleet.
 
     ``gpus_online`` [GPU] per step: installed and online; ``inference_gpus_needed``
@@ -130,6 +131,8 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     Same inputs and ``seed``, same output. ``audit=True`` re-checks every GPU's
     owner after each batch of events (slow; for tests). ``latency``: a scheduler
     attempt model (``dctwin.cluster.latency.fit_latency``) instead of ``scheduler.latency_path``'s.
+    ``domains``: GPUs of each scale-up domain in the order they come online (e.g. a trace's nodes) instead of
+    equal domains of ``platform.scale_up_domain_gpus``.
     """
     n_steps = timeline.n_steps
     step_s = int(timeline.step_s)
@@ -158,7 +161,8 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     }
     perm = _ready_order(scheduler, cols, submit, seed, latency)
     eng = Engine(jobs=cols, step_s=step_s, n_steps=n_steps, online=online.tolist(), limit=limit.tolist(),
-                 inf_need=need.tolist(), domain_gpus=dgpus, place=place, policy_cls=policy_cls,
+                 inf_need=need.tolist(), domain_gpus=list(domains) if domains else dgpus, place=place,
+                 policy_cls=policy_cls, gang=gang_rule(scheduler.gang_rule, scheduler.placement),
                  depth=scheduler.backfill_depth, fm=fm, ckpt_cfg=scheduler.checkpoint,
                  max_restarts=scheduler.failures.max_restarts,
                  inference_preempts=scheduler.inference_preempts_training,
@@ -172,7 +176,24 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
         _unpermute(eng, perm)
     result = _result(eng, jobs, online, need, fm, timeline)
     result.placements = placement_table(eng.plog, jobs["job_id"].to_numpy(), perm)
+    if eng.gang is not None:
+        _fragmentation(eng, perm, result)
     return result
+
+
+def _fragmentation(eng: Engine, perm: np.ndarray | None, result: ClusterResult) -> None:
+    """Each job's fragmentation wait [s] (``fragmentation_wait_s``: queue wait while the scheduler was blocked by
+    fragmentation, ``dctwin.cluster.placement.gang``) and its share of all queue wait."""
+    jobs = result.jobs
+    wait = jobs["wait_s"].fillna(0.0).to_numpy(dtype=np.float64)
+    wait_end = jobs["submit_s"].to_numpy(dtype=np.float64) + wait
+    ready = np.asarray(eng.submit, dtype=np.float64)          # reached the queue (engine order)
+    if perm is not None:
+        ready = ready[np.argsort(perm)]
+    frag = eng.gang.overlap_s(np.minimum(ready, wait_end), wait_end, eng.t_end)
+    jobs["fragmentation_wait_s"] = np.minimum(frag, wait)
+    total = float(wait.sum())
+    result.stats["fragmentation_wait_frac"] = float(jobs["fragmentation_wait_s"].sum()) / total if total > 0 else 0.0
 
 
 def _job_table(eng: Engine, jobs: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:

@@ -45,6 +45,11 @@ class SchedulerConfig(Section):
     policy: str = Field("easy_backfill", description="Scheduling policy: fifo, easy_backfill, priority_preempt, "
                         "fair_share or tenant_quota.")
     placement: str = Field("topology", description="Placement: topology (fewest NVLink domains) or first_fit.")
+    gang_rule: str = Field("none", description="Gang placement rule: none (any free GPUs; the placement packs them "
+                           "into few domains) or domain (a job of up to one scale-up domain must sit in one; a larger "
+                           "job takes whole free domains plus one for the remainder; it waits for that shape even "
+                           "while enough GPUs are free in total: fragmentation, reported as fragmentation_wait_frac). "
+                           "domain needs placement topology.")
     backfill_depth: int = Field(1000, ge=1, le=100_000,
                                 description="Queued jobs examined per backfill pass (like Slurm bf_max_job_test).")
     obey_facility_limits: bool = Field(True, description="Keep busy GPUs under the facility's per-step cap.")
@@ -65,6 +70,10 @@ class SchedulerConfig(Section):
         bad = {k: v for k, v in self.tenant_quota_share.items() if not 0 <= v <= 1}
         if bad:
             raise ValueError(f"tenant_quota_share values must be between 0 and 1; got {bad}")
+        if self.gang_rule not in ("none", "domain"):
+            raise ValueError(f"gang_rule must be none or domain; got '{self.gang_rule}'")
+        if self.gang_rule != "none" and self.placement != "topology":
+            raise ValueError(f"gang_rule '{self.gang_rule}' needs placement topology (placement is '{self.placement}')")
         if self.tenant_quota_share and self.policy != "tenant_quota":
             raise ValueError(f"tenant_quota_share is used only by policy 'tenant_quota' (policy is '{self.policy}')")
         return self

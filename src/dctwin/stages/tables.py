@@ -91,6 +91,9 @@ def job_kpis(jobs: pd.DataFrame) -> dict[str, float]:
         waits = jobs.loc[started, "wait_s"].to_numpy(dtype=float)
         out["queue_wait_p50_s"] = float(np.percentile(waits, 50))
         out["queue_wait_p90_s"] = float(np.percentile(waits, 90))
+    if "fragmentation_wait_s" in jobs:  # written under a gang rule (scheduler.gang_rule)
+        total = float(jobs["wait_s"].sum())
+        out["fragmentation_wait_frac"] = float(jobs["fragmentation_wait_s"].sum()) / total if total > 0 else 0.0
     return out
 
 

@@ -182,13 +182,15 @@ def llama3_effective_training_time() -> float:
 
 # --- scheduling: Alibaba PAI GPU trace 2023 ----------------------------------------------------------
 
-@lru_cache(maxsize=4)
-def alibaba_replay(policy: str, latency: str = "none"):
-    """The openb pod list on its own GPU count: (trace pods, simulated jobs, GPUs, span [s]).
+@lru_cache(maxsize=8)
+def alibaba_replay(policy: str, latency: str = "none", gang: str = "none", node_stride: int = 1):
+    """The openb pod list on its own nodes: (trace pods, simulated jobs, GPUs, span [s]).
 
+    Each node is one scale-up domain (a pod never spans nodes under ``gang='domain'``).
     ``latency='held_out'``: the scheduler attempt model (``dctwin.cluster.latency``) is fitted
     to the recorded waits of the even-numbered GPU pods (in creation order) only; the odd ones
-    are the check.
+    are the check. ``node_stride`` k > 1 keeps every k-th node only (the same mix of node sizes on a
+    smaller cluster: a what-if at a load where pods compete for GPUs; the log's own load peaks at 70 GPUs).
     """
     from dctwin.cluster import simulate_cluster
     from dctwin.cluster.latency import fit_latency
@@ -196,16 +198,17 @@ def alibaba_replay(policy: str, latency: str = "none"):
     from dctwin.timeline import Timeline
     from dctwin.workload.traces import packaged_trace, read_alibaba_nodes, read_alibaba_pods
     pods = read_alibaba_pods(packaged_trace("openb_pod_list_default.csv.gz"))
-    gpus = int(read_alibaba_nodes(packaged_trace("openb_node_list_gpu_node.csv.gz"))["gpus"].sum())
+    nodes = read_alibaba_nodes(packaged_trace("openb_node_list_gpu_node.csv.gz"))["gpus"].to_numpy()[::node_stride]
+    gpus = int(nodes.sum())
     step_s = 3600
     span = float((pods["submit_s"] + pods["duration_s"]).max())
     tl = Timeline(dt.date(2023, 1, 1), step_s, int(np.ceil(span / step_s)) + 1)
     jobs = pods.sort_values("submit_s", kind="stable").reset_index(drop=True)
     jobs["job_id"] = np.arange(len(jobs))
     model = fit_latency(_trace_waits()[0::2]) if latency == "held_out" else None
-    cfg = SchedulerConfig(policy=policy, failures={"enabled": False}, checkpoint={"policy": "none"})
+    cfg = SchedulerConfig(policy=policy, failures={"enabled": False}, checkpoint={"policy": "none"}, gang_rule=gang)
     res = simulate_cluster(cfg, tl, np.full(tl.n_steps, gpus), get_platform("hgx-h100"), jobs,
-                           np.zeros(tl.n_steps), 0, latency=model)
+                           np.zeros(tl.n_steps), 0, latency=model, domains=[int(g) for g in nodes if g > 0])
     return pods, res, gpus, span
 
 

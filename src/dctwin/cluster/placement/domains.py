@@ -12,11 +12,17 @@ __all__ = ["Domains"]
 
 
 class Domains:
-    """Scale-up domains of ``size`` GPUs each (the last one may be partial)."""
+    """Scale-up domains of ``size`` GPUs each (the last one may be partial), or of the sizes in ``plan``
+    (a list of GPUs per domain, e.g. a trace's nodes, in the order they come online; ``size`` = its largest)."""
 
-    __slots__ = ("buckets", "cap", "free", "size", "total_free", "total_gpus")
+    __slots__ = ("buckets", "cap", "free", "plan", "size", "total_free", "total_gpus")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int | list[int]) -> None:
+        self.plan = [int(x) for x in size] if isinstance(size, list) else None
+        if self.plan is not None:
+            if not self.plan or min(self.plan) < 1:
+                raise ValueError("every domain of a domain plan needs at least 1 GPU")
+            size = max(self.plan)
         if size < 1:
             raise ValueError(f"domain size ({size}) must be at least 1 GPU")
         self.size = size
@@ -29,15 +35,17 @@ class Domains:
     def grow_to(self, gpus: int) -> int:
         """Bring GPUs online up to ``gpus`` in total; returns how many were added."""
         added = 0
-        size = self.size
+        plan = self.plan
+        if plan is not None and gpus > sum(plan):
+            raise ValueError(f"{gpus} GPUs online but the domain plan holds {sum(plan)}")
         while self.total_gpus < gpus:
-            if self.cap and self.cap[-1] < size:
-                d = len(self.cap) - 1
-                k = min(size - self.cap[-1], gpus - self.total_gpus)
+            d = len(self.cap) - 1
+            if self.cap and self.cap[-1] < (plan[d] if plan else self.size):
+                k = min((plan[d] if plan else self.size) - self.cap[-1], gpus - self.total_gpus)
                 self.cap[d] += k
                 self.give(d, k)
             else:
-                k = min(size, gpus - self.total_gpus)
+                k = min(plan[d + 1] if plan else self.size, gpus - self.total_gpus)
                 self.free.append(0)
                 self.cap.append(k)
                 self.give(len(self.cap) - 1, k)

@@ -104,12 +104,12 @@ class EasyBackfill(Fifo):
             head = self._head(now)
             if head < 0:
                 return
-            avail = eng.avail()
-            if gpus[head] <= avail:
+            if eng.fits(head, now):
                 self._popleft()
                 eng.start(head, now)
                 continue
             break
+        avail = eng.avail()
         if avail <= 0:
             return
         state = eng.state
@@ -135,7 +135,7 @@ class EasyBackfill(Fifo):
             g = gpus[j]
             if j == head or state[j] != QUEUED or g > avail:
                 continue
-            if eng.expired(j, now):
+            if eng.expired(j, now) or not eng.shape_ok(g):
                 continue
             if eng.est_end_bin(j, now) < shadow:
                 eng.start(j, now)

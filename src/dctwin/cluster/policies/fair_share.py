@@ -49,7 +49,7 @@ class FairShare(Policy):
                     q.popleft()
                 if q and (best_t < 0 or busy[t] < busy[best_t]):
                     best_t, best_j = t, q[0]
-            if best_j < 0 or eng.gpus[best_j] > eng.avail():
+            if best_j < 0 or not eng.fits(best_j, now):
                 return
             self.qs[best_t].popleft()
             eng.start(best_j, now)

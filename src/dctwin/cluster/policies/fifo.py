@@ -44,10 +44,9 @@ class Fifo(Policy):
 
     def schedule(self, now: float, released: bool, new: list[int]) -> None:
         eng = self.eng
-        gpus = eng.gpus
         while True:
             j = self._head(now)
-            if j < 0 or gpus[j] > eng.avail():
+            if j < 0 or not eng.fits(j, now):
                 return
             self.q.popleft()
             eng.start(j, now)

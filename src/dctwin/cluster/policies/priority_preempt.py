@@ -42,7 +42,7 @@ class PriorityPreempt(Policy):
                 heapq.heappop(h)
                 continue
             g = gpus[j]
-            if g <= eng.avail():
+            if eng.fits(j, now):
                 heapq.heappop(h)
                 eng.start(j, now)
                 continue
@@ -64,7 +64,7 @@ class PriorityPreempt(Policy):
         for j in cands:
             if j == head or state[j] != QUEUED or prio[j] >= blocked_prio or gpus[j] > avail:
                 continue
-            if eng.expired(j, now):
+            if eng.expired(j, now) or not eng.shape_ok(gpus[j]):
                 continue
             eng.start(j, now)
             avail -= gpus[j]

@@ -54,7 +54,6 @@ class TenantQuota(Policy):
         quota = getattr(eng, "tenant_quota", None) or {}
         while True:
             best_t, best_j = -1, -1
-            free = eng.avail()
             for t, q in self.qs.items():
                 while q and (state[q[0]] != QUEUED or eng.expired(q[0], now)):
                     self.entered.pop(q.popleft(), None)
@@ -62,7 +61,7 @@ class TenantQuota(Policy):
                     continue
                 j = q[0]
                 room = quota.get(t)
-                if gpus[j] > free or (room is not None and busy[t] + gpus[j] > room):
+                if (room is not None and busy[t] + gpus[j] > room) or not eng.fits(j, now):
                     continue
                 if best_j < 0 or self.entered[j] < self.entered[best_j]:
                     best_t, best_j = t, j

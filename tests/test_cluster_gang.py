@@ -1,0 +1,109 @@
+"""Gang placement inside scale-up domains (scheduler.gang_rule) and the fragmentation wait it causes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from dctwin.cluster import simulate_cluster
+from dctwin.cluster.placement import Domains
+from dctwin.cluster.placement.gang import GangRule, shape_free
+from dctwin.cluster.synthetic import synthetic_jobs
+from dctwin.config.cluster import SchedulerConfig
+from dctwin.stages.tables import job_kpis
+from dctwin.timeline import Timeline
+from test_cluster_helpers import platform, run_small
+
+
+def _domains(size: int, n: int, used: list[int]) -> Domains:
+    dom = Domains(size)
+    dom.grow_to(size * n)
+    for d, k in enumerate(used):
+        if k:
+            dom.take(d, k)
+    return dom
+
+
+def test_shape_rule():
+    dom = _domains(8, 3, [5, 5, 0])                 # free 3, 3, 8
+    assert shape_free(dom, 8) and shape_free(dom, 3)
+    assert not shape_free(_domains(8, 2, [5, 5]), 6)  # 6 free in total, 3 + 3
+    assert shape_free(dom, 11)                      # one whole domain + 3 in another
+    assert not shape_free(dom, 12)                  # the remainder 4 fits nowhere
+    assert not shape_free(dom, 16)                  # two whole domains needed, one free
+    assert shape_free(_domains(8, 3, [0, 0, 7]), 16)
+
+
+def test_blocked_time_inside_each_wait():
+    rule = GangRule(_domains(8, 2, [5, 5]))
+    assert not rule.check(6, 10.0) and not rule.check(6, 15.0)    # blocked from 10 s
+    assert rule.check(3, 20.0)                                    # ... to 20 s
+    assert not rule.check(6, 50.0)                                # blocked again from 50 s, open at the end
+    got = rule.overlap_s(np.array([0.0, 12.0, 25.0, 0.0]), np.array([5.0, 60.0, 40.0, 100.0]), 80.0)
+    np.testing.assert_allclose(got, [0.0, 8.0 + 10.0, 0.0, 10.0 + 30.0])
+
+
+def test_domain_plan_of_unequal_nodes():
+    dom = Domains([2, 4, 8])
+    assert dom.grow_to(3) == 3 and dom.cap == [2, 1]
+    dom.grow_to(14)
+    assert dom.cap == [2, 4, 8] and dom.size == 8 and dom.total_free == 14
+    with pytest.raises(ValueError, match="plan holds 14"):
+        dom.grow_to(15)
+
+
+ROWS = [{"submit_s": 0.0, "gpus": 5, "duration_s": 3600.0}, {"submit_s": 0.0, "gpus": 5, "duration_s": 7200.0},
+        {"submit_s": 1.0, "gpus": 6, "duration_s": 600.0}]
+
+
+@pytest.mark.parametrize("policy", ["fifo", "easy_backfill", "priority_preempt", "fair_share", "tenant_quota"])
+def test_a_job_waits_for_a_shape_not_for_gpus(policy):
+    free = run_small(ROWS, gpus=16, policy=policy, domain_gpus=8)
+    gang = run_small(ROWS, gpus=16, policy=policy, domain_gpus=8, gang_rule="domain")
+    assert free.jobs.loc[2, "wait_s"] == 0 and free.jobs.loc[2, "placement_domains"] == 2
+    assert "fragmentation_wait_s" not in free.jobs and "fragmentation_wait_frac" not in free.stats
+    j = gang.jobs.loc[2]
+    assert j["wait_s"] == pytest.approx(3599.0) and j["placement_domains"] == 1
+    assert j["fragmentation_wait_s"] == pytest.approx(3599.0)     # 6 GPUs were free all along, in 3 + 3
+    assert gang.stats["fragmentation_wait_frac"] == pytest.approx(1.0)
+
+
+def test_waiting_for_gpus_is_not_fragmentation():
+    rows = [{"submit_s": 0.0, "gpus": 8, "duration_s": 3600.0}, {"submit_s": 1.0, "gpus": 8, "duration_s": 60.0}]
+    r = run_small(rows, gpus=8, domain_gpus=8, gang_rule="domain")
+    assert r.jobs.loc[1, "wait_s"] == pytest.approx(3599.0)
+    assert r.jobs.loc[1, "fragmentation_wait_s"] == 0 and r.stats["fragmentation_wait_frac"] == 0
+
+
+@pytest.mark.parametrize("policy", ["easy_backfill", "priority_preempt"])
+def test_every_start_obeys_the_rule_in_a_busy_month(policy):
+    n = 30 * 96
+    tl = Timeline(dt.date(2027, 1, 1), 900, n)
+    jobs = synthetic_jobs(2_000, 256, 30 * 86_400.0, seed=4, load=0.8)
+    cfg = SchedulerConfig(policy=policy, gang_rule="domain", failures={"enabled": False})
+    r = simulate_cluster(cfg, tl, np.full(n, 256), platform(8), jobs, np.full(n, 20.0), 3, audit=True)
+    p = r.placements[r.placements["holder"] == "job"]
+    starts = p[p["gpus_change"] > 0].groupby(["job_id", "t_s"])["domain"].nunique()
+    gpus = r.jobs.set_index("job_id")["gpus"].loc[starts.index.get_level_values(0)].to_numpy()
+    assert (starts.to_numpy() == -(-gpus // 8)).all()             # the fewest domains, every start
+    j = r.jobs
+    assert (j["fragmentation_wait_s"] <= j["wait_s"].fillna(0) + 1e-9).all()
+    assert 0 < r.stats["fragmentation_wait_frac"] < 1
+
+
+def test_bad_rules_are_refused():
+    with pytest.raises(ValidationError, match="gang_rule must be none or domain"):
+        SchedulerConfig(gang_rule="rack")
+    with pytest.raises(ValidationError, match="needs placement topology"):
+        SchedulerConfig(gang_rule="domain", placement="first_fit")
+
+
+def test_kpi_is_the_share_of_all_queue_wait():
+    jobs = pd.DataFrame({"state": ["completed"] * 3, "gpus": [1, 2, 3], "duration_s": [1.0, 1.0, 1.0],
+                         "wait_s": [10.0, 30.0, 0.0], "fragmentation_wait_s": [10.0, 0.0, 0.0]})
+    assert job_kpis(jobs)["fragmentation_wait_frac"] == pytest.approx(0.25)
+    assert "fragmentation_wait_frac" not in job_kpis(jobs.drop(columns="fragmentation_wait_s"))
