@@ -176,12 +176,10 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
         _unpermute(eng, perm)
     result = _result(eng, jobs, online, need, fm, timeline)
     result.placements = placement_table(eng.plog, jobs["job_id"].to_numpy(), perm)
-    if eng.gang is not None:
-        _fragmentation(eng, perm, result)
-    return result
+    return _fragmentation(eng, perm, result) if eng.gang is not None else result
 
 
-def _fragmentation(eng: Engine, perm: np.ndarray | None, result: ClusterResult) -> None:
+def _fragmentation(eng: Engine, perm: np.ndarray | None, result: ClusterResult) -> ClusterResult:
     """Each job's fragmentation wait [s] (``fragmentation_wait_s``: queue wait while the scheduler was blocked by
     fragmentation, ``dctwin.cluster.placement.gang``) and its share of all queue wait."""
     jobs = result.jobs
@@ -194,6 +192,7 @@ def _fragmentation(eng: Engine, perm: np.ndarray | None, result: ClusterResult) 
     jobs["fragmentation_wait_s"] = np.minimum(frag, wait)
     total = float(wait.sum())
     result.stats["fragmentation_wait_frac"] = float(jobs["fragmentation_wait_s"].sum()) / total if total > 0 else 0.0
+    return result
 
 
 def _job_table(eng: Engine, jobs: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
