@@ -58,51 +58,60 @@ def _user_file(kind: str, path: Path | None, fmt: str = "csv") -> str:
     return f"{who} {shown} ({fmt}), sha256 {digest}"
 
 
-def site_provenance(site: SiteConfig, seed: int) -> list[dict[str, str]]:
-    """One entry per series group: ``series`` (column names), ``origin`` (text), ``data_file`` (packaged id or path)."""
-    out = []
-    c = site.climate
-    if c.source == "synthetic":
-        h = profile_header("climate", c.normals)
-        origin = f"synthetic weather, seed {seed}, matching the monthly normals of {h.get('name', c.normals)}"
-        out.append({"series": "dry_bulb_c, rel_humidity_pct, wet_bulb_c", "origin": origin,
-                    "data_file": f"site/data/climate/{c.normals}.yaml"})
-    else:
-        out.append({"series": "dry_bulb_c, rel_humidity_pct, wet_bulb_c",
-                    "origin": _user_file("climate", c.path, c.source), "data_file": str(c.path)})
-    g = site.grid
+_WEATHER = "dry_bulb_c, rel_humidity_pct, wet_bulb_c"
+_PRICE_CARBON = "price_eur_per_mwh, carbon_g_per_kwh"
+_HEAT = "heat_demand_mw, dh_supply_temp_c"
+
+
+def _entry(series: str, origin: str, data_file: str) -> dict[str, str]:
+    return {"series": series, "origin": origin, "data_file": data_file}
+
+
+def _user_entry(series: str, kind: str, path: Path | None, fmt: str = "csv") -> dict[str, str]:
+    return _entry(series, _user_file(kind, path, fmt), str(path))
+
+
+def _climate_entries(c, seed: int) -> list[dict[str, str]]:
+    if c.source != "synthetic":
+        return [_user_entry(_WEATHER, "climate", c.path, c.source)]
+    h = profile_header("climate", c.normals)
+    return [_entry(_WEATHER, f"synthetic weather, seed {seed}, matching the monthly normals of "
+                   f"{h.get('name', c.normals)}", f"site/data/climate/{c.normals}.yaml")]
+
+
+def _grid_entries(g, seed: int) -> list[dict[str, str]]:
+    zone_file = f"site/data/grid/{g.profile_id}.yaml"
     if g.source == "synthetic":
         h = profile_header("grid", g.profile_id)
         origin = (f"synthetic, seed {seed}, matching zone {h.get('zone')}'s {h.get('reference_year')} monthly mean "
                   f"price and carbon intensity ({h.get('name')})")
-        out.append({"series": "price_eur_per_mwh, carbon_g_per_kwh", "origin": origin,
-                    "data_file": f"site/data/grid/{g.profile_id}.yaml"})
+        out = [_entry(_PRICE_CARBON, origin, zone_file)]
     else:
         both = g.format == "plain"
-        out.append({"series": "price_eur_per_mwh, carbon_g_per_kwh" if both else "price_eur_per_mwh",
-                    "origin": _user_file("grid", g.path, g.format), "data_file": str(g.path)})
+        out = [_user_entry(_PRICE_CARBON if both else "price_eur_per_mwh", "grid", g.path, g.format)]
         if not both and g.carbon_path is None:
-            out.append({"series": "carbon_g_per_kwh", "origin": f"synthetic, seed {seed}, matching zone {g.zone}'s "
-                        "monthly mean carbon intensity (the price file has no carbon)",
-                        "data_file": f"site/data/grid/{g.profile_id}.yaml"})
+            out.append(_entry("carbon_g_per_kwh", f"synthetic, seed {seed}, matching zone {g.zone}'s monthly mean "
+                              "carbon intensity (the price file has no carbon)", zone_file))
     if g.carbon_path is not None:  # the carbon file replaces any other carbon
         out = [r for r in out if r["series"] != "carbon_g_per_kwh"]
         out[-1] = {**out[-1], "series": "price_eur_per_mwh"}
-        out.append({"series": "carbon_g_per_kwh", "origin": _user_file("grid", g.carbon_path, g.carbon_format),
-                    "data_file": str(g.carbon_path)})
-    d = site.heat_demand
-    if d.source == "none":
-        out.append({"series": "heat_demand_mw, dh_supply_temp_c", "origin": "no district-heating network "
-                    "(heat_demand.source: none): demand 0", "data_file": "scenario"})
-    elif d.source == "synthetic":
-        h = profile_header("heat", d.profile)
-        origin = f"degree-hour model of {h.get('name', d.profile)} driven by this run's outdoor temperature"
-        out.append({"series": "heat_demand_mw, dh_supply_temp_c", "origin": origin,
-                    "data_file": f"site/data/heat/{d.profile}.yaml"})
-    else:
-        out.append({"series": "heat_demand_mw, dh_supply_temp_c",
-                    "origin": _user_file("heat", d.path), "data_file": str(d.path)})
+        out.append(_user_entry("carbon_g_per_kwh", "grid", g.carbon_path, g.carbon_format))
     return out
+
+
+def _heat_entries(d) -> list[dict[str, str]]:
+    if d.source == "none":
+        return [_entry(_HEAT, "no district-heating network (heat_demand.source: none): demand 0", "scenario")]
+    if d.source == "synthetic":
+        h = profile_header("heat", d.profile)
+        return [_entry(_HEAT, f"degree-hour model of {h.get('name', d.profile)} driven by this run's outdoor "
+                       "temperature", f"site/data/heat/{d.profile}.yaml")]
+    return [_user_entry(_HEAT, "heat", d.path)]
+
+
+def site_provenance(site: SiteConfig, seed: int) -> list[dict[str, str]]:
+    """One entry per series group: ``series`` (column names), ``origin`` (text), ``data_file`` (packaged id or path)."""
+    return _climate_entries(site.climate, seed) + _grid_entries(site.grid, seed) + _heat_entries(site.heat_demand)
 
 
 def _far(what: str, place: str, lat: float, lon: float, site: SiteConfig) -> list[str]:

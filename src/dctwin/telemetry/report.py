@@ -167,9 +167,10 @@ def replay_report_html(context: dict[str, Any]) -> str:
 
     from dctwin.report.html import CSS, REPORT_CSP, plotly_js
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("dctwin.telemetry", "templates"),
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader([jinja2.PackageLoader("dctwin.telemetry", "templates"),
+                                                         jinja2.PackageLoader("dctwin.report", "templates")]),
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                              undefined=jinja2.StrictUndefined)
     draw_js = (resources.files("dctwin.report") / "templates" / "draw.js").read_text(encoding="utf-8")
     return env.get_template("replay_report.html").render(css=CSS(), plotly_js=plotly_js(), draw_js=draw_js,
-                                                         csp=REPORT_CSP, **context)
+                                                         csp=REPORT_CSP, inline_plotly=True, **context)

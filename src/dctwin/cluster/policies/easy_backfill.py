@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from dctwin.cluster.policies.base import QUEUED
+from dctwin.cluster.policies.base import QUEUED, EngineView
 from dctwin.cluster.policies.fifo import Fifo
 
 __all__ = ["EasyBackfill"]
@@ -32,7 +32,7 @@ __all__ = ["EasyBackfill"]
 class EasyBackfill(Fifo):
     name = "easy_backfill"
 
-    def __init__(self, eng, depth: int = 100) -> None:
+    def __init__(self, eng: EngineView, depth: int = 100) -> None:
         super().__init__(eng, depth)
         self._wmin: int | None = None  # <= GPUs of every waiting job in q[1 : depth + 1]; None = unknown
         self._base = 0                 # absolute position of q[0]: +1 per popleft, -1 per requeue

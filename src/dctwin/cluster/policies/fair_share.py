@@ -7,48 +7,23 @@ the pass stops, so a large job of an under-served tenant is not starved.
 
 from __future__ import annotations
 
-from collections import deque
-
-from dctwin.cluster.policies.base import QUEUED, Policy
+from dctwin.cluster.policies.tenant_queues import TenantQueues
 
 __all__ = ["FairShare"]
 
 
-class FairShare(Policy):
+class FairShare(TenantQueues):
     name = "fair_share"
-
-    def __init__(self, eng, depth: int = 100) -> None:
-        super().__init__(eng, depth)
-        self.qs: dict[int, deque[int]] = {}
-
-    def push(self, j: int) -> None:
-        t = self.eng.tenant[j]
-        q = self.qs.get(t)
-        if q is None:
-            q = self.qs[t] = deque()
-        q.append(j)
-
-    def requeue(self, j: int) -> None:
-        t = self.eng.tenant[j]
-        q = self.qs.get(t)
-        if q is None:
-            q = self.qs[t] = deque()
-        q.appendleft(j)
-
-    def waiting(self) -> int:
-        return sum(len(q) for q in self.qs.values())
 
     def schedule(self, now: float, released: bool, new: list[int]) -> None:
         eng = self.eng
-        state = eng.state
         busy = eng.tenant_busy
         while True:
             best_t, best_j = -1, -1
             for t, q in self.qs.items():
-                while q and (state[q[0]] != QUEUED or eng.expired(q[0], now)):
-                    q.popleft()
-                if q and (best_t < 0 or busy[t] < busy[best_t]):
-                    best_t, best_j = t, q[0]
+                j = self._head(q, now)
+                if j >= 0 and (best_t < 0 or busy[t] < busy[best_t]):
+                    best_t, best_j = t, j
             if best_j < 0 or not eng.fits(best_j, now):
                 return
             self.qs[best_t].popleft()

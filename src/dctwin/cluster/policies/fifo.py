@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from dctwin.cluster.policies.base import QUEUED, Policy
+from dctwin.cluster.policies.base import QUEUED, EngineView, Policy
 
 __all__ = ["Fifo"]
 
@@ -12,7 +12,7 @@ __all__ = ["Fifo"]
 class Fifo(Policy):
     name = "fifo"
 
-    def __init__(self, eng, depth: int = 100) -> None:
+    def __init__(self, eng: EngineView, depth: int = 100) -> None:
         super().__init__(eng, depth)
         self.q: deque[int] = deque()
 

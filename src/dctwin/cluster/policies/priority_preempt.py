@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 
-from dctwin.cluster.policies.base import QUEUED, Policy
+from dctwin.cluster.policies.base import QUEUED, EngineView, Policy
 
 __all__ = ["PriorityPreempt"]
 
@@ -19,7 +19,7 @@ __all__ = ["PriorityPreempt"]
 class PriorityPreempt(Policy):
     name = "priority_preempt"
 
-    def __init__(self, eng, depth: int = 100) -> None:
+    def __init__(self, eng: EngineView, depth: int = 100) -> None:
         super().__init__(eng, depth)
         self.h: list[tuple[int, int]] = []
 

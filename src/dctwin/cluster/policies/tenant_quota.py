@@ -12,54 +12,43 @@ quota are limited only by free GPUs.
 
 from __future__ import annotations
 
-from collections import deque
-
-from dctwin.cluster.policies.base import QUEUED, Policy
+from dctwin.cluster.policies.base import EngineView
+from dctwin.cluster.policies.tenant_queues import TenantQueues
 
 __all__ = ["TenantQuota"]
 
 
-class TenantQuota(Policy):
+class TenantQuota(TenantQueues):
     name = "tenant_quota"
 
-    def __init__(self, eng, depth: int = 100) -> None:
+    def __init__(self, eng: EngineView, depth: int = 100) -> None:
         super().__init__(eng, depth)
-        self.qs: dict[int, deque[int]] = {}
         self.order = 0
         self.entered: dict[int, int] = {}  # job -> queue entry number (FIFO across tenants)
-
-    def _queue(self, j: int) -> deque[int]:
-        t = self.eng.tenant[j]
-        q = self.qs.get(t)
-        if q is None:
-            q = self.qs[t] = deque()
-        return q
 
     def push(self, j: int) -> None:
         self.entered[j] = self.order
         self.order += 1
-        self._queue(j).append(j)
+        super().push(j)
 
     def requeue(self, j: int) -> None:
         self.entered[j] = -1 - self.order  # a stopped job goes before everything queued
         self.order += 1
-        self._queue(j).appendleft(j)
+        super().requeue(j)
 
-    def waiting(self) -> int:
-        return sum(len(q) for q in self.qs.values())
+    def _dropped(self, j: int) -> None:
+        self.entered.pop(j, None)
 
     def schedule(self, now: float, released: bool, new: list[int]) -> None:
         eng = self.eng
-        state, busy, gpus = eng.state, eng.tenant_busy, eng.gpus
-        quota = getattr(eng, "tenant_quota", None) or {}
+        busy, gpus = eng.tenant_busy, eng.gpus
+        quota = getattr(eng, "tenant_quota", None) or {}  # set by simulate_cluster
         while True:
             best_t, best_j = -1, -1
             for t, q in self.qs.items():
-                while q and (state[q[0]] != QUEUED or eng.expired(q[0], now)):
-                    self.entered.pop(q.popleft(), None)
-                if not q:
+                j = self._head(q, now)
+                if j < 0:
                     continue
-                j = q[0]
                 room = quota.get(t)
                 if (room is not None and busy[t] + gpus[j] > room) or not eng.fits(j, now):
                     continue
