@@ -89,7 +89,8 @@ def rack_power_curve_kw(platform: Platform, gpu_utilisation, power_cap_frac=1.0)
         other_w = idle_w + sum(w * part_activity(u, k) for w, k in spans)
     else:
         span_w = (platform.unit_max_kw - platform.unit_idle_kw) * 1000.0
-        other_w = platform.unit_idle_kw * 1000.0 - g_idle + (span_w - (g_max - g_idle)) * u
+        g_span = min(platform.gpus_per_unit * platform.gpu_max_w - g_idle, span_w)
+        other_w = platform.unit_idle_kw * 1000.0 - g_idle + (span_w - g_span) * u
     # u is the share of GPUs busy: each busy GPU draws its maximum limited by the cap, each idle one idles
     busy_w = np.maximum(g_idle, np.minimum(g_max, cap * g_max))
     gpu_w = g_idle + (busy_w - g_idle) * u
