@@ -17,7 +17,7 @@ N30 = (dt.date(2057, 1, 1) - START).days * 24
 
 @pytest.fixture(scope="module")
 def thirty_years():
-    w = synthesize_weather("borlange", START, N30, seed=7)
+    w = synthesize_weather(load_profile("climate", "borlange"), START, N30, seed=7)
     cal = HourlyCalendar.build(START, N30)
     return w.assign(month0=cal.month0, year=cal.year, day=np.arange(N30) // 24)
 
@@ -69,16 +69,16 @@ def test_physical_bounds(thirty_years):
 
 
 def test_same_seed_same_bytes_different_seed_differs():
-    a = synthesize_weather("borlange", START, 24 * 60, seed=1)
-    b = synthesize_weather("borlange", START, 24 * 60, seed=1)
-    c = synthesize_weather("borlange", START, 24 * 60, seed=2)
+    a = synthesize_weather(load_profile("climate", "borlange"), START, 24 * 60, seed=1)
+    b = synthesize_weather(load_profile("climate", "borlange"), START, 24 * 60, seed=1)
+    c = synthesize_weather(load_profile("climate", "borlange"), START, 24 * 60, seed=2)
     assert a.to_numpy().tobytes() == b.to_numpy().tobytes()
     assert not np.array_equal(a.dry_bulb_c.to_numpy(), c.dry_bulb_c.to_numpy())
 
 
 def test_short_run_is_prefix_of_its_year():
-    year = synthesize_weather("borlange", START, 8760, seed=3)
-    week = synthesize_weather("borlange", dt.date(2027, 3, 1), 24 * 7, seed=3)
+    year = synthesize_weather(load_profile("climate", "borlange"), START, 8760, seed=3)
+    week = synthesize_weather(load_profile("climate", "borlange"), dt.date(2027, 3, 1), 24 * 7, seed=3)
     off = (dt.date(2027, 3, 1) - START).days * 24
     np.testing.assert_array_equal(week.dry_bulb_c.to_numpy(), year.dry_bulb_c.to_numpy()[off : off + 168])
 

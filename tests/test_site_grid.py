@@ -17,7 +17,7 @@ SE3 = load_profile("grid", "se3")
 
 @pytest.fixture(scope="module", params=[1, 2, 3])
 def year(request):
-    g = synthesize_grid("se3", START, 8760, seed=request.param)
+    g = synthesize_grid(SE3, START, 8760, seed=request.param)
     cal = HourlyCalendar.build(START, 8760)
     return g.assign(month0=cal.month0, hour=cal.hour, weekend=cal.weekday >= 5)
 
@@ -37,7 +37,7 @@ def test_negative_hour_share_and_tails(year):
 
 
 def test_daily_shape_peaks_and_weekends():
-    g = synthesize_grid("se3", START, 10 * 8760, seed=5)
+    g = synthesize_grid(SE3, START, 10 * 8760, seed=5)
     cal = HourlyCalendar.build(START, 10 * 8760)
     wd = g.price_eur_per_mwh[cal.weekday < 5].groupby(cal.hour[cal.weekday < 5]).mean()
     assert wd[8] > wd[3] * 1.2 and wd[18] > wd[3] * 1.2 and wd[18] > wd[13]
@@ -60,8 +60,8 @@ def test_carbon_mean_range_and_correlation(year):
 
 
 def test_seeded():
-    a = synthesize_grid("se3", START, 500, seed=9)
-    b = synthesize_grid("se3", START, 500, seed=9)
-    c = synthesize_grid("se3", START, 500, seed=10)
+    a = synthesize_grid(SE3, START, 500, seed=9)
+    b = synthesize_grid(SE3, START, 500, seed=9)
+    c = synthesize_grid(SE3, START, 500, seed=10)
     assert a.to_numpy().tobytes() == b.to_numpy().tobytes()
     assert not np.array_equal(a.to_numpy(), c.to_numpy())

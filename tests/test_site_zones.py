@@ -47,7 +47,7 @@ def test_sourced_monthly_means_agree_with_the_annual_mean(zone):
 def test_generated_year_matches_sourced_means(zone, seed):
     """Annual mean price and carbon within 2 %, every monthly mean within 10 % of the data file."""
     p = load_profile("grid", zone)
-    g = synthesize_grid(zone, START, 8760, seed)
+    g = synthesize_grid(load_profile("grid", zone), START, 8760, seed)
     month0 = HourlyCalendar.build(START, 8760).month0
     assert g.price_eur_per_mwh.mean() == pytest.approx(p["annual_mean_eur_per_mwh"], rel=0.02)
     assert g.carbon_g_per_kwh.mean() == pytest.approx(p["carbon_annual_mean_g_per_kwh"], rel=0.02)
@@ -63,7 +63,7 @@ def test_generated_year_matches_sourced_means(zone, seed):
 def test_a_part_year_run_sees_its_own_months():
     """A run of one summer month gets that month's price level, not the annual mean."""
     p = load_profile("grid", "fi")
-    g = synthesize_grid("fi", dt.date(2027, 8, 1), 31 * 24, 5)
+    g = synthesize_grid(load_profile("grid", "fi"), dt.date(2027, 8, 1), 31 * 24, 5)
     assert g.price_eur_per_mwh.mean() == pytest.approx(p["monthly_mean_eur_per_mwh"][7], rel=0.15)
 
 

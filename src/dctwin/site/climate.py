@@ -34,7 +34,7 @@ from dctwin.site.calendar import (
     interp_knots,
     month_basis,
 )
-from dctwin.site.profiles import Profile, load_profile
+from dctwin.site.profiles import Profile
 from dctwin.site.psychro import rel_humidity_pct, wet_bulb_stull_c
 
 __all__ = ["ar1", "synthesize_weather"]
@@ -80,10 +80,6 @@ def _skewed(x: np.ndarray, skew: np.ndarray) -> np.ndarray:
     mean = -2.0 * c / np.sqrt(2.0 * np.pi)
     sd = np.sqrt(1.0 + c * c - 2.0 * c * c / np.pi)
     return (y - mean) / sd
-
-
-def _as_profile(normals: str | Profile) -> Profile:
-    return load_profile("climate", normals) if isinstance(normals, str) else normals
 
 
 def _season_weight(month0: np.ndarray) -> np.ndarray:
@@ -159,10 +155,11 @@ def _humidity(p: Profile, cal: HourlyCalendar, rng, basis: np.ndarray, a: np.nda
     return dew, np.clip(rel_humidity_pct(temp, dew), 1.0, 100.0)
 
 
-def synthesize_weather(normals: str | Profile, year_start: dt.date, n_hours: int, seed: int) -> pd.DataFrame:
+def synthesize_weather(normals: Profile, year_start: dt.date, n_hours: int, seed: int) -> pd.DataFrame:
     """Hourly synthetic weather from climate normals.
 
-    Parameters: ``normals`` id of a climate data file (or its loaded values);
+    Parameters: ``normals`` the loaded values of a climate data file (``load_profile("climate", id)``, read
+    once by the caller: nothing is read from a file here);
     ``year_start`` local date of the first hour; ``n_hours`` length; ``seed``
     root seed (stream "weather").
 
@@ -171,7 +168,7 @@ def synthesize_weather(normals: str | Profile, year_start: dt.date, n_hours: int
     synthesised and then cut, so the months of the covered years average to
     the normals and a run's first week equals that of a longer run.
     """
-    p = _as_profile(normals)
+    p = normals
     first, total, offset = full_years(year_start, n_hours)
     cal = HourlyCalendar.build(first, total)
     rng = stream(seed, "weather")

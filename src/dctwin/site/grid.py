@@ -29,7 +29,7 @@ import pandas as pd
 from dctwin.rng import stream
 from dctwin.site.calendar import HourlyCalendar, basis_month_means, full_years, interp_knots, month_basis
 from dctwin.site.climate import ar1
-from dctwin.site.profiles import Profile, load_profile
+from dctwin.site.profiles import Profile
 
 __all__ = ["monthly_targets", "synthesize_grid"]
 
@@ -72,15 +72,15 @@ def _price(p: Profile, cal: HourlyCalendar, x: np.ndarray, basis, counts: np.nda
     return level * x - b_new
 
 
-def synthesize_grid(profile: str | Profile, year_start: dt.date, n_hours: int, seed: int) -> pd.DataFrame:
+def synthesize_grid(profile: Profile, year_start: dt.date, n_hours: int, seed: int) -> pd.DataFrame:
     """Hourly ``price_eur_per_mwh`` [EUR/MWh] and ``carbon_g_per_kwh`` [gCO2/kWh] (stream "grid").
 
     Whole calendar years covering the request are synthesised so every calendar
     month's mean price and carbon intensity equal the profile's monthly targets
     (scaled to its annual means) and the share of negative hours is about the
-    profile's; the first hour is local midnight of ``year_start``.
+    profile's; the first hour is local midnight of ``year_start``. ``profile``: the loaded grid data file.
     """
-    p = load_profile("grid", profile) if isinstance(profile, str) else profile
+    p = profile  # loaded once by the caller (load_profile("grid", id)); nothing is read from a file here
     first, total, offset = full_years(year_start, n_hours)
     cal = HourlyCalendar.build(first, total)
     rng = stream(seed, "grid")

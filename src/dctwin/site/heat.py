@@ -31,9 +31,10 @@ def _profile(profile: str | Profile) -> Profile:
     return load_profile("heat", profile) if isinstance(profile, str) else profile
 
 
-def dh_supply_temp_c(profile: str | Profile, outdoor_c) -> np.ndarray:
-    """Network supply temperature [°C] at outdoor dry bulb ``outdoor_c`` [°C]."""
-    p = _profile(profile)
+def dh_supply_temp_c(profile: Profile, outdoor_c) -> np.ndarray:
+    """Network supply temperature [°C] at outdoor dry bulb ``outdoor_c`` [°C]; ``profile``: the loaded heat data
+    file (``load_profile("heat", id)``)."""
+    p = profile
     t = np.asarray(outdoor_c, dtype=float)
     warm, cold = float(p["supply_curve_warm_c"]), float(p["supply_curve_cold_c"])
     lo, hi = float(p["supply_temp_min_c"]), float(p["supply_temp_max_c"])
@@ -41,19 +42,19 @@ def dh_supply_temp_c(profile: str | Profile, outdoor_c) -> np.ndarray:
     return lo + (hi - lo) * frac
 
 
-def heat_demand(profile: str | Profile, weather_dry_bulb_c, timestamps, offtake_cap_mw: float) -> pd.DataFrame:
+def heat_demand(profile: Profile, weather_dry_bulb_c, timestamps, offtake_cap_mw: float) -> pd.DataFrame:
     """Hourly (or per-step) heat the network could take from the site.
 
     ``weather_dry_bulb_c`` outdoor temperature [°C]; ``timestamps`` matching
     times (used for the row index only, the model is static in temperature);
-    ``offtake_cap_mw`` most the network takes from the site [MW].
+    ``offtake_cap_mw`` most the network takes from the site [MW]; ``profile``: the loaded heat data file.
     Returns ``heat_demand_mw`` [MW] (0..cap) and ``dh_supply_temp_c`` [°C].
     """
     if not np.isfinite(offtake_cap_mw) or offtake_cap_mw < 0:
         raise InputError(
             "offtake cap must be a finite number >= 0", field="heat_demand.offtake_cap_mw", value=offtake_cap_mw
         )
-    p = _profile(profile)
+    p = profile
     t = np.asarray(weather_dry_bulb_c, dtype=float)
     network = float(p["base_load_mw"]) + float(p["slope_mw_per_k"]) * np.maximum(0.0, float(p["balance_temp_c"]) - t)
     room = np.maximum(0.0, network - float(p["must_run_mw"]))

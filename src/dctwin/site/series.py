@@ -15,6 +15,7 @@ from dctwin.site.calendar import HourlyCalendar, to_steps, typical_year_index
 from dctwin.site.climate import synthesize_weather
 from dctwin.site.grid import synthesize_grid
 from dctwin.site.heat import dh_supply_temp_c, heat_demand
+from dctwin.site.profiles import load_profile
 from dctwin.site.psychro import wet_bulb_stull_c
 from dctwin.site.readers import read_epw, read_heat_demand_csv, read_weather_csv
 from dctwin.timeline import Timeline
@@ -106,7 +107,7 @@ def _path(p: Path | None) -> Path:
 def _weather(site: SiteConfig, start: dt.date, n_hours: int, seed: int) -> dict[str, np.ndarray]:
     c = site.climate
     if c.source == "synthetic":
-        w = synthesize_weather(c.normals, start, n_hours, seed)
+        w = synthesize_weather(load_profile("climate", c.normals), start, n_hours, seed)
         return {k: w[k].to_numpy() for k in ("dry_bulb_c", "rel_humidity_pct", "wet_bulb_c")}
     if c.source == "epw":
         e = read_epw(_path(c.path))
@@ -143,7 +144,7 @@ def _grid(site: SiteConfig, start: dt.date, n_hours: int, seed: int) -> dict[str
     g = site.grid
     out: dict[str, np.ndarray] = {}
     if g.source == "synthetic" or (g.format != "plain" and g.carbon_path is None):
-        s = synthesize_grid(g.profile_id, start, n_hours, seed)
+        s = synthesize_grid(load_profile("grid", g.profile_id), start, n_hours, seed)
         out = {k: s[k].to_numpy() for k in ("price_eur_per_mwh", "carbon_g_per_kwh")}
     if g.source == "csv":
         cols = ("price_eur_per_mwh", "carbon_g_per_kwh") if g.format == "plain" else ("price_eur_per_mwh",)
@@ -161,14 +162,14 @@ def _heat(site: SiteConfig, dry_bulb_c: np.ndarray, start: dt.date, n_hours: int
     if h.source == "none":  # no network: nothing to sell; the supply temperature is then never used
         return {"heat_demand_mw": np.zeros(n_hours), "dh_supply_temp_c": np.full(n_hours, _NO_NETWORK_SUPPLY_C)}
     if h.source == "synthetic":
-        d = heat_demand(h.profile, dry_bulb_c, None, h.offtake_cap_mw)
+        d = heat_demand(load_profile("heat", h.profile), dry_bulb_c, None, h.offtake_cap_mw)
         return {k: d[k].to_numpy() for k in ("heat_demand_mw", "dh_supply_temp_c")}
     df = read_heat_demand_csv(_path(h.path), site.timezone)
     cols = ("heat_demand_mw", "dh_supply_temp_c") if "dh_supply_temp_c" in df else ("heat_demand_mw",)
     out = map_to_hours(df, cols, start, n_hours, file=str(h.path), what="heat-demand CSV")
     out["heat_demand_mw"] = np.minimum(out["heat_demand_mw"], h.offtake_cap_mw)
     if "dh_supply_temp_c" not in out:
-        out["dh_supply_temp_c"] = dh_supply_temp_c(h.profile, dry_bulb_c)
+        out["dh_supply_temp_c"] = dh_supply_temp_c(load_profile("heat", h.profile), dry_bulb_c)
     return out
 
 
