@@ -108,3 +108,9 @@ def test_the_cli_refuses_a_bad_timestamp_with_exit_code_2(tmp_path):
     assert r.returncode == 2, r.stderr
     assert "line 2, submit_time" in r.stderr and "2020-04-06 9h" in r.stderr and "ISO 8601" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01", "9999-12-31 23:59", "1677-09-21 00:00"])
+def test_years_a_clock_cannot_hold_are_refused(stamp):
+    with pytest.raises(InputError, match=f"line 2, timestamp.*year outside 1900-2200.*{stamp}"):
+        parse_timestamps(pd.Series([stamp]), file="f", where=_where, naive=0.0)

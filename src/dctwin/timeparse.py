@@ -8,9 +8,9 @@ The rules, the same everywhere:
 * One without an offset follows the reader's documented rule for naive times (``naive``): a fixed offset
   from UTC in seconds (site series: the site's local standard time; traces: UTC), or an IANA time zone
   (telemetry), where a local time that does not exist or occurs twice at a daylight-saving change is refused.
-* A file that mixes timestamps with and without an offset, a value that is not ISO 8601 or not a real
-  date and time, and naive timestamps where the reader has no rule for them are refused with the file,
-  the row, the value and what is allowed (``InputError``, exit code 2).
+* A year outside 1900-2200, a file that mixes timestamps with and without an offset, a value that is
+  not ISO 8601 or not a real date and time, and naive timestamps where the reader has no rule for them
+  are refused with the file, the row, the value and what is allowed (``InputError``, exit code 2).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ __all__ = ["ALLOWED", "ISO_TIMESTAMP", "UTC_OFFSET", "naive_to_utc", "parse_time
 
 ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 UTC_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+MIN_YEAR, MAX_YEAR = 1900, 2200  # inside what a nanosecond clock holds (1677-2262), with room for offsets
 ALLOWED = "ISO 8601, e.g. 2027-01-01 00:00, 2027-01-01T00:00:00Z or 2027-01-01T01:00+01:00"
 
 
@@ -55,6 +56,12 @@ def parse_timestamps(values: pd.Series, *, file: str, where: Callable[[int], str
         i = int(np.flatnonzero(bad)[0])
         raise InputError("not an ISO 8601 date and time" if not blank[i] else "missing timestamp", file=file,
                          field=where(i), value=text.iloc[i][:40], allowed=ALLOWED)
+    year = pd.to_numeric(text.str[:4].where(ok, "2000"), errors="coerce").to_numpy()
+    far = ok & ((year < MIN_YEAR) | (year > MAX_YEAR))
+    if far.any():
+        i = int(np.flatnonzero(far)[0])
+        raise InputError(f"year outside {MIN_YEAR}-{MAX_YEAR}", file=file, field=where(i), value=text.iloc[i][:40],
+                         allowed=ALLOWED)
     zoned = ok & text.str.contains(UTC_OFFSET).to_numpy(dtype=bool)
     if zoned.any() and not zoned[ok].all():
         first = int(np.flatnonzero(ok)[0])

@@ -72,16 +72,7 @@ def read_epw(path: str | Path) -> pd.DataFrame:
             col[bad] = np.nan
         out[name] = col
     for name, lo, hi in (("month", 1, 12), ("day", 1, 31), ("hour", 1, 24)):
-        bad = np.flatnonzero((out[name] < lo) | (out[name] > hi))
-        if bad.size:
-            i = int(bad[0])
-            raise InputError(
-                "value out of range",
-                file=file,
-                field=f"line {EPW_HEADER_LINES + i + 1}, {name}",
-                value=int(out[name][i]),
-                allowed=f"{lo} to {hi}",
-            )
+        _refuse_outside(out[name], lo, hi, file, lambda i, n=name: f"line {EPW_HEADER_LINES + i + 1}, {n}")
     return pd.DataFrame(out)
 
 
@@ -205,17 +196,17 @@ def _refuse_gaps(steps_s: np.ndarray, stamps: pd.Series, file: str) -> None:
                          allowed=f"steps of at most {limit_s / 3600:g} h (3x the file's typical step, at least 3 h)")
 
 
-def _check_range(df: pd.DataFrame, col: str, lo: float, hi: float, file: str) -> None:
-    bad = np.flatnonzero((df[col].to_numpy() < lo) | (df[col].to_numpy() > hi))
+def _refuse_outside(values: np.ndarray, lo: float, hi: float, file: str, where) -> None:
+    """InputError naming the first value outside ``lo..hi``; ``where(i)`` names row ``i`` (0-based)."""
+    bad = np.flatnonzero((values < lo) | (values > hi))
     if bad.size:
         i = int(bad[0])
-        raise InputError(
-            "value out of range",
-            file=file,
-            field=f"line {i + 2}, {col}",
-            value=float(df[col].iloc[i]),
-            allowed=f"{lo} to {hi}",
-        )
+        raise InputError("value out of range", file=file, field=where(i), value=values[i].item(),
+                         allowed=f"{lo} to {hi}")
+
+
+def _check_range(df: pd.DataFrame, col: str, lo: float, hi: float, file: str) -> None:
+    _refuse_outside(df[col].to_numpy(), lo, hi, file, lambda i: f"line {i + 2}, {col}")
 
 
 def read_weather_csv(path: str | Path, site_tz: str | None = None) -> pd.DataFrame:
