@@ -28,7 +28,7 @@ from dctwin.cluster.engine_capacity import step_capacity, step_changes
 from dctwin.cluster.fenwick import Fenwick
 from dctwin.cluster.placement import Domains
 from dctwin.cluster.placement.gang import GangRule, shape_free
-from dctwin.cluster.placement.log import DOWN, PlacementLog
+from dctwin.cluster.placement.log import PlacementLog
 
 __all__ = ["CANCELLED", "DONE", "FAILED", "PENDING", "QUEUED", "RESTARTING", "RUNNING", "Engine"]
 
@@ -374,95 +374,6 @@ class Engine:
                 break
             self.preempt(v, now)
         return self.avail() >= g and (gang is None or shape_free(self.dom, g))
-
-    def _shed(self, now: float, short) -> None:
-        """Preempt training until ``short()`` (GPUs still missing) is <= 0.
-
-        Order: deferrable jobs before the others, then lowest priority first;
-        within that set the smallest job that covers the shortfall (latest
-        started on ties), else the largest, so a small need does not stop a large job.
-        """
-        need = short()
-        if need <= 0:
-            return
-        gpus = self.gpus
-        for only_deferrable in (True, False):
-            for p in sorted(self.running_by_prio):
-                cands = [v for v in self.running_by_prio[p] if not only_deferrable or self.deferrable[v]]
-                while cands:
-                    best, best_g = -1, 0
-                    for v in reversed(cands):
-                        g = gpus[v]
-                        if g >= need and (best < 0 or best_g < need or g < best_g):
-                            best, best_g = v, g
-                        elif best_g < need and g > best_g:
-                            best, best_g = v, g
-                    cands.remove(best)
-                    self.preempt(best, now)
-                    self.preemptions_for_capacity += 1
-                    need = short()
-                    if need <= 0:
-                        return
-
-    def _fail(self, j: int, now: float) -> None:
-        self._close(j, now)
-        self.restarts[j] += 1
-        comp = self._draw_comp()
-        self.fail_log.append((now, j, comp))
-        self.epoch[j] += 1
-        self.resumed[j] = True
-        if self.fm.node_down[comp]:
-            pieces = self.alloc[j]
-            p = pieces[0]
-            d = p[0]
-            k = min(self.fm.node_gpus, p[1])
-            p[1] -= k
-            if p[1] == 0:
-                pieces.pop(0)
-            self.plog.one(now, j, d, -k)
-            self.plog.one(now, DOWN, d, k)
-            self._busy_add(j, -k, now)
-            self.down += k
-            self.down_by_domain[d] = self.down_by_domain.get(d, 0) + k
-            self.dn_t.append(now)
-            self.dn_d.append(k)
-            self._push(now + self.fm.repair_s, EV_REPAIR, d, k)
-            if self.dom.total_free >= k and self.cur_limit - self.busy - self.inf >= k:   # spares may be used
-                new = self.place(self.dom, k)
-                pieces.extend(new)
-                self.plog.add(now, j, new, 1)
-                self._busy_add(j, k, now)
-            else:
-                self._release_short(j, now)
-                return
-        if self.restarts[j] > self.max_restarts:
-            self._release(j, now)
-            self.state[j] = FAILED
-            self.end_s[j] = now
-            return
-        self.state[j] = RESTARTING
-        self.fail_t[j] = now
-        self._push(now + self.fm.detect_s, EV_RESUME, j, self.epoch[j])
-
-    def _release_short(self, j: int, now: float) -> None:
-        """Job ``j`` lost GPUs to a down node and no spare is free: release the rest, queue it."""
-        pieces = self.alloc[j]
-        self.alloc[j] = None
-        self.plog.add(now, j, pieces, -1)
-        k = 0
-        for d, c in pieces:
-            self.dom.give(d, c)
-            k += c
-        self._busy_add(j, -k, now)
-        self.gpu_s[j] += self.gpus[j] * (now - self.since[j])
-        del self.running_by_prio[self.prio[j]][j]
-        self._released = True
-        if self.restarts[j] > self.max_restarts:
-            self.state[j] = FAILED
-            self.end_s[j] = now
-            return
-        self.state[j] = QUEUED
-        self.policy.requeue(j)
 
     # ---- driving and checking: in their own modules ------------------------
     def run(self) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from dctwin.cluster.placement.log import INFERENCE
 
-__all__ = ["step_capacity", "step_changes"]
+__all__ = ["shed", "step_capacity", "step_changes"]
 
 
 def step_changes(online, limit, inf_need, n_steps: int) -> list[bool]:
@@ -36,7 +38,7 @@ def step_capacity(eng, k: int, now: float) -> None:
     if target > eng.inf:
         x = target - eng.inf
         if eng.inference_preempts:
-            eng._shed(now, lambda: x - min(dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
+            shed(eng, now, lambda: x - min(dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
         x = max(0, min(x, dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
         if x:
             taken = dom.take_packed(x)
@@ -69,4 +71,55 @@ def step_capacity(eng, k: int, now: float) -> None:
         eng._released = True
     eng.shortfall[k] = eng.inf_need[k] - eng.inf
     if eng.busy + eng.inf > lim:
-        eng._shed(now, lambda: eng.busy + eng.inf - eng.cur_limit)
+        shed(eng, now, lambda: eng.busy + eng.inf - eng.cur_limit)
+
+
+def shed(eng, now: float, short) -> None:
+    """Preempt training until ``short()`` (GPUs still missing) is <= 0.
+
+    Order: deferrable jobs before the others, then lowest priority first;
+    within that set the smallest job that covers the shortfall (latest
+    started on ties), else the largest, so a small need does not stop a large job.
+    """
+    need = short()
+    if need <= 0:
+        return
+    for only_deferrable in (True, False):
+        for p in sorted(eng.running_by_prio):
+            need = _shed_set(eng, now, short, need, eng.running_by_prio[p], only_deferrable)
+            if need <= 0:
+                return
+
+
+def _shed_set(eng, now: float, short, need: int, running, only_deferrable: bool) -> int:
+    """Preempt from one priority's ``running`` jobs by ``shed``'s rule; returns the GPUs still missing.
+
+    The jobs are grouped by size once, each group in start order, so one pick is a
+    search over the sizes (the last job of the chosen size is the latest started), not
+    a scan of every running job: a large inference ramp on a large cluster sheds many
+    jobs in one step.
+    """
+    gpus, deferrable = eng.gpus, eng.deferrable
+    by_size: dict[int, list[int]] = {}
+    for v in running:
+        if not only_deferrable or deferrable[v]:
+            g = gpus[v]
+            grp = by_size.get(g)
+            if grp is None:
+                by_size[g] = [v]
+            else:
+                grp.append(v)
+    sizes = sorted(by_size)
+    while sizes:
+        i = bisect.bisect_left(sizes, need)      # smallest size that covers the need, else the largest
+        g = sizes[i] if i < len(sizes) else sizes[-1]
+        grp = by_size[g]
+        best = grp.pop()
+        if not grp:
+            sizes.remove(g)
+        eng.preempt(best, now)
+        eng.preemptions_for_capacity += 1
+        need = short()
+        if need <= 0:
+            break
+    return need

@@ -12,6 +12,7 @@ import math
 
 from dctwin.cluster.engine import CANCELLED, EV_END, EV_FAIL, EV_RESUME, QUEUED, RUNNING
 from dctwin.cluster.engine_audit import finish
+from dctwin.cluster.engine_fail import fail
 from dctwin.cluster.placement.log import DOWN
 from dctwin.progress import sink as progress_sink
 
@@ -40,7 +41,7 @@ def _heap_batch(eng, t: float) -> int:
                 eng._end(a, t)
         elif kind == EV_FAIL:
             if epoch[a] == b:
-                eng._fail(a, t)
+                fail(eng, a, t)
         elif kind == EV_RESUME:
             if epoch[a] == b:
                 eng.lost[a] += eng.gpus[a] * (t - eng.fail_t[a])
