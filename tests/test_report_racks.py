@@ -77,6 +77,17 @@ def test_a_large_hall_is_shown_in_groups_of_racks():
 
 
 def test_domains_that_do_not_tile_racks_are_refused():
-    pool = SimpleNamespace(platform=SimpleNamespace(gpus_per_unit=8, scale_up_domain_gpus=16, id="wide"))
     with pytest.raises(Missing, match="do not tile"):
-        _domains_per_rack(pool)
+        _domains_per_rack(SimpleNamespace(gpus_per_unit=8, scale_up_domain_gpus=16, id="wide"))
+
+
+def test_chunks_and_periods_change_nothing_but_memory(runs, monkeypatch):
+    """A hall computed a few steps at a time, and hourly means, equal the whole per-step computation."""
+    import dctwin.report.racks as racks
+
+    run = runs["borlange-2027"]
+    whole = hall_power(run).kw
+    monkeypatch.setattr(racks, "CHUNK_CELLS", 37 * 100)   # 37 steps of 100 racks at a time: chunk edges mid-hour
+    np.testing.assert_allclose(hall_power(run).kw, whole, rtol=1e-9, atol=1e-9)
+    hourly = hall_power(run, period_steps=4).kw           # 15-min steps
+    np.testing.assert_allclose(hourly, whole.reshape(-1, 4, whole.shape[1]).mean(axis=1), rtol=1e-9, atol=1e-9)
