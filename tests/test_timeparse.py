@@ -114,3 +114,17 @@ def test_the_cli_refuses_a_bad_timestamp_with_exit_code_2(tmp_path):
 def test_years_a_clock_cannot_hold_are_refused(stamp):
     with pytest.raises(InputError, match=f"line 2, timestamp.*year outside 1900-2200.*{stamp}"):
         parse_timestamps(pd.Series([stamp]), file="f", where=_where, naive=0.0)
+
+
+def test_grid_downloads_labelled_utc_follow_the_same_rules(tmp_path):
+    from dctwin.site.market_readers import read_carbon_file
+
+    head = "Datetime (UTC),Zone id,Carbon intensity gCO₂eq/kWh (Life cycle)\n"
+    naive, zoned = tmp_path / "a.csv", tmp_path / "b.csv"
+    naive.write_text(head + "".join(f"2023-06-01 {h:02d}:00:00,DE,{300 + h}\n" for h in range(5)))
+    zoned.write_text(head + "".join(f"2023-06-01T{h + 2:02d}:00+02:00,DE,{300 + h}\n" for h in range(5)))
+    a, b = (read_carbon_file(p, "electricitymaps", "Europe/Berlin") for p in (naive, zoned))
+    assert a.equals(b) and a.timestamp.iloc[0] == pd.Timestamp("2023-06-01 01:00")  # CET = UTC + 1
+    zoned.write_text(head + "2023-06-01T00:00Z,DE,1\n2023-06-01 01:00,DE,1\n")
+    with pytest.raises(InputError, match="line 3, time.*mixes timestamps"):
+        read_carbon_file(zoned, "electricitymaps", "Europe/Berlin")

@@ -35,7 +35,7 @@ import pandas as pd
 
 from dctwin.errors import InputError
 from dctwin.site.readers import _read_text
-from dctwin.timeparse import standard_offset_s
+from dctwin.timeparse import parse_timestamps, standard_offset_s
 
 __all__ = ["CARBON_FORMATS", "PRICE_FORMATS", "read_carbon_file", "read_price_file", "standard_offset_s"]
 
@@ -100,7 +100,7 @@ def _parse_time(cell: str, file: str, line: int) -> tuple[dt.datetime, str | Non
     s = cell.strip()
     mark = re.search(r"\(([A-Z]{3,4})\)\s*$", s)
     s = s[: mark.start()].strip() if mark else s
-    start = s.split(" - ")[0].strip().rstrip("Z")
+    start = s.split(" - ")[0].strip()  # local time in the header's zone: a UTC offset is not part of these exports
     for fmt in _TIME_FORMATS:
         try:
             return dt.datetime.strptime(start, fmt), (mark.group(1) if mark else None)
@@ -108,6 +108,12 @@ def _parse_time(cell: str, file: str, line: int) -> tuple[dt.datetime, str | Non
             continue
     raise InputError("not a time", file=file, field=f"line {line}, time", value=cell,
                      allowed="e.g. 01.01.2023 00:00 - 01.01.2023 01:00, or 2023-01-01 00:00:00")
+
+
+def _iso_utc_s(cells: list[str], file: str, where) -> np.ndarray:
+    """UTC seconds of ISO 8601 period starts labelled UTC: the shared rules (``dctwin.timeparse``), naive = UTC."""
+    utc = parse_timestamps(pd.Series(cells, dtype=object), file=file, where=where, naive=0.0)
+    return utc.as_unit("ns").asi8 // 1_000_000_000
 
 
 def _to_utc(times: list[tuple[dt.datetime, str | None]], tz_name: str, lines: list[int], file: str) -> np.ndarray:
@@ -225,10 +231,9 @@ def _read_electricitymaps(path: Path, site_tz: str) -> pd.DataFrame:
     c_col = _col(header, file, r"Carbon intensity.*Life ?cycle", r"Carbon intensity.*direct")
     data = _rows_of(rows, header, file)
     lines = [ln for ln, _ in data]
-    times = [_parse_time(r[t_col], file, ln) for ln, r in data]
+    utc_s = _iso_utc_s([r[t_col] for _, r in data], file, lambda i: f"line {lines[i]}, time")
     values = np.array([_number(r[c_col], False, file, ln, header[c_col]) for ln, r in data])
-    return _hourly(_to_utc(times, "UTC", lines, file), values, lines, file, "carbon_g_per_kwh", site_tz,
-                   _CARBON_RANGE)
+    return _hourly(utc_s, values, lines, file, "carbon_g_per_kwh", site_tz, _CARBON_RANGE)
 
 
 def _read_uk_carbon(path: Path, site_tz: str) -> pd.DataFrame:
@@ -237,7 +242,7 @@ def _read_uk_carbon(path: Path, site_tz: str) -> pd.DataFrame:
         data = json.loads(_read_text(path))["data"]
         if not isinstance(data, list) or len(data) < 2:
             raise ValueError("'data' must list at least two periods")
-        times = [_parse_time(str(p["from"]), file, k) for k, p in enumerate(data)]
+        starts = [str(p["from"]) for p in data]
         raw = [p["intensity"]["actual"] for p in data]
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(f"not a Carbon Intensity API document: {exc}", file=file,
@@ -247,8 +252,8 @@ def _read_uk_carbon(path: Path, site_tz: str) -> pd.DataFrame:
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             raise InputError("no actual intensity (missing values are refused, not filled)", file=file,
                              field=f"data[{k}].intensity.actual", value=v)
-    return _hourly(_to_utc(times, "UTC", lines, file), np.asarray(raw, float), lines, file, "carbon_g_per_kwh",
-                   site_tz, _CARBON_RANGE)
+    utc_s = _iso_utc_s(starts, file, lambda i: f"data[{i}].from")
+    return _hourly(utc_s, np.asarray(raw, float), lines, file, "carbon_g_per_kwh", site_tz, _CARBON_RANGE)
 
 
 def _read_plain(path: Path, columns: tuple[str, ...], site_tz: str) -> pd.DataFrame:
