@@ -14,9 +14,10 @@ from dctwin.cluster.placement import Domains
 from dctwin.cluster.placement.gang import GangRule, shape_free
 from dctwin.cluster.synthetic import synthetic_jobs
 from dctwin.config.cluster import SchedulerConfig
+from dctwin.errors import InputError
 from dctwin.stages.tables import job_kpis
 from dctwin.timeline import Timeline
-from test_cluster_helpers import platform, run_small
+from test_cluster_helpers import job_table, platform, run_small
 
 
 def _domains(size: int, n: int, used: list[int]) -> Domains:
@@ -107,3 +108,91 @@ def test_kpi_is_the_share_of_all_queue_wait():
                          "wait_s": [10.0, 30.0, 0.0], "fragmentation_wait_s": [10.0, 0.0, 0.0]})
     assert job_kpis(jobs)["fragmentation_wait_frac"] == pytest.approx(0.25)
     assert "fragmentation_wait_frac" not in job_kpis(jobs.drop(columns="fragmentation_wait_s"))
+
+
+# --- GPU-type pools in one cluster ---------------------------------------------------------------------------
+
+def _typed_run(rows, plan, types, policy="fifo", **sched):
+    n = 96
+    tl = Timeline(dt.date(2027, 1, 1), 900, n)
+    jobs = job_table(rows).assign(gpu_type=[r.get("gpu_type", "") for r in rows])
+    cfg = SchedulerConfig(policy=policy, failures={"enabled": False}, **sched)
+    return simulate_cluster(cfg, tl, np.full(n, sum(plan)), platform(8), jobs, np.zeros(n), 1, audit=True,
+                            domains=plan, domain_types=types)
+
+
+@pytest.mark.parametrize("policy", ["fifo", "easy_backfill", "priority_preempt", "fair_share", "tenant_quota"])
+def test_jobs_run_only_on_the_types_they_ask_for(policy):
+    plan, types = [8, 8, 4, 4], ["H100", "H100", "A10", "A10"]
+    rows = [{"submit_s": 0.0, "gpus": 4, "duration_s": 3600.0, "gpu_type": "A10"},
+            {"submit_s": 1.0, "gpus": 4, "duration_s": 3600.0, "gpu_type": "A10"},
+            {"submit_s": 2.0, "gpus": 4, "duration_s": 600.0, "gpu_type": "A10"},      # waits: A10 full
+            {"submit_s": 3.0, "gpus": 8, "duration_s": 600.0, "gpu_type": "H100"},
+            {"submit_s": 4.0, "gpus": 2, "duration_s": 600.0, "gpu_type": "A10|H100"},
+            {"submit_s": 5.0, "gpus": 2, "duration_s": 600.0}]                         # any type
+    r = _typed_run(rows, plan, types, policy)
+    p = r.placements[(r.placements["holder"] == "job") & (r.placements["gpus_change"] > 0)]
+    on = p.groupby("job_id")["domain"].agg(lambda d: {types[int(x)] for x in d})
+    assert on[0] == on[1] == on[2] == {"A10"} and on[3] == {"H100"}
+    assert on[4] <= {"A10", "H100"}
+    assert r.jobs.loc[2, "wait_s"] >= 3598.0            # 8 H100 GPUs idle: an A10 job still waits
+    if policy == "easy_backfill":                        # the H100 job passes the blocked A10 job
+        assert r.jobs.loc[3, "wait_s"] == 0
+
+
+def test_a_type_the_cluster_lacks_is_refused():
+    rows = [{"submit_s": 0.0, "gpus": 1, "gpu_type": "B200"}]
+    with pytest.raises(InputError, match="no GPUs of this type") as e:
+        _typed_run(rows, [8, 4], ["H100", "A10"])
+    assert e.value.field == "gpu_type" and "H100, A10" in str(e.value)
+    with pytest.raises(InputError, match="no GPUs of this type"):   # one type: the platform's GPU
+        _typed_run(rows, [8], None)
+
+
+def test_typed_gang_rule_counts_fragmentation_per_type():
+    rows = [{"submit_s": 0.0, "gpus": 3, "duration_s": 3600.0, "gpu_type": "A10"},
+            {"submit_s": 0.0, "gpus": 3, "duration_s": 3600.0, "gpu_type": "A10"},
+            {"submit_s": 1.0, "gpus": 2, "duration_s": 600.0, "gpu_type": "A10"}]     # 1 + 1 A10 free
+    r = _typed_run(rows, [8, 4, 4], ["H100", "A10", "A10"], gang_rule="domain")
+    assert r.jobs.loc[2, "wait_s"] == pytest.approx(3599.0)
+    assert r.jobs.loc[2, "fragmentation_wait_s"] == pytest.approx(3599.0)
+
+
+def test_the_job_table_reader_keeps_gpu_types(tmp_path):
+    from dctwin.workload.traces import read_job_table
+
+    f = tmp_path / "jobs.csv"
+    f.write_text("submit_s,gpus,duration_s,gpu_type\n0,1,60,H100 SXM5 80GB\n5,2,60,\n9,1,60,A10|hgx-h100\n")
+    jobs = read_job_table(f)
+    assert jobs["gpu_type"].tolist() == ["H100 SXM5 80GB", "", "A10|hgx-h100"]
+    tl = Timeline(dt.date(2027, 1, 1), 900, 8)
+    from dctwin.catalog import get_platform
+
+    r = simulate_cluster(SchedulerConfig(failures={"enabled": False}), tl, np.full(8, 8), get_platform("hgx-h100"),
+                         jobs, np.zeros(8), 0)
+    assert (r.jobs["state"] == "completed").all()
+    bad = jobs.assign(gpu_type=["H100 SXM5 80GB", "", "A10"])
+    with pytest.raises(InputError, match="row 2: the cluster has no GPUs of this type"):
+        simulate_cluster(SchedulerConfig(), tl, np.full(8, 8), get_platform("hgx-h100"), bad, np.zeros(8), 0)
+
+
+def test_a_typed_log_is_split_across_the_site_pools(tmp_path):
+    from types import SimpleNamespace
+
+    from dctwin.catalog import get_platform
+    from dctwin.cluster.stage import _pool_rows, check_pool_types
+    from dctwin.workload.traces import read_job_table
+
+    f = tmp_path / "jobs.csv"
+    f.write_text("submit_s,gpus,duration_s,gpu_type\n0,1,60,Rubin\n1,8,60,hgx-h100|vr-nvl72\n2,1,60,\n3,4,60,Rubin\n")
+    pools = [SimpleNamespace(platform=get_platform("vr-nvl72")), SimpleNamespace(platform=get_platform("hgx-h100"))]
+    jobs = read_job_table(f)
+    first, second = _pool_rows(jobs, pools[0], 0), _pool_rows(jobs, pools[1], 1)
+    assert first["submit_s"].tolist() == [0.0, 2.0, 3.0] and second["submit_s"].tolist() == [1.0]
+    assert first["job_id"].tolist() == [0, 1, 2] and second["job_id"].tolist() == [0]
+    workload = SimpleNamespace(jobs_path=f)
+    check_pool_types(workload, pools)
+    f.write_text("submit_s,gpus,duration_s,gpu_type\n0,1,60,Rubin\n1,8,60,MI300X\n")
+    with pytest.raises(InputError, match="row 1: the site has no GPUs of this type") as e:
+        check_pool_types(workload, pools)
+    assert "MI300X" in str(e.value) and e.value.file == str(f)

@@ -29,6 +29,7 @@ from dctwin.cluster.fenwick import Fenwick
 from dctwin.cluster.placement import Domains
 from dctwin.cluster.placement.gang import GangRule, shape_free
 from dctwin.cluster.placement.log import PlacementLog
+from dctwin.cluster.placement.typed import TypedDomains, fits_typed, pick_type
 
 __all__ = ["CANCELLED", "DONE", "FAILED", "PENDING", "QUEUED", "RESTARTING", "RUNNING", "Engine"]
 
@@ -44,7 +45,8 @@ class Engine:
     def __init__(self, *, jobs: dict, step_s: int, n_steps: int, online: list[int], limit: list[int],
                  inf_need: list[int], domain_gpus: int, place, policy_cls, depth: int, fm, ckpt_cfg,
                  max_restarts: int, inference_preempts: bool, rng: np.random.Generator,
-                 spare_fraction: float = 0.0, bin_s: float = 60.0, gang: str = "none") -> None:
+                 spare_fraction: float = 0.0, bin_s: float = 60.0, gang: str = "none", job_types=None,
+                 domain_types=None) -> None:
         from dctwin.cluster.failures import checkpoint_interval_s
 
         self._tau_rule = lambda g: checkpoint_interval_s(ckpt_cfg, fm.checkpoint_cost_s, g * fm.total_rate_per_gpu_s)
@@ -52,7 +54,7 @@ class Engine:
         self.n_steps = n_steps
         self.t_end = float(step_s * n_steps)
         self.online, self.limit, self.inf_need = online, limit, inf_need
-        self.dom = Domains(domain_gpus)
+        self.dom = Domains(domain_gpus) if domain_types is None else TypedDomains(domain_gpus, *domain_types)
         self.place = place
         self.fm = fm
         self.lam = fm.total_rate_per_gpu_s
@@ -86,6 +88,8 @@ class Engine:
         self._released = False
         self._first_walls()
         self.gang = GangRule(self.dom) if gang == "domain" else None   # placement/gang.py
+        self.jtypes = job_types          # per job: None (any GPU type) or the type indices it accepts
+        self.chosen = [0] * self.n if job_types is not None else None        # placement/typed.py
         self.policy = policy_cls(self, depth)
 
     def _init_jobs(self, jobs: dict) -> None:
@@ -141,6 +145,8 @@ class Engine:
 
     def fits(self, j: int, now: float) -> bool:
         """Job ``j`` may start now: enough GPUs, in a shape the gang rule allows (its fragmentation wait kept)."""
+        if self.jtypes is not None and self.jtypes[j] is not None:
+            return fits_typed(self, j, now)
         g = self.gpus[j]
         if g > self.avail():
             if self.gang is not None:
@@ -148,9 +154,15 @@ class Engine:
             return False
         return self.gang is None or self.gang.check(g, now)
 
-    def shape_ok(self, g: int) -> bool:
-        """``g`` GPUs are free in a shape the gang rule allows (always True without a rule)."""
-        return self.gang is None or shape_free(self.dom, g)
+    def shape_ok(self, j: int) -> bool:
+        """Job ``j``'s GPUs are free in a shape the gang rule allows, of a type it accepts (no blocked state kept)."""
+        if self.jtypes is not None and self.jtypes[j] is not None:
+            return pick_type(self, j)[0]
+        return self.gang is None or shape_free(self.dom, self.gpus[j])
+
+    def dom_of(self, j: int):
+        """Where job ``j`` is placed: the whole cluster, or the domains of the GPU type chosen for it."""
+        return self.dom if self.jtypes is None or self.jtypes[j] is None else self.dom.views[self.chosen[j]]
 
     def expired(self, j: int, now: float) -> bool:
         """True (and the job is cancelled) when ``j`` never started and waited past its deadline."""
@@ -226,7 +238,7 @@ class Engine:
     def start(self, j: int, now: float) -> None:
         """Place job ``j`` and begin a run segment."""
         g = self.gpus[j]
-        pieces = self.place(self.dom, g)
+        pieces = self.place(self.dom if self.jtypes is None else self.dom_of(j), g)
         self.alloc[j] = pieces
         self.plog.add(now, j, pieces, 1)
         if len(pieces) > self.ndom[j]:
@@ -360,7 +372,7 @@ class Engine:
                 break
             yield from reversed(list(self.running_by_prio[p]))
 
-    def preempt_lower(self, prio: int, g: int, now: float) -> bool:
+    def preempt_lower(self, prio: int, g: int, now: float, j: int = -1) -> bool:
         """Preempt lower-priority jobs until ``g`` GPUs are available (in a shape the gang rule allows).
 
         False (and nothing done) if too few are held below ``prio``; under a gang rule it may preempt and
@@ -368,12 +380,16 @@ class Engine:
         short = g - self.avail()
         if sum(b for p, b in self.prio_busy.items() if p < prio) < short:
             return False
-        gang = self.gang
+        def ready() -> bool:
+            if j >= 0 and self.jtypes is not None and self.jtypes[j] is not None:
+                return pick_type(self, j)[0]
+            return self.avail() >= g and (self.gang is None or shape_free(self.dom, g))
+
         for v in self._victims(prio):
-            if self.avail() >= g and (gang is None or shape_free(self.dom, g)):
+            if ready():
                 break
             self.preempt(v, now)
-        return self.avail() >= g and (gang is None or shape_free(self.dom, g))
+        return ready()
 
     # ---- driving and checking: in their own modules ------------------------
     def run(self) -> None:

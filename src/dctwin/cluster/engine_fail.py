@@ -33,8 +33,9 @@ def fail(eng, j: int, now: float) -> None:
         eng.dn_t.append(now)
         eng.dn_d.append(k)
         eng._push(now + eng.fm.repair_s, EV_REPAIR, d, k)
-        if eng.dom.total_free >= k and eng.cur_limit - eng.busy - eng.inf >= k:   # spares may be used
-            new = eng.place(eng.dom, k)
+        dom = eng.dom_of(j)          # the job's GPU type, if it asked for one
+        if dom.total_free >= k and eng.cur_limit - eng.busy - eng.inf >= k:   # spares may be used
+            new = eng.place(dom, k)
             pieces.extend(new)
             eng.plog.add(now, j, new, 1)
             eng._busy_add(j, k, now)

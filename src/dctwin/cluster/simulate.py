@@ -13,6 +13,7 @@ from dctwin.cluster.failures import failure_model
 from dctwin.cluster.placement import get_placement
 from dctwin.cluster.placement.gang import gang_rule
 from dctwin.cluster.placement.log import placement_table
+from dctwin.cluster.placement.typed import parse_types
 from dctwin.cluster.policies import get_policy
 from dctwin.cluster.series import step_mean
 from dctwin.config.cluster import SchedulerConfig
@@ -121,7 +122,8 @@ def _unpermute(eng: Engine, perm: np.ndarray) -> None:
 def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online: np.ndarray, platform: Platform,
                      jobs: pd.DataFrame, inference_gpus_needed: np.ndarray, seed: int,
                      gpu_cap: np.ndarray | None = None, *, audit: bool = False,
-                     latency: dict | None = None, domains: list[int] | None = None) -> ClusterResult:
+                     latency: dict | None = None, domains: list[int] | None = None,
+                     domain_types: list[str] | None = None) -> ClusterResult:
     """Simulate training/batch jobs and fluid inference on a phased GPU fleet.
 
     ``gpus_online`` [GPU] per step: installed and online; ``inference_gpus_needed``
@@ -132,7 +134,8 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     owner after each batch of events (slow; for tests). ``latency``: a scheduler
     attempt model (``dctwin.cluster.latency.fit_latency``) instead of ``scheduler.latency_path``'s.
     ``domains``: GPUs of each scale-up domain in the order they come online (e.g. a trace's nodes) instead of
-    equal domains of ``platform.scale_up_domain_gpus``.
+    equal domains of ``platform.scale_up_domain_gpus``; ``domain_types``: the GPU type of each of them (pools of
+    several types in one cluster; a job's ``gpu_type`` column, if any, says which it accepts).
     """
     n_steps = timeline.n_steps
     step_s = int(timeline.step_s)
@@ -147,22 +150,14 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     dgpus = int(platform.scale_up_domain_gpus)
     fm = failure_model(scheduler.failures, scheduler.checkpoint, dgpus)
 
-    tenant_codes, tenant_names = pd.factorize(jobs["tenant"].astype(str), sort=False)
+    cols, tenant_names = _engine_columns(jobs)
     submit = jobs["submit_s"].to_numpy(dtype=np.float64)
-    max_wait = jobs["max_wait_s"].to_numpy(dtype=np.float64)
-    cols = {
-        "gpus": jobs["gpus"].to_numpy(dtype=np.int64).tolist(),
-        "priority": jobs["priority"].to_numpy(dtype=np.int64).tolist(),
-        "tenant": tenant_codes.astype(np.int64).tolist(),
-        "submit_s": submit.tolist(),
-        "deadline_s": (submit + np.nan_to_num(max_wait, nan=np.inf)).tolist(),
-        "duration_s": jobs["duration_s"].to_numpy(dtype=np.float64).tolist(),
-        "deferrable": jobs["deferrable"].to_numpy(dtype=bool).tolist(),
-    }
+    cols["job_types"], typed = _typed(jobs, domains, domain_types, platform, scheduler.placement)
     perm = _ready_order(scheduler, cols, submit, seed, latency)
     eng = Engine(jobs=cols, step_s=step_s, n_steps=n_steps, online=online.tolist(), limit=limit.tolist(),
                  inf_need=need.tolist(), domain_gpus=list(domains) if domains else dgpus, place=place,
                  policy_cls=policy_cls, gang=gang_rule(scheduler.gang_rule, scheduler.placement),
+                 job_types=cols["job_types"] if typed else None, domain_types=typed,
                  depth=scheduler.backfill_depth, fm=fm, ckpt_cfg=scheduler.checkpoint,
                  max_restarts=scheduler.failures.max_restarts,
                  inference_preempts=scheduler.inference_preempts_training,
@@ -177,6 +172,52 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     result = _result(eng, jobs, online, need, fm, timeline)
     result.placements = placement_table(eng.plog, jobs["job_id"].to_numpy(), perm)
     return _fragmentation(eng, perm, result) if eng.gang is not None else result
+
+
+def _engine_columns(jobs: pd.DataFrame) -> tuple[dict, pd.Index]:
+    """The job table as the engine's per-job lists, and the tenant names (the engine numbers tenants)."""
+    tenant_codes, tenant_names = pd.factorize(jobs["tenant"].astype(str), sort=False)
+    submit = jobs["submit_s"].to_numpy(dtype=np.float64)
+    max_wait = jobs["max_wait_s"].to_numpy(dtype=np.float64)
+    return {
+        "gpus": jobs["gpus"].to_numpy(dtype=np.int64).tolist(),
+        "priority": jobs["priority"].to_numpy(dtype=np.int64).tolist(),
+        "tenant": tenant_codes.astype(np.int64).tolist(),
+        "submit_s": submit.tolist(),
+        "deadline_s": (submit + np.nan_to_num(max_wait, nan=np.inf)).tolist(),
+        "duration_s": jobs["duration_s"].to_numpy(dtype=np.float64).tolist(),
+        "deferrable": jobs["deferrable"].to_numpy(dtype=bool).tolist(),
+    }, tenant_names
+
+
+def _typed(jobs: pd.DataFrame, domains: list[int] | None, domain_types: list[str] | None, platform: Platform,
+           placement: str) -> tuple[list, tuple | None]:
+    """(per job: None or the GPU-type indices it accepts; (type index per domain, type names) or None).
+
+    Without ``domain_types`` the cluster has one type, ``platform.gpu_name`` (or ``platform.id``): a job asking
+    for another is refused.
+    """
+    asks = "gpu_type" in jobs.columns and bool((jobs["gpu_type"].fillna("").astype(str) != "").any())
+    if domain_types is None:
+        if asks:  # one type: the platform's GPU, by name or platform id, among a job's alternatives
+            ours = {platform.gpu_name, platform.id}
+            alts = jobs["gpu_type"].fillna("").astype(str).str.split("|")
+            ok = alts.map(lambda a: any(x.strip() in ours for x in a) or not "".join(a).strip()).to_numpy(dtype=bool)
+            if not ok.all():
+                i = int(np.flatnonzero(~ok)[0])
+                raise InputError(f"row {i}: the cluster has no GPUs of this type", field="gpu_type",
+                                 value=jobs["gpu_type"].iloc[i], allowed=f"{platform.gpu_name} or {platform.id}")
+        return [None] * len(jobs), None
+    if domains is None or len(domain_types) != len(domains):
+        raise InputError("one GPU type per domain is needed", field="domain_types",
+                         value=len(domain_types), allowed=f"{len(domains or [])} (one per domain)")
+    if not asks:
+        return [None] * len(jobs), None
+    if placement != "topology":
+        raise InputError("GPU-type pools need the topology placement", field="scheduler.placement", value=placement,
+                         allowed="topology")
+    names = list(dict.fromkeys(str(t) for t in domain_types))
+    return parse_types(jobs["gpu_type"], names), ([names.index(str(t)) for t in domain_types], names)
 
 
 def _fragmentation(eng: Engine, perm: np.ndarray | None, result: ClusterResult) -> ClusterResult:

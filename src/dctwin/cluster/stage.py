@@ -19,6 +19,7 @@ from dctwin.cluster.inference import TARGET_REPLICA_UTILISATION, inference_gpus_
 from dctwin.cluster.simulate import simulate_cluster
 from dctwin.config.cluster import SchedulerConfig
 from dctwin.config.workload import WorkloadConfig
+from dctwin.errors import InputError
 from dctwin.facility.it_power import it_power_kw
 from dctwin.operation.demand_response import cap_below_baseline
 from dctwin.operation.load_shift import shift_deferrable
@@ -29,7 +30,7 @@ from dctwin.workload import generate_jobs
 from dctwin.workload.schema import empty_jobs
 from dctwin.workload.stage import InferenceDemand
 
-__all__ = ["PoolRun", "pool_seed", "pool_stage"]
+__all__ = ["PoolRun", "check_pool_types", "pool_seed", "pool_stage"]
 
 
 @dataclass(frozen=True)
@@ -68,12 +69,52 @@ def _busy_cap(pool: Pool, op: RunPlan, share: np.ndarray, cooling_kw: np.ndarray
 def _pool_jobs(workload: WorkloadConfig, timeline: Timeline, pool: Pool, index: int, seed: int,
                op: RunPlan) -> pd.DataFrame:
     """The pool's job table: drawn (or replayed on the first pool only), slowed by a power cap, deferred."""
-    if workload.jobs_path is not None and index > 0:  # a replayed job trace runs on the first pool only
-        jobs = empty_jobs()
+    if workload.jobs_path is not None and index > 0 and not _typed_log(workload):
+        jobs = empty_jobs()  # a replayed job trace without GPU types runs on the first pool only
     else:
         jobs = generate_jobs(workload, timeline, int(pool.gpus_online.max()), pool.platform, seed)
+        if workload.jobs_path is not None and "gpu_type" in jobs.columns:
+            jobs = _pool_rows(jobs, pool, index)
     jobs = slowed_jobs(jobs, op.throughput_factor(pool))
     return shift_deferrable(jobs, np.asarray(op.defer_ok, dtype=bool), timeline.step_s)
+
+
+def _typed_log(workload: WorkloadConfig) -> bool:
+    """The replayed job table has a gpu_type column (read again: each pool takes its own rows)."""
+    from dctwin.workload.traces import read_job_table
+
+    return "gpu_type" in read_job_table(workload.jobs_path).columns
+
+
+def _first_type(jobs: pd.DataFrame) -> pd.Series:
+    return jobs["gpu_type"].astype(str).str.split("|").str[0].str.strip()
+
+
+def _pool_rows(jobs: pd.DataFrame, pool: Pool, index: int) -> pd.DataFrame:
+    """The rows of a typed job table pool ``index`` runs: jobs whose first GPU type is its GPU (name or platform
+    id); the first pool also takes jobs of any type ('')."""
+    first = _first_type(jobs)
+    mine = first.isin([pool.platform.gpu_name, pool.platform.id]).to_numpy()
+    if index == 0:
+        mine = mine | (first == "").to_numpy()
+    out = jobs[mine].reset_index(drop=True)
+    out["job_id"] = np.arange(len(out), dtype=np.int64)
+    return out
+
+
+def check_pool_types(workload: WorkloadConfig, pools: list[Pool]) -> None:
+    """A replayed job asking for a GPU type no pool of the site has is refused (file, row, type, the site's types)."""
+    if workload.jobs_path is None or not _typed_log(workload):
+        return
+    from dctwin.workload.traces import read_job_table
+
+    first = _first_type(read_job_table(workload.jobs_path))
+    names = [n for p in pools for n in (p.platform.gpu_name, p.platform.id)]
+    bad = np.flatnonzero(~(first.isin(names) | (first == "")).to_numpy())
+    if bad.size:
+        raise InputError(f"row {int(bad[0])}: the site has no GPUs of this type", file=str(workload.jobs_path),
+                         field="gpu_type", value=first.iloc[int(bad[0])],
+                         allowed=", ".join(names) + " ('' for any; a job runs on the pool of its first type)")
 
 
 def pool_stage(scheduler: SchedulerConfig, workload: WorkloadConfig, timeline: Timeline, pool: Pool, index: int,

@@ -19,7 +19,7 @@ import pandas as pd
 from dctwin.accounting.accounts import Accounts, accounting_stage
 from dctwin.accounting.band import BAND_FIELDS, BandDraws, band_draws
 from dctwin.buildout import Pool
-from dctwin.cluster.stage import PoolRun, pool_stage
+from dctwin.cluster.stage import PoolRun, check_pool_types, pool_stage
 from dctwin.config import Scenario
 from dctwin.facility.heat_reuse import heat_pump_economics
 from dctwin.facility.kpis import facility_kpis, monthly_kpis
@@ -147,6 +147,7 @@ def _clusters(sc: Scenario, timeline: Timeline, pools: list[Pool], demand: Infer
               cache: NoCache) -> list[PoolRun]:
     """The cluster stage of every pool; the cooling limit binds only under the 'throttle' overload rule."""
     limit = cooling_kw if sc.facility.cooling.overload_rule == "throttle" else None
+    check_pool_types(sc.workload, pools)  # a replayed job's GPU type must be one of the pools'
     gpus_total = sum(p.gpus_online for p in pools).astype(np.float64)
     runs = []
     for i, pool in enumerate(pools):

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from dctwin.errors import InputError
 
-__all__ = ["JOB_COLUMNS", "JOB_KINDS", "empty_jobs", "finish_jobs", "validate_jobs"]
+__all__ = ["JOB_COLUMNS", "JOB_KINDS", "OPTIONAL_COLUMNS", "empty_jobs", "finish_jobs", "validate_jobs"]
 
 #: column -> dtype of a job table.
 JOB_COLUMNS: dict[str, str] = {
@@ -27,6 +27,11 @@ JOB_COLUMNS: dict[str, str] = {
     "deferrable": "bool",     # may be shifted to cheap / low-carbon hours
     "model": "str",           # model trained or evaluated, '' when unknown
     "max_wait_s": "float64",  # longest acceptable queue wait [s], inf when none
+}
+
+#: optional columns: written only when the source has them.
+OPTIONAL_COLUMNS: dict[str, str] = {
+    "gpu_type": "str",        # GPU type(s) the job accepts: '' any, a name, or names separated by '|'
 }
 
 JOB_KINDS = ("pretrain", "finetune", "eval", "batch")
@@ -76,6 +81,8 @@ def finish_jobs(cols: dict) -> pd.DataFrame:
         else:
             arr = np.asarray(cols[name])
             data[name] = (arr if order is None else arr[order]).astype(dtype, copy=False)
+    if "gpu_type" in cols:
+        data["gpu_type"] = _str_column(cols["gpu_type"], order)
     return pd.DataFrame(data, copy=False)
 
 
@@ -116,4 +123,6 @@ def validate_jobs(df: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
     bad(~df["kind"].isin(JOB_KINDS).to_numpy(), "kind", f"kind must be one of {', '.join(JOB_KINDS)}")
     bad(df["tenant"].isna().to_numpy(), "tenant", "tenant must be a string")
     bad(df["model"].isna().to_numpy(), "model", "model must be a string ('' when unknown)")
+    if "gpu_type" in df.columns:
+        bad(df["gpu_type"].isna().to_numpy(), "gpu_type", "gpu_type must be a string ('' for any type)")
     return df

@@ -24,7 +24,14 @@ import pandas as pd
 
 from dctwin.errors import InputError
 from dctwin.timeparse import parse_timestamps
-from dctwin.workload.schema import JOB_COLUMNS, JOB_KINDS, PRIORITY_OF_KIND, finish_jobs, validate_jobs
+from dctwin.workload.schema import (
+    JOB_COLUMNS,
+    JOB_KINDS,
+    OPTIONAL_COLUMNS,
+    PRIORITY_OF_KIND,
+    finish_jobs,
+    validate_jobs,
+)
 
 __all__ = [
     "packaged_trace",
@@ -137,7 +144,8 @@ def read_alibaba_pods(path: str | Path, *, include_unscheduled: bool = False) ->
     deletion_time − scheduled_time [s] (pods never scheduled are dropped unless
     ``include_unscheduled``, then their duration is deletion − creation); pods with
     ``num_gpu`` = 0 (CPU-only) are dropped; GPU-sharing pods (``gpu_milli`` < 1000)
-    count as 1 GPU. ``kind``: 'batch' (deferrable) for best-effort QoS 'BE',
+    count as 1 GPU; a non-blank ``gpu_spec`` becomes ``gpu_type`` (the types a pod accepts).
+    ``kind``: 'batch' (deferrable) for best-effort QoS 'BE',
     'finetune' for pods of 8 GPUs or more, else 'eval'. ``tenant`` is the QoS class;
     ``model`` is ''; ``max_wait_s`` is inf; pods with zero lifetime get 1 s.
     """
@@ -165,7 +173,7 @@ def read_alibaba_pods(path: str | Path, *, include_unscheduled: bool = False) ->
     kind = np.where(qos == "BE", "batch", np.where(gpus >= 8, "finetune", "eval"))
     t0 = created.min() if created.size else 0.0
     n = int(keep.sum())
-    return validate_jobs(finish_jobs({
+    cols = {
         "kind": kind,
         "tenant": qos,
         "submit_s": created[keep] - t0,
@@ -175,7 +183,12 @@ def read_alibaba_pods(path: str | Path, *, include_unscheduled: bool = False) ->
         "deferrable": kind == "batch",
         "model": np.full(n, "", dtype=object),
         "max_wait_s": np.full(n, np.inf),
-    }), file=file)
+    }
+    if "gpu_spec" in df.columns:  # GPU types a pod accepts ('|' between alternatives); blank: any
+        spec = df["gpu_spec"].astype("string").fillna("").str.strip().to_numpy(dtype=str)[keep]
+        if (spec != "").any():
+            cols["gpu_type"] = spec
+    return validate_jobs(finish_jobs(cols), file=file)
 
 
 def read_alibaba_nodes(path: str | Path) -> pd.DataFrame:
@@ -271,9 +284,10 @@ def read_job_table(path: str | Path) -> pd.DataFrame:
     """
     df, file, is_csv = _read_table(path, parquet_ok=True)
     _need_columns(df, _REQUIRED, file)
-    extra = [c for c in df.columns if c not in JOB_COLUMNS]
+    extra = [c for c in df.columns if c not in JOB_COLUMNS and c not in OPTIONAL_COLUMNS]
     if extra:
-        raise InputError("unknown column", file=file, field=str(extra[0]), allowed=", ".join(JOB_COLUMNS))
+        raise InputError("unknown column", file=file, field=str(extra[0]),
+                         allowed=", ".join([*JOB_COLUMNS, *OPTIONAL_COLUMNS]))
     n = len(df)
     submit = _numbers(df, "submit_s", file, is_csv, minimum=0)
     gpus = _numbers(df, "gpus", file, is_csv, integer=True, minimum=1)
@@ -297,8 +311,11 @@ def read_job_table(path: str | Path) -> pd.DataFrame:
         wait = np.where(np.isnan(wait), np.inf, wait)
     else:
         wait = np.full(n, np.inf)
-    return validate_jobs(finish_jobs({
+    cols = {
         "kind": (kind_codes, kind_cats), "tenant": _factor(df, "tenant", "default", n, file), "submit_s": submit,
         "gpus": gpus.astype(np.int64), "duration_s": dur, "priority": prio, "deferrable": deferrable.astype(bool),
         "model": _factor(df, "model", "", n, file), "max_wait_s": wait,
-    }), file=file)
+    }
+    if "gpu_type" in df.columns:  # blank: any type
+        cols["gpu_type"] = _factor(df, "gpu_type", "", n, file)
+    return validate_jobs(finish_jobs(cols), file=file)

@@ -73,6 +73,11 @@ class GangRule:
             self.since = now
         return False
 
+    def block(self, now: float) -> None:
+        """The scheduler is blocked by the shape of the free GPUs from ``now`` (if not already)."""
+        if self.since < 0:
+            self.since = now
+
     def stop(self, now: float) -> None:
         """The scheduler is not (or no longer) blocked by the shape of the free GPUs."""
         if self.since >= 0:

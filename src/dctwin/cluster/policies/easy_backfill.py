@@ -135,7 +135,7 @@ class EasyBackfill(Fifo):
             g = gpus[j]
             if j == head or state[j] != QUEUED or g > avail:
                 continue
-            if eng.expired(j, now) or not eng.shape_ok(g):
+            if eng.expired(j, now) or not eng.shape_ok(j):
                 continue
             if eng.est_end_bin(j, now) < shadow:
                 eng.start(j, now)

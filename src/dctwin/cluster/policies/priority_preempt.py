@@ -46,7 +46,7 @@ class PriorityPreempt(Policy):
                 heapq.heappop(h)
                 eng.start(j, now)
                 continue
-            if not eng.preempt_lower(eng.prio[j], g, now):
+            if not eng.preempt_lower(eng.prio[j], g, now, j):
                 self._pass_lower(eng.prio[j], j, now, released, new)
                 return
             heapq.heappop(h)
@@ -64,7 +64,7 @@ class PriorityPreempt(Policy):
         for j in cands:
             if j == head or state[j] != QUEUED or prio[j] >= blocked_prio or gpus[j] > avail:
                 continue
-            if eng.expired(j, now) or not eng.shape_ok(gpus[j]):
+            if eng.expired(j, now) or not eng.shape_ok(j):
                 continue
             eng.start(j, now)
             avail -= gpus[j]
