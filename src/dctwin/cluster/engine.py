@@ -27,9 +27,9 @@ import numpy as np
 from dctwin.cluster.engine_capacity import step_capacity, step_changes
 from dctwin.cluster.fenwick import Fenwick
 from dctwin.cluster.placement import Domains
-from dctwin.cluster.placement.gang import GangRule, shape_free
+from dctwin.cluster.placement.gang import GangRule
 from dctwin.cluster.placement.log import PlacementLog
-from dctwin.cluster.placement.typed import TypedDomains, fits_typed, pick_type
+from dctwin.cluster.placement.typed import TypedDomains, can_start, fits_typed
 
 __all__ = ["CANCELLED", "DONE", "FAILED", "PENDING", "QUEUED", "RESTARTING", "RUNNING", "Engine"]
 
@@ -156,9 +156,7 @@ class Engine:
 
     def shape_ok(self, j: int) -> bool:
         """Job ``j``'s GPUs are free in a shape the gang rule allows, of a type it accepts (no blocked state kept)."""
-        if self.jtypes is not None and self.jtypes[j] is not None:
-            return pick_type(self, j)[0]
-        return self.gang is None or shape_free(self.dom, self.gpus[j])
+        return can_start(self, j, self.gpus[j])
 
     def dom_of(self, j: int):
         """Where job ``j`` is placed: the whole cluster, or the domains of the GPU type chosen for it."""
@@ -380,16 +378,11 @@ class Engine:
         short = g - self.avail()
         if sum(b for p, b in self.prio_busy.items() if p < prio) < short:
             return False
-        def ready() -> bool:
-            if j >= 0 and self.jtypes is not None and self.jtypes[j] is not None:
-                return pick_type(self, j)[0]
-            return self.avail() >= g and (self.gang is None or shape_free(self.dom, g))
-
         for v in self._victims(prio):
-            if ready():
+            if can_start(self, j, g):
                 break
             self.preempt(v, now)
-        return ready()
+        return can_start(self, j, g)
 
     # ---- driving and checking: in their own modules ------------------------
     def run(self) -> None:

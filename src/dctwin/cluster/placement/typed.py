@@ -23,7 +23,7 @@ from dctwin.cluster.placement.domains import Domains
 from dctwin.cluster.placement.gang import shape_free
 from dctwin.errors import InputError
 
-__all__ = ["TypeView", "TypedDomains", "fits_typed", "parse_types", "pick_type"]
+__all__ = ["TypeView", "TypedDomains", "can_start", "fits_typed", "parse_types", "pick_type"]
 
 
 class TypeView:
@@ -121,3 +121,11 @@ def fits_typed(eng, j: int, now: float) -> bool:
         else:
             gang.block(now)
     return ok
+
+
+def can_start(eng, j: int, g: int) -> bool:
+    """``g`` GPUs (job ``j``'s; -1: no job) may be placed now: free, under the cap, in a shape the gang rule
+    allows and of a type job ``j`` accepts."""
+    if j >= 0 and eng.jtypes is not None and eng.jtypes[j] is not None:
+        return pick_type(eng, j)[0]
+    return eng.avail() >= g and (eng.gang is None or shape_free(eng.dom, g))
