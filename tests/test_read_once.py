@@ -89,3 +89,18 @@ def test_the_size_cap_holds_for_a_file_already_read(tmp_path):
         read_input(weather, 1 << 20)
         with pytest.raises(Exception, match="larger than 10 bytes"):
             read_input(weather, 10)
+
+
+def test_telemetry_files_are_opened_once_and_hashed_as_parsed(tmp_path, monkeypatch):
+    from dctwin.telemetry import read_telemetry
+    from dctwin.telemetry.mapping import TelemetryMap
+
+    p = tmp_path / "t.csv"
+    p.write_text("time,it\n2027-01-01T00:00:00Z,100\n2027-01-01T00:01:00Z,200\n")
+    tmap = TelemetryMap.model_validate({"step_s": 60, "series": {"it_power_kw": {"source": "it", "unit": "kW"}}})
+    opens = _opens(monkeypatch, p)
+    tel = read_telemetry([p], tmap)
+    assert opens == {os.path.realpath(p): 1}
+    assert tel.sources[0]["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
+    with pytest.raises(Exception, match="pseudo-file"):
+        read_telemetry(["/proc/self/status"], tmap)

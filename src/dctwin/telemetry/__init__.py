@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dctwin.lazy import lazy_exports
-from dctwin.safeio import file_sha256
+from dctwin.safeio import read_input, read_once
 
 if TYPE_CHECKING:
     from dctwin.telemetry.align import Telemetry
@@ -30,12 +30,13 @@ def read_telemetry(paths: list[str | Path], mapping: TelemetryMap | str | Path) 
     """Read every file in ``paths`` and align the mapped series onto the mapping's grid."""
     from dctwin.telemetry.align import align
     from dctwin.telemetry.mapping import TelemetryMap, read_mapping
-    from dctwin.telemetry.readers import read_telemetry_file
+    from dctwin.telemetry.readers import MAX_FILE_BYTES, read_telemetry_file
 
     tmap = mapping if isinstance(mapping, TelemetryMap) else read_mapping(mapping)
     raws, sources = [], []
-    for path in paths:
-        raws.extend(read_telemetry_file(path, naive_timezone=tmap.naive_timezone, epoch_unit=tmap.epoch_unit))
-        p = Path(path)
-        sources.append({"file": str(p), "sha256": file_sha256(p), "bytes": p.stat().st_size})
+    with read_once():  # each file opened once: its SHA-256 is of the bytes parsed
+        for path in paths:
+            raws.extend(read_telemetry_file(path, naive_timezone=tmap.naive_timezone, epoch_unit=tmap.epoch_unit))
+            src = read_input(path, MAX_FILE_BYTES, what="telemetry file")
+            sources.append({"file": str(Path(path)), "sha256": src.sha256, "bytes": len(src.data)})
     return align(raws, tmap, tuple(sources))

@@ -13,10 +13,9 @@ the file, the row and the reason.
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,31 +43,22 @@ class RawSeries:
     extra: dict = field(default_factory=dict)
 
 
-def _checked_path(path: str | Path) -> Path:
-    p = Path(path)
-    try:
-        st = os.stat(p)
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", file=str(p)) from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError("not a regular file", file=str(p))
-    if st.st_size > MAX_FILE_BYTES:
-        raise InputError(f"file is larger than {MAX_FILE_BYTES} bytes", file=str(p), value=st.st_size)
-    return p
-
-
 def read_telemetry_file(path: str | Path, *, naive_timezone: str | None, epoch_unit: str | None) -> list[RawSeries]:
-    """Every series in one telemetry file, format chosen by the file name and its first bytes."""
-    p = _checked_path(path)
+    """Every series in one telemetry file, format chosen by the file name and its first bytes. The file is
+    opened once (regular file, size cap, timeout; ``dctwin.safeio.read_input``) and parsed from those bytes."""
+    from dctwin.safeio import read_input
+
+    p = Path(path)
+    data, file = read_input(p, MAX_FILE_BYTES, what="telemetry file").data, str(p)
     suffix = p.suffix.lower()
     if suffix == ".parquet":
-        return _from_table(_read_parquet(p), str(p), naive_timezone, epoch_unit, first_row=1)
-    head = p.open("rb").read(256).lstrip()
+        return _from_table(_read_parquet(data, file), file, naive_timezone, epoch_unit, first_row=1)
+    head = data[:256].lstrip()
     if suffix == ".json" or head.startswith(b"{"):
-        return _read_prometheus_json(p)
+        return _read_prometheus_json(data, file)
     if suffix in (".prom", ".txt", ".metrics") or head.startswith(b"#"):
-        return _read_exposition(p)
-    return _from_table(_read_csv(p), str(p), naive_timezone, epoch_unit, first_row=2)
+        return _read_exposition(data, file)
+    return _from_table(_read_csv(data, file), file, naive_timezone, epoch_unit, first_row=2)
 
 
 # ------------------------------------------------------------------ tables
@@ -84,23 +74,23 @@ def parse_csv_text(text: str, file: str, *, naive_timezone: str | None, epoch_un
     return _from_table(df, file, naive_timezone, epoch_unit, first_row=first_row)
 
 
-def _read_csv(p: Path) -> pd.DataFrame:
+def _read_csv(data: bytes, file: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
+        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"not a readable CSV table: {str(exc).splitlines()[0][:200]}", file=str(p)) from None
+        raise InputError(f"not a readable CSV table: {str(exc).splitlines()[0][:200]}", file=file) from None
     except pd.errors.EmptyDataError:
-        raise InputError("file is empty", file=str(p)) from None
+        raise InputError("file is empty", file=file) from None
 
 
-def _read_parquet(p: Path) -> pd.DataFrame:
+def _read_parquet(data: bytes, file: str) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(p).to_pandas()
+        return pq.read_table(pa.BufferReader(data)).to_pandas()
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"not a readable Parquet file: {str(exc)[:200]}", file=str(p)) from None
+        raise InputError(f"not a readable Parquet file: {str(exc)[:200]}", file=file) from None
 
 
 def _column(df: pd.DataFrame, names: tuple[str, ...]) -> str | None:
@@ -202,13 +192,13 @@ def _labels(text: str, file: str, line: int) -> dict[str, str]:
     return out
 
 
-def _read_exposition(p: Path) -> list[RawSeries]:
+def _read_exposition(data: bytes, file: str) -> list[RawSeries]:
     """Prometheus/OpenMetrics text: ``name{labels} value timestamp_ms`` per line; HELP/TYPE comments skipped."""
     try:
-        text = p.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"file is not UTF-8 text (byte {exc.start})", file=str(p)) from None
-    return parse_exposition(text, str(p))
+        raise InputError(f"file is not UTF-8 text (byte {exc.start})", file=file) from None
+    return parse_exposition(text, file)
 
 
 def parse_exposition(text: str, file: str, default_time_s: float | None = None) -> list[RawSeries]:
@@ -247,11 +237,10 @@ def _series_from_samples(name, labels, samples, file) -> RawSeries:
     return RawSeries(name, labels, arr[:, 0], arr[:, 1], arr[:, 2].astype(np.int64), file)
 
 
-def _read_prometheus_json(p: Path) -> list[RawSeries]:
+def _read_prometheus_json(data: bytes, file: str) -> list[RawSeries]:
     """A range query's JSON (``/api/v1/query_range``): data.result[*].metric and .values [[t_s, "v"], ...]."""
-    file = str(p)
     try:
-        doc = json.loads(p.read_bytes())
+        doc = json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise InputError(f"not valid JSON: {str(exc)[:120]}", file=file) from None
     data = doc.get("data") if isinstance(doc, dict) else None
