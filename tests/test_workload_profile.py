@@ -145,7 +145,7 @@ def test_swf(tmp_path):
     ("cluster_log.csv", HELIOS.replace(",8,64,", ",1e300,64,"), "line 2"),
     ("log.json", '[{"submitted_time": "2017-10-03 02:00:00", "attempts": [{"start_time": "2017-10-03 03:00:00", '
      '"end_time": "2017-10-03 02:00:00", "detail": []}]}]', "job 0: an attempt ends before it starts"),
-    ("log.json", '[{"submitted_time": "2017-13-03 02:00:00", "attempts": []}]', "job 0: expected"),
+    ("log.json", '[{"submitted_time": "2017-13-03 02:00:00", "attempts": []}]', "job 0: submitted_time': not a valid"),
     ("log.json", '[{"submitted_time": "2017-10-03 02:00:00"', "malformed JSON"),
     ("log.json", '{"a": 1}', "expected a JSON list"),
     ("empty.csv", "", "cannot tell the trace format"),

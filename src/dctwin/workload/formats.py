@@ -237,21 +237,33 @@ def _utc(t_s: float) -> datetime:
     return datetime.fromtimestamp(t_s, UTC).replace(tzinfo=None)
 
 
-def _philly_time(v, where: str, file: str, key: str) -> float:
-    if v is None or v == "None":
-        return np.nan
-    try:
-        return datetime.strptime(str(v), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        raise InputError(f"{where}: expected 'YYYY-MM-DD HH:MM:SS' or None", file=file, field=key,
-                         value=str(v)[:40]) from None
+def _philly_clock(doc: list, file: str) -> dict[str, float]:
+    """UTC seconds of every time text in a Philly log, read by the one set of timestamp rules
+    (``dctwin.timeparse``; naive times are UTC), each distinct text once."""
+    where: dict[str, str] = {}
+    for i, job in enumerate(doc):
+        if not isinstance(job, dict):
+            continue
+        atts = job.get("attempts") if isinstance(job.get("attempts"), list) else []
+        cells = [("submitted_time", job.get("submitted_time"))]
+        cells += [(k, a.get(k)) for a in atts if isinstance(a, dict) for k in ("start_time", "end_time")]
+        for key, v in cells:
+            if v is not None and v != "None":
+                where.setdefault(str(v), f"job {i}: {key}")
+    texts = list(where)
+    utc = parse_timestamps(pd.Series(texts, dtype=object), file=file, where=lambda k: where[texts[k]], naive=0.0)
+    return dict(zip(texts, (utc.as_unit("ns").asi8 / 1e9).tolist(), strict=True))
 
 
-def _philly_job(job, i: int, file: str) -> tuple[float, int, float, float, str, str]:
+def _philly_time(v, clock: dict[str, float]) -> float:
+    return np.nan if v is None or v == "None" else clock[str(v)]
+
+
+def _philly_job(job, i: int, file: str, clock: dict[str, float]) -> tuple[float, int, float, float, str, str]:
     where = f"job {i}"
     if not isinstance(job, dict) or "submitted_time" not in job or "attempts" not in job:
         raise InputError(f"{where}: expected an object with submitted_time and attempts", file=file)
-    sub = _philly_time(job["submitted_time"], where, file, "submitted_time")
+    sub = _philly_time(job["submitted_time"], clock)
     if not np.isfinite(sub):
         raise InputError(f"{where}: submitted_time is missing", file=file, field="submitted_time")
     atts = job["attempts"] if isinstance(job["attempts"], list) else None
@@ -259,8 +271,8 @@ def _philly_job(job, i: int, file: str) -> tuple[float, int, float, float, str, 
         raise InputError(f"{where}: attempts must be a list", file=file, field="attempts")
     run, first, gpus = 0.0, np.nan, 0
     for a in atts:
-        s = _philly_time(a.get("start_time"), where, file, "start_time")
-        e = _philly_time(a.get("end_time"), where, file, "end_time")
+        s = _philly_time(a.get("start_time"), clock)
+        e = _philly_time(a.get("end_time"), clock)
         if np.isfinite(s) and np.isfinite(e):
             if e < s:
                 raise InputError(f"{where}: an attempt ends before it starts", file=file, field="end_time")
@@ -281,13 +293,14 @@ def _philly(p: Path) -> TraceLog:
         raise InputError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=file) from None
     if not isinstance(doc, list):
         raise InputError("expected a JSON list of jobs", file=file, value=type(doc).__name__)
-    rows = [_philly_job(job, i, file) for i, job in enumerate(doc)]
+    clock = _philly_clock(doc, file)
+    rows = [_philly_job(job, i, file, clock) for i, job in enumerate(doc)]
     arr = list(zip(*rows, strict=False)) if rows else [[]] * 6
     sub, gpus, run, wait = (np.asarray(a, dtype=np.float64) for a in arr[:4])
     keep = (gpus >= 1) & (run > 0)
     t0 = _utc(float(sub.min())) if sub.size else None
     notes = [(f"philly: {int((~keep).sum())} jobs without GPUs or without a finished attempt left out; run time "
-             "= sum of attempts; wait = first attempt start - submission; times read as local clock time")]
+             "= sum of attempts; wait = first attempt start - submission; times without an offset read as UTC")]
     out = _frame(sub[keep], gpus[keep], run[keep], wait[keep], np.asarray(arr[4], dtype=object)[keep],
                  np.asarray(arr[5], dtype=object)[keep], np.full(int(keep.sum()), ""))
     return TraceLog(out, file, "philly", t0=t0, notes=notes)
