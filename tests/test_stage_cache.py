@@ -122,3 +122,25 @@ def test_a_stage_cannot_read_a_section_its_key_leaves_out(base):
     assert view.economics is base.economics
     with pytest.raises(AttributeError, match="declares only economics"):
         _ = view.workload
+
+
+def test_a_warm_run_directory_copies_the_kept_cluster_tables_byte_for_byte(base, tmp_path):
+    """``run`` keeps the Parquet files of the tables made of cluster stages alone; a warm re-run copies them,
+    and its run directory equals a cold one's; a damaged kept file is ignored and replaced."""
+    from dctwin.orchestrator import CLUSTER_TABLES, run
+
+    econ = changed(base, economics={"finance": {"wacc": 0.111}})
+    cold = run(econ, tmp_path / "cold")
+    run(base, tmp_path / "fill", cache=tmp_path / "cache")
+    kept = sorted((tmp_path / "cache" / "tables").glob("*/*.parquet"))
+    assert sorted(p.stem for p in kept) == sorted(CLUSTER_TABLES)
+    jobs = next(p for p in kept if p.stem == "jobs")
+    jobs.write_bytes(jobs.read_bytes()[:-10])  # truncated: must not reach a run directory
+    cache = StageCache(tmp_path / "cache")
+    warm = run(econ, tmp_path / "warm", cache=cache)
+    assert cache.misses == ["accounting"]
+    for name in [*cold.tables, "kpis.json"]:
+        file = name if name.endswith(".json") else f"{name}.parquet"
+        assert (tmp_path / "warm" / file).read_bytes() == (tmp_path / "cold" / file).read_bytes(), file
+    assert jobs.read_bytes() == (tmp_path / "cold" / "jobs.parquet").read_bytes()  # replaced by a whole copy
+    assert warm.path == tmp_path / "warm"

@@ -204,7 +204,7 @@ def remove_stale_staging(parent: Path) -> list[Path]:
 
 def write_run_dir(
     out_dir: Path,
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame | Path],
     kpis: Mapping[str, Any],
     manifest: Mapping[str, Any],
     texts: Mapping[str, str] | None = None,
@@ -212,7 +212,8 @@ def write_run_dir(
 ) -> Path:
     """Write a complete run directory at ``out_dir`` atomically and return it.
 
-    ``tables`` become ``<name>.parquet``, ``texts`` plain files; ``kpis.json``
+    ``tables`` become ``<name>.parquet`` (a ``Path`` value: a Parquet file ``write_table`` wrote from an equal
+    frame, copied as it is), ``texts`` plain files; ``kpis.json``
     and finally ``manifest.json`` (with a SHA-256 of every file) close it.
     ``finish(folder)`` (the report) runs on the staged run before the rename,
     so a run never appears without it. Refuses an ``out_dir`` that exists.
@@ -235,7 +236,10 @@ def write_run_dir(
 def _fill(staging: Path, out_dir: Path, tables, kpis, manifest, texts, finish) -> None:
     """Write every file into ``staging``, the manifest last, run ``finish``, then rename to ``out_dir``."""
     for name, frame in tables.items():
-        write_table(frame, staging / f"{name}.parquet")
+        if isinstance(frame, Path):  # the bytes write_table gave an equal frame before (kept by the stage cache)
+            shutil.copyfile(frame, staging / f"{name}.parquet")
+        else:
+            write_table(frame, staging / f"{name}.parquet")
     for name, text in (texts or {}).items():
         (staging / name).parent.mkdir(parents=True, exist_ok=True)
         (staging / name).write_text(text, encoding="utf-8")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -21,9 +23,11 @@ import numpy as np
 
 from dctwin.errors import InputError
 from dctwin.safeio import MAX_JOB_FILE_BYTES, read_input
+from dctwin.stages.store import ENTRY as ENTRY_FILE
 from dctwin.stages.store import read_entry, write_entry
 
-__all__ = ["Codec", "Fields", "NoCache", "StageCache", "array_digest", "code_fingerprint", "file_digests"]
+__all__ = ["Codec", "EncodedTables", "Fields", "NoCache", "StageCache", "array_digest", "code_fingerprint",
+           "file_digests"]
 
 T = TypeVar("T")
 
@@ -142,3 +146,61 @@ class StageCache(NoCache):
         write_entry(folder, key, base, codec.to_parts(value))
         self.misses.append(name)
         return value
+
+
+def _file_sha256(path: Path) -> str:
+    from dctwin.safeio import file_sha256
+
+    return file_sha256(path)
+
+
+class EncodedTables:
+    """Parquet files of run tables that come unchanged from cached stages (jobs, failures, placements of the
+    cluster stages), kept under ``root/tables/<key>/``: a warm re-run copies their bytes instead of encoding
+    the frames again. The key hashes the table's name, the keys of the stages it is made of, the dctwin code
+    and the pandas and pyarrow versions (the encoders); a file whose size or SHA-256 does not match its
+    ``entry.json`` is ignored and replaced."""
+
+    def __init__(self, cache: StageCache, stages: list[str]) -> None:
+        import pandas
+        import pyarrow
+
+        self.cache, self.ready = cache, bool(stages) and all(s in cache.keys for s in stages)
+        self._of = {"stages": [cache.keys.get(s) for s in stages], "code": code_fingerprint(),
+                    "pandas": pandas.__version__, "pyarrow": pyarrow.__version__}
+
+    def _folder(self, name: str) -> Path:
+        doc = json.dumps({"table": name, **self._of}, sort_keys=True).encode()
+        return self.cache.root / "tables" / hashlib.sha256(doc).hexdigest()
+
+    def get(self, name: str) -> Path | None:
+        """The kept file of table ``name`` when it checks out, else None."""
+        if not self.ready:
+            return None
+        folder = self._folder(name)
+        try:
+            entry = json.loads((folder / ENTRY_FILE).read_text(encoding="utf-8"))
+            path = folder / f"{name}.parquet"
+            if path.stat().st_size == entry["size"] and _file_sha256(path) == entry["sha256"]:
+                return path
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return None
+
+    def keep(self, name: str, written: Path) -> None:
+        """Keep a copy of ``written`` (the run directory's file of table ``name``); built beside, renamed in."""
+        if not self.ready:
+            return
+        folder = self._folder(name)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+        try:
+            shutil.copyfile(written, tmp / f"{name}.parquet")
+            entry = {"size": (tmp / f"{name}.parquet").stat().st_size, "sha256": _file_sha256(tmp / f"{name}.parquet")}
+            (tmp / ENTRY_FILE).write_text(json.dumps(entry), encoding="utf-8")
+            shutil.rmtree(folder, ignore_errors=True)  # a damaged copy is replaced
+            os.replace(tmp, folder)
+        except OSError:
+            pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
