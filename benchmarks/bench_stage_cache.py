@@ -53,7 +53,9 @@ def _cached_run(cache_dir: str, change: dict) -> dict:
 @pytest.fixture(scope="module")
 def warm(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("stage-cache"))
-    _cached_run(root, {})
+    # a whole `dctwin run --cache` fills the stage entries and keeps the cluster tables' Parquet files
+    subprocess.run([sys.executable, "-m", "dctwin", "run", "--out", str(tmp_path_factory.mktemp("fill") / "run"),
+                    "-q", "--no-report", "--cache", root], check=True, capture_output=True)
     return root
 
 
