@@ -7,6 +7,8 @@ domains stay whole for the next large job.
 
 from __future__ import annotations
 
+from itertools import islice
+
 from dctwin.cluster.placement.domains import Domains
 
 __all__ = ["place"]
@@ -32,8 +34,16 @@ def place(dom: Domains, gpus: int) -> list[list[int]]:
             level -= 1
             if level == 0:
                 raise AssertionError(f"placement of {gpus} GPUs with only {dom.total_free} free")
-        d = next(iter(b[level]))
-        dom.take(d, level)
-        out.append([d, level])
-        need -= level
+        if need <= size:
+            d = next(iter(b[level]))
+            dom.take(d, level)
+            out.append([d, level])
+            need -= level
+            continue
+        # more than a domain still needed: whole domains of this level in the set's order (nothing joins the
+        # level meanwhile), one pass over the set instead of a scan from its start per domain
+        for d in list(islice(b[level], (need - size - 1) // level + 1)):
+            dom.take(d, level)
+            out.append([d, level])
+            need -= level
     return out
