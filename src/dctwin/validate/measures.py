@@ -222,12 +222,14 @@ def _trace_waits() -> np.ndarray:
 
 
 @measure("alibaba_queue_wait")
-def alibaba_queue_wait(statistic: str = "mean", policy: str = "fifo", latency: str = "none") -> tuple[float, float]:
+def alibaba_queue_wait(statistic: str = "mean", policy: str = "fifo", latency: str = "none",
+                       gang: str = "none") -> tuple[float, float]:
     """(simulated, recorded) queue wait of the GPU pods [s]: 'mean' or 'pNN'.
 
     With ``latency='held_out'`` both sides are the odd-numbered pods, which the latency fit did not see.
+    ``gang='domain'``: each pod inside one of the trace's nodes (``scheduler.gang_rule``).
     """
-    _, res, _, _ = alibaba_replay(policy, latency)
+    _, res, _, _ = alibaba_replay(policy, latency, gang)
     sim = res.jobs["wait_s"].to_numpy(dtype=float)
     rec = _trace_waits()
     if latency == "held_out":
