@@ -196,3 +196,18 @@ def test_a_typed_log_is_split_across_the_site_pools(tmp_path):
     with pytest.raises(InputError, match="row 1: the site has no GPUs of this type") as e:
         check_pool_types(workload, pools)
     assert "MI300X" in str(e.value) and e.value.file == str(f)
+
+
+def test_the_fit_records_the_gpu_types_a_log_asks_for(tmp_path):
+    from dctwin.workload.formats import read_trace
+    from dctwin.workload.profile import fit_profile
+
+    rows = "".join(f"{i * 60},{1 + i % 2},{600 + i},{('A10', 'V100|A10', '')[i % 3]}\n" for i in range(300))
+    f = tmp_path / "jobs.csv"
+    f.write_text("submit_s,gpus,duration_s,gpu_type\n" + rows)
+    prof = fit_profile(read_trace(f))
+    assert prof["gpu_types"] == {"A10": 0.333333, "V100|A10": 0.333333, "any": 0.333333}
+    assert any("gpu_types" in n and "not drawn" in n for n in prof["notes"])
+    plain = tmp_path / "plain.csv"
+    plain.write_text("submit_s,gpus,duration_s\n" + "".join(r.rsplit(",", 1)[0] + "\n" for r in rows.splitlines()))
+    assert "gpu_types" not in fit_profile(read_trace(plain))

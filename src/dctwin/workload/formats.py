@@ -150,6 +150,8 @@ def _jobtable(p: Path) -> TraceLog:
     n = len(jt)
     df = _frame(jt["submit_s"], jt["gpus"], jt["duration_s"], np.full(n, np.nan), np.full(n, "unknown"),
                 jt["tenant"], jt["kind"])
+    if "gpu_type" in jt.columns:  # already in submit order, as the frame
+        df["gpu_type"] = jt["gpu_type"].to_numpy(dtype=str)
     return TraceLog(df, str(p), "jobtable", notes=["job table: no queue waits or final states recorded"])
 
 
@@ -168,6 +170,8 @@ def _openb(p: Path) -> TraceLog:
              "never-scheduled GPU pods left out; a GPU-sharing pod counts as 1 GPU; run time = deletion - "
              "scheduled (pods still running at the trace end are cut there); the clock origin is not published")]
     df = _frame(jt["submit_s"], jt["gpus"], jt["duration_s"], wait[order], state[order], jt["tenant"], jt["kind"])
+    if "gpu_type" in jt.columns:  # the pods' gpu_spec, in submit order
+        df["gpu_type"] = jt["gpu_type"].to_numpy(dtype=str)
     return TraceLog(df, file, "openb", notes=notes)
 
 

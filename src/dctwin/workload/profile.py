@@ -126,7 +126,12 @@ def fit_profile(log: TraceLog) -> dict:
         lo = hi
     wait = j["wait_s"].to_numpy()
     recorded = wait[np.isfinite(wait)]
-    return {
+    types = None
+    if "gpu_type" in j.columns:  # shares of the GPU types jobs asked for ('any': blank)
+        types = _shares(np.where(j["gpu_type"].to_numpy(dtype=str) == "", "any", j["gpu_type"].to_numpy(dtype=str)))
+        notes = [*notes, "gpu_types: shares of the GPU types the log's jobs asked for; recorded, not drawn (a "
+                 "generated job runs on the pool that draws it; replay the log through jobs_path to keep its types)"]
+    doc = {
         "dctwin_workload_profile": PROFILE_VERSION,
         "source": {"file": Path(log.file).name, "sha256": _file_sha256(log.file), "format": log.format,
                    "jobs": len(j), "first_submit": None if log.t0 is None else log.t0.isoformat()},
@@ -140,3 +145,6 @@ def fit_profile(log: TraceLog) -> dict:
         "scheduler_latency": fit_latency(recorded),
         "recorded_runtime_s": {k: round(v, 3) for k, v in summary(dur).items()},
     }
+    if types is not None:
+        doc["gpu_types"] = types
+    return doc
