@@ -89,3 +89,21 @@ def test_job_ids_survive_the_queue_order_of_a_latency_model():
 def test_no_jobs_no_rows():
     r = run_small([], gpus=16)
     assert len(r.placements) == 0 and list(r.placements.columns)[:2] == ["t_s", "job_id"]
+
+
+def test_a_log_past_its_bound_is_dropped_whole(monkeypatch):
+    """Past MAX_ROWS the log keeps nothing (a cut log would give wrong rack loads) and says when it stopped."""
+    import dctwin.cluster.placement.log as log
+
+    monkeypatch.setattr(log, "MAX_ROWS", 50)
+    n = 4 * 96
+    tl = Timeline(dt.date(2027, 1, 1), STEP_S, n)
+    jobs = synthetic_jobs(400, 64, 4 * 86_400.0, seed=1, load=0.7)
+    r = simulate_cluster(SchedulerConfig(), tl, np.full(n, 64), platform(DOMAIN), jobs, np.zeros(n), 5)
+    assert r.placements.empty and r.series["gpus_busy_training"].max() > 0
+    bounded = log.PlacementLog(max_rows=2)
+    bounded.add(5.0, 0, [[0, 4], [1, 4]], 1)
+    bounded.one(6.0, 1, 2, 3)
+    assert bounded.dropped_at_s == 6.0 and bounded.columns().shape == (0, 4)
+    bounded.one(7.0, 1, 2, -3)
+    assert bounded.columns().shape == (0, 4)

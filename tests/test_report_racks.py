@@ -91,3 +91,12 @@ def test_chunks_and_periods_change_nothing_but_memory(runs, monkeypatch):
     np.testing.assert_allclose(hall_power(run).kw, whole, rtol=1e-9, atol=1e-9)
     hourly = hall_power(run, period_steps=4).kw           # 15-min steps
     np.testing.assert_allclose(hourly, whole.reshape(-1, 4, whole.shape[1]).mean(axis=1), rtol=1e-9, atol=1e-9)
+
+
+def test_a_dropped_placement_log_is_named_not_drawn(runs):
+    """An empty log on a run whose GPUs were busy (the log passed its bound) is refused, not drawn as idle racks."""
+    run = runs["air-cooled-hgx-tampa"]
+    tables = dict(run.tables, placements=run.tables["placements"].iloc[:0])
+    dropped = type(run)(path=run.path, name=run.name, manifest=run.manifest, kpis=run.kpis, tables=tables)
+    with pytest.raises(Missing, match="kept no placement log"):
+        hall_power(dropped)

@@ -6,6 +6,10 @@ One row per piece taken or given back: time [s], holder (a job index, or
 turned into a table once at the end of the run. Summing the rows of a domain up to
 time ``t`` gives the GPUs held there at ``t`` exactly, so power and heat by
 domain (and rack) over time follow from the log (``domain_held_per_step``).
+
+The log is bounded: past ``MAX_ROWS`` rows (a year of a ~38,000-GPU cluster
+at 60-s steps logs ~58 M) it is dropped whole and the run keeps none, since a
+cut log would give wrong rack loads; ``dropped_at_s`` says when.
 """
 
 from __future__ import annotations
@@ -17,34 +21,58 @@ import pandas as pd
 
 from dctwin.cluster.series import step_mean
 
-__all__ = ["DOWN", "HOLDERS", "INFERENCE", "PlacementLog", "domain_held_per_step", "placement_table"]
+__all__ = ["DOWN", "HOLDERS", "INFERENCE", "MAX_ROWS", "PlacementLog", "domain_held_per_step", "placement_table"]
 
 INFERENCE = -1          # holder code: GPUs granted to inference replicas
 DOWN = -2               # holder code: GPUs out of service after a node failure, awaiting repair
 HOLDERS = {INFERENCE: "inference", DOWN: "down"}
+MAX_ROWS = 8_000_000    # 256 MB in the engine; the default site's year logs ~0.64 M rows
 
 
 class PlacementLog:
     """Append-only rows ``(t_s, holder, domain, gpus change)`` in one float64 array (integers below 2**53 exact)."""
 
-    __slots__ = ("rows",)
+    __slots__ = ("dropped_at_s", "limit", "rows")
 
-    def __init__(self) -> None:
+    def __init__(self, max_rows: int | None = None) -> None:
         self.rows = array("d")
+        self.limit = 4 * (MAX_ROWS if max_rows is None else max_rows)   # floats, four a row
+        self.dropped_at_s: float | None = None
 
     def add(self, t: float, holder: int, pieces, sign: int) -> None:
         """Log ``[[domain, count], ...]`` taken (``sign`` +1) or given back (-1) by ``holder`` at ``t``."""
         ext = self.rows.extend
         for d, c in pieces:
             ext((t, holder, d, sign * c))
+        if len(self.rows) > self.limit:
+            self._drop(t)
 
     def one(self, t: float, holder: int, d: int, change: int) -> None:
         """Log a change of ``change`` GPUs held by ``holder`` in domain ``d`` at ``t``."""
         self.rows.extend((t, holder, d, change))
+        if len(self.rows) > self.limit:
+            self._drop(t)
+
+    def _drop(self, t: float) -> None:
+        """Past the bound: free the rows and keep none from here on (a cut log would mislead)."""
+        self.dropped_at_s = t
+        self.rows = _Sink()
 
     def columns(self) -> np.ndarray:
         """The rows as a ``(n, 4)`` float64 array."""
-        return np.frombuffer(self.rows, dtype=np.float64).reshape(-1, 4) if self.rows else np.zeros((0, 4))
+        return np.frombuffer(self.rows, dtype=np.float64).reshape(-1, 4) if len(self.rows) else np.zeros((0, 4))
+
+
+class _Sink:
+    """Where rows go once the log is dropped: nowhere."""
+
+    __slots__ = ()
+
+    def extend(self, _row) -> None:
+        pass
+
+    def __len__(self) -> int:
+        return 0
 
 
 def placement_table(log: PlacementLog, job_ids: np.ndarray, perm: np.ndarray | None = None) -> pd.DataFrame:
