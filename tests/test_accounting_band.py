@@ -80,6 +80,17 @@ def test_triangular_ppf_is_scipys_bit_for_bit():
                               stats.triang.ppf(u, c, loc=low, scale=high - low))
 
 
+def test_band_draws_are_scipys_latin_hypercube_bit_for_bit():
+    from scipy.stats import qmc
+
+    from dctwin.accounting.band import band_draws
+
+    for seed in (0, 1, 42, 2**31 - 1, 2**63 - 1):
+        for samples in (1, 2, 40, 257):
+            want = qmc.LatinHypercube(d=len(BAND_FIELDS), seed=seed).random(samples)
+            assert np.array_equal(band_draws(samples, seed).unit, want)
+
+
 def test_cached_draws_give_the_same_band(series):
     from dctwin.accounting.band import band_draws
 

@@ -111,15 +111,13 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
 
 
 def _band_draws(sc: Scenario, cache: NoCache) -> BandDraws | None:
-    """The investor band's Latin-hypercube points, kept in the cache (keyed by count, fields, seed and scipy's
-    version) so that a warm re-run needs no scipy.stats; None without a cache (the band draws them)."""
+    """The investor band's Latin-hypercube points, kept in the cache (keyed by count, fields, seed and numpy's
+    version: the draws come from its generator); None without a cache (the band draws them)."""
     samples = sc.economics.finance.band_samples
     if not cache.enabled or samples <= 0:
         return None
-    import scipy
-
     return cache.stage("band-draws", lambda: {"samples": samples, "fields": list(BAND_FIELDS),
-                                              "seed": sc.simulation.seed, "scipy": scipy.__version__},
+                                              "seed": sc.simulation.seed, "numpy": np.__version__},
                        lambda: band_draws(samples, sc.simulation.seed), Fields(BandDraws))
 
 
