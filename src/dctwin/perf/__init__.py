@@ -10,17 +10,25 @@ published figures they were fitted to are in ``perf/data/reference.yaml``
 (``python -m dctwin.perf``), the checks in ``dctwin validate``.
 """
 
-from dctwin.perf.disagg import DisaggregatedPerf, disaggregated_perf
-from dctwin.perf.hardware import PRECISIONS, check_precision, peak_flops
-from dctwin.perf.inference import InferencePerf, inference_perf, replica_sizes, throughput_at_scale
-from dctwin.perf.layout import MODES, Layout, TrainingJob
-from dctwin.perf.memory import MemoryUse, training_memory
-from dctwin.perf.models import LLM, get_model, load_models, read_models_file
-from dctwin.perf.power import power_cap_throughput_factor
-from dctwin.perf.reference import CaseResult, calibration_report, fit_constants, format_report, load_reference
-from dctwin.perf.roofline import StepCost, step_cost
-from dctwin.perf.search import best_layout, choose_parallelism, mfu_at_scale, training_perf
-from dctwin.perf.training import TrainingPerf, evaluate_layout, model_flops_per_token
+# name -> submodule: imported on first use (PEP 562), so that a run that only reads the model list does not
+# import the calibration fit (scipy.optimize, ~0.5 s)
+_LAZY = {
+    "DisaggregatedPerf": "dctwin.perf.disagg", "disaggregated_perf": "dctwin.perf.disagg",
+    "PRECISIONS": "dctwin.perf.hardware", "check_precision": "dctwin.perf.hardware",
+    "peak_flops": "dctwin.perf.hardware", "InferencePerf": "dctwin.perf.inference",
+    "inference_perf": "dctwin.perf.inference", "replica_sizes": "dctwin.perf.inference",
+    "throughput_at_scale": "dctwin.perf.inference", "MODES": "dctwin.perf.layout", "Layout": "dctwin.perf.layout",
+    "TrainingJob": "dctwin.perf.layout", "MemoryUse": "dctwin.perf.memory", "training_memory": "dctwin.perf.memory",
+    "LLM": "dctwin.perf.models", "get_model": "dctwin.perf.models", "load_models": "dctwin.perf.models",
+    "read_models_file": "dctwin.perf.models", "power_cap_throughput_factor": "dctwin.perf.power",
+    "CaseResult": "dctwin.perf.reference", "calibration_report": "dctwin.perf.reference",
+    "fit_constants": "dctwin.perf.reference", "format_report": "dctwin.perf.reference",
+    "load_reference": "dctwin.perf.reference", "StepCost": "dctwin.perf.roofline",
+    "step_cost": "dctwin.perf.roofline", "best_layout": "dctwin.perf.search",
+    "choose_parallelism": "dctwin.perf.search", "mfu_at_scale": "dctwin.perf.search",
+    "training_perf": "dctwin.perf.search", "TrainingPerf": "dctwin.perf.training",
+    "evaluate_layout": "dctwin.perf.training", "model_flops_per_token": "dctwin.perf.training",
+}
 
 __all__ = [
     "DisaggregatedPerf",
@@ -57,3 +65,17 @@ __all__ = [
     "throughput_at_scale",
     "training_perf",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'dctwin.perf' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
