@@ -25,38 +25,40 @@ from __future__ import annotations
 import numpy as np
 
 from dctwin.facility import chillers, moist_air
-from dctwin.facility.params import load_params
+from dctwin.facility.params import FacilityParams, packaged_params
 
 __all__ = ["air_design_flow_kw", "air_side", "economiser_fraction", "fan_kw", "humidity_limits"]
 
 
-def _p() -> dict:
-    return {**load_params("cooling")["values"], **load_params("air")["values"]}
+def _p(params: FacilityParams | None) -> dict:
+    params = params or packaged_params()
+    return {**params.cooling["values"], **params.air["values"]}
 
 
-def economiser_fraction(dry_bulb_c, supply_c: float, rise_k: float | None = None) -> np.ndarray:
+def economiser_fraction(dry_bulb_c, supply_c: float, rise_k: float | None = None, *,
+                        params: FacilityParams | None = None) -> np.ndarray:
     """Share of the heat an indirect economiser (or water-side economiser) carries at ``dry_bulb_c`` [°C] [0-1].
 
     All of it while the outdoor air is an approach below ``supply_c`` [°C], none
     once it reaches ``supply_c + rise_k`` less the approach, linear between.
     """
-    p = _p()
+    p = _p(params)
     rise = p["crah_air_delta_t_k"] if rise_k is None else rise_k
     full_below = supply_c - p["economiser_approach_k"]
     none_above = supply_c + rise - p["economiser_approach_k"]
     return np.clip((none_above - np.asarray(dry_bulb_c, dtype=float)) / (none_above - full_below), 0.0, 1.0)
 
 
-def air_design_flow_kw(design_room_heat_kw: float) -> tuple[float, float]:
+def air_design_flow_kw(design_room_heat_kw: float, *, params: FacilityParams | None = None) -> tuple[float, float]:
     """(design air flow [m³/s], design fan power [kW]) to carry ``design_room_heat_kw`` [kW] plus the fans' heat."""
-    p = _p()
+    p = _p(params)
     per_kw = 1.0 / (p["air_density_kg_per_m3"] * p["air_cp_kj_per_kg_k"] * p["crah_air_delta_t_k"])  # m³/s per kW
     sfp = p["fan_total_pressure_pa"] / p["fan_efficiency"] / 1000.0  # kW per m³/s at design
     flow = design_room_heat_kw * per_kw / (1.0 - sfp * per_kw)
     return flow, flow * sfp
 
 
-def fan_kw(room_heat_kw, design_room_heat_kw: float) -> np.ndarray:
+def fan_kw(room_heat_kw, design_room_heat_kw: float, *, params: FacilityParams | None = None) -> np.ndarray:
     """Fan power moving ``room_heat_kw`` [kW] plus the fans' own heat, cube law below design flow [kW].
 
     Fans never run past full speed: heat above the design flow leaves with a larger air rise.
@@ -64,8 +66,8 @@ def fan_kw(room_heat_kw, design_room_heat_kw: float) -> np.ndarray:
     room = np.asarray(room_heat_kw, dtype=float)
     if design_room_heat_kw <= 0:
         return np.zeros(room.shape)
-    _, design_kw = air_design_flow_kw(design_room_heat_kw)
-    floor = _p()["fan_min_speed_frac"]
+    _, design_kw = air_design_flow_kw(design_room_heat_kw, params=params)
+    floor = _p(params)["fan_min_speed_frac"]
     full = design_room_heat_kw + design_kw  # heat at full speed, fans included
     # fan = F ((room + fan) / full)³: two Newton steps from the no-self-heating guess (error < 1e-9 of the fan power)
     room_c = np.minimum(room, design_room_heat_kw)  # at or above design heat the fans run flat out
@@ -77,9 +79,9 @@ def fan_kw(room_heat_kw, design_room_heat_kw: float) -> np.ndarray:
     return design_kw * frac * frac * frac
 
 
-def humidity_limits(envelope: str, supply_c: float) -> tuple[float, float]:
+def humidity_limits(envelope: str, supply_c: float, *, params: FacilityParams | None = None) -> tuple[float, float]:
     """(lowest, highest) humidity ratio [kg/kg] of supply air at ``supply_c`` [°C] in the ASHRAE ``envelope``."""
-    _, _, dp_min, dp_max, rh_min, rh_max = load_params("air")["envelopes"][envelope]
+    _, _, dp_min, dp_max, rh_min, rh_max = (params or packaged_params()).air["envelopes"][envelope]
     w_min = max(float(moist_air.hum_ratio_from_dew_point(dp_min)), float(moist_air.hum_ratio(supply_c, rh_min)))
     w_max = min(float(moist_air.hum_ratio_from_dew_point(dp_max)), float(moist_air.hum_ratio(supply_c, rh_max)))
     return w_min, w_max
@@ -92,9 +94,9 @@ def _coil_kw(mass_kg_s, t_in, w_in, supply_c: float, w_max: float) -> np.ndarray
     return np.maximum(mass_kg_s * dh, 0.0)
 
 
-def closed_coil_kw(m, db, w_out, supply_c: float, w_lim: tuple[float, float]):
+def closed_coil_kw(m, db, w_out, supply_c: float, w_lim: tuple[float, float], *, params: FacilityParams | None = None):
     """(coil load [kW], humidifier steam [kg/s]) of closed recirculation with a make-up air share."""
-    p = _p()
+    p = _p(params)
     f = p["makeup_air_frac"]
     w_room = np.clip(w_out, *w_lim)
     t_mix = (1.0 - f) * (supply_c + p["crah_air_delta_t_k"]) + f * db
@@ -102,14 +104,14 @@ def closed_coil_kw(m, db, w_out, supply_c: float, w_lim: tuple[float, float]):
     return _coil_kw(m, t_mix, w_mix, supply_c, w_lim[1]), m * np.maximum(w_room - w_mix, 0.0)
 
 
-def _direct_coil_kw(m, db, w_out, supply_c: float, w_lim: tuple[float, float]):
+def _direct_coil_kw(m, db, w_out, supply_c: float, w_lim: tuple[float, float], params: FacilityParams):
     """(coil load [kW], humidifier steam [kg/s], outdoor share [0-1]) of a direct air economiser.
 
     Outdoor air is mixed with return air down to the supply temperature (all
     outdoor air once it is warmer than the supply); room humidity follows the
     outdoor air within the envelope.
     """
-    ret = supply_c + _p()["crah_air_delta_t_k"]
+    ret = supply_c + _p(params)["crah_air_delta_t_k"]
     usable = db < ret
     share = np.where(usable, np.clip((ret - supply_c) / np.maximum(ret - db, 1e-9), 0.0, 1.0), 0.0)
     w_room = np.clip(w_out, *w_lim)
@@ -119,21 +121,22 @@ def _direct_coil_kw(m, db, w_out, supply_c: float, w_lim: tuple[float, float]):
     return coil, m * np.maximum(w_room - w_mix, 0.0), share
 
 
-def _compressor_kw(coil_kw, db, cooling: str, chw_c, capacity_kw: float):
+def _compressor_kw(coil_kw, db, cooling: str, chw_c, capacity_kw: float, params: FacilityParams):
     """(compressor power [kW], heat it cannot carry [kW]) for ``coil_kw`` of coil load."""
     if cooling == "economiser_only" or capacity_kw <= 0:
         return np.zeros(np.shape(coil_kw)), np.asarray(coil_kw, dtype=float)
     if cooling == "crac_dx":
-        cap = capacity_kw * chillers.dx_capacity_factor(db)
+        cap = capacity_kw * chillers.dx_capacity_factor(db, params=params)
         served = np.minimum(coil_kw, cap)
-        return served / chillers.dx_cop(db, served / cap), coil_kw - served
-    cap = capacity_kw * chillers.chiller_capacity_factor(chw_c, db)
+        return served / chillers.dx_cop(db, served / cap, params=params), coil_kw - served
+    cap = capacity_kw * chillers.chiller_capacity_factor(chw_c, db, params=params)
     served = np.minimum(coil_kw, cap)
-    return chillers.chiller_power_kw(served, cap, chw_c, db, rated_kw=capacity_kw), coil_kw - served
+    return chillers.chiller_power_kw(served, cap, chw_c, db, rated_kw=capacity_kw, params=params), coil_kw - served
 
 
 def air_side(room_heat_kw, dry_bulb_c, hum_ratio_out, *, supply_c: float, envelope: str, economiser: str,
-             cooling: str, design_room_heat_kw: float, capacity_kw: float) -> dict[str, np.ndarray]:
+             cooling: str, design_room_heat_kw: float, capacity_kw: float,
+             params: FacilityParams | None = None) -> dict[str, np.ndarray]:
     """Per-step air-side power for ``room_heat_kw`` [kW] at outdoor ``dry_bulb_c`` [°C] and ``hum_ratio_out`` [kg/kg].
 
     ``capacity_kw`` [kW] is the mechanical cooling at its rating point (chiller:
@@ -141,28 +144,29 @@ def air_side(room_heat_kw, dry_bulb_c, hum_ratio_out, *, supply_c: float, envelo
     humidifier power [kW], the heat into the air and the heat mechanical
     cooling could not carry [kW], and the economiser share [0-1].
     """
-    p = _p()
+    p = _p(params)
     room = np.asarray(room_heat_kw, dtype=float)
     db = np.asarray(dry_bulb_c, dtype=float)
     w_out = np.asarray(hum_ratio_out, dtype=float)
-    fans = fan_kw(room, design_room_heat_kw)
+    params = params or packaged_params()
+    fans = fan_kw(room, design_room_heat_kw, params=params)
     air_heat = room + fans
     m = air_heat / (p["air_cp_kj_per_kg_k"] * p["crah_air_delta_t_k"])  # kg/s of dry air
-    w_lim = humidity_limits(envelope, supply_c)
-    coil, steam = closed_coil_kw(m, db, w_out, supply_c, w_lim)
+    w_lim = humidity_limits(envelope, supply_c, params=params)
+    coil, steam = closed_coil_kw(m, db, w_out, supply_c, w_lim, params=params)
     econ = np.zeros(room.shape)
     if economiser in ("indirect_air", "water_side"):
         medium_c = supply_c - p["chilled_water_offset_k"] if economiser == "water_side" else supply_c
-        econ = economiser_fraction(db, medium_c)
+        econ = economiser_fraction(db, medium_c, params=params)
         coil = coil * (1.0 - econ)
     # chilled water cold enough to dry the air where the coil must remove moisture
     drying_c = float(moist_air.dew_point_c(w_lim[1])) - p["coil_dew_point_approach_k"]
     chw_closed = np.where(w_out > w_lim[1], min(supply_c - p["chilled_water_offset_k"], drying_c),
                           supply_c - p["chilled_water_offset_k"])
-    comp, short = _compressor_kw(coil, db, cooling, chw_closed, capacity_kw)
+    comp, short = _compressor_kw(coil, db, cooling, chw_closed, capacity_kw, params)
     if economiser == "direct_air":
-        d_coil, d_steam, share = _direct_coil_kw(m, db, w_out, supply_c, w_lim)
-        d_comp, d_short = _compressor_kw(d_coil, db, cooling, chw_closed, capacity_kw)
+        d_coil, d_steam, share = _direct_coil_kw(m, db, w_out, supply_c, w_lim, params)
+        d_comp, d_short = _compressor_kw(d_coil, db, cooling, chw_closed, capacity_kw, params)
         use = d_comp + 1e3 * d_short <= comp + 1e3 * short  # a kW of heat not carried weighs more than any power
         comp, short = np.where(use, d_comp, comp), np.where(use, d_short, short)
         steam = np.where(use, d_steam, steam)

@@ -13,27 +13,30 @@ import numpy as np
 from dctwin.config.facility import FacilityConfig
 from dctwin.errors import InputError
 from dctwin.facility import liquid
-from dctwin.facility.params import uses_design_parameters
+from dctwin.facility.params import FacilityParams, design_params
 
 __all__ = ["cooling_capacity_kw", "liquid_design_fraction", "loop_design_kw", "max_it_kw", "pumps_kw",
            "rejecter_capacity_kw", "rejection_design_heat_kw"]
 
 
-def loop_design_kw(design: FacilityConfig, installed_heat_kw: float) -> tuple[float, float]:
+def loop_design_kw(design: FacilityConfig, installed_heat_kw: float,
+                   *, params: FacilityParams | None = None) -> tuple[float, float]:
     """(heat through the facility pumps, heat the rejecters are sized for) at full installed load [kW]."""
     if installed_heat_kw <= 0:  # nothing liquid-cooled: no loop
         return 0.0, 0.0
-    p = liquid.cooling_params()
+    p = liquid.cooling_params(params)
     dt = design.cooling.liquid_delta_t_k
-    cdu = float(liquid.pump_power_kw(installed_heat_kw, installed_heat_kw, dt, p["cdu_loop_head_kpa"]))
+    cdu = float(liquid.pump_power_kw(installed_heat_kw, installed_heat_kw, dt, p["cdu_loop_head_kpa"], params=params))
     facility_flow_heat = installed_heat_kw + cdu
-    fpump = float(liquid.pump_power_kw(facility_flow_heat, facility_flow_heat, dt, p["facility_loop_head_kpa"]))
+    fpump = float(liquid.pump_power_kw(facility_flow_heat, facility_flow_heat, dt, p["facility_loop_head_kpa"],
+                                      params=params))
     return facility_flow_heat, facility_flow_heat + fpump
 
 
-def rejection_design_heat_kw(design: FacilityConfig, installed_heat_kw: float) -> float:
+def rejection_design_heat_kw(design: FacilityConfig, installed_heat_kw: float,
+                             *, params: FacilityParams | None = None) -> float:
     """Heat the rejecters are sized for: installed IT heat plus the CDU and facility pump heat at full flow [kW]."""
-    return loop_design_kw(design, installed_heat_kw)[1]
+    return loop_design_kw(design, installed_heat_kw, params=params)[1]
 
 
 def liquid_design_fraction(design: FacilityConfig, racks_liquid_fraction: float) -> float:
@@ -42,10 +45,11 @@ def liquid_design_fraction(design: FacilityConfig, racks_liquid_fraction: float)
     return float(racks_liquid_fraction) if override is None else float(override)
 
 
-def rejecter_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, design_heat_kw: float):
+def rejecter_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, design_heat_kw: float,
+                         *, params: FacilityParams | None = None):
     """(capacity with every aid, dry-only capacity, tower/dry design fan kW) at full fan speed [kW]."""
     c = design.cooling
-    p = liquid.cooling_params()
+    p = liquid.cooling_params(params)
     ret_c = c.liquid_supply_temp_c + c.liquid_delta_t_k
     if c.heat_rejection == "cooling_tower":
         design_wb = c.liquid_supply_temp_c - p["tower_approach_k"]
@@ -54,12 +58,13 @@ def rejecter_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, design_
     dry = liquid.rejection_capacity_kw(design_heat_kw, dry_bulb_c, ret_c, c.design_ambient_c)
     fan_kw = design_heat_kw * p["dry_cooler_fan_kw_per_kw"]
     if c.heat_rejection == "adiabatic_dry_cooler":
-        pad_c = liquid.adiabatic_inlet_c(dry_bulb_c, wet_bulb_c)
+        pad_c = liquid.adiabatic_inlet_c(dry_bulb_c, wet_bulb_c, params=params)
         return liquid.rejection_capacity_kw(design_heat_kw, pad_c, ret_c, c.design_ambient_c), dry, fan_kw
     return dry, dry, fan_kw
 
 
-def pumps_kw(design: FacilityConfig, q_kw, liquid_design_kw: float) -> tuple[np.ndarray, np.ndarray]:
+def pumps_kw(design: FacilityConfig, q_kw, liquid_design_kw: float, *,
+             params: FacilityParams | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(CDU pump, facility pump) power [kW] carrying ``q_kw`` [kW] of rack liquid heat.
 
     Both loops are sized for ``liquid_design_kw`` [kW], the liquid share of the
@@ -69,21 +74,25 @@ def pumps_kw(design: FacilityConfig, q_kw, liquid_design_kw: float) -> tuple[np.
     if liquid_design_kw <= 0:
         return np.zeros(q.shape), np.zeros(q.shape)
     c = design.cooling
-    p = liquid.cooling_params()
-    facility_flow_heat, _ = loop_design_kw(design, liquid_design_kw)
-    cdu = liquid.pump_power_kw(q, liquid_design_kw, c.liquid_delta_t_k, p["cdu_loop_head_kpa"], p["cdu_min_flow_frac"])
-    return cdu, liquid.pump_power_kw(q + cdu, facility_flow_heat, c.liquid_delta_t_k, p["facility_loop_head_kpa"])
+    p = liquid.cooling_params(params)
+    facility_flow_heat, _ = loop_design_kw(design, liquid_design_kw, params=params)
+    cdu = liquid.pump_power_kw(q, liquid_design_kw, c.liquid_delta_t_k, p["cdu_loop_head_kpa"], p["cdu_min_flow_frac"],
+                              params=params)
+    return cdu, liquid.pump_power_kw(q + cdu, facility_flow_heat, c.liquid_delta_t_k, p["facility_loop_head_kpa"],
+                                      params=params)
 
 
-def _liquid_heat_kw(design: FacilityConfig, it_kw, lf, liquid_design_kw: float) -> np.ndarray:
+def _liquid_heat_kw(design: FacilityConfig, it_kw, lf, liquid_design_kw: float,
+                    params: FacilityParams | None) -> np.ndarray:
     """Heat into the facility water at IT power ``it_kw``: the racks' liquid share plus CDU and facility pump
     heat [kW]."""
     q = np.asarray(it_kw, dtype=float) * lf
-    cdu, fpump = pumps_kw(design, q, liquid_design_kw)
+    cdu, fpump = pumps_kw(design, q, liquid_design_kw, params=params)
     return q + cdu + fpump
 
 
-def max_it_kw(design: FacilityConfig, limit_kw, lf, liquid_design_kw: float, iterations: int = 60) -> np.ndarray:
+def max_it_kw(design: FacilityConfig, limit_kw, lf, liquid_design_kw: float, iterations: int = 60, *,
+              params: FacilityParams | None = None) -> np.ndarray:
     """Largest IT power per step whose liquid heat fits in ``limit_kw`` [kW] (inf where nothing is liquid-cooled).
 
     Liquid heat grows with IT power, so a bisection over all steps at once finds it (60 halvings: exact to
@@ -96,14 +105,13 @@ def max_it_kw(design: FacilityConfig, limit_kw, lf, liquid_design_kw: float, ite
     hi = np.divide(limit, lf, out=np.zeros(limit.shape), where=liquid_cooled)  # the pumps add heat: an upper bound
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        fits = _liquid_heat_kw(design, mid, lf, liquid_design_kw) <= limit
+        fits = _liquid_heat_kw(design, mid, lf, liquid_design_kw, params) <= limit
         lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
     return np.where(liquid_cooled, lo, np.inf)
 
 
-@uses_design_parameters
 def cooling_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, installed_heat_kw: float, *,
-                        liquid_fraction: float = 1.0) -> np.ndarray:
+                        liquid_fraction: float = 1.0, params: FacilityParams | None = None) -> np.ndarray:
     """IT power whose liquid heat the plant can reject per step without breaking the supply temperature [kW].
 
     Heat rejecters sized for the liquid share of ``installed_heat_kw`` [kW]
@@ -115,8 +123,10 @@ def cooling_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, installe
     and facility pump heat at that load fills the capacity (above it, any value
     means "no limit"). ``dry_bulb_c``, ``wet_bulb_c`` [°C] (``wet_bulb_c=None`` takes the
     dry-bulb: no evaporative benefit, conservative); ``liquid_fraction`` [0-1]
-    converts liquid heat to IT power (the air-cooled share has its own plant).
+    converts liquid heat to IT power (the air-cooled share has its own plant). ``params``: the run's facility
+    parameters (default: packaged with ``design.model_parameters`` applied).
     """
+    params = params or design_params(design)
     if installed_heat_kw <= 0:
         raise InputError("must be > 0", field="installed_heat_kw", value=installed_heat_kw)
     if not 0.0 <= float(liquid_fraction) <= 1.0:
@@ -126,12 +136,13 @@ def cooling_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, installe
         return np.full(dry_bulb_c.shape, np.inf)
     wet_bulb_c = dry_bulb_c if wet_bulb_c is None else np.minimum(np.asarray(wet_bulb_c, dtype=float), dry_bulb_c)
     liquid_design = installed_heat_kw * liquid_design_fraction(design, liquid_fraction)
-    design_heat = rejection_design_heat_kw(design, liquid_design)
-    cap, _, _ = rejecter_capacity_kw(design, dry_bulb_c, wet_bulb_c, design_heat)
+    design_heat = rejection_design_heat_kw(design, liquid_design, params=params)
+    cap, _, _ = rejecter_capacity_kw(design, dry_bulb_c, wet_bulb_c, design_heat, params=params)
     if design.cooling.overload_rule == "chillers":
         cap = cap + design.cooling.chiller_capacity_mw * 1000.0
     pump_heat_kw = design_heat - liquid_design  # at full flow: an upper bound at any load
     out = np.array(np.maximum(cap - pump_heat_kw, 0.0) / float(liquid_fraction), dtype=float)  # exact or lower
     short = out < installed_heat_kw  # only there does the limit bind: solve it exactly
-    out[short] = max_it_kw(design, np.asarray(cap, dtype=float)[short], float(liquid_fraction), liquid_design)
+    out[short] = max_it_kw(design, np.asarray(cap, dtype=float)[short], float(liquid_fraction), liquid_design,
+                         params=params)
     return out if out.ndim else out[()]

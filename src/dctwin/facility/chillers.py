@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dctwin.facility.params import load_params
+from dctwin.facility.params import FacilityParams, packaged_params
 
 __all__ = ["biquadratic", "chiller_capacity_factor", "chiller_cop", "chiller_power_kw", "dx_capacity_factor", "dx_cop"]
 
@@ -30,20 +30,20 @@ def _clipped(p: dict, x, y):
     return np.clip(np.asarray(x, dtype=float), lo, hi), np.clip(np.asarray(y, dtype=float), ylo, yhi)
 
 
-def chiller_capacity_factor(leaving_c, condenser_air_c) -> np.ndarray:
+def chiller_capacity_factor(leaving_c, condenser_air_c, *, params: FacilityParams | None = None) -> np.ndarray:
     """Available capacity of an air-cooled chiller as a share of its capacity at the rating point [-]."""
-    p = load_params("air")["chiller"]
+    p = (params or packaged_params()).air["chiller"]
     x, y = _clipped(p, leaving_c, condenser_air_c)
     return biquadratic(p["capft"], x, y) / biquadratic(p["capft"], p["ref_leaving_c"], p["ref_condenser_c"])
 
 
-def chiller_cop(leaving_c, condenser_air_c, part_load=1.0) -> np.ndarray:
+def chiller_cop(leaving_c, condenser_air_c, part_load=1.0, *, params: FacilityParams | None = None) -> np.ndarray:
     """COP of an air-cooled chiller at leaving water ``leaving_c`` and entering air ``condenser_air_c`` [°C] [-].
 
     ``part_load`` [0-1] is the load over the available capacity; below the
     minimum part-load ratio the chiller cycles (power per kW as at that ratio).
     """
-    p = load_params("air")["chiller"]
+    p = (params or packaged_params()).air["chiller"]
     x, y = _clipped(p, leaving_c, condenser_air_c)
     plr = np.clip(np.asarray(part_load, dtype=float), p["min_plr"], 1.0)
     a, b, c = p["eirfplr"]
@@ -51,23 +51,24 @@ def chiller_cop(leaving_c, condenser_air_c, part_load=1.0) -> np.ndarray:
     return p["ref_cop"] / (biquadratic(p["eirft"], x, y) * eir_plr)
 
 
-def dx_capacity_factor(outdoor_c) -> np.ndarray:
+def dx_capacity_factor(outdoor_c, *, params: FacilityParams | None = None) -> np.ndarray:
     """Available capacity of a DX (CRAC) unit as a share of its rated capacity at the outdoor air [°C] [-]."""
-    p = load_params("air")["dx"]
+    p = (params or packaged_params()).air["dx"]
     x, y = _clipped(p, p["ref_ewb_c"], outdoor_c)
     return biquadratic(p["capft"], x, y) / biquadratic(p["capft"], p["ref_ewb_c"], 35.0)
 
 
-def dx_cop(outdoor_c, part_load=1.0) -> np.ndarray:
+def dx_cop(outdoor_c, part_load=1.0, *, params: FacilityParams | None = None) -> np.ndarray:
     """COP of a DX (CRAC) unit at outdoor air ``outdoor_c`` [°C] and ``part_load`` [0-1] [-]."""
-    p = load_params("air")["dx"]
+    p = (params or packaged_params()).air["dx"]
     x, y = _clipped(p, p["ref_ewb_c"], outdoor_c)
     plr = np.clip(np.asarray(part_load, dtype=float), 0.0, 1.0)
     a, b = p["plf"]
     return p["ref_cop"] * (a + b * plr) / biquadratic(p["eirft"], x, y)
 
 
-def chiller_power_kw(load_kw, capacity_kw, leaving_c, condenser_air_c, rated_kw: float | None = None) -> np.ndarray:
+def chiller_power_kw(load_kw, capacity_kw, leaving_c, condenser_air_c, rated_kw: float | None = None, *,
+                     params: FacilityParams | None = None) -> np.ndarray:
     """Electric power of an air-cooled chiller carrying ``load_kw`` out of an available ``capacity_kw`` [kW].
 
     Below the minimum part-load ratio of its rating ``rated_kw`` [kW] (default:
@@ -75,7 +76,7 @@ def chiller_power_kw(load_kw, capacity_kw, leaving_c, condenser_air_c, rated_kw:
     that minimum load. Taking the floor from the rating keeps it from shrinking
     in hot air, where the available capacity falls.
     """
-    p = load_params("air")["chiller"]
+    p = (params or packaged_params()).air["chiller"]
     x, y = _clipped(p, leaving_c, condenser_air_c)
     cap = np.asarray(capacity_kw, dtype=float)
     load = np.asarray(load_kw, dtype=float)

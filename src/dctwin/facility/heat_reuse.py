@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from dctwin.facility.params import load_params
+from dctwin.facility.params import FacilityParams, packaged_params
 
 __all__ = ["heat_pump_cop", "heat_pump_economics", "recover_heat"]
 
 KELVIN = 273.15
 
 
-def heat_pump_cop(source_c, sink_c, carnot_fraction: float = 0.5) -> np.ndarray:
+def heat_pump_cop(source_c, sink_c, carnot_fraction: float = 0.5,
+                  *, params: FacilityParams | None = None) -> np.ndarray:
     """Heating COP lifting from ``source_c`` to a DH supply ``sink_c`` [°C] [-]."""
-    d = load_params("heat_reuse")["values"]["hx_approach_k"]
+    d = (params or packaged_params()).heat_reuse["values"]["hx_approach_k"]
     t_cond = np.asarray(sink_c, dtype=float) + d + KELVIN
     t_evap = np.asarray(source_c, dtype=float) - d + KELVIN
     lift = np.maximum(t_cond - t_evap, 1e-6)
@@ -30,7 +31,8 @@ def heat_pump_cop(source_c, sink_c, carnot_fraction: float = 0.5) -> np.ndarray:
 
 
 def recover_heat(available_kw, demand_kw, capacity_kw, source_c: float, return_c: float, sink_c,
-                 carnot_fraction: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 carnot_fraction: float,
+                 *, params: FacilityParams | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Heat sent to DH: returns (heat_delivered_kw, heat_pump_kw, source_heat_kw) [kW].
 
     ``available_kw`` [kW] of liquid-loop heat at ``source_c``..``return_c`` [°C];
@@ -39,12 +41,13 @@ def recover_heat(available_kw, demand_kw, capacity_kw, source_c: float, return_c
     approach below ``return_c``, heat goes through a plate exchanger (no
     electricity, no capacity limit but the demand).
     """
-    p = load_params("heat_reuse")["values"]
+    params = params or packaged_params()
+    p = params.heat_reuse["values"]
     avail = np.maximum(np.asarray(available_kw, dtype=float), 0.0)
     demand = np.maximum(np.asarray(demand_kw, dtype=float), 0.0)
     sink = np.asarray(sink_c, dtype=float)
     direct = sink <= return_c - p["direct_hx_approach_k"]
-    cop = heat_pump_cop(source_c + p["source_offset_k"], sink, carnot_fraction)
+    cop = heat_pump_cop(source_c + p["source_offset_k"], sink, carnot_fraction, params=params)
     useful = cop > 1.0  # below COP 1 a heat pump would take heat from the DH side: it stays off
     src_per_heat = np.where(useful, 1.0 - 1.0 / np.where(useful, cop, 2.0), 1.0)
     hp_heat = np.where(useful, np.minimum(np.minimum(demand, capacity_kw), avail / src_per_heat), 0.0)

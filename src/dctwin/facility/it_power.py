@@ -17,15 +17,15 @@ import numpy as np
 
 from dctwin.catalog.platform import Platform, PowerPart
 from dctwin.errors import InputError
-from dctwin.facility.params import load_params
+from dctwin.facility.params import FacilityParams, packaged_params
 
 __all__ = ["busy_gpu_extra_kw", "it_power_kw", "part_activity", "part_class", "rack_power_curve_kw"]
 
 
-def part_class(name: str) -> str:
+def part_class(name: str, *, params: FacilityParams | None = None) -> str:
     """The power class of a catalog part by keywords in its name: gpu, cpu, memory, nic, switch, fan or other."""
     lowered = name.lower()
-    classes = load_params("it_power")["classes"]
+    classes = (params or packaged_params()).it_power["classes"]
     for cls, spec in classes.items():
         if any(word in lowered for word in spec["keywords"]):
             return cls
@@ -33,13 +33,14 @@ def part_class(name: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _coefficients(parts: tuple[PowerPart, ...]) -> tuple[float, tuple[tuple[float, float], ...], float, float]:
+def _coefficients(parts: tuple[PowerPart, ...],
+                  params: FacilityParams) -> tuple[float, tuple[tuple[float, float], ...], float, float]:
     """(idle_w of non-GPU parts, ((span_w, proportionality), ...), gpu_idle_w, gpu_max_w) of one unit."""
-    classes = load_params("it_power")["classes"]
+    classes = params.it_power["classes"]
     idle_w = gpu_idle_w = gpu_max_w = 0.0
     spans: dict[float, float] = {}
     for part in parts:
-        cls = part_class(part.name)
+        cls = part_class(part.name, params=params)
         if cls == "gpu":
             gpu_idle_w += part.idle_w * part.count
             gpu_max_w += part.max_w * part.count
@@ -69,7 +70,8 @@ def _check_fraction(name: str, value: np.ndarray) -> None:
         raise InputError("must lie in [0, 1]", field=name, value=float(bad), allowed="fractions 0..1")
 
 
-def rack_power_curve_kw(platform: Platform, gpu_utilisation, power_cap_frac=1.0) -> np.ndarray:
+def rack_power_curve_kw(platform: Platform, gpu_utilisation, power_cap_frac=1.0, *,
+                        params: FacilityParams | None = None) -> np.ndarray:
     """Power of one unit of ``platform`` at GPU utilisation [0-1] under a GPU power cap [fraction of max] [kW].
 
     ``gpu_utilisation`` is the share of GPUs busy. With catalog parts: a busy GPU
@@ -83,9 +85,10 @@ def rack_power_curve_kw(platform: Platform, gpu_utilisation, power_cap_frac=1.0)
     cap = np.asarray(power_cap_frac, dtype=float)
     _check_fraction("gpu_utilisation", u)
     _check_fraction("power_cap_frac", cap)
-    g_idle, g_max = _gpu_range_w(platform)
+    params = params or packaged_params()
+    g_idle, g_max = _gpu_range_w(platform, params)
     if platform.parts:
-        idle_w, spans, _, _ = _coefficients(tuple(platform.parts))
+        idle_w, spans, _, _ = _coefficients(tuple(platform.parts), params)
         other_w = idle_w + sum(w * part_activity(u, k) for w, k in spans)
     else:
         span_w = (platform.unit_max_kw - platform.unit_idle_kw) * 1000.0
@@ -97,11 +100,11 @@ def rack_power_curve_kw(platform: Platform, gpu_utilisation, power_cap_frac=1.0)
     return (other_w + gpu_w) / 1000.0
 
 
-def _gpu_range_w(platform: Platform) -> tuple[float, float]:
+def _gpu_range_w(platform: Platform, params: FacilityParams) -> tuple[float, float]:
     """(idle, full-load) power of all GPUs of one unit [W]; without catalog parts the GPU range is at most the
     unit's idle-to-max range."""
     if platform.parts:
-        _, _, g_idle, g_max = _coefficients(tuple(platform.parts))
+        _, _, g_idle, g_max = _coefficients(tuple(platform.parts), params)
         return g_idle, g_max
     g_idle = platform.gpus_per_unit * platform.gpu_idle_w
     g_max = platform.gpus_per_unit * platform.gpu_max_w
@@ -109,7 +112,7 @@ def _gpu_range_w(platform: Platform) -> tuple[float, float]:
     return g_idle, g_idle + min(g_max - g_idle, span_w)
 
 
-def busy_gpu_extra_kw(platform: Platform, power_cap_frac=1.0) -> np.ndarray:
+def busy_gpu_extra_kw(platform: Platform, power_cap_frac=1.0, *, params: FacilityParams | None = None) -> np.ndarray:
     """Power one busy GPU draws above an idle one under the GPU power cap [kW per GPU].
 
     :func:`rack_power_curve_kw` is affine in the busy GPUs at a given utilisation of the other parts, with
@@ -117,11 +120,12 @@ def busy_gpu_extra_kw(platform: Platform, power_cap_frac=1.0) -> np.ndarray:
     """
     cap = np.asarray(power_cap_frac, dtype=float)
     _check_fraction("power_cap_frac", cap)
-    g_idle, g_max = _gpu_range_w(platform)
+    g_idle, g_max = _gpu_range_w(platform, params or packaged_params())
     return (np.maximum(g_idle, np.minimum(g_max, cap * g_max)) - g_idle) / platform.gpus_per_unit / 1000.0
 
 
-def it_power_kw(platform: Platform, units_online, gpu_utilisation, power_cap_frac=1.0) -> np.ndarray:
+def it_power_kw(platform: Platform, units_online, gpu_utilisation, power_cap_frac=1.0, *,
+                params: FacilityParams | None = None) -> np.ndarray:
     """IT power of one platform's units online per step [kW].
 
     ``units_online`` [units] (may be fractional: an average over the step),
@@ -131,4 +135,4 @@ def it_power_kw(platform: Platform, units_online, gpu_utilisation, power_cap_fra
     units = np.asarray(units_online, dtype=float)
     if units.size and (np.isnan(units).any() or units.min() < 0):
         raise InputError("must be >= 0", field="units_online", value=float(np.nanmin(units)), allowed=">= 0")
-    return units * rack_power_curve_kw(platform, gpu_utilisation, power_cap_frac)
+    return units * rack_power_curve_kw(platform, gpu_utilisation, power_cap_frac, params=params)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dctwin.facility.params import load_params
+from dctwin.facility.params import FacilityParams, packaged_params
 
 __all__ = [
     "adiabatic_inlet_c",
@@ -31,13 +31,13 @@ __all__ = [
 ]
 
 
-def cooling_params() -> dict[str, float]:
-    """The cooling parameters of ``data/cooling.yaml`` (values only)."""
-    return load_params("cooling")["values"]
+def cooling_params(params: FacilityParams | None = None):
+    """The cooling parameters of ``data/cooling.yaml`` (values only) from ``params`` (default: packaged)."""
+    return (params or packaged_params()).cooling["values"]
 
 
 def pump_power_kw(heat_kw, design_heat_kw: float, delta_t_k: float, head_kpa: float,
-                  min_flow_frac: float | None = None) -> np.ndarray:
+                  min_flow_frac: float | None = None, *, params: FacilityParams | None = None) -> np.ndarray:
     """Electric power of a variable-speed pump carrying ``heat_kw`` [kW] at a loop rise ``delta_t_k`` [K] [kW].
 
     Design flow [m³/s] = design_heat / (rho * cp * dT); design hydraulic power =
@@ -45,7 +45,7 @@ def pump_power_kw(heat_kw, design_heat_kw: float, delta_t_k: float, head_kpa: fl
     laws), never below ``min_flow_frac`` (default ``pump_min_flow_frac``),
     divided by the wire-to-water efficiency.
     """
-    p = cooling_params()
+    p = cooling_params(params)
     flow_design_m3_s = design_heat_kw / (p["coolant_density_kg_per_m3"] * p["coolant_cp_kj_per_kg_k"] * delta_t_k)
     power_design_kw = flow_design_m3_s * head_kpa / p["pump_efficiency"]
     floor = p["pump_min_flow_frac"] if min_flow_frac is None else min_flow_frac
@@ -65,9 +65,9 @@ def rejection_capacity_kw(design_heat_kw: float, inlet_c, return_c: float, desig
     return design_heat_kw * etd / etd_design
 
 
-def adiabatic_inlet_c(dry_bulb_c, wet_bulb_c) -> np.ndarray:
+def adiabatic_inlet_c(dry_bulb_c, wet_bulb_c, *, params: FacilityParams | None = None) -> np.ndarray:
     """Air temperature after the wetted pads: dry-bulb minus saturation efficiency x wet-bulb depression [°C]."""
-    eff = cooling_params()["adiabatic_saturation_eff"]
+    eff = cooling_params(params)["adiabatic_saturation_eff"]
     db = np.asarray(dry_bulb_c, dtype=float)
     return db - eff * (db - np.minimum(np.asarray(wet_bulb_c, dtype=float), db))
 

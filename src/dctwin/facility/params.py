@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import Any
 from dctwin.datafile import read_data_yaml, read_sources, unwrap_sourced
 from dctwin.errors import InputError
 
-__all__ = ["load_params", "parameter_overrides", "read_param_file", "uses_design_parameters", "validate_overrides"]
+__all__ = ["FacilityParams", "design_params", "facility_params", "load_params", "packaged_params", "read_param_file",
+           "validate_overrides"]
 
 _FILES = ("it_power", "power_chain", "cooling", "heat_reuse", "water", "air")
 
@@ -43,18 +43,55 @@ def _packaged(name: str) -> dict[str, Any]:
     return read_param_file(Path(str(root)))
 
 
-# Overrides of packaged parameters for the facility call in progress, e.g. from a calibrated
-# scenario's ``facility.model_parameters``: {"cooling.values.dry_cooler_fan_kw_per_kw": 0.025}.
-_NONE: Mapping[str, Any] = MappingProxyType({})
-_OVERRIDES: ContextVar[Mapping[str, Any]] = ContextVar("facility_parameter_overrides", default=_NONE)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one object per set of overrides (``_facility_params``)
+class FacilityParams:
+    """Every facility parameter file of one run, read once, overrides applied; each a read-only mapping."""
+
+    it_power: Mapping[str, Any]
+    power_chain: Mapping[str, Any]
+    cooling: Mapping[str, Any]
+    heat_reuse: Mapping[str, Any]
+    water: Mapping[str, Any]
+    air: Mapping[str, Any]
 
 
 def load_params(name: str) -> dict[str, Any]:
-    """The parameters of ``name`` in {it_power, power_chain, cooling, heat_reuse, water}, with any override
-    of the facility call in progress applied."""
-    mine = tuple(sorted((k, tuple(v) if isinstance(v, list | tuple) else v)
-                        for k, v in _OVERRIDES.get().items() if k.split(".", 1)[0] == name))
-    return _with_overrides(name, mine) if mine else _packaged(name)
+    """The packaged parameters of ``name`` in {it_power, power_chain, cooling, heat_reuse, water, air}."""
+    return _packaged(name)
+
+
+def facility_params(overrides: Mapping[str, Any] | None = None) -> FacilityParams:
+    """The facility parameters with ``overrides`` (e.g. a calibrated scenario's ``facility.model_parameters``:
+    {"cooling.values.dry_cooler_fan_kw_per_kw": 0.025}) applied; refused when one names no packaged number."""
+    overrides = overrides or {}
+    validate_overrides(overrides)
+    return _facility_params(tuple(sorted((k, tuple(v) if isinstance(v, list | tuple) else v)
+                                         for k, v in overrides.items())))
+
+
+def design_params(design) -> FacilityParams:
+    """The facility parameters of a facility design: packaged, with its ``model_parameters`` applied."""
+    return facility_params(getattr(design, "model_parameters", None))
+
+
+def packaged_params() -> FacilityParams:
+    """The packaged facility parameters, without overrides (for callers outside a run: checks, unit tests)."""
+    return _facility_params(())
+
+
+@functools.lru_cache(maxsize=16)
+def _facility_params(overrides: tuple[tuple[str, Any], ...]) -> FacilityParams:
+    files = {}
+    for name in _FILES:
+        mine = tuple((k, v) for k, v in overrides if k.split(".", 1)[0] == name)
+        files[name] = _frozen(_with_overrides(name, mine) if mine else _packaged(name))
+    return FacilityParams(**files)
+
+
+def _frozen(node: Any) -> Any:
+    if isinstance(node, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in node.items()})
+    return node
 
 
 @functools.lru_cache(maxsize=64)
@@ -90,28 +127,3 @@ def validate_overrides(overrides: Mapping[str, Any]) -> None:
 
 def _positive(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and 0 < float(v) < float("inf")
-
-
-@contextmanager
-def parameter_overrides(overrides: Mapping[str, Any]) -> Iterator[None]:
-    """Apply ``overrides`` to every ``load_params`` call inside the block."""
-    validate_overrides(overrides)
-    token = _OVERRIDES.set({**_OVERRIDES.get(), **overrides})
-    try:
-        yield
-    finally:
-        _OVERRIDES.reset(token)
-
-
-def uses_design_parameters(func):
-    """Run ``func(design, ...)`` with ``design.model_parameters`` applied to the packaged parameters."""
-
-    @functools.wraps(func)
-    def wrapper(design, *args, **kwargs):
-        overrides = getattr(design, "model_parameters", None) or {}
-        if not overrides:
-            return func(design, *args, **kwargs)
-        with parameter_overrides(overrides):
-            return func(design, *args, **kwargs)
-
-    return wrapper

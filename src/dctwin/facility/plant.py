@@ -40,7 +40,7 @@ from dctwin.facility.capacity import (
     rejecter_capacity_kw,
     rejection_design_heat_kw,
 )
-from dctwin.facility.params import load_params, uses_design_parameters
+from dctwin.facility.params import FacilityParams, design_params
 from dctwin.facility.rejection import run_rejection
 from dctwin.facility.result import FacilityResult
 
@@ -77,7 +77,8 @@ def _series(name: str, value, n: int) -> np.ndarray:
 
 def _check_inputs(design: FacilityConfig, it_power_kw, liquid_fraction, dry_bulb_c, wet_bulb_c, rel_humidity_pct,
                   heat_demand_mw, dh_supply_temp_c, installed_it_kw: float, step_s: int,
-                  installed_liquid_fraction: float | None = None, heat_to_power_price_ratio=None) -> _Inputs:
+                  installed_liquid_fraction: float | None, heat_to_power_price_ratio,
+                  params: FacilityParams) -> _Inputs:
     """Refuse malformed inputs; return every series as an array of the run's length."""
     it_req = np.asarray(it_power_kw, dtype=float)
     if it_req.ndim != 1:
@@ -109,10 +110,10 @@ def _check_inputs(design: FacilityConfig, it_power_kw, liquid_fraction, dry_bulb
         lf_liquid = lf_air = liquid_design_fraction(design, installed_liquid_fraction)
     return _Inputs(it_req, lf, db, wb, dh_c, demand_kw, w_out, float(installed_it_kw),
                    float(installed_it_kw) * lf_liquid, float(installed_it_kw) * (1.0 - lf_air),
-                   _heat_pump_allowed_kw(design, dh_c, heat_to_power_price_ratio, n))
+                   _heat_pump_allowed_kw(design, dh_c, heat_to_power_price_ratio, n, params))
 
 
-def _heat_pump_allowed_kw(design: FacilityConfig, dh_c, price_ratio, n: int) -> np.ndarray:
+def _heat_pump_allowed_kw(design: FacilityConfig, dh_c, price_ratio, n: int, params: FacilityParams) -> np.ndarray:
     """Heat-pump output allowed per step [kW]: its capacity, or 0 where economic dispatch finds it does not pay.
 
     It pays where COP x (heat price / electricity price) > 1: the heat sold is worth more than the
@@ -123,16 +124,18 @@ def _heat_pump_allowed_kw(design: FacilityConfig, dh_c, price_ratio, n: int) -> 
     if price_ratio is None or hr.dispatch == "always":
         return cap
     ratio = _series("heat_to_power_price_ratio", price_ratio, n)
-    vals = load_params("heat_reuse")["values"]
-    cop = heat_reuse.heat_pump_cop(c.liquid_supply_temp_c + vals["source_offset_k"], dh_c, hr.carnot_fraction)
+    vals = params.heat_reuse["values"]
+    cop = heat_reuse.heat_pump_cop(c.liquid_supply_temp_c + vals["source_offset_k"], dh_c, hr.carnot_fraction,
+                                   params=params)
     return np.where(cop * ratio > 1.0, cap, 0.0)
 
 
-def _reuse_limits(design: FacilityConfig, x: _Inputs):
+def _reuse_limits(design: FacilityConfig, x: _Inputs, params: FacilityParams):
     """(heat-pump COP [-], most liquid heat reuse can take [kW]) per step."""
     c, hr = design.cooling, design.heat_reuse
-    vals = load_params("heat_reuse")["values"]
-    cop_hp = heat_reuse.heat_pump_cop(c.liquid_supply_temp_c + vals["source_offset_k"], x.dh_c, hr.carnot_fraction)
+    vals = params.heat_reuse["values"]
+    cop_hp = heat_reuse.heat_pump_cop(c.liquid_supply_temp_c + vals["source_offset_k"], x.dh_c, hr.carnot_fraction,
+                                    params=params)
     direct = x.dh_c <= c.liquid_supply_temp_c + c.liquid_delta_t_k - vals["direct_hx_approach_k"]
     hp_cap_kw = x.hp_cap_kw
     reuse = np.where(direct, x.demand_kw,
@@ -140,41 +143,42 @@ def _reuse_limits(design: FacilityConfig, x: _Inputs):
     return cop_hp, reuse
 
 
-def _throttle(design: FacilityConfig, x: _Inputs, free_cap, chiller_cap_kw: float):
+def _throttle(design: FacilityConfig, x: _Inputs, free_cap, chiller_cap_kw: float, params: FacilityParams):
     """(IT power served [kW], liquid heat over free capacity [kW], shortfall past the overload rule [kW])."""
     q_req = x.it_req * x.lf
-    cdu_req, fpump_req = pumps_kw(design, q_req, x.liquid_design_kw)
+    cdu_req, fpump_req = pumps_kw(design, q_req, x.liquid_design_kw, params=params)
     liquid_req = q_req + cdu_req + fpump_req
     over = np.maximum(liquid_req - free_cap, 0.0)
     shortfall = np.maximum(over - chiller_cap_kw, 0.0)
     # where heat is short, cap IT at the largest load whose liquid heat (pumps included) fits
     it_allowed = np.full(len(q_req), np.inf)
     short = shortfall > 0  # solve the exact limit only where it binds
-    it_allowed[short] = max_it_kw(design, (free_cap + chiller_cap_kw)[short], x.lf[short], x.liquid_design_kw)
+    it_allowed[short] = max_it_kw(design, (free_cap + chiller_cap_kw)[short], x.lf[short], x.liquid_design_kw,
+                                 params=params)
     return np.where(shortfall > 0, np.minimum(x.it_req, it_allowed), x.it_req), over, shortfall
 
 
-def _liquid_side(design: FacilityConfig, x: _Inputs) -> dict:
+def _liquid_side(design: FacilityConfig, x: _Inputs, params: FacilityParams) -> dict:
     """Steps 1-2: capacity, throttling, pumps, heat reuse and heat rejection; the result fields they set."""
     c, hr = design.cooling, design.heat_reuse
     supply_c = c.liquid_supply_temp_c
-    _, design_heat = loop_design_kw(design, x.liquid_design_kw)
-    cap_rej, cap_dry, design_fan_kw = rejecter_capacity_kw(design, x.db, x.wb, design_heat)
+    _, design_heat = loop_design_kw(design, x.liquid_design_kw, params=params)
+    cap_rej, cap_dry, design_fan_kw = rejecter_capacity_kw(design, x.db, x.wb, design_heat, params=params)
     chiller_cap_kw = c.chiller_capacity_mw * 1000.0 if c.overload_rule == "chillers" else 0.0
-    cop_hp, reuse_max = _reuse_limits(design, x)
+    cop_hp, reuse_max = _reuse_limits(design, x, params)
     free_cap = cap_rej + reuse_max
-    it, over, shortfall = _throttle(design, x, free_cap, chiller_cap_kw)
+    it, over, shortfall = _throttle(design, x, free_cap, chiller_cap_kw, params)
     q_liq = it * x.lf
-    cdu, fpump = pumps_kw(design, q_liq, x.liquid_design_kw)
+    cdu, fpump = pumps_kw(design, q_liq, x.liquid_design_kw, params=params)
     liquid_heat = q_liq + cdu + fpump
     if hr.enabled:
         delivered, hp_kw, recovered = heat_reuse.recover_heat(
             liquid_heat, x.demand_kw, x.hp_cap_kw, supply_c, supply_c + c.liquid_delta_t_k,
-            x.dh_c, hr.carnot_fraction)
+            x.dh_c, hr.carnot_fraction, params=params)
     else:
         delivered = hp_kw = recovered = np.zeros(len(it))
     rej = run_rejection(c.heat_rejection, liquid_heat - recovered, cap_rej, cap_dry, design_heat, design_fan_kw,
-                        chiller_cap_kw, supply_c, x.db, x.wb)
+                        chiller_cap_kw, supply_c, x.db, x.wb, params=params)
     return {
         "it_demand_kw": x.it_req, "it_power_kw": it, "throttled_it_kw": x.it_req - it,
         "cdu_pump_kw": cdu, "facility_pump_kw": fpump, "dry_cooler_fan_kw": rej.fan_kw,
@@ -187,27 +191,29 @@ def _liquid_side(design: FacilityConfig, x: _Inputs) -> dict:
     }
 
 
-def _air_and_chain(design: FacilityConfig, x: _Inputs, f: dict) -> dict:
+def _air_and_chain(design: FacilityConfig, x: _Inputs, f: dict, params: FacilityParams) -> dict:
     """Steps 3-4: UPS and busway losses, the air side, the upstream chain and the grid meter; fields they set."""
     c, pc = design.cooling, design.power_chain
     it, cdu, rej = f["it_power_kw"], f["cdu_pump_kw"], f["_rejection"]
-    size = sizing.size_plant(design, x.installed_it_kw, x.liquid_design_kw, x.air_design_kw)
+    size = sizing.size_plant(design, x.installed_it_kw, x.liquid_design_kw, x.air_design_kw, params=params)
     dist_loss, ups_loss = power_chain.inner_chain_losses_kw(it, cdu, x.installed_it_kw, size.ups_block_kw,
-                                                            size.ups_units, pc.redundancy, pc.ups_mode)
+                                                            size.ups_units, pc.redundancy, pc.ups_mode,
+                                                            params=params)
     room_heat = it * (1.0 - x.lf) + dist_loss + ups_loss
     a = air.air_side(room_heat, x.db, x.w_out, supply_c=c.air_supply_temp_c, envelope=c.air_envelope,
                      economiser=c.air_economiser, cooling=c.air_cooling, design_room_heat_kw=size.design_room_heat_kw,
-                     capacity_kw=size.air_cooling_kw)
+                     capacity_kw=size.air_cooling_kw, params=params)
     air_heat, air_ch_kw, crah, hum = a["air_heat_kw"], a["air_chiller_kw"], a["crah_fan_kw"], a["humidifier_kw"]
-    anc_frac = load_params("power_chain")["stages"]["ancillary"]["frac_of_installed_it"]
+    anc_frac = params.power_chain["stages"]["ancillary"]["frac_of_installed_it"]
     ancillary = np.full(len(it), x.installed_it_kw * anc_frac)
     lv_load = (ancillary + it + dist_loss + ups_loss + cdu + f["facility_pump_kw"] + f["dry_cooler_fan_kw"]
                + f["adiabatic_kw"] + f["liquid_chiller_kw"] + air_ch_kw + crah + hum + f["heat_pump_kw"])
     tx_loss, swgr_loss, utx_loss = power_chain.upstream_losses_kw(lv_load, size.site_kw, size.transformer_block_kw,
-                                                                  size.transformer_units, pc.redundancy)
+                                                                  size.transformer_units, pc.redundancy,
+                                                                  params=params)
     chiller_kw = f["liquid_chiller_kw"] + air_ch_kw
     return {
-        "power_shelf_loss_kw": power_chain.power_shelf_loss_kw(it, x.installed_it_kw),
+        "power_shelf_loss_kw": power_chain.power_shelf_loss_kw(it, x.installed_it_kw, params=params),
         "utility_transformer_loss_kw": utx_loss, "transformer_loss_kw": tx_loss, "switchgear_loss_kw": swgr_loss,
         "ups_loss_kw": ups_loss, "distribution_loss_kw": dist_loss, "air_chiller_kw": air_ch_kw,
         "chiller_kw": chiller_kw, "crah_fan_kw": crah, "humidifier_kw": hum, "ancillary_kw": ancillary,
@@ -219,7 +225,6 @@ def _air_and_chain(design: FacilityConfig, x: _Inputs, f: dict) -> dict:
     }
 
 
-@uses_design_parameters
 def simulate_facility(
     design: FacilityConfig,
     it_power_kw,
@@ -234,6 +239,7 @@ def simulate_facility(
     *,
     installed_liquid_fraction: float | None = None,
     heat_to_power_price_ratio=None,
+    params: FacilityParams | None = None,
 ) -> FacilityResult:
     """Facility power, heat and water per step for the IT power the workload asks for.
 
@@ -248,13 +254,15 @@ def simulate_facility(
     largest ``liquid_fraction`` of the run; the air side for the rest);
     ``heat_to_power_price_ratio`` [-] per step, heat price over electricity
     price, lets economic dispatch keep heat pumps off where they do not pay;
-    ``step_s`` [s] is the step length (the model is steady-state per step).
+    ``step_s`` [s] is the step length (the model is steady-state per step); ``params``: the run's facility
+    parameters (default: packaged with ``design.model_parameters`` applied).
     """
+    params = params or design_params(design)
     x = _check_inputs(design, it_power_kw, liquid_fraction, dry_bulb_c, wet_bulb_c, rel_humidity_pct,
                       heat_demand_mw, dh_supply_temp_c, installed_it_kw, step_s, installed_liquid_fraction,
-                      heat_to_power_price_ratio)
-    fields = _liquid_side(design, x)
-    fields.update(_air_and_chain(design, x, fields))
+                      heat_to_power_price_ratio, params)
+    fields = _liquid_side(design, x, params)
+    fields.update(_air_and_chain(design, x, fields, params))
     fields.pop("_rejection")
     return FacilityResult(**fields)
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from dctwin.errors import InputError
-from dctwin.facility.params import load_params
+from dctwin.facility.params import FacilityParams, packaged_params
 
 __all__ = [
     "distribution_loss_kw",
@@ -68,9 +68,9 @@ def fit_loss_coefficients(load_fracs, efficiencies) -> tuple[float, float, float
     return float(coef[0]), float(coef[1]), float(coef[2])
 
 
-def ups_coefficients(mode: str) -> tuple[float, float, float]:
+def ups_coefficients(mode: str, *, params: FacilityParams | None = None) -> tuple[float, float, float]:
     """UPS loss coefficients (no_load, linear, load) for ``mode`` in {double_conversion, eco}."""
-    ups = load_params("power_chain")["ups"]
+    ups = (params or packaged_params()).power_chain["ups"]
     key = {"double_conversion": "double_conversion_eff", "eco": "eco_eff"}.get(mode)
     if key is None:
         raise InputError("unknown UPS mode", field="facility.power_chain.ups_mode", value=mode,
@@ -83,47 +83,50 @@ def _fitted_loss(load_points: tuple[float, ...], efficiencies: tuple[float, ...]
     return fit_loss_coefficients(load_points, efficiencies)
 
 
-def _stage(name: str) -> dict:
-    return load_params("power_chain")["stages"][name]
+def _stage(name: str, params: FacilityParams | None):
+    return (params or packaged_params()).power_chain["stages"][name]
 
 
-def ups_loss_kw(output_kw, rating_kw: float, n_units: int, mode: str) -> np.ndarray:
+def ups_loss_kw(output_kw, rating_kw: float, n_units: int, mode: str,
+                *, params: FacilityParams | None = None) -> np.ndarray:
     """UPS loss at ``output_kw`` [kW] shared by ``n_units`` of ``rating_kw`` [kW] in ``mode`` [kW]."""
-    return stage_loss_kw(output_kw, rating_kw, n_units, *ups_coefficients(mode))
+    return stage_loss_kw(output_kw, rating_kw, n_units, *ups_coefficients(mode, params=params))
 
 
-def _named_loss(name: str, load_kw, rating_kw: float, n_units: int) -> np.ndarray:
-    s = _stage(name)
+def _named_loss(name: str, load_kw, rating_kw: float, n_units: int, params: FacilityParams | None) -> np.ndarray:
+    s = _stage(name, params)
     return stage_loss_kw(load_kw, rating_kw, n_units, s["no_load"], s["linear"], s["load"])
 
 
-def utility_transformer_loss_kw(load_kw, rating_kw: float, n_units: int) -> np.ndarray:
+def utility_transformer_loss_kw(load_kw, rating_kw: float, n_units: int,
+                                *, params: FacilityParams | None = None) -> np.ndarray:
     """HV/MV grid-connection transformer losses at the EU 548/2014 Tier 2 minimum PEI [kW]."""
-    return _named_loss("utility_transformer", load_kw, rating_kw, n_units)
+    return _named_loss("utility_transformer", load_kw, rating_kw, n_units, params)
 
 
-def transformer_loss_kw(load_kw, rating_kw: float, n_units: int) -> np.ndarray:
+def transformer_loss_kw(load_kw, rating_kw: float, n_units: int, *, params: FacilityParams | None = None) -> np.ndarray:
     """MV/LV transformer no-load plus load losses per EU 548/2014 Tier 2 [kW]."""
-    return _named_loss("transformer", load_kw, rating_kw, n_units)
+    return _named_loss("transformer", load_kw, rating_kw, n_units, params)
 
 
-def switchgear_loss_kw(load_kw, rating_kw: float, n_units: int) -> np.ndarray:
+def switchgear_loss_kw(load_kw, rating_kw: float, n_units: int, *, params: FacilityParams | None = None) -> np.ndarray:
     """Medium-voltage switchgear and cable I²R loss [kW]."""
-    return _named_loss("switchgear", load_kw, rating_kw, n_units)
+    return _named_loss("switchgear", load_kw, rating_kw, n_units, params)
 
 
-def distribution_loss_kw(load_kw, rating_kw: float, n_units: int) -> np.ndarray:
+def distribution_loss_kw(load_kw, rating_kw: float, n_units: int,
+                         *, params: FacilityParams | None = None) -> np.ndarray:
     """Busway and rack PDU I²R loss [kW]."""
-    return _named_loss("distribution", load_kw, rating_kw, n_units)
+    return _named_loss("distribution", load_kw, rating_kw, n_units, params)
 
 
-def power_shelf_loss_kw(it_power_kw, installed_it_kw: float) -> np.ndarray:
+def power_shelf_loss_kw(it_power_kw, installed_it_kw: float, *, params: FacilityParams | None = None) -> np.ndarray:
     """Loss inside the rack power shelves (80 PLUS Titanium curve) [kW]; part of the IT power, not added to it.
 
     Each PSU carries ``load_fraction_at_max`` of its rating when the racks draw
     their installed maximum; the efficiency is interpolated on the curve.
     """
-    p = load_params("power_chain")
+    p = (params or packaged_params()).power_chain
     frac_at_max = p["stages"]["power_shelf"]["load_fraction_at_max"]
     curve = p["power_shelf_curve"]
     it = np.asarray(it_power_kw, dtype=float)
@@ -133,23 +136,24 @@ def power_shelf_loss_kw(it_power_kw, installed_it_kw: float) -> np.ndarray:
 
 
 def inner_chain_losses_kw(it_kw, cdu_kw, installed_it_kw: float, block_kw: float, n_units: int, redundancy: str,
-                          ups_mode: str) -> tuple[np.ndarray, np.ndarray]:
+                          ups_mode: str, *, params: FacilityParams | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(busway/PDU loss, UPS loss) [kW]: ``n_units`` UPS blocks of ``block_kw`` [kW] carry IT, busway loss, CDUs."""
     paths = 2 if redundancy == "2N" else 1
-    dist_loss = distribution_loss_kw(it_kw, installed_it_kw, paths)
-    return dist_loss, ups_loss_kw(it_kw + dist_loss + cdu_kw, block_kw, n_units, ups_mode)
+    dist_loss = distribution_loss_kw(it_kw, installed_it_kw, paths, params=params)
+    return dist_loss, ups_loss_kw(it_kw + dist_loss + cdu_kw, block_kw, n_units, ups_mode, params=params)
 
 
 def upstream_losses_kw(lv_load_kw, site_kw: float, block_kw: float, n_tx: int,
-                       redundancy: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       redundancy: str,
+                       *, params: FacilityParams | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(MV/LV transformer, MV switchgear, utility transformer) losses [kW] carrying ``lv_load_kw`` [kW] to the grid.
 
     ``n_tx`` MV/LV transformers of ``block_kw`` [kW]; switchgear and the utility
     transformer are rated for the site load ``site_kw`` [kW].
     """
     paths = 2 if redundancy == "2N" else 1
-    tx_loss = transformer_loss_kw(lv_load_kw, block_kw, n_tx)
-    swgr_loss = switchgear_loss_kw(lv_load_kw + tx_loss, site_kw, paths)
+    tx_loss = transformer_loss_kw(lv_load_kw, block_kw, n_tx, params=params)
+    swgr_loss = switchgear_loss_kw(lv_load_kw + tx_loss, site_kw, paths, params=params)
     n_utx = units_for_redundancy(site_kw, site_kw, redundancy)
-    utx_loss = utility_transformer_loss_kw(lv_load_kw + tx_loss + swgr_loss, site_kw, n_utx)
+    utx_loss = utility_transformer_loss_kw(lv_load_kw + tx_loss + swgr_loss, site_kw, n_utx, params=params)
     return tx_loss, swgr_loss, utx_loss

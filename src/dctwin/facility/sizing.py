@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from dctwin.config.facility import FacilityConfig
 from dctwin.facility import air, chillers, power_chain
 from dctwin.facility.capacity import pumps_kw, rejection_design_heat_kw
-from dctwin.facility.params import load_params
+from dctwin.facility.params import FacilityParams, design_params
 
 __all__ = ["PlantSize", "block_rating_kw", "size_plant"]
 
@@ -48,45 +48,48 @@ def block_rating_kw(design_kw: float, max_block_kw: float, sizing: str) -> float
     return design_kw / max(1, math.ceil(design_kw / max_block_kw - 1e-9))
 
 
-def _air_cooling_kw(design: FacilityConfig, design_air_heat_kw: float) -> float:
+def _air_cooling_kw(design: FacilityConfig, design_air_heat_kw: float, params: FacilityParams) -> float:
     c = design.cooling
     if c.air_cooling_capacity_mw is not None:
         return c.air_cooling_capacity_mw * 1000.0
     if c.air_cooling == "economiser_only":
         return 0.0
-    p = load_params("air")["values"]
+    p = params.air["values"]
     if c.air_cooling == "crac_dx":
-        factor = float(chillers.dx_capacity_factor(c.design_ambient_c))
+        factor = float(chillers.dx_capacity_factor(c.design_ambient_c, params=params))
     else:
         factor = float(chillers.chiller_capacity_factor(c.air_supply_temp_c - p["chilled_water_offset_k"],
-                                                        c.design_ambient_c))
+                                                        c.design_ambient_c, params=params))
     return p["chiller_size_margin"] * design_air_heat_kw / factor
 
 
 def size_plant(design: FacilityConfig, installed_it_kw: float, liquid_design_kw: float,
-               air_design_kw: float | None = None) -> PlantSize:
+               air_design_kw: float | None = None, *, params: FacilityParams | None = None) -> PlantSize:
     """Size every part of the plant for ``installed_it_kw`` [kW].
 
     ``liquid_design_kw`` [kW] of it at most is liquid-cooled (pumps, rejecters) and
-    ``air_design_kw`` [kW] at most air-cooled (fans, air-side cooling; default the rest).
+    ``air_design_kw`` [kW] at most air-cooled (fans, air-side cooling; default the rest). ``params``: the run's
+    facility parameters (default: packaged with ``design.model_parameters`` applied).
     """
+    params = params or design_params(design)
     pc = design.power_chain
     max_block = pc.block_size_mw * 1000.0
     paths = 2 if pc.redundancy == "2N" else 1
-    cdu_design, _ = pumps_kw(design, liquid_design_kw, liquid_design_kw)
-    dist_full = float(power_chain.distribution_loss_kw(installed_it_kw, installed_it_kw, paths))
+    cdu_design, _ = pumps_kw(design, liquid_design_kw, liquid_design_kw, params=params)
+    dist_full = float(power_chain.distribution_loss_kw(installed_it_kw, installed_it_kw, paths, params=params))
     ups_design = installed_it_kw + dist_full + float(cdu_design)
     ups_block = block_rating_kw(ups_design, max_block, pc.block_sizing)
     ups_units = power_chain.units_for_redundancy(ups_design, ups_block, pc.redundancy)
-    ups_full = float(power_chain.ups_loss_kw(ups_design, ups_block, ups_units, pc.ups_mode))
+    ups_full = float(power_chain.ups_loss_kw(ups_design, ups_block, ups_units, pc.ups_mode, params=params))
     air_it = installed_it_kw - liquid_design_kw if air_design_kw is None else air_design_kw
     room = air_it + dist_full + ups_full
-    _, fan_design = air.air_design_flow_kw(room)
-    site_kw = installed_it_kw * load_params("power_chain")["stages"]["transformer"]["sizing_factor"]
+    _, fan_design = air.air_design_flow_kw(room, params=params)
+    site_kw = installed_it_kw * params.power_chain["stages"]["transformer"]["sizing_factor"]
     tx_block = block_rating_kw(site_kw, max_block, pc.block_sizing)
     return PlantSize(
         ups_block_kw=ups_block, ups_units=ups_units, site_kw=site_kw, transformer_block_kw=tx_block,
         transformer_units=power_chain.units_for_redundancy(site_kw, tx_block, pc.redundancy),
-        design_room_heat_kw=room, air_cooling_kw=_air_cooling_kw(design, room + fan_design),
-        rejection_design_kw=rejection_design_heat_kw(design, liquid_design_kw), liquid_design_kw=liquid_design_kw,
+        design_room_heat_kw=room, air_cooling_kw=_air_cooling_kw(design, room + fan_design, params),
+        rejection_design_kw=rejection_design_heat_kw(design, liquid_design_kw, params=params),
+        liquid_design_kw=liquid_design_kw,
     )

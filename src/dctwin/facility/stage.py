@@ -11,6 +11,7 @@ from dctwin.buildout import Pool
 from dctwin.config.facility import FacilityConfig
 from dctwin.facility.capacity import cooling_capacity_kw
 from dctwin.facility.it_power import it_power_kw
+from dctwin.facility.params import FacilityParams
 from dctwin.facility.plant import simulate_facility
 from dctwin.facility.result import FacilityResult
 
@@ -41,11 +42,13 @@ def installed_it(pools: list[Pool]) -> tuple[float, float]:
     return installed_kw, sum(p.max_it_kw * p.platform.liquid_cooled_fraction for p in pools) / installed_kw
 
 
-def cooling_limit_kw(design: FacilityConfig, site: pd.DataFrame, pools: list[Pool]) -> np.ndarray:
-    """IT power whose heat the plant can reject at each step's weather [kW] (inf: no liquid limit)."""
+def cooling_limit_kw(design: FacilityConfig, site: pd.DataFrame, pools: list[Pool], *,
+                     params: FacilityParams) -> np.ndarray:
+    """IT power whose heat the plant can reject at each step's weather [kW] (inf: no liquid limit), with the run's
+    facility ``params``."""
     installed_kw, liquid_installed = installed_it(pools)
     return cooling_capacity_kw(design, site["dry_bulb_c"].to_numpy(), site["wet_bulb_c"].to_numpy(), installed_kw,
-                               liquid_fraction=liquid_installed)
+                               liquid_fraction=liquid_installed, params=params)
 
 
 def it_power_stage(pools: list[Pool], busy_gpus: list[np.ndarray], power_cap_frac: np.ndarray) -> SiteItPower:
@@ -62,14 +65,15 @@ def it_power_stage(pools: list[Pool], busy_gpus: list[np.ndarray], power_cap_fra
 
 
 def facility_stage(design: FacilityConfig, it: SiteItPower, site: pd.DataFrame, step_s: int,
-                   heat_to_power_price_ratio=None) -> FacilityResult:
+                   heat_to_power_price_ratio=None, *, params: FacilityParams) -> FacilityResult:
     """The plant's power, heat and water per step for the site's IT power and weather.
 
     ``heat_to_power_price_ratio`` [-] per step: heat price over the all-in electricity price, for the heat
-    pumps' economic dispatch (``heat_reuse.dispatch``).
+    pumps' economic dispatch (``heat_reuse.dispatch``); ``params``: the run's facility parameters, read once
+    (``facility.params.design_params``).
     """
     return simulate_facility(design, it.it_kw, it.liquid_fraction, site["dry_bulb_c"].to_numpy(),
                              site["wet_bulb_c"].to_numpy(), site["rel_humidity_pct"].to_numpy(),
                              site["heat_demand_mw"].to_numpy(), site["dh_supply_temp_c"].to_numpy(), it.installed_kw,
                              step_s, installed_liquid_fraction=it.liquid_installed,
-                             heat_to_power_price_ratio=heat_to_power_price_ratio)
+                             heat_to_power_price_ratio=heat_to_power_price_ratio, params=params)

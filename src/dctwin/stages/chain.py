@@ -23,6 +23,7 @@ from dctwin.cluster.stage import PoolRun, check_pool_types, pool_stage
 from dctwin.config import Scenario
 from dctwin.facility.heat_reuse import heat_pump_economics
 from dctwin.facility.kpis import facility_kpis, monthly_kpis
+from dctwin.facility.params import design_params
 from dctwin.facility.result import FacilityResult
 from dctwin.facility.site_peak import run_peak_kpis
 from dctwin.facility.stage import cooling_limit_kw, facility_stage, it_power_stage
@@ -83,7 +84,8 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
     progress("workload")
     demand = cache.stage("workload", lambda: _sections(sc, "workload", "simulation"),
                          lambda: workload_stage(sc.workload, timeline, seed), Fields(InferenceDemand))
-    cooling_kw = cooling_limit_kw(sc.facility, site, pools)
+    fparams = design_params(sc.facility)  # the facility parameters of the run, overrides applied, read once
+    cooling_kw = cooling_limit_kw(sc.facility, site, pools, params=fparams)
     progress("cluster")
     runs = _clusters(sc, timeline, pools, demand, op, cooling_kw, cache)
     it = it_power_stage(pools, [r.series["gpus_busy_training"].to_numpy() + r.series["gpus_busy_inference"].to_numpy()
@@ -94,7 +96,8 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
                                            "it_kw": array_digest(it.it_kw), "liquid_kw": array_digest(it.liquid_kw),
                                            "installed": [it.installed_kw, it.liquid_installed],
                                            "heat_to_power_price_ratio": array_digest(ratio)},
-                      lambda: facility_stage(sc.facility, it, site, timeline.step_s, ratio), Fields(FacilityResult))
+                      lambda: facility_stage(sc.facility, it, site, timeline.step_s, ratio, params=fparams),
+                      Fields(FacilityResult))
     progress("accounting")
     withheld = np.zeros(timeline.n_steps)
     for r in runs:
