@@ -34,6 +34,8 @@ def test_parameters_are_read_only_and_read_once_per_set_of_overrides():
 def test_an_override_naming_no_parameter_is_refused():
     with pytest.raises(InputError):
         facility_params({"cooling.values.no_such_number": 1.0})
+    with pytest.raises(InputError, match="IT power"):  # the cluster reads it too: it would be applied to half a run
+        facility_params({"it_power.classes.cpu.proportionality": 0.5})
 
 
 def test_the_design_overrides_and_explicit_parameters_give_the_same_plant():

@@ -108,9 +108,13 @@ def _with_overrides(name: str, overrides: tuple[tuple[str, Any], ...]) -> dict[s
 
 def validate_overrides(overrides: Mapping[str, Any]) -> None:
     """Refuse an override whose path names no packaged number, or whose value is not a positive number
-    (a list must match the packaged list's length)."""
+    (a list must match the packaged list's length), or one of the IT power model, which the cluster and the
+    operation read as packaged (an override there would change only part of the run)."""
     for key, value in overrides.items():
         name, *path = key.split(".")
+        if name == "it_power":
+            raise InputError("the IT power model's parameters cannot be overridden per scenario", field=key,
+                             allowed=", ".join(f for f in _FILES if f != "it_power"))
         node: Any = _packaged(name) if name in _FILES else None
         for part in path:
             node = node.get(part) if isinstance(node, dict) else None
