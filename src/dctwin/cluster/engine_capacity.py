@@ -6,6 +6,8 @@ import bisect
 
 import numpy as np
 
+from dctwin.cluster.placement.domains import Domains
+from dctwin.cluster.placement.inference import grant_inference, return_inference
 from dctwin.cluster.placement.log import INFERENCE
 
 __all__ = ["shed", "step_capacity", "step_changes"]
@@ -41,10 +43,13 @@ def step_capacity(eng, k: int, now: float) -> None:
             shed(eng, now, lambda: x - min(dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
         x = max(0, min(x, dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
         if x:
-            taken = dom.take_packed(x)
-            eng.plog.add(now, INFERENCE, taken, 1)
-            for d, c in taken:
-                eng.inf_pieces[d] = eng.inf_pieces.get(d, 0) + c
+            if type(dom) is Domains:
+                grant_inference(dom, eng.inf_pieces, eng.plog, now, x)
+            else:
+                taken = dom.take_packed(x)
+                eng.plog.add(now, INFERENCE, taken, 1)
+                for d, c in taken:
+                    eng.inf_pieces[d] = eng.inf_pieces.get(d, 0) + c
             eng.inf += x
             eng.in_t.append(now)
             eng.in_d.append(x)
@@ -53,21 +58,7 @@ def step_capacity(eng, k: int, now: float) -> None:
         eng.inf -= y
         eng.in_t.append(now)
         eng.in_d.append(-y)
-        pieces = eng.inf_pieces
-        emptied = []                 # deleted after the loop: no copy of the whole dict per step
-        for d, c in pieces.items():
-            r = c if c < y else y
-            dom.give(d, r)
-            eng.plog.one(now, INFERENCE, d, -r)
-            if r == c:
-                emptied.append(d)
-            else:
-                pieces[d] = c - r    # an existing key: safe while iterating, order kept
-            y -= r
-            if y == 0:
-                break
-        for d in emptied:
-            del pieces[d]
+        return_inference(dom, eng.inf_pieces, eng.plog, now, y)
         eng._released = True
     eng.shortfall[k] = eng.inf_need[k] - eng.inf
     if eng.busy + eng.inf > lim:

