@@ -177,7 +177,8 @@ class Engine:
         return t
 
     def _first_walls(self) -> None:
-        """Failure-free wall time, checkpoint count and interval of every job's first segment (vectorised)."""
+        """Failure-free wall time, checkpoint count and interval of every job's first segment (vectorised;
+        ``resume_wall`` replaces a job's entries for its next segment once it is stopped)."""
         g = np.asarray(self.gpus, dtype=np.int64)
         d = np.asarray(self.rem, dtype=np.float64)
         if g.size:  # a lookup table by job size: O(n), where np.unique(return_inverse) sorts every job
@@ -193,20 +194,20 @@ class Engine:
         self.nck0 = nck.tolist()
         self.tau0 = tau.tolist()
 
-    def _wall(self, j: int) -> tuple[float, int, float, float]:
-        """(wall time of a failure-free segment [s], checkpoints, tau, startup) for job ``j`` now."""
-        if not self.resumed[j]:
-            return self.wall0[j], self.nck0[j], self.tau0[j], 0.0
+    def resume_wall(self, j: int) -> None:
+        """Job ``j`` was stopped (its remaining work ``rem`` is final until it runs again): store its next
+        segment's wall time, checkpoints and interval in ``wall0``/``nck0``/``tau0``, read per backfill pass."""
+        self.resumed[j] = True
         w = self.rem[j]
         tau = self.tau(self.gpus[j])
         nck = max(0, math.ceil(w / tau) - 1) if tau != _INF and w > 0 else 0
-        startup = self.fm.restart_s if self.resumed[j] else 0.0
-        return startup + w + nck * self.C, nck, tau, startup
+        self.wall0[j] = self.fm.restart_s + w + nck * self.C
+        self.nck0[j] = nck
+        self.tau0[j] = tau
 
     def est_end_bin(self, j: int, now: float) -> int:
         """Time bin in which job ``j`` would end if started at ``now`` without failures."""
-        w = self._wall(j)[0] if self.resumed[j] else self.wall0[j]
-        b = int((now + w) / self.bin_s)
+        b = int((now + self.wall0[j]) / self.bin_s)
         return b if b < self.releases.n else self.releases.n - 1
 
     def _push(self, t: float, kind: int, a: int, b: int) -> None:
@@ -260,10 +261,8 @@ class Engine:
         self._begin(j, now)
 
     def _begin(self, j: int, now: float) -> None:
-        if self.resumed[j]:
-            wall, nck, tau, startup = self._wall(j)
-        else:
-            wall, nck, tau, startup = self.wall0[j], self.nck0[j], self.tau0[j], 0.0
+        wall, nck, tau = self.wall0[j], self.nck0[j], self.tau0[j]     # resume_wall's when resumed
+        startup = self.fm.restart_s if self.resumed[j] else 0.0
         ep = self.epoch[j] + 1
         self.epoch[j] = ep
         g = self.gpus[j]
@@ -359,7 +358,7 @@ class Engine:
         self.epoch[j] += 1
         self._release(j, now)
         self.preempts[j] += 1
-        self.resumed[j] = True
+        self.resume_wall(j)
         self.state[j] = QUEUED
         self.policy.requeue(j)
 

@@ -16,7 +16,7 @@ def fail(eng, j: int, now: float) -> None:
     comp = eng._draw_comp()
     eng.fail_log.append((now, j, comp))
     eng.epoch[j] += 1
-    eng.resumed[j] = True
+    eng.resume_wall(j)
     if eng.fm.node_down[comp]:
         pieces = eng.alloc[j]
         p = pieces[0]
