@@ -41,9 +41,13 @@ _verifying: dict[str, threading.Lock] = {}
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write one DataFrame as Parquet, byte-for-byte reproducible for equal input."""
+    """Write one DataFrame as Parquet, byte-for-byte reproducible for equal input.
+
+    Dictionary encoding only for columns that are not floating point: a float series rarely repeats, so its
+    dictionary page overflows and is thrown away (half the writing time of a 1-s day, and a larger file)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table, path, compression="zstd", write_statistics=True)
+    dictionary = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
+    pq.write_table(table, path, compression="zstd", write_statistics=True, use_dictionary=dictionary)
 
 
 
