@@ -318,11 +318,7 @@ class Engine:
         pieces = self.alloc[j]
         self.alloc[j] = None
         self.plog.add(now, j, pieces, -1)
-        k = 0
-        give = self.dom.give
-        for d, c in pieces:
-            give(d, c)
-            k += c
+        k = self.dom.release(pieces)
         self.busy -= k                              # _busy_add(j, -k, now), inlined
         self.tenant_busy[self.tenant[j]] -= k
         p = self.prio[j]

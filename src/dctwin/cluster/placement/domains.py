@@ -100,7 +100,27 @@ class Domains:
                 n -= k
         return out
 
-    def release(self, pieces: list[list[int]]) -> None:
-        """Give back every ``[domain, count]`` piece of an allocation."""
-        for d, k in pieces:
-            self.give(d, k)
+    def release(self, pieces: list[list[int]]) -> int:
+        """Give back every ``[domain, count]`` piece of an allocation; returns the GPUs given back.
+
+        ``give`` inlined (a job's release is on the engine's hot path), same bucket moves in the same order;
+        a subclass with its own ``give`` (typed pools) gets one call per piece."""
+        k = 0
+        if type(self) is not Domains:
+            for d, c in pieces:
+                self.give(d, c)
+                k += c
+            return k
+        b, free, cap = self.buckets, self.free, self.cap
+        for d, c in pieces:
+            f = free[d]
+            if f + c > cap[d]:
+                raise AssertionError(f"domain {d}: freeing {c} GPUs over its {cap[d]} (double free)")
+            if f:
+                b[f].discard(d)
+            f += c
+            free[d] = f
+            b[f].add(d)
+            k += c
+        self.total_free += k
+        return k
