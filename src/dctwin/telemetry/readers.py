@@ -88,7 +88,9 @@ def _read_parquet(data: bytes, file: str) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(pa.BufferReader(data)).to_pandas()
+        table = pq.read_table(pa.BufferReader(data))
+        table.validate(full=True)     # bytes that are not UTF-8 in a string column: refused here, not later
+        return table.to_pandas()
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"not a readable Parquet file: {str(exc)[:200]}", file=file) from None
 

@@ -74,7 +74,7 @@ def _read_table(path: str | Path, *, parquet_ok: bool = False) -> tuple[pd.DataF
     raw = open_input(p)
     try:
         if is_parquet:
-            return pd.read_parquet(raw), file, False
+            return _parquet_frame(raw), file, False
         return pd.read_csv(raw, dtype=str, keep_default_na=False, na_values=[""]), file, True
     except pd.errors.EmptyDataError:
         raise InputError("file is empty", file=file) from None
@@ -88,6 +88,16 @@ def _read_table(path: str | Path, *, parquet_ok: bool = False) -> tuple[pd.DataF
         if is_parquet:
             raise InputError(f"unreadable Parquet file: {exc}", file=file) from None
         raise
+
+
+def _parquet_frame(raw) -> pd.DataFrame:
+    """A Parquet file as a frame, checked in full first: a damaged string column (bytes that are not UTF-8)
+    is refused here, not met later as a decode error."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(raw)
+    table.validate(full=True)
+    return table.to_pandas()
 
 
 def _where(i: int, is_csv: bool) -> str:
