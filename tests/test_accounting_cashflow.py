@@ -135,37 +135,3 @@ def test_token_price_by_year_is_the_gpu_hour_price_at_the_service_throughput(yea
     assert col in t.columns
     ratio = (t[col] / t["spot_price_eur_per_gpu_hour"]).dropna().to_numpy()
     assert np.allclose(ratio, ratio[0]) and ratio[0] > 0   # one throughput per service, prices move together
-
-
-def test_brentq_is_scipys_bit_for_bit():
-    """The written-out Brent's method gives scipy.optimize.brentq's root, bit for bit, on IRR brackets of random
-    cash flows and on a cubic (or raises where it raises)."""
-    from scipy.optimize import brentq as scipy_brentq
-
-    from dctwin.accounting.cashflow import brentq
-
-    def both(f, lo, hi, args, **kw):
-        out = []
-        for fn in (scipy_brentq, brentq):
-            try:
-                out.append(fn(f, lo, hi, args=args, **kw))
-            except (ValueError, RuntimeError) as exc:
-                out.append(type(exc).__name__)
-        return out
-
-    rng = np.random.default_rng(3)
-    rates = np.unique(np.concatenate([-1.0 + np.logspace(-2, 0, 200, endpoint=False), [0.0],
-                                      np.logspace(-12, 1, 400)]))
-    compared = 0
-    for _ in range(300):
-        flows = rng.normal(0, 1, int(rng.integers(3, 30))) * 10 ** rng.uniform(0, 9)
-        flows[0] = -abs(flows[0]) * rng.uniform(1, 20)
-        values = ((1.0 + rates)[:, None] ** -np.arange(flows.size)[None, :]) @ flows
-        for i in np.nonzero((np.sign(values[:-1]) * np.sign(values[1:]) <= 0) & (values[:-1] != 0))[0]:
-            a, b = both(npv, rates[i], rates[i + 1], (flows,), xtol=1e-13, rtol=4 * np.finfo(float).eps)
-            assert a == b
-            compared += 1
-    for c in rng.uniform(-5, 5, 300):
-        a, b = both(lambda x, c: (x - c) ** 3 - 0.1 * x, c - 1.0, c + 3.0, (c,))
-        assert a == b
-    assert compared > 100

@@ -15,8 +15,7 @@ pay it after interest.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -41,6 +40,8 @@ def irr(flows: np.ndarray) -> float:
     Of several roots, the one nearest zero. Sign changes of the NPV are found on a grid of rates
     (denser near zero) and each is refined by Brent's method to 1e-13.
     """
+    from scipy.optimize import brentq
+
     flows = np.asarray(flows, dtype=float)
     if flows.size < 2 or not (np.any(flows > 0) and np.any(flows < 0)):
         return float("nan")
@@ -51,61 +52,6 @@ def irr(flows: np.ndarray) -> float:
                                                                   xtol=1e-13, rtol=4 * np.finfo(float).eps)
              for i in np.nonzero(np.sign(values[:-1]) * np.sign(values[1:]) <= 0)[0]]
     return float(min(roots, key=abs)) if roots else float("nan")
-
-
-def brentq(f: Callable[..., float], a: float, b: float, args: tuple = (), xtol: float = 2e-12,
-           rtol: float = 4 * np.finfo(float).eps, maxiter: int = 100) -> float:
-    """A root of ``f`` in [a, b] by Brent's method: the steps, tests and arithmetic of ``scipy.optimize.brentq``
-    in the same order, so the same root bit for bit (a test holds them equal); written out because importing
-    scipy.optimize costs ~0.5 s of a run's start-up and an IRR needs only this."""
-    xpre, xcur = float(a), float(b)
-    fpre, fcur = _value(f, xpre, args), _value(f, xcur, args)
-    if fpre == 0:
-        return xpre
-    if fcur == 0:
-        return xcur
-    if math.copysign(1.0, fpre) == math.copysign(1.0, fcur):
-        raise ValueError("f(a) and f(b) must have different signs")
-    xblk = fblk = spre = scur = 0.0
-    for _ in range(maxiter):
-        if fpre != 0 and fcur != 0 and math.copysign(1.0, fpre) != math.copysign(1.0, fcur):
-            xblk, fblk = xpre, fpre
-            spre = scur = xcur - xpre
-        if abs(fblk) < abs(fcur):
-            xpre, xcur, xblk = xcur, xblk, xcur
-            fpre, fcur, fblk = fcur, fblk, fcur
-        delta = (xtol + rtol * abs(xcur)) / 2
-        sbis = (xblk - xcur) / 2
-        if fcur == 0 or abs(sbis) < delta:
-            return xcur
-        spre, scur = _brent_step(xpre, xcur, xblk, fpre, fcur, fblk, spre, scur, sbis, delta)
-        xpre, fpre = xcur, fcur
-        xcur += scur if abs(scur) > delta else (delta if sbis > 0 else -delta)
-        fcur = _value(f, xcur, args)
-    raise RuntimeError(f"Brent's method did not converge in {maxiter} iterations")
-
-
-def _value(f: Callable[..., float], x: float, args: tuple) -> float:
-    v = float(f(x, *args))
-    if math.isnan(v):
-        raise ValueError(f"the function is NaN at {x!r}")
-    return v
-
-
-def _brent_step(xpre: float, xcur: float, xblk: float, fpre: float, fcur: float, fblk: float, spre: float,
-                scur: float, sbis: float, delta: float) -> tuple[float, float]:
-    """Brent's next (previous step, step): inverse interpolation (secant, or quadratic through three points) when
-    it is short enough, else bisection."""
-    if abs(spre) > delta and abs(fcur) < abs(fpre):
-        if xpre == xblk:
-            stry = -fcur * (xcur - xpre) / (fcur - fpre)
-        else:
-            dpre = (fpre - fcur) / (xpre - xcur)
-            dblk = (fblk - fcur) / (xblk - xcur)
-            stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
-        if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):
-            return scur, stry
-    return sbis, sbis
 
 
 def payback_years(flows: np.ndarray) -> float:
