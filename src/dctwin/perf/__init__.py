@@ -10,9 +10,11 @@ published figures they were fitted to are in ``perf/data/reference.yaml``
 (``python -m dctwin.perf``), the checks in ``dctwin validate``.
 """
 
+from dctwin.lazy import lazy_exports
+
 # name -> submodule: imported on first use (PEP 562), so that a run that only reads the model list does not
 # import the calibration fit (scipy.optimize, ~0.5 s)
-_LAZY = {
+__getattr__ = lazy_exports(__name__, {
     "DisaggregatedPerf": "dctwin.perf.disagg", "disaggregated_perf": "dctwin.perf.disagg",
     "PRECISIONS": "dctwin.perf.hardware", "check_precision": "dctwin.perf.hardware",
     "peak_flops": "dctwin.perf.hardware", "InferencePerf": "dctwin.perf.inference",
@@ -28,7 +30,7 @@ _LAZY = {
     "choose_parallelism": "dctwin.perf.search", "mfu_at_scale": "dctwin.perf.search",
     "training_perf": "dctwin.perf.search", "TrainingPerf": "dctwin.perf.training",
     "evaluate_layout": "dctwin.perf.training", "model_flops_per_token": "dctwin.perf.training",
-}
+})
 
 __all__ = [
     "DisaggregatedPerf",
@@ -66,16 +68,3 @@ __all__ = [
     "training_perf",
 ]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'dctwin.perf' has no attribute '{name}'")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
