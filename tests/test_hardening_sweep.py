@@ -88,16 +88,7 @@ def test_killed_sweep_leaves_no_pool_workers(tmp_path):
     import time
     from pathlib import Path
 
-    def children(pid: int) -> list[int]:
-        out = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(stat.parent.name))
-        return out
+    from test_sweep_run import _children
 
     body = SAME_TAIL.replace("duration_days: 1", "duration_days: 30")
     proc = subprocess.Popen([sys.executable, "-m", "dctwin", "sweep", str(_sweep(tmp_path, body)), "--out",
@@ -106,7 +97,7 @@ def test_killed_sweep_leaves_no_pool_workers(tmp_path):
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while time.monotonic() < deadline and len(workers) < 2:
-        workers = children(proc.pid)
+        workers = _children(proc.pid)
         time.sleep(0.2)
     assert len(workers) >= 2, "the sweep never started its pool"
     os.kill(proc.pid, signal.SIGKILL)             # the sweep only, not its process group
