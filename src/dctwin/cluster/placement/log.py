@@ -44,19 +44,15 @@ class PlacementLog:
         flat: list[float] = []
         for d, c in pieces:
             flat += (t, holder, d, sign * c)
-        self.rows.fromlist(flat)         # fromlist: one resize, ~2x faster than extend
-        if len(self.rows) > self.limit:
-            self._drop(t)
+        self.flat(t, flat)
 
     def one(self, t: float, holder: int, d: int, change: int) -> None:
         """Log a change of ``change`` GPUs held by ``holder`` in domain ``d`` at ``t``."""
-        self.rows.fromlist([t, holder, d, change])
-        if len(self.rows) > self.limit:
-            self._drop(t)
+        self.flat(t, [t, holder, d, change])
 
     def flat(self, t: float, rows: list[float]) -> None:
         """Log rows already laid out flat, ``[t, holder, domain, change, t, ...]``, all at time ``t``."""
-        self.rows.fromlist(rows)
+        self.rows.fromlist(rows)         # fromlist: one resize, ~2x faster than extend
         if len(self.rows) > self.limit:
             self._drop(t)
 
