@@ -127,22 +127,17 @@ def _pool_racks_kw(pool, rows: pd.DataFrame, cap, scale, step_s: float, period: 
     return out
 
 
-def _gpus_ever_busy(run: RunData) -> bool:
-    """Whether any GPU was busy in any step of the run."""
-    ts = run.table("timeseries", ("gpus_busy_training", "gpus_busy_inference"))
-    return bool((ts.to_numpy(dtype=np.float64) > 0).any())
-
-
 def hall_power(run: RunData, period_steps: int = 1) -> HallPower:
     """Mean IT power per period of ``period_steps`` steps of every rack of the run [kW] (see the module text)."""
     placements = run.table("placements", ("t_s", "holder", "domain", "gpus_change", "platform"))
-    ts = run.table("timeseries", ("power_cap_frac", "it_demand_kw", "it_power_kw"))
+    ts = run.table("timeseries", ("power_cap_frac", "it_demand_kw", "it_power_kw", "gpus_busy_training",
+                                  "gpus_busy_inference"))
     pools, step_s = _pools(run)
     cap = np.clip(ts["power_cap_frac"].to_numpy(dtype=np.float64), 0.0, 1.0)
     demand = ts["it_demand_kw"].to_numpy(dtype=np.float64)
     scale = np.divide(ts["it_power_kw"].to_numpy(dtype=np.float64), demand, out=np.ones(len(ts)), where=demand > 0)
     busy = placements[placements["holder"].astype(str).isin(BUSY_HOLDERS)]
-    if busy.empty and _gpus_ever_busy(run):
+    if busy.empty and (ts[["gpus_busy_training", "gpus_busy_inference"]].to_numpy(dtype=np.float64) > 0).any():
         from dctwin.cluster.placement.log import MAX_ROWS as LOG_ROWS
         raise Missing(f"the run kept no placement log: a log past {LOG_ROWS:,} rows (about a year of a "
                       "38,000-GPU cluster at 60-s steps) is dropped to bound memory, and racks without it would "
