@@ -76,3 +76,30 @@ def test_pools_must_match_and_requests_must_fit():
     with pytest.raises(InputError):
         simulate_disaggregated(Deployment("hgx-h100", "llama-2-70b", 1, 4), Deployment("hgx-h100", "llama-2-70b", 1, 4),
                                [1.0, 0.0], [10, 10], [10, 10])
+
+
+def test_fifo_link_serves_one_payload_at_a_time_per_link():
+    from dctwin.serving.disagg import fifo_link
+    done = fifo_link([0.0, 0.0, 0.5, 0.0], [1.0, 1.0, 1.0, 1.0], [0, 0, 0, 1])
+    assert done.tolist() == [1.0, 2.0, 3.0, 1.0]      # link 0 queues three payloads; link 1 is free
+
+
+def test_link_saturation_raises_ttft_as_an_md1_queue():
+    """A slow KV link fed by Poisson arrivals of equal prompts (deterministic transfer time S) queues like
+    M/D/1: mean wait rho S / (2 (1 - rho)) (Pollaczek-Khinchine); the prefill step is ten times shorter
+    than S, so the prompts reach the link almost as they arrive."""
+    eff = 0.002                                       # a link at 0.2 % of its bandwidth: it saturates first
+    c = dict(load_params()["inference"], link_efficiency=eff)
+    pre, dec = Deployment("hgx-h100", "llama-2-70b", 1, 4), Deployment("hgx-h100", "llama-2-70b", 2, 4)
+    kv_b, bw = kv_link(H100, get_model("llama-2-70b"), "fp8", pre.n_gpus + dec.n_gpus, c)
+    s = 1024 * kv_b / (bw * 4)
+    assert pre.cost.step_time_s(0, 0, 1024, 1024 ** 2) < 0.15 * s
+    n, rng = 20000, np.random.default_rng(1)
+    waits = []
+    for rho in (0.3, 0.8):
+        t = np.cumsum(rng.exponential(s / rho, n))
+        r = simulate_disaggregated(pre, dec, t, np.full(n, 1024), np.full(n, 2), params={"link_efficiency": eff})
+        wait = float(r.requests["kv_transfer_s"].mean() - s)
+        assert wait == pytest.approx(rho * s / (2 * (1 - rho)), rel=0.1)
+        waits.append(float(r.requests["ttft_s"].mean()))
+    assert waits[1] - waits[0] == pytest.approx(0.8 * s / 0.4 - 0.3 * s / 1.4, rel=0.1)

@@ -7,13 +7,17 @@ The one request-level simulator (:func:`simulate_requests`) runs twice:
    request leaves when its prompt is done;
 2. its KV cache (``input_tokens`` x bytes per token, the link of
    :func:`dctwin.perf.disagg.kv_link`) crosses to the decode pool, sent by
-   the prefill replica's GPUs in parallel; transfers overlap with compute;
+   the prefill replica's GPUs in parallel; transfers overlap with compute.
+   Each prefill replica's link is a FIFO server at that bandwidth: a cache
+   ready while an earlier one of the same replica is still on the wire waits
+   for it (:func:`fifo_link`), so under load the transfer delay includes
+   queueing;
 3. the decode pool replays the hand-overs in order of arrival with
    ``prefilled=True``: admitted sequences decode at once, no prefill work.
 
 Per request: TTFT = prefill finish + KV transfer - arrival (the first token
 leaves with the hand-over, as :func:`dctwin.perf.disaggregated_perf`
-counts it); TPOT = (last token - first token) / (output - 1). Energy per
+counts it; ``kv_transfer_s`` is queueing plus transfer); TPOT = (last token - first token) / (output - 1). Energy per
 token comes from the busy share of each pool and the platform's IT power
 curve (:func:`dctwin.facility.it_power.rack_power_curve_kw`).
 """
@@ -34,7 +38,7 @@ from dctwin.perf.params import load_params
 from dctwin.serving.deployment import Deployment
 from dctwin.serving.request_level import RequestLevelResult, _check_requests, simulate_requests
 
-__all__ = ["DisaggregatedResult", "serving_energy", "simulate_disaggregated"]
+__all__ = ["DisaggregatedResult", "fifo_link", "serving_energy", "simulate_disaggregated"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,23 @@ def serving_energy(deployment: Deployment, busy_fraction: float, span_s: float) 
     return float(rack_power_curve_kw(platform, busy)) * 1e3 * units * span_s
 
 
+def fifo_link(ready_s, transfer_s, link) -> np.ndarray:
+    """When each transfer has crossed its link, one FIFO server per link id [s].
+
+    ``ready_s`` [s] when each payload is ready, ``transfer_s`` [s] its time on the
+    wire alone, ``link`` the link (server) it must use. Each link sends one
+    payload at a time in order of readiness (ties by index).
+    """
+    ready, dur, link = (np.asarray(a) for a in (ready_s, transfer_s, link))
+    done = np.empty(ready.size)
+    free: dict[int, float] = {}
+    for i in np.lexsort((np.arange(ready.size), ready)).tolist():
+        k = int(link[i])
+        start = max(float(ready[i]), free.get(k, -np.inf))
+        done[i] = free[k] = start + float(dur[i])
+    return done
+
+
 def _check_pair(prefill: Deployment, decode: Deployment) -> None:
     for field in ("platform", "model", "precision"):
         if getattr(prefill, field) != getattr(decode, field):
@@ -79,8 +100,9 @@ def simulate_disaggregated(prefill: Deployment, decode: Deployment, arrival_t_s,
     kv_b_per_tok, bw = kv_link(platform, get_model(prefill.model), prefill.precision,
                                prefill.n_gpus + decode.n_gpus, c)
     pre = simulate_requests(prefill, t_arr, inp, np.ones_like(out))
-    t_kv = inp * kv_b_per_tok / (bw * prefill.gpus_per_replica)
-    first = pre.requests["finish_s"].to_numpy() + t_kv
+    ready = pre.requests["finish_s"].to_numpy()
+    first = fifo_link(ready, inp * kv_b_per_tok / (bw * prefill.gpus_per_replica), pre.requests["replica"].to_numpy())
+    t_kv = first - ready
     finish = first.copy()
     more = np.flatnonzero(out > 1)
     order = more[np.argsort(first[more], kind="stable")]

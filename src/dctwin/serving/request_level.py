@@ -24,8 +24,8 @@ second.
 
 Outputs per request: ``ttft_s`` (arrival to first token), ``tpot_s``
 ((last token - first token) / (output tokens - 1), NaN for one-token
-outputs), ``e2e_s``; per replica: busy time and the time integral of the
-KV tokens reserved.
+outputs), ``e2e_s``, ``replica`` (index of the replica that served it);
+per replica: busy time and the time integral of the KV tokens reserved.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ __all__ = ["RequestLevelResult", "simulate_requests"]
 class RequestLevelResult:
     """Output of :func:`simulate_requests`."""
 
-    # t_s, input_tokens, output_tokens, admit_s, first_token_s, finish_s, ttft_s, tpot_s, e2e_s
+    # t_s, input_tokens, output_tokens, admit_s, first_token_s, finish_s, ttft_s, tpot_s, e2e_s, replica
     requests: pd.DataFrame
     span_s: float                 # first arrival to last finish [s]
     busy_fraction: float          # replica-time spent in iterations / (replicas x span) [-]
@@ -103,6 +103,7 @@ class _Replay:
         self.admit = np.full(self.n_req, np.nan)
         self.first = np.full(self.n_req, np.nan)
         self.finish = np.full(self.n_req, np.nan)
+        self.replica = np.full(self.n_req, -1, dtype=np.int64)
         self.inp_l, self.out_l, self.need_l, self.arr_l = inp.tolist(), out.tolist(), (inp + out).tolist(), \
             t_arr.tolist()
         self.budget = deployment.max_prefill_tokens
@@ -164,6 +165,7 @@ class _Replay:
         f = self.fin[r]
         for j in new:
             self.admit[j] = t
+            self.replica[j] = r
             self.first[j] = t + dt
             heapq.heappush(f, (self.it[r] + self.out_l[j] - 1, j))
         self.ctx[r] += n + new_tok + len(new)      # one token per decoding sequence; prompt + first token per new one
@@ -240,7 +242,7 @@ def simulate_requests(deployment: Deployment, arrival_t_s, input_tokens, output_
         tpot = np.where(out > 1, (rep.finish - rep.first) / (out - 1), np.nan)
     df = pd.DataFrame({"t_s": t_arr, "input_tokens": inp, "output_tokens": out, "admit_s": rep.admit,
                        "first_token_s": rep.first, "finish_s": rep.finish, "ttft_s": ttft, "tpot_s": tpot,
-                       "e2e_s": rep.finish - t_arr})
+                       "e2e_s": rep.finish - t_arr, "replica": rep.replica})
     span = float(rep.finish.max() - t_arr.min()) if t_arr.size else 0.0
     denom = deployment.replicas * span if span > 0 else math.nan
     return RequestLevelResult(requests=df, span_s=span, busy_fraction=sum(rep.busy) / denom,
