@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dctwin.accounting.capex import capex_items, installed_platforms
+from dctwin.accounting.capex import capex_rows, installed_platforms
 from dctwin.accounting.cashflow import monthly_cash_flows
 from dctwin.accounting.horizon import horizon_accounts
 from dctwin.accounting.totals import RunTotals, run_totals, step_flows
@@ -130,16 +130,16 @@ def _div(a: float, b: float) -> float:
 
 
 def finance_accounts(scenario: Scenario, t: RunTotals, steps: Mapping[str, np.ndarray],
-                     platforms: Mapping[str, Platform] | None = None) -> tuple[dict[str, float], pd.DataFrame,
-                                                                                 dict[str, np.ndarray]]:
+                     platforms: Mapping[str, Platform] | None = None,
+                     frames: bool = True) -> tuple[dict[str, float], pd.DataFrame | list, dict[str, np.ndarray]]:
     """KPIs, cost lines and the yearly cash-flow table's columns of the horizon from the run's totals and
     per-step flows (``step_flows``) under ``scenario.economics``: the part of ``account`` the investor band
-    re-runs."""
+    re-runs (with ``frames=False``: the cost lines as (line, category, EUR) tuples, no DataFrame)."""
     sums = {k: float(v.sum()) for k, v in steps.items()}
     years = scenario.economics.finance.horizon_years
-    items = capex_items(scenario, platforms)
-    capex_fac = float(items.loc[items.category == "facility", "eur"].sum())
-    capex_it = float(items.loc[items.category == "it", "eur"].sum())
+    items = capex_rows(scenario, platforms)
+    capex_fac = float(np.array([r["eur"] for r in items if r["category"] == "facility"], dtype=float).sum())
+    capex_it = float(np.array([r["eur"] for r in items if r["category"] == "it"], dtype=float).sum())
     gpuh_used = t.gpuh_train + t.gpuh_inf
     hz = horizon_accounts(scenario.economics, items, _annual(scenario, t, sums), _CATEGORIES, t.gpuh_avail * t.scale,
                           gpuh_used / t.gpuh_avail if t.gpuh_avail > 0 else 0.0)
@@ -179,7 +179,8 @@ def finance_accounts(scenario: Scenario, t: RunTotals, steps: Mapping[str, np.nd
     if t.backlog_gpu_hours_end is not None:
         kpis["backlog_gpu_hours_end"] = t.backlog_gpu_hours_end
     _service_costs(kpis, hz["cash_flows"], t, years)
-    return kpis, hz["cost_lines"], hz["cash_flows"]
+    lines = pd.DataFrame(hz["cost_lines"], columns=["line", "category", "eur"]) if frames else hz["cost_lines"]
+    return kpis, lines, hz["cash_flows"]
 
 
 def _mean_fp8_pflops(scenario: Scenario, platforms: Mapping[str, Platform] | None) -> float:
@@ -259,7 +260,7 @@ def accounting_stage(scenario: Scenario, series: pd.DataFrame, step_s: int, draw
 
     def kpis_of(sc) -> dict[str, float]:
         steps = step_flows(sc.economics, heat_price_by_month_eur_per_mwh(sc), totals)
-        return finance_accounts(sc, totals, steps)[0]
+        return finance_accounts(sc, totals, steps, frames=False)[0]
 
     acc.investor = investor_table(scenario, kpis_of, acc.kpis, scenario.economics.finance.band_samples, draws)
     return acc

@@ -23,7 +23,7 @@ import pandas as pd
 from dctwin.catalog import Platform, get_platform
 from dctwin.config import Scenario
 
-__all__ = ["capex_items", "installed_platforms"]
+__all__ = ["capex_items", "capex_rows", "installed_platforms"]
 
 DAYS_PER_YEAR = 365.25
 
@@ -58,6 +58,13 @@ def capex_items(scenario: Scenario, platforms: Mapping[str, Platform] | None = N
     start in years after the simulation start (negative if built before it)
     [years]; ``life_years`` is the depreciation life [years].
     """
+    df = pd.DataFrame(capex_rows(scenario, platforms))
+    df["eur"] = df["eur"].astype(float)
+    return df
+
+
+def capex_rows(scenario: Scenario, platforms: Mapping[str, Platform] | None = None) -> list[dict]:
+    """``capex_items``'s rows as dicts (``eur`` a float): what the finance passes read, without a DataFrame."""
     econ = scenario.economics
     cap, fin = econ.capex, econ.finance
     fx = econ.usd_to_eur
@@ -99,6 +106,5 @@ def capex_items(scenario: Scenario, platforms: Mapping[str, Platform] | None = N
             rows.append({"line": "air_side_cooling", "category": "facility", "phase": phase.name,
                              "eur": _air_cooling_mw(scenario, plats) * cap.chiller_capex_usd_per_mw * fx,
                              "year_offset": offset, "life_years": fin.facility_life_years})
-    df = pd.DataFrame([r for r in rows if float(r["eur"]) != 0.0 or r["line"].startswith("facility_construction")])
-    df["eur"] = df["eur"].astype(float)
-    return df
+    return [{**r, "eur": float(r["eur"])} for r in rows
+            if float(r["eur"]) != 0.0 or r["line"].startswith("facility_construction")]

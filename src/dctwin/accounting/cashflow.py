@@ -20,8 +20,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["cash_flow_table", "debt_schedule", "irr", "monthly_cash_flows", "npv", "payback_years", "returns",
-           "row_sum"]
+__all__ = ["cash_flow_table", "debt_columns", "debt_schedule", "irr", "monthly_cash_flows", "npv", "payback_years",
+           "returns", "row_sum"]
 
 OPERATING = ("compute_revenue_eur", "heat_revenue_eur", "energy_eur", "staff_eur", "water_eur",
              "insurance_eur", "maintenance_eur")
@@ -69,6 +69,11 @@ def payback_years(flows: np.ndarray) -> float:
 
 def debt_schedule(principal_eur: float, rate: float, tenor_years: int, horizon_years: int) -> pd.DataFrame:
     """An annuity loan drawn at period 0: interest and principal paid in years 1..tenor [EUR, positive]."""
+    return pd.DataFrame(debt_columns(principal_eur, rate, tenor_years, horizon_years))
+
+
+def debt_columns(principal_eur: float, rate: float, tenor_years: int, horizon_years: int) -> dict[str, np.ndarray]:
+    """``debt_schedule``'s columns as arrays, periods 0..N."""
     n = int(horizon_years)
     interest, repay = np.zeros(n + 1), np.zeros(n + 1)
     if principal_eur > 0:
@@ -82,7 +87,7 @@ def debt_schedule(principal_eur: float, rate: float, tenor_years: int, horizon_y
             repay[n] += balance
     draw = np.zeros(n + 1)
     draw[0] = principal_eur
-    return pd.DataFrame({"debt_drawdown_eur": draw, "debt_interest_eur": interest, "debt_principal_eur": repay})
+    return {"debt_drawdown_eur": draw, "debt_interest_eur": interest, "debt_principal_eur": repay}
 
 
 def _tax(taxable: np.ndarray, rate: float) -> np.ndarray:
@@ -108,13 +113,13 @@ def row_sum(columns: Mapping[str, np.ndarray], names: tuple[str, ...] | list[str
 
 def cash_flow_table(lines: Mapping[str, np.ndarray], depreciation_eur: np.ndarray, residual_book_eur: float,
                     residual_market_eur: float, rate: float, tax_rate: float,
-                    debt: pd.DataFrame) -> dict[str, np.ndarray]:
+                    debt: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The yearly cash-flow table, periods 0..N, as columns (``year`` first, then ``lines``'s, then the rest).
 
     lines: per period the signed ``CAPITAL`` and ``OPERATING`` columns [EUR];
     depreciation_eur: book depreciation of years 1..N [EUR]; residual_*_eur: book and market value of
     the assets at the horizon end [EUR]; rate: discount rate [1/year]; tax_rate [-]; debt: from
-    ``debt_schedule``.
+    ``debt_columns`` (or ``debt_schedule``).
     """
     n = len(lines[CAPITAL[0]]) - 1
     t: dict[str, np.ndarray] = {"year": np.arange(n + 1), **{k: np.asarray(v, dtype=float) for k, v in lines.items()}}
@@ -130,8 +135,8 @@ def cash_flow_table(lines: Mapping[str, np.ndarray], depreciation_eur: np.ndarra
     t["cumulative_project_eur"] = np.cumsum(t["project_cash_flow_eur"])
     t["discount_factor"] = (1.0 + rate) ** -t["year"].astype(float)
     t["pv_project_eur"] = t["project_cash_flow_eur"] * t["discount_factor"]
-    for col in debt.columns:
-        t[col] = debt[col].to_numpy()
+    for col, v in debt.items():
+        t[col] = np.asarray(v)
     interest = t["debt_interest_eur"]
     tax_levered = -_tax(ebit - interest, tax_rate)
     service = interest + t["debt_principal_eur"]

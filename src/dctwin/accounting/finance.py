@@ -10,6 +10,8 @@ book value at the horizon end.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -24,7 +26,7 @@ def discount_factors(t_years: np.ndarray, rate: float) -> np.ndarray:
     return (1.0 + rate) ** (-np.asarray(t_years, dtype=float))
 
 
-def asset_schedule(items: pd.DataFrame, horizon_years: int, wacc: float, rate: float,
+def asset_schedule(items: pd.DataFrame | Sequence[Mapping], horizon_years: int, wacc: float, rate: float,
                    refresh_price_factor: float = 1.0) -> dict:
     """Year-by-year capital figures for the capex ``items`` (see ``capex_items``).
 
@@ -33,12 +35,13 @@ def asset_schedule(items: pd.DataFrame, horizon_years: int, wacc: float, rate: f
     they fall in (``period`` = floor of ``t_years``), the conservative side of
     a mid-year purchase; that is the timing of the cash-flow table and NPV.
 
-    Returns ``purchases`` (DataFrame: line, category, eur, t_years, refresh),
-    per-year arrays [EUR] ``depreciation``, ``cost_of_capital``,
-    ``gross_facility``, ``gross_it`` (mean replacement value in service),
-    ``residual`` (DataFrame: line, category, eur at the horizon end) and
-    ``pv_capex_eur``, ``pv_residual_eur``.
+    items: ``capex_items`` or its rows (``capex_rows``). Returns ``purchases`` (rows: line, category,
+    eur, t_years, period, refresh), per-year arrays [EUR] ``depreciation``, ``cost_of_capital``,
+    ``gross_facility``, ``gross_it`` (mean replacement value in service), ``residual`` (rows: line,
+    category, eur at the horizon end) and ``pv_capex_eur``, ``pv_residual_eur``.
     """
+    if isinstance(items, pd.DataFrame):
+        items = items.to_dict("records")
     n = int(horizon_years)
     t_mid = (np.arange(n * _SUB) + 0.5) / _SUB  # monthly midpoints [years]
     dep = np.zeros(n)
@@ -46,7 +49,7 @@ def asset_schedule(items: pd.DataFrame, horizon_years: int, wacc: float, rate: f
     gross = {"facility": np.zeros(n), "it": np.zeros(n)}
     buys: list[dict] = []
     resid: list[dict] = []
-    for line, category, eur0, offset, life in zip(*(items[c].tolist() for c in _ITEM_COLUMNS), strict=True):
+    for line, category, eur0, offset, life in ((r[c] for c in _ITEM_COLUMNS) for r in items):
         life = float(life)
         t0 = max(float(offset), 0.0)
         k = 0
@@ -66,9 +69,9 @@ def asset_schedule(items: pd.DataFrame, horizon_years: int, wacc: float, rate: f
                 resid.append({"line": f"{line}__residual", "category": category,
                                   "eur": eur * (1.0 - age_end / life)})
             k += 1
-    purchases = pd.DataFrame(buys, columns=["line", "category", "eur", "t_years", "period", "refresh"])
-    residual = pd.DataFrame(resid, columns=["line", "category", "eur"])
-    pv_capex = float((purchases["eur"] * discount_factors(purchases["period"].to_numpy(), rate)).sum())
-    pv_resid = float(residual["eur"].sum()) * float(discount_factors(np.array([n]), rate)[0])
-    return {"purchases": purchases, "depreciation": dep, "cost_of_capital": coc, "gross_facility": gross["facility"],
-                "gross_it": gross["it"], "residual": residual, "pv_capex_eur": pv_capex, "pv_residual_eur": pv_resid}
+    pv_capex = float((np.array([b["eur"] for b in buys], dtype=float)
+                      * discount_factors(np.array([b["period"] for b in buys], dtype=np.int64), rate)).sum())
+    pv_resid = float(np.array([r["eur"] for r in resid], dtype=float).sum()) * float(
+        discount_factors(np.array([n]), rate)[0])
+    return {"purchases": buys, "depreciation": dep, "cost_of_capital": coc, "gross_facility": gross["facility"],
+            "gross_it": gross["it"], "residual": resid, "pv_capex_eur": pv_capex, "pv_residual_eur": pv_resid}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["generation_age_years", "revenue_by_year"]
+__all__ = ["generation_age_years", "revenue_by_year", "revenue_columns"]
 
 
 def generation_age_years(horizon_years: int, it_life_years: float, t0_years: float = 0.0) -> np.ndarray:
@@ -40,6 +40,18 @@ def revenue_by_year(horizon_years: int, gpu_hours_available_per_year: float, uti
     gpu_hours_available_per_year: online GPU-hours of a year [GPU-h]; utilisation_frac: busy / online
     GPU-hours of the run [-]; the other arguments are the ``economics.finance`` fields of the same name.
     """
+    return pd.DataFrame(revenue_columns(
+        horizon_years, gpu_hours_available_per_year, utilisation_frac,
+        launch_price_eur_per_gpu_hour=launch_price_eur_per_gpu_hour, decline_per_year=decline_per_year,
+        contracted_share=contracted_share, contract_price_frac=contract_price_frac, contract_years=contract_years,
+        ramp_start_frac=ramp_start_frac, ramp_years=ramp_years, it_life_years=it_life_years, t0_years=t0_years))
+
+
+def revenue_columns(horizon_years: int, gpu_hours_available_per_year: float, utilisation_frac: float, *,
+                    launch_price_eur_per_gpu_hour: float, decline_per_year: float, contracted_share: float,
+                    contract_price_frac: float, contract_years: float, ramp_start_frac: float, ramp_years: float,
+                    it_life_years: float, t0_years: float = 0.0) -> dict[str, np.ndarray]:
+    """``revenue_by_year``'s columns as arrays (what the finance passes read, without a DataFrame)."""
     n = int(horizon_years)
     age = generation_age_years(n, it_life_years, t0_years)
     installed = np.isfinite(age)
@@ -54,7 +66,7 @@ def revenue_by_year(horizon_years: int, gpu_hours_available_per_year: float, uti
     contracted_h = np.where(in_contract, contracted_share * avail, 0.0)
     spot_sold_h = (avail - contracted_h) * min(max(utilisation_frac, 0.0), 1.0) * ramp
     revenue = contracted_h * contract_price + spot_sold_h * spot
-    return pd.DataFrame({
+    return {
         "year": np.arange(1, n + 1),
         "generation_age_years": age,
         "spot_price_eur_per_gpu_hour": spot,
@@ -64,4 +76,4 @@ def revenue_by_year(horizon_years: int, gpu_hours_available_per_year: float, uti
         "gpu_hours_spot_sold": spot_sold_h,
         "sales_ramp_frac": ramp,
         "compute_revenue_eur": revenue,
-    })
+    }
