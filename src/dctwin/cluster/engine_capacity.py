@@ -39,7 +39,7 @@ def step_capacity(eng, k: int, now: float) -> None:
     target = min(eng.inf_need[k], lim, dom.total_gpus - eng.down)
     if target > eng.inf:
         x = target - eng.inf
-        if eng.inference_preempts:
+        if eng.inference_preempts and x > min(dom.total_free - eng.spare, lim - eng.busy - eng.inf):
             shed(eng, now, lambda: x - min(dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
         x = max(0, min(x, dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
         if x:

@@ -135,7 +135,11 @@ class EasyBackfill(Fifo):
             g = gpus[j]
             if j == head or state[j] != QUEUED or g > avail:
                 continue
-            if eng.expired(j, now) or not eng.shape_ok(j):
+            if eng.expired(j, now):
+                continue
+            if g > extra and eng.est_end_bin(j, now) >= shadow:
+                continue  # starts by neither rule below, whatever its shape: most candidates of a long queue
+            if not eng.shape_ok(j):
                 continue
             if eng.est_end_bin(j, now) < shadow:
                 eng.start(j, now)
