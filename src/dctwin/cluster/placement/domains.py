@@ -1,23 +1,53 @@
-"""Free GPUs per scale-up (NVLink) domain, bucketed by free count.
+"""Free GPUs per scale-up (NVLink) domain, grouped in levels by free count.
 
-``buckets[k]`` holds the domains with exactly ``k`` free GPUs (k >= 1), so
+``count[k]`` is the number of domains with exactly ``k`` free GPUs (k >= 1), so
 "a domain with at least r free" or "the emptiest domain" is a scan over at
 most ``size`` levels, not over every domain. A GPU is either free, held by
 one allocation, or down: ``free[d]`` never leaves ``0..cap[d]`` (checked).
+
+Pick rule: when a placement wants a domain of a level, it gets the domain of
+that level with the lowest index (``first``). Each level keeps a min-heap of
+domain indices with lazy deletion: a domain leaving a level leaves its entry
+behind, and an entry is dropped when it reaches the top while its domain has
+another free count (``queued[k]`` marks the domains with an entry in heap
+``k``, so a domain has at most one entry per level). A pick is O(log n) and
+does not depend on any set's or dict's iteration order.
 """
 
 from __future__ import annotations
 
-from itertools import islice
+from heapq import heappop, heappush
 
-__all__ = ["Domains"]
+__all__ = ["Domains", "enter", "first"]
+
+
+def first(lv, level: int) -> int:
+    """Lowest-index domain of ``lv`` (a ``Domains`` or a typed view) with exactly ``level`` free GPUs;
+    ``lv.count[level]`` must be > 0."""
+    h = lv.heaps[level]
+    free = lv.free
+    d = h[0]
+    while free[d] != level:          # stale entry: the domain has left this level
+        heappop(h)
+        lv.queued[level].discard(d)
+        d = h[0]
+    return d
+
+
+def enter(lv, d: int, level: int) -> None:
+    """Domain ``d`` now has ``level`` (>= 1) free GPUs: count it, and give it a heap entry if it has none."""
+    lv.count[level] += 1
+    q = lv.queued[level]
+    if d not in q:
+        q.add(d)
+        heappush(lv.heaps[level], d)
 
 
 class Domains:
     """Scale-up domains of ``size`` GPUs each (the last one may be partial), or of the sizes in ``plan``
     (a list of GPUs per domain, e.g. a trace's nodes, in the order they come online; ``size`` = its largest)."""
 
-    __slots__ = ("buckets", "cap", "free", "plan", "size", "total_free", "total_gpus")
+    __slots__ = ("cap", "count", "free", "heaps", "plan", "queued", "size", "total_free", "total_gpus")
 
     def __init__(self, size: int | list[int]) -> None:
         self.plan = [int(x) for x in size] if isinstance(size, list) else None
@@ -30,9 +60,15 @@ class Domains:
         self.size = size
         self.free: list[int] = []
         self.cap: list[int] = []
-        self.buckets: list[set[int]] = [set() for _ in range(size + 1)]
+        self.count = [0] * (size + 1)
+        self.heaps: list[list[int]] = [[] for _ in range(size + 1)]
+        self.queued: list[set[int]] = [set() for _ in range(size + 1)]   # membership only, never iterated
         self.total_free = 0
         self.total_gpus = 0
+
+    def first(self, level: int) -> int:
+        """Lowest-index domain with exactly ``level`` free GPUs (one must exist)."""
+        return first(self, level)
 
     def grow_to(self, gpus: int) -> int:
         """Bring GPUs online up to ``gpus`` in total; returns how many were added."""
@@ -60,13 +96,12 @@ class Domains:
         f = self.free[d]
         if n > f:
             raise AssertionError(f"domain {d}: taking {n} GPUs but only {f} free (double allocation)")
-        b = self.buckets
         if f:
-            b[f].discard(d)
+            self.count[f] -= 1
         f -= n
         self.free[d] = f
         if f:
-            b[f].add(d)
+            enter(self, d, f)
         self.total_free -= n
 
     def give(self, d: int, n: int) -> None:
@@ -74,53 +109,50 @@ class Domains:
         f = self.free[d]
         if f + n > self.cap[d]:
             raise AssertionError(f"domain {d}: freeing {n} GPUs over its {self.cap[d]} (double free)")
-        b = self.buckets
         if f:
-            b[f].discard(d)
+            self.count[f] -= 1
         f += n
         self.free[d] = f
-        b[f].add(d)
+        enter(self, d, f)
         self.total_free += n
 
     def take_packed(self, n: int) -> list[list[int]]:
-        """Take ``n`` GPUs from the fullest domains first (keeps empty domains whole); ``[[d, k], ...]``."""
+        """Take ``n`` GPUs from the fullest domains first (keeps empty domains whole), lowest index first
+        within a level; ``[[d, k], ...]``."""
         out: list[list[int]] = []
-        b = self.buckets
+        c = self.count
         level = 1
         while n > 0:
-            while not b[level]:
+            while not c[level]:
                 level += 1
-            # Whole domains leave this level and nothing joins it until the last piece, so the picks are the
-            # set's first members in its order: one pass over it, not one scan from its start per pick
-            # (a set's iteration walks past every emptied slot: slow once many domains have left it).
-            for d in list(islice(b[level], (n - 1) // level + 1)):
-                k = level if level < n else n
-                self.take(d, k)
-                out.append([d, k])
-                n -= k
+            d = first(self, level)
+            k = level if level < n else n
+            self.take(d, k)
+            out.append([d, k])
+            n -= k
         return out
 
     def release(self, pieces: list[list[int]]) -> int:
         """Give back every ``[domain, count]`` piece of an allocation; returns the GPUs given back.
 
-        ``give`` inlined (a job's release is on the engine's hot path), same bucket moves in the same order;
-        a subclass with its own ``give`` (typed pools) gets one call per piece."""
+        ``give`` inlined (a job's release is on the engine's hot path); a subclass with its own ``give``
+        (typed pools) gets one call per piece."""
         k = 0
         if type(self) is not Domains:
             for d, c in pieces:
                 self.give(d, c)
                 k += c
             return k
-        b, free, cap = self.buckets, self.free, self.cap
+        count, free, cap = self.count, self.free, self.cap
         for d, c in pieces:
             f = free[d]
             if f + c > cap[d]:
                 raise AssertionError(f"domain {d}: freeing {c} GPUs over its {cap[d]} (double free)")
             if f:
-                b[f].discard(d)
+                count[f] -= 1
             f += c
             free[d] = f
-            b[f].add(d)
+            enter(self, d, f)
             k += c
         self.total_free += k
         return k

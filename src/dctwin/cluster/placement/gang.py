@@ -34,21 +34,21 @@ GANG_RULES = ("none", "domain")
 
 def shape_free(dom: Domains, gpus: int) -> bool:
     """True when ``dom`` has free GPUs in the shape rule 'domain' asks for ``gpus`` GPUs."""
-    b = dom.buckets
+    c = dom.count
     size = dom.size
     if gpus <= size:
         for level in range(gpus, size + 1):
-            if b[level]:
+            if c[level]:
                 return True
         return False
     whole, rem = divmod(gpus, size)
-    n_whole = len(b[size])
+    n_whole = c[size]
     if n_whole < whole:
         return False
     if rem == 0 or n_whole > whole:
         return True
     for level in range(rem, size):
-        if b[level]:
+        if c[level]:
             return True
     return False
 

@@ -1,17 +1,15 @@
 """Inference GPUs granted and given back at a step edge: the engine's busiest loop on a large cluster.
 
-Inference replicas fill the fullest domains first (``Domains.take_packed``'s rule) and give back their
-oldest pieces first. With 8-GPU domains that is tens of 1-8 GPU pieces a step (a Frontier-sized year:
-~40 M pieces). ``grant_inference`` is ``take_packed`` + one log row and one ``pieces`` update per piece
-in one loop, with ``Domains.take``'s bucket moves inlined in the same order (so every later pick, which
-follows the sets' iteration order, is unchanged); typed clusters keep the per-piece calls.
+Inference replicas fill the fullest domains first, lowest domain index first within a level
+(``Domains.take_packed``'s rule), and give back their oldest pieces first. With 8-GPU domains that is
+tens of 1-8 GPU pieces a step (a Frontier-sized year: ~40 M pieces). ``grant_inference`` is
+``take_packed`` + one log row and one ``pieces`` update per piece in one loop, with ``Domains.take``'s
+level moves inlined; typed clusters keep the per-piece calls.
 """
 
 from __future__ import annotations
 
-from itertools import islice
-
-from dctwin.cluster.placement.domains import Domains
+from dctwin.cluster.placement.domains import Domains, enter, first
 from dctwin.cluster.placement.log import INFERENCE, PlacementLog
 
 __all__ = ["grant_inference", "return_inference"]
@@ -19,24 +17,23 @@ __all__ = ["grant_inference", "return_inference"]
 
 def grant_inference(dom: Domains, pieces: dict[int, int], log: PlacementLog, now: float, n: int) -> None:
     """Take ``n`` GPUs packed (fullest domains first) for inference; add them to ``pieces`` and ``log``."""
-    b, free = dom.buckets, dom.free
+    c, free = dom.count, dom.free
     rows: list[float] = []
     dom.total_free -= n
     level = 1
     while n > 0:
-        while not b[level]:
+        while not c[level]:
             level += 1
-        s = b[level]
-        for d in list(islice(s, (n - 1) // level + 1)):   # whole domains leave the level: the set's first ones
-            k = level if level < n else n
-            s.discard(d)                                   # Domains.take(d, k) with free[d] == level
-            f = level - k
-            free[d] = f
-            if f:
-                b[f].add(d)
-            rows += (now, INFERENCE, d, k)
-            pieces[d] = pieces.get(d, 0) + k
-            n -= k
+        d = first(dom, level)
+        k = level if level < n else n
+        c[level] -= 1                                      # Domains.take(d, k) with free[d] == level
+        f = level - k
+        free[d] = f
+        if f:
+            enter(dom, d, f)
+        rows += (now, INFERENCE, d, k)
+        pieces[d] = pieces.get(d, 0) + k
+        n -= k
     log.flat(now, rows)
 
 
@@ -65,7 +62,7 @@ def return_inference(dom: Domains, pieces: dict[int, int], log: PlacementLog, no
 
 def _give_back(dom: Domains, pieces: dict[int, int], y: int) -> list[tuple[int, int]]:
     """``Domains.give`` of the oldest pieces until ``y`` GPUs are back, inlined; the (domain, GPUs) given."""
-    b, free, cap = dom.buckets, dom.free, dom.cap
+    count, free, cap = dom.count, dom.free, dom.cap
     out = []
     back = 0
     for d, c in pieces.items():
@@ -74,9 +71,9 @@ def _give_back(dom: Domains, pieces: dict[int, int], y: int) -> list[tuple[int, 
         if f + r > cap[d]:
             raise AssertionError(f"domain {d}: freeing {r} GPUs over its {cap[d]} (double free)")
         if f:
-            b[f].discard(d)
+            count[f] -= 1
         free[d] = f + r
-        b[f + r].add(d)
+        enter(dom, d, f + r)
         out.append((d, r))
         back += r
         y -= r

@@ -1,12 +1,13 @@
 """GPU-type pools in one cluster: domains that each hold GPUs of one type, and a per-type view of them.
 
 ``TypedDomains`` is a ``Domains`` whose every take and give also moves the
-domain in its type's own buckets, so "a domain of type t with at least r free"
-is as cheap as without types. A ``TypeView`` offers the parts of ``Domains``
-that the topology placement and the gang rule read (``buckets``, ``size``,
-``take``, ``total_free``), restricted to one type: a job placed through the
-view of its type never gets another type's GPUs. Inference replicas take any
-type (they go through the whole ``TypedDomains``).
+domain in its type's own levels (count and lowest-index heap per free count),
+so "a domain of type t with at least r free" is as cheap as without types. A
+``TypeView`` offers the parts of ``Domains`` that the topology placement and
+the gang rule read (``count``, ``first``, ``size``, ``take``, ``total_free``),
+restricted to one type: a job placed through the view of its type never gets
+another type's GPUs. Inference replicas take any type (they go through the
+whole ``TypedDomains``).
 
 A job's type request (job table column ``gpu_type``): '' for any type, a
 name, or names separated by '|' for any of them (the Alibaba openb
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dctwin.cluster.placement.domains import Domains
+from dctwin.cluster.placement.domains import Domains, enter, first
 from dctwin.cluster.placement.gang import shape_free
 from dctwin.errors import InputError
 
@@ -27,24 +28,31 @@ __all__ = ["TypeView", "TypedDomains", "can_start", "fits_typed", "parse_types",
 
 
 class TypeView:
-    """The domains of one GPU type: buckets by free count, free total, and ``take`` through the whole cluster."""
+    """The domains of one GPU type: levels by free count (see ``domains``), free total, and ``take`` through
+    the whole cluster."""
 
-    __slots__ = ("buckets", "dom", "size", "t", "total_free")
+    __slots__ = ("count", "dom", "free", "heaps", "queued", "size", "t", "total_free")
 
     def __init__(self, dom: Domains, t: int) -> None:
         self.dom = dom
         self.t = t
         self.size = dom.size
-        self.buckets: list[set[int]] = [set() for _ in range(dom.size + 1)]
+        self.free = dom.free                 # the cluster's list: a heap entry is stale once free[d] != level
+        self.count = [0] * (dom.size + 1)
+        self.heaps: list[list[int]] = [[] for _ in range(dom.size + 1)]
+        self.queued: list[set[int]] = [set() for _ in range(dom.size + 1)]
         self.total_free = 0
 
+    def first(self, level: int) -> int:
+        """Lowest-index domain of this type with exactly ``level`` free GPUs (one must exist)."""
+        return first(self, level)
+
     def move(self, d: int, before: int, after: int) -> None:
-        """Domain ``d`` went from ``before`` to ``after`` free GPUs."""
-        b = self.buckets
+        """Domain ``d`` went from ``before`` to ``after`` free GPUs (``free[d]`` already holds ``after``)."""
         if before:
-            b[before].discard(d)
+            self.count[before] -= 1
         if after:
-            b[after].add(d)
+            enter(self, d, after)
         self.total_free += after - before
 
     def take(self, d: int, n: int) -> None:
