@@ -11,6 +11,7 @@ import pytest
 
 from dctwin.config.load import packaged_scenarios, scenario_from_dict
 from dctwin.orchestrator import simulate
+from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.stages import StageCache
 from dctwin.stages.chain import ScenarioView
 
@@ -82,6 +83,46 @@ def test_a_workload_change_reruns_the_cluster(base, warm_dir):
     cache = StageCache(warm_dir)
     simulate(changed(base, simulation={"seed": base.simulation.seed + 1}), cache=cache)
     assert {"site", "workload", "cluster#0", "facility", "accounting"} <= set(cache.misses)
+
+
+@pytest.fixture(scope="module")
+def warm(base, warm_dir):
+    """(the warm cache of the packaged run, that run's hashes, read back from it)."""
+    return warm_dir, hashes(simulate(base, cache=warm_dir))
+
+
+def _rerun(base, root, perf: PerfParams) -> tuple[StageCache, dict]:
+    cache = StageCache(root)
+    return cache, hashes(simulate(base, cache=cache, perf=perf))
+
+
+def test_a_training_constant_recomputes_only_the_cluster(base, warm):
+    """borlange-2027 sets pre-training by a flat MFU: the layout search's memory budget is read by the cluster
+    stage (and the KPIs) and changes none of its output, so the facility (keyed by the IT power's content) is
+    read back; accounting is keyed by the cluster stages' keys, so it runs again."""
+    root, cold = warm
+    cache, got = _rerun(base, root, packaged_perf_params().replaced("training", hbm_usable_fraction=0.85))
+    assert cache.misses == ["cluster#0", "accounting"]
+    assert got == cold
+
+
+def test_the_power_cap_law_recomputes_operation_and_cluster(base, warm):
+    root, cold = warm
+    cache, got = _rerun(base, root, packaged_perf_params().replaced("power_cap", throughput_exponent=0.5))
+    assert cache.misses == ["operation", "cluster#0", "accounting"]  # no cap here: the result stays the same
+    assert got == cold
+
+
+def test_an_inference_constant_reaches_the_run_and_its_key(base, warm):
+    """A lower GEMM efficiency serves fewer tokens per replica: the cluster is recomputed (and what its GPUs
+    draw), site, operation and workload are read back, and the warm result equals a cold run's bytes."""
+    root, cold = warm
+    perf = packaged_perf_params().replaced("inference", compute_efficiency=0.4)
+    cache, got = _rerun(base, root, perf)
+    assert "cluster#0" in cache.misses and "operation" in cache.hits
+    assert all(s in cache.hits for s in ("site", "workload"))
+    assert got != cold
+    assert got == hashes(simulate(base, perf=perf))
 
 
 def _damage(how: str, folder: Path, other: Path) -> None:

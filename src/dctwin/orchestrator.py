@@ -83,19 +83,21 @@ class _Stage:
         self.progress("cluster", start + done * (end - start))
 
 
-def simulate(scenario: Scenario, progress: Progress = _noop, cache=None) -> RunResult:
+def simulate(scenario: Scenario, progress: Progress = _noop, cache=None, perf=None) -> RunResult:
     """Run ``scenario`` in memory and return its results (no run directory is written).
 
     ``cache``: a stage-cache folder (or a ``dctwin.stages.StageCache``, whose ``hits`` and ``misses`` then
     name the stages read back and recomputed); stages whose inputs are unchanged are read back from it.
+    ``perf``: the performance model's constants (a ``dctwin.perf.params.PerfParams``, e.g. a refit; None: the
+    packaged ones); the stages that read them are keyed by them.
     """
     from dctwin.safeio import read_once
 
     with read_once():  # each input file opened once: hashed (cache key, provenance) and parsed from the same bytes
-        return _simulate(scenario, progress, cache)
+        return _simulate(scenario, progress, cache, perf)
 
 
-def _simulate(scenario: Scenario, progress: Progress, cache) -> RunResult:
+def _simulate(scenario: Scenario, progress: Progress, cache, perf) -> RunResult:
     from dctwin.limits import check_run_fits
     from dctwin.stages import run_stages
 
@@ -113,7 +115,7 @@ def _simulate(scenario: Scenario, progress: Progress, cache) -> RunResult:
     stages = _Stage(progress, parts=len(pools) * (2 if "demand_response" in scenario.operation.policies else 1),
                     starts=stage_starts(gpu_days, timeline.n_steps))
     with listening(stages.within):
-        tables, kpis = run_stages(scenario, timeline, pools, stages, stage_cache)
+        tables, kpis = run_stages(scenario, timeline, pools, stages, stage_cache, perf)
     progress("write", stages.starts["write"])
     manifest = {
         "dctwin_version": __version__,

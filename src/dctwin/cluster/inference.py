@@ -21,6 +21,7 @@ import pandas as pd
 
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
+from dctwin.perf.params import PerfParams
 
 __all__ = ["TARGET_REPLICA_UTILISATION", "inference_gpus_needed", "replicas_needed", "request_level_check",
            "served_tokens"]
@@ -48,13 +49,14 @@ def replicas_needed(demand_per_s: np.ndarray, replica_capacity_per_s: float, tar
 
 def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform: Platform,
                           precision: str = "fp8", target_utilisation: float = 0.8,
-                          min_replicas: int = 1) -> pd.DataFrame:
+                          min_replicas: int = 1, params: PerfParams | None = None) -> pd.DataFrame:
     """GPUs each inference service needs per step, and their sum ``gpus_needed`` [GPU].
 
     ``demand``: ``dctwin.workload.inference_demand`` output (``<svc>__output_tokens_per_s``...);
     ``services``: ``dctwin.workload.inference.services`` (model, mean tokens, ttft_ms, tpot_ms).
     Replica size and capacity: ``dctwin.perf.inference_perf`` on one NVLink domain, or for a
-    disaggregated service a unit of prefill + decode GPUs from ``dctwin.perf.disaggregated_perf``.
+    disaggregated service a unit of prefill + decode GPUs from ``dctwin.perf.disaggregated_perf``, both with
+    the run's performance constants ``params`` (None: packaged).
     """
     out = {}
     for svc, row in services.iterrows():
@@ -62,7 +64,7 @@ def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform
         if col not in demand.columns:
             raise InputError("demand table lacks a service column", field=col,
                              allowed=", ".join(c for c in demand.columns if c.endswith("__output_tokens_per_s")))
-        per_unit, unit_gpus = _unit_capacity(svc, row, platform, precision)
+        per_unit, unit_gpus = _unit_capacity(svc, row, platform, precision, params)
         reps = replicas_needed(demand[col].to_numpy(), per_unit, target_utilisation, min_replicas)
         out[f"{svc}__replicas"] = reps
         out[f"{svc}__gpus"] = reps * unit_gpus
@@ -71,7 +73,8 @@ def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform
     return df
 
 
-def _unit_capacity(svc: str, row: pd.Series, platform: Platform, precision: str) -> tuple[float, int]:
+def _unit_capacity(svc: str, row: pd.Series, platform: Platform, precision: str,
+                   params: PerfParams | None) -> tuple[float, int]:
     """(output tokens/s of one serving unit at the service's targets, GPUs of the unit) [token/s], [GPU].
 
     Colocated: one replica from ``inference_perf`` on one NVLink domain. Disaggregated
@@ -85,7 +88,7 @@ def _unit_capacity(svc: str, row: pd.Series, platform: Platform, precision: str)
     n_pre, n_dec = int(row.get("prefill_gpus", 0) or 0), int(row.get("decode_gpus", 0) or 0)
     if n_pre and n_dec:
         perf = disaggregated_perf(platform, row["model"], n_pre, n_dec, precision, in_tok, out_tok,
-                                  tpot_target_s=tpot_s)
+                                  tpot_target_s=tpot_s, params=params)
         if perf.ttft_s > ttft_s:
             raise InputError(f"service {svc}: its disaggregated unit reaches a first token in "
                              f"{perf.ttft_s * 1e3:.0f} ms, above the {row['ttft_ms']:.0f} ms target",
@@ -93,7 +96,7 @@ def _unit_capacity(svc: str, row: pd.Series, platform: Platform, precision: str)
                              allowed="more prefill GPUs, a looser ttft_ms, or colocated serving (null)")
         return perf.tokens_per_s, n_pre + n_dec
     perf = inference_perf(platform, row["model"], platform.scale_up_domain_gpus, precision, in_tok, out_tok,
-                          ttft_target_s=ttft_s, tpot_target_s=tpot_s)
+                          ttft_target_s=ttft_s, tpot_target_s=tpot_s, params=params)
     return perf.tokens_per_s / perf.replicas, perf.gpus_per_replica
 
 

@@ -21,10 +21,12 @@ from dctwin.config.cluster import SchedulerConfig
 from dctwin.config.workload import WorkloadConfig
 from dctwin.errors import InputError
 from dctwin.facility.it_power import it_power_kw
+from dctwin.facility.params import FacilityParams
 from dctwin.operation.demand_response import cap_below_baseline
 from dctwin.operation.load_shift import shift_deferrable
 from dctwin.operation.run_plan import RunPlan
 from dctwin.operation.throughput import slowed_jobs
+from dctwin.perf.params import PerfParams
 from dctwin.timeline import Timeline
 from dctwin.workload import generate_jobs
 from dctwin.workload.schema import empty_jobs
@@ -53,13 +55,15 @@ def pool_seed(seed: int, index: int, pool: Pool) -> int:
     return seed if index == 0 else (seed ^ zlib.crc32(pool.platform.id.encode())) % (2**63)
 
 
-def _busy_cap(pool: Pool, op: RunPlan, share: np.ndarray, cooling_kw: np.ndarray | None):
+def _busy_cap(pool: Pool, op: RunPlan, share: np.ndarray, cooling_kw: np.ndarray | None,
+              facility_params: FacilityParams | None):
     """(busy-GPU cap or None, GPUs the cooling limit withholds) for ``pool`` [GPU]."""
     gpu_cap = op.gpu_cap(pool)
     withheld = np.zeros(len(share))
     if cooling_kw is not None:  # the scheduler keeps busy GPUs within what heat rejection can hold this hour
         platform = pool.platform
-        per_gpu_kw = float(it_power_kw(platform, np.array([1]), np.array([1.0]), 1.0)[0]) / platform.gpus_per_unit
+        unit_kw = it_power_kw(platform, np.array([1]), np.array([1.0]), 1.0, params=facility_params)[0]
+        per_gpu_kw = float(unit_kw) / platform.gpus_per_unit
         cooling_gpus = np.floor(np.minimum(cooling_kw * share / per_gpu_kw, pool.gpus_online)).astype(np.int64)
         withheld = withheld + np.maximum(0, pool.gpus_online - cooling_gpus)
         gpu_cap = cooling_gpus if gpu_cap is None else np.minimum(gpu_cap, cooling_gpus)
@@ -67,15 +71,16 @@ def _busy_cap(pool: Pool, op: RunPlan, share: np.ndarray, cooling_kw: np.ndarray
 
 
 def _pool_jobs(workload: WorkloadConfig, timeline: Timeline, pool: Pool, index: int, seed: int,
-               op: RunPlan) -> pd.DataFrame:
+               op: RunPlan, perf_params: PerfParams | None) -> pd.DataFrame:
     """The pool's job table: drawn (or replayed on the first pool only), slowed by a power cap, deferred."""
     if workload.jobs_path is not None and index > 0 and not _typed_log(workload):
         jobs = empty_jobs()  # a replayed job trace without GPU types runs on the first pool only
     else:
-        jobs = generate_jobs(workload, timeline, int(pool.gpus_online.max()), pool.platform, seed)
+        jobs = generate_jobs(workload, timeline, int(pool.gpus_online.max()), pool.platform, seed,
+                             perf_params=perf_params)
         if workload.jobs_path is not None and "gpu_type" in jobs.columns:
             jobs = _pool_rows(jobs, pool, index)
-    jobs = slowed_jobs(jobs, op.throughput_factor(pool))
+    jobs = slowed_jobs(jobs, op.throughput_factor(pool, perf_params))
     return shift_deferrable(jobs, np.asarray(op.defer_ok, dtype=bool), timeline.step_s)
 
 
@@ -119,15 +124,18 @@ def check_pool_types(workload: WorkloadConfig, pools: list[Pool]) -> None:
 
 def pool_stage(scheduler: SchedulerConfig, workload: WorkloadConfig, timeline: Timeline, pool: Pool, index: int,
                seed: int, share: np.ndarray, demand: InferenceDemand, op: RunPlan,
-               cooling_kw: np.ndarray | None) -> PoolRun:
+               cooling_kw: np.ndarray | None, *, perf_params: PerfParams | None = None,
+               facility_params: FacilityParams | None = None) -> PoolRun:
     """Run pool ``index`` (``share`` [-] of the site's GPUs online per step); ``cooling_kw`` [kW]: the IT power
-    heat rejection can hold per step when the scheduler must obey it, else None."""
+    heat rejection can hold per step when the scheduler must obey it, else None; ``perf_params`` and
+    ``facility_params``: the run's model constants (inference capacity, pre-training time, power-cap law; the IT
+    power of a busy GPU), None: packaged."""
     pool_demand = demand.demand.mul(share, axis=0)
     need = inference_gpus_needed(pool_demand, demand.services, pool.platform,
-                                 target_utilisation=TARGET_REPLICA_UTILISATION)
-    gpu_cap, withheld = _busy_cap(pool, op, share, cooling_kw)
+                                 target_utilisation=TARGET_REPLICA_UTILISATION, params=perf_params)
+    gpu_cap, withheld = _busy_cap(pool, op, share, cooling_kw, facility_params)
     seed = pool_seed(seed, index, pool)
-    jobs = _pool_jobs(workload, timeline, pool, index, seed, op)
+    jobs = _pool_jobs(workload, timeline, pool, index, seed, op, perf_params)
     need_gpus = need["gpus_needed"].to_numpy()
     result = simulate_cluster(scheduler, timeline, pool.gpus_online, pool.platform, jobs, need_gpus, seed,
                               gpu_cap=gpu_cap)

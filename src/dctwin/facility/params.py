@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -53,6 +55,11 @@ class FacilityParams:
     heat_reuse: Mapping[str, Any]
     water: Mapping[str, Any]
     air: Mapping[str, Any]
+
+    def digest(self, *names: str) -> str:
+        """SHA-256 of the named files' values (all without names): what a stage-cache key hashes."""
+        doc = {n: getattr(self, n) for n in (names or _FILES)}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=dict).encode()).hexdigest()
 
 
 def load_params(name: str) -> dict[str, Any]:

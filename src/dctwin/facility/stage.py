@@ -51,14 +51,16 @@ def cooling_limit_kw(design: FacilityConfig, site: pd.DataFrame, pools: list[Poo
                                liquid_fraction=liquid_installed, params=params)
 
 
-def it_power_stage(pools: list[Pool], busy_gpus: list[np.ndarray], power_cap_frac: np.ndarray) -> SiteItPower:
-    """IT power of the pools with ``busy_gpus`` [GPU] per pool and step under the GPU power cap [-]."""
+def it_power_stage(pools: list[Pool], busy_gpus: list[np.ndarray], power_cap_frac: np.ndarray, *,
+                   params: FacilityParams) -> SiteItPower:
+    """IT power of the pools with ``busy_gpus`` [GPU] per pool and step under the GPU power cap [-], with the run's
+    facility ``params`` (its IT power model)."""
     n = len(power_cap_frac)
     it_kw, liquid_kw = np.zeros(n), np.zeros(n)
     for pool, busy in zip(pools, busy_gpus, strict=True):
         online = pool.gpus_online.astype(np.float64)
         util = np.clip(np.divide(busy, online, out=np.zeros(n), where=online > 0), 0.0, 1.0)  # sums may overshoot
-        pool_kw = it_power_kw(pool.platform, pool.units_online, util, power_cap_frac)
+        pool_kw = it_power_kw(pool.platform, pool.units_online, util, power_cap_frac, params=params)
         it_kw += pool_kw
         liquid_kw += pool_kw * pool.platform.liquid_cooled_fraction
     return SiteItPower(it_kw, liquid_kw, *installed_it(pools))

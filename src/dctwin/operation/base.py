@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,10 @@ import pandas as pd
 from dctwin.catalog import Platform
 from dctwin.errors import InputError
 from dctwin.perf.power import power_cap_throughput_factor
+
+if TYPE_CHECKING:
+    from dctwin.facility.params import FacilityParams
+    from dctwin.perf.params import PerfParams
 
 __all__ = [
     "REGISTRY",
@@ -41,7 +45,7 @@ class ExogenousInputs:
     timestamps: local step starts; step_s [s]; price_eur_per_mwh; carbon_g_per_kwh;
     heat_demand_mw [MW] (optional); dry_bulb_c [°C] (optional); gpus_installed
     [GPUs] online in each step; platform: the (main) rack type; facility_overhead:
-    grid kW per IT kW [-].
+    grid kW per IT kW [-]; perf_params and facility_params: the run's model constants (None: packaged).
     """
 
     timestamps: pd.DatetimeIndex
@@ -53,6 +57,8 @@ class ExogenousInputs:
     heat_demand_mw: np.ndarray | None = None
     dry_bulb_c: np.ndarray | None = None
     facility_overhead: float = 1.0
+    perf_params: PerfParams | None = None
+    facility_params: FacilityParams | None = None
 
     @property
     def n_steps(self) -> int:
@@ -68,7 +74,9 @@ class ExogenousInputs:
         """IT power saved when one busy GPU goes idle, its share of the rack's other parts included [kW]."""
         from dctwin.facility.it_power import rack_power_curve_kw
 
-        swing = float(rack_power_curve_kw(self.platform, 1.0) - rack_power_curve_kw(self.platform, 0.0))
+        p = self.facility_params
+        swing = float(rack_power_curve_kw(self.platform, 1.0, params=p)
+                      - rack_power_curve_kw(self.platform, 0.0, params=p))
         return swing / self.platform.gpus_per_unit
 
 
@@ -138,5 +146,5 @@ def combine_plans(exo: ExogenousInputs, plans: list[OperationPlan]) -> Operation
         out.gpu_cut = np.maximum(out.gpu_cut, p.gpu_cut)
         out.defer_ok = out.defer_ok & p.defer_ok
         out.notes.update(p.notes)
-    out.throughput_factor = power_cap_throughput_factor(exo.platform, out.power_cap_frac)
+    out.throughput_factor = power_cap_throughput_factor(exo.platform, out.power_cap_frac, params=exo.perf_params)
     return out

@@ -20,6 +20,6 @@ class PowerCap:
         on = (np.ones(exo.n_steps, dtype=bool) if c.when == "always"
               else np.asarray(exo.price_eur_per_mwh) > c.price_above_eur_per_mwh)
         out.power_cap_frac = np.where(on, c.cap_frac, 1.0)
-        out.throughput_factor = power_cap_throughput_factor(exo.platform, out.power_cap_frac)
+        out.throughput_factor = power_cap_throughput_factor(exo.platform, out.power_cap_frac, params=exo.perf_params)
         out.notes["power_cap_steps"] = int(on.sum())
         return out

@@ -10,6 +10,7 @@ import pandas as pd
 
 from dctwin.config.operation import OperationConfig
 from dctwin.operation.base import ExogenousInputs, OperationPlan, combine_plans, get_policy
+from dctwin.perf.params import PerfParams
 from dctwin.perf.power import power_cap_throughput_factor
 
 __all__ = ["RUN_PLAN_CODEC", "RunPlan", "exogenous_inputs", "operation_stage", "plan_for_run"]
@@ -49,16 +50,19 @@ class RunPlan:
                           where=np.asarray(self.gpus_installed) > 0)
         return np.ceil(self.plan.gpu_cut * share).astype(np.int64)
 
-    def throughput_factor(self, pool) -> np.ndarray:
-        """Work rate of ``pool``'s GPUs under the cap [-]."""
-        return np.asarray(power_cap_throughput_factor(pool.platform, self.plan.power_cap_frac), dtype=float)
+    def throughput_factor(self, pool, params: PerfParams | None = None) -> np.ndarray:
+        """Work rate of ``pool``'s GPUs under the cap [-], with the run's performance constants ``params``."""
+        return np.asarray(power_cap_throughput_factor(pool.platform, self.plan.power_cap_frac, params=params),
+                          dtype=float)
 
     def to_frame(self) -> pd.DataFrame:
         return self.plan.to_frame()
 
 
-def exogenous_inputs(scenario, timeline, site: pd.DataFrame, pools, config: OperationConfig) -> ExogenousInputs:
-    """Policy inputs from the run's site series and pools (main platform: the pool with most GPUs)."""
+def exogenous_inputs(scenario, timeline, site: pd.DataFrame, pools, config: OperationConfig, *,
+                     perf_params: PerfParams | None = None, facility_params=None) -> ExogenousInputs:
+    """Policy inputs from the run's site series and pools (main platform: the pool with most GPUs) and the run's
+    model constants (None: packaged)."""
     n = timeline.n_steps
     gpus = np.zeros(n)
     for p in pools:
@@ -69,7 +73,8 @@ def exogenous_inputs(scenario, timeline, site: pd.DataFrame, pools, config: Oper
     return ExogenousInputs(timestamps=timeline.timestamps, step_s=timeline.step_s,
                            price_eur_per_mwh=col("price_eur_per_mwh"), carbon_g_per_kwh=col("carbon_g_per_kwh"),
                            gpus_installed=gpus.astype(np.int64), platform=main, heat_demand_mw=col("heat_demand_mw"),
-                           dry_bulb_c=col("dry_bulb_c"), facility_overhead=config.facility_overhead)
+                           dry_bulb_c=col("dry_bulb_c"), facility_overhead=config.facility_overhead,
+                           perf_params=perf_params, facility_params=facility_params)
 
 
 def plan_for_run(scenario, timeline, site: pd.DataFrame, pools) -> RunPlan:
@@ -77,9 +82,12 @@ def plan_for_run(scenario, timeline, site: pd.DataFrame, pools) -> RunPlan:
     return operation_stage(getattr(scenario, "operation", None) or OperationConfig(), timeline, site, pools)
 
 
-def operation_stage(config: OperationConfig, timeline, site: pd.DataFrame, pools) -> RunPlan:
-    """The operation stage of a run: every enabled policy's plan, combined, with per-pool views."""
-    exo = exogenous_inputs(None, timeline, site, pools, config)
+def operation_stage(config: OperationConfig, timeline, site: pd.DataFrame, pools, *,
+                    perf_params: PerfParams | None = None, facility_params=None) -> RunPlan:
+    """The operation stage of a run: every enabled policy's plan, combined, with per-pool views; the policies see
+    the run's performance constants (the power-cap throughput law) and facility ones (the IT power curve)."""
+    exo = exogenous_inputs(None, timeline, site, pools, config, perf_params=perf_params,
+                           facility_params=facility_params)
     plans = [get_policy(name, getattr(config, name)).plan(exo) for name in config.policies]
     return RunPlan(plan=combine_plans(exo, plans), gpus_installed=exo.gpus_installed, active=bool(config.policies))
 

@@ -29,7 +29,7 @@ from dctwin.errors import InputError
 from dctwin.perf.hardware import check_precision
 from dctwin.perf.inference import replica_sizes
 from dctwin.perf.models import LLM, get_model
-from dctwin.perf.params import load_params
+from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.roofline import step_cost
 
 __all__ = ["DisaggregatedPerf", "disaggregated_perf", "kv_link"]
@@ -50,15 +50,15 @@ class DisaggregatedPerf:
     kv_transfer_s: float       # one request's KV cache over the link [s]
 
 
-def _prefill_pool(platform: Platform, model: LLM, n: int, precision: str, in_tok: float, c: dict):
+def _prefill_pool(platform: Platform, model: LLM, n: int, precision: str, in_tok: float, params: PerfParams):
     """(prompts/s of the pool, prefill step time [s], GPUs per replica) at the best replica size."""
     best = None
     for g in replica_sizes(platform, n, model):
         try:
-            cost = step_cost(platform, model, g, precision, params=c)
+            cost = step_cost(platform, model, g, precision, params=params)
         except InputError:
             continue
-        p_tok = max(in_tok, c["prefill_batch_tokens"])
+        p_tok = max(in_tok, params.inference["prefill_batch_tokens"])
         t = float(cost.step_time_s(0, 0, p_tok, p_tok * in_tok))
         rate = (n // g) * p_tok / in_tok / t
         if best is None or rate > best[0]:
@@ -67,13 +67,13 @@ def _prefill_pool(platform: Platform, model: LLM, n: int, precision: str, in_tok
 
 
 def _decode_pool(platform: Platform, model: LLM, n: int, precision: str, in_tok: float, out_tok: float,
-                 tpot_target_s: float | None, c: dict):
+                 tpot_target_s: float | None, params: PerfParams):
     """(output tokens/s of the pool, step time [s], GPUs per replica, batch) at the best replica size."""
     best = None
     ctx = in_tok + out_tok / 2.0
     for g in replica_sizes(platform, n, model):
         try:
-            cost = step_cost(platform, model, g, precision, params=c)
+            cost = step_cost(platform, model, g, precision, params=params)
         except InputError:
             continue
         b_max = int(min(cost.kv_capacity_tokens // ctx, cost.max_batch))
@@ -92,8 +92,9 @@ def _decode_pool(platform: Platform, model: LLM, n: int, precision: str, in_tok:
     return best
 
 
-def kv_link(platform: Platform, model: LLM, precision: str, span_gpus: int, c: dict) -> tuple[float, float]:
-    """(KV-cache bytes per prompt token [B], link bandwidth per sending GPU, one direction [B/s]).
+def kv_link(platform: Platform, model: LLM, precision: str, span_gpus: int, c) -> tuple[float, float]:
+    """(KV-cache bytes per prompt token [B], link bandwidth per sending GPU, one direction [B/s]) with the
+    'inference' constants ``c`` (``PerfParams.inference``).
 
     Both pools inside one NVLink domain (``span_gpus`` at most its size): NVLink; else the scale-out NIC.
     """
@@ -105,24 +106,24 @@ def kv_link(platform: Platform, model: LLM, precision: str, span_gpus: int, c: d
 
 def disaggregated_perf(platform: Platform, model: LLM | str, prefill_gpus: int, decode_gpus: int,
                        precision: str = "fp8", input_tokens: float = 1024, output_tokens: float = 256,
-                       tpot_target_s: float | None = None, params: dict | None = None) -> DisaggregatedPerf:
-    """Throughput and latency of ``prefill_gpus`` prefilling for ``decode_gpus`` decoding (see module doc)."""
+                       tpot_target_s: float | None = None, params: PerfParams | None = None) -> DisaggregatedPerf:
+    """Throughput and latency of ``prefill_gpus`` prefilling for ``decode_gpus`` decoding (see module doc), with the
+    run's performance constants ``params`` (None: the packaged ones)."""
     model = get_model(model) if isinstance(model, str) else model
     check_precision(platform, precision)
     if prefill_gpus < 1 or decode_gpus < 1:
         raise InputError("both pools need at least one GPU", field="prefill_gpus/decode_gpus",
                          value=(prefill_gpus, decode_gpus))
-    c = dict(load_params()["inference"])
-    c.update(params or {})
-    pre = _prefill_pool(platform, model, int(prefill_gpus), precision, float(input_tokens), c)
+    params = params or packaged_perf_params()
+    pre = _prefill_pool(platform, model, int(prefill_gpus), precision, float(input_tokens), params)
     dec = _decode_pool(platform, model, int(decode_gpus), precision, float(input_tokens), float(output_tokens),
-                       tpot_target_s, c)
+                       tpot_target_s, params)
     if pre is None or dec is None:
         which = "prefill" if pre is None else "decode"
         raise InputError(f"{model.id} at {precision} cannot run the {which} pool on {platform.gpu_name}",
                          field=f"{which}_gpus", value=prefill_gpus if pre is None else decode_gpus,
                          allowed="more GPUs, a lower precision or a looser TPOT target")
-    kv_b_per_tok, bw = kv_link(platform, model, precision, prefill_gpus + decode_gpus, c)
+    kv_b_per_tok, bw = kv_link(platform, model, precision, prefill_gpus + decode_gpus, params.inference)
     kv_b = kv_b_per_tok * input_tokens
     t_kv = kv_b / (bw * pre[2])                    # the prefill replica's GPUs send in parallel
     rates = {"prefill": pre[0] * output_tokens, "decode": dec[0],

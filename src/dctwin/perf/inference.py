@@ -26,7 +26,7 @@ from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import WEIGHT_BYTES, check_precision
 from dctwin.perf.models import LLM, get_model
-from dctwin.perf.params import load_params
+from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.roofline import step_cost
 
 __all__ = ["InferencePerf", "inference_perf", "replica_sizes", "throughput_at_scale"]
@@ -55,10 +55,11 @@ def replica_sizes(platform: Platform, n_gpus: int, model: LLM | None = None) -> 
 
 
 def _replica(platform: Platform, model: LLM, g: int, precision: str, in_tok: float, out_tok: float,
-             c: dict) -> dict | None:
+             params: PerfParams) -> dict | None:
     """Per-replica arrays over batch sizes 1..B_max from the shared step roofline; None if it does not fit."""
+    c = params.inference
     try:
-        cost = step_cost(platform, model, g, precision, params=c)
+        cost = step_cost(platform, model, g, precision, params=params)
     except InputError:
         return None
     kv_tok_b = model.kv_bytes_per_token(2.0 if precision == "bf16" else c["kv_bytes_per_value"])
@@ -109,7 +110,7 @@ def _best_batch(r: dict, g: int, n_gpus: int, output_tokens: float, ttft_target_
 
 
 def _no_fit_error(platform: Platform, model: LLM, n_gpus: int, precision: str, sizes: list[int],
-                  c: dict) -> InputError:
+                  c) -> InputError:
     g = max(sizes) if sizes else 1
     need_gb = model.params_total * WEIGHT_BYTES[precision] / 1e9
     usable_gb = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"])
@@ -123,28 +124,28 @@ def _no_fit_error(platform: Platform, model: LLM, n_gpus: int, precision: str, s
 def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: str = "fp8",
                    input_tokens: float = 1024, output_tokens: float = 256, ttft_target_s: float | None = None,
                    tpot_target_s: float | None = None, gpus_per_replica: int | None = None,
-                   params: dict | None = None) -> InferencePerf:
+                   params: PerfParams | None = None) -> InferencePerf:
     """Best output-token throughput of ``model`` served on ``n_gpus`` GPUs of ``platform``.
 
     Requests have ``input_tokens`` prompt and ``output_tokens`` generated
     tokens on average. Without latency targets this is the offline (maximum
     batch) throughput; with targets only the batch sizes meeting them are
     considered. ``gpus_per_replica`` fixes the tensor-parallel size (default: the
-    best divisor of ``n_gpus`` within the NVLink domain).
+    best divisor of ``n_gpus`` within the NVLink domain); ``params``: the run's performance constants (None:
+    the packaged ones).
     """
     model = get_model(model) if isinstance(model, str) else model
     check_precision(platform, precision)
     n_gpus = int(n_gpus)
     _check_request(model, n_gpus, input_tokens, output_tokens)
-    c = dict(load_params()["inference"])
-    c.update(params or {})
+    params = params or packaged_perf_params()
     sizes = [gpus_per_replica] if gpus_per_replica else replica_sizes(platform, n_gpus, model)
     if gpus_per_replica and n_gpus % gpus_per_replica:
         raise InputError("gpus_per_replica must divide n_gpus", field="gpus_per_replica", value=gpus_per_replica)
     best: InferencePerf | None = None
     fits = False
     for g in sizes:
-        r = _replica(platform, model, g, precision, float(input_tokens), float(output_tokens), c)
+        r = _replica(platform, model, g, precision, float(input_tokens), float(output_tokens), params)
         if r is None:
             continue
         fits = True
@@ -152,7 +153,7 @@ def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision:
         if cand is not None and (best is None or cand.tokens_per_s > best.tokens_per_s):
             best = cand
     if not fits:
-        raise _no_fit_error(platform, model, n_gpus, precision, sizes, c)
+        raise _no_fit_error(platform, model, n_gpus, precision, sizes, params.inference)
     if best is None:
         raise InputError("no batch size meets the latency targets", field="ttft_target_s/tpot_target_s",
                          value=(ttft_target_s, tpot_target_s), allowed="looser targets or more GPUs per replica")
@@ -164,26 +165,27 @@ _TPUT_CACHE: dict[tuple, float] = {}
 
 def throughput_at_scale(platform: Platform, model: LLM | str, n_gpus, precision: str = "fp8",
                         input_tokens: float = 1024, output_tokens: float = 256, ttft_target_s: float | None = None,
-                        tpot_target_s: float | None = None) -> np.ndarray:
+                        tpot_target_s: float | None = None, params: PerfParams | None = None) -> np.ndarray:
     """Output tokens/s [token/s] for each deployment size in ``n_gpus`` (array); NaN where it cannot serve.
 
-    Cached per (platform, model, size, precision, request shape, targets) so a
-    cluster simulation can ask for every replica pool cheaply.
+    Cached per (platform, model, size, precision, request shape, targets, constants) so a caller can ask
+    for every replica pool cheaply.
     """
+    params = params or packaged_perf_params()
     model = get_model(model) if isinstance(model, str) else model
     check_precision(platform, precision)
     sizes = np.asarray(n_gpus)
     flat = sizes.reshape(-1)
     out = np.empty(flat.shape, dtype=float)
     pkey = (platform.id, platform.fp8_dense_tflops, platform.hbm_gb, platform.hbm_bandwidth_tb_s,
-            platform.scale_up_domain_gpus)
+            platform.scale_up_domain_gpus, params.digest("inference"))
     for i, n in enumerate(flat):
         key = (pkey, model.id, int(n), precision, float(input_tokens), float(output_tokens), ttft_target_s,
                tpot_target_s)
         if key not in _TPUT_CACHE:
             try:
                 _TPUT_CACHE[key] = inference_perf(platform, model, int(n), precision, input_tokens, output_tokens,
-                                                  ttft_target_s, tpot_target_s).tokens_per_s
+                                                  ttft_target_s, tpot_target_s, params=params).tokens_per_s
             except InputError:
                 _TPUT_CACHE[key] = float("nan")
         out[i] = _TPUT_CACHE[key]

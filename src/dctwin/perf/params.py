@@ -1,19 +1,30 @@
-"""Calibrated and assumed constants of the performance model.
+"""Calibrated and assumed constants of the performance model, read once into a frozen ``PerfParams``.
 
 They live in ``perf/data/calibration.yaml``, each with its source: either a
 published measurement it was fitted to (the fit is reproduced by
-``dctwin.perf.reference.calibration_report``) or a labelled assumption.
+``dctwin.perf.reference.calibration_report``) or a labelled assumption. A run
+reads them once (``stages/chain.py``) and hands them down; the physics
+functions take them as an argument (``None``: the packaged values, for callers
+outside a run: checks, unit tests, the ``plan`` command).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 
 from dctwin.datafile import read_data_yaml, read_sources, unwrap_sourced
+from dctwin.errors import InputError
 
-__all__ = ["load_params", "read_params_file"]
+__all__ = ["SECTIONS", "PerfParams", "load_params", "packaged_perf_params", "read_params_file"]
+
+SECTIONS = ("training", "inference", "power_cap")
 
 
 def read_params_file(path: Path) -> dict[str, dict[str, float]]:
@@ -25,7 +36,46 @@ def read_params_file(path: Path) -> dict[str, dict[str, float]]:
             if section != "sources"}
 
 
-@lru_cache(maxsize=1)
-def load_params() -> dict[str, dict[str, float]]:
-    """The shipped constants, by section ('training', 'inference', 'power_cap')."""
-    return read_params_file(Path(str(resources.files("dctwin.perf") / "data" / "calibration.yaml")))
+@dataclass(frozen=True, eq=False)  # hashed by identity: one object per set of values, built once
+class PerfParams:
+    """The performance model's constants by section, each a read-only mapping ``{name: value}``."""
+
+    training: Mapping[str, float]
+    inference: Mapping[str, float]
+    power_cap: Mapping[str, float]
+
+    @classmethod
+    def of(cls, sections: Mapping[str, Mapping[str, float]]) -> PerfParams:
+        """Frozen params from plain ``{section: {name: value}}`` (every section of ``SECTIONS`` required)."""
+        return cls(**{s: MappingProxyType(dict(sections[s])) for s in SECTIONS})
+
+    def __getitem__(self, section: str) -> Mapping[str, float]:
+        if section not in SECTIONS:
+            raise KeyError(section)
+        return getattr(self, section)
+
+    def replaced(self, section: str, **values: float) -> PerfParams:
+        """A copy with ``values`` set in ``section`` (the calibration fit, tests); a name it lacks is refused."""
+        old = self[section]
+        unknown = sorted(set(values) - set(old))
+        if unknown:
+            raise InputError("names no performance-model constant", field=f"{section}.{unknown[0]}",
+                             allowed=", ".join(sorted(old)))
+        return PerfParams.of({s: ({**old, **values} if s == section else self[s]) for s in SECTIONS})
+
+    def digest(self, *sections: str) -> str:
+        """SHA-256 of the named sections' values (all without names): what a stage-cache key hashes."""
+        doc = {s: dict(self[s]) for s in (sections or SECTIONS)}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+@cache
+def packaged_perf_params() -> PerfParams:
+    """The shipped constants (``perf/data/calibration.yaml``), read once per process."""
+    doc = read_params_file(Path(str(resources.files("dctwin.perf") / "data" / "calibration.yaml")))
+    return PerfParams.of(doc)
+
+
+def load_params() -> PerfParams:
+    """The shipped constants; ``load_params()["inference"]`` is the 'inference' section (as before)."""
+    return packaged_perf_params()

@@ -17,19 +17,21 @@ import numpy as np
 
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
-from dctwin.perf.params import load_params
+from dctwin.perf.params import PerfParams, packaged_perf_params
 
 __all__ = ["power_cap_throughput_factor"]
 
 
-def power_cap_throughput_factor(platform: Platform, cap_frac, exponent: float | None = None):
+def power_cap_throughput_factor(platform: Platform, cap_frac, exponent: float | None = None, *,
+                                params: PerfParams | None = None):
     """Relative throughput [-] of ``platform``'s GPUs capped at ``cap_frac`` of ``gpu_max_w``.
 
     ``cap_frac`` may be a scalar or an array; the result has the same shape
     (a float for a scalar). Values above 1 return 1. ``exponent`` overrides
-    the fitted value of ``calibration.yaml`` (power_cap.throughput_exponent).
+    the fitted value of the run's performance constants ``params`` (power_cap.throughput_exponent; None: the
+    packaged ones).
     """
-    c = load_params()["power_cap"]
+    c = (params or packaged_perf_params()).power_cap
     alpha = c["throughput_exponent"] if exponent is None else float(exponent)
     frac = np.asarray(cap_frac, dtype=float)
     if np.any(~np.isfinite(frac)) or np.any(frac < c["min_cap_fraction"]):

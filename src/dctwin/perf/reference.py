@@ -20,6 +20,7 @@ from dctwin.catalog.platform import Platform
 from dctwin.datafile import read_data_yaml, read_sources
 from dctwin.errors import InputError
 from dctwin.perf.inference import inference_perf
+from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.power import power_cap_throughput_factor
 from dctwin.perf.search import training_perf
 
@@ -55,38 +56,39 @@ def load_reference() -> dict:
     return doc
 
 
-def _training_case(case: dict, platform: Platform, params: dict | None) -> float:
+def _training_case(case: dict, platform: Platform, params: PerfParams) -> float:
     return training_perf(platform, case["model"], case["n_gpus"], case["precision"],
                          global_batch_tokens=case["global_batch_tokens"], tp=case["tp"], pp=case["pp"],
                          dp=case["dp"], seq_tokens=case["seq_tokens"], params=params).tflops_per_gpu
 
 
-def _inference_case(case: dict, platform: Platform, params: dict | None) -> float:
-    from dctwin.perf.params import load_params
-    c = load_params()["inference"]
+def _inference_case(case: dict, platform: Platform, params: PerfParams) -> float:
+    c = params.inference
     return inference_perf(platform, case["model"], case["n_gpus"], case["precision"],
                           input_tokens=c["mlperf_mean_input_tokens"], output_tokens=c["mlperf_mean_output_tokens"],
                           params=params).tokens_per_s
 
 
-def calibration_report(platforms: Callable[[str], Platform] = get_platform, training_params: dict | None = None,
-                       inference_params: dict | None = None, power_exponent: float | None = None) -> list[CaseResult]:
-    """Model every reference case and compare with its published figure."""
+def calibration_report(platforms: Callable[[str], Platform] = get_platform,
+                       params: PerfParams | None = None) -> list[CaseResult]:
+    """Model every reference case with the constants ``params`` (None: the packaged ones) and compare with its
+    published figure."""
+    params = params or packaged_perf_params()
     ref = load_reference()
     sources = ref["sources"]
     out: list[CaseResult] = []
     for case in ref["training"]:
-        val = _training_case(case, platforms(case["platform"]), training_params)
+        val = _training_case(case, platforms(case["platform"]), params)
         pub = float(case["published_tflops_per_gpu"])
         out.append(CaseResult(case["id"], "training", "model TFLOP/s per GPU", pub, val, (val - pub) / pub,
                               case["tolerance"], case["role"], sources[case["source"]]))
     for case in ref["inference"]:
-        val = _inference_case(case, platforms(case["platform"]), inference_params)
+        val = _inference_case(case, platforms(case["platform"]), params)
         pub = float(case["published_tokens_per_s"])
         out.append(CaseResult(case["id"], "inference", "output tokens/s", pub, val, (val - pub) / pub,
                               case["tolerance"], case["role"], sources[case["source"]]))
     for case in ref["power_cap"]:
-        val = power_cap_throughput_factor(platforms("hgx-h100"), case["cap_fraction"], exponent=power_exponent)
+        val = power_cap_throughput_factor(platforms("hgx-h100"), case["cap_fraction"], params=params)
         pub = float(case["published_throughput_fraction"])
         out.append(CaseResult(case["id"], "power_cap", "throughput fraction", pub, val, (val - pub) / pub,
                               case["tolerance"], case["role"], sources[case["source"]]))
@@ -104,7 +106,8 @@ def _log_sq_error(cases: list[tuple[dict, float]], model_fn: Callable[[dict], fl
 
 def _fit_training(cases: list[tuple[dict, float]], name: str, platforms: Callable[[str], Platform]) -> float:
     def objective(x: float) -> float:
-        return _log_sq_error(cases, lambda case: _training_case(case, platforms(case["platform"]), {name: x}))
+        trial = packaged_perf_params().replaced("training", **{name: x})
+        return _log_sq_error(cases, lambda case: _training_case(case, platforms(case["platform"]), trial))
     return _fit_one(objective, 0.1, 0.95)
 
 
@@ -120,8 +123,8 @@ def fit_constants(platforms: Callable[[str], Platform] = get_platform) -> dict[s
     inf_cases = [(c, c["published_tokens_per_s"]) for c in ref["inference"] if c["role"] == "fit"]
 
     def inference_objective(x: float) -> float:
-        return _log_sq_error(inf_cases, lambda case: _inference_case(
-            case, platforms(case["platform"]), {"compute_efficiency": x}))
+        trial = packaged_perf_params().replaced("inference", compute_efficiency=x)
+        return _log_sq_error(inf_cases, lambda case: _inference_case(case, platforms(case["platform"]), trial))
     fitted["compute_efficiency"] = _fit_one(inference_objective, 0.1, 0.95)
 
     pairs = [(c["cap_fraction"], c["published_throughput_fraction"]) for c in ref["power_cap"] if c["role"] == "fit"]

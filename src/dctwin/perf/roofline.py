@@ -19,7 +19,7 @@ KV-cache tokens and prefills ``P`` prompt tokens (prompt lengths ``p_i``):
   fixed latency per forward pass.
 
 The constants (efficiencies, KV share, reserve) come from
-``perf/data/calibration.yaml`` ('inference').
+``perf/data/calibration.yaml`` ('inference'), passed in as ``PerfParams``.
 :func:`dctwin.perf.inference_perf` evaluates this at a steady batch;
 ``dctwin.serving`` charges it per iteration for the requests actually in it.
 """
@@ -34,7 +34,7 @@ from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import WEIGHT_BYTES, check_precision, peak_flops
 from dctwin.perf.models import LLM
-from dctwin.perf.params import load_params
+from dctwin.perf.params import PerfParams, packaged_perf_params
 
 __all__ = ["StepCost", "expert_params", "step_cost"]
 
@@ -83,16 +83,16 @@ class StepCost:
 
 
 def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: str = "fp8",
-              params: dict | None = None) -> StepCost:
-    """Step-cost coefficients of one replica of ``model`` on ``gpus_per_replica`` GPUs of ``platform``."""
+              params: PerfParams | None = None) -> StepCost:
+    """Step-cost coefficients of one replica of ``model`` on ``gpus_per_replica`` GPUs of ``platform``, with the
+    run's performance constants ``params`` (None: the packaged ones)."""
     check_precision(platform, precision)
     g = int(gpus_per_replica)
     if g < 1 or g > platform.scale_up_domain_gpus or model.attention_heads % g:
         raise InputError("gpus_per_replica must divide the attention heads and fit one NVLink domain",
                          field="gpus_per_replica", value=g,
                          allowed=f"a divisor of {model.attention_heads} up to {platform.scale_up_domain_gpus}")
-    c = dict(load_params()["inference"])
-    c.update(params or {})
+    c = (params or packaged_perf_params()).inference
     weights_b = model.params_total * WEIGHT_BYTES[precision]
     experts_b = expert_params(model) * WEIGHT_BYTES[precision]
     free_b = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"]) * 1e9 - weights_b

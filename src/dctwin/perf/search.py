@@ -23,7 +23,7 @@ from dctwin.errors import InputError
 from dctwin.perf.hardware import check_precision
 from dctwin.perf.layout import MODES, RECOMPUTE, Layout, TrainingJob
 from dctwin.perf.models import LLM, get_model
-from dctwin.perf.params import load_params
+from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.schedule import SCHEDULES, schedule_allowed
 from dctwin.perf.training import TrainingPerf, evaluate_layout
 
@@ -111,12 +111,14 @@ def _fewer(n: int, count: int = 3) -> list[int]:
 
 
 def best_layout(platform: Platform, job: TrainingJob, n_gpus: int, fixed: dict | None = None,
-                c: dict | None = None) -> TrainingPerf:
-    """The fastest layout of ``job`` on at most ``n_gpus`` GPUs that fits in memory.
+                params: PerfParams | None = None) -> TrainingPerf:
+    """The fastest layout of ``job`` on at most ``n_gpus`` GPUs that fits in memory, with the run's performance
+    constants ``params`` (None: the packaged ones).
 
     Raises InputError naming the memory needed and what would fit when none does.
     """
-    c = c or load_params()["training"]
+    params = params or packaged_perf_params()
+    c = params.training
     fixed = fixed or {}
     best, leanest = _search(platform, job, n_gpus, fixed, c)
     if not fixed and n_gpus > 1:
@@ -125,33 +127,33 @@ def best_layout(platform: Platform, job: TrainingJob, n_gpus: int, fixed: dict |
             if alt is not None and (best is None or alt.step_time_s < best.step_time_s):
                 best = alt
     if best is None:
-        raise _memory_error(platform, job, n_gpus, fixed, leanest, c)
+        raise _memory_error(platform, job, n_gpus, fixed, leanest, params)
     return best
 
 
 def _memory_error(platform: Platform, job: TrainingJob, n: int, fixed: dict, leanest: TrainingPerf | None,
-                  c: dict) -> InputError:
-    budget = _budget_gb(platform, c)
+                  params: PerfParams) -> InputError:
+    budget = _budget_gb(platform, params.training)
     what = f"{job.model.id} ({job.mode}, {job.precision})"
     if leanest is None:
         return InputError(f"no layout of {what} on {n} x {platform.gpu_name} matches the batch "
                           f"({job.batch_seqs} sequences) and the fixed fields {fixed or '{}'}",
                           field="layout", value=fixed or n, allowed="a batch divisible by the data-parallel size")
     need = leanest.memory_per_gpu_gb
-    hint = _what_fits(platform, job, n, fixed, c)
+    hint = _what_fits(platform, job, n, fixed, params)
     return InputError(f"{what} does not fit: the leanest layout on {n} x {platform.gpu_name} "
                       f"({leanest.layout.label()}) needs {need:.0f} GB per GPU, {budget:.0f} GB usable",
                       field="layout" if fixed else "n_gpus", value=fixed or n, allowed=hint)
 
 
-def _what_fits(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict) -> str:
+def _what_fits(platform: Platform, job: TrainingJob, n: int, fixed: dict, params: PerfParams) -> str:
     if fixed:
         try:
-            return f"the automatic layout: {best_layout(platform, job, n, None, c).layout.label()}"
+            return f"the automatic layout: {best_layout(platform, job, n, None, params).layout.label()}"
         except InputError:
             pass
     for more in (2 * n, 4 * n, 8 * n, 16 * n, 64 * n):
-        if _search(platform, job, more, {}, c)[0] is not None:
+        if _search(platform, job, more, {}, params.training)[0] is not None:
             return f"{more} GPUs or more"
     others = [m for m in ("lora",) if m != job.mode]
     return "more GPUs" + (f", or mode {others[0]}" if others else "")
@@ -176,7 +178,7 @@ def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | 
 
 def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: str = "bf16",
                   global_batch_tokens: float | None = None, tp: int | None = None, pp: int | None = None,
-                  dp: int | None = None, seq_tokens: int | None = None, params: dict | None = None, *,
+                  dp: int | None = None, seq_tokens: int | None = None, params: PerfParams | None = None, *,
                   cp: int | None = None, ep: int | None = None, micro_batch: int | None = None,
                   schedule: str | None = None, recompute: str | None = None, mode: str = "pretrain",
                   lora_rank: int = 16) -> TrainingPerf:
@@ -185,15 +187,13 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     ``global_batch_tokens`` is rounded to whole sequences; it defaults to the
     model's published batch rounded to 2^k or 3 x 2^k sequences; ``mode`` is 'pretrain', 'full-finetune' or 'lora'.
     Layout fields left None are chosen (fastest that fits); tp/pp/dp, if
-    given, must all be given. ``params`` overrides 'training' constants.
+    given, must all be given. ``params``: the run's performance constants (None: the packaged ones).
     """
     model = get_model(model) if isinstance(model, str) else model
     check_precision(platform, precision)
     n_gpus = int(n_gpus)
     if n_gpus < 1:
         raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
-    c = dict(load_params()["training"])
-    c.update(params or {})
     job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank)
     given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute)
     fixed = {k: v for k, v in zip(_FIXABLE, given, strict=True) if v is not None}
@@ -204,7 +204,7 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
             raise InputError("tp * pp * dp * cp must equal n_gpus", field="tp/pp/dp/cp",
                              value=(tp, pp, dp, fixed.get("cp", 1)), allowed=f"a factorisation of {n_gpus}")
     _check_fixed(job, fixed)
-    return best_layout(platform, job, n_gpus, fixed, c)
+    return best_layout(platform, job, n_gpus, fixed, params)
 
 
 def _check_fixed(job: TrainingJob, fixed: dict) -> None:
@@ -220,37 +220,41 @@ def _check_fixed(job: TrainingJob, fixed: dict) -> None:
 
 
 def choose_parallelism(platform: Platform, model: LLM, n_gpus: int, seq: float, batch_tokens: float,
-                       precision: str = "bf16", c: dict | None = None) -> tuple[int, int, int]:
+                       precision: str = "bf16", params: PerfParams | None = None) -> tuple[int, int, int]:
     """(tp, pp, dp) of the fastest fitting pre-training layout (cp folded into dp for this summary)."""
     job = _job(model, "pretrain", precision, batch_tokens, int(seq), 16)
-    lay = best_layout(platform, job, int(n_gpus), None, c).layout
+    lay = best_layout(platform, job, int(n_gpus), None, params).layout
     return lay.tp, lay.pp, lay.dp * lay.cp
 
 
 _MFU_CACHE: dict[tuple, float] = {}
 
 
-def _cached_mfu(platform: Platform, model: LLM, n: int, precision: str, mode: str) -> float:
+def _cached_mfu(platform: Platform, model: LLM, n: int, precision: str, mode: str, params: PerfParams,
+                digest: str) -> float:
     key = (platform.id, platform.hbm_gb, platform.hbm_bandwidth_tb_s, platform.bf16_dense_tflops,
            platform.scale_up_domain_gpus, platform.scale_up_bandwidth_gb_s, platform.scale_out_bandwidth_gb_s,
-           model.id, model.params_total, n, precision, mode)
+           model.id, model.params_total, n, precision, mode, digest)
     if key not in _MFU_CACHE:
         try:
-            _MFU_CACHE[key] = training_perf(platform, model, n, precision, mode=mode).mfu
+            _MFU_CACHE[key] = training_perf(platform, model, n, precision, mode=mode, params=params).mfu
         except InputError:
             _MFU_CACHE[key] = float("nan")
     return _MFU_CACHE[key]
 
 
 def mfu_at_scale(platform: Platform, model: LLM | str, n_gpus, precision: str = "bf16",
-                 mode: str = "pretrain") -> np.ndarray:
+                 mode: str = "pretrain", params: PerfParams | None = None) -> np.ndarray:
     """MFU [-] for each job size in ``n_gpus`` (array), automatic layout and the model's batch.
 
-    Sizes the model cannot fit on give NaN. Cached per (platform, model,
-    size, precision, mode), so a cluster simulation can ask for every job.
+    Sizes the model cannot fit on give NaN. Cached per (platform, model, size, precision, mode, the
+    'training' constants of ``params``), so a caller can ask for every job size cheaply.
     """
     model = get_model(model) if isinstance(model, str) else model
     check_precision(platform, precision)
+    params = params or packaged_perf_params()
+    digest = params.digest("training")
     sizes = np.asarray(n_gpus)
-    out = np.array([_cached_mfu(platform, model, int(n), precision, mode) for n in sizes.reshape(-1)])
+    out = np.array([_cached_mfu(platform, model, int(n), precision, mode, params, digest)
+                    for n in sizes.reshape(-1)])
     return out.reshape(sizes.shape)

@@ -15,6 +15,7 @@ from functools import cached_property
 from dctwin.catalog import get_platform
 from dctwin.errors import InputError
 from dctwin.perf.models import get_model
+from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.roofline import StepCost, step_cost
 
 __all__ = ["Deployment", "StepCost", "step_cost"]
@@ -34,6 +35,7 @@ class Deployment:
     gpus_per_replica: int
     precision: str = "fp8"
     max_prefill_tokens: int = 8192     # prompt tokens one iteration may prefill (engine setting) [-]
+    params: PerfParams | None = None   # the performance model's constants (None: the packaged ones)
 
     def __post_init__(self):
         if int(self.replicas) < 1:
@@ -47,10 +49,16 @@ class Deployment:
         """GPUs of the whole deployment [-]."""
         return self.replicas * self.gpus_per_replica
 
+    @property
+    def perf_params(self) -> PerfParams:
+        """The performance constants the deployment is modelled with."""
+        return self.params or packaged_perf_params()
+
     @cached_property
     def cost(self) -> StepCost:
         """Step cost of one replica (see :func:`step_cost`)."""
-        return step_cost(get_platform(self.platform), get_model(self.model), self.gpus_per_replica, self.precision)
+        return step_cost(get_platform(self.platform), get_model(self.model), self.gpus_per_replica, self.precision,
+                         params=self.perf_params)
 
     def label(self) -> str:
         """e.g. 'llama-2-70b fp8 on 2 x TP2 hgx-h100 (4 GPUs)'."""

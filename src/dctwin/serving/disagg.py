@@ -34,7 +34,6 @@ from dctwin.errors import InputError
 from dctwin.facility.it_power import rack_power_curve_kw
 from dctwin.perf.disagg import kv_link
 from dctwin.perf.models import get_model
-from dctwin.perf.params import load_params
 from dctwin.serving.deployment import Deployment
 from dctwin.serving.request_level import RequestLevelResult, _check_requests, simulate_requests
 
@@ -83,22 +82,21 @@ def fifo_link(ready_s, transfer_s, link) -> np.ndarray:
 
 
 def _check_pair(prefill: Deployment, decode: Deployment) -> None:
-    for field in ("platform", "model", "precision"):
+    for field in ("platform", "model", "precision", "params"):
         if getattr(prefill, field) != getattr(decode, field):
             raise InputError(f"prefill and decode pools must share the {field}", field=f"decode.{field}",
                              value=getattr(decode, field), allowed=str(getattr(prefill, field)))
 
 
 def simulate_disaggregated(prefill: Deployment, decode: Deployment, arrival_t_s, input_tokens,
-                           output_tokens, params: dict | None = None) -> DisaggregatedResult:
-    """Replay requests through a prefill pool and a decode pool (see module doc); ``params`` override 'inference'."""
+                           output_tokens) -> DisaggregatedResult:
+    """Replay requests through a prefill pool and a decode pool (see module doc), with the performance constants
+    of the prefill deployment (``Deployment.params``; both pools must share them)."""
     _check_pair(prefill, decode)
     t_arr, inp, out = _check_requests(arrival_t_s, input_tokens, output_tokens)
-    c = dict(load_params()["inference"])
-    c.update(params or {})
     platform = get_platform(prefill.platform)
     kv_b_per_tok, bw = kv_link(platform, get_model(prefill.model), prefill.precision,
-                               prefill.n_gpus + decode.n_gpus, c)
+                               prefill.n_gpus + decode.n_gpus, prefill.perf_params.inference)
     pre = simulate_requests(prefill, t_arr, inp, np.ones_like(out))
     ready = pre.requests["finish_s"].to_numpy()
     first = fifo_link(ready, inp * kv_b_per_tok / (bw * prefill.gpus_per_replica), pre.requests["replica"].to_numpy())

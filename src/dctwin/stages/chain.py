@@ -23,11 +23,12 @@ from dctwin.cluster.stage import PoolRun, check_pool_types, pool_stage
 from dctwin.config import Scenario
 from dctwin.facility.heat_reuse import heat_pump_economics
 from dctwin.facility.kpis import facility_kpis, monthly_kpis
-from dctwin.facility.params import design_params
+from dctwin.facility.params import FacilityParams, design_params
 from dctwin.facility.result import FacilityResult
 from dctwin.facility.site_peak import run_peak_kpis
 from dctwin.facility.stage import cooling_limit_kw, facility_stage, it_power_stage
 from dctwin.operation.run_plan import RUN_PLAN_CODEC, operation_stage
+from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.site.stage import SiteSeries, site_stage
 from dctwin.stages.cache import Fields, NoCache, array_digest, file_digests
 from dctwin.stages.tables import clean_kpis, combine_pool_stats, job_kpis, monthly_table, site_timeseries
@@ -71,25 +72,29 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progress: Callable[[str], None],
-               cache: NoCache | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, object]]:
-    """Run every stage (reading back what ``cache`` holds); return the run's tables and flat KPIs."""
+               cache: NoCache | None = None, perf: PerfParams | None = None) -> tuple[dict[str, pd.DataFrame],
+                                                                                    dict[str, object]]:
+    """Run every stage (reading back what ``cache`` holds); return the run's tables and flat KPIs. ``perf``: the
+    performance model's constants (None: the packaged ones)."""
     cache = cache or NoCache()
     sc, seed, key = scenario, scenario.simulation.seed, cache.key
+    perf = perf or packaged_perf_params()  # the run's model constants, read once and handed to every stage
+    fparams = design_params(sc.facility)  # facility overrides applied
     progress("site")
     site = cache.stage("site", lambda: _sections(sc, "site", "simulation"),
                        lambda: site_stage(sc.site, timeline, seed), Fields(SiteSeries)).frame
     op = cache.stage("operation", lambda: {**_sections(sc, "operation", "simulation"), "site": key("site"),
-                                           "pools": _pools_id(pools)},
-                     lambda: operation_stage(sc.operation, timeline, site, pools), RUN_PLAN_CODEC)
+                                           "pools": _pools_id(pools), "params": _params_id(perf, fparams, "power_cap")},
+                     lambda: operation_stage(sc.operation, timeline, site, pools, perf_params=perf,
+                                             facility_params=fparams), RUN_PLAN_CODEC)
     progress("workload")
     demand = cache.stage("workload", lambda: _sections(sc, "workload", "simulation"),
                          lambda: workload_stage(sc.workload, timeline, seed), Fields(InferenceDemand))
-    fparams = design_params(sc.facility)  # the facility parameters of the run, overrides applied, read once
     cooling_kw = cooling_limit_kw(sc.facility, site, pools, params=fparams)
     progress("cluster")
-    runs = _clusters(sc, timeline, pools, demand, op, cooling_kw, cache)
+    runs = _clusters(sc, timeline, pools, demand, op, cooling_kw, cache, (perf, fparams))
     it = it_power_stage(pools, [r.series["gpus_busy_training"].to_numpy() + r.series["gpus_busy_inference"].to_numpy()
-                                for r in runs], op.power_cap_frac)
+                                for r in runs], op.power_cap_frac, params=fparams)
     progress("facility")
     ratio = _heat_to_power_price_ratio(sc, site, timeline)
     fac = cache.stage("facility", lambda: {**_sections(sc, "facility", "simulation"), "site": key("site"),
@@ -110,7 +115,12 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
                            lambda: accounting_stage(ScenarioView(sc, ACCOUNTING_SECTIONS), series, timeline.step_s,
                                                     draws),
                            Fields(Accounts))
-    return _tables(sc, timeline, pools, site, runs, fac, series, accounts, op)
+    return _tables(sc, timeline, pools, site, runs, fac, series, accounts, op, perf)
+
+
+def _params_id(perf: PerfParams, fparams: FacilityParams, *sections: str) -> dict[str, str]:
+    """Digests of the model constants a stage receives: the named sections of ``perf`` and the IT power model."""
+    return {"perf": perf.digest(*sections), "it_power": fparams.digest("it_power")}
 
 
 def _band_draws(sc: Scenario, cache: NoCache) -> BandDraws | None:
@@ -145,7 +155,7 @@ def _heat_to_power_price_ratio(sc: Scenario, site: pd.DataFrame, timeline: Timel
 
 
 def _clusters(sc: Scenario, timeline: Timeline, pools: list[Pool], demand: InferenceDemand, op, cooling_kw,
-              cache: NoCache) -> list[PoolRun]:
+              cache: NoCache, params: tuple[PerfParams, FacilityParams]) -> list[PoolRun]:
     """The cluster stage of every pool; the cooling limit binds only under the 'throttle' overload rule."""
     limit = cooling_kw if sc.facility.cooling.overload_rule == "throttle" else None
     check_pool_types(sc.workload, pools)  # a replayed job's GPU type must be one of the pools'
@@ -155,16 +165,16 @@ def _clusters(sc: Scenario, timeline: Timeline, pools: list[Pool], demand: Infer
         share = _ratio(pool.gpus_online.astype(np.float64), gpus_total)
         inputs = {**_sections(sc, "scheduler", "workload", "simulation"), "pool": _pools_id([pool]), "index": i,
                   "share": array_digest(share), "workload": cache.key("workload"), "operation": cache.key("operation"),
-                  "cooling_kw": array_digest(limit)} if cache.enabled else {}
+                  "cooling_kw": array_digest(limit), "params": _params_id(*params)} if cache.enabled else {}
         runs.append(cache.stage(f"cluster#{i}", lambda inputs=inputs: inputs,
                                 lambda i=i, pool=pool, share=share: pool_stage(
                                     sc.scheduler, sc.workload, timeline, pool, i, sc.simulation.seed, share, demand,
-                                    op, limit), Fields(PoolRun)))
+                                    op, limit, perf_params=params[0], facility_params=params[1]), Fields(PoolRun)))
     return runs
 
 
 def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFrame, runs: list[PoolRun],
-            fac: FacilityResult, series: pd.DataFrame, accounts: Accounts, op) -> tuple[dict, dict]:
+            fac: FacilityResult, series: pd.DataFrame, accounts: Accounts, op, perf: PerfParams) -> tuple[dict, dict]:
     """The run's tables and KPIs (accounting's per-step columns joined to the time series)."""
     for col in accounts.per_step.columns:  # energy cost, PPA, heat revenue, emissions per step
         if col not in series.columns:
@@ -186,7 +196,7 @@ def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFr
     kpis.update(job_kpis(jobs))
     if pools:  # which layout (or flat MFU) set the pre-training run time, first pool
         from dctwin.workload.jobs import pretrain_kpis
-        kpis.update(pretrain_kpis(pools[0].platform, sc.workload, int(pools[0].gpus_online.max())))
+        kpis.update(pretrain_kpis(pools[0].platform, sc.workload, int(pools[0].gpus_online.max()), perf))
     kpis.update(facility_kpis(fac, timeline.step_s, renewable, carbon, timeline.timestamps))
     kpis.update(run_peak_kpis(sc, float(kpis["peak_grid_power_mw"]), site))  # design and run peak vs grid limits
     kpis.update(heat_pump_economics(fac, *_heat_and_power_prices(sc, site, timeline), timeline.step_h))

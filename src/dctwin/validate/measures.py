@@ -61,8 +61,8 @@ def inference_offline_tokens_per_s(platform: str, model: str, n_gpus: int, preci
                                    input_tokens: float | None = None, output_tokens: float | None = None) -> float:
     """Offline output tokens/s of ``n_gpus`` GPUs (``dctwin.perf.inference_perf``), MLPerf request shape by default."""
     from dctwin.perf import inference_perf
-    from dctwin.perf.params import load_params
-    c = load_params()["inference"]
+    from dctwin.perf.params import packaged_perf_params
+    c = packaged_perf_params().inference
     return inference_perf(get_platform(platform), model, n_gpus, precision,
                           input_tokens=input_tokens or c["mlperf_mean_input_tokens"],
                           output_tokens=output_tokens or c["mlperf_mean_output_tokens"]).tokens_per_s

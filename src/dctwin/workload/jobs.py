@@ -22,6 +22,8 @@ or deferrable batch work with probability ``dev.batch_share``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -35,6 +37,9 @@ from dctwin.workload.params import job_fits, model_params
 from dctwin.workload.schema import PRIORITY_OF_KIND, empty_jobs, finish_jobs, validate_jobs
 from dctwin.workload.traces import read_job_table
 
+if TYPE_CHECKING:
+    from dctwin.perf.params import PerfParams
+
 __all__ = [
     "PRETRAIN_TENANT", "dev_job_model", "diurnal_poisson_times", "generate_jobs", "pretrain_gpus", "pretrain_kpis",
     "pretrain_perf", "pretrain_run_duration_s",
@@ -44,8 +49,9 @@ PRETRAIN_TENANT = "pretraining"
 _KINDS = np.array(["pretrain", "finetune", "eval", "batch"])
 
 
-def pretrain_perf(platform: Platform, cfg: PretrainConfig, n_gpus: int):
-    """``dctwin.perf.training_perf`` of one pre-training run as configured (mfu: null): layout, batch, schedule."""
+def pretrain_perf(platform: Platform, cfg: PretrainConfig, n_gpus: int, params: PerfParams | None = None):
+    """``dctwin.perf.training_perf`` of one pre-training run as configured (mfu: null): layout, batch, schedule;
+    ``params``: the run's performance constants (None: packaged)."""
     from dctwin.perf import training_perf  # imported late: perf is a sibling model, not a dependency of config
 
     lay = cfg.layout
@@ -54,7 +60,7 @@ def pretrain_perf(platform: Platform, cfg: PretrainConfig, n_gpus: int):
         return training_perf(platform, cfg.model, n_gpus, cfg.precision, global_batch_tokens=cfg.global_batch_tokens,
                              seq_tokens=cfg.seq_tokens, micro_batch=cfg.micro_batch,
                              schedule=None if cfg.schedule == "auto" else cfg.schedule,
-                             recompute=None if cfg.recompute == "auto" else cfg.recompute, **fixed)
+                             recompute=None if cfg.recompute == "auto" else cfg.recompute, params=params, **fixed)
     except InputError as exc:
         raise InputError(f"pre-training run of {cfg.model} on {n_gpus} x {platform.gpu_name}: {exc}",
                          field="workload.training.pretrain") from None
@@ -72,14 +78,15 @@ def pretrain_gpus(platform: Platform, cfg: PretrainConfig, gpu_cap: int) -> int:
     return (g // domain) * domain if g >= domain else g
 
 
-def pretrain_run_duration_s(platform: Platform, cfg: PretrainConfig, n_gpus: int) -> float:
+def pretrain_run_duration_s(platform: Platform, cfg: PretrainConfig, n_gpus: int,
+                            params: PerfParams | None = None) -> float:
     """Run time of one pre-training run of ``cfg.tokens_t`` tokens on ``n_gpus`` GPUs [s].
 
     With ``cfg.mfu`` set: FLOPs = 6 · N_active · D (dossier §6a) over n_gpus × dense
     peak × MFU. With ``cfg.mfu`` None: tokens / throughput of :func:`pretrain_perf`.
     """
     if cfg.mfu is None:
-        return cfg.tokens_t * 1e12 / pretrain_perf(platform, cfg, n_gpus).tokens_per_s
+        return cfg.tokens_t * 1e12 / pretrain_perf(platform, cfg, n_gpus, params).tokens_per_s
     _total_b, active_b = model_params(cfg.model)
     try:
         peak_flop_s = platform.peak_tflops(cfg.precision) * 1e12
@@ -90,7 +97,8 @@ def pretrain_run_duration_s(platform: Platform, cfg: PretrainConfig, n_gpus: int
     return flops / (n_gpus * peak_flop_s * cfg.mfu)
 
 
-def pretrain_kpis(platform: Platform, workload: WorkloadConfig, total_gpus: int) -> dict[str, float | str]:
+def pretrain_kpis(platform: Platform, workload: WorkloadConfig, total_gpus: int,
+                  params: PerfParams | None = None) -> dict[str, float | str]:
     """What the run's pre-training throughput rests on: the layout chosen (or 'flat MFU') and the MFU [-]."""
     tr = workload.training
     cap = max(1, int(np.floor(tr.share_of_gpus * total_gpus)))
@@ -99,7 +107,7 @@ def pretrain_kpis(platform: Platform, workload: WorkloadConfig, total_gpus: int)
         return {}
     if pre.mfu is not None:
         return {"pretrain_layout": "flat MFU (workload.training.pretrain.mfu)", "pretrain_mfu": float(pre.mfu)}
-    r = pretrain_perf(platform, pre, pretrain_gpus(platform, pre, cap))
+    r = pretrain_perf(platform, pre, pretrain_gpus(platform, pre, cap), params)
     return {"pretrain_layout": f"{r.layout.label()} on {r.gpus_used} GPUs", "pretrain_mfu": float(r.mfu)}
 
 
@@ -164,10 +172,11 @@ def _codes(labels: list[str]) -> tuple[list[str], dict[str, int]]:
 
 
 def generate_jobs(workload: WorkloadConfig, timeline: Timeline, total_gpus: int, platform: Platform,
-                  seed: int) -> pd.DataFrame:
+                  seed: int, *, perf_params: PerfParams | None = None) -> pd.DataFrame:
     """The job table of a run: replayed from ``workload.jobs_path`` or generated with ``stream(seed, "jobs")``.
 
-    ``total_gpus`` is the site's GPU count; the span is ``timeline.n_steps × step_s`` [s].
+    ``total_gpus`` is the site's GPU count; the span is ``timeline.n_steps × step_s`` [s]; ``perf_params``: the
+    run's performance constants (pre-training run time when ``mfu`` is null; None: packaged).
     Replayed jobs submitted after the span are dropped.
     """
     span_s = float(timeline.n_steps * timeline.step_s)
@@ -190,7 +199,8 @@ def generate_jobs(workload: WorkloadConfig, timeline: Timeline, total_gpus: int,
     model_cats, model_code = _codes(models + [pre.model, ""])
     parts = []
 
-    pre_part = _pretrain_part(platform, pre, gpu_cap, budget_gpu_s, span_s, rng, tenant_code, model_code)
+    pre_part = _pretrain_part(platform, pre, gpu_cap, budget_gpu_s, span_s, rng, tenant_code, model_code,
+                              perf_params)
     if pre_part is not None:
         parts.append(pre_part)
     dev_budget = (1.0 - (pre.share_of_training if parts else 0.0)) * budget_gpu_s
@@ -202,14 +212,15 @@ def generate_jobs(workload: WorkloadConfig, timeline: Timeline, total_gpus: int,
 
 
 def _pretrain_part(platform: Platform, pre: PretrainConfig, gpu_cap: int, budget_gpu_s: float, span_s: float,
-                   rng: np.random.Generator, tenant_code: dict, model_code: dict) -> dict | None:
+                   rng: np.random.Generator, tenant_code: dict, model_code: dict,
+                   params: PerfParams | None) -> dict | None:
     """Pre-training runs: evenly spread with jitter, token count log-normal between runs (None: no runs)."""
     g = pretrain_gpus(platform, pre, gpu_cap) if pre.share_of_training > 0 else 0
     if not (pre.share_of_training > 0 and g >= 1):
         return None
     if pre.mfu is None:  # the performance model may use fewer GPUs than given; the run holds only those
-        g = pretrain_perf(platform, pre, g).gpus_used
-    run_s = pretrain_run_duration_s(platform, pre, g)
+        g = pretrain_perf(platform, pre, g, params).gpus_used
+    run_s = pretrain_run_duration_s(platform, pre, g, params)
     n_pre = _stochastic_round(rng, pre.share_of_training * budget_gpu_s / (g * run_s))
     spread = pre.tokens_spread
     mult = np.exp(spread * rng.standard_normal(n_pre) - 0.5 * spread**2)
