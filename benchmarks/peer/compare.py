@@ -64,8 +64,8 @@ def _child_cpu_s() -> float:
 def run_process(cmd: list[str], cwd: str | None = None) -> dict:
     """Run ``cmd`` to completion; wall and CPU time [s] of the whole process, and its stdout."""
     c0, t0 = _child_cpu_s(), time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"},
-                       check=False)
+    env = {"OPENBLAS_NUM_THREADS": "1", **os.environ, "COLUMNS": "120"}  # both tools: one BLAS thread, as dctwin's
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, check=False)  # command sets it
     t1, c1 = time.perf_counter(), _child_cpu_s()
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")

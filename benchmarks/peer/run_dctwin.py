@@ -12,14 +12,17 @@ repeated over D spans (the "100x larger workload" check: C x D = 100).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-import pandas as pd
+# One BLAS thread, as the dctwin command sets it (dctwin.cli); compare.py runs hpcsim with the same setting.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import pandas as pd  # noqa: E402 - after the BLAS thread setting, which numpy reads when it loads
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sims import run_dctwin, scale_job_table
+from sims import run_dctwin, scale_job_table  # noqa: E402 - sibling module, found through sys.path above
 
 
 def main(argv: list[str] | None = None) -> int:
