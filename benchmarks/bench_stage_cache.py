@@ -23,6 +23,7 @@ import pytest
 _CHILD = textwrap.dedent("""
     import json, sys, time
     import dctwin, dctwin.orchestrator, dctwin.stages, dctwin.stages.chain  # imports outside the timed span
+    import scipy.optimize  # the IRR's root finder (imported on first use; a sweep member has it already)
     from dctwin.config import load_scenario
     from dctwin.config.load import scenario_from_dict
     from dctwin.stages import StageCache

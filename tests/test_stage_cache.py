@@ -185,3 +185,38 @@ def test_a_warm_run_directory_copies_the_kept_cluster_tables_byte_for_byte(base,
         assert (tmp_path / "warm" / file).read_bytes() == (tmp_path / "cold" / file).read_bytes(), file
     assert jobs.read_bytes() == (tmp_path / "cold" / "jobs.parquet").read_bytes()  # replaced by a whole copy
     assert warm.path == tmp_path / "warm"
+
+
+def test_a_warm_rerun_leaves_the_job_tables_unread_until_asked(base, warm_dir):
+    """An economics-only re-run reads neither the cluster's jobs nor its placements (their KPIs are kept in the
+    cache); looking them up reads them, and they equal a cold run's."""
+    cache = StageCache(warm_dir)
+    econ = changed(base, economics={"finance": {"wacc": base.economics.finance.wacc + 0.02}})
+    warm = simulate(econ, cache=cache)
+    assert warm.tables.deferred("jobs") and warm.tables.deferred("placements")
+    assert "job-kpis" in cache.hits
+    assert hashes(warm) == hashes(simulate(econ))
+    assert not warm.tables.deferred("jobs")
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped"])
+def test_a_damaged_deferred_part_is_rebuilt_when_read(base, how, tmp_path):
+    """A job table damaged on disk is caught when it is finally read: the cluster stage runs again, the entry is
+    replaced, and the tables are a cold run's."""
+    simulate(base, cache=tmp_path)
+    cold = hashes(simulate(base))
+    (folder,) = (tmp_path / "cluster").iterdir()
+    entry = json.loads((folder / "entry.json").read_text())
+    jobs = folder / next(p["file"] for p in entry["parts"] if p["name"] == "jobs")
+    data = bytearray(jobs.read_bytes())
+    if how == "truncated":
+        del data[len(data) // 2:]
+    else:
+        data[len(data) // 2] ^= 0xFF
+    jobs.write_bytes(bytes(data))
+    cache = StageCache(tmp_path)
+    assert hashes(simulate(base, cache=cache)) == cold
+    assert "cluster#0" in cache.misses
+    again = StageCache(tmp_path)
+    result = simulate(base, cache=again)
+    assert hashes(result) == cold and "cluster#0" not in again.misses  # the rebuilt entry is whole again

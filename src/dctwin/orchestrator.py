@@ -210,8 +210,8 @@ def run(
     resolved = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
     encoded = _encoded_tables(stage_cache)
     reused = {name: path for name in CLUSTER_TABLES if name in result.tables and (path := encoded.get(name))}
-    write_run_dir(out, {**result.tables, **reused}, result.kpis, manifest, texts={"scenario.yaml": resolved},
-                  finish=finish)
+    tables = {n: reused[n] if n in reused else result.tables[n] for n in result.tables}  # a kept file: not read
+    write_run_dir(out, tables, result.kpis, manifest, texts={"scenario.yaml": resolved}, finish=finish)
     for name in CLUSTER_TABLES:
         if name in result.tables and name not in reused:
             encoded.keep(name, out / f"{name}.parquet")

@@ -39,7 +39,8 @@ __all__ = ["PoolRun", "check_pool_types", "pool_seed", "pool_stage"]
 class PoolRun:
     """One pool's cluster run: ``series`` (``ClusterResult.series``), ``jobs``, ``failures``, ``stats``,
     ``served`` (``served_tokens`` columns), ``withheld_gpus`` [GPU] the cooling limit kept idle per step and
-    ``placements`` (``ClusterResult.placements``: GPUs held per scale-up domain over time)."""
+    ``placements`` (``ClusterResult.placements``: GPUs held per scale-up domain over time). Read back from the
+    stage cache, ``jobs`` and ``placements`` are ``dctwin.stages.lazy.Lazy`` until first used."""
 
     series: pd.DataFrame
     jobs: pd.DataFrame

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ class RunResult:
 
     scenario: Scenario
     kpis: dict[str, Any]
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: MutableMapping[str, pd.DataFrame] = field(default_factory=dict)  # a simulated run's: dctwin.stages.Tables
     path: Path | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
 

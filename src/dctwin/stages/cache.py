@@ -23,8 +23,9 @@ import numpy as np
 
 from dctwin.errors import InputError
 from dctwin.safeio import MAX_JOB_FILE_BYTES, read_input
+from dctwin.stages.lazy import Lazy
 from dctwin.stages.store import ENTRY as ENTRY_FILE
-from dctwin.stages.store import read_entry, write_entry
+from dctwin.stages.store import BadEntry, StoredPart, read_entry, write_entry
 
 __all__ = ["Codec", "EncodedTables", "Fields", "NoCache", "StageCache", "array_digest", "code_fingerprint",
            "file_digests"]
@@ -109,7 +110,8 @@ class NoCache:
 
     enabled = False
 
-    def stage(self, name: str, inputs: Callable[[], dict[str, Any]], compute: Callable[[], T], codec: Codec[T]) -> T:
+    def stage(self, name: str, inputs: Callable[[], dict[str, Any]], compute: Callable[[], T], codec: Codec[T],
+              deferred: tuple[str, ...] = ()) -> T:
         return compute()
 
     def key(self, name: str) -> str:
@@ -130,14 +132,20 @@ class StageCache(NoCache):
     def key(self, name: str) -> str:
         return self.keys[name]
 
-    def stage(self, name: str, inputs: Callable[[], dict[str, Any]], compute: Callable[[], T], codec: Codec[T]) -> T:
-        """``compute()``'s result for these inputs: read back when stored and intact, else computed and stored."""
+    def stage(self, name: str, inputs: Callable[[], dict[str, Any]], compute: Callable[[], T], codec: Codec[T],
+              deferred: tuple[str, ...] = ()) -> T:
+        """``compute()``'s result for these inputs: read back when stored and intact, else computed and stored.
+
+        Parts named in ``deferred`` come back as ``dctwin.stages.lazy.Lazy``, read and checked when first used;
+        one found damaged then is rebuilt by running the stage again (it is deterministic), never trusted.
+        """
         base = name.split("#")[0]  # "cluster#1": the second pool of stage "cluster"
         key = self.keys[name] = _key(base, inputs())
         folder = self.root / base / key
         if folder.exists():
             try:
-                value = codec.from_parts(read_entry(folder, key, base))
+                parts = read_entry(folder, key, base, frozenset(deferred))
+                value = codec.from_parts(self._defer(name, parts, lambda: self._rebuild(name, key, compute, codec)))
                 self.hits.append(name)
                 return value
             except Exception:  # noqa: BLE001 - damaged, truncated or foreign: rebuilt, never trusted
@@ -146,6 +154,31 @@ class StageCache(NoCache):
         write_entry(folder, key, base, codec.to_parts(value))
         self.misses.append(name)
         return value
+
+    @staticmethod
+    def _defer(name: str, parts: dict[str, Any], rebuild: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """``parts`` with each ``StoredPart`` as a ``Lazy`` that falls back on the rebuilt stage's part."""
+        rebuilt = Lazy(rebuild)
+
+        def lazy(part_name: str, stored: StoredPart) -> Lazy:
+            def load() -> Any:
+                try:
+                    return stored.load()
+                except BadEntry:
+                    return rebuilt.get()[part_name]
+            return Lazy(load)
+
+        return {n: lazy(n, v) if isinstance(v, StoredPart) else v for n, v in parts.items()}
+
+    def _rebuild(self, name: str, key: str, compute: Callable[[], T], codec: Codec[T]) -> dict[str, Any]:
+        """Stage ``name`` run again after a deferred part of its entry was found damaged; the entry is replaced."""
+        base = name.split("#")[0]
+        folder = self.root / base / key
+        shutil.rmtree(folder, ignore_errors=True)
+        parts = codec.to_parts(compute())
+        write_entry(folder, key, base, parts)
+        self.misses.append(name)
+        return parts
 
 
 def _file_sha256(path: Path) -> str:

@@ -11,6 +11,7 @@ scenario sections it declares, so a key can never miss something the stage reads
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from dctwin.operation.run_plan import RUN_PLAN_CODEC, operation_stage
 from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.site.stage import SiteSeries, site_stage
 from dctwin.stages.cache import Fields, NoCache, array_digest, file_digests
+from dctwin.stages.lazy import Lazy, Tables, resolve
 from dctwin.stages.tables import clean_kpis, combine_pool_stats, job_kpis, monthly_table, site_timeseries
 from dctwin.timeline import Timeline
 from dctwin.workload.stage import InferenceDemand, workload_stage
@@ -72,8 +74,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progress: Callable[[str], None],
-               cache: NoCache | None = None, perf: PerfParams | None = None) -> tuple[dict[str, pd.DataFrame],
-                                                                                    dict[str, object]]:
+               cache: NoCache | None = None, perf: PerfParams | None = None) -> tuple[Tables, dict[str, object]]:
     """Run every stage (reading back what ``cache`` holds); return the run's tables and flat KPIs. ``perf``: the
     performance model's constants (None: the packaged ones)."""
     cache = cache or NoCache()
@@ -115,7 +116,7 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
                            lambda: accounting_stage(ScenarioView(sc, ACCOUNTING_SECTIONS), series, timeline.step_s,
                                                     draws),
                            Fields(Accounts))
-    return _tables(sc, timeline, pools, site, runs, fac, series, accounts, op, perf)
+    return _tables(sc, timeline, pools, site, runs, fac, series, accounts, op, perf, cache)
 
 
 def _params_id(perf: PerfParams, fparams: FacilityParams, *sections: str) -> dict[str, str]:
@@ -169,18 +170,33 @@ def _clusters(sc: Scenario, timeline: Timeline, pools: list[Pool], demand: Infer
         runs.append(cache.stage(f"cluster#{i}", lambda inputs=inputs: inputs,
                                 lambda i=i, pool=pool, share=share: pool_stage(
                                     sc.scheduler, sc.workload, timeline, pool, i, sc.simulation.seed, share, demand,
-                                    op, limit, perf_params=params[0], facility_params=params[1]), Fields(PoolRun)))
+                                    op, limit, perf_params=params[0], facility_params=params[1]), Fields(PoolRun),
+                                deferred=("jobs", "placements")))
     return runs
 
 
+@dataclass(frozen=True)
+class JobKpis:
+    values: dict
+
+
+def _job_kpis(runs: list[PoolRun], jobs: Lazy, cache: NoCache) -> dict[str, float]:
+    """``job_kpis`` of the run's jobs, kept in the cache beside the cluster stages they come from: a warm re-run
+    reads neither the job tables nor their placements (``dctwin.stages.lazy``)."""
+    return cache.stage("job-kpis", lambda: {"clusters": [cache.key(f"cluster#{i}") for i in range(len(runs))]},
+                       lambda: JobKpis(job_kpis(jobs.get())), Fields(JobKpis)).values
+
+
 def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFrame, runs: list[PoolRun],
-            fac: FacilityResult, series: pd.DataFrame, accounts: Accounts, op, perf: PerfParams) -> tuple[dict, dict]:
-    """The run's tables and KPIs (accounting's per-step columns joined to the time series)."""
+            fac: FacilityResult, series: pd.DataFrame, accounts: Accounts, op, perf: PerfParams,
+            cache: NoCache) -> tuple[Tables, dict]:
+    """The run's tables and KPIs (accounting's per-step columns joined to the time series); the job and placement
+    tables stay unread (``Lazy``) until someone looks them up."""
     for col in accounts.per_step.columns:  # energy cost, PPA, heat revenue, emissions per step
         if col not in series.columns:
             series[col] = accounts.per_step[col].to_numpy()
     renewable, carbon = sc.economics.ppa_share, site["carbon_g_per_kwh"].to_numpy()
-    jobs = pd.concat([r.jobs for r in runs], ignore_index=True)
+    jobs = Lazy(lambda: pd.concat([resolve(r.jobs) for r in runs], ignore_index=True))
     kpis: dict[str, object] = combine_pool_stats([r.stats for r in runs])  # site-level figures below win
     withheld = series["cooling_withheld_gpus"].to_numpy()
     kpis.update({
@@ -193,7 +209,7 @@ def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFr
         "cooling_limited_hours": float((withheld > 0).sum() * timeline.step_h),
         "cooling_withheld_gpu_hours": float(withheld.sum() * timeline.step_h),
     })
-    kpis.update(job_kpis(jobs))
+    kpis.update(_job_kpis(runs, jobs, cache))
     if pools:  # which layout (or flat MFU) set the pre-training run time, first pool
         from dctwin.workload.jobs import pretrain_kpis
         kpis.update(pretrain_kpis(pools[0].platform, sc.workload, int(pools[0].gpus_online.max()), perf))
@@ -208,13 +224,13 @@ def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFr
     kpis.update({f"operation_{k}": v for k, v in op.notes.items() if isinstance(v, (int, float, str, bool))})
     monthly = monthly_table(monthly_kpis(fac, timeline.step_s, renewable, carbon, timeline.timestamps),
                             accounts.monthly, series)
-    tables = {"timeseries": series, "monthly": monthly, "jobs": jobs,
-              "failures": pd.concat([r.failures for r in runs], ignore_index=True),
-              "placements": pd.concat([r.placements for r in runs], ignore_index=True),  # GPUs held by domain
-              "cost_lines": accounts.cost_lines.reset_index(drop=True),
-              "cash_flows": accounts.cash_flows.reset_index(drop=True),  # yearly, periods 0..N
-              "cash_flows_monthly": accounts.cash_flows_monthly,  # the same flows by month, undiscounted
-              "investor": accounts.investor}  # P10-P90 of NPV, IRR, payback, unit costs (accounting/band.py)
+    tables = Tables({"timeseries": series, "monthly": monthly, "jobs": jobs,
+                     "failures": pd.concat([r.failures for r in runs], ignore_index=True),
+                     "placements": Lazy(lambda: pd.concat([resolve(r.placements) for r in runs], ignore_index=True)),
+                     "cost_lines": accounts.cost_lines.reset_index(drop=True),
+                     "cash_flows": accounts.cash_flows.reset_index(drop=True),  # yearly, periods 0..N
+                     "cash_flows_monthly": accounts.cash_flows_monthly,  # the same flows by month, undiscounted
+                     "investor": accounts.investor})  # P10-P90 of NPV, IRR, payback, unit costs (accounting/band)
     return tables, clean_kpis(kpis)
 
 

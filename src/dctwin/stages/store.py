@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BadEntry", "FORMAT", "read_entry", "write_entry"]
+__all__ = ["BadEntry", "FORMAT", "StoredPart", "read_entry", "write_entry"]
 
 FORMAT = 1
 ENTRY = "entry.json"
@@ -118,8 +118,31 @@ def write_entry(folder: Path, key: str, stage: str, parts: dict[str, Any]) -> No
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def read_entry(folder: Path, key: str, stage: str) -> dict[str, Any]:
-    """The parts stored under ``folder`` for ``key``, or ``BadEntry`` when anything does not check out."""
+class StoredPart:
+    """A part of an entry not read yet: ``load()`` reads, checks (size and SHA-256) and decodes it, or raises
+    ``BadEntry``."""
+
+    def __init__(self, path: Path, listing: dict) -> None:
+        self.path, self._listing = path, listing
+
+    def load(self) -> Any:
+        p = self._listing
+        try:
+            data = self.path.read_bytes()
+            if len(data) != p["size"] or hashlib.sha256(data).hexdigest() != p["sha256"]:
+                raise BadEntry(f"part {p['name']!r} is damaged or truncated")
+            return _decode(p["kind"], data)
+        except BadEntry:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any unreadable part is rebuilt, never trusted
+            raise BadEntry(f"unreadable part: {exc}") from None
+
+
+def read_entry(folder: Path, key: str, stage: str, deferred: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The parts stored under ``folder`` for ``key``, or ``BadEntry`` when anything does not check out.
+
+    Parts named in ``deferred`` come back as ``StoredPart`` (their size checked now, their bytes when loaded).
+    """
     try:
         entry = json.loads((folder / ENTRY).read_text(encoding="utf-8"))
         if entry.get("format") != FORMAT or entry.get("key") != key or entry.get("stage") != stage:
@@ -128,10 +151,13 @@ def read_entry(folder: Path, key: str, stage: str) -> dict[str, Any]:
         for p in entry["parts"]:
             if not isinstance(p["file"], str) or "/" in p["file"] or p["file"].startswith("."):
                 raise BadEntry("part file name outside the entry")
-            data = (folder / p["file"]).read_bytes()
-            if len(data) != p["size"] or hashlib.sha256(data).hexdigest() != p["sha256"]:
-                raise BadEntry(f"part {p['name']!r} is damaged or truncated")
-            parts[p["name"]] = _decode(p["kind"], data)
+            stored = StoredPart(folder / p["file"], p)
+            if p["name"] in deferred:
+                if stored.path.stat().st_size != p["size"]:
+                    raise BadEntry(f"part {p['name']!r} is truncated")
+                parts[p["name"]] = stored
+            else:
+                parts[p["name"]] = stored.load()
         return parts
     except BadEntry:
         raise
