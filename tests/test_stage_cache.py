@@ -99,17 +99,17 @@ def _rerun(base, root, perf: PerfParams) -> tuple[StageCache, dict]:
 def test_a_training_constant_recomputes_only_the_cluster(base, warm):
     """borlange-2027 sets pre-training by a flat MFU: the layout search's memory budget is read by the cluster
     stage (and the KPIs) and changes none of its output, so the facility (keyed by the IT power's content) is
-    read back; accounting is keyed by the cluster stages' keys, so it runs again."""
+    read back; accounting and the job KPIs are keyed by the cluster stages' keys, so they run again."""
     root, cold = warm
     cache, got = _rerun(base, root, packaged_perf_params().replaced("training", hbm_usable_fraction=0.85))
-    assert cache.misses == ["cluster#0", "accounting"]
+    assert cache.misses == ["cluster#0", "accounting", "job-kpis"]
     assert got == cold
 
 
 def test_the_power_cap_law_recomputes_operation_and_cluster(base, warm):
     root, cold = warm
     cache, got = _rerun(base, root, packaged_perf_params().replaced("power_cap", throughput_exponent=0.5))
-    assert cache.misses == ["operation", "cluster#0", "accounting"]  # no cap here: the result stays the same
+    assert cache.misses == ["operation", "cluster#0", "accounting", "job-kpis"]  # no cap here: same result
     assert got == cold
 
 
