@@ -17,7 +17,6 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import psychrolib
 
 __all__ = ["PRESSURE_PA", "dew_point_c", "enthalpy_kj_per_kg", "hum_ratio", "hum_ratio_from_dew_point",
            "outdoor_state", "wet_bulb_c"]
@@ -32,7 +31,10 @@ SHIPPED_TABLES = Path(__file__).resolve().parent / "data" / "moist_air_tables.np
 
 def compute_tables() -> dict[str, np.ndarray]:
     """Every table from psychrolib on the grid (about a second: ``scripts/gen_moist_air_tables.py`` writes
-    them to ``SHIPPED_TABLES`` so that a run only loads them)."""
+    them to ``SHIPPED_TABLES`` so that a run only loads them). psychrolib is imported here, not by a run:
+    with numba installed it imports numba and wraps every function with it (~0.6 s of start-up)."""
+    import psychrolib
+
     psychrolib.SetUnitSystem(psychrolib.SI)
     w = np.array([[psychrolib.GetHumRatioFromRelHum(t, rh / 100.0, PRESSURE_PA) for rh in _RH] for t in _T])
     # two points on the line (psychrolib lifts W = 0 to a floor of 1e-7, so not W = 0 itself)
