@@ -10,7 +10,7 @@ from dctwin.errors import InputError
 from dctwin.perf import disaggregated_perf
 from dctwin.perf.disagg import kv_link
 from dctwin.perf.models import get_model
-from dctwin.perf.params import load_params
+from dctwin.perf.params import load_params, packaged_perf_params
 from dctwin.serving import Deployment, simulate_requests
 from dctwin.serving.disagg import serving_energy, simulate_disaggregated
 
@@ -89,16 +89,17 @@ def test_link_saturation_raises_ttft_as_an_md1_queue():
     M/D/1: mean wait rho S / (2 (1 - rho)) (Pollaczek-Khinchine); the prefill step is ten times shorter
     than S, so the prompts reach the link almost as they arrive."""
     eff = 0.002                                       # a link at 0.2 % of its bandwidth: it saturates first
-    c = dict(load_params()["inference"], link_efficiency=eff)
-    pre, dec = Deployment("hgx-h100", "llama-2-70b", 1, 4), Deployment("hgx-h100", "llama-2-70b", 2, 4)
-    kv_b, bw = kv_link(H100, get_model("llama-2-70b"), "fp8", pre.n_gpus + dec.n_gpus, c)
+    slow = packaged_perf_params().replaced("inference", link_efficiency=eff)
+    pre = Deployment("hgx-h100", "llama-2-70b", 1, 4, params=slow)
+    dec = Deployment("hgx-h100", "llama-2-70b", 2, 4, params=slow)
+    kv_b, bw = kv_link(H100, get_model("llama-2-70b"), "fp8", pre.n_gpus + dec.n_gpus, slow.inference)
     s = 1024 * kv_b / (bw * 4)
     assert pre.cost.step_time_s(0, 0, 1024, 1024 ** 2) < 0.15 * s
     n, rng = 20000, np.random.default_rng(1)
     waits = []
     for rho in (0.3, 0.8):
         t = np.cumsum(rng.exponential(s / rho, n))
-        r = simulate_disaggregated(pre, dec, t, np.full(n, 1024), np.full(n, 2), params={"link_efficiency": eff})
+        r = simulate_disaggregated(pre, dec, t, np.full(n, 1024), np.full(n, 2))
         wait = float(r.requests["kv_transfer_s"].mean() - s)
         assert wait == pytest.approx(rho * s / (2 * (1 - rho)), rel=0.1)
         waits.append(float(r.requests["ttft_s"].mean()))

@@ -15,6 +15,7 @@ busy share and queueing delay with the fluid estimate.
 from __future__ import annotations
 
 import heapq
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,11 @@ from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.params import PerfParams
 
-__all__ = ["TARGET_REPLICA_UTILISATION", "inference_gpus_needed", "replicas_needed", "request_level_check",
-           "served_tokens"]
+if TYPE_CHECKING:
+    from dctwin.facility.params import FacilityParams
+
+__all__ = ["TARGET_REPLICA_UTILISATION", "idle_held_gpus", "inference_gpus_needed", "replicas_needed",
+           "request_level_check", "served_tokens"]
 
 TARGET_REPLICA_UTILISATION = 0.8  # replicas sized for 80% load: headroom for bursts inside a step [-]
 
@@ -64,6 +68,16 @@ def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform
         if col not in demand.columns:
             raise InputError("demand table lacks a service column", field=col,
                              allowed=", ".join(c for c in demand.columns if c.endswith("__output_tokens_per_s")))
+        if _disaggregated(row):
+            from dctwin.serving.disagg_fluid import pool_sizes
+
+            sizes = pool_sizes(_disaggregated_unit(svc, row, platform, precision, params), int(row["prefill_gpus"]),
+                               int(row["decode_gpus"]), demand[col].to_numpy(), float(row["mean_output_tokens"]),
+                               target_utilisation, min_replicas)
+            out[f"{svc}__replicas"] = sizes.prefill_units + sizes.decode_units
+            out[f"{svc}__gpus"] = sizes.gpus
+            out[f"{svc}__prefill_units"], out[f"{svc}__decode_units"] = sizes.prefill_units, sizes.decode_units
+            continue
         per_unit, unit_gpus = _unit_capacity(svc, row, platform, precision, params)
         reps = replicas_needed(demand[col].to_numpy(), per_unit, target_utilisation, min_replicas)
         out[f"{svc}__replicas"] = reps
@@ -73,28 +87,36 @@ def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform
     return df
 
 
+def _disaggregated(row: pd.Series) -> bool:
+    return bool(int(row.get("prefill_gpus", 0) or 0) and int(row.get("decode_gpus", 0) or 0))
+
+
+def _disaggregated_unit(svc: str, row: pd.Series, platform: Platform, precision: str,
+                        params: PerfParams | None = None):
+    """``disaggregated_perf`` of one prefill + decode pair at the service's targets (the run's constants
+    ``params``, None: packaged); refused when its time to first token misses the target."""
+    from dctwin.perf import disaggregated_perf
+
+    n_pre, n_dec = int(row["prefill_gpus"]), int(row["decode_gpus"])
+    perf = disaggregated_perf(platform, row["model"], n_pre, n_dec, precision, float(row["mean_input_tokens"]),
+                              float(row["mean_output_tokens"]), tpot_target_s=float(row["tpot_ms"]) / 1e3,
+                              params=params)
+    if perf.ttft_s > float(row["ttft_ms"]) / 1e3:
+        raise InputError(f"service {svc}: its disaggregated unit reaches a first token in "
+                         f"{perf.ttft_s * 1e3:.0f} ms, above the {row['ttft_ms']:.0f} ms target",
+                         field=f"workload.inference[{svc}].disaggregated", value=(n_pre, n_dec),
+                         allowed="more prefill GPUs, a looser ttft_ms, or colocated serving (null)")
+    return perf
+
+
 def _unit_capacity(svc: str, row: pd.Series, platform: Platform, precision: str,
                    params: PerfParams | None) -> tuple[float, int]:
-    """(output tokens/s of one serving unit at the service's targets, GPUs of the unit) [token/s], [GPU].
-
-    Colocated: one replica from ``inference_perf`` on one NVLink domain. Disaggregated
-    (``prefill_gpus``, ``decode_gpus`` > 0): the pair from ``disaggregated_perf``,
-    refused when its time to first token misses the target.
-    """
-    from dctwin.perf import disaggregated_perf, inference_perf
+    """(output tokens/s of one colocated replica at the service's targets, its GPUs) [token/s], [GPU]:
+    ``inference_perf`` on one NVLink domain."""
+    from dctwin.perf import inference_perf
 
     in_tok, out_tok = float(row["mean_input_tokens"]), float(row["mean_output_tokens"])
     ttft_s, tpot_s = float(row["ttft_ms"]) / 1e3, float(row["tpot_ms"]) / 1e3
-    n_pre, n_dec = int(row.get("prefill_gpus", 0) or 0), int(row.get("decode_gpus", 0) or 0)
-    if n_pre and n_dec:
-        perf = disaggregated_perf(platform, row["model"], n_pre, n_dec, precision, in_tok, out_tok,
-                                  tpot_target_s=tpot_s, params=params)
-        if perf.ttft_s > ttft_s:
-            raise InputError(f"service {svc}: its disaggregated unit reaches a first token in "
-                             f"{perf.ttft_s * 1e3:.0f} ms, above the {row['ttft_ms']:.0f} ms target",
-                             field=f"workload.inference[{svc}].disaggregated", value=(n_pre, n_dec),
-                             allowed="more prefill GPUs, a looser ttft_ms, or colocated serving (null)")
-        return perf.tokens_per_s, n_pre + n_dec
     perf = inference_perf(platform, row["model"], platform.scale_up_domain_gpus, precision, in_tok, out_tok,
                           ttft_target_s=ttft_s, tpot_target_s=tpot_s, params=params)
     return perf.tokens_per_s / perf.replicas, perf.gpus_per_replica
@@ -138,23 +160,66 @@ def request_level_check(arrival_t_s: np.ndarray, service_s: np.ndarray, replicas
 
 
 def served_tokens(demand: pd.DataFrame, services: pd.DataFrame, need: pd.DataFrame, gpus_busy_inference: np.ndarray,
-                  target_utilisation: float = TARGET_REPLICA_UTILISATION) -> pd.DataFrame:
+                  target_utilisation: float = TARGET_REPLICA_UTILISATION, platform: Platform | None = None,
+                  precision: str = "fp8", params: PerfParams | None = None,
+                  facility_params: FacilityParams | None = None) -> pd.DataFrame:
     """What the GPUs granted to inference served, per service and step.
 
     ``need`` is ``inference_gpus_needed(demand, ...)``; ``gpus_busy_inference`` [GPU] what the cluster granted.
     Granted replicas run at up to ``1 / target_utilisation`` of their sized load. Columns per service:
     ``__output_tokens_served_per_s``, ``__input_tokens_served_per_s``, ``__capacity_output_tokens_per_s``
-    [tokens/s] and ``__gpus_busy`` [GPU].
+    [tokens/s] and ``__gpus_busy`` [GPU]. A disaggregated service (``platform`` needed) serves what the
+    granted share of both pools carries (:mod:`dctwin.serving.disagg_fluid`) and adds ``__prefill_gpus_busy``,
+    ``__decode_gpus_busy`` (held by each pool), ``__gpus_idle_held`` (held but idle), ``__kv_link_gpus_sending``
+    (prefill GPUs whose link sends KV caches, time mean) [GPU] and ``__it_power_kw`` [kW]; all add up over pools.
     """
     needed = need["gpus_needed"].to_numpy().astype(float)
     granted_frac = np.divide(gpus_busy_inference, needed, out=np.zeros(len(needed)), where=needed > 0)
     capacity_frac = granted_frac / target_utilisation
     served = np.minimum(1.0, capacity_frac)
     cols: dict[str, np.ndarray] = {}
-    for name in services.index:
+    for name, row in services.iterrows():
         out_tok = demand[f"{name}__output_tokens_per_s"].to_numpy()
+        if _disaggregated(row):
+            if platform is None:
+                raise InputError("a disaggregated service needs the platform to size its pools", field="platform")
+            cols.update(_disaggregated_served(name, row, demand, need, granted_frac, platform, precision, params,
+                                              facility_params))
+            continue
         cols[f"{name}__output_tokens_served_per_s"] = out_tok * served
         cols[f"{name}__input_tokens_served_per_s"] = demand[f"{name}__input_tokens_per_s"].to_numpy() * served
         cols[f"{name}__capacity_output_tokens_per_s"] = out_tok * capacity_frac
         cols[f"{name}__gpus_busy"] = need[f"{name}__gpus"].to_numpy() * np.minimum(1.0, granted_frac)
     return pd.DataFrame(cols)
+
+
+def _disaggregated_served(name: str, row: pd.Series, demand: pd.DataFrame, need: pd.DataFrame,
+                          granted_frac: np.ndarray, platform: Platform, precision: str, params: PerfParams | None,
+                          facility_params: FacilityParams | None) -> dict[str, np.ndarray]:
+    """Served tokens, GPUs, busy shares and IT power of a disaggregated service's granted pools per step."""
+    from dctwin.serving.disagg_fluid import PoolSizes, pool_loads
+
+    perf = _disaggregated_unit(name, row, platform, precision, params)
+    n_pre, n_dec = need[f"{name}__prefill_units"].to_numpy(), need[f"{name}__decode_units"].to_numpy()
+    sizes = PoolSizes(n_pre, n_dec, n_pre * int(row["prefill_gpus"]), n_dec * int(row["decode_gpus"]))
+    g = np.minimum(1.0, granted_frac)
+    out_req = float(row["mean_output_tokens"])
+    capacity = g * np.minimum(n_pre * min(perf.prefill_requests_per_s, perf.kv_requests_per_s) * out_req,
+                              n_dec * perf.decode_tokens_per_s)
+    out_tok = demand[f"{name}__output_tokens_per_s"].to_numpy()
+    served_out = np.minimum(out_tok, capacity)
+    frac = np.divide(served_out, out_tok, out=np.ones(len(out_tok)), where=out_tok > 0)
+    loads = pool_loads(perf, sizes, g, served_out, out_req, platform, facility_params)
+    return {f"{name}__output_tokens_served_per_s": served_out,
+            f"{name}__input_tokens_served_per_s": demand[f"{name}__input_tokens_per_s"].to_numpy() * frac,
+            f"{name}__capacity_output_tokens_per_s": capacity, f"{name}__gpus_busy": sizes.gpus * g,
+            f"{name}__prefill_gpus_busy": sizes.prefill_gpus * g, f"{name}__decode_gpus_busy": sizes.decode_gpus * g,
+            f"{name}__gpus_idle_held": loads.idle_gpus,
+            f"{name}__kv_link_gpus_sending": sizes.prefill_gpus * g * loads.kv_link_busy,
+            f"{name}__it_power_kw": loads.it_power_kw}
+
+
+def idle_held_gpus(served: pd.DataFrame, n_steps: int) -> np.ndarray:
+    """GPUs that disaggregated pools hold but leave idle, summed over services, per step [GPU] (zeros without)."""
+    cols = [c for c in served.columns if c.endswith("__gpus_idle_held")]
+    return served[cols].to_numpy(dtype=float).sum(axis=1) if cols else np.zeros(n_steps)

@@ -147,7 +147,8 @@ def pool_stage(scheduler: SchedulerConfig, workload: WorkloadConfig, timeline: T
         gpu_cap = capped if gpu_cap is None else np.minimum(gpu_cap, capped)
         result = simulate_cluster(scheduler, timeline, pool.gpus_online, pool.platform, jobs, need_gpus, seed,
                                   gpu_cap=gpu_cap)
-    served = served_tokens(pool_demand, demand.services, need, result.series["gpus_busy_inference"].to_numpy())
+    served = served_tokens(pool_demand, demand.services, need, result.series["gpus_busy_inference"].to_numpy(),
+                           platform=pool.platform, params=perf_params, facility_params=facility_params)
     stats = {k: float(v) for k, v in result.stats.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return PoolRun(series=result.series, jobs=result.jobs.assign(platform=pool.platform.id),
                    failures=result.failures.assign(platform=pool.platform.id), stats=stats, served=served,

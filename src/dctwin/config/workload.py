@@ -208,9 +208,11 @@ class InferenceServiceConfig(Section):
     )
 
     disaggregated: DisaggregatedServingConfig | None = Field(
-        None, description="Serve prefill and decode on separate GPU pools (Splitwise, DistServe): the service is "
-        "sized in units of prefill_gpus + decode_gpus, each unit's capacity from dctwin.perf.disaggregated_perf at "
-        "the TPOT target; a unit whose prefill step plus KV transfer misses the TTFT target is refused. "
+        None, description="Serve prefill and decode on separate GPU pools (Splitwise, DistServe): each step the "
+        "prefill pool gets the units of prefill_gpus its prompts need and the decode pool the units of decode_gpus "
+        "its tokens need (each unit's rate from dctwin.perf.disaggregated_perf at the TPOT target, the KV link "
+        "included); each pool draws power at its own busy share (dctwin.serving.disagg_fluid). A prefill_gpus + "
+        "decode_gpus pair whose prefill step plus KV transfer misses the TTFT target is refused. "
         "null: prefill and decode share each replica.",
     )
 

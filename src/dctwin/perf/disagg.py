@@ -48,6 +48,10 @@ class DisaggregatedPerf:
     decode_gpus_per_replica: int
     decode_batch: int          # sequences per decode replica [-]
     kv_transfer_s: float       # one request's KV cache over the link [s]
+    prefill_requests_per_s: float = float("nan")   # prompts/s the prefill pool computes [1/s]
+    kv_requests_per_s: float = float("nan")        # prompts/s whose KV cache the link carries [1/s]
+    decode_tokens_per_s: float = float("nan")      # output tokens/s the decode pool emits at the target [token/s]
+    decode_replica_tokens_per_s: float = float("nan")   # of one decode replica [token/s]
 
 
 def _prefill_pool(platform: Platform, model: LLM, n: int, precision: str, in_tok: float, params: PerfParams):
@@ -132,4 +136,6 @@ def disaggregated_perf(platform: Platform, model: LLM | str, prefill_gpus: int, 
     tok_s = rates[bound]
     return DisaggregatedPerf(tokens_per_s=tok_s, requests_per_s=tok_s / output_tokens, ttft_s=pre[1] + t_kv,
                              tpot_s=dec[1], bound=bound, prefill_gpus_per_replica=pre[2],
-                             decode_gpus_per_replica=dec[2], decode_batch=dec[3], kv_transfer_s=t_kv)
+                             decode_gpus_per_replica=dec[2], decode_batch=dec[3], kv_transfer_s=t_kv,
+                             prefill_requests_per_s=pre[0], kv_requests_per_s=bw * prefill_gpus / kv_b,
+                             decode_tokens_per_s=dec[0], decode_replica_tokens_per_s=dec[0] / (decode_gpus // dec[2]))

@@ -20,6 +20,7 @@ import pandas as pd
 from dctwin.accounting.accounts import Accounts, accounting_stage
 from dctwin.accounting.band import BAND_FIELDS, BandDraws, band_draws
 from dctwin.buildout import Pool
+from dctwin.cluster.inference import idle_held_gpus
 from dctwin.cluster.stage import PoolRun, check_pool_types, pool_stage
 from dctwin.config import Scenario
 from dctwin.facility.heat_reuse import heat_pump_economics
@@ -95,7 +96,8 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
     progress("cluster")
     runs = _clusters(sc, timeline, pools, demand, op, cooling_kw, cache, (perf, fparams))
     it = it_power_stage(pools, [r.series["gpus_busy_training"].to_numpy() + r.series["gpus_busy_inference"].to_numpy()
-                                for r in runs], op.power_cap_frac, params=fparams)
+                                - idle_held_gpus(r.served, timeline.n_steps) for r in runs], op.power_cap_frac,
+                        params=fparams)
     progress("facility")
     ratio = _heat_to_power_price_ratio(sc, site, timeline)
     fac = cache.stage("facility", lambda: {**_sections(sc, "facility", "simulation"), "site": key("site"),
@@ -221,6 +223,10 @@ def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFr
         demanded = float(series[f"{name}__output_tokens_per_s"].sum())
         kpis[f"inference_served_frac__{name}"] = float(series[f"{name}__output_tokens_served_per_s"].sum()) / demanded \
             if demanded > 0 else 1.0
+        if f"{name}__it_power_kw" in series.columns:  # disaggregated: IT energy of its pools per output token
+            served_tok = float(series[f"{name}__output_tokens_served_per_s"].sum()) * timeline.step_s
+            energy_j = float(series[f"{name}__it_power_kw"].sum()) * 1e3 * timeline.step_s
+            kpis[f"it_j_per_output_token__{name}"] = energy_j / served_tok if served_tok > 0 else float("nan")
     kpis.update({f"operation_{k}": v for k, v in op.notes.items() if isinstance(v, (int, float, str, bool))})
     monthly = monthly_table(monthly_kpis(fac, timeline.step_s, renewable, carbon, timeline.timestamps),
                             accounts.monthly, series)

@@ -11,10 +11,14 @@ from dctwin.operation.run_plan import RunPlan
 from dctwin.timeline import Timeline
 from dctwin.workload.stage import InferenceDemand
 
-__all__ = ["CLUSTER_COLUMNS", "clean_kpis", "combine_pool_stats", "job_kpis", "monthly_table", "site_timeseries"]
+__all__ = ["CLUSTER_COLUMNS", "DISAGGREGATED_KINDS", "clean_kpis", "combine_pool_stats", "job_kpis", "monthly_table",
+           "site_timeseries"]
 
 CLUSTER_COLUMNS = ("gpus_online", "gpus_busy_training", "gpus_busy_inference", "gpus_down", "gpus_idle",
                    "gpus_inference_shortfall", "interruptions")
+#: per-service columns of a disaggregated service only (``cluster.inference.served_tokens``)
+DISAGGREGATED_KINDS = ("prefill_gpus_busy", "decode_gpus_busy", "gpus_idle_held", "kv_link_gpus_sending",
+                       "it_power_kw")
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -56,6 +60,9 @@ def site_timeseries(timeline: Timeline, site: pd.DataFrame, pools: list[PoolRun]
         for kind in ("output_tokens_served_per_s", "input_tokens_served_per_s", "capacity_output_tokens_per_s",
                      "gpus_busy"):
             cols[f"{name}__{kind}"] = served.get(f"{name}__{kind}", np.zeros(n))
+        for kind in DISAGGREGATED_KINDS:  # only services with separate prefill and decode pools have them
+            if f"{name}__{kind}" in served:
+                cols[f"{name}__{kind}"] = served[f"{name}__{kind}"]
     for col, values in op.to_frame().items():
         cols[f"op_{col}" if col in cols else col] = values.to_numpy()
     return pd.DataFrame({c: v.to_numpy() if isinstance(v, pd.Series) else v for c, v in cols.items()})

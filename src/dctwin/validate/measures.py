@@ -110,6 +110,43 @@ def disaggregated_replay_vs_steady(platform: str, model: str, prefill_gpus: int,
     return n * float(output_tokens) / r.span_s, steady.tokens_per_s
 
 
+@lru_cache(maxsize=4)
+def _disaggregated_fluid_and_replay(platform: str, model: str, prefill_gpus: int, decode_gpus: int, precision: str,
+                                    input_tokens: int, output_tokens: int, tpot_ms: float,
+                                    output_tokens_per_s: float, seconds: float) -> dict:
+    """Year-scale pools (``serving.disagg_fluid``) for a steady demand, and the same pools replaying
+    Poisson arrivals of that demand request by request (seeded)."""
+    from dctwin.perf import disaggregated_perf
+    from dctwin.serving import Deployment, simulate_disaggregated
+    from dctwin.serving.disagg_fluid import pool_loads, pool_sizes
+    plat = get_platform(platform)
+    perf = disaggregated_perf(plat, model, prefill_gpus, decode_gpus, precision, input_tokens, output_tokens,
+                              tpot_target_s=tpot_ms / 1e3)
+    load = np.array([float(output_tokens_per_s)])
+    sizes = pool_sizes(perf, prefill_gpus, decode_gpus, load, float(output_tokens))
+    fluid = pool_loads(perf, sizes, np.ones(1), load, float(output_tokens), plat)
+    rate = float(output_tokens_per_s) / output_tokens
+    t = np.cumsum(np.random.default_rng(0).exponential(1.0 / rate, int(rate * seconds)))
+    gp, gd = perf.prefill_gpus_per_replica, perf.decode_gpus_per_replica
+    r = simulate_disaggregated(Deployment(platform, model, int(sizes.prefill_gpus[0]) // gp, gp, precision),
+                               Deployment(platform, model, int(sizes.decode_gpus[0]) // gd, gd, precision),
+                               t, np.full(t.size, int(input_tokens)), np.full(t.size, int(output_tokens)))
+    return {"j_per_output_token": (float(fluid.it_power_kw[0]) * 1e3 / float(output_tokens_per_s),
+                                   r.energy_j_per_token),
+            "prefill_busy": (float(fluid.prefill_busy[0]), r.prefill.busy_fraction * r.prefill.span_s / r.span_s)}
+
+
+@measure("disaggregated_fluid_vs_replay")
+def disaggregated_fluid_vs_replay(quantity: str, **run) -> tuple[float, float]:
+    """(year-scale fluid pools, request-level replay of the same load and pools): ``quantity`` is
+    'j_per_output_token' (IT energy of both pools per output token [J]) or 'prefill_busy' (share of prefill GPU
+    time in steps [-])."""
+    out = _disaggregated_fluid_and_replay(**run)
+    if quantity not in out:
+        raise InputError("unknown quantity", field="quantity", value=quantity, allowed=", ".join(out))
+    return out[quantity]
+
+
 # --- serving: request-level replay vs fluid model -------------------------------------------------
 
 @lru_cache(maxsize=8)
