@@ -84,23 +84,42 @@ def test_fifo_link_serves_one_payload_at_a_time_per_link():
     assert done.tolist() == [1.0, 2.0, 3.0, 1.0]      # link 0 queues three payloads; link 1 is free
 
 
-def test_link_saturation_raises_ttft_as_an_md1_queue():
-    """A slow KV link fed by Poisson arrivals of equal prompts (deterministic transfer time S) queues like
-    M/D/1: mean wait rho S / (2 (1 - rho)) (Pollaczek-Khinchine); the prefill step is ten times shorter
-    than S, so the prompts reach the link almost as they arrive."""
-    eff = 0.002                                       # a link at 0.2 % of its bandwidth: it saturates first
-    slow = packaged_perf_params().replaced("inference", link_efficiency=eff)
-    pre = Deployment("hgx-h100", "llama-2-70b", 1, 4, params=slow)
-    dec = Deployment("hgx-h100", "llama-2-70b", 2, 4, params=slow)
-    kv_b, bw = kv_link(H100, get_model("llama-2-70b"), "fp8", pre.n_gpus + dec.n_gpus, slow.inference)
+def test_link_saturation_raises_ttft_as_an_md1_queue(monkeypatch):
+    """A KV link fed by Poisson arrivals of equal prompts (deterministic transfer time S) queues like M/D/1:
+    mean wait rho S / (2 (1 - rho)) (Pollaczek-Khinchine). No packaged platform's link comes near saturation
+    (a transfer takes at most half a prefill step), so the test slows only the KV link 500-fold: the prefill
+    step is then much shorter than S and prompts reach the link almost as they arrive."""
+    import dctwin.serving.disagg as disagg
+
+    def slow_link(*args):
+        kv_b, bw = kv_link(*args)
+        return kv_b, bw / 500.0
+
+    monkeypatch.setattr(disagg, "kv_link", slow_link)
+    pre, dec = Deployment("hgx-h100", "llama-2-70b", 1, 4), Deployment("hgx-h100", "llama-2-70b", 2, 4)
+    kv_b, bw = slow_link(H100, get_model("llama-2-70b"), "fp8", pre.n_gpus + dec.n_gpus,
+                         packaged_perf_params().inference)
     s = 1024 * kv_b / (bw * 4)
     assert pre.cost.step_time_s(0, 0, 1024, 1024 ** 2) < 0.15 * s
     n, rng = 20000, np.random.default_rng(1)
-    waits = []
+    ttft = []
     for rho in (0.3, 0.8):
         t = np.cumsum(rng.exponential(s / rho, n))
         r = simulate_disaggregated(pre, dec, t, np.full(n, 1024), np.full(n, 2))
         wait = float(r.requests["kv_transfer_s"].mean() - s)
         assert wait == pytest.approx(rho * s / (2 * (1 - rho)), rel=0.1)
-        waits.append(float(r.requests["ttft_s"].mean()))
-    assert waits[1] - waits[0] == pytest.approx(0.8 * s / 0.4 - 0.3 * s / 1.4, rel=0.1)
+        ttft.append(float(r.requests["ttft_s"].mean()))
+    assert ttft[1] - ttft[0] == pytest.approx(0.8 * s / 0.4 - 0.3 * s / 1.4, rel=0.1)
+
+
+def test_prompts_finishing_in_one_step_queue_on_their_replica_link():
+    """Prompts prefilled in one step leave their replica at once: the k-th of them waits for k - 1 transfers."""
+    pre, dec = Deployment("hgx-h100", "llama-2-70b", 1, 4), Deployment("hgx-h100", "llama-2-70b", 1, 4)
+    r = simulate_disaggregated(pre, dec, np.zeros(8), np.full(8, 1024), np.full(8, 4))
+    kv_b, bw = kv_link(H100, get_model("llama-2-70b"), "fp8", 8, packaged_perf_params().inference)
+    s = 1024 * kv_b / (bw * 4)
+    ready = r.prefill.requests["finish_s"].to_numpy()
+    groups = [np.sort(r.requests["kv_transfer_s"].to_numpy()[ready == t]) for t in np.unique(ready)]
+    assert max(len(g) for g in groups) > 1
+    for g in groups:
+        assert g == pytest.approx(s * np.arange(1, len(g) + 1))
