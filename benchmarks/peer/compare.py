@@ -238,6 +238,7 @@ def table_text(r: dict) -> str:
             (f"| whole process, CPU [s] | {p['hpcsim']['cpu_s']:.2f} | {p['dctwin']['cpu_s']:.2f} | "
             f"{ratio(p['hpcsim']['cpu_s'], p['dctwin']['cpu_s'])} |"),
         ]
+    lines += _pace_rows(r)
     for row in r.get("scaled", []):
         lines.append(
             f"| dctwin at 100x GPUs x span ({row['gpus']} GPUs x {row['span_days']:g} d, {row['jobs']} jobs"
@@ -260,6 +261,16 @@ def table_text(r: dict) -> str:
         lines.append(f"- hpcsim on {row['days']:g} d ({row['jobs']} jobs, {row['gpus']} GPUs): simulation "
                      f"{row['wall_s']:.2f} s wall, {row['cpu_s']:.2f} s CPU")
     return "\n".join(lines)
+
+
+def _pace_rows(r: dict) -> list[str]:
+    """Simulated seconds per wall second: the engine alone (in-process) and, if measured, the whole process."""
+    span, s = r["duration_s"], r["sim"]
+    rows = [("simulation alone", s["hpcsim"]["wall_s"], s["dctwin"]["wall_s"])]
+    if "process" in r:
+        rows.append(("whole process", r["process"]["hpcsim"]["wall_s"], r["process"]["dctwin"]["wall_s"]))
+    return [f"| simulated s per wall s, {name} | {span / h:,.0f} | {span / d:,.0f} | |" for name, h, d in rows
+            if h > 0 and d > 0]
 
 
 def main(argv: list[str] | None = None) -> int:
