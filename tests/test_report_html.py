@@ -200,3 +200,22 @@ def test_float_noise_is_rounded_away(tmp_path):
 
     fig = pue_ambient(load_run(make_run(tmp_path, "flat", days=3, edit=edit)))
     assert np.ptp(np.asarray(fig.data[0].y, dtype=float)) == 0.0
+
+
+def test_report_figures_take_the_white_template_and_plotly_keeps_its_default():
+    """Figures made inside ``white_figures`` carry plotly's 'plotly_white' template (taken once, when made);
+    plotly's own default is restored afterwards, even when a builder raises."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from dctwin.report.figures import LAYOUT, TEMPLATE, white_figures
+
+    before = pio.templates.default
+    with white_figures():
+        fig = go.Figure(go.Scatter(x=[0, 1], y=[1, 2]))
+        fig.update_layout(**LAYOUT)
+    assert fig.layout.template == pio.templates[TEMPLATE]
+    assert pio.templates.default == before
+    with pytest.raises(RuntimeError), white_figures():
+        raise RuntimeError("a builder failed")
+    assert pio.templates.default == before

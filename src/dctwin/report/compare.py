@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dctwin.report.data import Missing, RunData
-from dctwin.report.figures import LAYOUT
+from dctwin.report.figures import LAYOUT, white_figures
 from dctwin.report.series import resample
 
 __all__ = ["COMPARE_FIGURES", "build_compare_figures"]
@@ -111,9 +111,10 @@ COMPARE_FIGURES: dict[str, tuple[str, Callable[[list[RunData]], go.Figure]]] = {
 
 def build_compare_figures(runs: list[RunData]) -> tuple[dict[str, tuple[str, go.Figure]], dict[str, str]]:
     figs, notes = {}, {}
-    for key, (title, fn) in COMPARE_FIGURES.items():
-        try:
-            figs[key] = (title, fn(runs))
-        except Missing as exc:
-            notes[key] = f"{title}: not drawn, {exc}."
+    with white_figures():
+        for key, (title, fn) in COMPARE_FIGURES.items():
+            try:
+                figs[key] = (title, fn(runs))
+            except Missing as exc:
+                notes[key] = f"{title}: not drawn, {exc}."
     return figs, notes

@@ -64,7 +64,7 @@ def job_timeline(run: RunData) -> go.Figure:
                 y=[label_of[j] for j in hit["job_id"]], mode="markers", name="interruption, then restart",
                 marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#000"}},
                 hovertemplate="%{y}<br>interrupted %{x}<extra></extra>"))
-    fig.update_layout(template="plotly_white", font={"family": "system-ui, sans-serif", "size": 12},
+    fig.update_layout(font={"family": "system-ui, sans-serif", "size": 12},
                       margin={"l": 20, "r": 30, "t": 60, "b": 50}, height=max(320, 24 * len(top) + 170),
                       title=f"Largest {len(top)} jobs by GPU-hours: run time, interruptions and restarts",
                       barmode="overlay", xaxis={"type": "date", "title": "local time"})

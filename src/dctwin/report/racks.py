@@ -196,7 +196,7 @@ def rack_heatmap(run: RunData):
         z=np.round(kw.T, 2), x=x, y=names, colorscale="Inferno", zmin=0.0, zmax=top_kw,
         colorbar={"title": {"text": f"kW per rack (top: rated {top_kw:,.0f} kW)", "side": "right"}},
         hovertemplate="%{y}<br>%{x}<br>%{z:,.1f} kW per rack drawn, all released as heat<extra></extra>"))
-    fig.update_layout(template="plotly_white", font={"family": "system-ui, sans-serif", "size": 12},
+    fig.update_layout(font={"family": "system-ui, sans-serif", "size": 12},
                       margin={"l": 20, "r": 20, "t": 80, "b": 50}, height=max(360, min(14 * len(names), 900) + 150),
                       title={"text": f"IT power by rack{' (groups of racks: mean per rack)' if grouped else ''}, mean "
                                      f"per {per} [kW]: every kW drawn leaves as heat, {liquid_text}"},
