@@ -46,7 +46,7 @@ class Engine:
                  inf_need: list[int], domain_gpus: int, place, policy_cls, depth: int, fm, ckpt_cfg,
                  max_restarts: int, inference_preempts: bool, rng: np.random.Generator,
                  spare_fraction: float = 0.0, bin_s: float = 60.0, gang: str = "none", job_types=None,
-                 domain_types=None) -> None:
+                 domain_types=None, path: str = "python") -> None:
         from dctwin.cluster.failures import checkpoint_interval_s
 
         self._tau_rule = lambda g: checkpoint_interval_s(ckpt_cfg, fm.checkpoint_cost_s, g * fm.total_rate_per_gpu_s)
@@ -56,6 +56,7 @@ class Engine:
         self.online, self.limit, self.inf_need = online, limit, inf_need
         self.dom = Domains(domain_gpus) if domain_types is None else TypedDomains(domain_gpus, *domain_types)
         self.place = place
+        self.path = path                 # engine_path.py: 'python' (reference) or 'compiled' (numba kernels)
         self.fm = fm
         self.lam = fm.total_rate_per_gpu_s
         self.C = fm.checkpoint_cost_s
@@ -70,6 +71,8 @@ class Engine:
         self.busy = 0
         self.inf = 0
         self.inf_pieces: dict[int, int] = {}
+        if path == "compiled":
+            self._compiled_domains(domain_gpus, place)
         self.down = 0
         self.down_by_domain: dict[int, int] = {}
         self.spare_fraction = spare_fraction
@@ -91,6 +94,17 @@ class Engine:
         self.jtypes = job_types          # per job: None (any GPU type) or the type indices it accepts
         self.chosen = [0] * self.n if job_types is not None else None        # placement/typed.py
         self.policy = policy_cls(self, depth)
+
+    def _compiled_domains(self, domain_gpus, place) -> None:
+        """The compiled path: domains, topology placement and inference pieces in numba kernels."""
+        from dctwin.cluster.placement import topology
+        from dctwin.cluster.placement.compiled import ArrayDomains, InferencePieces
+
+        if place is not topology.place:
+            raise ValueError("the compiled engine path has the topology placement only")
+        self.dom = ArrayDomains(domain_gpus, max(self.online, default=0))
+        self.place = self.dom.place
+        self.inf_pieces = InferencePieces(self.dom)
 
     def _init_jobs(self, jobs: dict) -> None:
         """Per-job columns (lists: the event loop indexes them one at a time)."""

@@ -43,7 +43,9 @@ def step_capacity(eng, k: int, now: float) -> None:
             shed(eng, now, lambda: x - min(dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
         x = max(0, min(x, dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
         if x:
-            if type(dom) is Domains:
+            if eng.path == "compiled":
+                dom.grant_inference(eng.plog, now, x)
+            elif type(dom) is Domains:
                 grant_inference(dom, eng.inf_pieces, eng.plog, now, x)
             else:
                 taken = dom.take_packed(x)
@@ -58,7 +60,10 @@ def step_capacity(eng, k: int, now: float) -> None:
         eng.inf -= y
         eng.in_t.append(now)
         eng.in_d.append(-y)
-        return_inference(dom, eng.inf_pieces, eng.plog, now, y)
+        if eng.path == "compiled":
+            dom.return_inference(eng.plog, now, y)
+        else:
+            return_inference(dom, eng.inf_pieces, eng.plog, now, y)
         eng._released = True
     eng.shortfall[k] = eng.inf_need[k] - eng.inf
     if eng.busy + eng.inf > lim:

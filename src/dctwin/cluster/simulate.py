@@ -9,6 +9,7 @@ import pandas as pd
 
 from dctwin.catalog.platform import Platform
 from dctwin.cluster.engine import CANCELLED, DONE, FAILED, PENDING, QUEUED, RESTARTING, RUNNING, Engine
+from dctwin.cluster.engine_path import choose
 from dctwin.cluster.failures import failure_model
 from dctwin.cluster.placement import get_placement
 from dctwin.cluster.placement.gang import gang_rule
@@ -154,6 +155,7 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     submit = jobs["submit_s"].to_numpy(dtype=np.float64)
     cols["job_types"], typed = _typed(jobs, domains, domain_types, platform, scheduler.placement)
     perm = _ready_order(scheduler, cols, submit, seed, latency)
+    path = choose(int(online.max(initial=0)), n_steps * step_s / 86_400.0, typed is not None, scheduler.placement)
     eng = Engine(jobs=cols, step_s=step_s, n_steps=n_steps, online=online.tolist(), limit=limit.tolist(),
                  inf_need=need.tolist(), domain_gpus=list(domains) if domains else dgpus, place=place,
                  policy_cls=policy_cls, gang=gang_rule(scheduler.gang_rule, scheduler.placement),
@@ -161,7 +163,7 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
                  depth=scheduler.backfill_depth, fm=fm, ckpt_cfg=scheduler.checkpoint,
                  max_restarts=scheduler.failures.max_restarts,
                  inference_preempts=scheduler.inference_preempts_training,
-                 spare_fraction=scheduler.failures.spare_fraction, rng=stream(seed, "cluster.failures"))
+                 spare_fraction=scheduler.failures.spare_fraction, rng=stream(seed, "cluster.failures"), path=path)
     eng.audit_each_batch = audit
     names = {str(t): i for i, t in enumerate(tenant_names)}
     top = int(online.max(initial=0))

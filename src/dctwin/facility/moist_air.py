@@ -32,9 +32,9 @@ SHIPPED_TABLES = Path(__file__).resolve().parent / "data" / "moist_air_tables.np
 def compute_tables() -> dict[str, np.ndarray]:
     """Every table from psychrolib on the grid (about a second: ``scripts/gen_moist_air_tables.py`` writes
     them to ``SHIPPED_TABLES`` so that a run only loads them). psychrolib is imported here, not by a run:
-    with numba installed it imports numba and wraps every function with it (~0.6 s of start-up)."""
-    import psychrolib
-
+    with numba installed it imports numba and wraps every function with it (~0.6 s of start-up), hence
+    ``scalar_psychrolib``."""
+    psychrolib = scalar_psychrolib()
     psychrolib.SetUnitSystem(psychrolib.SI)
     w = np.array([[psychrolib.GetHumRatioFromRelHum(t, rh / 100.0, PRESSURE_PA) for rh in _RH] for t in _T])
     # two points on the line (psychrolib lifts W = 0 to a floor of 1e-7, so not W = 0 itself)
@@ -46,6 +46,26 @@ def compute_tables() -> dict[str, np.ndarray]:
     # dew point as a function of humidity ratio: the saturation curve (RH 100 %) read backwards
     return {"t_c": _T, "rh_pct": _RH, "w": w, "h0": h_a - 0.01 * slope, "dh_dw": slope, "w_sat": w[:, -1],
             "wet_bulb": wet_bulb}
+
+
+def scalar_psychrolib():
+    """psychrolib with its plain scalar functions. When numba is importable (the compiled engine path's
+    dependency), psychrolib's import replaces every function by a numba ufunc, whose results differ in the
+    last bits (fused multiply-adds), so the shipped tables would no longer match a fresh computation.
+    numba is hidden from that one import, so psychrolib's values do not depend on what else is installed."""
+    import sys
+
+    if "psychrolib" not in sys.modules:
+        saved = sys.modules.get("numba", False)
+        sys.modules["numba"] = None                # import numba -> ImportError, psychrolib's own fallback
+        try:
+            import psychrolib  # noqa: F401
+        finally:
+            if saved is False:
+                del sys.modules["numba"]
+            else:
+                sys.modules["numba"] = saved
+    return sys.modules["psychrolib"]
 
 
 @cache

@@ -60,8 +60,7 @@ def _design():
 
 
 def _psat_pa(t_c: float) -> float:
-    import psychrolib
-
+    psychrolib = moist_air.scalar_psychrolib()
     psychrolib.SetUnitSystem(psychrolib.SI)
     return float(psychrolib.GetSatVapPres(t_c))
 

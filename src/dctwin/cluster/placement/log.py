@@ -56,6 +56,12 @@ class PlacementLog:
         if len(self.rows) > self.limit:
             self._drop(t)
 
+    def block(self, t: float, rows) -> None:
+        """Log rows laid out flat in a float64 numpy array (the compiled path's kernels write them there)."""
+        self.rows.frombytes(rows.tobytes())
+        if len(self.rows) > self.limit:
+            self._drop(t)
+
     def _drop(self, t: float) -> None:
         """Past the bound: free the rows and keep none from here on (a cut log would mislead)."""
         self.dropped_at_s = t
@@ -72,6 +78,9 @@ class _Sink:
     __slots__ = ()
 
     def fromlist(self, _rows) -> None:
+        pass
+
+    def frombytes(self, _rows) -> None:
         pass
 
     def __len__(self) -> int:
