@@ -20,6 +20,7 @@ output tokens per second.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,7 +97,8 @@ def _decode_pool(platform: Platform, model: LLM, n: int, precision: str, in_tok:
     return best
 
 
-def kv_link(platform: Platform, model: LLM, precision: str, span_gpus: int, c) -> tuple[float, float]:
+def kv_link(platform: Platform, model: LLM, precision: str, span_gpus: int,
+            c: Mapping[str, float]) -> tuple[float, float]:
     """(KV-cache bytes per prompt token [B], link bandwidth per sending GPU, one direction [B/s]) with the
     'inference' constants ``c`` (``PerfParams.inference``).
 

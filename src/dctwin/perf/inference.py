@@ -18,6 +18,7 @@ within 0.1% of the best, since throughput plateaus once compute-bound).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,7 +111,7 @@ def _best_batch(r: dict, g: int, n_gpus: int, output_tokens: float, ttft_target_
 
 
 def _no_fit_error(platform: Platform, model: LLM, n_gpus: int, precision: str, sizes: list[int],
-                  c) -> InputError:
+                  c: Mapping[str, float]) -> InputError:
     g = max(sizes) if sizes else 1
     need_gb = model.params_total * WEIGHT_BYTES[precision] / 1e9
     usable_gb = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"])
