@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 
 import numpy as np
 
@@ -140,12 +141,11 @@ class Engine:
         self.heap: list[tuple] = []
         self.seq = 0
         self.events = 0
-        self.tr_t: list[float] = []
-        self.tr_d: list[int] = []
-        self.in_t: list[float] = []
-        self.in_d: list[int] = []
-        self.dn_t: list[float] = []
-        self.dn_d: list[int] = []
+        # (time [s], GPU change) of training, inference and down GPUs: flat C arrays, no Python object per entry
+        # (at 1-s steps inference changes nearly every step)
+        self.tr_t, self.tr_d = array("d"), array("q")
+        self.in_t, self.in_d = array("d"), array("q")
+        self.dn_t, self.dn_d = array("d"), array("q")
         self.plog = PlacementLog()       # every piece taken or given back, by holder and domain
         self.shortfall = np.zeros(self.n_steps, dtype=np.int64)
         self.step_changes = step_changes(self.online, self.limit, self.inf_need, self.n_steps)
