@@ -110,7 +110,7 @@ def test_an_invalid_or_unservable_path_is_refused(monkeypatch):
 
 def test_auto_runs_compiled_only_from_the_threshold_on(monkeypatch):
     monkeypatch.delenv(engine_path.ENV, raising=False)
-    edge = engine_path.COMPILED_MIN_GPU_DAYS
+    edge = engine_path.COMPILED_MIN_DOMAIN_DAYS
     assert engine_path.choose(edge // 10, 10.0, False, "topology") == "compiled"
     assert engine_path.choose(edge // 10, 9.9, False, "topology") == "python"
     assert engine_path.choose(edge, 10.0, True, "topology") == "python"

@@ -8,9 +8,13 @@ it is chosen only where that pays:
 - environment variable ``DCTWIN_ENGINE``: ``auto`` (default), ``python`` or ``compiled``; any other value
   is refused (exit code 2), and so is ``compiled`` on a run it cannot serve (GPU-type pools in one
   cluster, the first_fit placement).
-- ``auto``: compiled when the run's size (most GPUs online x simulated days) is ``COMPILED_MIN_GPU_DAYS``
-  or more, the cluster has one GPU type and the topology placement; else Python. A small run (and
-  ``dctwin --help``) never imports numba.
+- ``auto``: compiled when the run's size, scale-up domains online at most x simulated days, is
+  ``COMPILED_MIN_DOMAIN_DAYS`` or more, the cluster has one GPU type and the topology placement; else
+  Python. A small run (and ``dctwin --help``) never imports numba.
+
+The kernels' gain grows with the number of domains (inference is granted and given back in pieces of one
+domain each, and a large job spans many small domains), not with GPUs: a 7,200-GPU year in 100 NVL72
+domains runs slower compiled, a 37,888-GPU fortnight in 4,736 8-GPU domains faster.
 """
 
 from __future__ import annotations
@@ -19,21 +23,21 @@ import os
 
 from dctwin.errors import InputError
 
-__all__ = ["COMPILED_MIN_GPU_DAYS", "ENV", "PATHS", "choose"]
+__all__ = ["COMPILED_MIN_DOMAIN_DAYS", "ENV", "PATHS", "choose"]
 
 ENV = "DCTWIN_ENGINE"
 PATHS = ("auto", "python", "compiled")
-# Break-even of the compiled path, measured on this project's benchmark machine (BENCHMARKS.md section 16):
-# numba's import plus the cached kernels' load cost ~0.4-0.6 s CPU; the kernels save about 1 s CPU per
-# ~1 M GPU-days of cluster run. Below 200,000 GPU-days (e.g. a 2,000-GPU site for 100 days) the saving
-# is under the fixed cost, so the Python path runs. Not a tuned figure: any value between ~1e5 and ~1e6
-# changes only which of two identical-result paths runs.
-COMPILED_MIN_GPU_DAYS = 200_000
+# Break-even of the compiled path, measured 6 Dec 2026 (BENCHMARKS.md section 16, CPU time of the cluster
+# stage, load 5-9): borlange-2027's year, 100 domains x 365 days = 36,500 domain-days: python 4.3-4.6 s,
+# compiled 5.7-6.1 s (numba's import and the kernels' load, ~0.9 s, are not paid back); the Frontier-sized
+# fortnight, 4,736 x 14 = 66,304 domain-days: python 4.2 s, compiled 3.1 s. The threshold sits between the
+# two; any value in that range changes only which of two identical-result paths runs.
+COMPILED_MIN_DOMAIN_DAYS = 50_000
 
 
-def choose(max_gpus: int, days: float, typed: bool, placement: str) -> str:
-    """'python' or 'compiled' for a run with at most ``max_gpus`` GPUs online over ``days`` simulated days
-    (``typed``: GPU-type pools in one cluster; ``placement``: the scheduler's placement policy)."""
+def choose(domains: int, days: float, typed: bool, placement: str) -> str:
+    """'python' or 'compiled' for a run with at most ``domains`` scale-up domains online over ``days``
+    simulated days (``typed``: GPU-type pools in one cluster; ``placement``: the scheduler's placement)."""
     want = os.environ.get(ENV, "auto").strip().lower() or "auto"
     if want not in PATHS:
         raise InputError("unknown engine path", field=ENV, value=os.environ.get(ENV), allowed=", ".join(PATHS))
@@ -45,5 +49,5 @@ def choose(max_gpus: int, days: float, typed: bool, placement: str) -> str:
                          field=ENV, value="compiled", allowed="python, auto")
     if want == "auto":
         ok = not typed and placement == "topology"
-        return "compiled" if ok and max_gpus * days >= COMPILED_MIN_GPU_DAYS else "python"
+        return "compiled" if ok and domains * days >= COMPILED_MIN_DOMAIN_DAYS else "python"
     return want

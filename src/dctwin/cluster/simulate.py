@@ -156,7 +156,8 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     submit = jobs["submit_s"].to_numpy(dtype=np.float64)
     cols["job_types"], typed = _typed(jobs, domains, domain_types, platform, scheduler.placement)
     perm = _ready_order(scheduler, cols, submit, seed, latency)
-    path = choose(int(online.max(initial=0)), n_steps * step_s / 86_400.0, typed is not None, scheduler.placement)
+    n_dom = len(domains) if domains else -(-int(online.max(initial=0)) // dgpus)
+    path = choose(n_dom, n_steps * step_s / 86_400.0, typed is not None, scheduler.placement)
     eng = Engine(jobs=cols, step_s=step_s, n_steps=n_steps, online=_ints(online), limit=_ints(limit),
                  inf_need=_ints(need), domain_gpus=list(domains) if domains else dgpus, place=place,
                  policy_cls=policy_cls, gang=gang_rule(scheduler.gang_rule, scheduler.placement),

@@ -14,6 +14,9 @@ from dctwin.cluster.placement import kernels as kn
 
 __all__ = ["ArrayDomains", "InferencePieces"]
 
+_first, _take, _give, _release = kn.fast(kn.first), kn.fast(kn.take), kn.fast(kn.give), kn.fast(kn.release)
+_place, _grant, _give_back = kn.fast(kn.place), kn.fast(kn.grant), kn.fast(kn.give_back)
+
 
 def _check(r: int, what: str) -> int:
     if r < 0:
@@ -72,19 +75,19 @@ class ArrayDomains:
         return added
 
     def first(self, level: int) -> int:
-        return int(kn.first(self.st, level))
+        return int(_first(self.st, level))
 
     def take(self, d: int, n: int) -> None:
-        _check(kn.take(self.st, d, n), f"taking {n} GPUs")
+        _check(_take(self.st, d, n), f"taking {n} GPUs")
         self.total_free -= n
 
     def give(self, d: int, n: int) -> None:
-        _check(kn.give(self.st, d, n), f"freeing {n} GPUs")
+        _check(_give(self.st, d, n), f"freeing {n} GPUs")
         self.total_free += n
 
     def place(self, dom, gpus: int) -> list[list[int]]:
         """``topology.place`` (``dom`` is this object: the engine's placement call passes it)."""
-        m = kn.place(self.st, gpus, self.out)
+        m = _place(self.st, gpus, self.out)
         if m < 0:
             raise AssertionError(f"placement of {gpus} GPUs with only {self.total_free} free")
         self.total_free -= gpus
@@ -94,24 +97,24 @@ class ArrayDomains:
     def release(self, pieces: list[list[int]]) -> int:
         """Give back every ``[domain, count]`` piece; returns the GPUs given back."""
         if len(pieces) == 1:
-            d, c = pieces[0]
-            _check(kn.give(self.st, d, c), f"freeing {c} GPUs")
-            k = c
+            d, k = pieces[0]
+            if _give(self.st, d, k) < 0:
+                _check(-1 - d, f"freeing {k} GPUs")
         else:
             flat = np.array(pieces, dtype=np.int64).ravel()
-            k = _check(kn.release(self.st, flat, len(pieces)), "freeing GPUs")
+            k = _check(_release(self.st, flat, len(pieces)), "freeing GPUs")
         self.total_free += k
         return k
 
     def grant_inference(self, log, now: float, n: int) -> None:
         """``inference.grant_inference`` in one kernel call (pieces kept in the array)."""
-        m = kn.grant(self.st, n, now, self.rows)
+        m = _grant(self.st, n, now, self.rows)
         self.total_free -= n
         log.block(now, self.rows[:4 * m])
 
     def return_inference(self, log, now: float, y: int) -> None:
         """``inference.return_inference`` in one kernel call."""
-        m = _check(kn.give_back(self.st, y, now, self.rows), "freeing inference GPUs")
+        m = _check(_give_back(self.st, y, now, self.rows), "freeing inference GPUs")
         self.total_free += y
         log.block(now, self.rows[:4 * m])
 
