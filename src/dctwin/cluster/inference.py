@@ -6,6 +6,11 @@ replica capacity at the service's latency targets comes from
 ``dctwin.perf.inference_perf``. Replicas run on whole GPUs; the GPUs they
 need are what ``simulate_cluster`` serves first and lends to training otherwise.
 
+Autoscaler: the replicas a service holds follow its need the way the Kubernetes HPA follows a metric:
+no change while need / held is within ``1 +- tolerance``, growth at once, shrinking only to the highest
+need of the step edges in the last ``scale_down_window_s`` (defaults and sources:
+``data/inference_autoscaler.yaml``). The held GPUs are what the cluster serves first.
+
 Request-level check: for a short window, replay individual requests (e.g. the
 Azure LLM inference trace) through the same number of replicas, each with
 ``batch`` concurrent slots, first come first served, and compare the measured
@@ -15,6 +20,10 @@ busy share and queueing delay with the fluid estimate.
 from __future__ import annotations
 
 import heapq
+import math
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,10 +36,64 @@ from dctwin.perf.params import PerfParams
 if TYPE_CHECKING:
     from dctwin.facility.params import FacilityParams
 
-__all__ = ["TARGET_REPLICA_UTILISATION", "idle_held_gpus", "inference_gpus_needed", "replicas_needed",
-           "request_level_check", "served_tokens"]
+__all__ = ["TARGET_REPLICA_UTILISATION", "Autoscaler", "autoscaler_defaults", "held_replicas", "idle_held_gpus",
+           "inference_gpus_needed", "replicas_needed", "request_level_check", "served_tokens"]
 
 TARGET_REPLICA_UTILISATION = 0.8  # replicas sized for 80% load: headroom for bursts inside a step [-]
+_AUTOSCALER_FILE = Path(__file__).parent / "data" / "inference_autoscaler.yaml"
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    """How replicas follow need: ``step_s`` [s] between the autoscaler's decisions (the step edges),
+    ``scale_down_window_s`` [s] and ``tolerance`` [-] as in ``data/inference_autoscaler.yaml``."""
+
+    step_s: float
+    scale_down_window_s: float
+    tolerance: float
+
+    @property
+    def window_edges(self) -> int:
+        """Step edges whose need a scale-down looks back over: those less than the window before now (>= 1)."""
+        return max(1, math.ceil(self.scale_down_window_s / self.step_s - 1e-9))
+
+
+def autoscaler_defaults(path: Path = _AUTOSCALER_FILE) -> dict[str, float]:
+    """The data file's ``scale_down_window_s`` [s] and ``tolerance`` [-] (each checked against its range)."""
+    from dctwin.datafile import read_data_yaml, read_sources, sourced_value
+
+    file = str(path)
+    doc = read_data_yaml(path, "inference autoscaler file")
+    sources = read_sources(doc, file)
+    return {k: float(sourced_value(doc.get(k), k, sources, file)[0]) for k in ("scale_down_window_s", "tolerance")}
+
+
+def held_replicas(load: np.ndarray, want: np.ndarray, auto: Autoscaler) -> np.ndarray:
+    """Replicas the autoscaler holds at each step [-].
+
+    ``load``: replicas' worth of demand per step (demand / (replica capacity x target utilisation)) [-];
+    ``want``: the replicas that load needs (``replicas_needed``). A step keeps the replicas held before while
+    ``|load / held - 1| <= tolerance``; otherwise its recommendation is ``want``. Held replicas grow to a
+    higher recommendation at once and shrink only to the highest recommendation of the last
+    ``window_edges`` step edges. Without tolerance and window this is ``want``.
+    """
+    want = np.asarray(want, dtype=np.int64)
+    edges, tol = auto.window_edges, auto.tolerance
+    if edges == 1 and tol == 0:
+        return want.copy()
+    out = np.empty(want.size, dtype=np.int64)
+    recent: deque[tuple[int, int]] = deque()      # (edge, recommendation), highest recommendation in front
+    held = 0
+    for k, (x, w) in enumerate(zip(np.asarray(load, dtype=np.float64).tolist(), want.tolist(), strict=True)):
+        rec = held if held and abs(x / held - 1.0) <= tol else w
+        while recent and recent[-1][1] <= rec:
+            recent.pop()
+        recent.append((k, rec))
+        while recent[0][0] <= k - edges:
+            recent.popleft()
+        held = rec if rec >= held else recent[0][1]
+        out[k] = held
+    return out
 
 
 def replicas_needed(demand_per_s: np.ndarray, replica_capacity_per_s: float, target_utilisation: float = 0.8,
@@ -53,8 +116,12 @@ def replicas_needed(demand_per_s: np.ndarray, replica_capacity_per_s: float, tar
 
 def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform: Platform,
                           precision: str = "fp8", target_utilisation: float = 0.8,
-                          min_replicas: int = 1, params: PerfParams | None = None) -> pd.DataFrame:
+                          min_replicas: int = 1, params: PerfParams | None = None,
+                          autoscaler: Autoscaler | None = None) -> pd.DataFrame:
     """GPUs each inference service needs per step, and their sum ``gpus_needed`` [GPU].
+
+    With ``autoscaler``, also the GPUs it holds for each service (``<svc>__gpus_held``, ``held_replicas``)
+    and their sum ``gpus_held`` [GPU].
 
     ``demand``: ``dctwin.workload.inference_demand`` output (``<svc>__output_tokens_per_s``...);
     ``services``: ``dctwin.workload.inference.services`` (model, mean tokens, ttft_ms, tpot_ms).
@@ -71,19 +138,30 @@ def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform
         if _disaggregated(row):
             from dctwin.serving.disagg_fluid import pool_sizes
 
-            sizes = pool_sizes(_disaggregated_unit(svc, row, platform, precision, params), int(row["prefill_gpus"]),
-                               int(row["decode_gpus"]), demand[col].to_numpy(), float(row["mean_output_tokens"]),
-                               target_utilisation, min_replicas)
+            n_pre, n_dec = int(row["prefill_gpus"]), int(row["decode_gpus"])
+            sizes = pool_sizes(_disaggregated_unit(svc, row, platform, precision, params), n_pre, n_dec,
+                               demand[col].to_numpy(), float(row["mean_output_tokens"]), target_utilisation,
+                               min_replicas)
             out[f"{svc}__replicas"] = sizes.prefill_units + sizes.decode_units
             out[f"{svc}__gpus"] = sizes.gpus
             out[f"{svc}__prefill_units"], out[f"{svc}__decode_units"] = sizes.prefill_units, sizes.decode_units
+            if autoscaler is not None:   # each pool on its own, its load counted in whole units
+                pre, dec = (held_replicas(u, u, autoscaler) for u in (sizes.prefill_units, sizes.decode_units))
+                out[f"{svc}__prefill_units_held"], out[f"{svc}__decode_units_held"] = pre, dec
+                out[f"{svc}__gpus_held"] = pre * n_pre + dec * n_dec
             continue
         per_unit, unit_gpus = _unit_capacity(svc, row, platform, precision, params)
-        reps = replicas_needed(demand[col].to_numpy(), per_unit, target_utilisation, min_replicas)
+        d = demand[col].to_numpy()
+        reps = replicas_needed(d, per_unit, target_utilisation, min_replicas)
         out[f"{svc}__replicas"] = reps
         out[f"{svc}__gpus"] = reps * unit_gpus
+        if autoscaler is not None:
+            load = np.asarray(d, dtype=np.float64) / (per_unit * target_utilisation)
+            out[f"{svc}__gpus_held"] = held_replicas(load, reps, autoscaler) * unit_gpus
     df = pd.DataFrame(out, index=demand.index)
     df["gpus_needed"] = df[[c for c in df.columns if c.endswith("__gpus")]].sum(axis=1)
+    if autoscaler is not None:
+        df["gpus_held"] = df[[c for c in df.columns if c.endswith("__gpus_held")]].sum(axis=1)
     return df
 
 
@@ -165,18 +243,18 @@ def served_tokens(demand: pd.DataFrame, services: pd.DataFrame, need: pd.DataFra
                   facility_params: FacilityParams | None = None) -> pd.DataFrame:
     """What the GPUs granted to inference served, per service and step.
 
-    ``need`` is ``inference_gpus_needed(demand, ...)``; ``gpus_busy_inference`` [GPU] what the cluster granted.
-    Granted replicas run at up to ``1 / target_utilisation`` of their sized load. Columns per service:
+    ``need`` is ``inference_gpus_needed(demand, ...)``; ``gpus_busy_inference`` [GPU] what the cluster granted
+    of the GPUs the autoscaler held (``gpus_held``; without an autoscaler, ``gpus_needed``), each service getting
+    that share of its held GPUs. Granted replicas run at up to ``1 / target_utilisation`` of their sized load.
+    Columns per service:
     ``__output_tokens_served_per_s``, ``__input_tokens_served_per_s``, ``__capacity_output_tokens_per_s``
     [tokens/s] and ``__gpus_busy`` [GPU]. A disaggregated service (``platform`` needed) serves what the
     granted share of both pools carries (:mod:`dctwin.serving.disagg_fluid`) and adds ``__prefill_gpus_busy``,
     ``__decode_gpus_busy`` (held by each pool), ``__gpus_idle_held`` (held but idle), ``__kv_link_gpus_sending``
     (prefill GPUs whose link sends KV caches, time mean) [GPU] and ``__it_power_kw`` [kW]; all add up over pools.
     """
-    needed = need["gpus_needed"].to_numpy().astype(float)
-    granted_frac = np.divide(gpus_busy_inference, needed, out=np.zeros(len(needed)), where=needed > 0)
-    capacity_frac = granted_frac / target_utilisation
-    served = np.minimum(1.0, capacity_frac)
+    held = _held(need, "gpus_needed", "gpus_held").astype(float)
+    granted_frac = np.minimum(1.0, np.divide(gpus_busy_inference, held, out=np.zeros(len(held)), where=held > 0))
     cols: dict[str, np.ndarray] = {}
     for name, row in services.iterrows():
         out_tok = demand[f"{name}__output_tokens_per_s"].to_numpy()
@@ -186,11 +264,20 @@ def served_tokens(demand: pd.DataFrame, services: pd.DataFrame, need: pd.DataFra
             cols.update(_disaggregated_served(name, row, demand, need, granted_frac, platform, precision, params,
                                               facility_params))
             continue
+        svc_held, svc_need = _held(need, f"{name}__gpus", f"{name}__gpus_held"), need[f"{name}__gpus"].to_numpy()
+        capacity_frac = granted_frac * np.divide(svc_held, svc_need, out=np.ones(len(held)), where=svc_need > 0) \
+            / target_utilisation
+        served = np.minimum(1.0, capacity_frac)
         cols[f"{name}__output_tokens_served_per_s"] = out_tok * served
         cols[f"{name}__input_tokens_served_per_s"] = demand[f"{name}__input_tokens_per_s"].to_numpy() * served
         cols[f"{name}__capacity_output_tokens_per_s"] = out_tok * capacity_frac
-        cols[f"{name}__gpus_busy"] = need[f"{name}__gpus"].to_numpy() * np.minimum(1.0, granted_frac)
+        cols[f"{name}__gpus_busy"] = svc_held * granted_frac
     return pd.DataFrame(cols)
+
+
+def _held(need: pd.DataFrame, needed: str, held: str) -> np.ndarray:
+    """The autoscaler's held column of ``need`` if it has one, else the needed column."""
+    return need[held if held in need.columns else needed].to_numpy()
 
 
 def _disaggregated_served(name: str, row: pd.Series, demand: pd.DataFrame, need: pd.DataFrame,
@@ -200,9 +287,10 @@ def _disaggregated_served(name: str, row: pd.Series, demand: pd.DataFrame, need:
     from dctwin.serving.disagg_fluid import PoolSizes, pool_loads
 
     perf = _disaggregated_unit(name, row, platform, precision, params)
-    n_pre, n_dec = need[f"{name}__prefill_units"].to_numpy(), need[f"{name}__decode_units"].to_numpy()
+    n_pre = _held(need, f"{name}__prefill_units", f"{name}__prefill_units_held")   # the pools as held
+    n_dec = _held(need, f"{name}__decode_units", f"{name}__decode_units_held")
     sizes = PoolSizes(n_pre, n_dec, n_pre * int(row["prefill_gpus"]), n_dec * int(row["decode_gpus"]))
-    g = np.minimum(1.0, granted_frac)
+    g = granted_frac
     out_req = float(row["mean_output_tokens"])
     capacity = g * np.minimum(n_pre * min(perf.prefill_requests_per_s, perf.kv_requests_per_s) * out_req,
                               n_dec * perf.decode_tokens_per_s)

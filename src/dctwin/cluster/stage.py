@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 
 from dctwin.buildout import Pool
-from dctwin.cluster.inference import TARGET_REPLICA_UTILISATION, inference_gpus_needed, served_tokens
+from dctwin.cluster.inference import (
+    TARGET_REPLICA_UTILISATION,
+    Autoscaler,
+    autoscaler_defaults,
+    inference_gpus_needed,
+    served_tokens,
+)
 from dctwin.cluster.simulate import simulate_cluster
 from dctwin.config.cluster import SchedulerConfig
 from dctwin.config.workload import WorkloadConfig
@@ -123,6 +129,16 @@ def check_pool_types(workload: WorkloadConfig, pools: list[Pool]) -> None:
                          allowed=", ".join(names) + " ('' for any; a job runs on the pool of its first type)")
 
 
+def _autoscaler(scheduler: SchedulerConfig, step_s: float) -> Autoscaler:
+    """The inference autoscaler of the scenario: its fields, else the data file's defaults."""
+    window_s, tol = scheduler.inference_scale_down_window_s, scheduler.inference_scale_tolerance
+    if window_s is None or tol is None:
+        d = autoscaler_defaults()
+        window_s = d["scale_down_window_s"] if window_s is None else window_s
+        tol = d["tolerance"] if tol is None else tol
+    return Autoscaler(step_s=float(step_s), scale_down_window_s=float(window_s), tolerance=float(tol))
+
+
 def pool_stage(scheduler: SchedulerConfig, workload: WorkloadConfig, timeline: Timeline, pool: Pool, index: int,
                seed: int, share: np.ndarray, demand: InferenceDemand, op: RunPlan,
                cooling_kw: np.ndarray | None, *, perf_params: PerfParams | None = None,
@@ -133,19 +149,20 @@ def pool_stage(scheduler: SchedulerConfig, workload: WorkloadConfig, timeline: T
     power of a busy GPU), None: packaged."""
     pool_demand = demand.demand.mul(share, axis=0)
     need = inference_gpus_needed(pool_demand, demand.services, pool.platform,
-                                 target_utilisation=TARGET_REPLICA_UTILISATION, params=perf_params)
+                                 target_utilisation=TARGET_REPLICA_UTILISATION, params=perf_params,
+                                 autoscaler=_autoscaler(scheduler, timeline.step_s))
     gpu_cap, withheld = _busy_cap(pool, op, share, cooling_kw, facility_params)
     seed = pool_seed(seed, index, pool)
     jobs = _pool_jobs(workload, timeline, pool, index, seed, op, perf_params)
-    need_gpus = need["gpus_needed"].to_numpy()
-    result = simulate_cluster(scheduler, timeline, pool.gpus_online, pool.platform, jobs, need_gpus, seed,
+    held_gpus = need["gpus_held"].to_numpy()   # what the autoscaler holds; served_tokens compares with the need
+    result = simulate_cluster(scheduler, timeline, pool.gpus_online, pool.platform, jobs, held_gpus, seed,
                               gpu_cap=gpu_cap)
     cut = op.gpu_cut(pool)
     if cut.any():  # demand response: shed below this run's own baseline, then run again under that cap
         baseline = (result.series["gpus_busy_training"] + result.series["gpus_busy_inference"]).to_numpy()
         capped = cap_below_baseline(baseline, cut, pool.gpus_online)
         gpu_cap = capped if gpu_cap is None else np.minimum(gpu_cap, capped)
-        result = simulate_cluster(scheduler, timeline, pool.gpus_online, pool.platform, jobs, need_gpus, seed,
+        result = simulate_cluster(scheduler, timeline, pool.gpus_online, pool.platform, jobs, held_gpus, seed,
                                   gpu_cap=gpu_cap)
     served = served_tokens(pool_demand, demand.services, need, result.series["gpus_busy_inference"].to_numpy(),
                            platform=pool.platform, params=perf_params, facility_params=facility_params)

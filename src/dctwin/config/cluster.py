@@ -55,6 +55,14 @@ class SchedulerConfig(Section):
     obey_facility_limits: bool = Field(True, description="Keep busy GPUs under the facility's per-step cap.")
     inference_preempts_training: bool = Field(
         True, description="Inference takes lent capacity back from training at its peak (preempting jobs).")
+    inference_scale_down_window_s: float | None = Field(
+        None, ge=0, le=3600, description="Inference autoscaler: held replicas shrink only to the highest need of the "
+        "step edges in the last this many seconds (Kubernetes HPA scale-down stabilization; no effect at steps this "
+        "long or longer) [s]. None: 300 s (cluster/data/inference_autoscaler.yaml).")
+    inference_scale_tolerance: float | None = Field(
+        None, ge=0, le=0.25, description="Inference autoscaler: held replicas stay while need / held is within "
+        "1 +- this (Kubernetes HPA tolerance; above 0.25 replicas sized for 80 % load would run past 100 %) [-]. "
+        "None: 0.1 (cluster/data/inference_autoscaler.yaml).")
     tenant_quota_share: dict[str, float] = Field(
         default_factory=dict, description="Policy tenant_quota: most of the online GPUs each tenant may hold [-] "
         "(0-1; tenants not listed: no quota). A tenant at its quota waits even while GPUs are idle.")
