@@ -166,4 +166,5 @@ def test_both_paths_equal_under_failures_repairs_and_growth_audited(policy, dgpu
     for name in ("jobs", "series", "placements", "failures"):
         pd_a, pd_b = getattr(a, name), getattr(b, name)
         assert pd_a.equals(pd_b), name
+    assert (a.stats.pop("engine_path"), b.stats.pop("engine_path")) == ("python", "compiled")
     assert a.stats == b.stats

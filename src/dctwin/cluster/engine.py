@@ -73,7 +73,9 @@ class Engine:
         self.inf = 0
         self.inf_pieces: dict[int, int] = {}
         if path == "compiled":
-            self._compiled_domains(domain_gpus, place)
+            from dctwin.cluster.placement.compiled import use_compiled
+
+            use_compiled(self, domain_gpus)
         self.down = 0
         self.down_by_domain: dict[int, int] = {}
         self.spare_fraction = spare_fraction
@@ -95,17 +97,6 @@ class Engine:
         self.jtypes = job_types          # per job: None (any GPU type) or the type indices it accepts
         self.chosen = [0] * self.n if job_types is not None else None        # placement/typed.py
         self.policy = policy_cls(self, depth)
-
-    def _compiled_domains(self, domain_gpus, place) -> None:
-        """The compiled path: domains, topology placement and inference pieces in numba kernels."""
-        from dctwin.cluster.placement import topology
-        from dctwin.cluster.placement.compiled import ArrayDomains, InferencePieces
-
-        if place is not topology.place:
-            raise ValueError("the compiled engine path has the topology placement only")
-        self.dom = ArrayDomains(domain_gpus, max(self.online, default=0))
-        self.place = self.dom.place
-        self.inf_pieces = InferencePieces(self.dom)
 
     def _init_jobs(self, jobs: dict) -> None:
         """Per-job columns (lists: the event loop indexes them one at a time)."""

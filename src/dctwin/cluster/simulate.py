@@ -174,6 +174,7 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     if perm is not None:
         _unpermute(eng, perm)
     result = _result(eng, jobs, online, need, fm, timeline)
+    result.stats["engine_path"] = path       # 'python' or 'compiled' (engine_path.py); same results either way
     result.placements = placement_table(eng.plog, jobs["job_id"].to_numpy(), perm)
     return _fragmentation(eng, perm, result) if eng.gang is not None else result
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from dctwin.cluster.placement import kernels as kn
 
-__all__ = ["ArrayDomains", "InferencePieces"]
+__all__ = ["ArrayDomains", "InferencePieces", "use_compiled"]
 
 _first, _take, _give, _release = kn.fast(kn.first), kn.fast(kn.take), kn.fast(kn.give), kn.fast(kn.release)
 _place, _grant, _give_back = kn.fast(kn.place), kn.fast(kn.grant), kn.fast(kn.give_back)
@@ -142,3 +142,14 @@ class InferencePieces:
 
     def values(self):
         return self.dom.inference_pieces().values()
+
+
+def use_compiled(eng, domain_gpus) -> None:
+    """Give engine ``eng`` the compiled path: ``ArrayDomains``, their topology placement, inference pieces."""
+    from dctwin.cluster.placement import topology
+
+    if eng.place is not topology.place:
+        raise ValueError("the compiled engine path has the topology placement only")
+    eng.dom = ArrayDomains(domain_gpus, max(eng.online, default=0))
+    eng.place = eng.dom.place
+    eng.inf_pieces = InferencePieces(eng.dom)
