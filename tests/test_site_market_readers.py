@@ -212,3 +212,12 @@ def test_damaged_downloads_read_cleanly_or_are_refused(tmp_path_factory, case):
 
 def test_fuzz_count():
     assert FUZZED["files"] >= 300
+
+
+def test_bare_carriage_return_in_a_header_field_is_refused_with_the_file(tmp_path):
+    f = tmp_path / "em.csv"
+    f.write_text("Datetime (UTC),Zone\rId,Carbon Intensity gCO2eq/kWh (direct)\n2024-01-01 00:00:00,GB,100\n"
+                 "2024-01-01 01:00:00,GB,120\n", encoding="utf-8")
+    with pytest.raises(DctwinError, match="line break or quote inside a field") as err:
+        read_carbon_file(f, "electricitymaps", "Europe/London")
+    assert str(f) in str(err.value)

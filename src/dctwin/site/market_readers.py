@@ -54,7 +54,11 @@ def _table(path: Path) -> tuple[list[str], list[list[str]]]:
     text = _read_text(path).lstrip("\ufeff")
     first = text.split("\n", 1)[0]
     delim = max((";", ",", "\t"), key=first.count)
-    rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+    except csv.Error:  # a bare carriage return inside an unquoted field, or broken quoting
+        raise InputError("not a readable delimited text file: a line break or quote inside a field",
+                         file=str(path), allowed="rows ending in LF or CRLF, fields with line breaks quoted") from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if len(rows) < 3:
         raise InputError("needs a header and at least two rows", file=str(path), value=len(rows))
