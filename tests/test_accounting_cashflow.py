@@ -35,6 +35,16 @@ def test_irr_without_a_sign_change_is_nan():
     assert math.isnan(irr(np.array([5.0, 2.0])))
 
 
+def test_irr_takes_only_real_roots_in_range_nearest_zero():
+    # -100 + 230 x - 132 x^2 = 0 at x = 1/1.1 and 1/1.2: rates 10 % and 20 %, the one nearest zero wins
+    assert irr(np.array([-100.0, 230.0, -132.0])) == pytest.approx(0.1, abs=1e-13)
+    assert math.isnan(irr(np.array([1.0, -1.0, 1.0])))  # 1 - x + x^2 has only a complex pair of roots
+    assert math.isnan(irr(np.array([-1.0, *[0.0] * 9, 1e12])))  # (1 + r)^10 = 1e12: r = 14.8, above 1,000 %
+    flows = np.array([-1e9, 1.2e8, 1.4e8, 1.5e8, 1.5e8, 1.5e8, 1.5e8, 1.5e8, 1.5e8, 1.5e8, 4e8])
+    r = irr(flows)
+    assert abs(npv(r, flows)) < 1e-12 * np.abs(flows).sum()  # a root to rounding of the flows
+
+
 def test_payback_hand_worked():
     assert payback_years(np.array([-100.0, 30, 40, 50])) == pytest.approx(2 + 30 / 50)  # 3rd year closes the gap
     assert payback_years(np.array([-100.0, 30, 40])) == math.inf

@@ -34,7 +34,6 @@ from dctwin.operation.run_plan import RunPlan
 from dctwin.operation.throughput import slowed_jobs
 from dctwin.perf.params import PerfParams
 from dctwin.timeline import Timeline
-from dctwin.workload import generate_jobs
 from dctwin.workload.schema import empty_jobs
 from dctwin.workload.stage import InferenceDemand
 
@@ -80,6 +79,8 @@ def _busy_cap(pool: Pool, op: RunPlan, share: np.ndarray, cooling_kw: np.ndarray
 def _pool_jobs(workload: WorkloadConfig, timeline: Timeline, pool: Pool, index: int, seed: int,
                op: RunPlan, perf_params: PerfParams | None) -> pd.DataFrame:
     """The pool's job table: drawn (or replayed on the first pool only), slowed by a power cap, deferred."""
+    from dctwin.workload import generate_jobs  # imports scipy.special: not needed by a run whose cluster is cached
+
     if workload.jobs_path is not None and index > 0 and not _typed_log(workload):
         jobs = empty_jobs()  # a replayed job trace without GPU types runs on the first pool only
     else:
