@@ -24,7 +24,7 @@ import pandas as pd
 from dctwin.accounting.capex import capex_rows, installed_platforms
 from dctwin.accounting.cashflow import monthly_cash_flows
 from dctwin.accounting.horizon import horizon_accounts
-from dctwin.accounting.totals import RunTotals, run_totals, step_flows
+from dctwin.accounting.totals import RunTotals, run_totals, step_flows, step_sums
 from dctwin.catalog import Platform
 from dctwin.config import Scenario
 from dctwin.errors import DctwinError, InputError
@@ -131,11 +131,13 @@ def _div(a: float, b: float) -> float:
 
 def finance_accounts(scenario: Scenario, t: RunTotals, steps: Mapping[str, np.ndarray],
                      platforms: Mapping[str, Platform] | None = None,
-                     frames: bool = True) -> tuple[dict[str, float], pd.DataFrame | list, dict[str, np.ndarray]]:
+                     frames: bool = True, sums: Mapping[str, float] | None = None,
+                     ) -> tuple[dict[str, float], pd.DataFrame | list, dict[str, np.ndarray]]:
     """KPIs, cost lines and the yearly cash-flow table's columns of the horizon from the run's totals and
     per-step flows (``step_flows``) under ``scenario.economics``: the part of ``account`` the investor band
-    re-runs (with ``frames=False``: the cost lines as (line, category, EUR) tuples, no DataFrame)."""
-    sums = {k: float(v.sum()) for k, v in steps.items()}
+    re-runs (with ``frames=False``: the cost lines as (line, category, EUR) tuples, no DataFrame; ``sums``: the
+    flows' sums over the run when the caller has them, ``step_sums``)."""
+    sums = step_sums(steps) if sums is None else sums
     years = scenario.economics.finance.horizon_years
     items = capex_rows(scenario, platforms)
     capex_fac = float(np.array([r["eur"] for r in items if r["category"] == "facility"], dtype=float).sum())
@@ -258,9 +260,11 @@ def accounting_stage(scenario: Scenario, series: pd.DataFrame, step_s: int, draw
     totals = run_totals(series, step_s)
     acc = _account(scenario, totals)
 
+    reuse: dict = {}  # the draws' flows that the spot and heat prices do not enter, computed once
+
     def kpis_of(sc) -> dict[str, float]:
-        steps = step_flows(sc.economics, heat_price_by_month_eur_per_mwh(sc), totals)
-        return finance_accounts(sc, totals, steps, frames=False)[0]
+        steps = step_flows(sc.economics, heat_price_by_month_eur_per_mwh(sc), totals, reuse)
+        return finance_accounts(sc, totals, steps, frames=False, sums=step_sums(steps, reuse))[0]
 
     acc.investor = investor_table(scenario, kpis_of, acc.kpis, scenario.economics.finance.band_samples, draws)
     return acc

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from dctwin.accounting.carbon import emissions_t
-from dctwin.accounting.energy import energy_flows
+from dctwin.accounting.energy import FLOWS, energy_costs, energy_quantities
 
-__all__ = ["HOURS_PER_YEAR", "RunTotals", "run_totals", "step_flows"]
+__all__ = ["HOURS_PER_YEAR", "RunTotals", "run_totals", "step_flows", "step_sums"]
 
 HOURS_PER_YEAR = 8760.0
 OUT_SUFFIX = "__output_tokens_served_per_s"
@@ -89,17 +89,48 @@ def run_totals(series: pd.DataFrame, step_s: int) -> RunTotals:
                                else None))
 
 
-def step_flows(econ, heat_price_by_month: np.ndarray, t: RunTotals) -> dict[str, np.ndarray]:
+def step_flows(econ, heat_price_by_month: np.ndarray, t: RunTotals, reuse: dict | None = None) -> dict[str, np.ndarray]:
     """Per-step money and carbon of the run under ``econ`` (an ``EconomicsConfig``): the energy flows of
-    ``energy_flows`` plus heat delivered and sold, emissions and water [MWh, EUR, t, m3]."""
-    flows = energy_flows(t.grid_kw, t.price_eur_per_mwh * econ.spot_price_factor, t.step_h,
-                         ppa_share=econ.ppa_share, ppa_price_eur_per_mwh=econ.ppa_price_eur_per_mwh,
-                         ppa_matching=econ.ppa_matching, energy_tax_eur_per_mwh=econ.energy_tax_eur_per_mwh,
-                         grid_fee_eur_per_mwh=econ.grid_fee_eur_per_mwh)
+    ``energy_flows`` plus heat delivered and sold, emissions and water [MWh, EUR, t, m3].
+
+    reuse: a dict kept across calls on one run (the investor band's draws): the flows that neither the spot
+    price nor the heat price enter are computed once per distinct value of the arguments they read (the same
+    arithmetic either way, so every value is the same).
+    """
+    args = (econ.ppa_share, econ.ppa_price_eur_per_mwh, econ.ppa_matching, econ.energy_tax_eur_per_mwh,
+            econ.grid_fee_eur_per_mwh, econ.residual_mix_g_per_kwh, econ.ppa_carbon_g_per_kwh,
+            econ.opex.water_price_eur_per_m3)
+    fixed = reuse.get(args) if reuse is not None else None
+    if fixed is None:
+        fixed = _unpriced_flows(t, *args)
+        if reuse is not None:  # kept with their sums (``step_sums``)
+            reuse[args] = fixed
+            sums = reuse.setdefault("sums", {})
+            for v in (*fixed[0].values(), *fixed[1].values(), fixed[2], t.heat_mwh, t.water_m3):
+                sums[id(v)] = (v, float(v.sum()))
+    q, em, water_cost = fixed
+    flows = {**q, **energy_costs(q, t.price_eur_per_mwh * econ.spot_price_factor)}
     heat_rev = t.heat_mwh * heat_price_by_month[t.month_idx]
-    em = emissions_t(flows["energy_mwh"], t.carbon_g_per_kwh, flows["ppa_matched_mwh"],
-                     residual_mix_g_per_kwh=econ.residual_mix_g_per_kwh,
-                     ppa_carbon_g_per_kwh=econ.ppa_carbon_g_per_kwh)
-    return {**flows, "heat_delivered_mwh": t.heat_mwh, "heat_revenue_eur": heat_rev,
+    return {**{k: flows[k] for k in FLOWS}, "heat_delivered_mwh": t.heat_mwh, "heat_revenue_eur": heat_rev,
             "emissions_location_t": em["location_t"], "emissions_market_t": em["market_t"],
-            "water_m3": t.water_m3, "water_cost_eur": t.water_m3 * econ.opex.water_price_eur_per_m3}
+            "water_m3": t.water_m3, "water_cost_eur": water_cost}
+
+
+def _unpriced_flows(t: RunTotals, ppa_share: float, ppa_price: float, ppa_matching: str, tax: float, fee: float,
+                    residual_mix: float, ppa_carbon: float, water_price: float) -> tuple[dict, dict, np.ndarray]:
+    """Energy quantities and fixed-price costs, emissions and the water cost of the run (no spot or heat price)."""
+    q = energy_quantities(t.grid_kw, t.step_h, ppa_share=ppa_share, ppa_price_eur_per_mwh=ppa_price,
+                          ppa_matching=ppa_matching, energy_tax_eur_per_mwh=tax, grid_fee_eur_per_mwh=fee)
+    em = emissions_t(q["energy_mwh"], t.carbon_g_per_kwh, q["ppa_matched_mwh"], residual_mix_g_per_kwh=residual_mix,
+                     ppa_carbon_g_per_kwh=ppa_carbon)
+    return q, em, t.water_m3 * water_price
+
+
+def step_sums(steps: dict[str, np.ndarray], reuse: dict | None = None) -> dict[str, float]:
+    """Each flow summed over the run; the sums ``step_flows`` kept in ``reuse`` are taken, not recomputed."""
+    known = reuse.get("sums", {}) if reuse is not None else {}
+    out = {}
+    for k, v in steps.items():
+        hit = known.get(id(v))
+        out[k] = hit[1] if hit is not None and hit[0] is v else float(v.sum())
+    return out
