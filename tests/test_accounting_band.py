@@ -98,3 +98,23 @@ def test_cached_draws_give_the_same_band(series):
     given = accounting_stage(scenario, series, 3600, band_draws(5, scenario.simulation.seed))
     drawn = accounting_stage(scenario, series, 3600)
     pd.testing.assert_frame_equal(given.investor, drawn.investor, check_exact=True)
+
+
+def test_reused_unpriced_flows_give_the_same_bits(series):
+    """The band reuses the flows the spot and heat prices do not enter: each draw's flows and sums equal a
+    fresh ``step_flows`` bit for bit, also after a draw that changed what those flows read (the PPA share)."""
+    from dctwin.accounting.accounts import heat_price_by_month_eur_per_mwh
+    from dctwin.accounting.totals import run_totals, step_flows, step_sums
+
+    scenario = default_scenario()
+    totals, reuse = run_totals(series, 3600), {}
+    heat = heat_price_by_month_eur_per_mwh(scenario)
+    base = scenario.economics
+    for econ in (base, base.model_copy(update={"spot_price_factor": 1.3, "ppa_share": 0.4}),
+                 base.model_copy(update={"spot_price_factor": 0.7})):
+        fresh, reused = step_flows(econ, heat * 1.1, totals), step_flows(econ, heat * 1.1, totals, reuse)
+        assert list(fresh) == list(reused)
+        for k in fresh:
+            assert np.array_equal(fresh[k], reused[k]), k
+        assert step_sums(reused, reuse) == {k: float(v.sum()) for k, v in fresh.items()}
+    assert len([k for k in reuse if k != "sums"]) == 2  # two distinct sets of unpriced inputs
