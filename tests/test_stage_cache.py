@@ -194,6 +194,7 @@ def test_a_warm_rerun_leaves_the_job_tables_unread_until_asked(base, warm_dir):
     econ = changed(base, economics={"finance": {"wacc": base.economics.finance.wacc + 0.02}})
     warm = simulate(econ, cache=cache)
     assert warm.tables.deferred("jobs") and warm.tables.deferred("placements")
+    assert "jobs" in warm.tables and warm.tables.deferred("jobs")  # asking whether it is there does not read it
     assert "job-kpis" in cache.hits
     assert hashes(warm) == hashes(simulate(econ))
     assert not warm.tables.deferred("jobs")

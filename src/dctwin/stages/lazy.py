@@ -61,6 +61,9 @@ class Tables(MutableMapping):
     def __len__(self) -> int:
         return len(self._tables)
 
+    def __contains__(self, name: object) -> bool:  # Mapping's own would read a deferred table to answer
+        return name in self._tables
+
     def deferred(self, name: str) -> bool:
         return isinstance(self._tables.get(name), Lazy)
 
