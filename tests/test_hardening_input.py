@@ -134,3 +134,52 @@ def test_errors_never_quote_lines_of_the_file(tmp_path, cli):
     p.write_text(f"extends: {secret}\nname: x\n")
     proc = cli("scenario", "validate", str(p))
     assert proc.returncode == 2 and "SECRETHASH" not in proc.stderr
+
+
+@pytest.mark.parametrize("start", ["2027-13-01", "2027-02-29", "2027-02-30"])
+def test_a_date_the_calendar_lacks_is_a_clear_error(tmp_path, start):
+    p = tmp_path / "s.yaml"
+    p.write_text(f"extends: borlange-2027\nname: p\nsimulation: {{start: {start}, duration_days: 1}}\n")
+    with pytest.raises(ScenarioError, match=f"line 3, column 21: '{start}' is not a valid date"):
+        load_scenario(p)
+
+
+@pytest.mark.parametrize("written", ["0600", "-0600", "15:00", "1:30.5"])
+def test_octal_and_base_60_numbers_are_refused_not_converted(tmp_path, written):
+    # YAML 1.1 reads 0600 as 384 and 15:00 as 900: a value that cannot be read exactly is refused
+    p = tmp_path / "s.yaml"
+    p.write_text(f"extends: borlange-2027\nname: p\nsite: {{elevation_m: {written}}}\n")
+    with pytest.raises(ScenarioError, match=f"ambiguous number '{written}'"):
+        load_scenario(p)
+
+
+@pytest.mark.parametrize("body,field", [
+    ("scheduler: {backfill_depth: true}\n", "scheduler.backfill_depth"),
+    ("site: {grid_connection_mw: true}\n", "site.grid_connection_mw"),
+])
+def test_a_bool_is_not_a_number(tmp_path, body, field):
+    with pytest.raises(ScenarioError, match=rf"{field}': expected a number, not true"):
+        load_scenario(_scenario(tmp_path, body))
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "../../etc/passwd", "x" * 5000])
+def test_an_unknown_site_time_zone_is_refused(tmp_path, zone):
+    with pytest.raises(ScenarioError, match="site.timezone': unknown time zone"):
+        load_scenario(_scenario(tmp_path, f"site: {{timezone: '{zone}'}}\n"))
+
+
+@pytest.mark.parametrize("body,problem", [
+    ("phases: [{name: a, start: 2027-01-01, racks: [{platform: vr-nvl72, count: 0}], power_envelope_mw: 23}]\n",
+     "no racks are online"),
+    ("phases: [{name: a, start: 2030-01-01, racks: [{platform: vr-nvl72, count: 3}], power_envelope_mw: 23}]\n",
+     "no racks are online"),
+    ("simulation: {duration_days: 1.0e-9}\n", "shorter than one step"),
+    ("simulation: {start: 0001-01-01}\n", "start year 1 is outside 1900-2200"),
+    ("simulation: {start: 9999-12-31}\n", "start year 9999 is outside 1900-2200"),
+])
+def test_validate_refuses_a_span_run_cannot_simulate(tmp_path, cli, body, problem):
+    # `run` refused these (or crashed, year 9999) while `scenario validate` said "valid"
+    p = tmp_path / "s.yaml"
+    p.write_text("extends: borlange-2027\nname: p\n" + body, encoding="utf-8")
+    proc = cli("scenario", "validate", str(p))
+    assert proc.returncode == 2 and problem in proc.stderr and "Traceback" not in proc.stderr

@@ -168,3 +168,28 @@ def test_heat_pumps_pay_only_when_heat_is_worth_more_than_their_power(base):
     assert dear.heat_pump_mw > 0
     assert dear.heat_sold_mwh_per_year <= site.heat_cap_mwh_m.sum() + 1e-6   # never more than the network takes
     assert dear.cost_eur_per_year < cheap.cost_eur_per_year                  # selling heat lowers the annual cost
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("min_training_pflops: 1\nbudget_eur: 1\nbudget_eur: 2\n", "duplicate key 'budget_eur'"),
+    (b"min_training_pflops: 1 # caf\xe9\n", "not UTF-8"),
+    ("min_training_pflops: 1\nbudget_eur: 2027-02-30\n", "is not a valid date"),
+    ("min_training_pflops: 1\nbudget_eur: 0700\n", "ambiguous number"),
+])
+def test_a_constraints_file_is_read_exactly_or_refused(tmp_path, text, problem):
+    from dctwin.plan.constraints import load_constraints
+
+    p = tmp_path / "c.yaml"
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(InputError, match=problem):
+        load_constraints(p)
+
+
+def test_a_constraints_error_does_not_echo_another_files_line(tmp_path):
+    from dctwin.plan.constraints import load_constraints
+
+    p = tmp_path / "shadow"
+    p.write_text("root:x:0:0: s3cr3t-hash\n")
+    with pytest.raises(InputError) as exc:
+        load_constraints(p)
+    assert "s3cr3t" not in str(exc.value) and "x:0:0" not in str(exc.value)

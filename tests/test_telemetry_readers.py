@@ -147,3 +147,11 @@ def test_an_unmatched_source_lists_what_the_file_has(tmp_path):
     p = _csv(tmp_path, "time,power\n2027-01-01T00:00:00Z,1\n")
     with pytest.raises(InputError, match=r"no series.*allowed: power"):
         read_telemetry([p], _map())
+
+
+def test_a_time_zone_name_too_long_for_a_file_name_is_refused_cleanly():
+    # ZoneInfo raised OSError (file name too long): a traceback instead of the mapping's error
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        TelemetryMap.model_validate({"naive_timezone": "x" * 5000, "series": {}})

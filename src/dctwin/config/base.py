@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 __all__ = ["Section", "MAX_ABS_NUMBER", "MIN_ABS_NUMBER"]
 
@@ -41,6 +41,17 @@ class Section(BaseModel):
         allow_inf_nan=False,
         use_attribute_docstrings=False,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """``step_s: true`` is not the number 1: a bool is refused where a number is expected."""
+        if isinstance(value, bool) and info.field_name in cls.model_fields:
+            ann = cls.model_fields[info.field_name].annotation
+            kinds = set(get_args(ann)) | {ann}
+            if bool not in kinds and kinds & {int, float}:
+                raise ValueError(f"expected a number, not {str(value).lower()}")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 from dctwin.catalog import load_catalog
@@ -22,6 +23,7 @@ def _is_file(path) -> bool:
 def check_scenario(scenario: Scenario, source: str) -> None:
     """Raise ScenarioError on the first cross-field problem."""
     _check_racks(scenario, source)
+    _check_online(scenario, source)
     _check_cooling(scenario, source)
     _check_input_files(scenario, source)
     _check_paths_exist(scenario, source)
@@ -58,6 +60,17 @@ def _check_racks(scenario: Scenario, source: str) -> None:
                 value=phase.power_envelope_mw,
                 allowed=f">= {installed_kw / 1000.0:.1f} MW, or fewer racks",
             )
+
+
+def _check_online(scenario: Scenario, source: str) -> None:
+    """Some racks are online at a step of the span (what `run` needs), so `scenario validate` refuses it too."""
+    sim = scenario.simulation
+    last_step = dt.datetime.combine(sim.start, dt.time()) + dt.timedelta(seconds=(sim.n_steps - 1) * sim.step_s)
+    if not any(g.count > 0 and dt.datetime.combine(p.start, dt.time()) <= last_step
+               for p in scenario.phases for g in p.racks):
+        raise ScenarioError("no racks are online during the simulated span", file=source, field="phases",
+                            allowed="a phase with racks (count > 0) starting before simulation.start + "
+                            "simulation.duration_days")
 
 
 def _check_cooling(scenario: Scenario, source: str) -> None:

@@ -86,6 +86,39 @@ class _CountingLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+    def construct_yaml_int(self, node):  # type: ignore[override]
+        _refuse_ambiguous_number(node)
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node):  # type: ignore[override]
+        _refuse_ambiguous_number(node)
+        return super().construct_yaml_float(node)
+
+    def construct_yaml_timestamp(self, node):  # type: ignore[override]
+        """A date the calendar does not have (2027-02-30) is a clear error, not a traceback."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{node.value[:40]}' is not a valid date or time", node.start_mark) from None
+
+
+# YAML 1.1 reads 0600 as octal (384) and 15:00 as base 60 (900): a number written so cannot be read exactly
+_AMBIGUOUS_NUMBER = re.compile(r"[-+]?0[0-9_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+
+
+def _refuse_ambiguous_number(node: yaml.ScalarNode) -> None:
+    if _AMBIGUOUS_NUMBER.fullmatch(node.value):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"ambiguous number '{node.value[:40]}' (YAML reads a leading 0 as octal and a colon as "
+            "base 60); write it without the leading zero or quote it", node.start_mark)
+
+
+for _tag, _fn in (("int", _CountingLoader.construct_yaml_int), ("float", _CountingLoader.construct_yaml_float),
+                  ("timestamp", _CountingLoader.construct_yaml_timestamp)):
+    _CountingLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _fn)
+
+
 def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:
     """Nodes ``node`` expands to once aliases are copied out, memoised per node so bombs cost no more
     than their text; a node that contains itself through an alias is refused."""
@@ -109,8 +142,21 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> i
     return n
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Read one YAML mapping safely, or raise ScenarioError naming the file."""
+def read_yaml(path: Path, what: str = "a scenario") -> dict[str, Any]:
+    """Read one YAML mapping safely, or raise ScenarioError naming the file (``what`` names the document)."""
+    data = read_yaml_document(path)
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{what} must be a YAML mapping", file=str(path), value=type(data).__name__, allowed="key: value pairs"
+        )
+    bad = [k for k in data if not isinstance(k, str)]
+    if bad:
+        raise ScenarioError("keys must be strings", file=str(path), value=bad[0])
+    return data
+
+
+def read_yaml_document(path: Path) -> Any:
+    """Read one YAML document of any shape safely (size cap, UTF-8, no duplicate keys, no alias bombs)."""
     from dctwin.errors import InputError
     from dctwin.safeio import read_input_bytes
 
@@ -142,13 +188,6 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ScenarioError(f"malformed YAML{where}: {problem}", file=str(path)) from None
     except RecursionError:
         raise ScenarioError("YAML nested too deeply", file=str(path)) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            "a scenario must be a YAML mapping", file=str(path), value=type(data).__name__, allowed="key: value pairs"
-        )
-    bad = [k for k in data if not isinstance(k, str)]
-    if bad:
-        raise ScenarioError("keys must be strings", file=str(path), value=bad[0])
     return data
 
 

@@ -34,6 +34,19 @@ class SimulationConfig(Section):
             raise ValueError(f"step_s ({v}) must divide 86400 s evenly, e.g. 60, 300, 900, 1800 or 3600")
         return v
 
+    @field_validator("start")
+    @classmethod
+    def _start_year(cls, v: dt.date) -> dt.date:
+        if not 1900 <= v.year <= 2200:  # the same years every timestamp reader accepts (dctwin.timeparse)
+            raise ValueError(f"start year {v.year} is outside 1900-2200")
+        return v
+
+    @model_validator(mode="after")
+    def _at_least_one_step(self) -> SimulationConfig:
+        if self.n_steps < 1:
+            raise ValueError(f"duration_days ({self.duration_days:g}) is shorter than one step of {self.step_s} s")
+        return self
+
     @model_validator(mode="after")
     def _subminute_steps_for_short_spans(self) -> SimulationConfig:
         if self.step_s < 60 and self.duration_days > MAX_SUBMINUTE_DAYS:

@@ -180,6 +180,17 @@ class SiteConfig(Section):
     grid: GridConfig = Field(default_factory=GridConfig)
     heat_demand: HeatDemandConfig = Field(default_factory=HeatDemandConfig)
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
+            raise ValueError(f"unknown time zone {v[:60]!r} (use an IANA name such as Europe/Stockholm)") from None
+        return v
+
     @field_validator("country")
     @classmethod
     def _country_known(cls, v: str) -> str:

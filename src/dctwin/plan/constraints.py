@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from dctwin.config.base import Section
@@ -46,17 +45,18 @@ class PlanConstraints(Section):
 
 def load_constraints(path: str | Path) -> PlanConstraints:
     """Read a constraints YAML file; bad content raises InputError naming the field."""
+    from dctwin.config.load import _field_path, read_yaml
+
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read constraints: {exc}", file=str(p)) from None
-    if not isinstance(data, dict):
-        raise InputError("constraints must be a YAML mapping", file=str(p))
+    if not p.is_file():
+        raise InputError("constraints file not found", file=str(p), allowed="a YAML file")
+    # one reader for every YAML a user gives: size cap, UTF-8, duplicate keys and unreadable dates refused
+    data = read_yaml(p, what="constraints")
     try:
         return PlanConstraints.model_validate(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        field = ".".join(str(x) for x in err["loc"])
+        field = _field_path(tuple(err["loc"]))  # a key that is not a field name (a line of another file) is not echoed
+        echo = field and "<key" not in field
         raise InputError(err["msg"].removeprefix("Value error, "), file=str(p), field=field or None,
-                         value=err.get("input") if field else None) from None
+                         value=err.get("input") if echo else None) from None

@@ -88,8 +88,8 @@ class TelemetryMap(Section):
         if zone is not None:
             try:
                 ZoneInfo(zone)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {zone!r} (use an IANA name such as UTC or Europe/Stockholm)") \
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
+                raise ValueError(f"unknown time zone {zone[:60]!r} (use an IANA name such as UTC or Europe/Stockholm)") \
                     from None
         return zone
 
@@ -112,7 +112,7 @@ class TelemetryMap(Section):
 def read_mapping(path: str | Path) -> TelemetryMap:
     """Parse and check a mapping file; any problem is an ``InputError`` naming the file and field."""
     file = str(path)
-    data = read_yaml(Path(path))
+    data = read_yaml(Path(path), what="a telemetry mapping")
     try:
         return TelemetryMap.model_validate(data)
     except ValidationError as exc:
