@@ -151,3 +151,55 @@ def test_the_loser_of_two_concurrent_runs_into_one_out_gets_a_clear_error(tmp_pa
     assert codes[0][0] == 0 and codes[1][0] == 2, codes
     assert "Traceback" not in codes[1][1] and "never overwrites" in codes[1][1]
     assert read_manifest(out) and sorted(p.name for p in tmp_path.iterdir()) == ["r", "s.yaml"]
+
+
+JOBS = "submit_s,gpus,duration_s,kind\n0,8,3600,batch\n60,4,1800,finetune\n"
+
+
+def _outputs_into(target, tmp_path):
+    """Every command that writes where the user says, pointed at ``target``."""
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(JOBS)
+    sweep = tmp_path / "sw.yaml"
+    sweep.write_text("name: s\noverrides: {simulation: {duration_days: 1, step_s: 3600}}\n")
+    return {"schema": ("scenario", "schema", "-o", str(target)),
+            "fit": ("workload", "fit", str(jobs), "-o", str(target)),
+            "figure": ("workload", "fit", str(jobs), "-o", str(tmp_path / "p.yaml"), "--figure", str(target)),
+            "sweep": ("sweep", str(sweep), "-o", str(target), "-q"),
+            "plan": ("plan", "--min-training-pflops", "1", "-o", str(target))}
+
+
+@pytest.mark.parametrize("what", ["schema", "fit", "figure", "sweep", "plan"])
+def test_no_command_writes_into_a_finished_run(run_dir, tmp_path, cli, what):
+    # `scenario schema -o RUN/manifest.json` and `workload fit -o` overwrote the manifest; a sweep replaced report.html
+    copy = tmp_path / "r"
+    shutil.copytree(run_dir, copy)
+    target = copy if what in ("sweep", "plan") else copy / ("report.html" if what == "figure" else "manifest.json")
+    before = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()}
+    proc = cli(*_outputs_into(target, tmp_path)[what])
+    assert proc.returncode == 2 and "inside a run directory" in proc.stderr, proc.stderr
+    assert {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()} == before
+    assert read_manifest(copy)
+
+
+@pytest.mark.parametrize("what,problem", [("schema", "not a regular file"), ("fit", "not a regular file"),
+                                          ("sweep", "not a folder"), ("plan", "not a folder")])
+def test_an_output_path_of_the_wrong_kind_is_a_clear_error(tmp_path, cli, what, problem):
+    target = tmp_path / ("f" if what in ("sweep", "plan") else "d")
+    target.mkdir() if what in ("schema", "fit") else target.write_text("x")
+    proc = cli(*_outputs_into(target, tmp_path)[what])
+    assert proc.returncode == 2 and problem in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_figure_of_another_type_is_refused_before_the_fit(tmp_path, cli):
+    proc = cli(*_outputs_into(tmp_path / "fig.html", tmp_path)["figure"])
+    assert proc.returncode == 2 and "unsupported output file type" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_sweep_is_not_written_among_other_files(tmp_path, cli):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("precious")
+    proc = cli(*_outputs_into(folder, tmp_path)["sweep"])
+    assert proc.returncode == 2 and "holds no sweep" in proc.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["thesis.tex"]

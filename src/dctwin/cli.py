@@ -160,8 +160,9 @@ def scenario_schema(path: Path | None = typer.Option(None, "--out", "-o", help="
     if path is None:
         typer.echo(text, nl=False)
     else:
-        path.write_text(text, encoding="utf-8")
-        out.print(f"wrote {path}")
+        from dctwin.safeout import write_output_text
+
+        out.print(f"wrote {write_output_text(path, text)}")
 
 
 # ---------------------------------------------------------------- catalog

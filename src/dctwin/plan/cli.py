@@ -29,7 +29,9 @@ def plan(scenario_ref: str, cons: PlanConstraints, out: Path, *, simulate: bool 
     from dctwin.plan.model import _limits
     from dctwin.plan.output import confirm_by_simulation, write_outputs
     from dctwin.plan.pareto import pareto_front
+    from dctwin.safeout import check_output_folder
 
+    check_output_folder(out)  # a file, or a folder inside a run, is refused before the solve
     base = load_scenario(scenario_ref)
     chosen, front, designs = pareto_front(base, cons)
     grid = cons.grid_connection_mw or base.site.grid_connection_mw

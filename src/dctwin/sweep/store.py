@@ -36,8 +36,20 @@ class SweepStore:
         """Create the folder, or check that an existing one belongs to the same sweep."""
         plan = {"runs": [r.run_id for r in runs], "spec": spec_text}
         plan_path = self.root / "plan.json"
+        from dctwin.safeout import check_output_folder
+
+        check_output_folder(self.root)  # a file, a run directory or a folder inside one is refused
+        if not plan_path.exists() and any(self.root.iterdir()):
+            raise InputError("folder exists and holds no sweep; dctwin does not write a sweep among other files",
+                             file=str(self.root), field="--out", allowed="a new or empty folder, or a sweep's folder")
         if plan_path.exists() and not fresh:
-            old = json.loads(plan_path.read_text(encoding="utf-8"))
+            try:
+                old = json.loads(plan_path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                old = None
+            if not isinstance(old, dict):
+                raise InputError("plan.json of this sweep folder is unreadable; use --fresh or another --out",
+                                 file=str(plan_path))
             if old.get("runs") != plan["runs"]:
                 raise InputError("this sweep folder holds a different sweep; use another --out or --fresh",
                                  file=str(self.root))

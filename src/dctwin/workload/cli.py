@@ -48,6 +48,7 @@ def _fit_requests(trace: Path, out_path: Path | None, console: Console) -> None:
     """Inference profile of a request or QPS log: rate, shape, bursts, token mixes."""
     import yaml
 
+    from dctwin.safeout import write_output_text
     from dctwin.workload.inference_fit import fit_inference_profile
 
     doc = fit_inference_profile(trace)
@@ -60,8 +61,8 @@ def _fit_requests(trace: Path, out_path: Path | None, console: Console) -> None:
         t.add_row(name, str(len(m["weights"])), *[f"{m[s][k]:,.0f}" for k in ("p50", "p90", "mean")
                                                   for s in ("log", "model")])
     console.print(t)
-    dest = out_path or trace.with_name(trace.name.split(".")[0] + ".inference.yaml")
-    dest.write_text(yaml.safe_dump(doc, sort_keys=False, width=120), encoding="utf-8")
+    dest = write_output_text(out_path or trace.with_name(trace.name.split(".")[0] + ".inference.yaml"),
+                             yaml.safe_dump(doc, sort_keys=False, width=120))
     console.print(f"{doc['requests_per_s']:.3f} requests/s over {doc['source']['span_h']:.2f} h; peak-to-trough "
                   f"{doc['peak_to_trough'] or 'not fitted'}; profile: {dest}", markup=False, highlight=False)
 
@@ -81,11 +82,16 @@ def fit(
     import yaml
 
     from dctwin.safeio import read_once
+    from dctwin.safeout import check_output_file, write_output_text
     from dctwin.workload.formats import read_trace
     from dctwin.workload.goodness import fit_report, write_figure
     from dctwin.workload.profile import fit_profile
 
     console = Console(width=160)
+    if out_path is not None:  # outputs checked before the fit: never into a run, a folder or an unknown type
+        check_output_file(out_path)
+    if figure is not None:
+        check_output_file(figure, "--figure", suffixes=(".png",))
     with read_once():  # the log is opened once: what is parsed is what the profile's SHA-256 names
         if fmt in ("auto", "requests") and _is_request_log(trace):
             _fit_requests(trace, out_path, console)
@@ -99,11 +105,11 @@ def fit(
                                    **{f"{k}_log_s": round(r["log"][k], 2) for k in ("p50", "p90", "p99", "mean")},
                                    **{f"{k}_fit_s": round(r["model"][k], 2) for k in ("p50", "p90", "p99", "mean")}}
                                   for r in report["rows"]]
-    dest = out_path or trace.with_name(trace.name.split(".")[0] + ".profile.yaml")
-    dest.write_text(yaml.safe_dump(profile, sort_keys=False, width=120), encoding="utf-8")
+    dest = write_output_text(out_path or trace.with_name(trace.name.split(".")[0] + ".profile.yaml"),
+                             yaml.safe_dump(profile, sort_keys=False, width=120))
     console.print(_table(report))
     if hours:
         console.print(_hours(report))
-    fig = write_figure(log, profile, report, figure or dest.with_suffix(".png"))
+    fig = write_figure(log, profile, report, check_output_file(figure or dest.with_suffix(".png"), "--figure"))
     console.print(f"{len(log.jobs):,} jobs ({log.format}); profile: {dest}; figure: {fig}", markup=False,
                   highlight=False)
