@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
+from dctwin.errors import ScenarioError
 from dctwin.sweep import expand_sweep, load_sweep
 from dctwin.sweep.runner import gather
 from dctwin.sweep.store import SweepStore
@@ -119,3 +122,19 @@ def _state(pid: int) -> str:
         return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+def test_a_field_the_sweep_sets_itself_is_refused_not_ignored(tmp_path):
+    # the seed axis ran every point with seed_start; a name axis or override was overwritten by the run name
+    for extra in ("axes: [{field: simulation.seed, values: [1, 2]}]",
+                  "overrides: {simulation: {duration_days: 1, seed: 7}}",
+                  "axes: [{field: name, values: [a, b]}]"):
+        p = _sweep(tmp_path, f"name: s\nbase: borlange-2027\n{extra}\n")
+        with pytest.raises(ScenarioError, match="cannot be set by a sweep"):
+            load_sweep(p)
+
+
+def test_one_and_one_point_zero_are_one_axis_value(tmp_path):
+    p = _sweep(tmp_path, "name: s\nbase: borlange-2027\naxes: [{field: site.elevation_m, values: [1, 1.0]}]\n")
+    with pytest.raises(ScenarioError, match="values must be distinct"):
+        load_sweep(p)

@@ -37,7 +37,8 @@ class Axis(Section):
     @field_validator("values")
     @classmethod
     def _distinct(cls, values: list[Any]) -> list[Any]:
-        seen = [json.dumps(v, sort_keys=True, default=str) for v in values]
+        seen = [json.dumps(float(v) if isinstance(v, float) or (type(v) is int and abs(v) < 2**53) else v,
+                           sort_keys=True, default=str) for v in values]  # 1 and 1.0 are one value
         if len(set(seen)) != len(seen):
             raise ValueError("values must be distinct (a repeated value would give two runs the same id)")
         return values
@@ -61,6 +62,19 @@ class SweepSpec(Section):
     def _study_or_grid(self) -> SweepSpec:
         if self.uncertainty is not None and (self.axes or self.monte_carlo.repetitions > 1):
             raise ValueError("an uncertainty study takes no axes and no Monte Carlo repetitions")
+        return self
+
+    @model_validator(mode="after")
+    def _no_field_the_sweep_sets(self) -> SweepSpec:
+        """Each run's name and seed come from the sweep; an axis or override of them would be silently lost."""
+        sets = {"name": "each run is named by the sweep", "simulation.seed": "seeds come from monte_carlo.seed_start "
+                "(repetition r uses seed_start + r)"}
+        over = self.overrides.get("simulation")
+        given = [a.field for a in self.axes] + ["name"] * ("name" in self.overrides)
+        given += ["simulation.seed"] * (isinstance(over, dict) and "seed" in over)
+        for field in given:
+            if field in sets:
+                raise ValueError(f"'{field}' cannot be set by a sweep: {sets[field]}")
         return self
 
     @field_validator("axes")
@@ -125,7 +139,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError("sweep file not found", file=str(path))
-    data = read_yaml(path)
+    data = read_yaml(path, what="a sweep file")
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
