@@ -163,3 +163,9 @@ def test_empty_job_table_and_oversized_job():
     assert len(r.jobs) == 0 and r.series["gpus_busy_inference"].tolist() == [3.0] * 8
     r = run_small([{"submit_s": 0, "gpus": 9}], gpus=8, n_steps=8)
     assert r.jobs["state"].tolist() == ["cancelled"]     # larger than the whole fleet
+
+
+def test_a_job_of_a_hundred_billion_gpus_is_cancelled_not_a_memory_error():
+    # the job-size lookup table was sized by the largest job: 1e11 GPUs asked for 745 GiB
+    r = run_small([dict(gpus=8), dict(gpus=100_000_000_000, submit_s=60.0)], gpus=64, failures=True)
+    assert len(r.jobs) == 2

@@ -275,3 +275,33 @@ def test_csv_round_trip_property(tmp_path):
         pd.testing.assert_frame_equal(read_job_table(path), src)
 
     check()
+
+
+def test_a_row_longer_than_the_header_is_refused_not_shifted(tmp_path):
+    # pandas took the extra first field as the index: submit 8, gpus 3600, duration 5
+    p = tmp_path / "jobs.csv"
+    p.write_text("submit_s,gpus,duration_s\n0,8,3600,5\n")
+    with pytest.raises(InputError, match="more fields than the header"):
+        read_job_table(p)
+
+
+@pytest.mark.parametrize("col,values", [
+    ("gpus", [True]), ("gpus", ["8"]), ("submit_s", pd.to_datetime(["2027-01-01"])),
+    ("duration_s", pd.to_timedelta(["1h"])),
+])
+def test_parquet_columns_of_other_types_are_not_turned_into_numbers(tmp_path, col, values):
+    df = pd.DataFrame({"submit_s": [0.0], "gpus": [8], "duration_s": [3600.0]})
+    df[col] = values
+    df.to_parquet(tmp_path / "jobs.parquet")
+    with pytest.raises(InputError, match=f"'{col}': column holds no numbers"):
+        read_job_table(tmp_path / "jobs.parquet")
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_job_table_without_jobs_is_refused(tmp_path, kind):
+    df = pd.DataFrame({"submit_s": pd.Series([], dtype=float), "gpus": pd.Series([], dtype="int64"),
+                       "duration_s": pd.Series([], dtype=float)})
+    p = tmp_path / f"jobs.{kind}"
+    df.to_csv(p, index=False) if kind == "csv" else df.to_parquet(p)
+    with pytest.raises(InputError, match="has no jobs"):
+        read_job_table(p)

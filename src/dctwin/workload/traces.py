@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import warnings
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -75,7 +76,12 @@ def _read_table(path: str | Path, *, parquet_ok: bool = False) -> tuple[pd.DataF
     try:
         if is_parquet:
             return _parquet_frame(raw), file, False
-        return pd.read_csv(raw, dtype=str, keep_default_na=False, na_values=[""]), file, True
+        with warnings.catch_warnings():  # a row longer than the header shifted every column by one: refused
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(raw, dtype=str, keep_default_na=False, na_values=[""], index_col=False), file, True
+    except pd.errors.ParserWarning:
+        raise InputError("a line has more fields than the header", file=file,
+                         allowed="as many comma-separated fields on every line as in the header") from None
     except pd.errors.EmptyDataError:
         raise InputError("file is empty", file=file) from None
     except pd.errors.ParserError as exc:
@@ -116,6 +122,10 @@ def _numbers(df: pd.DataFrame, col: str, file: str, is_csv: bool, *, integer: bo
              minimum: float | None = None, required: bool = True) -> np.ndarray:
     """Column ``col`` as float64 (or int64), raising on the first blank, non-numeric or out-of-range cell."""
     raw = df[col]
+    if not is_csv and (raw.dtype == bool or not pd.api.types.is_numeric_dtype(raw)) and raw.notna().any():
+        # a Parquet column of times, durations, booleans or text is not silently turned into a number
+        raise InputError("column holds no numbers", file=file, field=col, value=str(raw.dtype),
+                         allowed="a numeric column (integer or floating point)")
     vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
     blank = raw.isna().to_numpy()
     badnum = np.isnan(vals) & ~blank
@@ -294,6 +304,8 @@ def read_job_table(path: str | Path) -> pd.DataFrame:
     """
     df, file, is_csv = _read_table(path, parquet_ok=True)
     _need_columns(df, _REQUIRED, file)
+    if df.empty:
+        raise InputError("the job table has no jobs (a header only)", file=file, allowed="at least one job row")
     extra = [c for c in df.columns if c not in JOB_COLUMNS and c not in OPTIONAL_COLUMNS]
     if extra:
         raise InputError("unknown column", file=file, field=str(extra[0]),
