@@ -103,3 +103,28 @@ def test_check_cases_are_listed_apart_from_calibration():
            "llama3-405b-strong-scaling-8192-to-16384"]
     roles = [r.case.role for r in run_cases(select_cases(load_cases(), case_ids=ids))]
     assert roles == ["check", "check", "calibration", "calibration"]
+
+
+CASE = "{id: x, title: t, source: {title: a, url: 'https://x'}, tolerance_rel: 0.1, unit: u, published: 1"
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("a: 1\n", "YAML list of cases"),
+    ("- a\n", "YAML list of cases"),
+    ("{a: [", "malformed YAML"),
+    (f"- {CASE}}}\n", r"\[0\].measure': missing"),
+    (f"- {CASE}, measure: training_tflops_per_gpu, params: {{nope: 1}}}}\n", "unknown parameter of the measure"),
+    (f"- {CASE.replace('published: 1', 'published: abc')}, measure: training_tflops_per_gpu}}\n",
+     r"\[0\].published': expected a finite number"),
+    (f"- {CASE}, measure: training_tflops_per_gpu, measure: x}}\n", "duplicate key 'measure'"),
+])
+def test_a_bad_cases_file_is_refused_before_any_case_runs(tmp_path, text, problem):
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    with pytest.raises(InputError, match=problem):
+        load_cases(p)
+
+
+def test_a_missing_cases_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="cases file not found"):
+        load_cases(tmp_path / "nope.yaml")

@@ -95,11 +95,19 @@ class CaseResult:
 
 def load_cases(path: Path | None = None) -> list[Case]:
     """The built-in cases, or those in ``path``; each needs a source title and URL."""
-    text = (Path(path).read_text(encoding="utf-8") if path else
-            (resources.files("dctwin.validate") / "data" / "cases.yaml").read_text(encoding="utf-8"))
-    docs = yaml.safe_load(text) or []
+    if path:
+        from dctwin.config.load import read_yaml_document
+
+        if not Path(path).is_file():
+            raise InputError("cases file not found", file=str(path), field="--cases", allowed="a YAML file")
+        docs = read_yaml_document(Path(path)) or []
+    else:
+        docs = yaml.safe_load((resources.files("dctwin.validate") / "data" / "cases.yaml").read_text(encoding="utf-8"))
+    if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
+        raise InputError("a cases file is a YAML list of cases, each a mapping", file=str(path or "cases.yaml"))
     cases = []
     for i, d in enumerate(docs):
+        _check_case_fields(d, i, str(path or "cases.yaml"))
         src = d.get("source", {})
         if not src.get("title") or not str(src.get("url", "")).startswith("http"):
             raise InputError("every case needs source.title and an http(s) source.url", file=str(path or "cases.yaml"),
@@ -121,6 +129,30 @@ def load_cases(path: Path | None = None) -> list[Case]:
                           bound=d.get("bound"), fast=bool(d.get("fast", True)), role=role,
                           known_gap=d.get("known_gap")))
     return cases
+
+
+def _check_case_fields(d: dict, i: int, file: str) -> None:
+    """Keys, types and measure parameters of one case, so a bad cases file is refused before any case runs."""
+    import inspect
+
+    for key in ("id", "title", "unit", "measure"):
+        if not isinstance(d.get(key), str) or not d[key]:
+            raise InputError("missing or not text", file=file, field=f"[{i}].{key}", value=d.get(key))
+    if not isinstance(d.get("source", {}), dict) or not isinstance(d.get("params", {}), dict):
+        raise InputError("source and params must be mappings", file=file, field=f"[{i}]")
+    for key in ("published", "tolerance_rel"):
+        v = d.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)):
+            raise InputError("expected a finite number", file=file, field=f"[{i}].{key}", value=v)
+    fn = MEASURES.get(d["measure"])
+    if fn is None:
+        return  # reported as an unknown measure by the caller
+    params = inspect.signature(fn).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(d.get("params", {})) - set(params))
+        if unknown:
+            raise InputError("unknown parameter of the measure", file=file, field=f"[{i}].params", value=unknown,
+                             allowed=", ".join(params) or "none")
 
 
 def run_case(case: Case) -> CaseResult:
