@@ -38,7 +38,6 @@ PENDING, QUEUED, RUNNING, RESTARTING, DONE, FAILED, CANCELLED = range(7)
 EV_END, EV_FAIL, EV_RESUME, EV_REPAIR = range(4)
 _INF = math.inf
 _DRAW_CHUNK = 1 << 14
-_MAX_SIZE_TABLE = 1 << 22  # largest job size [GPUs] looked up by table (32 MB); larger ones sort instead
 
 
 class Engine:
@@ -187,14 +186,12 @@ class Engine:
         ``resume_wall`` replaces a job's entries for its next segment once it is stopped)."""
         g = np.asarray(self.gpus, dtype=np.int64)
         d = np.asarray(self.rem, dtype=np.float64)
-        if g.size and int(g.max()) > _MAX_SIZE_TABLE:  # a job of 1e11 GPUs (cancelled later) must not size a table
-            sizes, inverse = np.unique(g, return_inverse=True)
-            tau = np.array([self.tau(int(x)) for x in sizes])[inverse]
-        elif g.size:  # a lookup table by job size: O(n), where np.unique(return_inverse) sorts every job
-            sizes = np.flatnonzero(np.bincount(g))
-            by_size = np.zeros(int(sizes[-1]) + 1)
-            by_size[sizes] = [self.tau(int(x)) for x in sizes]
-            tau = by_size[g]
+        if g.size:  # a lookup table by job size: O(n), where np.unique(return_inverse) sorts every job ...
+            table = g.max() <= 1 << 22  # ... unless a job of 1e11 GPUs (cancelled later) would size a 745 GiB table
+            sizes, inverse = (np.flatnonzero(np.bincount(g)), g) if table else np.unique(g, return_inverse=True)
+            by_size = np.zeros(int(sizes[-1]) + 1 if table else sizes.size)
+            by_size[sizes if table else slice(None)] = [self.tau(int(x)) for x in sizes]
+            tau = by_size[inverse]
         else:
             tau = np.zeros(0)
         with np.errstate(invalid="ignore", divide="ignore"):

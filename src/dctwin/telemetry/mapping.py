@@ -89,8 +89,8 @@ class TelemetryMap(Section):
             try:
                 ZoneInfo(zone)
             except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
-                raise ValueError(f"unknown time zone {zone[:60]!r} (use an IANA name such as UTC or Europe/Stockholm)") \
-                    from None
+                raise ValueError(f"unknown time zone {zone[:60]!r} (use an IANA name such as UTC or "
+                                 "Europe/Stockholm)") from None
         return zone
 
     @model_validator(mode="after")
