@@ -195,3 +195,40 @@ def test_low_disk_refuses_new_runs(runs, tmp_path):
     r = c.post("/runs", data={**_default_form(c), "run_name": "no-room"}, follow_redirects=False)
     assert r.status_code == 422 and "MB free" in r.text
     assert c.get("/api/jobs").json() == []
+
+
+@pytest.mark.parametrize("body,problem", [
+    ('{"racks": 10, "duration_days": 2, "policy": "fifo", "seed": 7}', "unknown field 'seed'"),
+    ('{"racks": 10, "racks": 5000, "duration_days": 2, "policy": "fifo"}', "no key twice"),
+])
+def test_an_api_field_the_form_would_ignore_or_overwrite_is_refused(client, body, problem):
+    # `seed` was accepted and ignored (202); a key given twice kept its last value
+    token = _token(client)
+    r = client.post("/api/runs", content=body, headers={"x-csrf-token": token, "content-type": "application/json"})
+    assert r.status_code == 400 and problem in r.json()["detail"]
+
+
+def _serve_exit(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dctwin", "serve", "--runs", str(tmp_path), *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("args,problem", [
+    (("--port", "70000"), "not a TCP port"),
+    (("--port", "-1"), "not a TCP port"),
+    (("--host", "no such host", "--token", TOKEN, "--port", "0"), "cannot listen there"),
+])
+def test_serve_refuses_what_it_cannot_listen_on(tmp_path, args, problem):
+    proc = _serve_exit(tmp_path, *args)
+    assert proc.returncode == 2 and problem in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_on_a_busy_port_or_a_file_is_a_clear_error(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        proc = _serve_exit(tmp_path, "--port", str(s.getsockname()[1]))
+    assert proc.returncode == 2 and "cannot listen there" in proc.stderr
+    (tmp_path / "f").write_text("x")
+    proc = _serve_exit(tmp_path / "f", "--port", "0")
+    assert proc.returncode == 2 and "not a folder" in proc.stderr and "Traceback" not in proc.stderr

@@ -32,6 +32,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _check_listen(runs_dir: Path, host: str, port: int) -> None:
+    """The runs folder is a folder and host:port can be bound: a clear error here, not a traceback from the server."""
+    import socket
+
+    if not 0 <= port <= 65535:
+        raise InputError("not a TCP port", field="port", value=port, allowed="0 to 65535")
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise InputError("not a folder", file=str(runs_dir), field="runs", allowed="a folder of run directories")
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(addr)
+    except (OSError, UnicodeError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise InputError(f"cannot listen there: {why}", field="host", value=f"{host}:{port}",
+                         allowed="an address of this machine and a free port") from None
+
+
 def serve(runs_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
           live=None) -> None:
     """Run the dashboard until interrupted. Binding off loopback requires a token of 16+ characters."""
@@ -42,6 +61,7 @@ def serve(runs_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, token
                              allowed=f"127.0.0.1, or pass --token (at least {MIN_TOKEN_CHARS} characters)")
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         raise InputError("API token too short", field="token", allowed=f"at least {MIN_TOKEN_CHARS} characters")
+    _check_listen(Path(runs_dir), host, port)
     allowed = None
     if not token:  # loopback without a token: the loopback names, plus the address actually bound
         from dctwin.web.security import LOOPBACK_HOSTS

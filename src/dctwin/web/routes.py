@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import re
 import stat
@@ -207,12 +208,27 @@ def add_form_pages(app: FastAPI, d: Dashboard) -> None:
 
 
 def _api_body(body: Any) -> str | None:
-    """Why a JSON run request's body is refused, or None."""
+    """Why a JSON run request's body is refused, or None. A key the form does not know (``seed``, a typo)
+    is refused: it would be silently ignored."""
+    from dctwin.web.form import FIELDS
+
     if not isinstance(body, dict):
         return "body must be a JSON object"
     if any(isinstance(v, (dict, list)) for v in body.values()):
         return "body values must be strings or numbers"
+    known = {f.name for f in FIELDS} | {"policy", "run_name", "description"}
+    unknown = sorted(k for k in body if k not in known)
+    if unknown:
+        return f"unknown field {unknown[0][:40]!r}; allowed: {', '.join(sorted(known))}"
     return None
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object with a key given twice is refused (json keeps the last value silently)."""
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")
+    return dict(pairs)
 
 
 def add_api_routes(app: FastAPI, d: Dashboard) -> None:
@@ -248,11 +264,12 @@ def add_api_routes(app: FastAPI, d: Dashboard) -> None:
             if why:
                 return JSONResponse({"detail": f"refused: {why} (X-CSRF-Token header)"}, status_code=403)
         try:
-            body = await request.json()
+            body = json.loads(await request.body(), object_pairs_hook=_no_duplicate_keys)
         except TooLarge:
             raise
         except (ValueError, RecursionError):
-            return JSONResponse({"detail": "body must be a JSON object (not nested too deeply)"}, status_code=400)
+            return JSONResponse({"detail": "body must be a JSON object (not nested too deeply, no key twice)"},
+                                status_code=400)
         refused = _api_body(body)
         if refused:
             return JSONResponse({"detail": refused}, status_code=400)
