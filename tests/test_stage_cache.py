@@ -221,3 +221,15 @@ def test_a_damaged_deferred_part_is_rebuilt_when_read(base, how, tmp_path):
     again = StageCache(tmp_path)
     result = simulate(base, cache=again)
     assert hashes(result) == cold and "cluster#0" not in again.misses  # the rebuilt entry is whole again
+
+
+@pytest.mark.parametrize("where", ["file", "proc"])
+def test_a_cache_folder_that_cannot_be_written_is_a_clear_error(tmp_path, where):
+    # a file or /proc as --cache failed with NotADirectoryError / FileNotFoundError in the first stage
+    from dctwin.errors import InputError
+
+    root = tmp_path / "f" if where == "file" else Path("/proc")
+    if where == "file":
+        root.write_text("x")
+    with pytest.raises(InputError, match="--cache': cannot use the stage-cache folder"):
+        StageCache(root)

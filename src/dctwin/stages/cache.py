@@ -118,6 +118,23 @@ class NoCache:
         return ""
 
 
+def _check_writable(root: Path) -> None:
+    """``--cache`` names a folder this process can write (created if missing): a file, /proc or a read-only
+    place is a clear error before the run, not a traceback in its first stage."""
+    import tempfile
+
+    from dctwin.errors import InputError
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=root, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"cannot use the stage-cache folder: {exc.strerror}", file=str(root), field="--cache",
+                         allowed="a writable folder (created if missing)") from None
+
+
 class StageCache(NoCache):
     """Stage results kept under ``root/<stage>/<key>/``; ``hits`` and ``misses`` name the stages of this run."""
 
@@ -125,6 +142,7 @@ class StageCache(NoCache):
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        _check_writable(self.root)
         self.keys: dict[str, str] = {}
         self.hits: list[str] = []
         self.misses: list[str] = []
