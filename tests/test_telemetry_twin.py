@@ -142,3 +142,17 @@ def test_a_replay_is_its_own_kind_of_run(site, tmp_path):
     page = client.get("/runs/rep")
     assert page.status_code == 200 and "Rolling deviation and drift periods" in page.text
     assert client.get("/compare?run=rep&run=rep").status_code == 400
+
+
+def test_telemetry_options_a_user_gets_wrong_are_exit_2_not_tracebacks(site, cli, tmp_path):
+    # --start yesterday (DateParseError), --hosts '' (min() of an empty sequence), a parameter twice (TypeError)
+    _, d = site
+    tel = [str(d / "winter.csv"), "-m", str(d / "map.yaml")]
+    runs = [(("telemetry", "example", "-o", str(tmp_path / "ex"), "--start", "yesterday"), "not an ISO 8601 time"),
+            (("telemetry", "gpu-check", *tel, "--hosts", " , ", "--split", "2027-01-10T00:00:00Z"),
+             "give each host once"),
+            (("calibrate", "borlange-2027", *tel, "-o", str(tmp_path / "c.yaml"), "--params",
+              "ups_loss_scale,ups_loss_scale"), "give each parameter once")]
+    for args, problem in runs:
+        r = cli(*args)
+        assert r.returncode == 2 and problem in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)

@@ -89,6 +89,18 @@ def check(telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING) -> None:
               f"{tel.frame['time'].iloc[-1]}; quantities: {', '.join(c for c in tel.frame.columns if c != 'time')}")
     _print_quality(out, tel.quality)
 
+def _check_time(text: str, field: str) -> None:
+    """An ISO 8601 time (UTC when it has no offset), or InputError."""
+    import pandas as pd
+
+    from dctwin.errors import InputError
+
+    try:
+        pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise InputError("not an ISO 8601 time", field=field, value=text, allowed="e.g. 2027-07-05T00:00:00Z") from None
+
+
 @telemetry_app.command("example")
 def example(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to create (must not exist)."),
             days: float = typer.Option(14.0, min=1.0, max=366.0, help="Span [days]."),
@@ -106,6 +118,7 @@ def example(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to cre
     out, _ = _console()
     if out_dir.exists():
         raise InputError("folder exists; dctwin never overwrites it", file=str(out_dir), allowed="a new folder")
+    _check_time(start, "start")
     wide, _ = synthetic_telemetry(load_scenario(scenario), start, days, 300, EXAMPLE_TRUTH)
     out_dir.mkdir(parents=True)
     wide.to_csv(out_dir / "telemetry.csv", index=False)
@@ -139,6 +152,8 @@ def gpu_check(telemetry: list[Path] = _TELEMETRY, mapping: Path = _MAPPING,
         raise InputError("the split needs an offset (Z for UTC)", field="split", value=split)
     gpu = get_platform(packaged)
     names = tuple(h.strip() for h in hosts.split(",") if h.strip())
+    if not names or len(set(names)) != len(names):
+        raise InputError("give each host once", field="hosts", value=hosts, allowed="comma-separated host names")
     result = itside_check(telemetry, mapping, names, split_utc.tz_convert("UTC"), (gpu.gpu_idle_w, gpu.gpu_max_w),
                           label)
     _print_gpu_check(out, result, gpu.gpu_name)
@@ -215,6 +230,8 @@ def calibrate(scenario: str = typer.Argument(..., help="Scenario file or package
     sc = load_scenario(scenario)
     tel = read_telemetry(telemetry, mapping)
     names = [n.strip() for n in params.split(",") if n.strip()]
+    if len(set(names)) != len(names):
+        raise InputError("give each parameter once", field="params", value=params)
     result = calibrate_telemetry(sc, tel, names)
     write_calibrated_scenario(out_file, _base_ref(scenario, out_file), result)
     _print_calibration(out, result)
