@@ -97,3 +97,10 @@ def test_tables_come_from_the_manifest_only(run_dir, tmp_path):
     shutil.copy(copy / "jobs.parquet", copy / "planted.parquet")
     with pytest.raises(InputError, match="planted"):
         query(copy, "SELECT * FROM planted")
+
+
+def test_a_result_larger_than_the_memory_limit_is_refused_while_it_is_read(run_dir):
+    # the result frame was built outside DuckDB's limit: 30 million rows took 2 GB under --memory-mb 16
+    with pytest.raises(InputError, match="16 MB memory limit"):
+        query(run_dir, "SELECT * FROM range(30000000)", memory_mb=16, timeout_s=60)
+    assert len(query(run_dir, "SELECT * FROM range(300000)", memory_mb=16)) == 300_000

@@ -93,6 +93,23 @@ def _one_select(sql: str, names: list[str]) -> None:
                          allowed=allowed)
 
 
+def _fetch(result, memory_mb: int) -> pd.DataFrame:
+    """The result as one frame, read in chunks: a result larger than the memory limit is refused while it is read
+    (``.df()`` built the whole frame outside DuckDB's limit: 2 GB for 30 million rows under --memory-mb 16)."""
+    chunks, held = [], 0
+    while True:
+        chunk = result.fetch_df_chunk(vectors_per_chunk=64)
+        held += int(chunk.memory_usage(index=False, deep=True).sum())
+        if held > memory_mb * 2**20:
+            raise duckdb.OutOfMemoryException("result larger than the memory limit")
+        if len(chunk) == 0 and chunks:
+            break
+        chunks.append(chunk)
+        if len(chunk) == 0:
+            break
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
 def query(run_dir: str | Path, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S,
           memory_mb: int = DEFAULT_MEMORY_MB) -> pd.DataFrame:
     """Run one SELECT over the run's tables and return the result; interrupted after ``timeout_s`` [s]."""
@@ -104,7 +121,7 @@ def query(run_dir: str | Path, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S,
     try:
         _one_select(sql, names)
         timer.start()
-        return con.execute(sql).df()
+        return _fetch(con.execute(sql), memory_mb)
     except duckdb.InterruptException:
         raise InputError(f"query stopped after the {timeout_s:g} s time limit", file=str(run_dir), field="sql",
                          allowed="a cheaper query, or a longer --timeout") from None
