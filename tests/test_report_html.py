@@ -219,3 +219,17 @@ def test_report_figures_take_the_white_template_and_plotly_keeps_its_default():
     with pytest.raises(RuntimeError), white_figures():
         raise RuntimeError("a builder failed")
     assert pio.templates.default == before
+
+
+def test_a_table_planted_beside_a_run_is_not_read(run_dir, tmp_path):
+    # load_run read every *.parquet in the folder: a file the manifest does not list (so no hash checked it)
+    # became a table, and a damaged one made `report` and `compare` fail
+    import shutil
+
+    copy = tmp_path / "r"
+    shutil.copytree(run_dir, copy)
+    shutil.copy(copy / "jobs.parquet", copy / "planted.parquet")
+    (copy / "evil.parquet").write_bytes(b"PAR1")
+    run = load_run(copy)
+    assert "planted" not in run.tables and "evil" not in run.tables and "jobs" in run.tables
+    assert write_report(copy).is_file()

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dctwin.errors import InputError
-from dctwin.results.run_dir import KPIS, MANIFEST, read_manifest, refuse_replay
+from dctwin.results.run_dir import KPIS, MANIFEST, read_manifest, refuse_replay, run_files
 
 __all__ = ["Missing", "RunData", "load_run"]
 
@@ -68,7 +68,8 @@ def load_run(path: str | Path) -> RunData:
     if not isinstance(kpis, dict):
         kpis = {}
     tables = {}
-    for p in sorted(path.glob("*.parquet")):
+    # only the tables the manifest lists, whose hashes read_manifest checked: a file planted beside them is not read
+    for p in [path / n for n in run_files(manifest) if n.endswith(".parquet") and "/" not in n]:
         try:
             tables[p.stem] = pd.read_parquet(p)
         except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
