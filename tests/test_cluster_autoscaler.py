@@ -31,7 +31,7 @@ def test_held_replicas_follow_the_rule(seed):
     rng = random.Random(seed)
     n = rng.choice([1, 7, 300])
     step_s = rng.choice([1, 60, 900])
-    auto = Autoscaler(step_s, rng.choice([0, 30, 60, 300, 301, 3600]), rng.choice([0.0, 0.05, 0.1]))
+    auto = Autoscaler(step_s, rng.choice([0, 30, 60, 300, 301, 3600]), rng.choice([0.0, 0.05, 0.1]), 1.0)
     base = rng.uniform(0.5, 200)
     load = np.array([base * rng.uniform(0.7, 1.3) * (1 + 0.5 * np.sin(k / 40)) for k in range(n)])
     want = replicas_needed(load, 1.0, 1.0, min_replicas=1)
@@ -44,19 +44,37 @@ def test_held_replicas_follow_the_rule(seed):
 def test_without_band_and_window_held_is_the_need():
     load = np.array([3.2, 9.9, 1.0, 4.5, 4.6, 0.2, 7.0])
     want = replicas_needed(load, 1.0, 1.0)
-    assert held_replicas(load, want, Autoscaler(60, 0, 0.0)).tolist() == want.tolist()
-    assert held_replicas(load, want, Autoscaler(900, 300, 0.0)).tolist() == want.tolist()   # window < one step
+    assert held_replicas(load, want, Autoscaler(60, 0, 0.0, 15)).tolist() == want.tolist()
+    assert held_replicas(load, want, Autoscaler(900, 300, 0.0, 15)).tolist() == want.tolist()   # window < a step
 
 
 def test_scale_down_waits_for_the_window_and_small_changes_are_ignored():
     # one spike to 20 replicas, then 10: held for the 5 edges less than 300 s after it (60-s steps), then 10
     load = np.array([10.0, 20.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0])
     want = replicas_needed(load, 1.0, 1.0)
-    assert held_replicas(load, want, Autoscaler(60, 300, 0.0)).tolist() == [10, 20, 20, 20, 20, 20, 10, 10]
+    assert held_replicas(load, want, Autoscaler(60, 300, 0.0, 15)).tolist() == [10, 20, 20, 20, 20, 20, 10, 10]
     # a load moving inside +-10 % keeps the replicas; past it they follow at once
     load = np.array([10.0, 10.9, 9.2, 10.5, 11.2, 11.2, 9.0])
     want = replicas_needed(load, 1.0, 1.0)
-    assert held_replicas(load, want, Autoscaler(60, 0, 0.1)).tolist() == [10, 10, 10, 10, 12, 12, 9]
+    assert held_replicas(load, want, Autoscaler(60, 0, 0.1, 15)).tolist() == [10, 10, 10, 10, 12, 12, 9]
+
+
+@pytest.mark.parametrize("step_s", [1, 2, 4, 6])
+def test_at_steps_under_the_sync_period_one_decision_a_period_on_its_mean_load(step_s):
+    """1-s to 6-s steps: the held replicas change only at the first step of a 15-s period and equal the rule
+    applied to the periods' mean loads, decision by decision."""
+    rng = np.random.default_rng(step_s)
+    n = 4_007                                                       # not a whole number of periods
+    load = 50.0 * (1 + 0.3 * np.sin(np.arange(n) * step_s / 3_000)) * (1 + rng.uniform(-0.2, 0.2, n))
+    want = replicas_needed(load, 1.0, 1.0)
+    auto = Autoscaler(step_s, 300, 0.1, 15)
+    got = held_replicas(load, want, auto)
+    period = (np.arange(n) * step_s) // 15
+    first = np.r_[True, period[1:] != period[:-1]]
+    assert np.all(got[~first] == got[np.flatnonzero(~first) - 1])    # no change inside a period
+    means = np.array([load[period == p].mean() for p in np.unique(period)])
+    rule = _rule(means.tolist(), np.maximum(np.ceil(means - 1e-9), 1).tolist(), 20, 0.1)
+    assert got[first].tolist() == rule
 
 
 def test_a_need_jittering_inside_the_band_preempts_no_training():
@@ -66,7 +84,7 @@ def test_a_need_jittering_inside_the_band_preempts_no_training():
     n_steps = 48
     load = 10.0 * (1 + rng.uniform(-0.08, 0.08, n_steps))
     want = replicas_needed(load, 1.0, 1.0)
-    held = held_replicas(load, want, Autoscaler(900, 300, 0.1))
+    held = held_replicas(load, want, Autoscaler(900, 300, 0.1, 15))
     assert held.min() == held.max()
     rows = [{"submit_s": 0.0, "gpus": 1, "duration_s": 86_400.0} for _ in range(64)]
     calm = run_small(rows, 64, n_steps=n_steps, inference=held, policy="easy_backfill")
@@ -78,13 +96,16 @@ def test_a_need_jittering_inside_the_band_preempts_no_training():
 
 def test_defaults_come_from_the_data_file_and_the_scenario_overrides_them():
     d = autoscaler_defaults()
-    assert _autoscaler(SchedulerConfig(), 60) == Autoscaler(60.0, d["scale_down_window_s"], d["tolerance"])
-    own = _autoscaler(SchedulerConfig(inference_scale_down_window_s=0, inference_scale_tolerance=0.0), 60)
-    assert own == Autoscaler(60.0, 0.0, 0.0)
+    assert _autoscaler(SchedulerConfig(), 60) == Autoscaler(60.0, d["scale_down_window_s"], d["tolerance"],
+                                                            d["sync_period_s"])
+    own = _autoscaler(SchedulerConfig(inference_scale_down_window_s=0, inference_scale_tolerance=0.0,
+                                      inference_scale_sync_s=30), 60)
+    assert own == Autoscaler(60.0, 0.0, 0.0, 30.0)
 
 
 @pytest.mark.parametrize("field, bad", [("inference_scale_down_window_s", -1), ("inference_scale_down_window_s", 3601),
-                                        ("inference_scale_tolerance", 0.3), ("inference_scale_tolerance", -0.1)])
+                                        ("inference_scale_tolerance", 0.3), ("inference_scale_tolerance", -0.1),
+                                        ("inference_scale_sync_s", 0)])
 def test_bad_autoscaler_fields_are_refused(field, bad):
     from dctwin.config.load import scenario_from_dict
     from dctwin.errors import ScenarioError
@@ -117,7 +138,7 @@ def test_gpus_held_above_the_need_serve_the_demand_and_count_as_granted():
     out = np.array([4.0e6, 1.0e6])
     demand = pd.DataFrame({c: out * (1.0 if i % 2 else 0.5) for i, c in enumerate(
         f"{s}__{k}_tokens_per_s" for s in svcs.index for k in ("input", "output"))})
-    need = inference_gpus_needed(demand, svcs, get_platform("vr-nvl72"), autoscaler=Autoscaler(60, 300, 0.0))
+    need = inference_gpus_needed(demand, svcs, get_platform("vr-nvl72"), autoscaler=Autoscaler(60, 300, 0.0, 15))
     held, needed = need["gpus_held"].to_numpy(), need["gpus_needed"].to_numpy()
     assert held[1] == held[0] > needed[1]
     served = served_tokens(demand, svcs, need, held.astype(float))

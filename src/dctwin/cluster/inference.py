@@ -45,17 +45,24 @@ _AUTOSCALER_FILE = Path(__file__).parent / "data" / "inference_autoscaler.yaml"
 
 @dataclass(frozen=True)
 class Autoscaler:
-    """How replicas follow need: ``step_s`` [s] between the autoscaler's decisions (the step edges),
-    ``scale_down_window_s`` [s] and ``tolerance`` [-] as in ``data/inference_autoscaler.yaml``."""
+    """How replicas follow need: ``step_s`` [s] of the run, and ``scale_down_window_s`` [s], ``tolerance`` [-]
+    and ``sync_s`` [s] (the autoscaler decides once a sync period, at most once a step) as in
+    ``data/inference_autoscaler.yaml``."""
 
     step_s: float
     scale_down_window_s: float
     tolerance: float
+    sync_s: float
+
+    @property
+    def decision_s(self) -> float:
+        """Time between decisions [s]: the step, or the sync period when steps are shorter."""
+        return max(self.step_s, self.sync_s)
 
     @property
     def window_edges(self) -> int:
-        """Step edges whose need a scale-down looks back over: those less than the window before now (>= 1)."""
-        return max(1, math.ceil(self.scale_down_window_s / self.step_s - 1e-9))
+        """Decisions whose need a scale-down looks back over: those less than the window before now (>= 1)."""
+        return max(1, math.ceil(self.scale_down_window_s / self.decision_s - 1e-9))
 
 
 def autoscaler_defaults(path: Path = _AUTOSCALER_FILE) -> dict[str, float]:
@@ -65,22 +72,38 @@ def autoscaler_defaults(path: Path = _AUTOSCALER_FILE) -> dict[str, float]:
     file = str(path)
     doc = read_data_yaml(path, "inference autoscaler file")
     sources = read_sources(doc, file)
-    return {k: float(sourced_value(doc.get(k), k, sources, file)[0]) for k in ("scale_down_window_s", "tolerance")}
+    return {k: float(sourced_value(doc.get(k), k, sources, file)[0])
+            for k in ("scale_down_window_s", "tolerance", "sync_period_s")}
 
 
 def held_replicas(load: np.ndarray, want: np.ndarray, auto: Autoscaler) -> np.ndarray:
     """Replicas the autoscaler holds at each step [-].
 
     ``load``: replicas' worth of demand per step (demand / (replica capacity x target utilisation)) [-];
-    ``want``: the replicas that load needs (``replicas_needed``). A step keeps the replicas held before while
-    ``|load / held - 1| <= tolerance``; otherwise its recommendation is ``want``. Held replicas grow to a
-    higher recommendation at once and shrink only to the highest recommendation of the last
-    ``window_edges`` step edges. Without tolerance and window this is ``want``.
+    ``want``: the replicas that load needs (``replicas_needed``). At steps shorter than the sync period the
+    autoscaler decides once a period, on the period's mean load, and holds that through the period. A
+    decision keeps the replicas held before while ``|load / held - 1| <= tolerance``; otherwise its
+    recommendation is ``want``. Held replicas grow to a higher recommendation at once and shrink only to the
+    highest recommendation of the last ``window_edges`` decisions. Without tolerance and window, at steps of
+    a sync period or longer, this is ``want``.
     """
     want = np.asarray(want, dtype=np.int64)
     edges, tol = auto.window_edges, auto.tolerance
+    if auto.step_s < auto.sync_s and want.size:   # one decision a sync period, on the period's mean load
+        k = np.arange(want.size)
+        starts = np.flatnonzero(np.r_[True, np.diff(np.floor(k * auto.step_s / auto.sync_s)) != 0])
+        steps = np.diff(np.r_[starts, want.size])
+        mean = np.add.reduceat(np.asarray(load, dtype=np.float64), starts) / steps
+        floor = np.minimum.reduceat(want, starts)     # keeps min_replicas: the period's least want
+        need = np.maximum(np.ceil(mean - 1e-9).astype(np.int64), floor)
+        return np.repeat(_per_decision(mean, need, edges, tol), steps)
     if edges == 1 and tol == 0:
         return want.copy()
+    return _per_decision(load, want, edges, tol)
+
+
+def _per_decision(load: np.ndarray, want: np.ndarray, edges: int, tol: float) -> np.ndarray:
+    """``held_replicas`` at one decision a step."""
     out = np.empty(want.size, dtype=np.int64)
     recent: deque[tuple[int, int]] = deque()      # (edge, recommendation), highest recommendation in front
     held = 0

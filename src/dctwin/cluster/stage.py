@@ -132,12 +132,13 @@ def check_pool_types(workload: WorkloadConfig, pools: list[Pool]) -> None:
 
 def _autoscaler(scheduler: SchedulerConfig, step_s: float) -> Autoscaler:
     """The inference autoscaler of the scenario: its fields, else the data file's defaults."""
-    window_s, tol = scheduler.inference_scale_down_window_s, scheduler.inference_scale_tolerance
-    if window_s is None or tol is None:
-        d = autoscaler_defaults()
-        window_s = d["scale_down_window_s"] if window_s is None else window_s
-        tol = d["tolerance"] if tol is None else tol
-    return Autoscaler(step_s=float(step_s), scale_down_window_s=float(window_s), tolerance=float(tol))
+    own = (scheduler.inference_scale_down_window_s, scheduler.inference_scale_tolerance,
+           scheduler.inference_scale_sync_s)
+    d = autoscaler_defaults() if None in own else {}
+    window_s, tol, sync_s = (d.get(k) if v is None else v
+                             for v, k in zip(own, ("scale_down_window_s", "tolerance", "sync_period_s"), strict=True))
+    return Autoscaler(step_s=float(step_s), scale_down_window_s=float(window_s), tolerance=float(tol),
+                      sync_s=float(sync_s))
 
 
 def pool_stage(scheduler: SchedulerConfig, workload: WorkloadConfig, timeline: Timeline, pool: Pool, index: int,

@@ -63,6 +63,10 @@ class SchedulerConfig(Section):
         None, ge=0, le=0.25, description="Inference autoscaler: held replicas stay while need / held is within "
         "1 +- this (Kubernetes HPA tolerance; above 0.25 replicas sized for 80 % load would run past 100 %) [-]. "
         "None: 0.1 (cluster/data/inference_autoscaler.yaml).")
+    inference_scale_sync_s: float | None = Field(
+        None, ge=1, le=600, description="Inference autoscaler: time between its decisions (Kubernetes HPA sync "
+        "period); at shorter steps it decides once a period on the period's mean need [s]. None: 15 s "
+        "(cluster/data/inference_autoscaler.yaml).")
     tenant_quota_share: dict[str, float] = Field(
         default_factory=dict, description="Policy tenant_quota: most of the online GPUs each tenant may hold [-] "
         "(0-1; tenants not listed: no quota). A tenant at its quota waits even while GPUs are idle.")
