@@ -104,19 +104,25 @@ def held_replicas(load: np.ndarray, want: np.ndarray, auto: Autoscaler) -> np.nd
 
 def _per_decision(load: np.ndarray, want: np.ndarray, edges: int, tol: float) -> np.ndarray:
     """``held_replicas`` at one decision a step."""
-    out = np.empty(want.size, dtype=np.int64)
-    recent: deque[tuple[int, int]] = deque()      # (edge, recommendation), highest recommendation in front
-    held = 0
+    out: list[int] = []
+    recent: deque[tuple[int, int]] = deque()      # (decision, recommendation), highest recommendation in front
+    held, band_k = 0, -1       # band_k >= 0: the last decision was inside the band, and recent is [(band_k, held)]
     for k, (x, w) in enumerate(zip(np.asarray(load, dtype=np.float64).tolist(), want.tolist(), strict=True)):
-        rec = held if held and abs(x / held - 1.0) <= tol else w
-        while recent and recent[-1][1] <= rec:
+        if held and abs(x / held - 1.0) <= tol:   # recommends held, the window's highest: nothing else changes
+            band_k = k
+            out.append(held)
+            continue
+        if band_k >= 0:
+            recent = deque([(band_k, held)])
+            band_k = -1
+        while recent and recent[-1][1] <= w:
             recent.pop()
-        recent.append((k, rec))
+        recent.append((k, w))
         while recent[0][0] <= k - edges:
             recent.popleft()
-        held = rec if rec >= held else recent[0][1]
-        out[k] = held
-    return out
+        held = w if w >= held else recent[0][1]
+        out.append(held)
+    return np.asarray(out, dtype=np.int64)
 
 
 def replicas_needed(demand_per_s: np.ndarray, replica_capacity_per_s: float, target_utilisation: float = 0.8,
