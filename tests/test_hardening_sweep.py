@@ -138,3 +138,29 @@ def test_one_and_one_point_zero_are_one_axis_value(tmp_path):
     p = _sweep(tmp_path, "name: s\nbase: borlange-2027\naxes: [{field: site.elevation_m, values: [1, 1.0]}]\n")
     with pytest.raises(ScenarioError, match="values must be distinct"):
         load_sweep(p)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "foreign", "failed-truncated"])
+def test_a_damaged_run_record_is_redone_not_a_traceback_or_counted(tmp_path, damage):
+    # resuming over a truncated done/<run>.json raised JSONDecodeError; a record of a run not in the plan counted
+    p = _sweep(tmp_path)
+    runs = expand_sweep(load_sweep(p), source=str(p))
+    store = SweepStore(tmp_path / "out")
+    store.open(runs, p.read_text(), fresh=False)
+    for r in runs:
+        store.record_done(r, {"pue": 1.1}, 0.1)
+    done = store.done_dir / f"{runs[0].run_id}.json"
+    if damage == "truncated":
+        done.write_text(done.read_text()[:20])
+    elif damage == "empty":
+        done.write_text("")
+    elif damage == "foreign":
+        (store.done_dir / "p999_x-r0.json").write_text(done.read_text().replace(runs[0].run_id, "p999_x-r0"))
+    else:
+        (store.failed_dir / f"{runs[1].run_id}.json").write_text('{"run_id"')
+    finished = store.finished_ids()
+    outcome = gather(store, [r.run_id for r in runs])
+    assert len(outcome.runs) == (3 if damage in ("truncated", "empty") else 4)
+    assert outcome.failed == {} and set(outcome.runs["run_id"]) <= {r.run_id for r in runs}
+    if damage in ("truncated", "empty"):
+        assert runs[0].run_id not in finished and outcome.missing == [runs[0].run_id]

@@ -93,7 +93,8 @@ def run_sweep(
 
 def gather(store: SweepStore, planned: list[str] | None = None) -> SweepOutcome:
     """Build and write the sweep's tables and report from the finished runs on disk."""
-    table = runs_table(store.rows())
+    rows = store.rows()
+    table = runs_table([r for r in rows if planned is None or r["run_id"] in planned])  # not another sweep's runs
     summary = percentiles(table)
     sens = sensitivity(table) if len(table) else pd.DataFrame()
     write_table(table, store.root / "runs.parquet")

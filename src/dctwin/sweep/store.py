@@ -62,7 +62,7 @@ class SweepStore:
         _atomic_write(plan_path, json.dumps(plan, indent=1))
 
     def finished_ids(self) -> set[str]:
-        return {p.stem for p in self.done_dir.glob("*.json")}
+        return set(_records(self.done_dir, _DONE_KEYS))
 
     def record_done(self, run: SweepRun, kpis: dict[str, Any], wall_s: float) -> None:
         row = {"run_id": run.run_id, "point_id": run.point_id, "repetition": run.repetition, "seed": run.seed,
@@ -74,7 +74,26 @@ class SweepStore:
         _atomic_write(self.failed_dir / f"{run.run_id}.json", json.dumps({"run_id": run.run_id, "error": message}))
 
     def failed(self) -> dict[str, str]:
-        return {p.stem: json.loads(p.read_text(encoding="utf-8"))["error"] for p in self.failed_dir.glob("*.json")}
+        return {k: str(v["error"]) for k, v in _records(self.failed_dir, ("run_id", "error")).items()}
 
     def rows(self) -> list[dict[str, Any]]:
-        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(self.done_dir.glob("*.json"))]
+        return [v for _, v in sorted(_records(self.done_dir, _DONE_KEYS).items())]
+
+
+_DONE_KEYS = ("run_id", "point_id", "repetition", "seed", "axes", "kpis", "wall_s")
+
+
+def _records(folder: Path, keys: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The intact records of ``folder`` by run id. A damaged one (truncated, not this run's, a field missing) is
+    deleted, so a resumed sweep runs that run again instead of failing on it or counting it done."""
+    out = {}
+    for p in folder.glob("*.json"):
+        try:
+            rec = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            rec = None
+        if isinstance(rec, dict) and all(k in rec for k in keys) and rec["run_id"] == p.stem:
+            out[p.stem] = rec
+        else:
+            p.unlink(missing_ok=True)
+    return out
