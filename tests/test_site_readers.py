@@ -147,3 +147,24 @@ def test_grid_and_heat_csv_read(tmp_path):
         _csv(tmp_path, "timestamp,heat_demand_mw,dh_supply_temp_c\n2027-01-01,12,90\n2027-01-02,11,88\n")
     )
     assert h.heat_demand_mw.tolist() == [12.0, 11.0] and "dh_supply_temp_c" in h
+
+
+@pytest.mark.parametrize("header,problem", [
+    ("timestamp,dry_bulb_c,rel_humidity_pct,dry_bulb_c", "column given twice"),
+    ("timestamp,dry_bulb_c,rel_humidity_pct,dry_bulb", "unknown column"),
+])
+def test_a_weather_column_twice_or_unknown_is_refused(tmp_path, header, problem):
+    # pandas renamed the second dry_bulb_c and the first was used; an unknown column was dropped silently
+    p = tmp_path / "w.csv"
+    p.write_text(header + "\n" + "".join(f"2027-01-01 {h:02d}:00,1,80,3\n" for h in range(24)))
+    with pytest.raises(InputError, match=problem):
+        read_weather_csv(p)
+
+
+def test_a_misspelt_optional_heat_column_is_refused_not_ignored(tmp_path):
+    # dh_supply_temp (no _c) was dropped and the profile's control curve used instead
+    p = tmp_path / "h.csv"
+    p.write_text("timestamp,heat_demand_mw,dh_supply_temp\n" + "".join(f"2027-01-01 {h:02d}:00,20,80\n"
+                                                                       for h in range(24)))
+    with pytest.raises(InputError, match="unknown column"):
+        read_heat_demand_csv(p)

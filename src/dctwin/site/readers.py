@@ -11,6 +11,7 @@ flags, 6 dry bulb [°C], 7 dew point [°C], 8 relative humidity [%],
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -138,6 +139,11 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
         df = pd.read_csv(StringIO(text), dtype=str, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"malformed CSV: {str(exc).splitlines()[0]}", file=file) from None
+    header = [c.strip() for c in next(csv.reader(StringIO(text)), [])]
+    twice = [c for c in dict.fromkeys(header) if header.count(c) > 1]
+    if twice:  # pandas renames the second 'dry_bulb_c' to 'dry_bulb_c.1' and the first is used silently
+        raise InputError("column given twice in the header", file=file, field=twice[0][:60],
+                         allowed="each column once")
     df.columns = [c.strip() for c in df.columns]
     need = ("timestamp",) + columns
     missing = [c for c in need if c not in df.columns]
@@ -145,6 +151,9 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
         plain = len(df.columns) <= 20 and all(_COLUMN_NAME.fullmatch(str(c)) for c in df.columns)
         raise InputError("missing column", file=file, field=missing[0], value=list(df.columns) if plain else None,
                          allowed=", ".join(need + optional))
+    extra = [c for c in df.columns if c not in need + optional]
+    if extra:  # a misspelt optional column (dh_supply_temp) must not be silently dropped
+        raise InputError("unknown column", file=file, field=str(extra[0])[:60], allowed=", ".join(need + optional))
     if len(df) < 2:
         raise InputError("needs at least two rows", file=file, value=len(df))
     out = pd.DataFrame()
