@@ -24,10 +24,15 @@ _ENGINES: list = []
 
 def _recording(preempt):
     def wrapped(eng, j: int, now: float) -> None:
-        if not _ENGINES or _ENGINES[-1] is not eng:
-            _ENGINES.append(eng)
         _ROWS.append((now, j, now - eng.since[j]))
         preempt(eng, j, now)
+    return wrapped
+
+
+def _keeping(run):
+    def wrapped(eng) -> None:
+        _ENGINES.append(eng)
+        run(eng)
     return wrapped
 
 
@@ -42,10 +47,11 @@ def _regranted(t: np.ndarray, d: np.ndarray, within_s: float) -> tuple[float, fl
 
 def main(ref: str) -> None:
     engine.Engine.preempt = _recording(engine.Engine.preempt)
+    engine.Engine.run = _keeping(engine.Engine.run)
     t0 = time.process_time()
     simulate(load_scenario(ref), lambda *_: None)
     print(f"{ref}: simulate {time.process_time() - t0:.1f} s CPU")
-    eng = _ENGINES[0]
+    eng = _ENGINES[0]                          # the first pool's (a demand-response run's first pass)
     days = eng.t_end / 86_400.0
     print(f"preemptions: {len(_ROWS):,} ({len(_ROWS) / days:,.1f} a day)")
     if _ROWS:
