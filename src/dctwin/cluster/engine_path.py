@@ -14,7 +14,7 @@ it is chosen only where that pays:
 
 The kernels' gain grows with the number of domains (inference is granted and given back in pieces of one
 domain each, and a large job spans many small domains), not with GPUs: a 7,200-GPU year in 100 NVL72
-domains runs slower compiled, a 37,888-GPU fortnight in 4,736 8-GPU domains faster.
+domains runs slower compiled, a 37,888-GPU year in 4,736 8-GPU domains faster.
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ __all__ = ["COMPILED_MIN_DOMAIN_DAYS", "ENV", "PATHS", "choose"]
 
 ENV = "DCTWIN_ENGINE"
 PATHS = ("auto", "python", "compiled")
-# Break-even of the compiled path, measured 6 Dec 2026 (BENCHMARKS.md section 16, CPU time of the cluster
-# stage, load 5-9): borlange-2027's year, 100 domains x 365 days = 36,500 domain-days: python 4.3-4.6 s,
-# compiled 5.7-6.1 s (numba's import and the kernels' load, ~0.9 s, are not paid back); the Frontier-sized
-# fortnight, 4,736 x 14 = 66,304 domain-days: python 4.2 s, compiled 3.1 s. The threshold sits between the
-# two; any value in that range changes only which of two identical-result paths runs.
-COMPILED_MIN_DOMAIN_DAYS = 50_000
+# Break-even of the compiled path, measured 6 Dec 2026 07:44-07:50 UTC at main 430a805 (BENCHMARKS.md section
+# 16, CPU time, load 5-8): its fixed cost (numba's import and the cached kernels' load) is ~0.9 s CPU; the
+# Frontier-sized cluster (4,736 domains) saves 3.1 s CPU over its year (1.73 M domain-days, whole process
+# 27.5 -> 24.4 s) but loses 0.3 s over 14 days and is within noise at 30 and 60 days (0.14-0.28 M); the
+# 600 MW campus (2,500 + 100 domains) saves ~1.9 s over its year; borlange-2027's year (100 domains,
+# 36,500 domain-days) loses ~1.4 s. A saving of ~(3.1 + 0.9) s per 1.73 M domain-days pays the fixed cost
+# back from ~0.4 M domain-days. Any value in 0.3-1 M changes only which of two identical-result paths runs.
+COMPILED_MIN_DOMAIN_DAYS = 400_000
 
 
 def choose(domains: int, days: float, typed: bool, placement: str) -> str:
