@@ -92,7 +92,7 @@ class ArrayDomains:
             raise AssertionError(f"placement of {gpus} GPUs with only {self.total_free} free")
         self.total_free -= gpus
         o = self.out[:2 * m].tolist()
-        return [[o[2 * i], o[2 * i + 1]] for i in range(m)]
+        return [o] if m == 1 else [o[i:i + 2] for i in range(0, 2 * m, 2)]
 
     def release(self, pieces: list[list[int]]) -> int:
         """Give back every ``[domain, count]`` piece; returns the GPUs given back."""
