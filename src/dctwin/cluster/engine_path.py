@@ -27,13 +27,13 @@ __all__ = ["COMPILED_MIN_DOMAIN_DAYS", "ENV", "PATHS", "choose"]
 
 ENV = "DCTWIN_ENGINE"
 PATHS = ("auto", "python", "compiled")
-# Break-even of the compiled path, measured 6 Dec 2026 07:44-07:50 UTC at main 430a805 (BENCHMARKS.md section
-# 16, CPU time, load 5-8): its fixed cost (numba's import and the cached kernels' load) is ~0.9 s CPU; the
-# Frontier-sized cluster (4,736 domains) saves 3.1 s CPU over its year (1.73 M domain-days, whole process
-# 27.5 -> 24.4 s) but loses 0.3 s over 14 days and is within noise at 30 and 60 days (0.14-0.28 M); the
-# 600 MW campus (2,500 + 100 domains) saves ~1.9 s over its year; borlange-2027's year (100 domains,
-# 36,500 domain-days) loses ~1.4 s. A saving of ~(3.1 + 0.9) s per 1.73 M domain-days pays the fixed cost
-# back from ~0.4 M domain-days. Any value in 0.3-1 M changes only which of two identical-result paths runs.
+# Break-even of the compiled path, measured 6 Dec 2026 07:44-07:57 UTC (BENCHMARKS.md sections 3 and 16,
+# CPU time, load 4-8). Its fixed cost (numba's import and the cached kernels' load) is ~0.9 s CPU. Net of
+# it, the Frontier-sized cluster (4,736 domains) gains 0.8 s CPU median over its year (1.73 M domain-days,
+# whole process 25.2 -> 24.4 s, three runs each), loses 0.3 s over 14 days (66,304) and is within noise
+# at 30 and 60 days (142,080 and 284,160); the 600 MW campus (2,500 NVL72 domains, 912,500 domain-days)
+# gains 0.8-1.9 s; borlange-2027's year (100 domains, 36,500) loses ~1.4 s. The break-even lies between
+# 284,160 and 912,500 domain-days; any value there changes only which of two identical-result paths runs.
 COMPILED_MIN_DOMAIN_DAYS = 400_000
 
 
