@@ -19,6 +19,7 @@ from dctwin.cluster.placement.domains import Domains
 from dctwin.cluster.placement.inference import grant_inference, return_inference
 from dctwin.cluster.placement.log import PlacementLog
 from dctwin.errors import InputError
+from dctwin.extras import MissingExtra
 
 pytest.importorskip("numba")
 from dctwin.cluster.placement.compiled import ArrayDomains  # noqa: E402
@@ -168,3 +169,25 @@ def test_both_paths_equal_under_failures_repairs_and_growth_audited(policy, dgpu
         assert pd_a.equals(pd_b), name
     assert (a.stats.pop("engine_path"), b.stats.pop("engine_path")) == ("python", "compiled")
     assert a.stats == b.stats
+
+
+def test_without_numba_auto_runs_python_and_compiled_names_the_extra(monkeypatch):
+    monkeypatch.delenv(engine_path.ENV, raising=False)
+    monkeypatch.setattr(engine_path, "numba_installed", lambda: False)
+    big = engine_path.COMPILED_MIN_DOMAIN_DAYS
+    assert engine_path.choose(big, 10.0, False, "topology") == "python"
+    monkeypatch.setenv(engine_path.ENV, "compiled")
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError, as when it is not installed
+    with pytest.raises(MissingExtra, match=r"dctwin\[compiled\]"):
+        engine_path.choose(100, 1.0, False, "topology")
+
+
+def test_dctwin_run_forced_compiled_without_numba_is_exit_2_naming_the_extra(tmp_path):
+    code = ("import sys\nsys.modules['numba'] = None\n"  # as if the extra were not installed
+            f"sys.argv = ['dctwin', 'run', '--out', {str(tmp_path / 'run')!r}, '-q', '--no-report']\n"
+            "from dctwin.cli import main\nmain()\n")
+    env = {**__import__("os").environ, engine_path.ENV: "compiled", "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "pip install 'dctwin[compiled]'" in done.stderr.replace("\n", "")
+    assert "Traceback" not in done.stderr and not (tmp_path / "run").exists()

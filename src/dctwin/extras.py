@@ -8,6 +8,7 @@ plan       highspy                                     ``dctwin plan``
 web        fastapi, uvicorn, python-multipart          ``dctwin serve``
 ray        ray[default]                                ``dctwin sweep --ray``
 png        kaleido (and Chromium or Chrome installed)  ``dctwin report --png``
+compiled   numba                                       the compiled engine path of large runs
 peer       hpcsim                                      the peer benchmark
 =========  ==========================================  ===================================
 """
@@ -22,7 +23,7 @@ from dctwin.errors import DctwinError
 __all__ = ["EXTRA_OF", "MissingExtra", "require"]
 
 EXTRA_OF = {"duckdb": "query", "highspy": "plan", "fastapi": "web", "uvicorn": "web", "multipart": "web",
-            "ray": "ray", "hpcsim": "peer", "kaleido": "png"}
+            "ray": "ray", "hpcsim": "peer", "kaleido": "png", "numba": "compiled"}
 
 
 class MissingExtra(DctwinError):

@@ -8,9 +8,10 @@ it is chosen only where that pays:
 - environment variable ``DCTWIN_ENGINE``: ``auto`` (default), ``python`` or ``compiled``; any other value
   is refused (exit code 2), and so is ``compiled`` on a run it cannot serve (GPU-type pools in one
   cluster, the first_fit placement).
-- ``auto``: compiled when the run's size, scale-up domains online at most x simulated days, is
-  ``COMPILED_MIN_DOMAIN_DAYS`` or more, the cluster has one GPU type and the topology placement; else
-  Python. A small run (and ``dctwin --help``) never imports numba.
+- ``auto``: compiled when numba is installed (extra ``dctwin[compiled]``), the run's size, scale-up domains
+  online at most x simulated days, is ``COMPILED_MIN_DOMAIN_DAYS`` or more, the cluster has one GPU type and
+  the topology placement; else Python (same results, only slower on large runs). ``compiled`` without numba
+  is refused with the extra to install. A small run (and ``dctwin --help``) never imports numba.
 
 The kernels' gain grows with the number of domains (inference is granted and given back in pieces of one
 domain each, and a large job spans many small domains), not with GPUs: a 7,200-GPU year in 100 NVL72
@@ -19,9 +20,11 @@ domains runs slower compiled, a 37,888-GPU year in 4,736 8-GPU domains faster.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 from dctwin.errors import InputError
+from dctwin.extras import require
 
 __all__ = ["COMPILED_MIN_DOMAIN_DAYS", "ENV", "PATHS", "choose"]
 
@@ -49,7 +52,14 @@ def choose(domains: int, days: float, typed: bool, placement: str) -> str:
     if want == "compiled" and placement != "topology":
         raise InputError(f"the compiled engine path has the topology placement only, not {placement}",
                          field=ENV, value="compiled", allowed="python, auto")
+    if want == "compiled":
+        require("numba", "the compiled engine path (DCTWIN_ENGINE=compiled)")
     if want == "auto":
-        ok = not typed and placement == "topology"
+        ok = not typed and placement == "topology" and numba_installed()
         return "compiled" if ok and domains * days >= COMPILED_MIN_DOMAIN_DAYS else "python"
     return want
+
+
+def numba_installed() -> bool:
+    """Whether numba (extra ``compiled``) can be imported, without importing it."""
+    return importlib.util.find_spec("numba") is not None
