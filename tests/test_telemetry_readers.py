@@ -155,3 +155,10 @@ def test_a_time_zone_name_too_long_for_a_file_name_is_refused_cleanly():
 
     with pytest.raises(ValidationError, match="unknown time zone"):
         TelemetryMap.model_validate({"naive_timezone": "x" * 5000, "series": {}})
+
+
+def test_a_column_named_twice_is_refused_not_the_first_read(tmp_path):
+    # pandas renamed the second 'it' to 'it.1' and the mapping's source 'it' read the first silently
+    p = _csv(tmp_path, "time,it,it\n2027-01-01T00:00:00Z,100,900\n2027-01-01T00:01:00Z,100,900\n")
+    with pytest.raises(InputError, match="field 'it': column given twice"):
+        read_telemetry([p], _map())

@@ -71,12 +71,27 @@ def parse_csv_text(text: str, file: str, *, naive_timezone: str | None, epoch_un
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InputError(f"not a readable CSV table: {str(exc).splitlines()[0][:200]}", file=file) from None
+    _one_column_per_name(text.split("\n", 1)[0], file)
     return _from_table(df, file, naive_timezone, epoch_unit, first_row=first_row)
+
+
+def _one_column_per_name(header: str, file: str) -> None:
+    """A header naming one column twice is refused: pandas renames the second (x.1) and a mapping's source x
+    would silently read the first."""
+    import csv
+
+    names = [c.strip() for c in next(csv.reader([header]), [])]
+    twice = [c for c in dict.fromkeys(names) if names.count(c) > 1]
+    if twice:
+        raise InputError("column given twice in the header", file=file, field=twice[0][:60],
+                         allowed="each column once")
 
 
 def _read_csv(data: bytes, file: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, skipinitialspace=True)
+        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, skipinitialspace=True)
+        _one_column_per_name(data.split(b"\n", 1)[0].decode("utf-8"), file)
+        return df
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"not a readable CSV table: {str(exc).splitlines()[0][:200]}", file=file) from None
     except pd.errors.EmptyDataError:
