@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 import time
 
@@ -141,6 +142,20 @@ def test_a_date_the_calendar_lacks_is_a_clear_error(tmp_path, start):
     p = tmp_path / "s.yaml"
     p.write_text(f"extends: borlange-2027\nname: p\nsimulation: {{start: {start}, duration_days: 1}}\n")
     with pytest.raises(ScenarioError, match=f"line 3, column 21: '{start}' is not a valid date"):
+        load_scenario(p)
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ("simulation: {start: 2027-01-01T00:00:00+05:00}", "simulation.start"),   # the offset would be dropped
+    ("simulation: {start: '2027-01-01T00:00:00'}", "simulation.start"),
+    ("simulation: {start: 1798761600}", "simulation.start"),                  # a Unix timestamp, not a date
+    ("phases: [{name: a, start: 2027-01-01 00:00:00, racks: [{platform: vr-nvl72, count: 1}], "
+     "power_envelope_mw: 5}]", "phases[0].start"),
+])
+def test_a_date_field_takes_a_calendar_date_only(tmp_path, body, field):
+    p = tmp_path / "s.yaml"
+    p.write_text(f"extends: borlange-2027\nname: p\n{body}\n")
+    with pytest.raises(ScenarioError, match=rf"{re.escape(field)}.*calendar date written YYYY-MM-DD"):
         load_scenario(p)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
@@ -9,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 __all__ = ["Section", "MAX_ABS_NUMBER", "MIN_ABS_NUMBER"]
 
 MAX_ABS_NUMBER = 1e15     # larger than any physical or money quantity a scenario holds; 1e308 overflowed to null KPIs
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MIN_ABS_NUMBER = 1e-12    # smaller non-zero magnitudes (5e-324) divided to infinity and crashed
 
 
@@ -51,6 +54,19 @@ class Section(BaseModel):
             kinds = set(get_args(ann)) | {ann}
             if bool not in kinds and kinds & {int, float}:
                 raise ValueError(f"expected a number, not {str(value).lower()}")
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _exact_date(cls, value: Any, info: ValidationInfo) -> Any:
+        """A calendar date is written YYYY-MM-DD: a time of day, a UTC offset or a Unix timestamp in its place
+        would be dropped or guessed, so it is refused."""
+        if info.field_name in cls.model_fields and cls.model_fields[info.field_name].annotation is dt.date:
+            exact = (isinstance(value, dt.date) and not isinstance(value, dt.datetime)) or (
+                isinstance(value, str) and _DATE.fullmatch(value.strip()))
+            if not exact:
+                raise ValueError("expected a calendar date written YYYY-MM-DD (no time of day, UTC offset or "
+                                 "timestamp)")
         return value
 
     @field_validator("*", mode="after")
