@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from dctwin.cluster.placement import kernels as kn
+from dctwin.cluster.placement.domains import domain_plan
 
 __all__ = ["ArrayDomains", "InferencePieces", "use_compiled"]
 
@@ -30,13 +31,7 @@ class ArrayDomains:
     __slots__ = ("cap", "count", "free", "n_dom", "out", "plan", "rows", "size", "st", "total_free", "total_gpus")
 
     def __init__(self, size: int | list[int], max_gpus: int) -> None:
-        self.plan = [int(x) for x in size] if isinstance(size, list) else None
-        if self.plan is not None:
-            if not self.plan or min(self.plan) < 1:
-                raise ValueError("every domain of a domain plan needs at least 1 GPU")
-            size = max(self.plan)
-        if size < 1:
-            raise ValueError(f"domain size ({size}) must be at least 1 GPU")
+        self.plan, size = domain_plan(size)
         nd = len(self.plan) if self.plan is not None else max(1, -(-max_gpus // size))
         self.size = size
         self.st = np.zeros(kn.state_words(size, nd), dtype=np.int64)

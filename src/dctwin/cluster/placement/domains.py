@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from heapq import heappop, heappush
 
-__all__ = ["Domains", "enter", "first"]
+__all__ = ["Domains", "domain_plan", "enter", "first"]
 
 
 def first(lv, level: int) -> int:
@@ -43,6 +43,18 @@ def enter(lv, d: int, level: int) -> None:
         heappush(lv.heaps[level], d)
 
 
+def domain_plan(size: int | list[int]) -> tuple[list[int] | None, int]:
+    """(plan, largest domain size) of a ``size`` given as one domain size or a list of GPUs per domain."""
+    plan = [int(x) for x in size] if isinstance(size, list) else None
+    if plan is not None:
+        if not plan or min(plan) < 1:
+            raise ValueError("every domain of a domain plan needs at least 1 GPU")
+        size = max(plan)
+    if size < 1:
+        raise ValueError(f"domain size ({size}) must be at least 1 GPU")
+    return plan, size
+
+
 class Domains:
     """Scale-up domains of ``size`` GPUs each (the last one may be partial), or of the sizes in ``plan``
     (a list of GPUs per domain, e.g. a trace's nodes, in the order they come online; ``size`` = its largest)."""
@@ -50,13 +62,7 @@ class Domains:
     __slots__ = ("cap", "count", "free", "heaps", "plan", "queued", "size", "total_free", "total_gpus")
 
     def __init__(self, size: int | list[int]) -> None:
-        self.plan = [int(x) for x in size] if isinstance(size, list) else None
-        if self.plan is not None:
-            if not self.plan or min(self.plan) < 1:
-                raise ValueError("every domain of a domain plan needs at least 1 GPU")
-            size = max(self.plan)
-        if size < 1:
-            raise ValueError(f"domain size ({size}) must be at least 1 GPU")
+        self.plan, size = domain_plan(size)
         self.size = size
         self.free: list[int] = []
         self.cap: list[int] = []
