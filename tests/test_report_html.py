@@ -212,6 +212,7 @@ def test_report_figures_take_the_white_template_and_plotly_keeps_its_default():
 
     before = pio.templates.default
     with white_figures():
+        assert pio.templates.default == TEMPLATE
         fig = go.Figure(go.Scatter(x=[0, 1], y=[1, 2]))
         fig.update_layout(**LAYOUT)
     assert fig.layout.template == pio.templates[TEMPLATE]
