@@ -129,12 +129,12 @@ def domain_held_per_step(placements: pd.DataFrame, step_s: float, n_steps: int, 
     n_dom = int(n_domains if n_domains is not None else (placements["domain"].max() + 1 if len(placements) else 0))
     t = p["t_s"].to_numpy(dtype=np.float64)
     change = p["gpus_change"].to_numpy(dtype=np.float64)
-    out = np.zeros((n_steps, n_dom))
+    out = np.zeros((n_dom, n_steps))          # filled domain by domain in rows (contiguous writes), then turned
     order = np.lexsort((t, dom))              # by domain, then time (stable: equal times keep log order)
     dom, t, change = dom[order], t[order], change[order]
     bounds = np.searchsorted(dom, np.arange(n_dom + 1))
     for d in range(n_dom):
         if bounds[d] < bounds[d + 1]:
             sl = slice(bounds[d], bounds[d + 1])
-            out[:, d] = step_mean(t[sl], change[sl], step_s, n_steps)
-    return out
+            out[d] = step_mean(t[sl], change[sl], step_s, n_steps)
+    return np.ascontiguousarray(out.T)
