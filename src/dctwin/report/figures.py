@@ -40,22 +40,17 @@ LAYOUT = {"margin": {"l": 60, "r": 30, "t": 50, "b": 50}, "height": 420,
 
 @contextmanager
 def white_figures() -> Iterator[None]:
-    """Figures made inside start from ``TEMPLATE`` (plotly's default is swapped in, then back): each takes the
-    registry's template object once when it is made, where naming it in ``update_layout`` deep-copies and
-    validates the whole template again per figure (~0.3 s CPU of a report). The swap writes the registry's
-    ``_default`` slot: its public setter validates and deep-copies the named template on the way in and the
-    old default (plotly's own, loaded for nothing) on the way back, ~0.07 s CPU of a cold report; plotly is
-    pinned and tests/test_report_html.py checks the figures' template and the restored default."""
+    """Figures made inside start from ``TEMPLATE`` (plotly's default is set, then restored): each takes the
+    template once when it is made, where naming it in ``update_layout`` deep-copies and validates the whole
+    template again per figure (~0.3 s CPU of a report)."""
     import plotly.io as pio
 
-    registry = pio.templates
-    registry[TEMPLATE]  # an unknown name fails here, as the setter would
-    before = registry._default
-    registry._default = TEMPLATE
+    before = pio.templates.default
+    pio.templates.default = TEMPLATE
     try:
         yield
     finally:
-        registry._default = before
+        pio.templates.default = before
 
 
 def _pretty(col: str) -> str:
