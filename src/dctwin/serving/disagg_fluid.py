@@ -64,11 +64,6 @@ class PoolLoads:
     it_power_kw: np.ndarray       # IT power of the granted units of both pools [kW]
 
 
-def _units(load, per_unit: float, target_utilisation: float, min_units: int) -> np.ndarray:
-    n = np.ceil(np.asarray(load, dtype=np.float64) / (per_unit * target_utilisation) - 1e-9)
-    return np.maximum(n, min_units).astype(np.int64)
-
-
 def pool_sizes(perf: DisaggregatedPerf, prefill_gpus: int, decode_gpus: int, output_tokens_per_s,
                output_tokens_per_request: float, target_utilisation: float = 0.8, min_units: int = 1) -> PoolSizes:
     """Units of each pool to serve ``output_tokens_per_s`` [token/s] at ``target_utilisation`` [-] per step.
@@ -76,11 +71,13 @@ def pool_sizes(perf: DisaggregatedPerf, prefill_gpus: int, decode_gpus: int, out
     ``perf``: one unit pair from :func:`dctwin.perf.disaggregated_perf` (``prefill_gpus`` and
     ``decode_gpus`` GPUs); requests per second are the output tokens over ``output_tokens_per_request``.
     """
+    from dctwin.cluster.inference import replicas_needed  # units are replicas of a pool
+
     out = np.asarray(output_tokens_per_s, dtype=np.float64)
     requests = out / output_tokens_per_request
-    n_pre = _units(requests, min(perf.prefill_requests_per_s, perf.kv_requests_per_s), target_utilisation,
-                   min_units)
-    n_dec = _units(out, perf.decode_tokens_per_s, target_utilisation, min_units)
+    n_pre = replicas_needed(requests, min(perf.prefill_requests_per_s, perf.kv_requests_per_s), target_utilisation,
+                            min_units)
+    n_dec = replicas_needed(out, perf.decode_tokens_per_s, target_utilisation, min_units)
     return PoolSizes(n_pre, n_dec, n_pre * int(prefill_gpus), n_dec * int(decode_gpus))
 
 

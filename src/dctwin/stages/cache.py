@@ -22,7 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import numpy as np
 
 from dctwin.errors import InputError
-from dctwin.safeio import MAX_JOB_FILE_BYTES, read_input
+from dctwin.safeio import MAX_JOB_FILE_BYTES, file_sha256, read_input
 from dctwin.stages.lazy import Lazy
 from dctwin.stages.store import ENTRY as ENTRY_FILE
 from dctwin.stages.store import BadEntry, StoredPart, read_entry, write_entry
@@ -121,10 +121,6 @@ class NoCache:
 def _check_writable(root: Path) -> None:
     """``--cache`` names a folder this process can write (created if missing): a file, /proc or a read-only
     place is a clear error before the run, not a traceback in its first stage."""
-    import tempfile
-
-    from dctwin.errors import InputError
-
     try:
         root.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=root, prefix=".probe-")
@@ -199,12 +195,6 @@ class StageCache(NoCache):
         return parts
 
 
-def _file_sha256(path: Path) -> str:
-    from dctwin.safeio import file_sha256
-
-    return file_sha256(path)
-
-
 class EncodedTables:
     """Parquet files of run tables that come unchanged from cached stages (jobs, failures, placements of the
     cluster stages), kept under ``root/tables/<key>/``: a warm re-run copies their bytes instead of encoding
@@ -232,7 +222,7 @@ class EncodedTables:
         try:
             entry = json.loads((folder / ENTRY_FILE).read_text(encoding="utf-8"))
             path = folder / f"{name}.parquet"
-            if path.stat().st_size == entry["size"] and _file_sha256(path) == entry["sha256"]:
+            if path.stat().st_size == entry["size"] and file_sha256(path) == entry["sha256"]:
                 return path
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -247,7 +237,7 @@ class EncodedTables:
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
         try:
             shutil.copyfile(written, tmp / f"{name}.parquet")
-            entry = {"size": (tmp / f"{name}.parquet").stat().st_size, "sha256": _file_sha256(tmp / f"{name}.parquet")}
+            entry = {"size": (tmp / f"{name}.parquet").stat().st_size, "sha256": file_sha256(tmp / f"{name}.parquet")}
             (tmp / ENTRY_FILE).write_text(json.dumps(entry), encoding="utf-8")
             shutil.rmtree(folder, ignore_errors=True)  # a damaged copy is replaced
             os.replace(tmp, folder)
