@@ -39,9 +39,13 @@ def step_capacity(eng, k: int, now: float) -> None:
     target = min(eng.inf_need[k], lim, dom.total_gpus - eng.down)
     if target > eng.inf:
         x = target - eng.inf
-        if eng.inference_preempts and x > min(dom.total_free - eng.spare, lim - eng.busy - eng.inf):
-            shed(eng, now, lambda: x - min(dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
-        x = max(0, min(x, dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf))
+
+        def room() -> int:  # GPUs inference may take now: free beyond the spares, and under the limit
+            return min(dom.total_free - eng.spare, eng.cur_limit - eng.busy - eng.inf)
+
+        if eng.inference_preempts and x > room():
+            shed(eng, now, lambda: x - room())
+        x = max(0, min(x, room()))
         if x:
             if eng.path == "compiled":
                 dom.grant_inference(eng.plog, now, x)
