@@ -6,7 +6,7 @@ dispersion (variance / mean of the request counts per ``window_s``; 1 for
 Poisson arrivals). A :class:`TokenProfile` (quantiles of prompt and output
 length, normalised to mean 1) gives the shape of the length distributions;
 each interval scales it to its own means. Requests are spread evenly over
-the replicas.
+the replicas (on average; see TPOT below for which replica takes them).
 
 Quasi-static treatment of bursts: inside an interval the arrival rate of a
 window is Gamma distributed with the interval's mean and the variance the
@@ -37,9 +37,16 @@ Latency percentiles come from a stratified sample of requests per interval
 interval's request count: TTFT = slot and backlog waits + (if the replica is
 busy) the residual of the running step + the admission step with the own
 prompt and any that join it; TPOT = decode step + the prefills of the
-``K ~ Poisson(lam (out-1) T)`` requests arriving during the decode (at most a
-budget per step), spread over the ``out - 1`` steps. Time means (busy share,
-in flight, KV) weight the samples back to time (Little's law).
+``K ~ Poisson(lam_b (S1 + (out-1) T))`` requests that land on the replica
+while the request's own admission step ``S1`` and its decode run (a prompt
+arriving during the admission step is prefilled in the first decode step; at
+most a budget per step), spread over the ``out - 1`` steps. ``lam_b = lam
+p^(n-1)``: as in the request-level router, an idle replica takes an arrival at
+once, so a busy replica receives one only while the other ``n - 1`` are busy
+too (each busy with the probability ``p`` above, independently); the prefill
+stalls that set the TPOT tail come with bursts that occupy every replica.
+Time means (busy share, in flight, KV) weight the samples back to time
+(Little's law).
 """
 
 from __future__ import annotations
@@ -261,13 +268,19 @@ def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in,
     return w_pre, busy_p, busy_now, residual, first_step
 
 
-def _decode_s(rng, cost: StepCost, profile: TokenProfile, lam_loc, y, mean_in, it: dict, window_s: float):
-    """(decode steps, decode time [s]): own steps plus the prefills arriving meanwhile, at most a budget per step."""
+def _decode_s(rng, cost: StepCost, profile: TokenProfile, lam_busy, y, mean_in, it: dict, window_s: float,
+              first_s):
+    """(decode steps, decode time [s]): own steps plus the prefills landing meanwhile, at most a budget per step.
+
+    ``lam_busy``: rate of arrivals this busy replica takes [1/s]; ``first_s``: the request's admission step [s],
+    whose arrivals are prefilled in its first decode step.
+    """
     t_dec, t_it, steady, n_step, pre_mean = (it[k] for k in ("t_dec", "t_it", "steady", "n_step", "pre_mean"))
     n_int, n_s = y.shape
     steps = np.maximum(y - 1.0, 0.0)
     exposure = np.where(steady, steps * t_it, np.minimum(steps * t_it, window_s))   # a backlog lasts one window
-    k = rng.poisson(lam_loc * exposure)
+    exposure = exposure + np.where(steps > 0, first_s, 0.0)
+    k = rng.poisson(lam_busy * exposure)
     k_max = min(int(k.max()) if k.size else 0, _MAX_DRAWS)
     extra = np.zeros_like(y)
     if k_max:                               # beyond _MAX_DRAWS prompts, scale the drawn sum (law of large numbers)
@@ -319,7 +332,9 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
     x, y = _sample_shapes(rng, profile, mean_in, mean_out, n_s)
     w_pre, busy_p, busy_now, residual, first_step = _first_step(rng, cost, profile, lam_loc, x, mean_in, it,
                                                                 window_s)
-    steps, decode_s = _decode_s(rng, cost, profile, lam_loc, y, mean_in, it, window_s)
+    # idle replicas take arrivals first: a busy one receives them only while all the others are busy too
+    lam_busy = lam_loc * busy_p ** (n_rep - 1)
+    steps, decode_s = _decode_s(rng, cost, profile, lam_busy, y, mean_in, it, window_s, first_step)
     in_flight, kv_util, busy, w_slot, overloaded = _time_means(cost, lam_r, lam_loc, busy_p, x, y,
                                                                first_step + decode_s, interval_s, pre_mean)
     ttft = w_slot[:, None] + w_pre + np.where(busy_now, residual, 0.0) + first_step
