@@ -4,6 +4,7 @@ are refused by every reader, and write failures are clear errors (exit 2), not t
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import signal
@@ -203,3 +204,47 @@ def test_a_sweep_is_not_written_among_other_files(tmp_path, cli):
     proc = cli(*_outputs_into(folder, tmp_path)["sweep"])
     assert proc.returncode == 2 and "holds no sweep" in proc.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["thesis.tex"]
+
+
+def _edit_manifest(run_dir, tmp_path, name, edit):
+    copy = tmp_path / name
+    shutil.copytree(run_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    edit(manifest)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m.update(seed=m["seed"] + 1),                              # the seed the report prints
+    lambda m: m["scenario"]["phases"][0]["racks"][0].update(count=1),    # the scenario load_run rebuilds
+    lambda m: m.update(step_s=60),                                       # the span the report divides by
+    lambda m: m.update(extra="planted"),
+], ids=["seed", "scenario", "step_s", "added"])
+def test_an_edited_manifest_field_is_refused(run_dir, tmp_path, cli, edit):
+    # manifest fields were outside every hash: an edited seed or scenario was read as the run's own
+    bad = _edit_manifest(run_dir, tmp_path, "m", edit)
+    with pytest.raises(InputError, match=r"manifest.json: its fields .* changed since the run"):
+        read_manifest(bad)
+    for args in (["report", str(bad)], ["query", str(bad), "SELECT 1"]):
+        proc = cli(*args)
+        assert proc.returncode == 2 and "its fields" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_manifest_without_its_seal_or_with_nan_is_refused(run_dir, tmp_path):
+    unsealed = _edit_manifest(run_dir, tmp_path, "u", lambda m: m.pop("manifest_sha256"))
+    with pytest.raises(InputError, match="no seal of its own fields"):
+        read_manifest(unsealed)
+    nan = tmp_path / "n"
+    shutil.copytree(run_dir, nan)
+    text = (nan / "manifest.json").read_text().replace('"step_s": 3600', '"step_s": NaN')
+    assert "NaN" in text
+    (nan / "manifest.json").write_text(text)
+    with pytest.raises(InputError, match="its fields"):
+        read_manifest(nan)
+
+
+def test_a_written_manifest_is_sealed_over_every_field(run_dir):
+    manifest = read_manifest(run_dir)
+    assert manifest["manifest_format"] == 2 and len(manifest["manifest_sha256"]) == 64
+    assert {"scenario", "seed", "step_s", "files", "complete"} <= set(manifest)

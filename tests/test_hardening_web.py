@@ -24,6 +24,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from dctwin.results.run_dir import seal_manifest
 from dctwin.web import create_app
 
 BASE = "http://127.0.0.1"
@@ -133,7 +134,7 @@ def test_corrupt_run_gives_a_clear_answer_not_500(runs, client):
     import hashlib
 
     manifest["files"]["timeseries.parquet"] = hashlib.sha256((run / "timeseries.parquet").read_bytes()).hexdigest()
-    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "manifest.json").write_text(json.dumps(seal_manifest(manifest)))  # a consistent run with a bad table
     r = client.get("/runs/corrupt")
     assert 400 <= r.status_code < 500 and "timeseries" in r.text
     r = client.get("/compare?run=alpha&run=corrupt")
@@ -232,3 +233,16 @@ def test_serve_on_a_busy_port_or_a_file_is_a_clear_error(tmp_path):
     (tmp_path / "f").write_text("x")
     proc = _serve_exit(tmp_path / "f", "--port", "0")
     assert proc.returncode == 2 and "not a folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_run_with_an_edited_manifest_is_listed_without_its_fields_and_refused(runs, client):
+    # the runs list printed an edited manifest's scenario name and seed as the run's own
+    run = _copy(runs, "edited")
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["scenario_name"] = "planted-name"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    listed = {r["name"]: r for r in client.get("/api/runs").json()}
+    assert "planted-name" not in client.get("/").text and listed["edited"]["kpis"] == {}
+    assert "refused" in listed["edited"]["scenario_name"]
+    r = client.get("/runs/edited")
+    assert r.status_code == 409 and "its fields" in r.text

@@ -12,6 +12,7 @@ or are not regular files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -29,12 +30,14 @@ from dctwin.errors import InputError
 from dctwin.safeio import file_sha256
 
 __all__ = ["write_run_dir", "is_complete_run", "read_manifest", "verify_run_dir", "write_table", "run_files",
-           "MANIFEST", "KPIS", "STAGING_PREFIX"]
+           "manifest_problem", "seal_manifest", "MANIFEST", "KPIS", "STAGING_PREFIX", "MANIFEST_FORMAT"]
 
 MANIFEST = "manifest.json"
 KPIS = "kpis.json"
 STAGING_PREFIX = ".dctwin-partial-"
 MAX_MANIFEST_BYTES = 64 << 20
+MANIFEST_FORMAT = 2  # 2: the manifest's own fields sealed by manifest_sha256
+SEAL = "manifest_sha256"
 _verified: dict[str, tuple] = {}     # run folder -> stat signature of the files last verified intact
 _verified_lock = threading.Lock()
 _verifying: dict[str, threading.Lock] = {}
@@ -77,6 +80,32 @@ def _load_manifest(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _seal(fields: Mapping[str, Any]) -> str:
+    """SHA-256 of a manifest's fields other than the seal, as canonical JSON (sorted keys, no spaces)."""
+    body = {k: v for k, v in fields.items() if k != SEAL}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def seal_manifest(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` as JSON reads them back (non-JSON values as text), with the format and the seal added."""
+    doc = json.loads(json.dumps({**fields, "manifest_format": MANIFEST_FORMAT}, allow_nan=False, default=str))
+    return {**doc, SEAL: _seal(doc)}
+
+
+def manifest_problem(manifest: Mapping[str, Any]) -> str | None:
+    """Why the manifest's own fields cannot be trusted (no seal, or a field changed), or None."""
+    seal = manifest.get(SEAL)
+    if not isinstance(seal, str):
+        return (f"{MANIFEST}: no seal of its own fields (written before manifest format {MANIFEST_FORMAT}), so "
+                "its scenario, seed and times cannot be checked")
+    try:
+        same = _seal(manifest) == seal
+    except ValueError:  # NaN or infinity planted in a field
+        same = False
+    return None if same else f"{MANIFEST}: its fields (scenario, seed, times...) changed since the run"
 
 
 def is_complete_run(path: Path) -> bool:
@@ -158,7 +187,8 @@ def verify_run_dir(path: Path) -> list[str]:
 
 
 def _check_files(path: Path, manifest: dict[str, Any], names: list[str], key: str, sig: tuple) -> list[str]:
-    problems = []
+    seal = manifest_problem(manifest)
+    problems = [seal] if seal else []
     for name in names:
         digest = manifest["files"][name]
         if not _safe_name(name):
@@ -249,7 +279,7 @@ def _fill(staging: Path, out_dir: Path, tables, kpis, manifest, texts, finish) -
         (staging / name).write_text(text, encoding="utf-8")
     _json_dump(dict(kpis), staging / KPIS)
     files = {p.relative_to(staging).as_posix(): file_sha256(p) for p in sorted(staging.rglob("*")) if p.is_file()}
-    _json_dump({**manifest, "files": files, "complete": True}, staging / MANIFEST)
+    _json_dump(seal_manifest({**manifest, "files": files, "complete": True}), staging / MANIFEST)
     if finish is not None:
         finish(staging)
     _fsync_dir(staging)

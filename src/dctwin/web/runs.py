@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dctwin.errors import InputError
-from dctwin.results.run_dir import KPIS, MANIFEST, is_complete_run
+from dctwin.results.run_dir import KPIS, MANIFEST, is_complete_run, manifest_problem
 
 __all__ = ["RUN_NAME", "RunStore", "valid_run_name"]
 
@@ -57,8 +57,12 @@ class RunStore:
             if hit and hit[0] == mtime:
                 return hit[1]
         manifest = json.loads((p / MANIFEST).read_text(encoding="utf-8"))
+        refused = manifest_problem(manifest)
+        if refused:  # listed by name only: its fields are not the run's (the run page says why)
+            manifest = {"kind": "replay" if manifest.get("kind") == "replay" else "run",
+                        "scenario_name": "(refused: manifest changed after the run)"}
         try:
-            kpis = json.loads((p / KPIS).read_text(encoding="utf-8"))
+            kpis = {} if refused else json.loads((p / KPIS).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             kpis = {}
         out = {
