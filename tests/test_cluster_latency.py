@@ -75,3 +75,10 @@ def test_delays_and_capacity_add_up(monkeypatch):
     r = run_small([{"submit_s": 0, "gpus": 1, "duration_s": 1000}, {"submit_s": 50, "gpus": 1, "duration_s": 1000}],
                   gpus=1)
     assert r.jobs["start_s"].tolist() == pytest.approx([100.0, 1100.0])
+
+
+def test_waits_all_on_the_retry_comb_give_no_model_not_a_crash():
+    # every recorded wait a whole number of retry periods (no first-attempt binds): the bind fit got an empty
+    # sample and `dctwin workload fit` ended in an IndexError traceback
+    waits = np.tile([10.0, 60.0], 100)
+    assert fit_latency(waits) is None

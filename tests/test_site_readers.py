@@ -168,3 +168,25 @@ def test_a_misspelt_optional_heat_column_is_refused_not_ignored(tmp_path):
                                                                        for h in range(24)))
     with pytest.raises(InputError, match="unknown column"):
         read_heat_demand_csv(p)
+
+
+def test_weather_humidity_as_fractions_is_refused(tmp_path):
+    # a column of RH in 0-1 under rel_humidity_pct was read as percent: air at 0.8 % instead of 80 %
+    p = _csv(tmp_path, "timestamp,dry_bulb_c,rel_humidity_pct\n2027-01-01 00:00,-3.5,0.8\n2027-01-01 01:00,-4,1\n")
+    with pytest.raises(InputError, match=r"in.csv.*rel_humidity_pct.*between 0 and 1.*largest 1.*multiply"):
+        read_weather_csv(p)
+    p = _csv(tmp_path, "timestamp,dry_bulb_c,rel_humidity_pct\n2027-01-01 00:00,30,0.8\n2027-01-01 01:00,31,4\n")
+    assert read_weather_csv(p).rel_humidity_pct.tolist() == [0.8, 4.0]  # dry desert air, some of it over 1 %
+
+
+def test_epw_humidity_as_fractions_is_refused(tmp_path):
+    def fractions(ls):
+        out = ls[:8]
+        for line in ls[8:]:
+            f = line.split(",")
+            f[8] = f"{float(f[8]) / 100:g}"
+            out.append(",".join(f))
+        return out
+
+    with pytest.raises(InputError, match=r"bad.epw.*EPW field 9.*between 0 and 1"):
+        read_epw(_copy_with(tmp_path, fractions))

@@ -162,3 +162,15 @@ def test_a_column_named_twice_is_refused_not_the_first_read(tmp_path):
     p = _csv(tmp_path, "time,it,it\n2027-01-01T00:00:00Z,100,900\n2027-01-01T00:01:00Z,100,900\n")
     with pytest.raises(InputError, match="field 'it': column given twice"):
         read_telemetry([p], _map())
+
+
+def test_humidity_as_fractions_under_percent_is_refused_not_read(tmp_path):
+    # an RH column of 0.55, 0.6 under unit '%' was read as 0.55 % (bone-dry air) without a word
+    p = _csv(tmp_path, "time,it,rh\n2027-01-01T00:00:00Z,100,0.55\n2027-01-01T00:01:00Z,100,0.6\n")
+    pct = {"it_power_kw": IT, "rel_humidity_pct": {"source": "rh", "unit": "%"}}
+    with pytest.raises(InputError, match=r"t.csv.*rh.*between 0 and 1.*largest 0.6.*unit 'fraction'"):
+        read_telemetry([p], _map(series=pct))
+    frac = {"it_power_kw": IT, "rel_humidity_pct": {"source": "rh", "unit": "fraction"}}
+    assert read_telemetry([p], _map(series=frac)).frame["rel_humidity_pct"].tolist() == pytest.approx([55.0, 60.0])
+    p = _csv(tmp_path, "time,it,rh\n2027-01-01T00:00:00Z,100,0.5\n2027-01-01T00:01:00Z,100,1.5\n", "ok.csv")
+    assert read_telemetry([p], _map(series=pct)).frame["rel_humidity_pct"].tolist() == [0.5, 1.5]

@@ -90,3 +90,12 @@ def test_service_uses_fitted_profile(tmp_path):
     assert int(np.argmax(rps)) in (9, 10)  # steps are evaluated at their middle
     base = inference_demand(plain, tl, 0).iloc[:, 0].to_numpy()
     assert base.max() / base.min() == pytest.approx(2.5, rel=0.05)  # the scenario's own assumption
+
+
+def test_a_request_log_too_small_for_token_mixes_is_refused(tmp_path):
+    # a two-request log was fitted a token mixture from two samples
+    p = tmp_path / "req.csv"
+    rows = "".join(f"2024-01-01 00:00:{i:02d},{100 + i},{20 + i}\n" for i in range(50))
+    p.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n" + rows)
+    with pytest.raises(InputError, match=r"has 50 requests, too few.*at least 100"):
+        fit_inference_profile(p)

@@ -96,9 +96,12 @@ def test_helios_csv(tmp_path):
 
 
 def test_acme_csv_with_types(tmp_path):
+    rows = ("{i}a,x,1,8,8,SFT,COMPLETED,2023-05-{d:02d} 00:00:00,2023-05-{d:02d} 00:01:00,2023-05-{d:02d} 01:01:00,"
+            "3600,60\n"
+            "{i}b,y,1,1,8,Evaluation,COMPLETED,2023-05-{d:02d} 00:02:00,2023-05-{d:02d} 00:02:00,2023-05-{d:02d} "
+            "00:04:00,120,0\n")
     text = ("job_id,user,node_num,gpu_num,cpu_num,type,state,submit_time,start_time,end_time,duration,queue\n"
-            "a,x,1,8,8,SFT,COMPLETED,2023-05-01 00:00:00,2023-05-01 00:01:00,2023-05-01 01:01:00,3600,60\n"
-            "b,y,1,1,8,Evaluation,COMPLETED,2023-05-01 00:02:00,2023-05-01 00:02:00,2023-05-01 00:04:00,120,0\n")
+            + "".join(rows.format(i=i, d=1 + i % 28) for i in range(100)))  # 200 jobs: the fewest a fit takes
     prof = fit_profile(read_trace(_write(tmp_path / "trace_kalos.csv", text)))
     kinds = {k for c in prof["runtime_classes"] for k in c["kinds"]}
     assert kinds == {"sft", "evaluation"} and prof["tenants"] == {"x": 0.5, "y": 0.5}
@@ -171,14 +174,32 @@ def test_openb_broken_row_and_binary_refused(tmp_path):
         read_trace(binary)
 
 
+def _helios_jobs(n: int) -> str:
+    """A Helios log of ``n`` usable jobs (HELIOS's two GPU jobs that ran, repeated a day apart)."""
+    head, a, b = HELIOS.splitlines()[:3]
+    rows = [r.replace("2020-04-06", f"2020-04-{6 + i // 2 % 20:02d}").replace(r.split(",")[0] + ",", f"{i},", 1)
+            for i, r in zip(range(n), [a, b] * n, strict=False)]
+    return "\n".join([head, *rows]) + "\n"
+
+
+def test_cli_fit_refuses_a_log_too_small_to_fit(tmp_path):
+    # a one-job log was fitted: every distribution from one sample, exit 0
+    for n in (1, 199):
+        src = _write(tmp_path / "cluster_log.csv", _helios_jobs(n))
+        r = subprocess.run([sys.executable, "-m", "dctwin", "workload", "fit", str(src), "-o",
+                            str(tmp_path / "p.yaml")], capture_output=True, text=True)
+        assert r.returncode == 2 and f"has {n} usable jobs" in r.stderr and "at least 200" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr and not (tmp_path / "p.yaml").exists()
+
+
 def test_cli_fit_writes_profile_and_refuses_bad_file(tmp_path):
-    src = _write(tmp_path / "cluster_log.csv", HELIOS)
+    src = _write(tmp_path / "cluster_log.csv", _helios_jobs(200))
     out = tmp_path / "p.yaml"
     r = subprocess.run([sys.executable, "-m", "dctwin", "workload", "fit", str(src), "-o", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "KS" in r.stdout and out.is_file() and out.with_suffix(".png").is_file()
-    assert load_profile(out)["source"]["jobs"] == 2
+    assert load_profile(out)["source"]["jobs"] == 200
     bad = _write(tmp_path / "bad.swf", SWF.replace("3 120 0 50 4", "3 120 0 50"))
     r = subprocess.run([sys.executable, "-m", "dctwin", "workload", "fit", str(bad)], capture_output=True, text=True)
     assert r.returncode == 2 and "line 6" in r.stderr and "Traceback" not in r.stderr

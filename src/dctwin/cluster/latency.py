@@ -77,6 +77,8 @@ def fit_latency(waits_s: np.ndarray) -> dict | None:
     if not np.isfinite(period) or strength < 0.3:
         return None
     first = w < period / 2
+    if first.sum() < 10:  # (almost) no job bound on its first attempt: no bind latency to fit the body and tail to
+        return None
     k = np.rint(w[~first] / period).astype(np.int64).clip(min=1)
     mix = _geo_mixture(k) if k.size >= 10 else (1.0, 0.0, 0.0)
     return {"retry_s": round(period, 3), "comb_strength": round(strength, 4),

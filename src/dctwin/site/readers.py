@@ -22,7 +22,7 @@ from dctwin.errors import InputError
 from dctwin.timeparse import UTC_OFFSET, parse_timestamps, standard_offset_s
 
 __all__ = ["EPW_HEADER_LINES", "read_epw", "read_grid_csv", "read_heat_demand_csv", "read_plain_carbon_csv",
-           "read_weather_csv"]
+           "read_weather_csv", "refuse_rh_fraction"]
 
 EPW_HEADER_LINES = 8
 _EPW_FIELDS = {  # name: (index, missing code, low, high)
@@ -74,6 +74,8 @@ def read_epw(path: str | Path) -> pd.DataFrame:
         out[name] = col
     for name, lo, hi in (("month", 1, 12), ("day", 1, 31), ("hour", 1, 24)):
         _refuse_outside(out[name], lo, hi, file, lambda i, n=name: f"line {EPW_HEADER_LINES + i + 1}, {n}")
+    refuse_rh_fraction(out["rel_humidity_pct"], file, "rel_humidity_pct (EPW field 9)",
+                       "percent, 0 to 110, as the EPW format defines it")
     return pd.DataFrame(out)
 
 
@@ -218,11 +220,27 @@ def _check_range(df: pd.DataFrame, col: str, lo: float, hi: float, file: str) ->
     _refuse_outside(df[col].to_numpy(), lo, hi, file, lambda i: f"line {i + 2}, {col}")
 
 
+def refuse_rh_fraction(rh_pct: np.ndarray, file: str, field: str, fix: str) -> None:
+    """InputError when every relative humidity [%] is at most 1 %: such a series reads as fractions (0-1).
+
+    Outdoor air never stays that dry over a whole series, so the unit cannot be
+    told from the numbers; it is refused, never rescaled by guess.
+    """
+    v = np.asarray(rh_pct, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size and float(v.max()) <= 1.0:
+        raise InputError("every relative humidity value is between 0 and 1: this reads as a fraction, not percent "
+                         "(outdoor air is never under 1 % throughout), so the unit is ambiguous and not guessed",
+                         file=file, field=field, value=f"largest {float(v.max()):g}", allowed=fix)
+
+
 def read_weather_csv(path: str | Path, site_tz: str | None = None) -> pd.DataFrame:
     """Weather CSV with columns ``timestamp, dry_bulb_c`` [°C]``, rel_humidity_pct`` [%] (local standard time)."""
     df = _read_csv(path, ("dry_bulb_c", "rel_humidity_pct"), site_tz=site_tz)
     _check_range(df, "dry_bulb_c", -70.0, 70.0, str(path))
     _check_range(df, "rel_humidity_pct", 0.0, 100.0, str(path))
+    refuse_rh_fraction(df["rel_humidity_pct"].to_numpy(), str(path), "rel_humidity_pct",
+                       "percent, 0 to 100 (multiply fractions by 100)")
     return df
 
 

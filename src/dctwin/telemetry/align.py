@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dctwin.errors import InputError
+from dctwin.site.readers import refuse_rh_fraction
 from dctwin.telemetry.mapping import SeriesMap, TelemetryMap
 from dctwin.telemetry.quantities import CANONICAL_UNIT, QUANTITIES, to_canonical
 from dctwin.telemetry.readers import RawSeries
@@ -178,6 +179,9 @@ def _quantity_on_grid(qname, spec: SeriesMap, raws, edges_s, tmap: TelemetryMap,
             _check_range(grid[~np.isnan(grid)], np.zeros(int((~np.isnan(grid)).sum()), int), qname, raw)
         else:
             _check_range(v, rows, qname, raw)
+            if qname == "rel_humidity_pct":
+                refuse_rh_fraction(v, raw.file, sid, f"percent, 0 to 100, with unit '%' (got unit {spec.unit!r}); "
+                                   "a series of fractions takes unit 'fraction'")
             off = np.count_nonzero(np.mod(t - edges_s[0], tmap.step_s) != 0)
             log.add(qname, sid, "off_grid", off, f"samples between grid points averaged into {tmap.step_s}-s steps")
             grid = _gauge_on_grid(t, v, edges_s)

@@ -31,9 +31,11 @@ from dctwin.errors import InputError
 from dctwin.timeparse import parse_timestamps
 from dctwin.workload.traces import _numbers, _read_table, _where, read_azure_llm_trace
 
-__all__ = ["INFERENCE_PROFILE_VERSION", "fit_inference_profile", "lognormal_mixture", "read_request_log"]
+__all__ = ["INFERENCE_PROFILE_VERSION", "MIN_FIT_REQUESTS", "fit_inference_profile",
+           "lognormal_mixture", "read_request_log"]
 
 INFERENCE_PROFILE_VERSION = 1
+MIN_FIT_REQUESTS = 100  # token mixes: 8 parameters at most and a p90 with 10 requests beyond it
 
 
 def _first_request(stamps: pd.Series, file: str, is_csv: bool) -> pd.Timestamp:
@@ -144,6 +146,12 @@ def fit_inference_profile(path: str | Path) -> dict:
     t, counts, req, start = read_request_log(path)
     if t.size < 2:
         raise InputError("a request log needs at least two rows", file=str(path))
+    if req is not None and len(req) < MIN_FIT_REQUESTS:
+        raise InputError(f"the log has {len(req):,} requests, too few to fit token mixes: at least "
+                         f"{MIN_FIT_REQUESTS} are needed (up to three log-normals per token count, 8 parameters, "
+                         "and a p90 that rests on 10 requests beyond it)", file=str(path),
+                         allowed=f"a request log of {MIN_FIT_REQUESTS} requests or more, or a QPS log "
+                         "(timestamp, requests) for the rate alone")
     if counts is None:
         step = 60.0
         counts_b = np.bincount((t // step).astype(np.int64)).astype(np.float64)

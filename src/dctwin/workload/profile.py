@@ -24,13 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from dctwin.cluster.latency import fit_latency
+from dctwin.errors import InputError
 from dctwin.workload.formats import TraceLog
 from dctwin.workload.tails import fit_body_tail, summary
 
-__all__ = ["MIN_CLASS_JOBS", "PROFILE_VERSION", "fit_profile", "hour_of_week", "size_classes"]
+__all__ = ["MIN_CLASS_JOBS", "MIN_FIT_JOBS", "PROFILE_VERSION", "fit_profile", "hour_of_week", "size_classes"]
 
 PROFILE_VERSION = 1
 MIN_CLASS_JOBS = 200
+# a profile holds at least one run-time class, and a class is never fitted to fewer jobs than this: its body is 91
+# quantiles at 1 % steps plus tail knots, which a smaller log could only fill by repeating its own run times
+MIN_FIT_JOBS = MIN_CLASS_JOBS
 TOP_TENANTS = 20
 _WEEK_H = 168
 
@@ -106,8 +110,14 @@ def _file_sha256(path: str) -> str:
 
 
 def fit_profile(log: TraceLog) -> dict:
-    """The profile document (plain dict, YAML-ready) fitted to ``log``."""
+    """The profile document (plain dict, YAML-ready) fitted to ``log``; InputError for fewer than ``MIN_FIT_JOBS``."""
     j = log.jobs
+    if len(j) < MIN_FIT_JOBS:
+        raise InputError(f"the log has {len(j):,} usable jobs, too few to fit a profile: at least {MIN_FIT_JOBS} are "
+                         f"needed (a run-time class is fitted to at least {MIN_CLASS_JOBS} jobs: 91 body quantiles at "
+                         "1 % steps and a tail, which fewer jobs can only fill by repeating their own run times)",
+                         file=log.file, allowed=f"a log of {MIN_FIT_JOBS} jobs or more; replay a smaller log as it "
+                         "is through workload.training.jobs_path")
     gpus = j["gpus"].to_numpy()
     dur = j["duration_s"].to_numpy()
     origin = None if log.t0 is None else log.t0.weekday() * 24 + log.t0.hour
