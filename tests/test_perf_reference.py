@@ -8,7 +8,7 @@ from dctwin.perf.params import load_params
 
 def test_every_reference_case_within_its_tolerance():
     results = calibration_report()
-    assert {r.kind for r in results} == {"training", "inference", "power_cap"}
+    assert {r.kind for r in results} == {"training", "inference", "power_cap", "attention"}
     bad = [r for r in results if abs(r.error) > r.tolerance]
     assert not bad, format_report(bad)
     assert all(r.source for r in results)
@@ -22,6 +22,7 @@ def test_stored_constants_are_the_fit_of_the_reference_cases():
         "kernel_efficiency_bf16": params["training"]["kernel_efficiency_bf16"],
         "compute_efficiency": params["inference"]["compute_efficiency"],
         "throughput_exponent": params["power_cap"]["throughput_exponent"],
+        "attention_fp8_speedup": params["training"]["attention_fp8_speedup"],
     }
     for name, value in stored.items():
         assert value == pytest.approx(fitted[name], rel=0.01), name

@@ -111,6 +111,33 @@ def test_collectives_hierarchical_ring_and_tree_latency():
     assert times == sorted(times)
 
 
+def test_fp8_attention_shortens_only_attention_and_more_so_at_long_sequences():
+    """FP8 dot-product attention: same FLOPs and memory, attention time divided by the fitted speed-up, so the
+    end-to-end gain grows with the sequence (attention's share of the step grows with s)."""
+    fp8 = dataclasses.replace(LORA, attention_precision="fp8")
+    a, b = evaluate_layout(H100, LORA, MLPERF_H100_LAYOUT, C), evaluate_layout(H100, fp8, MLPERF_H100_LAYOUT, C)
+    assert b.step_time_s < a.step_time_s
+    assert b.memory_per_gpu_gb == a.memory_per_gpu_gb and b.tflops_per_gpu > a.tflops_per_gpu
+    gains = []
+    for seq in (2048, 8192, 32768):
+        job = TrainingJob(get_model("llama-2-70b"), "lora", "fp8", 8 * 32768, seq)
+        lay = Layout(tp=8, pp=1, dp=1)
+        t16 = evaluate_layout(H100, job, lay, C).step_time_s
+        t8 = evaluate_layout(H100, dataclasses.replace(job, attention_precision="fp8"), lay, C).step_time_s
+        gains.append(t16 / t8)
+    assert 1.0 < gains[0] < gains[1] < gains[2] < C["attention_fp8_speedup"]
+
+
+def test_fp8_attention_needs_fp8_training_and_a_known_precision():
+    kw = dict(global_batch_tokens=65536, seq_tokens=8192, mode="lora", tp=4, pp=1, dp=2)
+    with pytest.raises(InputError, match="FP8 attention"):
+        training_perf(H100, "llama-2-70b", 8, "bf16", attention_precision="fp8", **kw)
+    with pytest.raises(InputError, match="attention precision"):
+        training_perf(H100, "llama-2-70b", 8, "fp8", attention_precision="fp16", **kw)
+    assert training_perf(H100, "llama-2-70b", 8, "fp8", **kw).step_time_s == pytest.approx(
+        training_perf(H100, "llama-2-70b", 8, "fp8", attention_precision="bf16", **kw).step_time_s)
+
+
 def test_report_of_layout_is_readable():
     r = training_perf(H100, "llama-3-70b", 64, "fp8", global_batch_tokens=1048576, seq_tokens=8192)
     assert r.layout.label().startswith("TP") and r.layout.gpus == 64

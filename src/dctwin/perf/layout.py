@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 from dctwin.perf.models import LLM
 
-__all__ = ["MODES", "RECOMPUTE", "Layout", "TrainingJob", "lora_params", "stage_fraction", "trainable_params"]
+__all__ = ["ATTENTION_PRECISIONS", "MODES", "RECOMPUTE", "Layout", "TrainingJob", "lora_params", "stage_fraction",
+           "trainable_params"]
 
 MODES = ("pretrain", "full-finetune", "lora")
 RECOMPUTE = ("none", "full")
+ATTENTION_PRECISIONS = ("bf16", "fp8")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class TrainingJob:
     global_batch_tokens: float  # tokens per optimizer step [token]
     seq_tokens: int             # tokens per sequence [token]
     lora_rank: int = 16         # adapter rank (mode 'lora') [-]
+    attention_precision: str = "bf16"  # 'bf16' | 'fp8' (FP8 dot-product attention, needs FP8/FP4 linear layers)
 
     @property
     def batch_seqs(self) -> int:

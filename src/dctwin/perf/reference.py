@@ -32,7 +32,7 @@ class CaseResult:
     """One reference case: the published figure, the model's figure and the relative error."""
 
     case: str
-    kind: str           # 'training' | 'inference' | 'power_cap'
+    kind: str           # 'training' | 'inference' | 'power_cap' | 'attention'
     quantity: str       # what is compared, with unit
     published: float
     modelled: float
@@ -48,7 +48,7 @@ def load_reference() -> dict:
     path = Path(str(resources.files("dctwin.perf") / "data" / "reference.yaml"))
     doc = read_data_yaml(path, "reference file")
     sources = read_sources(doc, str(path))
-    for kind in ("training", "inference", "power_cap"):
+    for kind in ("training", "inference", "power_cap", "attention"):
         for i, case in enumerate(doc.get(kind) or []):
             if case.get("source") not in sources:
                 raise InputError("source key not in the file's 'sources'", file=str(path), field=f"{kind}[{i}].source",
@@ -60,6 +60,14 @@ def _training_case(case: dict, platform: Platform, params: PerfParams) -> float:
     return training_perf(platform, case["model"], case["n_gpus"], case["precision"],
                          global_batch_tokens=case["global_batch_tokens"], tp=case["tp"], pp=case["pp"],
                          dp=case["dp"], seq_tokens=case["seq_tokens"], params=params).tflops_per_gpu
+
+
+def _attention_case(case: dict, platform: Platform, params: PerfParams) -> float:
+    """Step time with BF16 attention over the step with FP8 attention, same run otherwise [-]."""
+    run = {k: case[k] for k in ("global_batch_tokens", "seq_tokens", "mode", "tp", "pp", "dp")}
+    steps = [training_perf(platform, case["model"], case["n_gpus"], case["precision"], params=params,
+                           attention_precision=a, **run).step_time_s for a in ("bf16", "fp8")]
+    return steps[0] / steps[1]
 
 
 def _inference_case(case: dict, platform: Platform, params: PerfParams) -> float:
@@ -86,6 +94,11 @@ def calibration_report(platforms: Callable[[str], Platform] = get_platform,
         val = _inference_case(case, platforms(case["platform"]), params)
         pub = float(case["published_tokens_per_s"])
         out.append(CaseResult(case["id"], "inference", "output tokens/s", pub, val, (val - pub) / pub,
+                              case["tolerance"], case["role"], sources[case["source"]]))
+    for case in ref["attention"]:
+        val = _attention_case(case, platforms(case["platform"]), params)
+        pub = float(case["published_speedup"])
+        out.append(CaseResult(case["id"], "attention", "FP8 / BF16 attention speed-up", pub, val, (val - pub) / pub,
                               case["tolerance"], case["role"], sources[case["source"]]))
     for case in ref["power_cap"]:
         val = power_cap_throughput_factor(platforms("hgx-h100"), case["cap_fraction"], params=params)
@@ -126,6 +139,13 @@ def fit_constants(platforms: Callable[[str], Platform] = get_platform) -> dict[s
         trial = packaged_perf_params().replaced("inference", compute_efficiency=x)
         return _log_sq_error(inf_cases, lambda case: _inference_case(case, platforms(case["platform"]), trial))
     fitted["compute_efficiency"] = _fit_one(inference_objective, 0.1, 0.95)
+
+    att = [(c, c["published_speedup"]) for c in ref["attention"] if c["role"] == "fit"]
+
+    def attention_objective(x: float) -> float:
+        trial = packaged_perf_params().replaced("training", attention_fp8_speedup=x)
+        return _log_sq_error(att, lambda case: _attention_case(case, platforms(case["platform"]), trial))
+    fitted["attention_fp8_speedup"] = _fit_one(attention_objective, 1.0, 2.0)
 
     pairs = [(c["cap_fraction"], c["published_throughput_fraction"]) for c in ref["power_cap"] if c["role"] == "fit"]
     fitted["throughput_exponent"] = _fit_one(

@@ -21,7 +21,7 @@ import numpy as np
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import check_precision
-from dctwin.perf.layout import MODES, RECOMPUTE, Layout, TrainingJob
+from dctwin.perf.layout import ATTENTION_PRECISIONS, MODES, RECOMPUTE, Layout, TrainingJob
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.schedule import SCHEDULES, schedule_allowed
@@ -165,15 +165,22 @@ def _round_batch(seqs: float) -> int:
     return min(options, key=lambda x: abs(np.log(x / max(seqs, 1.0))))
 
 
-def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | None, lora_rank: int) -> TrainingJob:
+def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | None, lora_rank: int,
+         attention_precision: str = "bf16") -> TrainingJob:
     if mode not in MODES:
         raise InputError("unknown training mode", field="mode", value=mode, allowed=", ".join(MODES))
+    if attention_precision not in ATTENTION_PRECISIONS:
+        raise InputError("unknown attention precision", field="attention_precision", value=attention_precision,
+                         allowed=", ".join(ATTENTION_PRECISIONS))
+    if attention_precision == "fp8" and precision not in ("fp8", "fp4"):
+        raise InputError("FP8 attention runs only inside FP8 (or FP4) training", field="attention_precision",
+                         value=attention_precision, allowed=f"bf16 with precision {precision}")
     seq = int(seq or model.train_seq_tokens)
     if batch:
         seqs = max(1, round(float(batch) / seq))
     else:  # published batches are round millions of tokens; runs use 2^k or 3 x 2^k sequences (GPT-3: 1,536)
         seqs = _round_batch(model.train_batch_tokens / seq)
-    return TrainingJob(model, mode, precision, float(seqs * seq), seq, int(lora_rank))
+    return TrainingJob(model, mode, precision, float(seqs * seq), seq, int(lora_rank), attention_precision)
 
 
 def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: str = "bf16",
@@ -181,11 +188,12 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
                   dp: int | None = None, seq_tokens: int | None = None, params: PerfParams | None = None, *,
                   cp: int | None = None, ep: int | None = None, micro_batch: int | None = None,
                   schedule: str | None = None, recompute: str | None = None, mode: str = "pretrain",
-                  lora_rank: int = 16) -> TrainingPerf:
+                  lora_rank: int = 16, attention_precision: str = "bf16") -> TrainingPerf:
     """Step time, throughput, MFU and memory of training ``model`` on ``n_gpus`` GPUs of ``platform``.
 
     ``global_batch_tokens`` is rounded to whole sequences; it defaults to the
-    model's published batch rounded to 2^k or 3 x 2^k sequences; ``mode`` is 'pretrain', 'full-finetune' or 'lora'.
+    model's published batch rounded to 2^k or 3 x 2^k sequences; ``mode`` is 'pretrain', 'full-finetune' or 'lora';
+    ``attention_precision`` 'fp8' runs dot-product attention in FP8 (FP8 or FP4 training only).
     Layout fields left None are chosen (fastest that fits); tp/pp/dp, if
     given, must all be given. ``params``: the run's performance constants (None: the packaged ones).
     """
@@ -194,7 +202,7 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     n_gpus = int(n_gpus)
     if n_gpus < 1:
         raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
-    job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank)
+    job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank, attention_precision)
     given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute)
     fixed = {k: v for k, v in zip(_FIXABLE, given, strict=True) if v is not None}
     if any(k in fixed for k in ("tp", "pp", "dp")):

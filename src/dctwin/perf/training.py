@@ -9,7 +9,8 @@ parallel rank), every pass over the stage's layers costs, per GPU,
   precision); backward 2 N for input gradients plus 2 N for weight
   gradients (LoRA: no weight gradients for the frozen base, so 4 N per
   token in all); attention 4 L heads d_head s per token forward (the
-  Megatron count), twice that backward, at BF16; full recomputation runs
+  Megatron count), twice that backward, at BF16 (or FP8 dot-product
+  attention, ``attention_fp8_speedup`` times faster); full recomputation runs
   the forward once more;
 * HBM: each pass reads the stage's weights, and the norms, activation
   functions, residual adds and casts between GEMMs stream activations
@@ -103,7 +104,8 @@ def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> 
     eff = c[f"kernel_efficiency_{'fp8' if prec == 'fp4' else prec}"] * (c["kernel_efficiency_fp4_vs_fp8"]
                                                                         if prec == "fp4" else 1.0)
     peak = peak_flops(platform, prec) * eff
-    peak_attn = peak_flops(platform, "bf16") * c["attention_efficiency"]
+    peak_attn = peak_flops(platform, "bf16") * c["attention_efficiency"] * (
+        c["attention_fp8_speedup"] if job.attention_precision == "fp8" else 1.0)
     bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
     w_b = params_per_gpu(model, lay.tp, 1, lay.ep) * stage_fraction(model, lay.pp) * c["weight_bytes_per_param"]
     lin = 2.0 * model.params_active * tokens * gpu_share          # forward linear FLOPs of the stage per GPU
