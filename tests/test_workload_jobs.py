@@ -224,6 +224,26 @@ def test_pretrain_layout_fields_need_the_performance_model():
         PretrainConfig(mfu=None, layout={"tp": 8, "pp": 4, "dp": 16})
 
 
+def test_pretrain_fp8_attention_shortens_the_run_and_needs_the_performance_model():
+    """attention_precision: fp8 reaches dctwin.perf (shorter run); refused with a flat MFU or BF16 training."""
+    import pydantic
+
+    from dctwin.catalog import get_platform
+    from dctwin.config.workload import PretrainConfig
+    from dctwin.errors import InputError
+    from dctwin.workload.jobs import pretrain_run_duration_s
+
+    h100 = get_platform("hgx-h100")
+    with pytest.raises(pydantic.ValidationError, match="only apply with mfu: null"):
+        PretrainConfig(attention_precision="fp8")
+    base = dict(mfu=None, model="llama-3-70b", gpus=512, layout={"tp": 4, "pp": 8, "dp": 16}, tokens_t=1.0)
+    bf16 = pretrain_run_duration_s(h100, PretrainConfig(**base), 512)
+    fp8 = pretrain_run_duration_s(h100, PretrainConfig(**base, attention_precision="fp8"), 512)
+    assert fp8 < bf16
+    with pytest.raises(InputError, match="FP8 attention"):
+        pretrain_run_duration_s(h100, PretrainConfig(**base, precision="bf16", attention_precision="fp8"), 512)
+
+
 def test_pretrain_fixed_layout_sets_the_run_time_and_is_reported():
     from dctwin.catalog import get_platform
     from dctwin.config.workload import PretrainConfig, WorkloadConfig

@@ -60,7 +60,8 @@ def pretrain_perf(platform: Platform, cfg: PretrainConfig, n_gpus: int, params: 
         return training_perf(platform, cfg.model, n_gpus, cfg.precision, global_batch_tokens=cfg.global_batch_tokens,
                              seq_tokens=cfg.seq_tokens, micro_batch=cfg.micro_batch,
                              schedule=None if cfg.schedule == "auto" else cfg.schedule,
-                             recompute=None if cfg.recompute == "auto" else cfg.recompute, params=params, **fixed)
+                             recompute=None if cfg.recompute == "auto" else cfg.recompute, params=params,
+                             attention_precision=cfg.attention_precision, **fixed)
     except InputError as exc:
         raise InputError(f"pre-training run of {cfg.model} on {n_gpus} x {platform.gpu_name}: {exc}",
                          field="workload.training.pretrain") from None
