@@ -46,3 +46,23 @@ def test_step_mean_is_time_weighted():
     m = step_mean(np.array([450.0, 1350.0]), np.array([10, -10]), 900, 3)
     np.testing.assert_allclose(m, [5.0, 5.0, 0.0])
     assert step_mean(np.array([]), np.array([]), 900, 2).tolist() == [0.0, 0.0]
+
+
+def test_step_mean_finds_each_edges_last_change_both_ways():
+    """Fewer changes than edges are counted among the edges, more are searched: both give
+    ``searchsorted(t, edges, 'right') - 1`` exactly (changes on an edge, before 0, past the end, repeated times)."""
+    from dctwin.cluster.series import _last_change_at_or_before
+
+    rng = np.random.default_rng(7)
+    for case in range(600):
+        step_s = float(rng.choice([900.0, 60.0, 1.0, 0.7]))
+        n_edges = int(rng.integers(1, 40))
+        edges = np.arange(n_edges, dtype=np.float64) * step_s
+        n = int(rng.integers(0, 2 * n_edges + 2))
+        t = rng.uniform(-step_s, (n_edges + 1) * step_s, n)
+        if case % 3 == 0:  # on the edges, and repeated
+            t = np.round(t / step_s) * step_s
+        t = np.sort(np.concatenate([t, t[: n // 4]]))
+        want = np.searchsorted(t, edges, side="right") - 1
+        got = _last_change_at_or_before(t, edges)
+        assert got.dtype == want.dtype and np.array_equal(got, want), (case, t, edges)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dctwin.errors import InputError
-from dctwin.results.run_dir import KPIS, MANIFEST, read_manifest, refuse_replay, run_files
+from dctwin.results.run_dir import KPIS, MANIFEST, read_manifest, read_table, refuse_replay, run_files
 
 __all__ = ["Missing", "RunData", "load_run"]
 
@@ -71,7 +71,7 @@ def load_run(path: str | Path) -> RunData:
     # only the tables the manifest lists, whose hashes read_manifest checked: a file planted beside them is not read
     for p in [path / n for n in run_files(manifest) if n.endswith(".parquet") and "/" not in n]:
         try:
-            tables[p.stem] = pd.read_parquet(p)
+            tables[p.stem] = read_table(p)
         except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
             raise InputError(f"cannot read table: {exc}", file=str(p)) from None
     if "timeseries" in tables:
