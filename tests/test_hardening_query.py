@@ -3,6 +3,7 @@ configuration access; time and memory limits."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -104,3 +105,45 @@ def test_a_result_larger_than_the_memory_limit_is_refused_while_it_is_read(run_d
     with pytest.raises(InputError, match="16 MB memory limit"):
         query(run_dir, "SELECT * FROM range(30000000)", memory_mb=16, timeout_s=60)
     assert len(query(run_dir, "SELECT * FROM range(300000)", memory_mb=16)) == 300_000
+
+
+def _query_cli(*args: str, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "dctwin", "query", *args], stderr=subprocess.PIPE, **popen)
+
+
+def test_timeout_covers_writing_the_output_to_a_reader_that_stopped(run_dir):
+    # the write was outside --timeout: with a reader that stopped reading, `--timeout 2` hung until the reader left
+    proc = _query_cli(str(run_dir), "SELECT * FROM timeseries, range(200)", "--format", "csv", "--timeout", "2",
+                      stdout=subprocess.PIPE)  # never read: the pipe fills after 64 KiB and the write blocks
+    t0 = time.monotonic()
+    try:
+        rc = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    elapsed = time.monotonic() - t0
+    err = proc.stderr.read().decode()
+    proc.stdout.close()
+    proc.stderr.close()
+    assert rc == 2 and "2 s time limit" in err and "output written so far is incomplete" in err, err
+    assert "Traceback" not in err
+    assert elapsed < 2 + 20  # the limit plus Python's start-up and imports on a busy machine
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_output_written_in_slices_is_the_whole_frame(run_dir, tmp_path, fmt):
+    sql = "SELECT t_s, range AS k, it_power_kw FROM timeseries, range(150) ORDER BY t_s, k"  # over two slices
+    out = tmp_path / f"o.{fmt}"
+    with open(out, "wb") as f:
+        proc = _query_cli(str(run_dir), sql, "--format", fmt, stdout=f)
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()
+        proc.stderr.close()
+    frame = query(run_dir, sql)
+    assert len(frame) > 20_000
+    whole = frame.to_csv(index=False) if fmt == "csv" else frame.to_json(orient="records") + "\n"
+    assert out.read_text() == whole
+
+
+def test_a_table_too_long_to_align_is_refused(run_dir, cli):
+    proc = cli("query", str(run_dir), "SELECT t_s FROM timeseries, range(400)")
+    assert proc.returncode == 2 and "too many for an aligned table" in proc.stderr and "--format csv" in proc.stderr
+    assert proc.stdout == ""

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dctwin.errors import DctwinError
+from dctwin.errors import DctwinError, InputError
 
 # One BLAS thread unless the user set one (before anything imports numpy or scipy): a run does no large linear
 # algebra, and starting OpenBLAS's thread pool (numpy's and scipy's copies) costs ~0.03-0.05 s CPU of each
@@ -243,19 +243,21 @@ def query(
     run_dir: Path = typer.Argument(..., help="A run directory."),
     sql: str = typer.Argument(..., help="SQL over the run's tables (timeseries, monthly, jobs, ...)."),
     fmt: QueryFormat = typer.Option(QueryFormat.table, "--format", help="Output format."),
-    timeout_s: float = typer.Option(60.0, "--timeout", help="Stop the query after this many seconds."),
+    timeout_s: float = typer.Option(60.0, "--timeout", help="Stop the command after this many seconds: checking "
+                                    "the run, the query and writing its output [s]; exit code 2 at the limit."),
     memory_mb: int = typer.Option(1024, "--memory-mb", help="Memory limit of the query [MB]."),
 ) -> None:
     """Query a run's Parquet tables with DuckDB: one SELECT, read-only, no file or network access."""
     from dctwin.report import query as run_query
+    from dctwin.report.query_out import Watchdog, write_result
 
-    frame = run_query(run_dir, sql, timeout_s=timeout_s, memory_mb=memory_mb)
-    if fmt is QueryFormat.csv:
-        typer.echo(frame.to_csv(index=False), nl=False)
-    elif fmt is QueryFormat.json:
-        typer.echo(frame.to_json(orient="records"))
-    else:
-        typer.echo(frame.to_string(index=False))
+    if not 0 < timeout_s <= 86_400:  # before the watchdog: a limit it cannot hold is refused, not run
+        raise InputError("time limit out of range", field="--timeout", value=timeout_s, allowed="0 < s <= 86400")
+    limit = (f"{run_dir}: query stopped after the {timeout_s:g} s time limit (--timeout covers checking the run, the "
+             "query and writing its output; output written so far is incomplete)")
+    with Watchdog(timeout_s, limit) as watchdog:
+        frame = run_query(run_dir, sql, timeout_s=watchdog.remaining_s(), memory_mb=memory_mb)
+        write_result(frame, fmt.value, sys.stdout.buffer)
 
 
 @app.command()
