@@ -26,6 +26,32 @@ def test_moe_small_batch_reads_only_the_routed_experts():
     assert expert_params(mix) == pytest.approx((46.7e9 - 12.9e9) * 8 / 6)
 
 
+def test_moe_decode_step_time_grows_with_batch_until_every_expert_is_read():
+    """Memory-bound decode of Mixtral on 8 H100: each added sequence touches more experts until all 8 are read
+    (1 - (1 - 2/8)^n of them per layer), then the step grows only by the per-token work."""
+    cost = step_cost(H100, get_model("mixtral-8x7b"), 8, "fp8")
+    n = np.arange(1, 33)
+    step = cost.step_time_s(n, n * 500, 0, 0)
+    expert_read = cost.weights_read_s(n) - (cost.weights_s - cost.expert_weights_s)
+    assert np.all(np.diff(expert_read) > 0) and expert_read[-1] == pytest.approx(cost.expert_weights_s, rel=1e-3)
+    assert expert_read[0] == pytest.approx(cost.expert_weights_s / 4)
+    assert (step[1] - step[0]) > 10 * (step[-1] - step[-2])          # first tokens add experts; late ones add little
+
+
+def test_elementwise_traffic_makes_h200_faster_when_the_gemms_are_compute_bound():
+    """An 8,192-token prefill of Mixtral 8x7B on one GPU is compute-bound in its GEMMs (same FP8 peak on H100
+    and H200), yet the H200 steps faster: the elementwise activation traffic between GEMMs streams through
+    HBM, 4.8 vs 3.35 TB/s. The difference is exactly that traffic at the two bandwidths."""
+    model = get_model("mixtral-8x7b")
+    a, b = step_cost(H100, model, 1, "fp8"), step_cost(H200, model, 1, "fp8")
+    p = 8192
+    assert p * a.prefill_s_per_token > a.weights_s                     # compute-bound GEMMs
+    t_a, t_b = a.step_time_s(0, 0, p, p * p), b.step_time_s(0, 0, p, p * p)
+    assert t_b < t_a
+    assert t_a - t_b == pytest.approx(p * (a.elementwise_s_per_token - b.elementwise_s_per_token), rel=1e-9)
+    assert a.elementwise_s_per_token / b.elementwise_s_per_token == pytest.approx(4.8 / 3.35)
+
+
 def test_dense_model_reads_all_weights_at_any_batch():
     cost = step_cost(H100, get_model("llama-2-70b"), 2, "fp8")
     assert cost.weights_read_s(1) == cost.weights_read_s(512) == cost.weights_s

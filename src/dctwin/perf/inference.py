@@ -71,7 +71,7 @@ def _replica(platform: Platform, model: LLM, g: int, precision: str, in_tok: flo
     batch = np.arange(1, min(b_mem, cost.max_batch) + 1, dtype=float)
     prefill_tokens = batch * in_tok / out_tok               # prompts that replace the finished sequences
     t_iter = cost.step_time_s(batch, batch * ctx, prefill_tokens, prefill_tokens * in_tok)
-    own_prefill = in_tok * cost.prefill_s_per_token + cost.prefill_attn_s_per_token2 * in_tok**2
+    own_prefill = in_tok * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * in_tok**2
     ttft = own_prefill + t_iter                             # own prefill + wait for the running iteration
     return {"batch": batch, "t_iter": t_iter, "ttft": ttft, "kv_tok_b": kv_tok_b, "ctx": ctx, "b_mem": b_mem}
 

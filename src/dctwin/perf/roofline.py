@@ -5,7 +5,7 @@ domain) runs iterations; one iteration decodes ``n`` sequences holding ``C``
 KV-cache tokens and prefills ``P`` prompt tokens (prompt lengths ``p_i``):
 
     t_step = max(W(n + P) / BW, (n + P) 2 N_active / F) + attn_s_per_ctx_token C
-             + prefill_attn_s_per_token2 sum(p_i^2) + comm
+             + prefill_attn_s_per_token2 sum(p_i^2) + (n + P) e h L / BW + comm
 
 * the weight GEMMs are memory-bound at small batch (weights streamed from
   HBM once per step) and compute-bound at large batch;
@@ -14,6 +14,12 @@ KV-cache tokens and prefills ``P`` prompt tokens (prompt lengths ``p_i``):
   expectation E (1 - (1 - k/E)^t) of E per layer, so a small decode batch
   reads few experts and a large one all of them;
 * attention reads every cached token (memory- or compute-bound per token);
+* between the GEMMs, the norms, activation functions, residual adds and
+  casts stream each token's activations through HBM: ``e`` bytes per token,
+  hidden unit and layer (``elementwise_bytes_per_token_hidden``, the count
+  the training model uses for the same forward pass). They do not overlap
+  the GEMMs and do not shrink with FLOP/s, so a GPU with more bandwidth
+  steps faster even when the GEMMs are compute-bound;
 * causal attention over a prompt of p tokens costs ``attention_flops(p/2)``
   per token; tensor-parallel all-reduces: two per layer per token plus a
   fixed latency per forward pass.
@@ -54,6 +60,12 @@ class StepCost:
     max_batch: int                     # most sequences in flight per replica [-]
     expert_weights_s: float = 0.0      # of weights_s, the routed experts' share (MoE) [s]
     expert_hit: float = 1.0            # experts per token / experts, k / E [-]
+    elementwise_s_per_token: float = 0.0   # norms, activations, residual adds of one token through HBM [s]
+
+    @property
+    def token_s(self) -> float:
+        """Time charged per token outside the GEMMs and attention: all-reduce bytes + elementwise HBM traffic [s]."""
+        return self.comm_s_per_token + self.elementwise_s_per_token
 
     def weights_read_s(self, tokens):
         """Time to stream the weights a step over ``tokens`` tokens touches [s] (MoE: only routed experts)."""
@@ -78,7 +90,7 @@ class StepCost:
         passes = (n > 0).astype(float) + (p > 0)
         t = (gemm + self.attn_s_per_ctx_token * np.asarray(ctx_tokens, dtype=float)
              + self.prefill_attn_s_per_token2 * np.asarray(prefill_tokens_sq, dtype=float)
-             + self.comm_s_per_token * (n + p) + self.comm_s_per_pass * passes)
+             + self.token_s * (n + p) + self.comm_s_per_pass * passes)
         return t if t.ndim else float(t)
 
 
@@ -121,6 +133,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
         max_batch=int(c["max_batch_per_replica"]),
         expert_weights_s=experts_b / bw,
         expert_hit=model.experts_per_token / model.experts if model.is_moe else 1.0,
+        elementwise_s_per_token=c["elementwise_bytes_per_token_hidden"] * model.hidden_size * model.layers / bw,
     )
 
 

@@ -166,7 +166,7 @@ def _erlang_c(c: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 def _prefill_s(cost: StepCost, x):
     """Work of prefilling a prompt of ``x`` tokens inside a running step [s]."""
-    return x * (cost.prefill_s_per_token + cost.comm_s_per_token) + cost.prefill_attn_s_per_token2 * x * x
+    return x * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * x * x
 
 
 def _iteration_s(cost: StepCost, lam, e_dec, ctx_per_seq, pre_mean, cap_s: float):
@@ -179,7 +179,7 @@ def _iteration_s(cost: StepCost, lam, e_dec, ctx_per_seq, pre_mean, cap_s: float
         others = lam * e_dec * t
         return (np.maximum(cost.weights_read_s(1.0 + others), (1.0 + others) * cost.gemm_s_per_seq)
                 + cost.attn_s_per_ctx_token * ctx_per_seq * (1.0 + others)
-                + lam * t * pre_mean + cost.comm_s_per_token * (1.0 + others)
+                + lam * t * pre_mean + cost.token_s * (1.0 + others)
                 + cost.comm_s_per_pass * (1.0 + np.minimum(1.0, lam * t)))
     t = f(np.zeros_like(lam))
     for _ in range(500):
@@ -263,7 +263,7 @@ def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in,
     residual = rng.random((n_int, n_s)) * running
     mates = rng.poisson(lam_loc * np.where(busy_now, residual, 0.0))          # prompts joining the same step
     alone = np.maximum(cost.weights_read_s(x), x * cost.prefill_s_per_token) + cost.prefill_attn_s_per_token2 * x * x \
-        + cost.comm_s_per_token * x + cost.comm_s_per_pass
+        + cost.token_s * x + cost.comm_s_per_pass
     first_step = np.where(busy_now, t_dec + pre_own, alone) + np.minimum(mates, n_step - 1.0) * pre_mean
     return w_pre, busy_p, busy_now, residual, first_step
 

@@ -161,7 +161,7 @@ class _Replay:
         pre = pre_tok * c.prefill_s_per_token
         gemm = max(ws, dec * c.gemm_s_per_seq) + pre if dec else max(ws, pre)
         dt = (gemm + c.attn_s_per_ctx_token * ctx_in + c.prefill_attn_s_per_token2 * pre_sq
-              + c.comm_s_per_token * (dec + pre_tok) + c.comm_s_per_pass * ((dec > 0) + (pre_tok > 0)))
+              + c.token_s * (dec + pre_tok) + c.comm_s_per_pass * ((dec > 0) + (pre_tok > 0)))
         f = self.fin[r]
         for j in new:
             self.admit[j] = t
@@ -178,7 +178,7 @@ class _Replay:
         """Decode-only iterations up to the next event, in closed form: (duration [s], iterations)."""
         c, n = self.cost, self.n_run[r]
         bs = c.attn_s_per_ctx_token
-        a = max(c.weights_read_s(n), n * c.gemm_s_per_seq) + c.comm_s_per_token * n + c.comm_s_per_pass
+        a = max(c.weights_read_s(n), n * c.gemm_s_per_seq) + c.token_s * n + c.comm_s_per_pass
         m = self.fin[r][0][0] - self.it[r] + 1
         room = n < c.max_batch and not self.queue
         if room and self.nxt < self.n_req:
