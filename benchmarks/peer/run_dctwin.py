@@ -53,4 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    from dctwin.ending import settle_for_exit
+
+    settle_for_exit()  # as the dctwin command does when it ends (dctwin.cli.main)
+    raise SystemExit(code)

@@ -380,3 +380,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted; nothing half-written was left behind")
         sys.exit(130)
+    finally:  # the command has finished (typer ends with SystemExit): only the interpreter's shutdown follows
+        from dctwin.ending import settle_for_exit
+
+        settle_for_exit()

@@ -1,0 +1,26 @@
+"""A finished dctwin command leaves the objects still alive to reference counting, not to the shutdown's full
+garbage collections (dctwin.ending), on success and on an error exit alike."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+CODE = """
+import gc, sys
+sys.argv = ['dctwin', *sys.argv[1:]]
+from dctwin.cli import main
+before = gc.get_freeze_count()
+try:
+    main()
+except SystemExit as exc:
+    print('EXIT', exc.code, 'FROZEN', before == 0 and gc.get_freeze_count() > 0, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--help"], 0), (["scenario", "show", "no-such-scenario"], 2)])
+def test_the_command_freezes_the_live_objects_when_it_ends(args, code):
+    done = subprocess.run([sys.executable, "-c", CODE, *args], capture_output=True, text=True, timeout=120)
+    assert f"EXIT {code} FROZEN True" in done.stderr, done.stderr[-800:]
