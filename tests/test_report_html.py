@@ -234,3 +234,32 @@ def test_a_table_planted_beside_a_run_is_not_read(run_dir, tmp_path):
     run = load_run(copy)
     assert "planted" not in run.tables and "evil" not in run.tables and "jobs" in run.tables
     assert write_report(copy).is_file()
+
+
+def _as_version(run: Path, version: str, manifest_format: int | None = None) -> None:
+    """Rewrite ``run``'s manifest as another dctwin version would have sealed it."""
+    from dctwin.results.run_dir import _seal, seal_manifest
+
+    m = json.loads((run / "manifest.json").read_text())
+    m["dctwin_version"] = version
+    m = seal_manifest(m)
+    if manifest_format is not None:
+        m["manifest_format"] = manifest_format
+        m["manifest_sha256"] = _seal(m)
+    (run / "manifest.json").write_text(json.dumps(m))
+
+
+def test_comparison_of_runs_of_different_versions_says_so(tmp_path, cli):
+    # runs of two dctwin versions were compared without a word: a model change read as a scenario difference
+    a = make_run(tmp_path, "a", seed=1, days=3)
+    b = make_run(tmp_path, "b", seed=1, days=3, drop_columns=("pue",), drop_tables=("jobs",))  # an older layout
+    _as_version(b, "0.0.9")
+    html = write_comparison([a, b], tmp_path / "cmp.html").read_text(encoding="utf-8")
+    assert "different dctwin versions (a: 0.1.0, b: 0.0.9)" in html
+    same = write_comparison([a, make_run(tmp_path, "c", seed=2, days=3)], tmp_path / "same.html")
+    assert "different dctwin versions" not in same.read_text(encoding="utf-8")
+    newer = make_run(tmp_path, "n", seed=1, days=3)
+    _as_version(newer, "9.0", manifest_format=3)
+    proc = cli("compare", str(a), str(newer), "--out", str(tmp_path / "x.html"))
+    assert proc.returncode == 2 and "written by a newer dctwin ('9.0', manifest format 3)" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "x.html").exists()

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -141,9 +144,30 @@ def _damage(how: str, folder: Path, other: Path) -> None:
             (folder / f.name).write_bytes(f.read_bytes())
     elif how == "garbage":
         (folder / "entry.json").write_text("{not json")
+    elif how in ("fifo_entry", "fifo_part"):  # reading one blocked the run for good
+        target = folder / "entry.json" if how == "fifo_entry" else part
+        target.unlink()
+        os.mkfifo(target)
+    elif how == "symlinked_part":
+        part.unlink()
+        part.symlink_to("/etc/hostname")
+    elif how == "entry_is_a_file":
+        shutil.rmtree(folder)
+        folder.write_text("x")
 
 
-@pytest.mark.parametrize("how", ["truncated", "flipped", "foreign", "garbage"])
+def _within(seconds: float, fn):
+    """``fn()``'s result, or a test failure if it has not returned after ``seconds`` (a read that blocks)."""
+    out = []
+    worker = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert out, f"still running after {seconds} s (blocked on a cache file)"
+    return out[0]
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "foreign", "garbage", "fifo_entry", "fifo_part",
+                                 "symlinked_part", "entry_is_a_file"])
 def test_a_damaged_entry_is_rebuilt_not_trusted(base, how, tmp_path):
     simulate(base, cache=tmp_path)
     cold = hashes(simulate(base))
@@ -151,7 +175,7 @@ def test_a_damaged_entry_is_rebuilt_not_trusted(base, how, tmp_path):
     (other,) = (tmp_path / "site").iterdir()
     _damage(how, folder, other)
     cache = StageCache(tmp_path)
-    assert hashes(simulate(base, cache=cache)) == cold
+    assert hashes(_within(300, lambda: simulate(base, cache=cache))) == cold
     assert cache.misses == ["facility"]
     again = StageCache(tmp_path)
     simulate(base, cache=again)
@@ -233,3 +257,14 @@ def test_a_cache_folder_that_cannot_be_written_is_a_clear_error(tmp_path, where)
         root.write_text("x")
     with pytest.raises(InputError, match="--cache': cannot use the stage-cache folder"):
         StageCache(root)
+
+
+def test_a_stage_folder_that_is_a_file_costs_the_cache_not_the_run(base, tmp_path):
+    # `--cache C` with C/facility a file: the run ended in a FileExistsError traceback, and every later one too
+    simulate(base, cache=tmp_path)
+    cold = hashes(simulate(base))
+    shutil.rmtree(tmp_path / "facility")
+    (tmp_path / "facility").write_text("not a folder")
+    cache = StageCache(tmp_path)
+    assert hashes(simulate(base, cache=cache)) == cold
+    assert cache.misses == ["facility"] and (tmp_path / "facility").is_file()  # the user's file is left alone

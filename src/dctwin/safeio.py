@@ -19,10 +19,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from dctwin.errors import InputError
 
-__all__ = ["InputFile", "check_input_file", "file_sha256", "read_input", "read_input_bytes", "read_once",
+__all__ = ["InputFile", "check_input_file", "file_sha256", "open_regular", "read_input", "read_input_bytes",
+           "read_once",
            "DEFAULT_TIMEOUT_S", "MAX_SERIES_BYTES", "MAX_JOB_FILE_BYTES"]
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -102,10 +104,22 @@ def check_input_file(path: str | Path, max_bytes: int, what: str = "input file")
     return size
 
 
+def open_regular(path: str | Path, follow: bool = True) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file, else OSError (a FIFO or device is never read: it
+    could block forever). ``follow=False``: a symlink is refused too."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    fd = os.open(path, flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB blocks (hex)."""
+    """SHA-256 of a regular file's bytes, read in 1 MiB blocks (hex); OSError for anything else."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()

@@ -48,11 +48,22 @@ def report_html(run: RunData, *, inline_plotly: bool = True, figures: tuple[dict
     return render("report.html", inline_plotly=inline_plotly, draw_js=draw_js(), **report_context(run, figures))
 
 
+def _version_notes(runs: Sequence[RunData]) -> list[str]:
+    """A warning when the runs were written by different dctwin versions (their models may differ)."""
+    versions = {r.name: str(r.manifest.get("dctwin_version", "unknown")) for r in runs}
+    if len(set(versions.values())) < 2:
+        return []
+    listed = ", ".join(f"{name}: {v}" for name, v in versions.items())
+    return [f"These runs were written by different dctwin versions ({listed}); differences below can come from "
+            "changes of the model, not only of the scenarios. Rerun them with one version to compare scenarios."]
+
+
 def compare_context(runs: Sequence[RunData]) -> dict:
     figs, notes = build_compare_figures(list(runs))
     spans = [(r, span_of(r.kpis, r.manifest)) for r in runs]
     return {"runs": list(runs), "rows": compare_rows([r.kpis for r in runs], [r.manifest for r in runs]),
-            "spans": spans, "compare_notes": compare_warnings([(r.name, s) for r, s in spans]),
+            "spans": spans,
+            "compare_notes": _version_notes(runs) + compare_warnings([(r.name, s) for r, s in spans]),
             "figures": figure_blocks(figs), "notes": notes}
 
 

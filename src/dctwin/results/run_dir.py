@@ -123,6 +123,10 @@ def seal_manifest(fields: Mapping[str, Any]) -> dict[str, Any]:
 def manifest_problem(manifest: Mapping[str, Any]) -> str | None:
     """Why the manifest's own fields cannot be trusted (no seal, or a field changed), or None."""
     seal = manifest.get(SEAL)
+    fmt = manifest.get("manifest_format")
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > MANIFEST_FORMAT:
+        return (f"{MANIFEST}: written by a newer dctwin ({str(manifest.get('dctwin_version'))[:40]!r}, manifest "
+                f"format {fmt}); this dctwin reads format {MANIFEST_FORMAT} and older sealed runs")
     if not isinstance(seal, str):
         return (f"{MANIFEST}: no seal of its own fields (written before manifest format {MANIFEST_FORMAT}), so "
                 "its scenario, seed and times cannot be checked")
@@ -226,8 +230,13 @@ def _check_files(path: Path, manifest: dict[str, Any], names: list[str], key: st
             continue
         if not stat.S_ISREG(st.st_mode):
             problems.append(f"{name}: not a regular file (a symlink or device)")
-        elif file_sha256(path / name) != digest:
-            problems.append(f"{name}: content changed since the run")
+        else:
+            try:
+                same = file_sha256(path / name) == digest
+            except OSError:  # swapped for a FIFO or removed after the check above
+                same = False
+            if not same:
+                problems.append(f"{name}: content changed since the run")
     if not problems and sig:
         with _verified_lock:
             _verified[key] = sig

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from functools import cache
@@ -22,10 +23,10 @@ from typing import Any, Generic, Protocol, TypeVar
 import numpy as np
 
 from dctwin.errors import InputError
-from dctwin.safeio import MAX_JOB_FILE_BYTES, file_sha256, read_input
+from dctwin.safeio import MAX_JOB_FILE_BYTES, file_sha256, open_regular, read_input
 from dctwin.stages.lazy import Lazy
 from dctwin.stages.store import ENTRY as ENTRY_FILE
-from dctwin.stages.store import BadEntry, StoredPart, read_entry, write_entry
+from dctwin.stages.store import BadEntry, StoredPart, discard, read_entry, write_entry
 
 __all__ = ["Codec", "EncodedTables", "Fields", "NoCache", "StageCache", "array_digest", "code_fingerprint",
            "file_digests"]
@@ -156,14 +157,14 @@ class StageCache(NoCache):
         base = name.split("#")[0]  # "cluster#1": the second pool of stage "cluster"
         key = self.keys[name] = _key(base, inputs())
         folder = self.root / base / key
-        if folder.exists():
+        if os.path.lexists(folder):
             try:
                 parts = read_entry(folder, key, base, frozenset(deferred))
                 value = codec.from_parts(self._defer(name, parts, lambda: self._rebuild(name, key, compute, codec)))
                 self.hits.append(name)
                 return value
             except Exception:  # noqa: BLE001 - damaged, truncated or foreign: rebuilt, never trusted
-                shutil.rmtree(folder, ignore_errors=True)
+                discard(folder)
         value = compute()
         write_entry(folder, key, base, codec.to_parts(value))
         self.misses.append(name)
@@ -188,7 +189,7 @@ class StageCache(NoCache):
         """Stage ``name`` run again after a deferred part of its entry was found damaged; the entry is replaced."""
         base = name.split("#")[0]
         folder = self.root / base / key
-        shutil.rmtree(folder, ignore_errors=True)
+        discard(folder)
         parts = codec.to_parts(compute())
         write_entry(folder, key, base, parts)
         self.misses.append(name)
@@ -220,9 +221,11 @@ class EncodedTables:
             return None
         folder = self._folder(name)
         try:
-            entry = json.loads((folder / ENTRY_FILE).read_text(encoding="utf-8"))
+            with open_regular(folder / ENTRY_FILE, follow=False) as f:  # a FIFO here would block the run
+                entry = json.loads(f.read().decode("utf-8"))
             path = folder / f"{name}.parquet"
-            if path.stat().st_size == entry["size"] and file_sha256(path) == entry["sha256"]:
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and st.st_size == entry["size"] and file_sha256(path) == entry["sha256"]:
                 return path
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -233,13 +236,16 @@ class EncodedTables:
         if not self.ready:
             return
         folder = self._folder(name)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+        try:  # a tables folder that is a file, or a read-only or full cache: nothing kept, the run goes on
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+        except OSError:
+            return
         try:
             shutil.copyfile(written, tmp / f"{name}.parquet")
             entry = {"size": (tmp / f"{name}.parquet").stat().st_size, "sha256": file_sha256(tmp / f"{name}.parquet")}
             (tmp / ENTRY_FILE).write_text(json.dumps(entry), encoding="utf-8")
-            shutil.rmtree(folder, ignore_errors=True)  # a damaged copy is replaced
+            discard(folder)  # a damaged copy is replaced
             os.replace(tmp, folder)
         except OSError:
             pass

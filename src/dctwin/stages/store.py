@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BadEntry", "FORMAT", "StoredPart", "read_entry", "write_entry"]
+from dctwin.safeio import open_regular
+
+__all__ = ["BadEntry", "FORMAT", "StoredPart", "discard", "read_entry", "write_entry"]
 
 FORMAT = 1
 ENTRY = "entry.json"
@@ -97,10 +99,31 @@ def _decode(kind: str, data: bytes) -> Any:
     raise BadEntry(f"unknown part kind {kind!r}")
 
 
+def _read(path: Path) -> bytes:
+    """The bytes of a regular file (not a symlink, FIFO or device, which could point outside or block)."""
+    with open_regular(path, follow=False) as f:
+        return f.read()
+
+
+def discard(folder: Path) -> None:
+    """Remove an entry, whatever took its place (a folder, a file, a symlink); nothing if it cannot be removed."""
+    try:
+        if folder.is_symlink() or not folder.is_dir():
+            folder.unlink()
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    except OSError:
+        pass
+
+
 def write_entry(folder: Path, key: str, stage: str, parts: dict[str, Any]) -> None:
-    """Write ``parts`` under ``folder`` atomically (built beside it, renamed into place)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+    """Write ``parts`` under ``folder`` atomically (built beside it, renamed into place); a cache that cannot
+    hold it (its stage folder a file, no space, read-only) keeps nothing and the run goes on."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+    except OSError:
+        return
     try:
         listing = []
         for i, (name, value) in enumerate(parts.items()):
@@ -128,7 +151,7 @@ class StoredPart:
     def load(self) -> Any:
         p = self._listing
         try:
-            data = self.path.read_bytes()
+            data = _read(self.path)
             if len(data) != p["size"] or hashlib.sha256(data).hexdigest() != p["sha256"]:
                 raise BadEntry(f"part {p['name']!r} is damaged or truncated")
             return _decode(p["kind"], data)
@@ -144,7 +167,7 @@ def read_entry(folder: Path, key: str, stage: str, deferred: frozenset[str] = fr
     Parts named in ``deferred`` come back as ``StoredPart`` (their size checked now, their bytes when loaded).
     """
     try:
-        entry = json.loads((folder / ENTRY).read_text(encoding="utf-8"))
+        entry = json.loads(_read(folder / ENTRY).decode("utf-8"))
         if entry.get("format") != FORMAT or entry.get("key") != key or entry.get("stage") != stage:
             raise BadEntry("entry belongs to another key, stage or format")
         parts = {}
@@ -153,7 +176,7 @@ def read_entry(folder: Path, key: str, stage: str, deferred: frozenset[str] = fr
                 raise BadEntry("part file name outside the entry")
             stored = StoredPart(folder / p["file"], p)
             if p["name"] in deferred:
-                if stored.path.stat().st_size != p["size"]:
+                if os.lstat(stored.path).st_size != p["size"]:
                     raise BadEntry(f"part {p['name']!r} is truncated")
                 parts[p["name"]] = stored
             else:
