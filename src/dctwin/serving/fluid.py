@@ -37,14 +37,18 @@ Latency percentiles come from a stratified sample of requests per interval
 interval's request count: TTFT = slot and backlog waits + (if the replica is
 busy) the residual of the running step + the admission step with the own
 prompt and any that join it; TPOT = decode step + the prefills of the
-``K ~ Poisson(lam_b (S1 + (out-1) T))`` requests that land on the replica
-while the request's own admission step ``S1`` and its decode run (a prompt
-arriving during the admission step is prefilled in the first decode step; at
-most a budget per step), spread over the ``out - 1`` steps. ``lam_b = lam
-p^(n-1)``: as in the request-level router, an idle replica takes an arrival at
-once, so a busy replica receives one only while the other ``n - 1`` are busy
-too (each busy with the probability ``p`` above, independently); the prefill
-stalls that set the TPOT tail come with bursts that occupy every replica.
+``K ~ Poisson(lam_b (q^(n-1) S1 + (out-1) T))`` requests that land on the
+replica while the request's own admission step ``S1`` and its decode run (a
+prompt arriving during the admission step is prefilled in the first decode
+step; at most a budget per step), spread over the ``out - 1`` steps. As in the
+request-level router, an idle replica takes an arrival at once and otherwise
+the first replica to reach a step boundary does: a busy replica receives one
+only while the other ``n - 1`` are busy too, ``lam_b = lam p^(n-1)`` (each
+busy with the probability ``p`` above, independently), and during its own
+long admission step only while they also run prompt-carrying steps (time
+share ``q``), since one in a short decode step reaches its boundary first.
+The prefill stalls that set the TPOT tail come with bursts that occupy every
+replica.
 Time means (busy share, in flight, KV) weight the samples back to time
 (Little's law).
 """
@@ -254,7 +258,7 @@ def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in,
     busy_now = rng.random((n_int, n_s)) < busy_p
     # residual of the running step, length-biased: with the time share of steps carrying a prompt the
     # arrival lands in one (decode step + another request's prefill), else in a decode-only step;
-    in_prefill_step = rng.random((n_int, n_s)) < np.minimum(1.0, lam_loc * (t_dec + pre_mean))
+    in_prefill_step = rng.random((n_int, n_s)) < it["prefill_share"]
     other = _prefill_s(cost, mean_in[:, None] * profile.input_shape[rng.integers(0, profile.input_shape.size,
                                                                                    size=(n_int, n_s))])
     # a step carrying prompts grows with the prompts arriving while it runs: (t_dec + x) / (1 - rho)
@@ -328,13 +332,16 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
     n_step = np.maximum(np.floor(deployment.max_prefill_tokens / np.maximum(e_in, 1.0)), 1.0)
     t_dec = np.maximum(t_it - lam_loc * t_it * pre_mean, cost.weights_read_s(1.0))
     t_it = np.where(steady, t_it, t_dec + n_step * pre_mean)    # overload: every step carries a full budget
-    it = {"t_dec": t_dec, "pre_mean": pre_mean, "e_dec": e_dec, "t_it": t_it, "steady": steady, "n_step": n_step}
+    it = {"t_dec": t_dec, "pre_mean": pre_mean, "e_dec": e_dec, "t_it": t_it, "steady": steady, "n_step": n_step,
+          "prefill_share": np.minimum(1.0, lam_loc * (t_dec + pre_mean))}   # time share of prompt-carrying steps
     x, y = _sample_shapes(rng, profile, mean_in, mean_out, n_s)
     w_pre, busy_p, busy_now, residual, first_step = _first_step(rng, cost, profile, lam_loc, x, mean_in, it,
                                                                 window_s)
-    # idle replicas take arrivals first: a busy one receives them only while all the others are busy too
+    # idle replicas take arrivals first: a busy one receives them only while all the others are busy too, and
+    # during its own long admission step only while they run prompt-carrying steps (else one reaches a boundary first)
     lam_busy = lam_loc * busy_p ** (n_rep - 1)
-    steps, decode_s = _decode_s(rng, cost, profile, lam_busy, y, mean_in, it, window_s, first_step)
+    first_exposed = first_step * it["prefill_share"] ** (n_rep - 1)
+    steps, decode_s = _decode_s(rng, cost, profile, lam_busy, y, mean_in, it, window_s, first_exposed)
     in_flight, kv_util, busy, w_slot, overloaded = _time_means(cost, lam_r, lam_loc, busy_p, x, y,
                                                                first_step + decode_s, interval_s, pre_mean)
     ttft = w_slot[:, None] + w_pre + np.where(busy_now, residual, 0.0) + first_step
