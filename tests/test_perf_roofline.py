@@ -81,3 +81,17 @@ def test_disaggregated_throughput_follows_its_bottleneck():
     assert few.bound == "prefill" and more.tokens_per_s > few.tokens_per_s
     with pytest.raises(InputError):
         disaggregated_perf(H100, "llama-3-405b", 1, 1, "bf16", 1024, 256)
+
+
+def test_mlperf_server_tpot_is_the_step_fixed_point_and_grows_with_load_and_prompt():
+    """The Server measure's step decodes the Little's-law batch and prefills the prompts arriving during
+    itself: a fixed point of the roofline, longer at a higher load or with longer prompts."""
+    from dctwin.validate.measures import mlperf_server_tpot_s
+    run = dict(platform="hgx-h100", model="llama-2-70b", gpus_per_replica=2, replicas=4, precision="fp8",
+               samples_per_s=74.42, mean_latency_s=44.95, output_tokens=290.0)
+    t = mlperf_server_tpot_s(**run, input_tokens=400)
+    cost = step_cost(H100, get_model("llama-2-70b"), 2, "fp8")
+    batch, pre = 74.42 / 4 * 44.95, 74.42 / 4 * 400 * t
+    assert t == pytest.approx(cost.step_time_s(batch, batch * (400 + 145), pre, pre * 400), rel=1e-6)
+    assert mlperf_server_tpot_s(**run, input_tokens=600) > t
+    assert mlperf_server_tpot_s(**{**run, "samples_per_s": 90.0}, input_tokens=400) > t

@@ -68,6 +68,33 @@ def inference_offline_tokens_per_s(platform: str, model: str, n_gpus: int, preci
                           output_tokens=output_tokens or c["mlperf_mean_output_tokens"]).tokens_per_s
 
 
+@measure("mlperf_server_tpot_s")
+def mlperf_server_tpot_s(platform: str, model: str, gpus_per_replica: int, replicas: int, precision: str,
+                         samples_per_s: float, mean_latency_s: float, output_tokens: float,
+                         input_tokens: float | None = None) -> float:
+    """Mean time per output token [s] of an MLPerf Server run at its measured load, from the step roofline.
+
+    Little's law gives the sequences in flight per replica (completed samples/s x mean latency / replicas);
+    each step decodes them and prefills the prompts arriving during it (rate x prompt x step), so the step
+    time is the fixed point of ``StepCost.step_time_s``; the published mean TPOT is not an input.
+    """
+    from dctwin.perf.models import get_model
+    from dctwin.perf.params import packaged_perf_params
+    from dctwin.perf.roofline import step_cost
+    x = input_tokens or packaged_perf_params().inference["mlperf_mean_input_tokens"]
+    cost = step_cost(get_platform(platform), get_model(model), int(gpus_per_replica), precision)
+    rate = samples_per_s / replicas                             # requests per replica [1/s]
+    batch = rate * mean_latency_s
+    t = 0.0
+    for _ in range(200):
+        pre = rate * x * t
+        t_new = float(cost.step_time_s(batch, batch * (x + output_tokens / 2.0), pre, pre * x))
+        if abs(t_new - t) <= 1e-9 * t_new:
+            break
+        t = t_new
+    return t_new
+
+
 @measure("inference_throughput_ratio")
 def inference_throughput_ratio(numerator: dict, denominator: dict) -> float:
     """Offline throughput of deployment ``numerator`` over ``denominator`` [-] (e.g. H200 over H100)."""
