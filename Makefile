@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
+	$(PY) -m dctwin.cluster.core.warm
 	touch $(STAMP)
 
 run: $(STAMP)

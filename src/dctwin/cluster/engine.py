@@ -26,6 +26,8 @@ from array import array
 import numpy as np
 
 from dctwin.cluster.engine_capacity import step_capacity, step_changes
+from dctwin.cluster.engine_path import core_serves
+from dctwin.cluster.failures import checkpoint_interval_s, draw_components
 from dctwin.cluster.fenwick import Fenwick
 from dctwin.cluster.placement import Domains
 from dctwin.cluster.placement.gang import GangRule
@@ -48,8 +50,6 @@ class Engine:
                  max_restarts: int, inference_preempts: bool, rng: np.random.Generator,
                  spare_fraction: float = 0.0, bin_s: float = 60.0, gang: str = "none", job_types=None,
                  domain_types=None, path: str = "python") -> None:
-        from dctwin.cluster.failures import checkpoint_interval_s
-
         self._tau_rule = lambda g: checkpoint_interval_s(ckpt_cfg, fm.checkpoint_cost_s, g * fm.total_rate_per_gpu_s)
         self.step_s = step_s
         self.n_steps = n_steps
@@ -57,7 +57,7 @@ class Engine:
         self.online, self.limit, self.inf_need = online, limit, inf_need
         self.dom = Domains(domain_gpus) if domain_types is None else TypedDomains(domain_gpus, *domain_types)
         self.place = place
-        self.path = path                 # engine_path.py: 'python' (reference) or 'compiled' (numba kernels)
+        self.path = path                 # engine_path.py: 'python' (reference) or 'compiled' (numba)
         self.fm = fm
         self.lam = fm.total_rate_per_gpu_s
         self.C = fm.checkpoint_cost_s
@@ -72,10 +72,6 @@ class Engine:
         self.busy = 0
         self.inf = 0
         self.inf_pieces: dict[int, int] = {}
-        if path == "compiled":
-            from dctwin.cluster.placement.compiled import use_compiled
-
-            use_compiled(self, domain_gpus)
         self.down = 0
         self.down_by_domain: dict[int, int] = {}
         self.spare_fraction = spare_fraction
@@ -93,6 +89,11 @@ class Engine:
         self._comp: list[int] = []
         self._released = False
         self._first_walls()
+        self.core = path == "compiled" and core_serves(policy_cls.name, gang, job_types, place)  # core/run.py
+        if path == "compiled" and not self.core:
+            from dctwin.cluster.placement.compiled import use_compiled
+
+            use_compiled(self, domain_gpus)
         self.gang = GangRule(self.dom) if gang == "domain" else None   # placement/gang.py
         self.jtypes = job_types          # per job: None (any GPU type) or the type indices it accepts
         self.chosen = [0] * self.n if job_types is not None else None        # placement/typed.py
@@ -220,15 +221,9 @@ class Engine:
         self.seq += 1
         heapq.heappush(self.heap, (t, self.seq, kind, a, b))
 
-    def _draw_exp(self) -> float:
-        if not self._exp:
-            self._exp = self.rng.standard_exponential(_DRAW_CHUNK).tolist()[::-1]
-        return self._exp.pop()
-
     def _draw_comp(self) -> int:
         if not self._comp:
-            p = self.fm.component_p
-            self._comp = self.rng.choice(len(p), size=_DRAW_CHUNK, p=p).tolist()[::-1]
+            self._comp = draw_components(self.rng, self.fm.component_cdf, _DRAW_CHUNK).tolist()[::-1]
         return self._comp.pop()
 
     def _busy_add(self, j: int, k: int, now: float) -> None:
@@ -274,7 +269,7 @@ class Engine:
         g = self.gpus[j]
         lam = g * self.lam
         if lam > 0:
-            ex = self._exp                           # _draw_exp(), inlined
+            ex = self._exp                           # one chunk of draws at a time
             if not ex:
                 ex = self._exp = self.rng.standard_exponential(_DRAW_CHUNK).tolist()[::-1]
             tf = ex.pop() / lam
@@ -387,6 +382,10 @@ class Engine:
 
     # ---- driving and checking: in their own modules ------------------------
     def run(self) -> None:
+        if self.core:
+            from dctwin.cluster.core.run import run_core
+
+            return run_core(self)
         from dctwin.cluster.engine_loop import run_engine
 
         run_engine(self)

@@ -66,6 +66,19 @@ class FailureModel:
         tot = self.rate_per_gpu_s.sum()
         return self.rate_per_gpu_s / tot if tot > 0 else np.full(len(self.components), 1.0 / len(self.components))
 
+    @property
+    def component_cdf(self) -> np.ndarray:
+        """Cumulative ``component_p``, its last value exactly 1: a failure's component is the first whose value
+        exceeds a uniform draw (``draw_components``; the method of numpy's ``Generator.choice``)."""
+        cdf = self.component_p.cumsum()
+        return cdf / cdf[-1] if cdf.size else cdf
+
+
+def draw_components(rng: np.random.Generator, cdf: np.ndarray, n: int) -> np.ndarray:
+    """Components of ``n`` failures (indices into ``cdf``), one uniform draw each; the compiled engine core
+    draws the same way (``core/store.draw_comp``)."""
+    return np.searchsorted(cdf, rng.random(n), side="right")
+
 
 def failure_model(cfg: FailureConfig, ckpt: CheckpointConfig, domain_gpus: int) -> FailureModel:
     """Build the failure model of a run from its config and the data file."""

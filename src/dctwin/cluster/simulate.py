@@ -10,7 +10,7 @@ import pandas as pd
 
 from dctwin.catalog.platform import Platform
 from dctwin.cluster.engine import CANCELLED, DONE, FAILED, PENDING, QUEUED, RESTARTING, RUNNING, Engine
-from dctwin.cluster.engine_path import choose
+from dctwin.cluster.engine_path import choose, core_serves
 from dctwin.cluster.failures import failure_model
 from dctwin.cluster.placement import get_placement
 from dctwin.cluster.placement.gang import gang_rule
@@ -116,8 +116,7 @@ def _unpermute(eng: Engine, perm: np.ndarray) -> None:
     inv = np.empty_like(perm)
     inv[perm] = np.arange(perm.size)
     for name in _PER_JOB:
-        vals = getattr(eng, name)
-        setattr(eng, name, [vals[i] for i in inv])
+        setattr(eng, name, np.asarray(getattr(eng, name))[inv])
     eng.fail_log = [(t, int(perm[j]), c) for t, j, c in eng.fail_log]
 
 
@@ -157,7 +156,8 @@ def simulate_cluster(scheduler: SchedulerConfig, timeline: Timeline, gpus_online
     cols["job_types"], typed = _typed(jobs, domains, domain_types, platform, scheduler.placement)
     perm = _ready_order(scheduler, cols, submit, seed, latency)
     n_dom = len(domains) if domains else -(-int(online.max(initial=0)) // dgpus)
-    path = choose(n_dom, n_steps * step_s / 86_400.0, typed is not None, scheduler.placement)
+    core = core_serves(scheduler.policy, gang_rule(scheduler.gang_rule, scheduler.placement), typed, place)
+    path = choose(n_dom, n_steps * step_s / 86_400.0, typed is not None, scheduler.placement, len(jobs), core)
     eng = Engine(jobs=cols, step_s=step_s, n_steps=n_steps, online=_ints(online), limit=_ints(limit),
                  inf_need=_ints(need), domain_gpus=list(domains) if domains else dgpus, place=place,
                  policy_cls=policy_cls, gang=gang_rule(scheduler.gang_rule, scheduler.placement),
