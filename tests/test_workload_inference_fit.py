@@ -99,3 +99,23 @@ def test_a_request_log_too_small_for_token_mixes_is_refused(tmp_path):
     p.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n" + rows)
     with pytest.raises(InputError, match=r"has 50 requests, too few.*at least 100"):
         fit_inference_profile(p)
+
+
+def test_an_inference_profile_field_out_of_range_is_refused_with_its_file(tmp_path):
+    # peak_to_trough: .inf ended in "field 'inference_gpus_needed': per-step GPU counts must be finite" and a
+    # numpy RuntimeWarning, naming neither the file nor the field
+    import subprocess
+    import sys
+
+    import yaml
+
+    doc = fit_inference_profile(_qps_log(tmp_path / "qps.csv"))
+    doc["peak_to_trough"] = float("inf")
+    (tmp_path / "svc.inference.yaml").write_text(yaml.safe_dump(doc))
+    sc = tmp_path / "s.yaml"
+    sc.write_text("extends: borlange-2027\nsimulation: {duration_days: 1}\nworkload:\n  inference:\n"
+                  "  - {model: mistral-large-2, peak_requests_per_s: 100, profile_path: svc.inference.yaml}\n")
+    for cmd in (["scenario", "validate", str(sc)], ["run", str(sc), "-o", str(tmp_path / "r"), "-q", "--no-report"]):
+        r = subprocess.run([sys.executable, "-m", "dctwin", *cmd], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 2 and "svc.inference.yaml: field 'peak_to_trough'" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr and "RuntimeWarning" not in r.stderr

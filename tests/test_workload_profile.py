@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import re
 import subprocess
 import sys
 
@@ -263,3 +264,31 @@ def test_run_time_only_log_is_fitted_with_stated_defaults(tmp_path, openb):
     bad.write_text("duration_s\n5\n-3\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"bad.csv.*line 3"):
         read_trace(bad)
+
+
+PACKAGED_PROFILE = packaged_trace("openb_pod_list_default.csv.gz").parent.parent / "profiles"
+
+
+@pytest.mark.parametrize("field,edit,value", [
+    ("runtime_classes[0].body_quantiles_s[0]",
+     lambda p: p["runtime_classes"][0]["body_quantiles_s"].__setitem__(0, float("nan")), "nan"),
+    ("runtime_classes[0].max_s", lambda p: p["runtime_classes"][0].update(max_s=1e300), "1e+300"),
+    ("gpus.values[0]", lambda p: p["gpus"]["values"].__setitem__(0, 10**12), "1000000000000"),
+    ("arrivals.groups_per_s", lambda p: p["arrivals"].update(groups_per_s=float("inf")), "inf"),
+    ("arrivals.group_sizes[0]", lambda p: p["arrivals"].update(group_sizes=[10**9], group_size_probs=[1.0]),
+     "1000000000"),
+])
+def test_a_profile_number_out_of_range_is_refused_with_its_path(tmp_path, field, edit, value):
+    # each of these gave a run with no development job at all, exit 0 (a NaN run time, 10^12 GPUs, ...)
+    prof = yaml.safe_load((PACKAGED_PROFILE / "alibaba-openb.profile.yaml").read_text())
+    assert load_profile(PACKAGED_PROFILE / "alibaba-openb.profile.yaml")
+    edit(prof)
+    path = tmp_path / "bad.profile.yaml"
+    path.write_text(yaml.safe_dump(prof))
+    with pytest.raises(InputError, match=rf"bad.profile.yaml: field '{re.escape(field)}'.*got {re.escape(value)}"):
+        load_profile(path)
+    sc = tmp_path / "s.yaml"
+    sc.write_text("extends: borlange-2027\nworkload:\n  training:\n    dev:\n      profile_path: bad.profile.yaml\n")
+    r = subprocess.run([sys.executable, "-m", "dctwin", "scenario", "validate", str(sc)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 2 and field in r.stderr and "Traceback" not in r.stderr, r.stderr

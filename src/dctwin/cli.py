@@ -122,8 +122,10 @@ def scenario_validate(scenario: str = typer.Argument(..., help="Scenario file or
     from dctwin.config import load_scenario
     from dctwin.facility.peak import peak_messages
     from dctwin.facility.site_peak import scenario_peak_check
+    from dctwin.workload.checks import check_profiles
 
     sc = load_scenario(scenario)
+    check_profiles(sc)
     _print_site_warnings(sc)
     out.print(f"{scenario}: valid scenario '{sc.name}'")
     for line in peak_messages(scenario_peak_check(sc)):

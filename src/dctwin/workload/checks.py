@@ -12,7 +12,7 @@ import numpy as np
 
 from dctwin.catalog import get_platform
 
-__all__ = ["big_job_warnings"]
+__all__ = ["big_job_warnings", "check_profiles"]
 
 
 def _pool_gpus(scenario) -> dict[str, tuple[int, int]]:
@@ -59,3 +59,16 @@ def big_job_warnings(scenario) -> list[str]:
                          "(scheduler.failures.spare_fraction = 0): every node failure stalls it until the node "
                          "is repaired; hold spares or lower workload.training.pretrain.gpus / share_of_gpus")
     return lines
+
+
+def check_profiles(scenario) -> None:
+    """Read every profile file the scenario names (development jobs, scheduler latency, inference services) as
+    the run would: ``scenario validate`` refuses a profile the run would refuse."""
+    from dctwin.workload.inference import _service_profile
+    from dctwin.workload.profile_gen import load_profile
+
+    for path in (scenario.workload.training.dev.profile_path, scenario.scheduler.latency_path):
+        if path is not None:
+            load_profile(path)
+    for svc in scenario.workload.inference:
+        _service_profile(svc)

@@ -76,7 +76,31 @@ def _service_profile(svc) -> dict | None:
         raise InputError("not an inference profile (from `dctwin workload fit` on a request log)",
                          file=str(svc.profile_path), field="dctwin_inference_profile",
                          value=doc.get("dctwin_inference_profile"), allowed="1")
+    _check_used_fields(doc, str(svc.profile_path))
     return doc
+
+
+# the profile's fields a run uses, with the ranges the scenario's own fields allow (InferenceServiceConfig)
+_USED = {"peak_to_trough": (1.0, 20.0), "peak_hour": (0.0, 24.0), "weekend_factor": (1e-12, 2.0)}
+_TOKENS = (1.0, 1e7)  # mean tokens per request: one token up to ten times the longest context served
+
+
+def _check_used_fields(doc: dict, file: str) -> None:
+    """InputError for a used number that is not finite or outside its range (an inf peak-to-trough ended in a
+    NaN GPU count named after an internal array, not the file)."""
+    from dctwin.errors import InputError
+
+    found = {k: (doc.get(k), lo, hi) for k, (lo, hi) in _USED.items() if doc.get(k) is not None}
+    tokens = doc.get("tokens") or {}
+    for col in ("input_tokens", "output_tokens") if tokens else ():
+        found[f"tokens.{col}.log.mean"] = ((((tokens.get(col) or {}).get("log") or {}).get("mean")), *_TOKENS)
+    for field, (v, lo, hi) in found.items():
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and lo <= v <= hi
+        if not ok or (field == "peak_hour" and v >= 24.0):
+            raise InputError("number out of range in the inference profile", file=file, field=field,
+                             value=v if isinstance(v, (int, float, str, type(None))) else type(v).__name__,
+                             allowed=f"a number from {lo:g} to {hi:g}" + (" (below 24)" if field == "peak_hour"
+                                                                          else ""))
 
 
 def _token_means(svc, profiles: dict) -> tuple[float, float]:

@@ -17,6 +17,7 @@ import yaml
 from dctwin.datafile import load_yaml_text
 from dctwin.errors import InputError
 from dctwin.workload.profile import PROFILE_VERSION, hour_of_week
+from dctwin.workload.profile_check import check_profile_numbers
 from dctwin.workload.tails import quantile, sample
 
 __all__ = ["generate_from_profile", "load_profile", "mean_gpu_s_per_job", "mean_jobs_per_s"]
@@ -50,6 +51,10 @@ def load_profile(path: str | Path) -> dict:
     if not ok:
         raise InputError("malformed workload profile (168 hour-of-week factors >= 0, GPU shares summing to 1, "
                          "at least one run-time class)", file=file)
+    try:
+        check_profile_numbers(doc, file)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"malformed workload profile: missing or mistyped {exc!s}", file=file) from None
     return doc
 
 
