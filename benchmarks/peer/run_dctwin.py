@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     code = main()
-    from dctwin.ending import settle_for_exit
+    from dctwin.process import settle_for_exit
 
     settle_for_exit()  # as the dctwin command does when it ends (dctwin.cli.main)
     raise SystemExit(code)

@@ -62,6 +62,9 @@ def run(
             if not quiet:
                 err.print("writing report.html ...")
             write_report(folder)
+    from dctwin.process import settle_after_imports
+
+    settle_after_imports()  # the collector leaves the imported modules alone and runs less often (dctwin.process)
     with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress:
         result = run_scenario(sc, out_dir, progress=progress, finish=finish, cache=cache)
     _print_summary(result)
@@ -383,6 +386,6 @@ def main() -> None:
         err.print("interrupted; nothing half-written was left behind")
         sys.exit(130)
     finally:  # the command has finished (typer ends with SystemExit): only the interpreter's shutdown follows
-        from dctwin.ending import settle_for_exit
+        from dctwin.process import settle_for_exit
 
         settle_for_exit()
