@@ -115,3 +115,15 @@ def test_600mw_campus_year(benchmark):
     rss = _report(benchmark, "600 MW campus year (200k GPUs, 2M jobs)", r, cpu_s, wall_s)
     assert cpu_s < 60.0
     assert rss < 4.0
+
+
+@pytest.mark.parametrize("path", ["python", "compiled"])
+def test_engine_paths_side_by_side(benchmark, path, monkeypatch):
+    """The same 100k-job year on the Python reference engine and the compiled core (identical results)."""
+    pytest.importorskip("numba")
+    from dctwin.cluster import engine_path
+
+    monkeypatch.setenv(engine_path.ENV, path)
+    r, cpu_s, wall_s = benchmark.pedantic(_campus_year, args=(7_200, 100_000), rounds=1, iterations=1)
+    _report(benchmark, f"7,200 GPUs, 100k synthetic jobs, {path} engine", r, cpu_s, wall_s)
+    assert r.stats["engine_path"] == path
