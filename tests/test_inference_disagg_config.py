@@ -58,3 +58,25 @@ def test_pool_sizes_checked():
         _workload(disaggregated={"prefill_gpus": 0, "decode_gpus": 4})
     with pytest.raises(ValidationError):
         _workload(disaggregated={"prefill_gpus": 2})
+
+
+def test_a_serving_unit_larger_than_the_pool_is_refused(tmp_path):
+    # 4,096 + 4,096 GPUs per unit on 7,200 GPUs: the run put 3,600 + 3,600 GPUs in a unit that cannot exist,
+    # reported all demand served and took every training GPU, exit 0
+    import subprocess
+    import sys
+
+    sc = tmp_path / "s.yaml"
+    body = ("extends: borlange-2027\nsimulation: {{duration_days: 1}}\nworkload:\n  inference:\n  - model: "
+            "mistral-large-2\n    peak_requests_per_s: 1000\n"
+            "    disaggregated: {{prefill_gpus: {p}, decode_gpus: {d}}}\n")
+    sc.write_text(body.format(p=4096, d=4096))
+    for cmd in (["scenario", "validate", str(sc)], ["run", str(sc), "-o", str(tmp_path / "r"), "-q", "--no-report"]):
+        r = subprocess.run([sys.executable, "-m", "dctwin", *cmd], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 2 and "workload.inference[0].disaggregated" in r.stderr, r.stderr
+        assert "does not fit the 7,200 GPUs of the vr-nvl72 pool" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "r").exists()
+    sc.write_text(body.format(p=3600, d=3600))  # the largest unit that fits is accepted
+    r = subprocess.run([sys.executable, "-m", "dctwin", "scenario", "validate", str(sc)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr

@@ -125,10 +125,11 @@ def scenario_validate(scenario: str = typer.Argument(..., help="Scenario file or
     from dctwin.config import load_scenario
     from dctwin.facility.peak import peak_messages
     from dctwin.facility.site_peak import scenario_peak_check
-    from dctwin.workload.checks import check_profiles
+    from dctwin.workload.checks import check_profiles, check_serving_units
 
     sc = load_scenario(scenario)
     check_profiles(sc)
+    check_serving_units(sc)
     _print_site_warnings(sc)
     out.print(f"{scenario}: valid scenario '{sc.name}'")
     for line in peak_messages(scenario_peak_check(sc)):

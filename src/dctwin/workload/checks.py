@@ -12,7 +12,7 @@ import numpy as np
 
 from dctwin.catalog import get_platform
 
-__all__ = ["big_job_warnings", "check_profiles"]
+__all__ = ["big_job_warnings", "check_profiles", "check_serving_units"]
 
 
 def _pool_gpus(scenario) -> dict[str, tuple[int, int]]:
@@ -72,3 +72,24 @@ def check_profiles(scenario) -> None:
             load_profile(path)
     for svc in scenario.workload.inference:
         _service_profile(svc)
+
+
+def check_serving_units(scenario) -> None:
+    """InputError for a disaggregated serving unit (prefill + decode GPUs) larger than a pool it is served in.
+
+    Every pool takes a share of each service's demand and holds whole units; a unit that does not fit a pool at
+    the end of the build-out can never be placed there (a 4,096 + 4,096 unit on 7,200 GPUs was run on 3,600 +
+    3,600 GPUs, reported all demand served and took every training GPU).
+    """
+    from dctwin.errors import InputError
+
+    for i, svc in enumerate(scenario.workload.inference):
+        d = svc.disaggregated
+        if d is None:
+            continue
+        for pid, (gpus, _) in _pool_gpus(scenario).items():
+            if gpus > 0 and d.prefill_gpus + d.decode_gpus > gpus:
+                raise InputError(f"a serving unit of {d.prefill_gpus:,} prefill + {d.decode_gpus:,} decode GPUs does "
+                                 f"not fit the {gpus:,} GPUs of the {pid} pool", field=f"workload.inference[{i}]."
+                                 "disaggregated", value=f"{d.prefill_gpus} + {d.decode_gpus}",
+                                 allowed=f"prefill_gpus + decode_gpus of at most {gpus:,} (the smallest pool)")
