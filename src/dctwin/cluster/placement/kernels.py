@@ -1,9 +1,9 @@
 """Compiled (numba) kernels of the domain bookkeeping: the same rules as ``domains.py``, ``topology.py`` and
 ``inference.py``, on one int64 state array, so one call does a whole placement or a whole inference grant.
 
-Imported only by ``compiled.py``, which only the compiled engine path loads (numba's import and the
-kernels' compile cost ~0.3-1 s; see ``dctwin.cluster.engine_path``). ``cache=True`` keeps the machine code
-in ``__pycache__`` so later runs only load it.
+Imported only on the compiled engine path (``compiled.py`` and the engine core ``cluster/core``; see
+``dctwin.cluster.engine_path``). ``cache=True`` keeps the machine code in ``__pycache__`` so later runs
+only load it.
 
 State layout (``st``, int64), ``L = size + 1`` levels, ``nd`` domains at most:
 ``[size, nd, inf_head, inf_tail, 0...]`` (``HEADER`` words), then ``free[nd]``, ``cap[nd]``, ``count[L]``,
@@ -11,8 +11,8 @@ State layout (``st``, int64), ``L = size + 1`` levels, ``nd`` domains at most:
 ``queued[L * nd]`` (1: the domain has an entry in that level's heap), ``held[nd]`` (inference GPUs per
 domain), ``nxt[nd]`` and ``prv[nd]`` (the inference pieces in order of arrival, a linked list; -1 ends).
 Kernels return -1 - d on an impossible request at domain d (the caller raises), or -1 for too few GPUs.
-The entry points carry explicit signatures: compiled (or loaded from the cache) once, at import, and
-callable through ``fast`` without numba's per-call type dispatch (~1 us a call saved).
+``fast`` gives the Python side (``compiled.py``) each kernel compiled for its one signature, callable
+without numba's per-call type dispatch (~1 us a call saved).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _pop(st, base, n):
         st[base + i] = last
 
 
-@nb.njit("int64(int64[::1], int64)", cache=True)
+@nb.njit(cache=True)
 def first(st, level):
     """Lowest-index domain with exactly ``level`` free GPUs (``count[level]`` > 0)."""
     free, _, _, hlen, heap, q, _, _, _ = _offsets(st)
@@ -104,7 +104,7 @@ def _enter(st, d, level):
         st[hlen + level] += 1
 
 
-@nb.njit("int64(int64[::1], int64, int64)", cache=True)
+@nb.njit(cache=True)
 def take(st, d, n):
     """``Domains.take``; 0, or -1 - d when fewer than ``n`` are free."""
     free, _, cnt, _, _, _, _, _, _ = _offsets(st)
@@ -120,7 +120,7 @@ def take(st, d, n):
     return 0
 
 
-@nb.njit("int64(int64[::1], int64, int64)", cache=True)
+@nb.njit(cache=True)
 def give(st, d, n):
     """``Domains.give``; 0, or -1 - d when that would free more than the domain holds."""
     free, cap, cnt, _, _, _, _, _, _ = _offsets(st)
@@ -134,7 +134,7 @@ def give(st, d, n):
     return 0
 
 
-@nb.njit("int64(int64[::1], int64[::1], int64)", cache=True)
+@nb.njit(cache=True)
 def release(st, flat, n):
     """Give back pieces ``flat = [d0, k0, d1, k1, ...]`` (``n`` pieces); GPUs given back, or -1 - d."""
     back = 0
@@ -146,7 +146,7 @@ def release(st, flat, n):
     return back
 
 
-@nb.njit("int64(int64[::1], int64, int64[::1])", cache=True)
+@nb.njit(cache=True)
 def place(st, gpus, out):
     """``topology.place``: pieces into ``out`` as ``[d, k, ...]``; their number, or -1 (too few free)."""
     _, _, cnt, _, _, _, _, _, _ = _offsets(st)
@@ -176,7 +176,7 @@ def place(st, gpus, out):
     return m
 
 
-@nb.njit("int64(int64[::1], int64, float64, float64[::1])", cache=True)
+@nb.njit(cache=True)
 def grant(st, n, now, rows):
     """``grant_inference``: take ``n`` GPUs packed, add them to the inference pieces (a domain keeps its place
     in their order), log rows ``(now, INFERENCE, d, k)`` into ``rows``; the number of rows."""
@@ -212,7 +212,7 @@ def grant(st, n, now, rows):
     return m
 
 
-@nb.njit("int64(int64[::1], int64, float64, float64[::1])", cache=True)
+@nb.njit(cache=True)
 def give_back(st, y, now, rows):
     """``return_inference``: give back ``y`` inference GPUs, oldest pieces first; rows ``(now, INFERENCE, d,
     -r)``; the number of rows, or -1 - d (double free)."""
@@ -243,11 +243,23 @@ def give_back(st, y, now, rows):
     return m
 
 
+SIGNATURES = {  # the one type signature each kernel is called with
+    "first": "int64(int64[::1], int64)",
+    "take": "int64(int64[::1], int64, int64)",
+    "give": "int64(int64[::1], int64, int64)",
+    "release": "int64(int64[::1], int64[::1], int64)",
+    "place": "int64(int64[::1], int64, int64[::1])",
+    "grant": "int64(int64[::1], int64, float64, float64[::1])",
+    "give_back": "int64(int64[::1], int64, float64, float64[::1])",
+}
+
+
 def fast(kernel):
-    """The compiled machine-code entry of a kernel with one explicit signature (skips the dispatcher's type
-    resolution; its arguments are still converted and checked, a wrong type raises TypeError)."""
-    (sig,) = kernel.signatures
-    return kernel.overloads[sig].entry_point
+    """The machine-code entry of ``kernel`` compiled (or loaded from the cache) for its one signature in
+    ``SIGNATURES``: called from Python it skips the dispatcher's type resolution (its arguments are still
+    converted and checked, a wrong type raises TypeError). Compiled code (the engine core) calls the kernels
+    directly, so importing this module compiles or loads nothing."""
+    return kernel.compile(SIGNATURES[kernel.py_func.__name__])
 
 
 def warm_up() -> None:
