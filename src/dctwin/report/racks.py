@@ -64,15 +64,15 @@ def _pools(run: RunData):
     return installed_pools(sc, timeline), timeline.step_s
 
 
-def _held_chunks(rows: pd.DataFrame, step_s: float, n_steps: int, n_dom: int, chunk: int):
-    """(first step, GPUs held per step and domain over ``chunk`` steps) from one pool's log rows, chunk by chunk:
-    the GPUs held when a chunk starts enter as one change at its start, then ``domain_held_per_step``."""
+def _held_chunks(rows: tuple[np.ndarray, np.ndarray, np.ndarray], step_s: float, n_steps: int, n_dom: int,
+                 chunk: int):
+    """(first step, GPUs held per step and domain over ``chunk`` steps) from one pool's log rows (time [s],
+    domain, GPU change), chunk by chunk: the GPUs held when a chunk starts enter as one change at its start, then
+    ``domain_held_per_step``."""
     from dctwin.cluster.placement.log import domain_held_per_step
 
-    rows = rows.sort_values("t_s", kind="stable")
-    t = rows["t_s"].to_numpy(dtype=np.float64)
-    dom = rows["domain"].to_numpy(dtype=np.int64)
-    change = rows["gpus_change"].to_numpy(dtype=np.float64)
+    order = np.argsort(rows[0], kind="stable")  # by time, log order kept among equal times
+    t, dom, change = (a[order] for a in rows)
     level, done = np.zeros(n_dom), 0
     for a in range(0, n_steps, chunk):
         b = min(a + chunk, n_steps)
@@ -110,7 +110,8 @@ def _domains_per_rack(platform) -> int:
     return g // d
 
 
-def _pool_racks_kw(pool, rows: pd.DataFrame, cap, scale, step_s: float, period: int) -> np.ndarray:
+def _pool_racks_kw(pool, rows: tuple[np.ndarray, np.ndarray, np.ndarray], cap, scale, step_s: float,
+                   period: int) -> np.ndarray:
     """Mean IT power per period of each rack of one pool [kW], shape (periods, racks)."""
     per_rack = _domains_per_rack(pool.platform)
     n, n_dom = len(cap), pool.units_installed * per_rack
@@ -136,16 +137,19 @@ def hall_power(run: RunData, period_steps: int = 1) -> HallPower:
     cap = np.clip(ts["power_cap_frac"].to_numpy(dtype=np.float64), 0.0, 1.0)
     demand = ts["it_demand_kw"].to_numpy(dtype=np.float64)
     scale = np.divide(ts["it_power_kw"].to_numpy(dtype=np.float64), demand, out=np.ones(len(ts)), where=demand > 0)
-    busy = placements[placements["holder"].astype(str).isin(BUSY_HOLDERS)]
-    if busy.empty and (ts[["gpus_busy_training", "gpus_busy_inference"]].to_numpy(dtype=np.float64) > 0).any():
+    busy = placements["holder"].astype(str).isin(BUSY_HOLDERS).to_numpy(dtype=bool)
+    if not busy.any() and (ts[["gpus_busy_training", "gpus_busy_inference"]].to_numpy(dtype=np.float64) > 0).any():
         from dctwin.cluster.placement.log import MAX_ROWS as LOG_ROWS
         raise Missing(f"the run kept no placement log: a log past {LOG_ROWS:,} rows (about a year of a "
                       "38,000-GPU cluster at 60-s steps) is dropped to bound memory, and racks without it would "
                       "be a guess")
     cols, platform, max_kw, liquid = [], [], [], []
+    platform_of_row = placements["platform"].astype(str)
+    log = (placements["t_s"].to_numpy(dtype=np.float64), placements["domain"].to_numpy(dtype=np.int64),
+           placements["gpus_change"].to_numpy(dtype=np.float64))
     for pool in pools:
-        rows = busy[busy["platform"].astype(str) == pool.platform.id]
-        cols.append(_pool_racks_kw(pool, rows, cap, scale, step_s, period_steps))
+        mine = busy & (platform_of_row == pool.platform.id).to_numpy(dtype=bool)
+        cols.append(_pool_racks_kw(pool, tuple(a[mine] for a in log), cap, scale, step_s, period_steps))
         n = pool.units_installed
         platform += [pool.platform.id] * n
         max_kw += [pool.platform.unit_max_kw] * n
