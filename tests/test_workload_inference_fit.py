@@ -119,3 +119,17 @@ def test_an_inference_profile_field_out_of_range_is_refused_with_its_file(tmp_pa
         r = subprocess.run([sys.executable, "-m", "dctwin", *cmd], capture_output=True, text=True, timeout=300)
         assert r.returncode == 2 and "svc.inference.yaml: field 'peak_to_trough'" in r.stderr, r.stderr
         assert "Traceback" not in r.stderr and "RuntimeWarning" not in r.stderr
+
+
+def test_an_inference_profile_with_a_key_given_twice_is_refused(tmp_path):
+    import yaml
+
+    from dctwin.config.workload import InferenceServiceConfig
+    from dctwin.workload.inference import _service_profile
+
+    doc = fit_inference_profile(_qps_log(tmp_path / "qps.csv"))
+    path = tmp_path / "twice.inference.yaml"
+    path.write_text(yaml.safe_dump(doc) + "peak_hour: 3\n")  # the second peak_hour was the one used
+    svc = InferenceServiceConfig(model="mistral-large-2", peak_requests_per_s=10, profile_path=path)
+    with pytest.raises(InputError, match=r"twice.inference.yaml: malformed YAML .*duplicate key 'peak_hour'"):
+        _service_profile(svc)

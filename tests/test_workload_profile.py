@@ -292,3 +292,14 @@ def test_a_profile_number_out_of_range_is_refused_with_its_path(tmp_path, field,
     r = subprocess.run([sys.executable, "-m", "dctwin", "scenario", "validate", str(sc)], capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 2 and field in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_profile_with_a_key_given_twice_is_refused(tmp_path):
+    # the profile reader kept the last of two values silently (scenario files refuse this since the second pass)
+    text = (PACKAGED_PROFILE / "alibaba-openb.profile.yaml").read_text()
+    assert "\narrivals:\n" in text
+    path = tmp_path / "twice.profile.yaml"
+    path.write_text(text.replace("\narrivals:\n", "\ndctwin_workload_profile: 1\narrivals:\n", 1))
+    with pytest.raises(InputError, match=r"twice.profile.yaml: malformed YAML at line \d+.*duplicate key "
+                                         r"'dctwin_workload_profile'"):
+        load_profile(path)

@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from dctwin.config.scenario import Scenario
 from dctwin.errors import ScenarioError
 
-__all__ = ["load_scenario", "scenario_from_dict", "packaged_scenarios", "read_yaml", "DEFAULT_SCENARIO"]
+__all__ = ["load_scenario", "scenario_from_dict", "packaged_scenarios", "parse_yaml_text", "read_yaml",
+           "DEFAULT_SCENARIO"]
 
 DEFAULT_SCENARIO = "borlange-2027"
 MAX_FILE_BYTES = 1 << 20
@@ -168,6 +169,12 @@ def read_yaml_document(path: Path) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"file is not UTF-8 text (byte {exc.start})", file=str(path)) from None
+    return parse_yaml_text(text, str(path))
+
+
+def parse_yaml_text(text: str, file: str) -> Any:
+    """One YAML document from ``text`` (read from ``file``): no duplicate keys, alias bombs, deep nesting,
+    ambiguous numbers or impossible dates; ScenarioError names the file, line and column."""
     try:
         loader = _CountingLoader(text)
         try:
@@ -185,9 +192,9 @@ def read_yaml_document(path: Path) -> Any:
         if mark is not None:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"malformed YAML{where}: {problem}", file=str(path)) from None
+        raise ScenarioError(f"malformed YAML{where}: {problem}", file=file) from None
     except RecursionError:
-        raise ScenarioError("YAML nested too deeply", file=str(path)) from None
+        raise ScenarioError("YAML nested too deeply", file=file) from None
     return data
 
 

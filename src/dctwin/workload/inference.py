@@ -68,10 +68,17 @@ def _service_profile(svc) -> dict | None:
     """The service's fitted inference profile (``profile_path``), or None."""
     if svc.profile_path is None:
         return None
-    from dctwin.datafile import read_data_yaml
+    from dctwin.config.load import parse_yaml_text
     from dctwin.errors import InputError
+    from dctwin.safeio import MAX_SERIES_BYTES, read_input
 
-    doc = read_data_yaml(svc.profile_path, "inference profile")
+    file = str(svc.profile_path)
+    try:  # a regular file, size-capped, read once; duplicate keys refused as in a scenario file
+        doc = parse_yaml_text(read_input(file, MAX_SERIES_BYTES, what="inference profile").data.decode("utf-8"), file)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"inference profile is not UTF-8 text (byte {exc.start})", file=file) from None
+    if not isinstance(doc, dict):
+        raise InputError("inference profile must be a mapping", file=file, value=type(doc).__name__)
     if doc.get("dctwin_inference_profile") != 1:
         raise InputError("not an inference profile (from `dctwin workload fit` on a request log)",
                          file=str(svc.profile_path), field="dctwin_inference_profile",

@@ -12,9 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from dctwin.datafile import load_yaml_text
 from dctwin.errors import InputError
 from dctwin.workload.profile import PROFILE_VERSION, hour_of_week
 from dctwin.workload.profile_check import check_profile_numbers
@@ -27,13 +25,14 @@ _P_GRID = (np.arange(20_000) + 0.5) / 20_000
 
 def load_profile(path: str | Path) -> dict:
     """Read and check a profile file; InputError names the file and the bad key."""
+    from dctwin.config.load import parse_yaml_text
     from dctwin.safeio import MAX_SERIES_BYTES, read_input
 
     file = str(path)
     # a user's file: regular, size-capped, read with a timeout, once per run (dctwin.safeio.read_once)
-    try:
-        doc = load_yaml_text(read_input(path, MAX_SERIES_BYTES, what="workload profile").data.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+    try:  # duplicate keys, alias bombs and ambiguous numbers refused as in a scenario file
+        doc = parse_yaml_text(read_input(path, MAX_SERIES_BYTES, what="workload profile").data.decode("utf-8"), file)
+    except UnicodeDecodeError as exc:
         raise InputError(f"cannot read workload profile: {exc}", file=file) from None
     if not isinstance(doc, dict):
         raise InputError("workload profile must be a mapping", file=file, value=type(doc).__name__)
