@@ -198,3 +198,18 @@ def test_validate_refuses_a_span_run_cannot_simulate(tmp_path, cli, body, proble
     p.write_text("extends: borlange-2027\nname: p\n" + body, encoding="utf-8")
     proc = cli("scenario", "validate", str(p))
     assert proc.returncode == 2 and problem in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("engine,placement,problem", [("numba", "topology", "unknown engine path"),
+                                                      ("compiled", "first_fit", "topology placement only")])
+def test_validate_refuses_an_engine_path_the_run_refuses(tmp_path, cli, engine, placement, problem):
+    # `scenario validate` said valid and `run` then refused DCTWIN_ENGINE (exit 2 only after the checks)
+    import subprocess
+    import sys
+
+    path = _scenario(tmp_path, f"scheduler: {{placement: {placement}}}\n")
+    env = {**os.environ, "DCTWIN_ENGINE": engine}
+    r = subprocess.run([sys.executable, "-m", "dctwin", "scenario", "validate", str(path)], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert r.returncode == 2 and "DCTWIN_ENGINE" in r.stderr and problem in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr

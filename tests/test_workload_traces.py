@@ -305,3 +305,12 @@ def test_a_job_table_without_jobs_is_refused(tmp_path, kind):
     df.to_csv(p, index=False) if kind == "csv" else df.to_parquet(p)
     with pytest.raises(InputError, match="has no jobs"):
         read_job_table(p)
+
+
+def test_a_bad_parquet_value_is_shown_as_its_value_not_a_numpy_repr(tmp_path):
+    # "(got np.float64(inf))": numpy 2's repr of the scalar, not the value the user wrote
+    p = tmp_path / "jobs.parquet"
+    pd.DataFrame({"submit_s": [0.0], "gpus": [8], "duration_s": [np.inf]}).to_parquet(p)
+    with pytest.raises(InputError) as e:
+        read_job_table(p)
+    assert "(got inf)" in str(e.value) and "np.float64" not in str(e.value)

@@ -130,6 +130,9 @@ def scenario_validate(scenario: str = typer.Argument(..., help="Scenario file or
     sc = load_scenario(scenario)
     check_profiles(sc)
     check_serving_units(sc)
+    from dctwin.cluster.engine_path import choose
+
+    choose(1, 1.0, False, sc.scheduler.placement)  # DCTWIN_ENGINE: a value the run would refuse is refused here
     _print_site_warnings(sc)
     out.print(f"{scenario}: valid scenario '{sc.name}'")
     for line in peak_messages(scenario_peak_check(sc)):

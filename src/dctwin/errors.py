@@ -50,7 +50,10 @@ class InputError(DctwinError):
         head = ": ".join(parts)
         msg = f"{head}: {self.problem}" if head else self.problem
         if self.value is not None:
-            shown = repr(self.value)
+            value = self.value
+            if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+                value = value.item()  # a numpy scalar reads as its value (inf), not np.float64(inf)
+            shown = repr(value)
             if len(shown) > 120:
                 shown = shown[:117] + "..."
             msg += f" (got {shown})"
