@@ -114,3 +114,27 @@ def test_the_core_serves_fifo_and_easy_only_without_gang_or_types():
     assert not engine_path.core_serves("easy_backfill", "domain", None, topology.place)
     assert not engine_path.core_serves("easy_backfill", "none", [None], topology.place)
     assert not engine_path.core_serves("easy_backfill", "none", None, first_fit.place)
+
+
+def test_an_audited_run_whose_buffer_overflows_is_retried_not_refused(monkeypatch):
+    """Found by tests/test_engine_core_props.py: the audit ran on the half-done batch that filled a buffer
+    (a job placed, its pieces not stored) and raised instead of letting the run be repeated."""
+    from test_cluster_helpers import job_table
+
+    real = core_run._pack
+
+    def tiny_pack(eng, sizes):
+        if not getattr(eng, "_tiny", False):
+            eng._tiny = True
+            sizes.update(dict.fromkeys(sizes, 1))
+        return real(eng, sizes)
+
+    monkeypatch.setattr(core_run, "_pack", tiny_pack)
+    tl = Timeline(dt.date(2027, 1, 1), 1, 1)
+    out = {}
+    for path in ("python", "compiled"):
+        monkeypatch.setenv(engine_path.ENV, path)
+        out[path] = simulate_cluster(SchedulerConfig(policy="fifo"), tl, np.array([2.0]), platform(1),
+                                     job_table([{"submit_s": 0.0}]), np.array([0.25]), 0, audit=True)
+    _assert_equal(out["python"], out["compiled"])
+    assert out["python"].jobs["state"].tolist() == ["running_at_end"]

@@ -152,7 +152,7 @@ def run(c, f, rng, t_stop):
         c.s[RELEASED] = 0
         if released or n_new:
             schedule(c, f, rng, t, released, first, c.s[ISUB], n_new)
-        if f.audit:
+        if f.audit and c.s[STATUS] == 0:     # a run stopped by a full buffer is half done: it is repeated
             audit(c)
     return False
 
