@@ -53,7 +53,7 @@ from dctwin.cluster.placement import kernels as kn
 SHORT_OF_GRANT, SHORT_OF_LIMIT = 0, 1     # what shedding makes room for: an inference grant, or the GPU limit
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def grow(c, f, gpus):
     """Bring GPUs online up to ``gpus`` in total, domains filled in order (``ArrayDomains.grow_to``)."""
     nd = c.st[1]
@@ -107,9 +107,10 @@ def shed(c, f, now, mode, x):
                 return
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def shed_set(c, f, now, mode, x, need, p, only_deferrable):
-    """``_shed_set`` for priority rank ``p``; the GPUs still missing."""
+    """``_shed_set`` for priority rank ``p``; the GPUs still missing. Plain loops, no numpy sort or search:
+    those cost the core's compile ~10 s CPU."""
     m = 0
     v = c.rh[p]
     while v >= 0:
@@ -119,19 +120,27 @@ def shed_set(c, f, now, mode, x, need, p, only_deferrable):
         v = c.ji[v, RNXT]
     if m == 0:
         return need
-    jobs = c.scratch[:m].copy()
-    sizes = c.ji[jobs, GPUS]
-    order = np.argsort(sizes, kind="mergesort")        # by size, start order kept within a size
-    jobs, sizes = jobs[order], sizes[order]
-    groups = np.flatnonzero(np.diff(sizes)) + 1
-    lo = np.concatenate((np.zeros(1, np.int64), groups))
-    hi = np.concatenate((groups, np.full(1, m, np.int64)))
-    unique = sizes[lo]
+    keys = np.empty(m, np.int64)
+    for i in range(m):                                  # by size, start order kept within a size
+        keys[i] = c.ji[c.scratch[i], GPUS] * m + i
+    heap_sort(keys)
+    jobs = np.empty(m, np.int64)
+    lo = np.empty(m, np.int64)                          # group g: jobs[lo[g]:hi[g]] of size unique[g]
+    hi = np.empty(m, np.int64)
+    unique = np.empty(m, np.int64)
+    n_groups = 0
+    for i in range(m):
+        jobs[i] = c.scratch[keys[i] % m]
+        g = keys[i] // m
+        if n_groups == 0 or unique[n_groups - 1] != g:
+            unique[n_groups], lo[n_groups] = g, i
+            n_groups += 1
+        hi[n_groups - 1] = i + 1
     while True:
-        i = np.searchsorted(unique, need)           # smallest size covering the need ...
-        while i < lo.size and hi[i] == lo[i]:
+        i = first_at_least(unique, n_groups, need)     # smallest size covering the need ...
+        while i < n_groups and hi[i] == lo[i]:
             i += 1
-        if i == lo.size:                               # ... else the largest left
+        if i == n_groups:                               # ... else the largest left
             i -= 1
             while i >= 0 and hi[i] == lo[i]:
                 i -= 1
@@ -148,6 +157,44 @@ def shed_set(c, f, now, mode, x, need, p, only_deferrable):
 
 
 @nb.njit(cache=True)
+def first_at_least(a, n, x):
+    """Index of the first of the ascending ``a[:n]`` that is >= ``x`` (``n`` if none): ``searchsorted`` left."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@nb.njit(cache=True)
+def heap_sort(a):
+    """Sort the distinct int64 keys ``a`` ascending, in place."""
+    n = a.size
+    for root in range((n >> 1) - 1, -1, -1):
+        sift_down(a, root, n)
+    for end in range(n - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        sift_down(a, 0, end)
+
+
+@nb.njit(cache=True)
+def sift_down(a, i, n):
+    while True:
+        k = 2 * i + 1
+        if k >= n:
+            return
+        if k + 1 < n and a[k + 1] > a[k]:
+            k += 1
+        if a[i] >= a[k]:
+            return
+        a[i], a[k] = a[k], a[i]
+        i = k
+
+
+@nb.njit(cache=True, inline="always")
 def step_capacity(c, f, k, now):
     """Apply step ``k``'s online GPUs, GPU limit and inference need (``engine_capacity.step_capacity``)."""
     if c.online[k] > c.s[NGPUS]:
@@ -163,7 +210,7 @@ def step_capacity(c, f, k, now):
     if target > c.s[INF]:
         x = target - c.s[INF]
         if f.inference_preempts and x > room(c):
-            shed(c, f, now, SHORT_OF_GRANT, x)
+            shed(c, f, now, np.int64(SHORT_OF_GRANT), x)
         x = max(0, min(x, room(c)))
         if x:
             grant(c, f, now, x)
@@ -181,10 +228,10 @@ def step_capacity(c, f, k, now):
         c.s[RELEASED] = 1
     c.shortfall[k] = c.inf_need[k] - c.s[INF]
     if c.s[BUSY] + c.s[INF] > lim:
-        shed(c, f, now, SHORT_OF_LIMIT, 0)
+        shed(c, f, now, np.int64(SHORT_OF_LIMIT), np.int64(0))   # int64, not constants: compiled once
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def grant(c, f, now, x):
     """``x`` GPUs to inference, packed (``grant_inference``)."""
     rows = kn.grant(c.st, x, now, c.rows)
@@ -196,7 +243,7 @@ def grant(c, f, now, x):
     log_inference(c, now, x)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def fail(c, f, rng, j, now):
     """Job ``j`` fails at ``now`` (``engine_fail.fail``)."""
     close(c, f, j, now, False)
@@ -218,7 +265,7 @@ def fail(c, f, rng, j, now):
     push(c, now + f.detect_s, EV_RESUME, j, c.ji[j, EPOCH])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def node_down(c, f, j, now):
     """A node of job ``j``'s first piece goes down for repair; a free GPU replaces it, else the job gives
     back the rest and waits (``_release_short``). True if the job keeps running."""
@@ -253,7 +300,7 @@ def node_down(c, f, j, now):
     return False
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def extend(c, f, j, k, now):
     """Job ``j`` takes ``k`` more GPUs (replacing a down node), appended to its pieces."""
     m = kn.place(c.st, k, c.out)

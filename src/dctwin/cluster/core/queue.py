@@ -117,7 +117,7 @@ def head(c, f, now):
     return -1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def start_heads(c, f, rng, now):
     """Start queue heads while they fit; the blocked head, or -1."""
     while True:
@@ -128,7 +128,7 @@ def start_heads(c, f, rng, now):
         start(c, f, rng, j, now)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def window_live(c, f):
     """``EasyBackfill._window_live``: (position, job) of the window's waiting jobs in ``live_pos/live_job``."""
     base = c.s[BASE]
@@ -162,7 +162,7 @@ def window_live(c, f):
     return n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def candidates(c, f, released, first_new, end_new, n_new, avail_now):
     """Jobs EASY may backfill now, into ``scratch``; their number (0: nothing to do)."""
     m = 0
@@ -194,7 +194,7 @@ def end_bin(c, f, j, now):
     return b if b < f.fen_n else f.fen_n - 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def schedule(c, f, rng, now, released, first_new, end_new, n_new):
     """One scheduling pass (``Fifo.schedule`` or ``EasyBackfill.schedule``)."""
     hd = start_heads(c, f, rng, now)

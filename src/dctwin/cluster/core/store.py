@@ -7,7 +7,6 @@ the run is then repeated with a larger buffer), so no write ever leaves an array
 from __future__ import annotations
 
 import numba as nb
-import numpy as np
 
 from dctwin.cluster.core.layout import (
     COMP_I,
@@ -234,7 +233,16 @@ def draw_exp(c, rng):
 def draw_comp(c, rng, cdf):
     i = c.s[COMP_I]
     if i == DRAW_CHUNK:
-        c.comp[:] = np.searchsorted(cdf, rng.random(DRAW_CHUNK), side="right")
+        u = rng.random(DRAW_CHUNK)
+        for k in range(DRAW_CHUNK):                # np.searchsorted(cdf, u, side="right"), a loop: compiles faster
+            lo, hi = 0, cdf.size
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if cdf[mid] <= u[k]:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            c.comp[k] = lo
         i = 0
     c.s[COMP_I] = i + 1
     return c.comp[i]
