@@ -164,3 +164,34 @@ def test_a_damaged_run_record_is_redone_not_a_traceback_or_counted(tmp_path, dam
     assert outcome.failed == {} and set(outcome.runs["run_id"]) <= {r.run_id for r in runs}
     if damage in ("truncated", "empty"):
         assert runs[0].run_id not in finished and outcome.missing == [runs[0].run_id]
+
+
+def test_a_resumed_sweep_rereads_only_intact_sealed_records(tmp_path):
+    # a FIFO named like a record blocked the resumed sweep for good; an edited KPI in a finished run's record
+    # was gathered as that run's result
+    import json
+    import os
+    import threading
+
+    from dctwin.sweep import run_sweep
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: s\noverrides: {simulation: {duration_days: 1, step_s: 3600}}\naxes:\n"
+                    "  - {field: economics.finance.wacc, values: [0.1, 0.12]}\n")
+    first = run_sweep(spec, tmp_path / "out", workers=1)
+    done = sorted((tmp_path / "out" / "done").glob("*.json"))
+    rec = json.loads(done[0].read_text())
+    true_pue = rec["kpis"]["pue"]
+    rec["kpis"]["pue"] = 0.5
+    done[0].write_text(json.dumps(rec))
+    os.mkfifo(tmp_path / "out" / "done" / "zz.json")
+    out = []
+    worker = threading.Thread(target=lambda: out.append(run_sweep(spec, tmp_path / "out", workers=1)), daemon=True)
+    worker.start()
+    worker.join(300)
+    assert out, "the resumed sweep blocked on a FIFO in done/"
+    again = out[0]
+    assert len(again.runs) == 2 and not again.missing
+    assert again.runs.set_index("run_id").loc[rec["run_id"], "pue"] == true_pue != 0.5  # rerun, not the edit
+    assert sorted(first.runs["run_id"]) == sorted(again.runs["run_id"])
+    assert not (tmp_path / "out" / "done" / "zz.json").exists()

@@ -7,12 +7,14 @@ rest on resume, and never counts a run twice.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from dctwin.errors import InputError
+from dctwin.safeio import open_regular
 from dctwin.sweep.spec import SweepRun
 
 __all__ = ["SweepStore"]
@@ -67,7 +69,8 @@ class SweepStore:
     def record_done(self, run: SweepRun, kpis: dict[str, Any], wall_s: float) -> None:
         row = {"run_id": run.run_id, "point_id": run.point_id, "repetition": run.repetition, "seed": run.seed,
                "axes": run.axis_values, "kpis": kpis, "wall_s": wall_s}
-        _atomic_write(self.done_dir / f"{run.run_id}.json", json.dumps(row, sort_keys=True, default=float))
+        row = json.loads(json.dumps(row, sort_keys=True, default=float))  # as it reads back
+        _atomic_write(self.done_dir / f"{run.run_id}.json", json.dumps({**row, _SEAL: _seal(row)}, sort_keys=True))
         (self.failed_dir / f"{run.run_id}.json").unlink(missing_ok=True)
 
     def record_failed(self, run: SweepRun, message: str) -> None:
@@ -80,19 +83,33 @@ class SweepStore:
         return [v for _, v in sorted(_records(self.done_dir, _DONE_KEYS).items())]
 
 
-_DONE_KEYS = ("run_id", "point_id", "repetition", "seed", "axes", "kpis", "wall_s")
+_DONE_KEYS = ("run_id", "point_id", "repetition", "seed", "axes", "kpis", "wall_s", "record_sha256")
+_SEAL = "record_sha256"
+
+
+def _seal(row: dict[str, Any]) -> str:
+    """SHA-256 of a finished run's record without its seal (canonical JSON): an edited KPI or seed shows."""
+    body = {k: v for k, v in row.items() if k != _SEAL}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _read_record(p: Path) -> Any:
+    try:  # a regular file only: a FIFO named like a record blocked the resumed sweep for good
+        with open_regular(p, follow=False) as f:
+            return json.loads(f.read().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
 
 
 def _records(folder: Path, keys: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """The intact records of ``folder`` by run id. A damaged one (truncated, not this run's, a field missing) is
-    deleted, so a resumed sweep runs that run again instead of failing on it or counting it done."""
+    """The intact records of ``folder`` by run id. A damaged one (truncated, not this run's, a field missing, a
+    finished run's record whose seal does not match: edited, or written before records were sealed) is deleted,
+    so a resumed sweep runs that run again instead of failing on it or counting it done."""
     out = {}
     for p in folder.glob("*.json"):
-        try:
-            rec = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            rec = None
-        if isinstance(rec, dict) and all(k in rec for k in keys) and rec["run_id"] == p.stem:
+        rec = _read_record(p)
+        if (isinstance(rec, dict) and all(k in rec for k in keys) and rec["run_id"] == p.stem
+                and (_SEAL not in keys or rec[_SEAL] == _seal(rec))):
             out[p.stem] = rec
         else:
             p.unlink(missing_ok=True)
