@@ -41,6 +41,7 @@ def staged_reads(tmp_path_factory):
 def test_tables_from_memory_equal_what_parquet_gives(staged_reads):
     out, seen = staged_reads
     assert not rd._kept, "nothing stays in memory after the run is written"
+    assert not [k for k in rd._verified if rd.STAGING_PREFIX in k], "nor the staging folder's verified signature"
     assert set(seen) >= {"timeseries", "jobs", "placements", "monthly"}
     for name, frame in seen.items():
         want = pd.read_parquet(out / f"{name}.parquet")

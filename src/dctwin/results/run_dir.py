@@ -306,7 +306,7 @@ def write_run_dir(
         raise InputError(f"cannot write the run: {exc.strerror or exc}", file=str(out_dir),
                          allowed="a writable folder with free space") from None
     finally:
-        _forget_kept(outer)
+        _forget_staging(outer)
         shutil.rmtree(outer, ignore_errors=True)
     return out_dir
 
@@ -335,10 +335,15 @@ def _write_tables(staging: Path, tables: Mapping[str, pd.DataFrame | Path], keep
             _kept[str(path.resolve())] = (_stat_key(path), table)
 
 
-def _forget_kept(folder: Path) -> None:
+def _forget_staging(folder: Path) -> None:
+    """Drop what this process remembers of a staging folder (the tables kept, its verified signature): the run has
+    been renamed away or removed, and a long-lived process (the dashboard) must not collect one entry per run."""
     root = str(folder.resolve()) + os.sep
     for key in [k for k in _kept if k.startswith(root)]:
         _kept.pop(key, None)
+    with _verified_lock:
+        for key in [k for k in _verified if k.startswith(root)]:
+            _verified.pop(key, None)
 
 
 def _fill(staging: Path, out_dir: Path, tables, kpis, manifest, texts, finish) -> None:
