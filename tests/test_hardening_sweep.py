@@ -195,3 +195,13 @@ def test_a_resumed_sweep_rereads_only_intact_sealed_records(tmp_path):
     assert again.runs.set_index("run_id").loc[rec["run_id"], "pue"] == true_pue != 0.5  # rerun, not the edit
     assert sorted(first.runs["run_id"]) == sorted(again.runs["run_id"])
     assert not (tmp_path / "out" / "done" / "zz.json").exists()
+
+
+def test_a_worker_count_no_machine_holds_is_refused_before_anything_starts(tmp_path, cli):
+    # `-j 100000` was handed to a process pool that forks all its workers at once on Linux (each worker holds a
+    # run: 0.3-0.5 GB); do not run this test against the old code
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: s\noverrides: {simulation: {duration_days: 1, step_s: 3600}}\n")
+    proc = cli("sweep", str(spec), "-j", "100000", "-o", str(tmp_path / "out"), "-q")
+    assert proc.returncode == 2 and "--workers" in proc.stderr and "1 to 256" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()

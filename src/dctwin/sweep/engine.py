@@ -53,6 +53,7 @@ def stage_cache_dir(store: SweepStore) -> str:
 def run_local(runs: Iterable[SweepRun], store: SweepStore, workers: int, on_done: OnDone) -> None:
     """Run on a pool of ``workers`` processes, recording each run as it finishes."""
     pending = list(runs)
+    workers = min(workers, len(pending))  # a worker with no run to do is not started
     if workers <= 1:
         for run in pending:
             _record(store, run, lambda r=run: run_one(r.scenario.model_dump(mode="json"), stage_cache_dir(store)),

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from dctwin.errors import InputError
 from dctwin.results.run_dir import write_table
 from dctwin.sweep.engine import run_local, run_on_ray
 from dctwin.sweep.spec import SweepRun, expand_sweep, load_sweep
 from dctwin.sweep.store import SweepStore
 from dctwin.sweep.summary import percentiles, runs_table, sensitivity
 
-__all__ = ["SweepProgress", "SweepOutcome", "run_sweep"]
+__all__ = ["MAX_WORKERS", "SweepProgress", "SweepOutcome", "run_sweep"]
+
+MAX_WORKERS = 256  # local worker processes of one sweep
 
 
 @dataclass
@@ -62,6 +65,11 @@ def run_sweep(
     Runs already finished in ``out_dir`` are kept and not rerun; unfinished
     and failed ones are run again.
     """
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:  # a pool forks all its workers at once on Linux
+        raise InputError("too many local worker processes" if workers > 1 else "at least one worker is needed",
+                         field="--workers", value=workers,
+                         allowed=f"1 to {MAX_WORKERS} (each holds a run in memory; more workers than cores do not "
+                                 "finish sooner)")
     sweep_path = Path(sweep_path)
     spec = load_sweep(sweep_path)
     if spec.uncertainty is not None:

@@ -149,6 +149,7 @@ def evaluate(base_doc: dict, docs: list[dict], finance_only: bool, folder: Path,
         notes["base_simulation_s"] = time.perf_counter() - t0
     size = 25 if finance_only else 1
     chunks = _chunks(docs, size)
+    workers = max(1, min(workers, len(chunks)))  # a worker with no chunk to do is not started
     if ray_address:
         rows = _on_ray(chunks, finance_only, series, step_s if finance_only else 0, base_kpis, ray_address, on_chunk)
     elif finance_only:
