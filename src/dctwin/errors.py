@@ -44,22 +44,24 @@ class InputError(DctwinError):
     def _format(self) -> str:
         parts = []
         if self.file:
-            parts.append(str(self.file))
+            parts.append(_clip(str(self.file), 240))
         if self.field:
-            parts.append(f"field '{self.field}'")
+            parts.append(f"field '{_clip(str(self.field), 240)}'")
         head = ": ".join(parts)
         msg = f"{head}: {self.problem}" if head else self.problem
         if self.value is not None:
             value = self.value
             if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
                 value = value.item()  # a numpy scalar reads as its value (inf), not np.float64(inf)
-            shown = repr(value)
-            if len(shown) > 120:
-                shown = shown[:117] + "..."
-            msg += f" (got {shown})"
+            msg += f" (got {_clip(repr(value), 120)})"
         if self.allowed:
             msg += f"; allowed: {self.allowed}"
         return msg
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (a user's value can be any length; one line must stay readable)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class ScenarioError(InputError):

@@ -279,6 +279,8 @@ def _validation_message(exc: ValidationError, source: str) -> ScenarioError:
     for err in exc.errors(include_url=False):
         field = _field_path(tuple(err["loc"]))
         msg = err["msg"].removeprefix("Value error, ")
+        if len(msg) > 400:                     # a validator's message may quote the user's value in full
+            msg = msg[:397] + "..."
         if err["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; `dctwin scenario schema` lists the fields)"
         value = err.get("input")
