@@ -138,3 +138,17 @@ def test_an_audited_run_whose_buffer_overflows_is_retried_not_refused(monkeypatc
                                      job_table([{"submit_s": 0.0}]), np.array([0.25]), 0, audit=True)
     _assert_equal(out["python"], out["compiled"])
     assert out["python"].jobs["state"].tolist() == ["running_at_end"]
+
+
+def test_the_core_cache_is_keyed_by_every_file_it_links_in():
+    """numba keys a cache by its function's own file; the core's entry points link in code from every core
+    module and the domain kernels, so an edit to any of them must invalidate their cached code."""
+    from pathlib import Path
+
+    from dctwin.cluster.core import loop, stamp
+
+    core = Path(stamp.__file__).parent
+    compiled = {p for p in core.glob("*.py") if "nb.njit" in p.read_text()}
+    assert compiled | {core.parent / "placement" / "kernels.py"} == set(stamp.SOURCES)
+    for entry in (loop.run_slice, loop.finish_books):
+        assert entry._cache._cache_file._source_stamp[1] == stamp.sources_digest()

@@ -53,7 +53,7 @@ from dctwin.cluster.placement import kernels as kn
 SHORT_OF_GRANT, SHORT_OF_LIMIT = 0, 1     # what shedding makes room for: an inference grant, or the GPU limit
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def grow(c, f, gpus):
     """Bring GPUs online up to ``gpus`` in total, domains filled in order (``ArrayDomains.grow_to``)."""
     nd = c.st[1]
@@ -78,13 +78,13 @@ def grow(c, f, gpus):
         c.s[NGPUS] += k
 
 
-@nb.njit(cache=True)
+@nb.njit
 def room(c):
     """GPUs inference may take now: free beyond the spares, and under the limit."""
     return min(c.s[NFREE] - c.s[SPARE], c.s[CUR_LIMIT] - c.s[BUSY] - c.s[INF])
 
 
-@nb.njit(cache=True)
+@nb.njit
 def short(c, mode, x):
     """GPUs still missing for what shedding makes room for."""
     if mode == SHORT_OF_GRANT:
@@ -92,7 +92,7 @@ def short(c, mode, x):
     return c.s[BUSY] + c.s[INF] - c.s[CUR_LIMIT]
 
 
-@nb.njit(cache=True)
+@nb.njit
 def shed(c, f, now, mode, x):
     """Preempt training until nothing is missing (``engine_capacity.shed``): deferrable jobs first, then
     lowest priority first; within that, the smallest job that covers the need (latest started on ties), else
@@ -107,7 +107,7 @@ def shed(c, f, now, mode, x):
                 return
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def shed_set(c, f, now, mode, x, need, p, only_deferrable):
     """``_shed_set`` for priority rank ``p``; the GPUs still missing. Plain loops, no numpy sort or search:
     those cost the core's compile ~10 s CPU."""
@@ -156,7 +156,7 @@ def shed_set(c, f, now, mode, x, need, p, only_deferrable):
             return need
 
 
-@nb.njit(cache=True)
+@nb.njit
 def first_at_least(a, n, x):
     """Index of the first of the ascending ``a[:n]`` that is >= ``x`` (``n`` if none): ``searchsorted`` left."""
     lo, hi = 0, n
@@ -169,7 +169,7 @@ def first_at_least(a, n, x):
     return lo
 
 
-@nb.njit(cache=True)
+@nb.njit
 def heap_sort(a):
     """Sort the distinct int64 keys ``a`` ascending, in place."""
     n = a.size
@@ -180,7 +180,7 @@ def heap_sort(a):
         sift_down(a, 0, end)
 
 
-@nb.njit(cache=True)
+@nb.njit
 def sift_down(a, i, n):
     while True:
         k = 2 * i + 1
@@ -194,7 +194,7 @@ def sift_down(a, i, n):
         i = k
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def step_capacity(c, f, k, now):
     """Apply step ``k``'s online GPUs, GPU limit and inference need (``engine_capacity.step_capacity``)."""
     if c.online[k] > c.s[NGPUS]:
@@ -231,7 +231,7 @@ def step_capacity(c, f, k, now):
         shed(c, f, now, np.int64(SHORT_OF_LIMIT), np.int64(0))   # int64, not constants: compiled once
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def grant(c, f, now, x):
     """``x`` GPUs to inference, packed (``grant_inference``)."""
     rows = kn.grant(c.st, x, now, c.rows)
@@ -243,7 +243,7 @@ def grant(c, f, now, x):
     log_inference(c, now, x)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def fail(c, f, rng, j, now):
     """Job ``j`` fails at ``now`` (``engine_fail.fail``)."""
     close(c, f, j, now, False)
@@ -265,7 +265,7 @@ def fail(c, f, rng, j, now):
     push(c, now + f.detect_s, EV_RESUME, j, c.ji[j, EPOCH])
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def node_down(c, f, j, now):
     """A node of job ``j``'s first piece goes down for repair; a free GPU replaces it, else the job gives
     back the rest and waits (``_release_short``). True if the job keeps running."""
@@ -300,7 +300,7 @@ def node_down(c, f, j, now):
     return False
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def extend(c, f, j, k, now):
     """Job ``j`` takes ``k`` more GPUs (replacing a down node), appended to its pieces."""
     m = kn.place(c.st, k, c.out)

@@ -10,7 +10,7 @@ from dctwin.cluster.core.layout import ALEN, AOFF, BUSY, CUR_LIMIT, GPUS, INF, R
 from dctwin.cluster.placement import kernels as kn
 
 
-@nb.njit(cache=True)
+@nb.njit
 def audit(c):
     nd = c.st[1]
     free, cap = kn.HEADER, kn.HEADER + nd

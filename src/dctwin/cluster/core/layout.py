@@ -91,7 +91,7 @@ CORE = CoreType(list(FIELDS.items()))
 Arrays = namedtuple("Arrays", list(FIELDS))     # the same arrays on the Python side
 
 
-@nb.njit(cache=True)
+@nb.njit
 def make_core(a):
     """The ``CoreType`` object of the arrays ``a`` (an ``Arrays``)."""
     c = structref.new(CORE)

@@ -55,7 +55,7 @@ from dctwin.cluster.placement import kernels as kn
 _INF = math.inf
 
 
-@nb.njit(cache=True)
+@nb.njit
 def link(c, j):
     """Job ``j`` joins the end of its priority's running list (``running_by_prio[p][j] = None``)."""
     p = c.ji[j, PRIO]
@@ -69,7 +69,7 @@ def link(c, j):
     c.rt[p] = j
 
 
-@nb.njit(cache=True)
+@nb.njit
 def unlink(c, j):
     p = c.ji[j, PRIO]
     a, b = c.ji[j, RPRV], c.ji[j, RNXT]
@@ -83,7 +83,7 @@ def unlink(c, j):
         c.rt[p] = a
 
 
-@nb.njit(cache=True)
+@nb.njit
 def place(c, j, g):
     """Topology placement of ``g`` GPUs for job ``j`` into its allocation (a region of the pool, reused
     when it has room); the number of pieces, or -1 on overflow."""
@@ -103,7 +103,7 @@ def place(c, j, g):
     return m
 
 
-@nb.njit(cache=True)
+@nb.njit
 def start(c, f, rng, j, now):
     """Place job ``j`` and begin a run segment (``Engine.start``)."""
     g = c.ji[j, GPUS]
@@ -124,7 +124,7 @@ def start(c, f, rng, j, now):
     begin(c, f, rng, j, now)
 
 
-@nb.njit(cache=True)
+@nb.njit
 def begin(c, f, rng, j, now):
     """A run segment starts: its failure draw, its end bin, its END or FAIL event (``Engine._begin``)."""
     wall, nck = c.jf[j, WALL0], c.ji[j, NCK0]
@@ -148,7 +148,7 @@ def begin(c, f, rng, j, now):
         push(c, now + wall, EV_END, j, ep)
 
 
-@nb.njit(cache=True)
+@nb.njit
 def close(c, f, j, now, partial_useful):
     """Account a run segment stopped at ``now`` (``Engine._close``)."""
     g = c.ji[j, GPUS]
@@ -176,7 +176,7 @@ def close(c, f, j, now, partial_useful):
         c.jf[j, LOST] += g * (startup + partial)
 
 
-@nb.njit(cache=True)
+@nb.njit
 def give_pieces(c, j):
     """Free every piece job ``j`` holds; the GPUs given back."""
     off, m = c.ji[j, AOFF], c.ji[j, ALEN]
@@ -191,7 +191,7 @@ def give_pieces(c, j):
     return k
 
 
-@nb.njit(cache=True)
+@nb.njit
 def release(c, f, j, now):
     """Give back every GPU job ``j`` holds (``Engine._release``)."""
     plog_pieces(c, now, j, c.ji[j, AOFF], c.ji[j, ALEN], -1, f.plog_limit)
@@ -203,7 +203,7 @@ def release(c, f, j, now):
     c.s[RELEASED] = 1
 
 
-@nb.njit(cache=True)
+@nb.njit
 def end(c, f, j, now):
     """Job ``j`` finished its work (``Engine._end``)."""
     g = c.ji[j, GPUS]
@@ -217,7 +217,7 @@ def end(c, f, j, now):
     c.jf[j, END_S] = now
 
 
-@nb.njit(cache=True)
+@nb.njit
 def resume_wall(c, f, j):
     """Job ``j`` was stopped: its next segment's wall time and checkpoints (``Engine.resume_wall``)."""
     c.ji[j, RESUMED] = 1
@@ -228,7 +228,7 @@ def resume_wall(c, f, j):
     c.ji[j, NCK0] = nck
 
 
-@nb.njit(cache=True)
+@nb.njit
 def preempt(c, f, j, now):
     """Stop job ``j``, free its GPUs, leave it to be queued again (``Engine.preempt`` before ``requeue``)."""
     before = c.jf[j, LOST]

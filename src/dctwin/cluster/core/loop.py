@@ -46,13 +46,14 @@ from dctwin.cluster.core.layout import (
 )
 from dctwin.cluster.core.life import begin, close, end
 from dctwin.cluster.core.queue import q_push, schedule
+from dctwin.cluster.core.stamp import cover_sources
 from dctwin.cluster.core.store import log_down, plog_done, plog_row, pop
 from dctwin.cluster.placement import kernels as kn
 
 _INF = math.inf
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def step_edge(c, f, k, t):
     """Step ``k`` begins: apply its capacity unless nothing changed."""
     if c.changes[k] or c.s[BUSY] + c.s[INF] > c.s[CUR_LIMIT]:
@@ -61,7 +62,7 @@ def step_edge(c, f, k, t):
         c.shortfall[k] = c.inf_need[k] - c.s[INF]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def heap_batch(c, f, rng, t):
     """Handle every heap event at time ``t``; how many there were."""
     count = 0
@@ -84,7 +85,7 @@ def heap_batch(c, f, rng, t):
     return count
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def repair(c, f, d, k, t):
     """``k`` GPUs of domain ``d`` are back from repair."""
     if kn.give(c.st, d, k) < 0:
@@ -98,7 +99,7 @@ def repair(c, f, d, k, t):
     c.s[RELEASED] = 1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def admit(c, f, t):
     """Queue the jobs submitted at ``t`` (one larger than the cluster is cancelled); how many were queued."""
     n = c.ji.shape[0]
@@ -116,7 +117,7 @@ def admit(c, f, t):
     return queued
 
 
-@nb.njit(cache=True)
+@nb.njit
 def next_time(c, f):
     """The time of the next thing to happen: a heap event, a submission or a step edge."""
     n = c.ji.shape[0]
@@ -127,7 +128,7 @@ def next_time(c, f):
     return tk if tk < t else t
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def run(c, f, rng, t_stop):
     """Handle every time before ``t_stop`` (and before the end of the span); True once the span is done."""
     n = c.ji.shape[0]
@@ -157,7 +158,7 @@ def run(c, f, rng, t_stop):
     return False
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def finish(c, f):
     """Close the books at the end of the span for jobs still holding GPUs (``engine_audit.finish``)."""
     t = f.t_end
@@ -182,3 +183,6 @@ def run_slice(a, f, rng, t_stop):
 def finish_books(a, f):
     """``finish`` on the arrays ``a``: the entry point from Python."""
     finish(make_core(a), f)
+
+
+cover_sources(run_slice, finish_books)        # their cached code is stale once any core file changes

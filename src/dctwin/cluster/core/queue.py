@@ -37,18 +37,18 @@ from dctwin.cluster.core.life import start
 from dctwin.cluster.core.store import fen_first_reaching, fen_prefix, overflow
 
 
-@nb.njit(cache=True)
+@nb.njit
 def q_len(c):
     return c.s[QF] + c.s[QT] - c.s[QH]
 
 
-@nb.njit(cache=True)
+@nb.njit
 def q_at(c, i):
     nf = c.s[QF]
     return c.qf[nf - 1 - i] if i < nf else c.qb[c.s[QH] + i - nf]
 
 
-@nb.njit(cache=True)
+@nb.njit
 def q_push(c, f, j):
     """A submitted job joins the back (``push``)."""
     c.qb[c.s[QT]] = j
@@ -59,7 +59,7 @@ def q_push(c, f, j):
         c.s[WMIN] = c.ji[j, GPUS]
 
 
-@nb.njit(cache=True)
+@nb.njit
 def requeue(c, j):
     """A stopped job goes back to the front (``requeue``)."""
     n = c.s[QF]
@@ -73,7 +73,7 @@ def requeue(c, j):
     c.s[LIVE_N] = -1
 
 
-@nb.njit(cache=True)
+@nb.njit
 def q_popleft(c, f):
     if c.s[QF]:
         c.s[QF] -= 1
@@ -87,7 +87,7 @@ def q_popleft(c, f):
             c.s[WMIN] = g
 
 
-@nb.njit(cache=True)
+@nb.njit
 def avail(c):
     """GPUs a job may take now (``Engine.avail``)."""
     room = c.s[CUR_LIMIT] - c.s[BUSY] - c.s[INF]
@@ -95,7 +95,7 @@ def avail(c):
     return free if free < room else room
 
 
-@nb.njit(cache=True)
+@nb.njit
 def expired(c, j, now):
     """``Engine.expired``: a job that never started and waited past its deadline is cancelled."""
     if now > c.jf[j, DEADLINE] and c.jf[j, FIRST_START] < 0:
@@ -105,7 +105,7 @@ def expired(c, j, now):
     return False
 
 
-@nb.njit(cache=True)
+@nb.njit
 def head(c, f, now):
     """The first live queued job (stale entries dropped), or -1 (``Fifo._head``)."""
     while q_len(c):
@@ -117,7 +117,7 @@ def head(c, f, now):
     return -1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def start_heads(c, f, rng, now):
     """Start queue heads while they fit; the blocked head, or -1."""
     while True:
@@ -128,7 +128,7 @@ def start_heads(c, f, rng, now):
         start(c, f, rng, j, now)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def window_live(c, f):
     """``EasyBackfill._window_live``: (position, job) of the window's waiting jobs in ``live_pos/live_job``."""
     base = c.s[BASE]
@@ -162,7 +162,7 @@ def window_live(c, f):
     return n
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def candidates(c, f, released, first_new, end_new, n_new, avail_now):
     """Jobs EASY may backfill now, into ``scratch``; their number (0: nothing to do)."""
     m = 0
@@ -188,13 +188,13 @@ def candidates(c, f, released, first_new, end_new, n_new, avail_now):
     return m
 
 
-@nb.njit(cache=True)
+@nb.njit
 def end_bin(c, f, j, now):
     b = int((now + c.jf[j, WALL0]) / f.bin_s)
     return b if b < f.fen_n else f.fen_n - 1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(inline="always")
 def schedule(c, f, rng, now, released, first_new, end_new, n_new):
     """One scheduling pass (``Fifo.schedule`` or ``EasyBackfill.schedule``)."""
     hd = start_heads(c, f, rng, now)

@@ -32,27 +32,27 @@ from dctwin.cluster.core.layout import (
 )
 
 
-@nb.njit(cache=True)
+@nb.njit
 def overflow(c, which):
     if c.s[STATUS] == 0:
         c.s[STATUS] = which
 
 
 # ---- event heap: entries (t, seq, kind, a, b), ordered by (t, seq) -----------------------------------------
-@nb.njit(cache=True)
+@nb.njit
 def _before(c, i, k):
     """Entry ``i`` comes before entry ``k``."""
     return c.ht[i] < c.ht[k] or (c.ht[i] == c.ht[k] and c.hp[i, 0] < c.hp[k, 0])
 
 
-@nb.njit(cache=True)
+@nb.njit
 def _swap(c, i, k):
     c.ht[i], c.ht[k] = c.ht[k], c.ht[i]
     for m in range(4):
         c.hp[i, m], c.hp[k, m] = c.hp[k, m], c.hp[i, m]
 
 
-@nb.njit(cache=True)
+@nb.njit
 def push(c, t, kind, a, b):
     """Schedule event ``kind`` on ``a, b`` at ``t`` (takes the next sequence number, as ``Engine._push``)."""
     c.s[SEQ] += 1
@@ -74,7 +74,7 @@ def push(c, t, kind, a, b):
         n = parent
 
 
-@nb.njit(cache=True)
+@nb.njit
 def pop(c):
     """Drop the first entry (read it from ``ht[0]``, ``hp[0]`` before)."""
     n = c.s[HLEN] - 1
@@ -97,7 +97,7 @@ def pop(c):
 
 
 # ---- Fenwick tree over release bins (fenwick.py without its update buffer: same sums) ----------------------
-@nb.njit(cache=True)
+@nb.njit
 def fen_add(c, n, i, v):
     i += 1
     while i <= n:
@@ -105,7 +105,7 @@ def fen_add(c, n, i, v):
         i += i & -i
 
 
-@nb.njit(cache=True)
+@nb.njit
 def fen_prefix(c, i):
     i += 1
     total = 0
@@ -115,7 +115,7 @@ def fen_prefix(c, i):
     return total
 
 
-@nb.njit(cache=True)
+@nb.njit
 def fen_first_reaching(c, n, top, x):
     """Smallest bin with prefix sum >= ``x``; ``n`` when none (``Fenwick.first_reaching``)."""
     pos = 0
@@ -131,7 +131,7 @@ def fen_first_reaching(c, n, top, x):
 
 
 # ---- change logs -------------------------------------------------------------------------------------------
-@nb.njit(cache=True)
+@nb.njit
 def log_training(c, t, change):
     n = c.s[TRN]
     if n == c.tr_t.size:
@@ -142,7 +142,7 @@ def log_training(c, t, change):
     c.s[TRN] = n + 1
 
 
-@nb.njit(cache=True)
+@nb.njit
 def log_inference(c, t, change):
     n = c.s[INN]                      # at most one change a step: sized to the steps, never full
     c.in_t[n] = t
@@ -150,7 +150,7 @@ def log_inference(c, t, change):
     c.s[INN] = n + 1
 
 
-@nb.njit(cache=True)
+@nb.njit
 def log_down(c, t, change):
     n = c.s[DNN]
     if n == c.dn_t.size:
@@ -161,7 +161,7 @@ def log_down(c, t, change):
     c.s[DNN] = n + 1
 
 
-@nb.njit(cache=True)
+@nb.njit
 def log_failure(c, t, j, comp):
     n = c.s[FLN]
     if n == c.fl_t.size:
@@ -173,7 +173,7 @@ def log_failure(c, t, j, comp):
     c.s[FLN] = n + 1
 
 
-@nb.njit(cache=True)
+@nb.njit
 def plog_row(c, t, holder, d, change):
     """One placement-log row (``PlacementLog.one``); the bound is checked by ``plog_done``."""
     if c.s[PDROP]:
@@ -189,7 +189,7 @@ def plog_row(c, t, holder, d, change):
     c.s[PLEN] = n + 4
 
 
-@nb.njit(cache=True)
+@nb.njit
 def plog_done(c, limit, t):
     """After an add: past the bound the log is dropped whole, as ``PlacementLog._drop``."""
     if not c.s[PDROP] and c.s[PLEN] > limit:
@@ -198,7 +198,7 @@ def plog_done(c, limit, t):
         c.sf[DROPPED_AT] = t
 
 
-@nb.njit(cache=True)
+@nb.njit
 def plog_pieces(c, t, holder, off, m, sign, limit):
     """Rows of ``m`` pieces at ``pool[off:]`` taken (``sign`` +1) or given back (-1) by ``holder``."""
     for i in range(m):
@@ -207,7 +207,7 @@ def plog_pieces(c, t, holder, off, m, sign, limit):
 
 
 # ---- allocation pieces -------------------------------------------------------------------------------------
-@nb.njit(cache=True)
+@nb.njit
 def pool_region(c, pieces):
     """Offset of a new region of room for ``pieces`` pieces, or -1 (overflow)."""
     off = c.s[POOL]
@@ -219,7 +219,7 @@ def pool_region(c, pieces):
 
 
 # ---- random draws: the Python engine's chunks, in the same order ---------------------------------------------
-@nb.njit(cache=True)
+@nb.njit
 def draw_exp(c, rng):
     i = c.s[EXP_I]
     if i == DRAW_CHUNK:
@@ -229,7 +229,7 @@ def draw_exp(c, rng):
     return c.exp[i]
 
 
-@nb.njit(cache=True)
+@nb.njit
 def draw_comp(c, rng, cdf):
     i = c.s[COMP_I]
     if i == DRAW_CHUNK:
