@@ -246,7 +246,7 @@ def grant(c, f, now, x):
 @nb.njit(inline="always")
 def fail(c, f, rng, j, now):
     """Job ``j`` fails at ``now`` (``engine_fail.fail``)."""
-    close(c, f, j, now, False)
+    close(c, f, j, now, np.bool_(False))
     c.ji[j, RESTARTS] += 1
     comp = draw_comp(c, rng, c.cdf)
     log_failure(c, now, j, comp)
@@ -262,7 +262,7 @@ def fail(c, f, rng, j, now):
         return
     c.ji[j, STATE] = RESTARTING
     c.jf[j, FAIL_T] = now
-    push(c, now + f.detect_s, EV_RESUME, j, c.ji[j, EPOCH])
+    push(c, now + f.detect_s, np.int64(EV_RESUME), j, c.ji[j, EPOCH])
 
 
 @nb.njit(inline="always")
@@ -279,14 +279,14 @@ def node_down(c, f, j, now):
         c.ji[j, ALEN] = m
     plog_row(c, now, j, d, -k)
     plog_done(c, f.plog_limit, now)
-    plog_row(c, now, DOWN_HOLDER, d, k)
+    plog_row(c, now, np.int64(DOWN_HOLDER), d, k)
     plog_done(c, f.plog_limit, now)
     c.s[BUSY] -= k
     log_training(c, now, -k)
     c.s[DOWN] += k
     c.down_dom[d] += k
     log_down(c, now, k)
-    push(c, now + f.repair_s, EV_REPAIR, d, k)
+    push(c, now + f.repair_s, np.int64(EV_REPAIR), d, k)
     if c.s[NFREE] >= k and c.s[CUR_LIMIT] - c.s[BUSY] - c.s[INF] >= k:
         extend(c, f, j, k, now)
         return True

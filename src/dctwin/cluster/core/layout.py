@@ -9,6 +9,9 @@ engine's attributes (``engine.py``), and the layout is the only thing the core's
 - ``CoreType``: the arrays of one run as one numba structure (``make_core``), passed to every function.
 - ``Conf``: the run's fixed scalar parameters (a named tuple: no reference counts).
 
+A constant passed to a core function is wrapped, ``np.int64(EV_END)``: numba compiles a function once per
+literal argument value otherwise (seven copies of ``overflow``, four of ``push``).
+
 Buffers whose size depends on the history (event heap, change logs, placement log, failure log,
 requeued jobs, allocation pieces) are sized from estimates; one that overflows stops the run with
 ``s[STATUS]`` naming it, and the caller runs again from the start with that buffer doubled

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numba as nb
+import numpy as np
 
 from dctwin.cluster.core.layout import (
     ACAP,
@@ -110,7 +111,7 @@ def start(c, f, rng, j, now):
     m = place(c, j, g)
     if m < 0:
         return
-    plog_pieces(c, now, j, c.ji[j, AOFF], m, 1, f.plog_limit)
+    plog_pieces(c, now, j, c.ji[j, AOFF], m, np.int64(1), f.plog_limit)
     if m > c.ji[j, NDOM]:
         c.ji[j, NDOM] = m
     if c.jf[j, FIRST_START] < 0:
@@ -143,9 +144,9 @@ def begin(c, f, rng, j, now):
     c.ji[j, SEG_BIN] = b
     fen_add(c, f.fen_n, b, g)
     if tf < wall:
-        push(c, now + tf, EV_FAIL, j, ep)
+        push(c, now + tf, np.int64(EV_FAIL), j, ep)
     else:
-        push(c, now + wall, EV_END, j, ep)
+        push(c, now + wall, np.int64(EV_END), j, ep)
 
 
 @nb.njit
@@ -194,7 +195,7 @@ def give_pieces(c, j):
 @nb.njit
 def release(c, f, j, now):
     """Give back every GPU job ``j`` holds (``Engine._release``)."""
-    plog_pieces(c, now, j, c.ji[j, AOFF], c.ji[j, ALEN], -1, f.plog_limit)
+    plog_pieces(c, now, j, c.ji[j, AOFF], c.ji[j, ALEN], np.int64(-1), f.plog_limit)
     k = give_pieces(c, j)
     c.s[BUSY] -= k
     log_training(c, now, -k)
@@ -233,7 +234,7 @@ def preempt(c, f, j, now):
     """Stop job ``j``, free its GPUs, leave it to be queued again (``Engine.preempt`` before ``requeue``)."""
     before = c.jf[j, LOST]
     if c.ji[j, STATE] == RUNNING:
-        close(c, f, j, now, False)
+        close(c, f, j, now, np.bool_(False))
     else:
         c.jf[j, LOST] += c.ji[j, GPUS] * (now - c.jf[j, FAIL_T])
     c.sf[PREEMPT_LOST] += c.jf[j, LOST] - before

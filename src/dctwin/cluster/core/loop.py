@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numba as nb
+import numpy as np
 
 from dctwin.cluster.core.capacity import fail, step_capacity
 from dctwin.cluster.core.check import audit
@@ -93,7 +94,7 @@ def repair(c, f, d, k, t):
     c.s[NFREE] += k
     c.s[DOWN] -= k
     c.down_dom[d] -= k
-    plog_row(c, t, DOWN_HOLDER, d, -k)
+    plog_row(c, t, np.int64(DOWN_HOLDER), d, -k)
     plog_done(c, f.plog_limit, t)
     log_down(c, t, -k)
     c.s[RELEASED] = 1
@@ -165,7 +166,7 @@ def finish(c, f):
     for j in range(c.ji.shape[0]):
         s = c.ji[j, STATE]
         if s == RUNNING:
-            close(c, f, j, t, True)
+            close(c, f, j, t, np.bool_(True))
         elif s == RESTARTING:
             c.jf[j, LOST] += c.ji[j, GPUS] * (t - c.jf[j, FAIL_T])
         else:

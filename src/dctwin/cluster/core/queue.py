@@ -8,6 +8,7 @@ its Python class (``_wmin``, ``_base``, ``_live``, ``_seen``), so every pass mak
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 from dctwin.cluster.core.layout import (
     BASE,
@@ -64,7 +65,7 @@ def requeue(c, j):
     """A stopped job goes back to the front (``requeue``)."""
     n = c.s[QF]
     if n == c.qf.size:
-        overflow(c, OV_REQUEUE)
+        overflow(c, np.int64(OV_REQUEUE))
         return
     c.qf[n] = j
     c.s[QF] = n + 1

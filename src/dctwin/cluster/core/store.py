@@ -7,6 +7,7 @@ the run is then repeated with a larger buffer), so no write ever leaves an array
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 from dctwin.cluster.core.layout import (
     COMP_I,
@@ -58,7 +59,7 @@ def push(c, t, kind, a, b):
     c.s[SEQ] += 1
     n = c.s[HLEN]
     if n == c.ht.size:
-        overflow(c, OV_HEAP)
+        overflow(c, np.int64(OV_HEAP))
         return
     c.ht[n] = t
     c.hp[n, 0] = c.s[SEQ]
@@ -135,7 +136,7 @@ def fen_first_reaching(c, n, top, x):
 def log_training(c, t, change):
     n = c.s[TRN]
     if n == c.tr_t.size:
-        overflow(c, OV_TR)
+        overflow(c, np.int64(OV_TR))
         return
     c.tr_t[n] = t
     c.tr_d[n] = change
@@ -154,7 +155,7 @@ def log_inference(c, t, change):
 def log_down(c, t, change):
     n = c.s[DNN]
     if n == c.dn_t.size:
-        overflow(c, OV_DN)
+        overflow(c, np.int64(OV_DN))
         return
     c.dn_t[n] = t
     c.dn_d[n] = change
@@ -165,7 +166,7 @@ def log_down(c, t, change):
 def log_failure(c, t, j, comp):
     n = c.s[FLN]
     if n == c.fl_t.size:
-        overflow(c, OV_FAIL)
+        overflow(c, np.int64(OV_FAIL))
         return
     c.fl_t[n] = t
     c.fl_j[n] = j
@@ -180,7 +181,7 @@ def plog_row(c, t, holder, d, change):
         return
     n = c.s[PLEN]
     if n + 4 > c.plog.size:
-        overflow(c, OV_PLOG)
+        overflow(c, np.int64(OV_PLOG))
         return
     c.plog[n] = t
     c.plog[n + 1] = holder
@@ -212,7 +213,7 @@ def pool_region(c, pieces):
     """Offset of a new region of room for ``pieces`` pieces, or -1 (overflow)."""
     off = c.s[POOL]
     if off + 2 * pieces > c.pool.size:
-        overflow(c, OV_POOL)
+        overflow(c, np.int64(OV_POOL))
         return -1
     c.s[POOL] = off + 2 * pieces
     return off
