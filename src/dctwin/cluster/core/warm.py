@@ -1,7 +1,7 @@
 """Compile the engine core once, ahead of the first large run: ``python -m dctwin.cluster.core.warm``.
 
 numba keeps the machine code in the package's ``__pycache__`` (or its user cache when that is read-only),
-so only the first compiled run on a machine pays the compile (~28 s CPU); ``make``'s install step runs
+so only the first compiled run on a machine pays the compile (~21 s CPU); ``make``'s install step runs
 this so that ``make run`` and ``make test`` start warm. A tiny two-day run on the compiled path is enough:
 every run has the same argument types (``core/run.py`` casts them).
 """
