@@ -3,7 +3,8 @@ small run (issue 19). Hypothesis draws the odd cases: jobs larger than the clust
 jobs submitted together, at t=0 or after the span, infinite and tiny ``max_wait_s``, many priorities,
 deferrable mixes; failures from none to heavy with spares; online, limit and inference series with growth,
 dips, zero capacity and inference above capacity; 1-s to 15-min steps; FIFO and EASY with tiny and large
-backfill depths; inference preempting training or not; domains of 1, 8 or 72 GPUs or a domain plan."""
+backfill depths; inference preempting training or not; domains of 1, 8 or 72 GPUs or a domain plan; a
+scheduler latency model that reorders the jobs by the time they reach the queue."""
 
 from __future__ import annotations
 
@@ -27,6 +28,19 @@ from test_cluster_helpers import job_table, platform
 pytest.importorskip("numba")
 from dctwin.cluster.core import run as core_run  # noqa: E402
 
+
+def _latency_model() -> dict:
+    """A scheduler attempt model fitted to waits with a 30-s retry comb (as tests/test_cluster_latency.py)."""
+    from dctwin.cluster.latency import fit_latency
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    cont = np.where(rng.random(n) < 0.8, 0.4, 0.9)
+    k = rng.geometric(1 - cont) * (rng.random(n) < 0.3)
+    return fit_latency(rng.gamma(2.0, 1.0, n) + k * 30.0)
+
+
+LATENCY = _latency_model()
 PROPS = {"deadline": None, "database": None, "suppress_health_check": [HealthCheck.too_slow]}
 
 
@@ -124,6 +138,7 @@ def runs(draw):
     return dict(scheduler=draw(_config()), timeline=tl, gpus_online=online, domain_gpus=dom,
                 jobs=draw(_jobs(top, span, dom)), inference_gpus_needed=inference, seed=draw(st.integers(0, 99)),
                 gpu_cap=limit, domains=plan, audit=draw(st.booleans()), tiny_buffers=draw(st.booleans()),
+                latency=draw(st.sampled_from([None, None, LATENCY])),
                 plog_rows=draw(st.sampled_from([log.MAX_ROWS, log.MAX_ROWS, 3, 40])))
 
 
