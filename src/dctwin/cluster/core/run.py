@@ -20,6 +20,7 @@ from dctwin.progress import sink as progress_sink
 
 __all__ = ["run_core"]
 
+
 def run_core(eng) -> None:
     """Run ``eng`` to the end of its span; a buffer that overflows is doubled and the run repeated."""
     rng_state = eng.rng.bit_generator.state
@@ -154,7 +155,6 @@ def _unpack(eng, c: Arrays) -> None:
     eng.restarts = ji[:, L.RESTARTS]
     eng.preempts = ji[:, L.PREEMPTS]
     eng.gpu_s, eng.useful, eng.lost, eng.ckpt = jf[:, L.GPU_S], jf[:, L.USEFUL], jf[:, L.LOST], jf[:, L.CKPT]
-    eng.rem = jf[:, L.REM]
     eng.ndom, eng.first_dom = ji[:, L.NDOM], ji[:, L.FIRST_DOM]
     eng.events = int(s[L.EVENTS])
     eng.tr_t, eng.tr_d = c.tr_t[:s[L.TRN]], c.tr_d[:s[L.TRN]]
@@ -165,7 +165,6 @@ def _unpack(eng, c: Arrays) -> None:
     eng.shortfall = c.shortfall
     eng.preemptions_for_capacity = int(s[L.PREEMPT_CAP])
     eng.preempt_lost_gpu_s = float(c.sf[L.PREEMPT_LOST])
-    eng.busy, eng.inf, eng.down = int(s[L.BUSY]), int(s[L.INF]), int(s[L.DOWN])
     if s[L.PDROP]:
         eng.plog.dropped_at_s = float(c.sf[L.DROPPED_AT])
         eng.plog.rows = np.zeros(0)

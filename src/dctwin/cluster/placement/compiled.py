@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from dctwin.cluster.placement import kernels as kn
-from dctwin.cluster.placement.domains import domain_plan
+from dctwin.cluster.placement.domains import domain_plan, growth
 
 __all__ = ["ArrayDomains", "InferencePieces", "use_compiled"]
 
@@ -47,21 +47,13 @@ class ArrayDomains:
         self.total_gpus = 0
 
     def grow_to(self, gpus: int) -> int:
-        """Bring GPUs online up to ``gpus`` in total (domains filled in order); returns how many were added."""
+        """Bring GPUs online up to ``gpus`` in total (``domains.growth``); returns how many were added."""
         added = 0
-        plan = self.plan
-        if plan is not None and gpus > sum(plan):
-            raise ValueError(f"{gpus} GPUs online but the domain plan holds {sum(plan)}")
-        while self.total_gpus < gpus:
-            d = self.n_dom - 1
-            full = plan[d] if plan else self.size
-            if d >= 0 and self.cap[d] < full:
-                k = min(full - int(self.cap[d]), gpus - self.total_gpus)
-            else:
-                d += 1
+        last = int(self.cap[self.n_dom - 1]) if self.n_dom else 0
+        for d, k in growth(self.plan, self.size, self.n_dom, last, self.total_gpus, gpus):
+            if d == self.n_dom:
                 if d >= len(self.cap):
                     raise ValueError(f"{gpus} GPUs online but room was made for {len(self.cap)} domains")
-                k = min(plan[d] if plan else self.size, gpus - self.total_gpus)
                 self.n_dom += 1
             self.cap[d] += k
             self.give(d, k)

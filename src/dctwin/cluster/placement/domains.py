@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from heapq import heappop, heappush
 
-__all__ = ["Domains", "domain_plan", "enter", "first"]
+__all__ = ["Domains", "domain_plan", "enter", "first", "growth"]
 
 
 def first(lv, level: int) -> int:
@@ -55,6 +55,26 @@ def domain_plan(size: int | list[int]) -> tuple[list[int] | None, int]:
     return plan, size
 
 
+def growth(plan: list[int] | None, size: int, n_dom: int, last_cap: int, online: int, gpus: int):
+    """The steps ``(domain, GPUs)`` that bring ``online`` GPUs up to ``gpus``: the last of the ``n_dom`` domains
+    (holding ``last_cap``) is filled to its size first, then new domains in order, each of ``size`` GPUs or of
+    its size in ``plan``. The rule of both ``Domains`` and ``compiled.ArrayDomains``."""
+    if plan is not None and gpus > sum(plan):
+        raise ValueError(f"{gpus} GPUs online but the domain plan holds {sum(plan)}")
+    while online < gpus:
+        d = n_dom - 1
+        if d >= 0 and last_cap < (plan[d] if plan else size):
+            k = min((plan[d] if plan else size) - last_cap, gpus - online)
+            last_cap += k
+        else:
+            d = n_dom
+            k = min(plan[d] if plan else size, gpus - online)
+            n_dom += 1
+            last_cap = k
+        online += k
+        yield d, k
+
+
 class Domains:
     """Scale-up domains of ``size`` GPUs each (the last one may be partial), or of the sizes in ``plan``
     (a list of GPUs per domain, e.g. a trace's nodes, in the order they come online; ``size`` = its largest)."""
@@ -79,20 +99,13 @@ class Domains:
     def grow_to(self, gpus: int) -> int:
         """Bring GPUs online up to ``gpus`` in total; returns how many were added."""
         added = 0
-        plan = self.plan
-        if plan is not None and gpus > sum(plan):
-            raise ValueError(f"{gpus} GPUs online but the domain plan holds {sum(plan)}")
-        while self.total_gpus < gpus:
-            d = len(self.cap) - 1
-            if self.cap and self.cap[-1] < (plan[d] if plan else self.size):
-                k = min((plan[d] if plan else self.size) - self.cap[-1], gpus - self.total_gpus)
-                self.cap[d] += k
-                self.give(d, k)
-            else:
-                k = min(plan[d + 1] if plan else self.size, gpus - self.total_gpus)
+        last = self.cap[-1] if self.cap else 0
+        for d, k in growth(self.plan, self.size, len(self.cap), last, self.total_gpus, gpus):
+            if d == len(self.cap):
                 self.free.append(0)
-                self.cap.append(k)
-                self.give(len(self.cap) - 1, k)
+                self.cap.append(0)
+            self.cap[d] += k
+            self.give(d, k)
             self.total_gpus += k
             added += k
         return added

@@ -18,7 +18,6 @@ without numba's per-call type dispatch (~1 us a call saved).
 from __future__ import annotations
 
 import numba as nb
-import numpy as np
 
 HEADER = 8
 _INF_HOLDER = -1.0      # placement log holder code of inference (log.INFERENCE)
@@ -260,22 +259,3 @@ def fast(kernel):
     converted and checked, a wrong type raises TypeError). Compiled code (the engine core) calls the kernels
     directly, so importing this module compiles or loads nothing."""
     return kernel.compile(SIGNATURES[kernel.py_func.__name__])
-
-
-def warm_up() -> None:
-    """Compile (or load from the cache) every kernel on a tiny state, outside any timed engine loop."""
-    st = np.zeros(state_words(2, 2), dtype=np.int64)
-    st[0], st[1], st[2], st[3] = 2, 2, -1, -1
-    free, cap = HEADER, HEADER + 2
-    st[cap], st[cap + 1] = 2, 2
-    give(st, 0, 2)
-    give(st, 1, 2)
-    out = np.zeros(4, dtype=np.int64)
-    rows = np.zeros(8, dtype=np.float64)
-    m = place(st, 3, out)
-    release(st, out, m)
-    grant(st, 1, 0.0, rows)
-    give_back(st, 1, 0.0, rows)
-    take(st, 0, 1)
-    first(st, 1)
-    del free
