@@ -25,8 +25,8 @@ YOUNG_COLLECTION_OBJECTS = 10_000  # CPython's default is 700; 10,000 took the y
 def settle_after_imports() -> None:
     """Call once the command has imported what it runs, before the work starts."""
     gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(max(YOUNG_COLLECTION_OBJECTS, gc.get_threshold()[0]), older, oldest)
+    young, older, oldest = gc.get_threshold()
+    gc.set_threshold(max(YOUNG_COLLECTION_OBJECTS, young), older, oldest)
 
 
 def settle_for_exit() -> None:
