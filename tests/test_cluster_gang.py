@@ -191,10 +191,10 @@ def test_a_typed_log_is_split_across_the_site_pools(tmp_path):
     assert first["submit_s"].tolist() == [0.0, 2.0, 3.0] and second["submit_s"].tolist() == [1.0]
     assert first["job_id"].tolist() == [0, 1, 2] and second["job_id"].tolist() == [0]
     workload = SimpleNamespace(jobs_path=f)
-    check_pool_types(workload, pools)
+    check_pool_types(workload, [p.platform for p in pools])
     f.write_text("submit_s,gpus,duration_s,gpu_type\n0,1,60,Rubin\n1,8,60,MI300X\n")
     with pytest.raises(InputError, match="row 1: the site has no GPUs of this type") as e:
-        check_pool_types(workload, pools)
+        check_pool_types(workload, [p.platform for p in pools])
     assert "MI300X" in str(e.value) and e.value.file == str(f)
 
 

@@ -123,16 +123,14 @@ def scenario_show(scenario: str | None = SCENARIO_ARG,
 def scenario_validate(scenario: str = typer.Argument(..., help="Scenario file or packaged name.")) -> None:
     """Check a scenario file; exit 0 when it is valid."""
     from dctwin.config import load_scenario
+    from dctwin.config.runnable import check_runnable
     from dctwin.facility.peak import peak_messages
     from dctwin.facility.site_peak import scenario_peak_check
-    from dctwin.workload.checks import check_profiles, check_serving_units
+    from dctwin.workload.checks import check_profiles
 
     sc = load_scenario(scenario)
     check_profiles(sc)
-    check_serving_units(sc)
-    from dctwin.cluster.engine_path import choose
-
-    choose(1, 1.0, False, sc.scheduler.placement)  # DCTWIN_ENGINE: a value the run would refuse is refused here
+    check_runnable(sc)  # what `run` refuses before its first stage, by the same function
     _print_site_warnings(sc)
     out.print(f"{scenario}: valid scenario '{sc.name}'")
     for line in peak_messages(scenario_peak_check(sc)):

@@ -98,10 +98,12 @@ def simulate(scenario: Scenario, progress: Progress = _noop, cache=None, perf=No
 
 
 def _simulate(scenario: Scenario, progress: Progress, cache, perf) -> RunResult:
+    from dctwin.config.runnable import check_runnable
     from dctwin.limits import check_run_fits
     from dctwin.stages import run_stages
 
     check_run_fits(scenario)  # refuse up front what would not fit this machine's memory
+    check_runnable(scenario)  # and what a later stage would refuse (the same check as `scenario validate`)
     started = time.time()
     timeline = Timeline.from_config(scenario.simulation)
     pools = installed_pools(scenario, timeline)

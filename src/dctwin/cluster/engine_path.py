@@ -25,7 +25,7 @@ import os
 from dctwin.errors import InputError
 from dctwin.extras import require
 
-__all__ = ["COMPILED_MIN_DOMAIN_DAYS", "COMPILED_MIN_JOBS", "ENV", "PATHS", "choose", "core_serves"]
+__all__ = ["COMPILED_MIN_DOMAIN_DAYS", "COMPILED_MIN_JOBS", "ENV", "PATHS", "choose", "core_serves", "wanted_path"]
 
 ENV = "DCTWIN_ENGINE"
 PATHS = ("auto", "python", "compiled")
@@ -49,9 +49,23 @@ def choose(domains: int, days: float, typed: bool, placement: str, jobs: int = 0
     """'python' or 'compiled' for a run with at most ``domains`` scale-up domains online over ``days``
     simulated days and ``jobs`` jobs (``typed``: GPU-type pools in one cluster; ``placement``: the scheduler's
     placement; ``core``: the compiled core serves the run, ``core_serves``)."""
-    want = os.environ.get(ENV, "auto").strip().lower() or "auto"
+    want = wanted_path(typed, placement)
+    if want == "auto":
+        ok = not typed and placement == "topology" and numba_installed()
+        big = jobs >= COMPILED_MIN_JOBS if core else domains * days >= COMPILED_MIN_DOMAIN_DAYS
+        return "compiled" if ok and big else "python"
+    return want
+
+
+def wanted_path(typed: bool, placement: str) -> str:
+    """The path ``DCTWIN_ENGINE`` asks for ('auto', 'python' or 'compiled'); InputError for an unknown value, and
+    for 'compiled' on a run it cannot serve (``typed``: GPU-type pools in one cluster; a ``placement`` other than
+    topology) or without numba. The run (``choose``) and ``dctwin.config.runnable`` (before a run's first stage
+    and in ``scenario validate``) both refuse through here."""
+    raw = os.environ.get(ENV, "auto")
+    want = raw.strip().lower() or "auto"
     if want not in PATHS:
-        raise InputError("unknown engine path", field=ENV, value=os.environ.get(ENV), allowed=", ".join(PATHS))
+        raise InputError("unknown engine path", field=ENV, value=raw, allowed=", ".join(PATHS))
     if want == "compiled" and typed:
         raise InputError("the compiled engine path has no GPU-type pools (one cluster holding several GPU types)",
                          field=ENV, value="compiled", allowed="python, auto")
@@ -60,10 +74,6 @@ def choose(domains: int, days: float, typed: bool, placement: str, jobs: int = 0
                          field=ENV, value="compiled", allowed="python, auto")
     if want == "compiled":
         require("numba", "the compiled engine path (DCTWIN_ENGINE=compiled)")
-    if want == "auto":
-        ok = not typed and placement == "topology" and numba_installed()
-        big = jobs >= COMPILED_MIN_JOBS if core else domains * days >= COMPILED_MIN_DOMAIN_DAYS
-        return "compiled" if ok and big else "python"
     return want
 
 

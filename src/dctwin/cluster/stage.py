@@ -115,14 +115,15 @@ def _pool_rows(jobs: pd.DataFrame, pool: Pool, index: int) -> pd.DataFrame:
     return out
 
 
-def check_pool_types(workload: WorkloadConfig, pools: list[Pool]) -> None:
-    """A replayed job asking for a GPU type no pool of the site has is refused (file, row, type, the site's types)."""
+def check_pool_types(workload: WorkloadConfig, platforms: list) -> None:
+    """A replayed job asking for a GPU type no pool of the site has is refused (file, row, type, the site's types);
+    ``platforms``: the catalog platforms of the site's pools (``dctwin.config.runnable``)."""
     if workload.jobs_path is None or not _typed_log(workload):
         return
     from dctwin.workload.traces import read_job_table
 
     first = _first_type(read_job_table(workload.jobs_path))
-    names = [n for p in pools for n in (p.platform.gpu_name, p.platform.id)]
+    names = [n for p in platforms for n in (p.gpu_name, p.id)]
     bad = np.flatnonzero(~(first.isin(names) | (first == "")).to_numpy())
     if bad.size:
         raise InputError(f"row {int(bad[0])}: the site has no GPUs of this type", file=str(workload.jobs_path),

@@ -21,7 +21,7 @@ from dctwin.accounting.accounts import Accounts, accounting_stage
 from dctwin.accounting.band import BAND_FIELDS, BandDraws, band_draws
 from dctwin.buildout import Pool
 from dctwin.cluster.inference import idle_held_gpus
-from dctwin.cluster.stage import PoolRun, check_pool_types, pool_stage
+from dctwin.cluster.stage import PoolRun, pool_stage
 from dctwin.config import Scenario
 from dctwin.facility.heat_reuse import heat_pump_economics
 from dctwin.facility.kpis import facility_kpis, monthly_kpis
@@ -36,7 +36,6 @@ from dctwin.stages.cache import Fields, NoCache, array_digest, file_digests
 from dctwin.stages.lazy import Lazy, Tables, resolve
 from dctwin.stages.tables import clean_kpis, combine_pool_stats, job_kpis, monthly_table, site_timeseries
 from dctwin.timeline import Timeline
-from dctwin.workload.checks import check_serving_units
 from dctwin.workload.stage import InferenceDemand, workload_stage
 
 __all__ = ["ScenarioView", "run_stages"]
@@ -162,8 +161,6 @@ def _clusters(sc: Scenario, timeline: Timeline, pools: list[Pool], demand: Infer
               cache: NoCache, params: tuple[PerfParams, FacilityParams]) -> list[PoolRun]:
     """The cluster stage of every pool; the cooling limit binds only under the 'throttle' overload rule."""
     limit = cooling_kw if sc.facility.cooling.overload_rule == "throttle" else None
-    check_pool_types(sc.workload, pools)  # a replayed job's GPU type must be one of the pools'
-    check_serving_units(sc)  # a disaggregated serving unit must fit every pool that serves it
     gpus_total = sum(p.gpus_online for p in pools).astype(np.float64)
     runs = []
     for i, pool in enumerate(pools):
