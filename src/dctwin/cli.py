@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 
@@ -65,7 +66,10 @@ def run(
     from dctwin.process import settle_after_imports
 
     settle_after_imports()  # the collector leaves the imported modules alone and runs less often (dctwin.process)
-    with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress:
+    from dctwin.progress import quiet as hush
+
+    with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress, \
+            hush() if quiet else nullcontext():  # --quiet: no one-off notices either (a first compile)
         result = run_scenario(sc, out_dir, progress=progress, finish=finish, cache=cache)
     _print_summary(result)
 
@@ -314,8 +318,11 @@ def sweep(
         def on_progress(p) -> None:
             bar.update(task, total=p.total, completed=p.done + p.failed, failed=p.failed)
 
-        outcome = run_sweep(sweep_file, out_dir, workers=workers, ray_address=ray_address, fresh=fresh,
-                            on_progress=on_progress)
+        from dctwin.progress import quiet as hush
+
+        with hush() if quiet else nullcontext():  # forked local workers inherit it
+            outcome = run_sweep(sweep_file, out_dir, workers=workers, ray_address=ray_address, fresh=fresh,
+                                on_progress=on_progress)
     out.print(f"{len(outcome.runs)} runs finished, {len(outcome.failed)} failed; results in {outcome.folder}")
     for run_id, message in sorted(outcome.failed.items()):
         err.print(f"failed {run_id}: {message}", highlight=False, markup=False)

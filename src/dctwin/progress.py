@@ -3,17 +3,22 @@
 The cluster engine calls ``report(fraction)`` as simulated time advances; the orchestrator listens
 while the cluster stage runs and moves the run's progress bar between that stage's start and the
 next one's. Nothing listens by default, so models stay free of any progress plumbing.
+
+A one-off wait the user should hear about (the compiled engine core's first compile) is told with ``notice``:
+one line on stderr, unless a command runs with ``--quiet`` (``quiet()``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
-__all__ = ["listening", "report", "sink"]
+__all__ = ["listening", "notice", "quiet", "report", "sink"]
 
 _SINK: ContextVar[Callable[[float], None] | None] = ContextVar("dctwin_progress_sink", default=None)
+_QUIET: ContextVar[bool] = ContextVar("dctwin_quiet", default=False)
 
 
 def sink() -> Callable[[float], None] | None:
@@ -36,3 +41,19 @@ def listening(callback: Callable[[float], None]) -> Iterator[None]:
         yield
     finally:
         _SINK.reset(token)
+
+
+def notice(text: str) -> None:
+    """One line on stderr (flushed: it precedes a long silent wait), unless inside ``quiet()``."""
+    if not _QUIET.get():
+        print(text, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """No ``notice`` lines inside the block (a command's ``--quiet``)."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)

@@ -15,6 +15,7 @@ import numpy as np
 from dctwin.cluster.core import layout as L
 from dctwin.cluster.core.layout import Arrays, Conf
 from dctwin.cluster.core.loop import finish_books, run_slice
+from dctwin.cluster.core.warm import announce_compile
 from dctwin.cluster.placement import kernels as kn
 from dctwin.progress import sink as progress_sink
 
@@ -40,6 +41,7 @@ def run_core(eng) -> None:
 
 def _drive(c, f, rng) -> None:
     """The loop in slices of steps, reporting progress between them."""
+    announce_compile((run_slice, (c, f, rng, 0.0)), (finish_books, (c, f)))  # a cold cache: ~30 s, say so
     hook = progress_sink()
     if hook is None or f.n_steps == 0:
         run_slice(c, f, rng, math.inf)
