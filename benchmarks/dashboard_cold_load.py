@@ -3,13 +3,17 @@
     python benchmarks/dashboard_cold_load.py RUNS_DIR RUN_NAME [--requests 200]
 
 Starts ``dctwin serve`` on a free 127.0.0.1 port in a child process, fires the requests at once (one
-connection each), and prints the server's peak resident memory [MB] (VmHWM) and p50/p99 latency [s].
+connection each), and prints the server's peak resident memory [MB] (VmHWM), p50/p99 latency [s] and the
+CPU time [s] the server spent on each burst (user + system, /proc/PID/stat): ``healthz`` (no page), ``cold``
+(the page not yet built) and ``warm`` (the same page again, built and rendered). CPU time does not grow with
+the machine's load the way latency does: ``cold_cpu_s - warm_cpu_s`` is what building the page cost.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -32,6 +36,12 @@ def _vm_kb(pid: int, key: str) -> int:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far [s] (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _burst(port: int, path: str, n: int, timeout_s: float) -> list[tuple[int, float]]:
@@ -81,11 +91,16 @@ def measure(runs_dir: Path, run_name: str, n_requests: int = 200, timeout_s: flo
                 time.sleep(0.2)
         rss_before_mb = _vm_kb(proc.pid, "VmRSS") / 1024
 
-        base = _burst(port, "/healthz", n_requests, timeout_s)
-        cold = _burst(port, f"/runs/{run_name}", n_requests, timeout_s)
+        bursts, cpu = {}, {}
+        for label, path in (("healthz", "/healthz"), ("cold", f"/runs/{run_name}"), ("warm", f"/runs/{run_name}")):
+            c0 = _cpu_s(proc.pid)
+            bursts[label] = _burst(port, path, n_requests, timeout_s)
+            cpu[f"{label}_cpu_s"] = round(_cpu_s(proc.pid) - c0, 2)
+        cold = bursts["cold"]
         return {"requests": n_requests, "ok": sum(s == 200 for s, _ in cold), "statuses": sorted({s for s, _ in cold}),
+                "warm_ok": sum(s == 200 for s, _ in bursts["warm"]),
                 "rss_before_mb": round(rss_before_mb, 1), "peak_rss_mb": round(_vm_kb(proc.pid, "VmHWM") / 1024, 1),
-                **_pcts("healthz", base), **_pcts("cold", cold)}
+                **{k: v for label, b in bursts.items() for k, v in _pcts(label, b).items()}, **cpu}
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -43,11 +43,18 @@ def test_200_concurrent_api_requests_all_succeed(server):
     assert httpx.get(server.url + "/api/runs", timeout=10).json()[0]["name"].startswith("run-")
 
 
-def test_200_concurrent_cold_requests_to_one_run_page_stay_small_and_fast(tmp_path):
-    """Issue 21: 200 cold requests to a run page not yet cached took the dashboard to 4.6 GB, p99 33 s.
+def test_200_concurrent_cold_requests_to_one_run_page_stay_small_and_build_it_once(tmp_path):
+    """Issue 21: 200 cold requests to a run page not yet cached took the dashboard to 4.6 GB, p99 33 s: every
+    request built the page.
 
-    Every page is built once (single flight) and rendered once; memory stays under 1 GB and the p99 is
-    within 5 s, or within twice one build's time when this machine is too loaded for 5 s to mean anything.
+    Every page is now built once (single flight) and rendered once. Checked without a wall-clock threshold (a
+    busy 2-core machine missed the former "p99 < 5 s or twice one build" at random): the server's peak memory
+    stays under 1 GB, and the CPU time it spends on the cold burst exceeds what it spends serving the same 200
+    requests warm by less than 3 builds' CPU time (measured here on the same run). One build and one render
+    measured 0.41 s against a 0.49 s build (6 Dec 2026, load 2.8); a build per request would be ~200 builds.
+    CPU time, unlike latency, does not stretch with other processes' load; the margin of 3 covers the server's
+    first template compile and cache contention. The latencies stay in the message, and in the benchmark
+    (benchmarks/dashboard_cold_load.py, BENCHMARKS.md section 9), measured on a quiet machine.
     """
     import time
 
@@ -58,10 +65,10 @@ def test_200_concurrent_cold_requests_to_one_run_page_stay_small_and_fast(tmp_pa
     from dctwin.report.data import load_run
 
     make_run(tmp_path, "year", seed=3, days=365)
-    t0 = time.perf_counter()
+    c0 = time.process_time()
     report_context(load_run(tmp_path / "year"))
-    build_s = time.perf_counter() - t0
+    build_cpu_s = time.process_time() - c0
     figures = measure(tmp_path, "year", N_REQUESTS)
-    assert figures["ok"] == N_REQUESTS, figures
+    assert figures["ok"] == N_REQUESTS and figures["warm_ok"] == N_REQUESTS, figures
     assert figures["peak_rss_mb"] < 1024, figures
-    assert figures["cold_p99_s"] < max(5.0, 2 * build_s + figures["healthz_p99_s"]), (figures, build_s)
+    assert figures["cold_cpu_s"] - figures["warm_cpu_s"] < 3 * build_cpu_s, (figures, build_cpu_s)
