@@ -244,6 +244,25 @@ def test_pretrain_fp8_attention_shortens_the_run_and_needs_the_performance_model
         pretrain_run_duration_s(h100, PretrainConfig(**base, precision="bf16", attention_precision="fp8"), 512)
 
 
+def test_pretrain_cuda_graphs_reach_the_performance_model():
+    """cuda_graphs: true shortens a host-bound run (short sequences, TP8) and is refused with a flat MFU."""
+    import pydantic
+
+    from dctwin.catalog import get_platform
+    from dctwin.config.workload import PretrainConfig
+    from dctwin.workload.jobs import pretrain_perf, pretrain_run_duration_s
+
+    h100 = get_platform("hgx-h100")
+    with pytest.raises(pydantic.ValidationError, match="only apply with mfu: null.*cuda_graphs"):
+        PretrainConfig(cuda_graphs=True)
+    base = dict(mfu=None, model="llama-3-70b", gpus=512, layout={"tp": 8, "pp": 1, "dp": 64}, tokens_t=1.0,
+                seq_tokens=512, global_batch_tokens=512 * 512, micro_batch=1)
+    eager = pretrain_run_duration_s(h100, PretrainConfig(**base), 512)
+    graphs = pretrain_run_duration_s(h100, PretrainConfig(**base, cuda_graphs=True), 512)
+    assert graphs < eager
+    assert pretrain_perf(h100, PretrainConfig(**base, cuda_graphs=True), 512).layout.cuda_graphs
+
+
 def test_pretrain_fixed_layout_sets_the_run_time_and_is_reported():
     from dctwin.catalog import get_platform
     from dctwin.config.workload import PretrainConfig, WorkloadConfig

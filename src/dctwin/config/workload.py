@@ -97,12 +97,18 @@ class PretrainConfig(Section):
         "bf16", description="Precision of dot-product attention: 'fp8' (FP8 attention, e.g. Transformer Engine "
         "fp8_dpa; needs precision fp8 or fp4) runs it 1.10x faster (perf/data/calibration.yaml). Only with mfu: null."
     )
+    cuda_graphs: bool = Field(
+        False, description="Replay each layer as a CUDA graph (Megatron / Transformer Engine per-layer graphs): the "
+        "host issues one launch per layer and pass instead of every operation, which matters when a layer's GPU work "
+        "is shorter than issuing it. false: eager, the NeMo / Megatron default. Only with mfu: null."
+    )
 
     @model_validator(mode="after")
     def _check_perf_fields(self) -> PretrainConfig:
         set_ = [k for k in ("global_batch_tokens", "seq_tokens", "micro_batch") if getattr(self, k) is not None]
         set_ += [k for k in ("layout", "schedule", "recompute") if getattr(self, k) != "auto"]
         set_ += ["attention_precision"] if self.attention_precision != "bf16" else []
+        set_ += ["cuda_graphs"] if self.cuda_graphs else []
         if self.mfu is not None and set_:
             raise ValueError(f"these fields only apply with mfu: null (the performance model sets the throughput): "
                              f"{', '.join(set_)}; with mfu: {self.mfu} the flat MFU does. Set mfu: null or remove "

@@ -53,6 +53,7 @@ class Layout:
     schedule: str = "1f1b"
     virtual_stages: int = 1     # model chunks per pipeline stage (interleaved) [-]
     recompute: str = "none"     # 'none' | 'full' (keep only each layer's input)
+    cuda_graphs: bool = False   # each layer's pass replayed as one CUDA graph (host issues 1 launch, not every op)
 
     @property
     def gpus(self) -> int:
@@ -60,10 +61,10 @@ class Layout:
         return self.tp * self.pp * self.dp * self.cp
 
     def label(self) -> str:
-        """e.g. 'TP4 PP8 DP2 CP1 EP1, micro-batch 1, interleaved x5, recompute none'."""
+        """e.g. 'TP4 PP8 DP2 CP1 EP1, micro-batch 1, interleaved x5, recompute none' (', CUDA graphs' if on)."""
         sched = f"{self.schedule} x{self.virtual_stages}" if self.schedule == "interleaved" else self.schedule
         return (f"TP{self.tp} PP{self.pp} DP{self.dp} CP{self.cp} EP{self.ep}, micro-batch {self.micro_batch}, "
-                f"{sched}, recompute {self.recompute}")
+                f"{sched}, recompute {self.recompute}" + (", CUDA graphs" if self.cuda_graphs else ""))
 
 
 def lora_params(model: LLM, rank: int) -> float:

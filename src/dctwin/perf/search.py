@@ -29,7 +29,7 @@ from dctwin.perf.training import TrainingPerf, evaluate_layout
 
 __all__ = ["best_layout", "choose_parallelism", "mfu_at_scale", "training_perf"]
 
-_FIXABLE = ("tp", "pp", "dp", "cp", "ep", "micro_batch", "schedule", "recompute")
+_FIXABLE = ("tp", "pp", "dp", "cp", "ep", "micro_batch", "schedule", "recompute", "cuda_graphs")
 
 
 def _divisors(n: int) -> list[int]:
@@ -84,7 +84,8 @@ def _inner(platform, job, tp, pp, dp, cp, seqs, fixed, c):
                 continue
             for ep in eps:
                 rec = [fixed["recompute"]] if "recompute" in fixed else RECOMPUTE
-                yield [Layout(tp, pp, dp, cp, ep, mbs, sched, v if sched == "interleaved" else 1, r) for r in rec]
+                yield [Layout(tp, pp, dp, cp, ep, mbs, sched, v if sched == "interleaved" else 1, r,
+                              bool(fixed.get("cuda_graphs", False))) for r in rec]
 
 
 def _search(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict):
@@ -121,7 +122,7 @@ def best_layout(platform: Platform, job: TrainingJob, n_gpus: int, fixed: dict |
     c = params.training
     fixed = fixed or {}
     best, leanest = _search(platform, job, n_gpus, fixed, c)
-    if not fixed and n_gpus > 1:
+    if not set(fixed) - {"cuda_graphs"} and n_gpus > 1:  # CUDA graphs are the stack's, not a layout choice
         for fewer in _fewer(n_gpus):
             alt, _ = _search(platform, job, fewer, fixed, c)
             if alt is not None and (best is None or alt.step_time_s < best.step_time_s):
@@ -188,12 +189,13 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
                   dp: int | None = None, seq_tokens: int | None = None, params: PerfParams | None = None, *,
                   cp: int | None = None, ep: int | None = None, micro_batch: int | None = None,
                   schedule: str | None = None, recompute: str | None = None, mode: str = "pretrain",
-                  lora_rank: int = 16, attention_precision: str = "bf16") -> TrainingPerf:
+                  lora_rank: int = 16, attention_precision: str = "bf16", cuda_graphs: bool = False) -> TrainingPerf:
     """Step time, throughput, MFU and memory of training ``model`` on ``n_gpus`` GPUs of ``platform``.
 
     ``global_batch_tokens`` is rounded to whole sequences; it defaults to the
     model's published batch rounded to 2^k or 3 x 2^k sequences; ``mode`` is 'pretrain', 'full-finetune' or 'lora';
-    ``attention_precision`` 'fp8' runs dot-product attention in FP8 (FP8 or FP4 training only).
+    ``attention_precision`` 'fp8' runs dot-product attention in FP8 (FP8 or FP4 training only);
+    ``cuda_graphs`` replays each layer as a CUDA graph (the host issues one launch per layer and pass).
     Layout fields left None are chosen (fastest that fits); tp/pp/dp, if
     given, must all be given. ``params``: the run's performance constants (None: the packaged ones).
     """
@@ -203,7 +205,7 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     if n_gpus < 1:
         raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
     job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank, attention_precision)
-    given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute)
+    given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute, bool(cuda_graphs) or None)
     fixed = {k: v for k, v in zip(_FIXABLE, given, strict=True) if v is not None}
     if any(k in fixed for k in ("tp", "pp", "dp")):
         if not all(k in fixed for k in ("tp", "pp", "dp")):

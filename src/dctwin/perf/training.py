@@ -26,7 +26,10 @@ parallel rank), every pass over the stage's layers costs, per GPU,
   (distributed optimizer); whatever does not fit in that window is exposed;
 * the optimizer update reads and writes its sharded states (memory-bound);
 * once per step, a few all-reduces of a few bytes over every GPU (gradient
-  norm, found-inf flag, loss, FP8 amax): pure collective latency.
+  norm, found-inf flag, loss, FP8 amax): pure collective latency;
+* the host: a micro-batch takes at least the host time to issue its
+  operations (:mod:`dctwin.perf.host`; one launch per layer and pass with
+  CUDA graphs).
 
 At a fixed global batch, more data-parallel ranks mean fewer micro-batches
 per step; the bubble and the gradient traffic stay per micro-batch, so the
@@ -41,6 +44,7 @@ from dataclasses import dataclass
 from dctwin.catalog.platform import Platform
 from dctwin.perf.collectives import all_gather_s, all_reduce_s, all_to_all_s, group_link, reduce_scatter_s, send_s
 from dctwin.perf.hardware import peak_flops
+from dctwin.perf.host import host_micro_batch_s
 from dctwin.perf.layout import Layout, TrainingJob, stage_fraction, trainable_params
 from dctwin.perf.memory import MemoryUse, params_per_gpu, training_memory
 from dctwin.perf.models import LLM
@@ -173,7 +177,8 @@ def evaluate_layout(platform: Platform, job: TrainingJob, lay: Layout, c: dict) 
     m = job.batch_seqs // (lay.dp * lay.micro_batch)
     st = _stage_times(platform, job, lay, c)
     comm_mb = _micro_batch_comm_s(platform, job, lay, st, c)
-    t_mb = st["f"] + st["b"] + st["w"] + comm_mb
+    layers = job.model.layers * stage_fraction(job.model, lay.pp)
+    t_mb = max(st["f"] + st["b"] + st["w"] + comm_mb, host_micro_batch_s(job, lay, layers, c))  # host-bound?
     bubble = bubble_s(lay.schedule, lay.pp, lay.virtual_stages, st["f"], st["b"], st["w"])
     dp_exposed, t_opt = _dp_and_optimizer_s(platform, job, lay, st, c)
     step = m * t_mb + bubble + dp_exposed + t_opt

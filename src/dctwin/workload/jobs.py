@@ -61,7 +61,7 @@ def pretrain_perf(platform: Platform, cfg: PretrainConfig, n_gpus: int, params: 
                              seq_tokens=cfg.seq_tokens, micro_batch=cfg.micro_batch,
                              schedule=None if cfg.schedule == "auto" else cfg.schedule,
                              recompute=None if cfg.recompute == "auto" else cfg.recompute, params=params,
-                             attention_precision=cfg.attention_precision, **fixed)
+                             attention_precision=cfg.attention_precision, cuda_graphs=cfg.cuda_graphs, **fixed)
     except InputError as exc:
         raise InputError(f"pre-training run of {cfg.model} on {n_gpus} x {platform.gpu_name}: {exc}",
                          field="workload.training.pretrain") from None
