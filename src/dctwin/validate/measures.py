@@ -44,6 +44,12 @@ def training_samples_per_s(**run) -> float:
     return _training_run(**run).tokens_per_s / run["seq_tokens"]
 
 
+@measure("training_tokens_per_s_per_gpu")
+def training_tokens_per_s_per_gpu(**run) -> float:
+    """Tokens per second per GPU of a training or fine-tuning run, automatic layout unless given [token/s/GPU]."""
+    return _training_run(**run).tokens_per_s / run["n_gpus"]
+
+
 @measure("training_throughput_ratio")
 def training_throughput_ratio(numerator: dict, denominator: dict) -> float:
     """Throughput of run ``numerator`` over run ``denominator`` [-] (e.g. H200 over H100, 64 over 8 GPUs)."""
@@ -58,14 +64,17 @@ def training_per_gpu_ratio(numerator: dict, denominator: dict) -> float:
 
 @measure("inference_offline_tokens_per_s")
 def inference_offline_tokens_per_s(platform: str, model: str, n_gpus: int, precision: str,
-                                   input_tokens: float | None = None, output_tokens: float | None = None) -> float:
-    """Offline output tokens/s of ``n_gpus`` GPUs (``dctwin.perf.inference_perf``), MLPerf request shape by default."""
+                                   input_tokens: float | None = None, output_tokens: float | None = None,
+                                   gpus_per_replica: int | None = None) -> float:
+    """Offline output tokens/s of ``n_gpus`` GPUs (``dctwin.perf.inference_perf``), MLPerf request shape by default;
+    ``gpus_per_replica`` fixes the tensor-parallel size (default: the model's best)."""
     from dctwin.perf import inference_perf
     from dctwin.perf.params import packaged_perf_params
     c = packaged_perf_params().inference
     return inference_perf(get_platform(platform), model, n_gpus, precision,
                           input_tokens=input_tokens or c["mlperf_mean_input_tokens"],
-                          output_tokens=output_tokens or c["mlperf_mean_output_tokens"]).tokens_per_s
+                          output_tokens=output_tokens or c["mlperf_mean_output_tokens"],
+                          gpus_per_replica=gpus_per_replica).tokens_per_s
 
 
 @measure("mlperf_server_tpot_s")
