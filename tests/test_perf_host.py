@@ -53,7 +53,8 @@ def test_small_layer_work_is_host_bound_in_eager_and_not_with_graphs():
     eager = evaluate_layout(H100, job, lay, C)
     graphs = evaluate_layout(H100, job, dataclasses.replace(lay, cuda_graphs=True), C)
     m = job.batch_seqs // lay.dp
-    assert eager.step_time_s >= m * host_micro_batch_s(job, lay, job.model.layers, C)
+    assert eager.step_time_s >= m * host_micro_batch_s(job, lay, job.model.layers, C) == eager.host_s
+    assert graphs.host_s < eager.host_s
     assert graphs.step_time_s < eager.step_time_s
     assert graphs.layout.label().endswith(", CUDA graphs") and not eager.layout.label().endswith("graphs")
 
@@ -76,6 +77,7 @@ def test_mlperf_v40_64_gpu_lora_step_stays_gpu_bound_at_the_published_upper_host
     graphs = evaluate_layout(H100, job, dataclasses.replace(lay, cuda_graphs=True), C).step_time_s
     assert eager == graphs
     assert host_micro_batch_s(job, lay, 80, C) < eager
+    assert 0 < evaluate_layout(H100, job, lay, C).host_s < eager
 
 
 @settings(max_examples=40, deadline=None)

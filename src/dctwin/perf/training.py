@@ -73,6 +73,7 @@ class TrainingPerf:
     mode: str = "pretrain"
     gpus_used: int = 0         # GPUs the layout uses (<= the GPUs given) [-]
     hbm_bound_s: float = 0.0   # per step, time of memory-bound kernels (elementwise, optimizer, weight reads) [s]
+    host_s: float = 0.0        # per step, host time to issue the micro-batches' operations; > GPU time: host-bound [s]
 
     @property
     def samples_per_s(self) -> float:
@@ -177,8 +178,8 @@ def evaluate_layout(platform: Platform, job: TrainingJob, lay: Layout, c: dict) 
     m = job.batch_seqs // (lay.dp * lay.micro_batch)
     st = _stage_times(platform, job, lay, c)
     comm_mb = _micro_batch_comm_s(platform, job, lay, st, c)
-    layers = job.model.layers * stage_fraction(job.model, lay.pp)
-    t_mb = max(st["f"] + st["b"] + st["w"] + comm_mb, host_micro_batch_s(job, lay, layers, c))  # host-bound?
+    host_mb = host_micro_batch_s(job, lay, job.model.layers * stage_fraction(job.model, lay.pp), c)
+    t_mb = max(st["f"] + st["b"] + st["w"] + comm_mb, host_mb)   # the GPU waits when issuing takes longer
     bubble = bubble_s(lay.schedule, lay.pp, lay.virtual_stages, st["f"], st["b"], st["w"])
     dp_exposed, t_opt = _dp_and_optimizer_s(platform, job, lay, st, c)
     step = m * t_mb + bubble + dp_exposed + t_opt
@@ -192,5 +193,6 @@ def evaluate_layout(platform: Platform, job: TrainingJob, lay: Layout, c: dict) 
         tflops_per_gpu=tflops, tp=lay.tp, pp=lay.pp, dp=lay.dp, global_batch_tokens=batch_tokens,
         bubble_fraction=bubble / (m * t_mb), comm_exposed_s=m * comm_mb + dp_exposed, memory_per_gpu_gb=mem.total_gb,
         layout=lay, memory=mem, mode=job.mode, gpus_used=lay.gpus, hbm_bound_s=m * st["hbm"] + t_opt,
+        host_s=m * host_mb,
         layout_seq_inv=1.0 / job.seq_tokens,
     )
