@@ -29,12 +29,13 @@ def test_a_published_ratio_is_the_quotient_of_the_figures_its_title_quotes(cid):
 
 BEYOND_FIT = ("mlperf-t5.0-", "mlperf-t4.1-gpt3-", "nemo-24.07-", "mlperf-v5.1-llama2-70b-offline-8xb200-log",
               "mlperf-v5.1-llama2-70b-offline-4xgb200", "mlperf-v5.1-llama2-70b-server-tpot-8xb200",
-              "mlperf-v5.1-llama2-70b-b200", "mlperf-v5.1-llama31-", "trtllm-")
+              "mlperf-v5.1-llama2-70b-server-tpot-4xgb200", "mlperf-v5.1-llama2-70b-b200", "mlperf-v5.1-llama31-",
+              "trtllm-")
 
 
 def test_the_new_cases_are_checks_and_their_gaps_carry_figures():
     new = [c for i, c in CASES.items() if i.startswith(BEYOND_FIT)]
-    assert len(new) == 16
+    assert len(new) == 19
     for c in new:
         assert c.role == "check", c.id
         if c.known_gap:                       # a gap names the measured figures behind it
@@ -44,6 +45,7 @@ def test_the_new_cases_are_checks_and_their_gaps_carry_figures():
 @pytest.mark.parametrize("cid", ["mlperf-t5.0-llama31-405b-strong-scaling-512-to-2048xh100",
                                  "mlperf-t4.1-gpt3-strong-scaling-256-to-512xh100",
                                  "mlperf-t4.1-gpt3-b200-over-h100-per-gpu",
+                                 "mlperf-t5.0-llama31-405b-8192-over-512xh100-per-gpu",
                                  "mlperf-t5.0-llama31-405b-weak-scaling-256-to-512xgb200"])
 def test_scaling_and_generation_pairs_hold_the_layout_equal(cid):
     """Only the data-parallel width (and the platform or global batch where the case says so) differs."""
