@@ -16,7 +16,7 @@ import pytest
 
 from dctwin.buildout import installed_pools
 from dctwin.config import load_scenario, packaged_scenarios
-from dctwin.config.runnable import check_runnable, online_platforms
+from dctwin.config.runnable import check_runnable, online_pools
 from dctwin.errors import InputError
 from dctwin.timeline import Timeline
 
@@ -89,4 +89,4 @@ def test_run_refuses_the_engine_path_before_its_first_stage(tmp_path, monkeypatc
 def test_online_platforms_are_the_pools_of_the_run(tmp_path, name):
     sc = load_scenario(_typed(tmp_path, [""]) if name == "two-types" else name)
     pools = installed_pools(sc, Timeline.from_config(sc.simulation))
-    assert [p.id for p in online_platforms(sc)] == [p.platform.id for p in pools]
+    assert [(p.id, g) for p, g in online_pools(sc)] == [(p.platform.id, int(p.gpus_online.max())) for p in pools]

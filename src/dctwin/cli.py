@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dctwin.errors import DctwinError, InputError
+from dctwin.progress import quiet as hush
 
 # One BLAS thread unless the user set one (before anything imports numpy or scipy): a run does no large linear
 # algebra, and starting OpenBLAS's thread pool (numpy's and scipy's copies) costs ~0.03-0.05 s CPU of each
@@ -49,11 +49,13 @@ def run(
                                       "change are read back instead of recomputed (safe to delete)."),
 ) -> None:
     """Run a scenario for its whole span and write a run directory."""
-    from dctwin.config import load_scenario
+    from dctwin.config import DEFAULT_SCENARIO, load_scenario
+    from dctwin.config.runnable import check_runnable
     from dctwin.orchestrator import run as run_scenario
     from dctwin.report.progress import terminal_progress
 
     sc = load_scenario(scenario)
+    check_runnable(sc, scenario or DEFAULT_SCENARIO)  # the run repeats it (cheap), without the file's name
     _print_site_warnings(sc)
     finish = None
     if report:
@@ -66,10 +68,8 @@ def run(
     from dctwin.process import settle_after_imports
 
     settle_after_imports()  # the collector leaves the imported modules alone and runs less often (dctwin.process)
-    from dctwin.progress import quiet as hush
-
     with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress, \
-            hush() if quiet else nullcontext():  # --quiet: no one-off notices either (a first compile)
+            hush(quiet):  # --quiet: no one-off notices either (a first compile)
         result = run_scenario(sc, out_dir, progress=progress, finish=finish, cache=cache)
     _print_summary(result)
 
@@ -134,7 +134,7 @@ def scenario_validate(scenario: str = typer.Argument(..., help="Scenario file or
 
     sc = load_scenario(scenario)
     check_profiles(sc)
-    check_runnable(sc)  # what `run` refuses before its first stage, by the same function
+    check_runnable(sc, scenario)  # what `run` refuses before its first stage, by the same function
     _print_site_warnings(sc)
     out.print(f"{scenario}: valid scenario '{sc.name}'")
     for line in peak_messages(scenario_peak_check(sc)):
@@ -318,9 +318,7 @@ def sweep(
         def on_progress(p) -> None:
             bar.update(task, total=p.total, completed=p.done + p.failed, failed=p.failed)
 
-        from dctwin.progress import quiet as hush
-
-        with hush() if quiet else nullcontext():  # forked local workers inherit it
+        with hush(quiet):  # forked local workers inherit it
             outcome = run_sweep(sweep_file, out_dir, workers=workers, ray_address=ray_address, fresh=fresh,
                                 on_progress=on_progress)
     out.print(f"{len(outcome.runs)} runs finished, {len(outcome.failed)} failed; results in {outcome.folder}")

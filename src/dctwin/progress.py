@@ -50,9 +50,9 @@ def notice(text: str) -> None:
 
 
 @contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """No ``notice`` lines inside the block (a command's ``--quiet``)."""
-    token = _QUIET.set(True)
+def quiet(on: bool = True) -> Iterator[None]:
+    """No ``notice`` lines inside the block when ``on`` (a command's ``--quiet``)."""
+    token = _QUIET.set(bool(on) or _QUIET.get())
     try:
         yield
     finally:

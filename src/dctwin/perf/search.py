@@ -178,6 +178,9 @@ def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | 
                          value=attention_precision, allowed=f"bf16 with precision {precision}")
     seq = int(seq or model.train_seq_tokens)
     if batch:
+        if float(batch) < seq:  # rounding up to one sequence would train on a batch up to seq_tokens times larger
+            raise InputError("the global batch is smaller than one sequence", field="global_batch_tokens",
+                             value=batch, allowed=f">= seq_tokens ({seq:,} tokens)")
         seqs = max(1, round(float(batch) / seq))
     else:  # published batches are round millions of tokens; runs use 2^k or 3 x 2^k sequences (GPT-3: 1,536)
         seqs = _round_batch(model.train_batch_tokens / seq)
@@ -227,6 +230,22 @@ def _check_fixed(job: TrainingJob, fixed: dict) -> None:
     for k in ("tp", "pp", "dp", "cp", "ep", "micro_batch"):
         if k in fixed and int(fixed[k]) < 1:
             raise InputError(f"{k} must be at least 1", field=k, value=fixed[k])
+    _check_fixed_sizes(job, fixed)
+
+
+def _check_fixed_sizes(job: TrainingJob, fixed: dict) -> None:
+    """A fixed size the model cannot be split by is refused, not evaluated as a fraction of a layer, head or
+    expert (or, for ep on a dense model, dropped)."""
+    m = job.model
+    rules = (("tp", lambda v: m.attention_heads % v == 0, f"a divisor of its {m.attention_heads} attention heads"),
+             ("pp", lambda v: v <= m.layers, f"at most its {m.layers} layers (a stage holds at least one)"),
+             ("cp", lambda v: job.seq_tokens % (2 * v) == 0,
+              f"a size whose 2 x cp divides the {job.seq_tokens:,}-token sequence"),
+             ("ep", lambda v: v == 1 or (m.is_moe and m.experts % v == 0 and fixed.get("dp", v) % v == 0),
+              f"a divisor of its {m.experts} experts and of dp" if m.is_moe else "null or 1 (a dense model)"))
+    for k, ok, allowed in rules:
+        if k in fixed and not ok(int(fixed[k])):
+            raise InputError(f"{m.id} cannot be split this way", field=k, value=fixed[k], allowed=allowed)
 
 
 def choose_parallelism(platform: Platform, model: LLM, n_gpus: int, seq: float, batch_tokens: float,

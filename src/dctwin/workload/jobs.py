@@ -62,9 +62,13 @@ def pretrain_perf(platform: Platform, cfg: PretrainConfig, n_gpus: int, params: 
                              schedule=None if cfg.schedule == "auto" else cfg.schedule,
                              recompute=None if cfg.recompute == "auto" else cfg.recompute, params=params,
                              attention_precision=cfg.attention_precision, cuda_graphs=cfg.cuda_graphs, **fixed)
-    except InputError as exc:
-        raise InputError(f"pre-training run of {cfg.model} on {n_gpus} x {platform.gpu_name}: {exc}",
-                         field="workload.training.pretrain") from None
+    except InputError as exc:  # named by the scenario field it came from, where the perf model names one
+        sub = f"layout.{exc.field}" if exc.field in ("tp", "pp", "dp", "cp", "ep") else exc.field
+        known = sub is not None and (sub.startswith("layout") or sub in type(cfg).model_fields)
+        raise InputError(f"pre-training run of {cfg.model} on {n_gpus} x {platform.gpu_name}: "
+                         f"{exc.problem if known else exc}", field="workload.training.pretrain" + (
+                             f".{sub}" if known else ""), value=exc.value if known else None,
+                         allowed=exc.allowed if known else None) from None
 
 
 def pretrain_gpus(platform: Platform, cfg: PretrainConfig, gpu_cap: int) -> int:

@@ -1,0 +1,96 @@
+"""Hostile values in the performance fields of the pre-training job class (mfu: null).
+
+Before: `scenario validate` said "valid" for every layout, batch or precision the run then refused (exit 2
+only after the site stage); a fixed ep on a dense model was dropped (EP1 run), ep not dividing the experts or
+dp, tp not dividing the attention heads and pp above the layer count were evaluated as fractions; a global batch
+of 1 token was rounded up to one 8,192-token sequence. Now `scenario validate` and `run` refuse them through
+the same check (dctwin.config.runnable), naming file, field, value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dctwin.catalog import get_platform
+from dctwin.config import load_scenario
+from dctwin.config.runnable import check_runnable
+from dctwin.errors import InputError
+from dctwin.perf import training_perf
+
+HEAD = "extends: borlange-2027\nname: p\nsimulation: {duration_days: 2, step_s: 3600}\n"
+PT = "workload: {{training: {{pretrain: {{mfu: null, {0}}}}}}}\n"
+
+
+def _refusal(tmp_path, body: str) -> InputError:
+    p = tmp_path / "s.yaml"
+    p.write_text(HEAD + PT.format(body), encoding="utf-8")
+    sc = load_scenario(p)  # the file itself is well formed: only the run's sizing refuses it
+    with pytest.raises(InputError) as e:
+        check_runnable(sc, str(p))
+    assert e.value.file == str(p)
+    return e.value
+
+
+@pytest.mark.parametrize("body,field,value,allowed", [
+    ("gpus: 4096, layout: {tp: 4, pp: 8, dp: 128, ep: 3}", "layout.ep", 3, "null or 1 (a dense model)"),
+    ("model: mixtral-8x22b, gpus: 4096, layout: {tp: 4, pp: 8, dp: 128, ep: 3}", "layout.ep", 3,
+     "a divisor of its 8 experts and of dp"),
+    ("model: mixtral-8x22b, gpus: 4096, layout: {tp: 4, pp: 8, dp: 128, ep: 16}", "layout.ep", 16,
+     "a divisor of its 8 experts and of dp"),
+    ("model: mixtral-8x22b, gpus: 4096, layout: {tp: 8, pp: 8, dp: 4, cp: 16, ep: 8}", "layout.ep", 8,
+     "a divisor of its 8 experts and of dp"),
+    ("gpus: 4096, layout: {tp: 64, pp: 64, dp: 1}", "layout.tp", 64, "a divisor of its 96 attention heads"),
+    ("gpus: 4096, layout: {tp: 1, pp: 1024, dp: 4}", "layout.pp", 1024, "at most its 88 layers"),
+    ("gpus: 4096, seq_tokens: 8200, layout: {tp: 8, pp: 4, dp: 16, cp: 8}", "layout.cp", 8, "2 x cp divides"),
+    ("global_batch_tokens: 1000", "global_batch_tokens", 1000.0, ">= seq_tokens (8,192 tokens)"),
+    ("global_batch_tokens: 1.0e-12", "global_batch_tokens", 1e-12, ">= seq_tokens"),
+    ("precision: bf16, attention_precision: fp8", "attention_precision", "fp8", "bf16 with precision bf16"),
+])
+def test_a_layout_the_model_cannot_take_is_refused_before_the_run(tmp_path, body, field, value, allowed):
+    e = _refusal(tmp_path, body)
+    assert e.field == f"workload.training.pretrain.{field}" and e.value == value and allowed in e.allowed, str(e)
+
+
+@pytest.mark.parametrize("body,problem", [
+    ("gpus: 1000000, layout: {tp: 8, pp: 125, dp: 1000}", "needs more GPUs than the site gives training"),
+    ("gpus: 4096, layout: {tp: 1, pp: 1, dp: 64, cp: 64}", "does not fit"),
+    ("gpus: 4096, schedule: interleaved, layout: {tp: 8, pp: 1, dp: 512}", "no layout"),
+    ("micro_batch: 512, global_batch_tokens: 8192, seq_tokens: 8192", "no layout"),
+])
+def test_validate_refuses_what_the_run_refused_after_its_first_stages(tmp_path, body, problem):
+    assert problem in str(_refusal(tmp_path, body))
+
+
+def test_scenario_validate_and_run_exit_2_naming_the_file(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text(HEAD + PT.format("gpus: 4096, layout: {tp: 4, pp: 8, dp: 128, ep: 3}"), encoding="utf-8")
+    env = {**os.environ, "COLUMNS": "200"}
+    for args in (["scenario", "validate", str(p)], ["run", str(p), "-q", "--out", str(tmp_path / "r")]):
+        r = subprocess.run([sys.executable, "-m", "dctwin", *args], capture_output=True, text=True, env=env,
+                           timeout=300)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert f"{p}: field 'workload.training.pretrain.layout.ep'" in r.stderr and "(got 3)" in r.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("body", [
+    "model: mixtral-8x22b, gpus: 4096, layout: {tp: 4, pp: 8, dp: 128, ep: 8}",
+    "gpus: 4096, layout: {tp: 4, pp: 8, dp: 128, ep: 1}",
+    "global_batch_tokens: 8192",
+    "precision: fp8, attention_precision: fp8, cuda_graphs: true",
+])
+def test_sizes_the_model_can_take_still_pass(tmp_path, body):
+    p = tmp_path / "s.yaml"
+    p.write_text(HEAD + PT.format(body), encoding="utf-8")
+    check_runnable(load_scenario(p), str(p))
+
+
+def test_training_perf_no_longer_drops_ep_on_a_dense_model():
+    # it ran EP1 and reported that layout as if the request had been honoured
+    with pytest.raises(InputError, match="cannot be split") as e:
+        training_perf(get_platform("vr-nvl72"), "mistral-large-2", 4096, "fp8", tp=4, pp=8, dp=128, ep=4)
+    assert e.value.field == "ep"
