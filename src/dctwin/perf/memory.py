@@ -10,7 +10,10 @@
 * activations per layer and token (Korthikanti et al., arXiv:2205.05198,
   with sequence parallelism, divided by tp): 34 h bytes kept without
   recomputation, 2 h with full recomputation; LoRA keeps fewer (see
-  calibration.yaml). In FP8 training Transformer Engine keeps the GEMM
+  calibration.yaml). A MoE layer keeps its expert block's own count
+  (:func:`dctwin.perf.models.moe_activation`: k copies of the SwiGLU
+  intermediates, router outputs, permuted inputs and expert outputs) in
+  place of the dense MLP's 19 h. In FP8 training Transformer Engine keeps the GEMM
   inputs as their FP8 casts, halving that part. The first pipeline stage holds the activations of as
   many micro-batches as the schedule keeps in flight;
 * the FP32 logits of the last stage: micro-batch tokens x vocabulary x 4 B / tp.
@@ -21,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dctwin.perf.layout import Layout, TrainingJob, lora_params, stage_fraction
-from dctwin.perf.models import LLM
+from dctwin.perf.models import LLM, layer_activation_bytes, moe_activation
 from dctwin.perf.schedule import activation_in_flight
 
 __all__ = ["MemoryUse", "params_per_gpu", "training_memory"]
@@ -53,19 +56,26 @@ def params_per_gpu(model: LLM, tp: int, pp: int, ep: int) -> float:
 
 def _activation_bytes(job: TrainingJob, lay: Layout, m: int, c: dict) -> float:
     model = job.model
+    h, moe = model.hidden_size, moe_activation(model)
     if lay.recompute == "full":
-        per_token_h = c["activation_bytes_full_recompute"]
-    elif job.mode == "lora":
-        per_token_h = c["activation_bytes_lora"]
+        per_token = c["activation_bytes_full_recompute"] * h
+    elif job.mode == "lora":  # frozen weights: inputs kept only for weight gradients are not stored
+        per_token = layer_activation_bytes(model, c["activation_bytes_lora"],
+                                           c["activation_bytes_mlp"] - c["activation_gemm_input_bytes_mlp"],
+                                           moe.stored - moe.weight_grad_only)
     else:
-        per_token_h = c["activation_bytes_no_recompute"]
+        per_token = layer_activation_bytes(model, c["activation_bytes_no_recompute"], c["activation_bytes_mlp"],
+                                           moe.stored)
     if lay.recompute != "full" and job.precision in ("fp8", "fp4"):  # GEMM inputs kept as their 8-bit casts
-        key = "activation_gemm_input_bytes_lora" if job.mode == "lora" else "activation_gemm_input_bytes"
-        per_token_h -= c[key] / 2
+        if job.mode == "lora":
+            per_token -= c["activation_gemm_input_bytes_lora"] * h / 2
+        else:
+            per_token -= layer_activation_bytes(model, c["activation_gemm_input_bytes"],
+                                                c["activation_gemm_input_bytes_mlp"], moe.gemm_inputs) / 2
     tokens = lay.micro_batch * job.seq_tokens / lay.cp
     layers_stage = model.layers * stage_fraction(model, lay.pp)
     held = activation_in_flight(lay.schedule, lay.pp, m, lay.virtual_stages)
-    acts = per_token_h * model.hidden_size * tokens * layers_stage / lay.tp * held
+    acts = per_token * tokens * layers_stage / lay.tp * held
     logits = tokens * model.vocab_size * 4.0 / lay.tp
     return acts + logits
 

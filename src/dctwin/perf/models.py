@@ -17,10 +17,14 @@ from typing import Any
 from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 from dctwin.errors import InputError
 
-__all__ = ["LLM", "get_model", "load_models", "read_models_file"]
+__all__ = ["LLM", "MoEActivation", "elementwise_bytes", "get_model", "layer_activation_bytes", "load_models",
+           "moe_activation", "read_models_file"]
 
-_INT_FIELDS = ("layers", "hidden_size", "attention_heads", "kv_heads", "head_dim", "kv_dim_per_layer",
-               "vocab_size", "context_tokens", "train_seq_tokens", "experts", "experts_per_token")
+ACTIVATION_VALUE_BYTES = 2.0   # activations between the GEMMs are 16-bit values [B]
+STREAM_PASSES = 2.0            # an activation is written by one kernel and read once by the next [-]
+
+_INT_FIELDS = ("layers", "hidden_size", "ffn_hidden_size", "attention_heads", "kv_heads", "head_dim",
+               "kv_dim_per_layer", "vocab_size", "context_tokens", "train_seq_tokens", "experts", "experts_per_token")
 _FLOAT_FIELDS = ("params_total", "params_active", "train_batch_tokens")
 
 
@@ -38,6 +42,7 @@ class LLM:
     params_active: float
     layers: int
     hidden_size: int
+    ffn_hidden_size: int           # MLP intermediate width (of one expert for MoE) [-]
     attention_heads: int
     kv_heads: int
     head_dim: int
@@ -63,6 +68,60 @@ class LLM:
     def attention_flops_per_token(self, context_tokens: float) -> float:
         """Forward attention score/value FLOPs per token at a mean context [FLOP]."""
         return 4.0 * self.layers * self.attention_heads * self.head_dim * context_tokens
+
+
+@dataclass(frozen=True)
+class MoEActivation:
+    """Activations one token leaves in one MoE layer's expert block, written between its kernels [B].
+
+    ``stored``: all of them; ``gemm_inputs``: the expert GEMMs' inputs (FP8 training keeps their 8-bit
+    casts); ``weight_grad_only``: those kept only for weight gradients (dropped when the weights are frozen).
+    """
+
+    stored: float
+    gemm_inputs: float
+    weight_grad_only: float
+
+
+def moe_activation(model: LLM, value_bytes: float = ACTIVATION_VALUE_BYTES) -> MoEActivation:
+    """What one token writes in one MoE layer with k of E SwiGLU experts of width f, hidden size h [B].
+
+    * the block's input (normed hidden state), read by the router and by the permute: h values;
+    * router logits in FP32 (E x 4 B) and the top-k weights and indices (k x (4 + 4) B);
+    * the permute: one copy of the input per routed expert, the expert GEMMs' input: k h values;
+    * per copy, the gate and up projections (2 f) and the SwiGLU output, the down projection's input (f);
+    * the experts' outputs before the weighted combine, kept for the routing weights' gradient: k h.
+
+    A dense GeLU MLP of width 4h writes 19 h bytes in Korthikanti et al.'s count; Mixtral 8x7B's block
+    writes 52 h. Zero for a dense model.
+    """
+    if not model.is_moe:
+        return MoEActivation(0.0, 0.0, 0.0)
+    h, f, k, e = model.hidden_size, model.ffn_hidden_size, model.experts_per_token, model.experts
+    copies = k * value_bytes * (h + f)                    # permuted inputs + SwiGLU outputs (GEMM inputs)
+    stored = value_bytes * h + 4.0 * e + 8.0 * k + copies + k * value_bytes * 2 * f + k * value_bytes * h
+    return MoEActivation(stored=stored, gemm_inputs=copies, weight_grad_only=value_bytes * h + copies)
+
+
+def layer_activation_bytes(model: LLM, dense_bytes_per_h: float, dense_mlp_bytes_per_h: float,
+                           moe_bytes: float) -> float:
+    """Bytes one token writes (or streams) in one layer [B].
+
+    Dense: ``dense_bytes_per_h`` h (the Korthikanti count). MoE: the dense MLP's share
+    ``dense_mlp_bytes_per_h`` h replaced by the expert block's own ``moe_bytes`` (from
+    :func:`moe_activation`, scaled as the caller's count is: stored, or streamed).
+    """
+    h = model.hidden_size
+    if not model.is_moe:
+        return dense_bytes_per_h * h
+    return (dense_bytes_per_h - dense_mlp_bytes_per_h) * h + moe_bytes
+
+
+def elementwise_bytes(model: LLM, bytes_per_h: float, mlp_bytes_per_h: float) -> float:
+    """Bytes one token streams through HBM between the GEMMs of one forward layer [B]: each activation
+    written once and read once (``bytes_per_h`` h for a dense layer, of which ``mlp_bytes_per_h`` h in
+    the MLP; a MoE layer's expert block streams its own count instead)."""
+    return layer_activation_bytes(model, bytes_per_h, mlp_bytes_per_h, STREAM_PASSES * moe_activation(model).stored)
 
 
 def read_models_file(path: Path) -> dict[str, LLM]:

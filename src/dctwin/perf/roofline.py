@@ -17,7 +17,11 @@ KV-cache tokens and prefills ``P`` prompt tokens (prompt lengths ``p_i``):
 * between the GEMMs, the norms, activation functions, residual adds and
   casts stream each token's activations through HBM: ``e`` bytes per token,
   hidden unit and layer (``elementwise_bytes_per_token_hidden``, the count
-  the training model uses for the same forward pass). They do not overlap
+  the training model uses for the same forward pass); a MoE layer streams
+  its expert block's own count (k copies of the SwiGLU intermediates, the
+  router outputs, the permute and the weighted combine,
+  :func:`dctwin.perf.models.elementwise_bytes`) in place of the dense MLP's
+  share. They do not overlap
   the GEMMs and do not shrink with FLOP/s, so a GPU with more bandwidth
   steps faster even when the GEMMs are compute-bound;
 * causal attention over a prompt of p tokens costs ``attention_flops(p/2)``
@@ -39,7 +43,7 @@ import numpy as np
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import WEIGHT_BYTES, check_precision, peak_flops
-from dctwin.perf.models import LLM
+from dctwin.perf.models import LLM, elementwise_bytes
 from dctwin.perf.params import PerfParams, packaged_perf_params
 
 __all__ = ["StepCost", "expert_params", "step_cost"]
@@ -133,7 +137,8 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
         max_batch=int(c["max_batch_per_replica"]),
         expert_weights_s=experts_b / bw,
         expert_hit=model.experts_per_token / model.experts if model.is_moe else 1.0,
-        elementwise_s_per_token=c["elementwise_bytes_per_token_hidden"] * model.hidden_size * model.layers / bw,
+        elementwise_s_per_token=elementwise_bytes(model, c["elementwise_bytes_per_token_hidden"],
+                                                  c["elementwise_mlp_bytes_per_token_hidden"]) * model.layers / bw,
     )
 
 

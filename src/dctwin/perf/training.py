@@ -14,7 +14,9 @@ parallel rank), every pass over the stage's layers costs, per GPU,
   the forward once more;
 * HBM: each pass reads the stage's weights, and the norms, activation
   functions, residual adds and casts between GEMMs stream activations
-  through HBM (``elementwise_bytes_per_token_hidden``): these do not shrink
+  through HBM (``elementwise_bytes_per_token_hidden``; a MoE layer's expert
+  block streams its own count, :func:`dctwin.perf.models.elementwise_bytes`,
+  the one inference charges too): these do not shrink
   with FLOP/s, so a GPU with more bandwidth (H200 vs H100) steps faster;
 * tensor-parallel collectives (4 per layer and micro-batch, 6 with
   recomputation), partly overlapped with the GEMMs; context-parallel K/V
@@ -47,7 +49,7 @@ from dctwin.perf.hardware import peak_flops
 from dctwin.perf.host import host_micro_batch_s
 from dctwin.perf.layout import Layout, TrainingJob, stage_fraction, trainable_params
 from dctwin.perf.memory import MemoryUse, params_per_gpu, training_memory
-from dctwin.perf.models import LLM
+from dctwin.perf.models import LLM, elementwise_bytes
 from dctwin.perf.schedule import bubble_s
 
 __all__ = ["TrainingPerf", "evaluate_layout", "model_flops_per_token"]
@@ -115,7 +117,9 @@ def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> 
     w_b = params_per_gpu(model, lay.tp, 1, lay.ep) * stage_fraction(model, lay.pp) * c["weight_bytes_per_param"]
     lin = 2.0 * model.params_active * tokens * gpu_share          # forward linear FLOPs of the stage per GPU
     attn = model.attention_flops_per_token(job.seq_tokens) * tokens * gpu_share
-    elem = c["elementwise_bytes_per_token_hidden"] * model.hidden_size * tokens * model.layers * gpu_share / bw
+    elem_b = elementwise_bytes(model, c["elementwise_bytes_per_token_hidden"],
+                               c["elementwise_mlp_bytes_per_token_hidden"])   # per token and layer [B]
+    elem = elem_b * tokens * model.layers * gpu_share / bw
     t_f = _pass_s(lin, w_b, peak, bw) + attn / peak_attn + elem
     t_b = _pass_s(lin, w_b, peak, bw) + 2 * attn / peak_attn + 2 * elem
     t_w = 0.0 if job.mode == "lora" else _pass_s(lin, w_b, peak, bw)
