@@ -126,5 +126,5 @@ def test_a_bad_cases_file_is_refused_before_any_case_runs(tmp_path, text, proble
 
 
 def test_a_missing_cases_file_is_an_input_error(tmp_path):
-    with pytest.raises(InputError, match="cases file not found"):
+    with pytest.raises(InputError, match="cannot read file: No such file"):
         load_cases(tmp_path / "nope.yaml")

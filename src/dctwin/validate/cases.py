@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from dctwin.config.base import MAX_ABS_NUMBER
 from dctwin.errors import InputError
 
 __all__ = ["Case", "CaseResult", "load_cases", "run_case", "MEASURES", "measure"]
@@ -58,6 +59,7 @@ class Case:
     fast: bool = True
     role: str = "check"                  # 'calibration' | 'check' | 'consistency'
     known_gap: str | None = None         # why a failure is expected; such a case does not fail the run
+    file: str | None = None              # the user's cases file (None: built in)
 
 
 ROLES = ("calibration", "check", "consistency")
@@ -98,9 +100,13 @@ def load_cases(path: Path | None = None) -> list[Case]:
     if path:
         from dctwin.config.load import read_yaml_document
 
-        if not Path(path).is_file():
-            raise InputError("cases file not found", file=str(path), field="--cases", allowed="a YAML file")
-        docs = read_yaml_document(Path(path)) or []
+        try:  # missing, a folder, a FIFO or a device: named as such (regular file, size cap, timeout)
+            docs = read_yaml_document(Path(path))
+        except InputError as exc:
+            raise InputError(exc.problem, file=str(path), field="--cases", allowed="a YAML file") from None
+        if docs is None or docs == []:  # 0 cases ran and the command exited 0 as if all had passed
+            raise InputError("the cases file has no cases", file=str(path), field="--cases",
+                             allowed="a YAML list of one or more cases")
     else:
         docs = yaml.safe_load((resources.files("dctwin.validate") / "data" / "cases.yaml").read_text(encoding="utf-8"))
     if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
@@ -126,8 +132,8 @@ def load_cases(path: Path | None = None) -> list[Case]:
         cases.append(Case(id=d["id"], title=d["title"], source_title=src["title"], source_url=src["url"],
                           published=None if published is None else float(published), unit=d["unit"],
                           measure=d["measure"], params=d.get("params", {}), tolerance_rel=d.get("tolerance_rel"),
-                          bound=d.get("bound"), fast=bool(d.get("fast", True)), role=role,
-                          known_gap=d.get("known_gap")))
+                          bound=d.get("bound"), fast=d.get("fast", True), role=role,
+                          known_gap=d.get("known_gap"), file=str(path) if path else None))
     return cases
 
 
@@ -144,6 +150,14 @@ def _check_case_fields(d: dict, i: int, file: str) -> None:
         v = d.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)):
             raise InputError("expected a finite number", file=file, field=f"[{i}].{key}", value=v)
+    tol = d.get("tolerance_rel")
+    if tol is not None and tol < 0:  # no modelled figure could pass
+        raise InputError("tolerance_rel must be >= 0", file=file, field=f"[{i}].tolerance_rel", value=tol)
+    if d.get("bound") not in (None, "min", "max"):
+        raise InputError("unknown bound", file=file, field=f"[{i}].bound", value=d.get("bound"), allowed="min, max")
+    if not isinstance(d.get("fast", True), bool):  # bool('no') and bool(7) were True
+        raise InputError("expected true or false", file=file, field=f"[{i}].fast", value=d.get("fast"))
+    _check_values(d.get("params", {}), file, f"[{i}].params")
     fn = MEASURES.get(d["measure"])
     if fn is None:
         return  # reported as an unknown measure by the caller
@@ -153,12 +167,71 @@ def _check_case_fields(d: dict, i: int, file: str) -> None:
         if unknown:
             raise InputError("unknown parameter of the measure", file=file, field=f"[{i}].params", value=unknown,
                              allowed=", ".join(params) or "none")
+        missing = [k for k, p in params.items() if p.default is p.empty and k not in d.get("params", {})]
+        if missing:
+            raise InputError("missing parameter of the measure", file=file, field=f"[{i}].params", value=missing,
+                             allowed=", ".join(params))
+        _check_types(fn, d.get("params", {}), file, f"[{i}].params")
+
+
+_KINDS = {int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+          float: ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+          str: ("text", lambda v: isinstance(v, str)), bool: ("true or false", lambda v: isinstance(v, bool))}
+
+
+def _check_types(fn: Callable, params: dict, file: str, field: str) -> None:
+    """A parameter annotated int, float, str or bool (or that or None) has that type: 64.5 GPUs, '64' or true
+    were converted by the measure (64, 64, 1) instead of refused."""
+    import types
+    import typing
+
+    hints = typing.get_type_hints(fn)
+    for k, v in params.items():
+        hint = hints.get(k)
+        kinds = [a for a in typing.get_args(hint) if a is not type(None)] if isinstance(hint, types.UnionType) \
+            else [hint]
+        if v is None or len(kinds) != 1 or kinds[0] not in _KINDS:
+            continue
+        what, ok = _KINDS[kinds[0]]
+        if not ok(v):
+            raise InputError(f"expected {what}", file=file, field=f"{field}.{k}", value=v)
+
+
+MAX_CASE_GPUS = 10_000_000  # the most GPUs a scenario's job may have; 10^12 hung the layout search (divisors)
+
+
+def _check_values(value: Any, file: str, field: str) -> None:
+    """Every number in a case's parameters is finite, every integer within 0..10^15 (the scenario's computable
+    range) and a GPU count (a parameter named ...gpus) within 0..MAX_CASE_GPUS."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_values(v, file, f"{field}.{k}")
+    elif isinstance(value, list | tuple):
+        for j, v in enumerate(value):
+            _check_values(v, file, f"{field}[{j}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InputError("expected a finite number", file=file, field=field, value=value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        top = MAX_CASE_GPUS if field.endswith("gpus") else MAX_ABS_NUMBER
+        if not 0 <= value <= top:
+            raise InputError("integer out of range", file=file, field=field, value=value, allowed=f"0 to {top:,.0f}")
 
 
 def run_case(case: Case) -> CaseResult:
     """Run one case and judge it against its tolerance or bound."""
     t0 = time.perf_counter()
-    out = MEASURES[case.measure](**case.params)
+    try:
+        out = MEASURES[case.measure](**case.params)
+    except InputError as exc:
+        if case.file is None or exc.file is not None:
+            raise
+        raise InputError(exc.problem, file=case.file, field=f"{case.id}.params.{exc.field}", value=exc.value,
+                         allowed=exc.allowed) from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        if case.file is None:  # a built-in case: a bug, left loud
+            raise
+        raise InputError(f"the measure {case.measure} cannot run with these parameters "
+                         f"({type(exc).__name__}: {exc})", file=case.file, field=f"{case.id}.params") from None
     seconds = time.perf_counter() - t0
     if isinstance(out, tuple):
         modelled, ref = float(out[0]), float(out[1])
