@@ -60,12 +60,12 @@ def test_missing_column():
 
 
 def test_conv_trace_fluid_agrees_with_request_level():
-    """Stated bounds (validate case data): utilisation ±10%, TTFT/TPOT p50 and p90 ±25%."""
+    """Stated bounds (validate case data): utilisation ±10%, TTFT/TPOT p50 and p90 and TPOT p95 ±25%."""
     d = read_azure_llm_trace(packaged_trace("AzureLLMInferenceTrace_conv.csv.gz"))
     c = compare_models(DEP, d["t_s"], d["input_tokens"], d["output_tokens"])
     for m in ("busy_fraction", "kv_utilisation"):
         assert abs(c.error(m)) <= 0.10, (m, c.request_level[m], c.fluid[m])
-    for m in ("ttft_p50_s", "ttft_p90_s", "tpot_p50_s", "tpot_p90_s"):
+    for m in ("ttft_p50_s", "ttft_p90_s", "tpot_p50_s", "tpot_p90_s", "tpot_p95_s"):
         assert abs(c.error(m)) <= 0.25, (m, c.request_level[m], c.fluid[m])
     assert c.request_result.span_s < 3700
 
@@ -95,15 +95,18 @@ def test_poisson_mistral_large_2_fluid_agrees_with_request_level(rate_per_s):
 
 def test_idle_replicas_shield_a_decoding_request_from_prefill_stalls():
     """At the same load per replica, more replicas leave more of them idle to take arrivals, so fewer prompts
-    land on a decoding replica and the TPOT tail shrinks; the median (no stall) does not move."""
+    land on a decoding replica and the mean stall per token shrinks; the fastest tokens (no stall) do not move.
+    (At this load, 1.35 requests in flight per replica, idle-first routing keeps all of 8 replicas busy most of
+    the time, so the shield is thin: the p90 no longer tells 2 from 8 replicas.)"""
     prof = token_profile(np.full(10, 2000.0), np.full(10, 30.0))
-    p90 = []
+    stall = []
     for n_rep in (1, 2, 8):
         dep = Deployment("hgx-h100", "llama-2-70b", n_rep, 2)
         r = fluid_serving(dep, _rates(np.array([0.5 * n_rep])), prof, samples_per_interval=4096)
-        p90.append(r.percentile("tpot_s", 90))
-        assert r.percentile("tpot_s", 10) == pytest.approx(r.intervals["decode_step_s"].iloc[0], rel=0.05)
-    assert p90[0] > p90[1] > p90[2], p90
+        step_s = r.intervals["decode_step_s"].iloc[0]
+        stall.append(float((r.samples["tpot_s"] - step_s).mean()))
+        assert r.percentile("tpot_s", 10) == pytest.approx(step_s, rel=0.05)
+    assert stall[0] > stall[1] > stall[2] > 0, stall
 
 
 def test_prompts_arriving_during_the_admission_step_stall_the_decode():
@@ -116,6 +119,18 @@ def test_prompts_arriving_during_the_admission_step_stall_the_decode():
     long_mean = s.loc[s["input_tokens"] > 7000, "tpot_s"].mean()
     short_mean = s.loc[s["input_tokens"] < 200, "tpot_s"].mean()
     assert long_mean > 1.2 * short_mean, (long_mean, short_mean)
+
+
+def test_code_trace_tp1_tail_and_kv_agree_with_request_level():
+    """8 x TP1 (a 70B replica holds ~39k KV tokens): in a burst the KV cache admits only as many prompts per step
+    as finish, so a decode step never carries a full prefill budget. TPOT p95 within ±25% and KV use within ±10%
+    of the replay (they were +92% and +18% while the fluid model charged full-budget steps)."""
+    d = read_azure_llm_trace(packaged_trace("AzureLLMInferenceTrace_code.csv.gz"))
+    c = compare_models(Deployment("hgx-h100", "llama-2-70b", 8, 1), d["t_s"], d["input_tokens"], d["output_tokens"])
+    assert abs(c.error("tpot_p95_s")) <= 0.25, (c.request_level["tpot_p95_s"], c.fluid["tpot_p95_s"])
+    assert abs(c.error("kv_utilisation")) <= 0.10, (c.request_level["kv_utilisation"], c.fluid["kv_utilisation"])
+    for m in ("tpot_p50_s", "tpot_p90_s"):
+        assert abs(c.error(m)) <= 0.25, (m, c.request_level[m], c.fluid[m])
 
 
 def test_code_trace_fluid_tpot_tail_agrees_with_request_level():

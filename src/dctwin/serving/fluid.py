@@ -40,15 +40,19 @@ prompt and any that join it; TPOT = decode step + the prefills of the
 ``K ~ Poisson(lam_b (q^(n-1) S1 + (out-1) T))`` requests that land on the
 replica while the request's own admission step ``S1`` and its decode run (a
 prompt arriving during the admission step is prefilled in the first decode
-step; at most a budget per step), spread over the ``out - 1`` steps. As in the
-request-level router, an idle replica takes an arrival at once and otherwise
-the first replica to reach a step boundary does: a busy replica receives one
-only while the other ``n - 1`` are busy too, ``lam_b = lam p^(n-1)`` (each
-busy with the probability ``p`` above, independently), and during its own
-long admission step only while they also run prompt-carrying steps (time
-share ``q``), since one in a short decode step reaches its boundary first.
-The prefill stalls that set the TPOT tail come with bursts that occupy every
-replica.
+step), spread over the ``out - 1`` steps. A step carries at most what a step
+fed from a long queue takes: prompts in order while the next fits the token
+budget, and, once the KV cache is full, only as many as finish
+(:mod:`dctwin.serving.fluid_steps`). As in the request-level router, an idle
+replica takes an arrival at once and otherwise the first replica to reach a
+step boundary does: a busy replica receives one only while the other
+``n - 1`` are busy too, and idle-first routing fills the replicas together,
+so that is while ``n - 1`` other requests are in flight on the deployment
+(``lam_b = lam P(N >= n - 1)``, N Poisson with mean ``n lam E[S]``); during
+its own long admission step only while they also run prompt-carrying steps
+(time share ``q``), since one in a short decode step reaches its boundary
+first. The prefill stalls that set the TPOT tail come with bursts that occupy
+every replica.
 Time means (busy share, in flight, KV) weight the samples back to time
 (Little's law).
 """
@@ -63,6 +67,7 @@ import pandas as pd
 from dctwin.errors import InputError
 from dctwin.rng import stream
 from dctwin.serving.deployment import Deployment, StepCost
+from dctwin.serving.fluid_steps import full_step_prefill_s, iteration_s, kv_turnover, others_busy, prefill_s
 
 __all__ = ["FluidResult", "TokenProfile", "fluid_serving", "interval_rates", "token_profile"]
 
@@ -168,33 +173,6 @@ def _erlang_c(c: np.ndarray, a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _prefill_s(cost: StepCost, x):
-    """Work of prefilling a prompt of ``x`` tokens inside a running step [s]."""
-    return x * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * x * x
-
-
-def _iteration_s(cost: StepCost, lam, e_dec, ctx_per_seq, pre_mean, cap_s: float):
-    """Iteration time seen by a decoding request at per-replica arrival rate ``lam`` [s]: T = f(T), vectorised.
-
-    Returns (T, converged). ``f`` is increasing and convex in T, so iterating from
-    T = f(0) climbs to the least fixed point; none below ``cap_s`` means overload.
-    """
-    def f(t):
-        others = lam * e_dec * t
-        return (np.maximum(cost.weights_read_s(1.0 + others), (1.0 + others) * cost.gemm_s_per_seq)
-                + cost.attn_s_per_ctx_token * ctx_per_seq * (1.0 + others)
-                + lam * t * pre_mean + cost.token_s * (1.0 + others)
-                + cost.comm_s_per_pass * (1.0 + np.minimum(1.0, lam * t)))
-    t = f(np.zeros_like(lam))
-    for _ in range(500):
-        t_new = np.minimum(f(t), cap_s)
-        if np.allclose(t_new, t, rtol=1e-10, atol=0):
-            break
-        t = t_new
-    ok = (np.abs(f(t) - t) <= 1e-6 * t) & (lam * pre_mean < 1.0)
-    return t, ok
-
-
 def _read_rates(rates: pd.DataFrame):
     """(request rate [1/s], dispersion [-], mean prompt and output tokens) per interval; InputError if unusable."""
     for col in ("request_rate_per_s", "input_tokens_per_s", "output_tokens_per_s"):
@@ -214,14 +192,16 @@ def _read_rates(rates: pd.DataFrame):
 
 
 def _shape_moments(cost: StepCost, profile: TokenProfile, mean_in, mean_out):
-    """(E[prompt], E[decode steps], context per decoding sequence, E[prefill work] [s]) per interval, columns."""
+    """(E[prompt], E[decode steps], context per decoding sequence, E[prefill work] [s], prompts admitted per step
+    with a full KV cache) per interval, columns."""
     xin = mean_in[:, None] * profile.input_shape[None, :]
     yout = np.maximum(mean_out[:, None] * profile.output_shape[None, :], 1.0)
     e_in, e_y = xin.mean(1)[:, None], yout.mean(1)[:, None]
     e_dec = e_y - 1.0
     e_ctx = e_dec * e_in + (yout * (yout - 1.0)).mean(1)[:, None] / 2.0
     ctx_per_seq = np.where(e_dec > 0, e_ctx / np.maximum(e_dec, 1e-12), 0.0)
-    return e_in, e_dec, ctx_per_seq, _prefill_s(cost, xin).mean(1)[:, None]
+    turnover = kv_turnover(cost, e_in, e_y, (yout * yout).mean(1)[:, None])
+    return e_in, e_dec, ctx_per_seq, prefill_s(cost, xin).mean(1)[:, None], turnover
 
 
 def _local_rates(rng, lam_all, disp, n_rep: int, n_s: int, window_s: float):
@@ -247,19 +227,17 @@ def _sample_shapes(rng, profile: TokenProfile, mean_in, mean_out, n_s: int):
 def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in, it: dict, window_s: float):
     """Prefill backlog wait, busy flag, residual of the running step and the admission step of each sample [s]."""
     n_int, n_s = x.shape
-    t_dec, pre_mean, e_dec, t_it, steady, n_step = (it[k] for k in ("t_dec", "pre_mean", "e_dec", "t_it",
-                                                                       "steady", "n_step"))
-    pre_own = _prefill_s(cost, x)
+    t_dec, pre_mean, t_it, steady, n_step = (it[k] for k in ("t_dec", "pre_mean", "t_it", "steady", "n_step"))
+    pre_own = prefill_s(cost, x)
     # waits for prefill compute: above a local prefill load of 1 a backlog grows through the window
     rho = lam_loc * pre_mean
     w_pre = np.maximum(rho - 1.0, 0.0) * rng.random((n_int, n_s)) * window_s
-    stay_exp = t_dec + pre_mean + e_dec * t_it               # expected admission-to-finish at this rate [s]
-    busy_p = 1.0 - np.exp(-lam_loc * stay_exp)
+    busy_p = 1.0 - np.exp(-lam_loc * it["stay_s"])
     busy_now = rng.random((n_int, n_s)) < busy_p
     # residual of the running step, length-biased: with the time share of steps carrying a prompt the
     # arrival lands in one (decode step + another request's prefill), else in a decode-only step;
     in_prefill_step = rng.random((n_int, n_s)) < it["prefill_share"]
-    other = _prefill_s(cost, mean_in[:, None] * profile.input_shape[rng.integers(0, profile.input_shape.size,
+    other = prefill_s(cost, mean_in[:, None] * profile.input_shape[rng.integers(0, profile.input_shape.size,
                                                                                    size=(n_int, n_s))])
     # a step carrying prompts grows with the prompts arriving while it runs: (t_dec + x) / (1 - rho)
     grown = (t_dec + other) / (1.0 - np.minimum(lam_loc * pre_mean, 0.95))
@@ -274,12 +252,12 @@ def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in,
 
 def _decode_s(rng, cost: StepCost, profile: TokenProfile, lam_busy, y, mean_in, it: dict, window_s: float,
               first_s):
-    """(decode steps, decode time [s]): own steps plus the prefills landing meanwhile, at most a budget per step.
+    """(decode steps, decode time [s]): own steps plus the prefills landing meanwhile, at most a full step's each.
 
     ``lam_busy``: rate of arrivals this busy replica takes [1/s]; ``first_s``: the request's admission step [s],
     whose arrivals are prefilled in its first decode step.
     """
-    t_dec, t_it, steady, n_step, pre_mean = (it[k] for k in ("t_dec", "t_it", "steady", "n_step", "pre_mean"))
+    t_dec, t_it, steady, full_s = (it[k] for k in ("t_dec", "t_it", "steady", "full_s"))
     n_int, n_s = y.shape
     steps = np.maximum(y - 1.0, 0.0)
     exposure = np.where(steady, steps * t_it, np.minimum(steps * t_it, window_s))   # a backlog lasts one window
@@ -289,11 +267,11 @@ def _decode_s(rng, cost: StepCost, profile: TokenProfile, lam_busy, y, mean_in, 
     extra = np.zeros_like(y)
     if k_max:                               # beyond _MAX_DRAWS prompts, scale the drawn sum (law of large numbers)
         picks = rng.integers(0, profile.input_shape.size, size=(n_int, n_s, k_max))
-        work = _prefill_s(cost, mean_in[:, None, None] * profile.input_shape[picks])
+        work = prefill_s(cost, mean_in[:, None, None] * profile.input_shape[picks])
         drawn = np.minimum(k, k_max)
         extra = np.where(np.arange(k_max)[None, None, :] < drawn[:, :, None], work, 0.0).sum(2)
         extra *= np.where(drawn > 0, k / np.maximum(drawn, 1), 0.0)
-    extra = np.minimum(extra, steps * n_step * pre_mean)
+    extra = np.minimum(extra, steps * full_s)
     return steps, steps * t_dec + extra
 
 
@@ -325,21 +303,25 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
     cost, n_rep = deployment.cost, deployment.replicas
     n_int, n_s = lam_all.size, int(samples_per_interval)
     lam_r = lam_all / n_rep
-    e_in, e_dec, ctx_per_seq, pre_mean = _shape_moments(cost, profile, mean_in, mean_out)
+    e_in, e_dec, ctx_per_seq, pre_mean, turnover = _shape_moments(cost, profile, mean_in, mean_out)
     rng = stream(seed, "serving.fluid")
     lam_loc = _local_rates(rng, lam_all, disp, n_rep, n_s, window_s)
-    t_it, steady = _iteration_s(cost, lam_loc, e_dec, ctx_per_seq, pre_mean, interval_s)
+    t_it, steady = iteration_s(cost, lam_loc, e_dec, ctx_per_seq, pre_mean, interval_s)
     n_step = np.maximum(np.floor(deployment.max_prefill_tokens / np.maximum(e_in, 1.0)), 1.0)
     t_dec = np.maximum(t_it - lam_loc * t_it * pre_mean, cost.weights_read_s(1.0))
-    t_it = np.where(steady, t_it, t_dec + n_step * pre_mean)    # overload: every step carries a full budget
+    # prompt work of a step taking from a long queue: a full budget, unless the KV cache admits only as many as finish
+    full_s = np.minimum(full_step_prefill_s(cost, profile.input_shape, mean_in, deployment.max_prefill_tokens),
+                        turnover * pre_mean)
+    t_it = np.where(steady, t_it, t_dec + full_s)               # overload: every step carries a full step's prompts
     it = {"t_dec": t_dec, "pre_mean": pre_mean, "e_dec": e_dec, "t_it": t_it, "steady": steady, "n_step": n_step,
+          "full_s": full_s, "stay_s": t_dec + pre_mean + e_dec * t_it,    # expected admission to finish [s]
           "prefill_share": np.minimum(1.0, lam_loc * (t_dec + pre_mean))}   # time share of prompt-carrying steps
     x, y = _sample_shapes(rng, profile, mean_in, mean_out, n_s)
     w_pre, busy_p, busy_now, residual, first_step = _first_step(rng, cost, profile, lam_loc, x, mean_in, it,
                                                                 window_s)
     # idle replicas take arrivals first: a busy one receives them only while all the others are busy too, and
     # during its own long admission step only while they run prompt-carrying steps (else one reaches a boundary first)
-    lam_busy = lam_loc * busy_p ** (n_rep - 1)
+    lam_busy = lam_loc * others_busy(n_rep, n_rep * lam_loc * it["stay_s"])
     first_exposed = first_step * it["prefill_share"] ** (n_rep - 1)
     steps, decode_s = _decode_s(rng, cost, profile, lam_busy, y, mean_in, it, window_s, first_exposed)
     in_flight, kv_util, busy, w_slot, overloaded = _time_means(cost, lam_r, lam_loc, busy_p, x, y,

@@ -1,0 +1,124 @@
+"""Engine-step pieces of the fluid serving model (:mod:`dctwin.serving.fluid`): step times and admission limits.
+
+* :func:`prefill_s`: work of prefilling one prompt inside a running step;
+* :func:`iteration_s`: the iteration time a decoding request sees at a local
+  arrival rate (fixed point of the roofline);
+* :func:`full_step_prefill_s`: the prompt work of a step filled from a long
+  queue under the prefill token budget, taking prompts in order while the
+  next one fits, as the request-level replay admits them (a full step holds
+  fewer tokens than the budget: ~6,400 of 8,192 on the Azure code trace);
+* :func:`kv_turnover`: prompts a replica can admit per step while its KV cache
+  (or batch) is full: only as many as finish, ``capacity / E[(x + y) y]`` by
+  Little's law counted in steps;
+* :func:`others_busy`: the chance that every other replica is busy when a
+  prompt arrives. The router sends an arrival to an idle replica first, so the
+  replicas fill together: all are busy once ``n`` requests are in flight on
+  the deployment (in the replay a prompt never waits with fewer), and that
+  count is Poisson (M/G/infinity), not ``n`` independent replicas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dctwin.serving.deployment import StepCost
+
+__all__ = ["full_step_prefill_s", "iteration_s", "kv_turnover", "others_busy", "prefill_s"]
+
+_GRID = 512       # points of the remaining-budget grid of the packing recursion (in mean prompts) [-]
+
+
+def prefill_s(cost: StepCost, x):
+    """Work of prefilling a prompt of ``x`` tokens inside a running step [s]."""
+    return x * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * x * x
+
+
+def iteration_s(cost: StepCost, lam, e_dec, ctx_per_seq, pre_mean, cap_s: float):
+    """Iteration time seen by a decoding request at per-replica arrival rate ``lam`` [s]: T = f(T), vectorised.
+
+    Returns (T, converged). ``f`` is increasing and convex in T, so iterating from
+    T = f(0) climbs to the least fixed point; none below ``cap_s`` means overload.
+    """
+    def f(t):
+        others = lam * e_dec * t
+        return (np.maximum(cost.weights_read_s(1.0 + others), (1.0 + others) * cost.gemm_s_per_seq)
+                + cost.attn_s_per_ctx_token * ctx_per_seq * (1.0 + others)
+                + lam * t * pre_mean + cost.token_s * (1.0 + others)
+                + cost.comm_s_per_pass * (1.0 + np.minimum(1.0, lam * t)))
+    t = f(np.zeros_like(lam))
+    for _ in range(500):
+        t_new = np.minimum(f(t), cap_s)
+        if np.allclose(t_new, t, rtol=1e-10, atol=0):
+            break
+        t = t_new
+    ok = (np.abs(f(t) - t) <= 1e-6 * t) & (lam * pre_mean < 1.0)
+    return t, ok
+
+
+def _packed_moments(shape: np.ndarray, b_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grid b, E[sum q], E[sum q^2]) of the prompts taken in order while the next fits a remaining budget b.
+
+    Prompt sizes ``q`` in mean prompts, equally likely quantiles ``shape``; renewal recursion
+    S(b) = mean over q <= b of (q + S(b - q)) on ``_GRID`` points up to ``b_max`` (a prompt takes
+    its size rounded up to the grid, so it never overfills the budget).
+    """
+    b = np.linspace(0.0, b_max, _GRID)
+    h = b[1] - b[0]
+    back = np.ceil(shape / h - 1e-9).astype(np.int64)
+    s1, s2 = np.zeros(_GRID), np.zeros(_GRID)
+    for g in range(1, _GRID):
+        fits = back <= g
+        if fits.any():
+            s1[g] = (shape[fits] + s1[g - back[fits]]).sum() / shape.size
+            s2[g] = (shape[fits] ** 2 + s2[g - back[fits]]).sum() / shape.size
+    return b, s1, s2
+
+
+def full_step_prefill_s(cost: StepCost, input_shape: np.ndarray, mean_in, budget_tokens: float):
+    """Prompt work of a step that fills its token budget from a long queue [s], one column per interval.
+
+    The first prompt is always taken (a longer one runs alone), then prompts in
+    order while the next fits. ``input_shape``: prompt-length quantiles, mean 1;
+    ``mean_in``: each interval's mean prompt [token] (0: no work). Beyond four of
+    the longest prompts the unused rest of the budget no longer depends on the budget
+    (renewal theorem), so the packed sums grow with slopes 1 and E[q^2] / E[q].
+    """
+    q = np.asarray(input_shape, dtype=float)
+    m = np.asarray(mean_in, dtype=float)
+    b_int = budget_tokens / np.maximum(m, 1e-300)               # the budget in mean prompts, per interval
+    b_rec = 4.0 * float(q.max())
+    b, s1, s2 = _packed_moments(q, b_rec)
+    rest = b_int[:, None] - q[None, :]
+    over = np.maximum(rest - b_rec, 0.0)
+    in1 = np.interp(np.minimum(rest, b_rec), b, s1) + over
+    in2 = np.interp(np.minimum(rest, b_rec), b, s2) + over * (q * q).mean() / q.mean()
+    q1 = (q[None, :] + np.where(rest >= 0, in1, 0.0)).mean(1)
+    q2 = (q[None, :] ** 2 + np.where(rest >= 0, in2, 0.0)).mean(1)
+    work = (cost.prefill_s_per_token + cost.token_s) * m * q1 + cost.prefill_attn_s_per_token2 * m * m * q2
+    return np.where(m > 0, work, 0.0)[:, None]
+
+
+def kv_turnover(cost: StepCost, e_in, e_y, e_y2):
+    """Prompts a replica with a full KV cache or batch can admit per step [-] (column per interval).
+
+    Sequences leave as they finish: in flight ``c`` each holding its steps ``y``, so
+    ``c / E[y]`` per step; with the KV cache full ``c = capacity E[y] / E[(x + y) y]``
+    (a sequence holds its prompt and output for its ``y`` steps), with the batch full ``c = max_batch``.
+    ``e_in``: mean prompt, ``e_y`` and ``e_y2``: mean and mean square of output tokens (prompt and
+    output drawn independently, as the fluid model pairs them).
+    """
+    by_kv = cost.kv_capacity_tokens / np.maximum(e_in * e_y + e_y2, 1e-9)
+    return np.minimum(by_kv, cost.max_batch / np.maximum(e_y, 1.0))
+
+
+def others_busy(n_rep: int, in_flight_deployment):
+    """Chance that the other ``n_rep - 1`` replicas are all busy [-]: P(N >= n_rep - 1), N ~ Poisson(mean).
+
+    ``in_flight_deployment``: mean requests in flight on the whole deployment at the local rate
+    (M/G/infinity); arrivals go to idle replicas first, so the others are all busy once they hold
+    ``n_rep - 1`` of them.
+    """
+    if n_rep <= 1:
+        return np.ones_like(in_flight_deployment, dtype=float)
+    from scipy.special import gammainc  # here, not at import: `dctwin run` never calls the fluid model
+    return gammainc(n_rep - 1, in_flight_deployment)   # P(Poisson(mean) >= k) = P(k, mean), regularised
