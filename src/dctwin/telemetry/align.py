@@ -85,7 +85,7 @@ def _clean_samples(raw: RawSeries, qname: str, log: _Log) -> tuple[np.ndarray, n
         if clash.any():
             i = int(same[np.flatnonzero(clash)[0]])
             raise InputError("two different values at the same timestamp", file=raw.file,
-                             field=f"{sid}, rows {rows[i]} and {rows[i + 1]}", value=f"{a[i]:g} vs {b[i]:g}",
+                             field=f"{sid}, rows {rows[i]} and {rows[i + 1]}", value=f"{v[i]:g} vs {v[i + 1]:g}",
                              allowed="one value per series and timestamp")
         keep = np.ones(len(t), dtype=bool)
         keep[same + 1] = False
@@ -207,11 +207,16 @@ def align(raws: list[RawSeries], tmap: TelemetryMap, sources: tuple[dict, ...] =
     it_t = np.concatenate([r.t_s + tmap.series["it_power_kw"].clock_offset_s for r in chosen["it_power_kw"]])
     step = tmap.step_s
     first, last = np.floor(it_t.min() / step) * step, np.floor(it_t.max() / step) * step
+    if (last - first) / step + 1 > 40_000_000:  # checked before the grid is allocated (1970-2100 at 1 s: 33 GB)
+        raise InputError("telemetry spans too many steps", field="step_s", value=step,
+                         allowed=f"at most 40,000,000 steps (this span: {(last - first) / step + 1:,.0f})")
     edges_s = np.arange(first, last + 2 * step, step, dtype=np.float64)
-    if len(edges_s) - 1 > 40_000_000:
-        raise InputError("telemetry spans too many steps", field="step_s", value=step)
     cols = {"time": pd.to_datetime(edges_s[:-1].astype(np.int64), unit="s", utc=True)}
     for qname, spec in tmap.series.items():
         cols[qname] = _quantity_on_grid(qname, spec, chosen[qname], edges_s, tmap, log)
+    if not np.isfinite(np.asarray(cols["it_power_kw"], dtype=float)).any():  # a replay of nothing exited 0
+        raise InputError("the IT power series has no value (every sample missing or NaN, Prometheus' stale marker)",
+                         file=chosen["it_power_kw"][0].file, field="series.it_power_kw",
+                         allowed="measured IT power at one step or more: it drives the replay")
     quality = pd.DataFrame(log.rows, columns=["quantity", "series", "issue", "count", "detail"])
     return Telemetry(pd.DataFrame(cols), step, quality, tuple(sources))

@@ -182,11 +182,18 @@ def _from_epoch(vals: np.ndarray, unit: str | None, file: str, first_row: int) -
         raise InputError("numeric timestamps need epoch_unit (s or ms) in the mapping", file=file,
                          field=f"time, row {first_row}", value=float(vals[0]) if len(vals) else None)
     t = vals / 1000.0 if unit == "ms" else vals.astype(float)
-    bad = ~np.isfinite(t) | (t < 0) | (t > 4.1e9)  # 1970 .. 2100
+    bad = ~_epoch_ok(t)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError("timestamp outside 1970-2100", file=file, field=f"time, row {first_row + i}", value=vals[i])
     return t
+
+
+def _epoch_ok(t_s):
+    """Epoch seconds a reader accepts: finite, 1970 .. 2100 (a timestamp of 1e300 s or -1e12 s built a grid that
+    could not be allocated, NaN one of no length)."""
+    t_s = np.asarray(t_s, dtype=float)
+    return np.isfinite(t_s) & (t_s >= 0) & (t_s <= 4.1e9)
 
 
 def _epoch(ts: pd.DatetimeIndex) -> np.ndarray:
@@ -232,11 +239,23 @@ def parse_exposition(text: str, file: str, default_time_s: float | None = None) 
         if m.group(6) is None and default_time_s is None:
             raise InputError("sample has no timestamp: export with timestamps (ms)", file=file,
                              field=f"line {line_no}")
-        t_s = int(m.group(6)) / 1000.0 if m.group(6) is not None else default_time_s
+        t_s = _exposition_time_s(m.group(6), default_time_s, file, line_no)
         labels = _labels(m.group(3) or "", file, line_no)
         key = (m.group(1), tuple(sorted(labels.items())))
         groups.setdefault(key, []).append((t_s, _float(m.group(4), file, line_no), line_no))
     return [_series_from_samples(name, dict(lbl), samples, file) for (name, lbl), samples in sorted(groups.items())]
+
+
+def _exposition_time_s(ms: str | None, default_time_s: float | None, file: str, line: int) -> float:
+    """A sample's time [epoch s] from its millisecond timestamp (or ``default_time_s``), 1970-2100."""
+    try:
+        t_s = int(ms) / 1000.0 if ms is not None else default_time_s
+    except (ValueError, OverflowError):  # thousands of digits
+        t_s = float("nan")
+    if not _epoch_ok(t_s):
+        raise InputError("timestamp outside 1970-2100", file=file, field=f"line {line}",
+                         value=(ms or "")[:40] or t_s, allowed="milliseconds since 1970-01-01 UTC")
+    return t_s
 
 
 def _float(text: str, file: str, line: int) -> float:
@@ -273,8 +292,12 @@ def _read_prometheus_json(data: bytes, file: str) -> list[RawSeries]:
         labels = {str(k): str(v) for k, v in metric.items() if k != "__name__"}
         samples = []
         for j, pair in enumerate(values):
-            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (int, float))):
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (int, float))
+                    and not isinstance(pair[0], bool)):
                 raise InputError("each value must be [time_s, \"value\"]", file=file, field=f"{where}.values[{j}]")
+            if not _epoch_ok(pair[0]):
+                raise InputError("timestamp outside 1970-2100", file=file, field=f"{where}.values[{j}]",
+                                 value=pair[0], allowed="seconds since 1970-01-01 UTC")
             samples.append((float(pair[0]), _float(str(pair[1]), file, j), j))
         out.append(_series_from_samples(str(metric.get("__name__", "")), labels, samples, file) if samples else None)
     return [s for s in out if s is not None]

@@ -71,8 +71,9 @@ def replay_telemetry(scenario: Scenario, telemetry: Telemetry, *, drift_threshol
     for _, row in fit.iterrows():
         for col in ("hourly_cv_rmse_pct", "hourly_nmbe_pct", "hourly_meets_guideline14"):
             value = row[col]
-            kpis[f"{row['quantity']}_{col}"] = None if value is pd.NA else (value.item() if hasattr(value, "item")
-                                                                             else value)
+            value = None if value is pd.NA else (value.item() if hasattr(value, "item") else value)
+            # NaN: too few full hours to compute it (one 5-min sample crashed writing kpis.json): null, as judged
+            kpis[f"{row['quantity']}_{col}"] = None if isinstance(value, float) and not np.isfinite(value) else value
     return ReplayResult(table, fit, drift, quality, kpis)
 
 
