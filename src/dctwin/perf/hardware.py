@@ -3,19 +3,40 @@
 A precision is one of 'fp4', 'fp8', 'bf16'. Asking for a precision the GPU
 has no tensor-core support for (FP4 on Hopper) is an InputError, not a
 silent fallback.
+
+An inference step does not run every operation at the serving precision
+(:func:`serving_rates`). TensorRT-LLM's FP4 recipe (NVFP4) quantizes the
+weights and the activations of the linear layers only; attention (context
+FMHA and generation kernels) reads an FP8 KV cache and runs in FP8, as it
+does under FP8 serving; BF16 serving runs both in BF16. Sources: TensorRT-LLM
+'Quantization' guide (FP4 and FP8 recipes act on linear layers, the FP8 KV
+cache is a recipe of its own),
+https://nvidia.github.io/TensorRT-LLM/features/quantization.html ;
+TensorRT-LLM attention backends (FP8 input/output and FP8 KV cache in the
+fused attention kernels), mirrored at
+https://www.mintlify.com/NVIDIA/TensorRT-LLM/features/attention-mechanisms ;
+MLPerf Inference v5.1 NVIDIA and Nebius configs
+(Blackwell: fp4 weights with an FP8 KV cache; Hopper: fp8),
+https://github.com/mlcommons/inference_results_v5.1 .
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 
-__all__ = ["PRECISIONS", "WEIGHT_BYTES", "check_precision", "peak_flops"]
+__all__ = ["ATTENTION_PRECISION", "PRECISIONS", "WEIGHT_BYTES", "ServingRates", "check_precision", "peak_flops",
+           "serving_rates"]
 
 PRECISIONS = ("fp4", "fp8", "bf16")
 # Bytes per weight value. FP4 (NVFP4) stores 4-bit values plus one FP8 scale
 # per 16 values: 0.5 + 1/16 bytes.
 WEIGHT_BYTES = {"fp4": 0.5625, "fp8": 1.0, "bf16": 2.0}
+# Precision of attention under each serving precision (sources in the module docstring).
+ATTENTION_PRECISION = {"fp4": "fp8", "fp8": "fp8", "bf16": "bf16"}
 
 
 def check_precision(platform: Platform, precision: str) -> str:
@@ -33,3 +54,36 @@ def peak_flops(platform: Platform, precision: str) -> float:
     """Dense peak of one GPU at ``precision`` [FLOP/s]."""
     check_precision(platform, precision)
     return platform.peak_tflops(precision) * 1e12
+
+
+@dataclass(frozen=True)
+class ServingRates:
+    """Rates of one GPU in an inference step, by operation: dense peaks and the fractions of them reached."""
+
+    gemm_peak_flops_s: float       # dense peak at the serving precision, for the weight GEMMs [FLOP/s]
+    gemm_efficiency: float         # fraction of that peak the GEMMs reach [-]
+    attention_peak_flops_s: float  # dense peak at ATTENTION_PRECISION[serving precision] [FLOP/s]
+    attention_efficiency: float    # fraction of that peak attention reaches [-]
+    attention_precision: str       # 'fp8' | 'bf16' [-]
+    quant_bytes_per_value: float   # extra HBM bytes per GEMM input value for activation quantization [B]
+
+
+def serving_rates(platform: Platform, precision: str, c: Mapping[str, float]) -> ServingRates:
+    """Per-operation rates of one GPU serving at ``precision`` with the 'inference' constants ``c``.
+
+    Both operations reach ``compute_efficiency`` of their own precision's
+    peak; FP4 GEMMs reach ``fp4_gemm_efficiency_vs_fp8`` times that (NVFP4
+    GEMMs against FP8 GEMMs' fraction of peak on the same GPU). Under FP4 the
+    16-bit input of every GEMM is quantized to NVFP4 first: 4-bit values plus
+    one FP8 scale per 16 values (WEIGHT_BYTES['fp4'] = 0.5625 B per value)
+    written by the quantizer and read by the GEMM, 2 x 0.5625 B per value on
+    top of the 16-bit traffic the elementwise count already charges.
+    """
+    check_precision(platform, precision)
+    attention = ATTENTION_PRECISION[precision]
+    eff = c["compute_efficiency"]
+    return ServingRates(gemm_peak_flops_s=peak_flops(platform, precision),
+                        gemm_efficiency=eff * (c["fp4_gemm_efficiency_vs_fp8"] if precision == "fp4" else 1.0),
+                        attention_peak_flops_s=peak_flops(platform, attention), attention_efficiency=eff,
+                        attention_precision=attention,
+                        quant_bytes_per_value=2.0 * WEIGHT_BYTES["fp4"] if precision == "fp4" else 0.0)

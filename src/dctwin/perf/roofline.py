@@ -27,6 +27,12 @@ KV-cache tokens and prefills ``P`` prompt tokens (prompt lengths ``p_i``):
 * causal attention over a prompt of p tokens costs ``attention_flops(p/2)``
   per token; tensor-parallel all-reduces: two per layer per token plus a
   fixed latency per forward pass.
+* each operation runs at its own precision (``perf.hardware.serving_rates``):
+  the weight GEMMs at the serving precision, attention at the precision the
+  serving stack runs it (FP8 under FP4 and FP8 serving, BF16 under BF16).
+  Under FP4 every GEMM input is first quantized to NVFP4, adding
+  ``q (3 h + k f)`` bytes per token and layer to ``e h`` (q: 2 x 0.5625 B per
+  value, f the MLP width, k experts per token; 1 for a dense model).
 
 The constants (efficiencies, KV share, reserve) come from
 ``perf/data/calibration.yaml`` ('inference'), passed in as ``PerfParams``.
@@ -42,11 +48,11 @@ import numpy as np
 
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
-from dctwin.perf.hardware import WEIGHT_BYTES, check_precision, peak_flops
+from dctwin.perf.hardware import WEIGHT_BYTES, check_precision, serving_rates
 from dctwin.perf.models import LLM, elementwise_bytes
 from dctwin.perf.params import PerfParams, packaged_perf_params
 
-__all__ = ["StepCost", "expert_params", "step_cost"]
+__all__ = ["StepCost", "expert_params", "gemm_inputs_per_layer", "step_cost"]
 
 
 @dataclass(frozen=True)
@@ -112,14 +118,16 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
     weights_b = model.params_total * WEIGHT_BYTES[precision]
     experts_b = expert_params(model) * WEIGHT_BYTES[precision]
     free_b = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"]) * 1e9 - weights_b
-    kv_tok_b = model.kv_bytes_per_token(2.0 if precision == "bf16" else c["kv_bytes_per_value"])
+    rates = serving_rates(platform, precision, c)
+    kv_tok_b = model.kv_bytes_per_token(2.0 if rates.attention_precision == "bf16" else c["kv_bytes_per_value"])
     kv_tokens = int(max(free_b, 0.0) * c["kv_free_fraction"] // kv_tok_b)
     if kv_tokens < 1:
         raise InputError(f"{model.id} at {precision} does not fit on {g} x {platform.gpu_name}",
                          field="gpus_per_replica", value=g, allowed="more GPUs per replica or a lower precision")
-    peak = peak_flops(platform, precision) * g * c["compute_efficiency"]
+    peak = rates.gemm_peak_flops_s * g * rates.gemm_efficiency
+    attn_peak = rates.attention_peak_flops_s * g * rates.attention_efficiency
     bw = platform.hbm_bandwidth_tb_s * 1e12 * g * c["hbm_efficiency"]
-    attn_per_ctx = max(kv_tok_b / bw, model.attention_flops_per_token(1.0) / peak)
+    attn_per_ctx = max(kv_tok_b / bw, model.attention_flops_per_token(1.0) / attn_peak)
     comm_tok = comm_pass = 0.0
     if g > 1:
         link_bw = platform.scale_up_bandwidth_gb_s / 2 * 1e9 * c["link_efficiency"]
@@ -130,15 +138,16 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
         gemm_s_per_seq=2.0 * model.params_active / peak,
         attn_s_per_ctx_token=attn_per_ctx,
         prefill_s_per_token=2.0 * model.params_active / peak,
-        prefill_attn_s_per_token2=0.5 * model.attention_flops_per_token(1.0) / peak,
+        prefill_attn_s_per_token2=0.5 * model.attention_flops_per_token(1.0) / attn_peak,
         comm_s_per_token=comm_tok,
         comm_s_per_pass=comm_pass,
         kv_capacity_tokens=kv_tokens,
         max_batch=int(c["max_batch_per_replica"]),
         expert_weights_s=experts_b / bw,
         expert_hit=model.experts_per_token / model.experts if model.is_moe else 1.0,
-        elementwise_s_per_token=elementwise_bytes(model, c["elementwise_bytes_per_token_hidden"],
-                                                  c["elementwise_mlp_bytes_per_token_hidden"]) * model.layers / bw,
+        elementwise_s_per_token=(elementwise_bytes(model, c["elementwise_bytes_per_token_hidden"],
+                                                   c["elementwise_mlp_bytes_per_token_hidden"])
+                                 + rates.quant_bytes_per_value * gemm_inputs_per_layer(model)) * model.layers / bw,
     )
 
 
@@ -152,3 +161,9 @@ def expert_params(model: LLM) -> float:
         return 0.0
     k, e = model.experts_per_token, model.experts
     return (model.params_total - model.params_active) * e / (e - k)
+
+
+def gemm_inputs_per_layer(model: LLM) -> float:
+    """Activation values one token feeds into a layer's weight GEMMs [-]: the QKV, attention-output and MLP
+    gate/up inputs (h each) and the MLP down input of each of its k experts (f each; k = 1 for a dense model)."""
+    return 3.0 * model.hidden_size + model.experts_per_token * model.ffn_hidden_size
