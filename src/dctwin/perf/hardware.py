@@ -56,7 +56,7 @@ def peak_flops(platform: Platform, precision: str) -> float:
     return platform.peak_tflops(precision) * 1e12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServingRates:
     """Rates of one GPU in an inference step, by operation: dense peaks and the fractions of them reached."""
 
@@ -79,11 +79,9 @@ def serving_rates(platform: Platform, precision: str, c: Mapping[str, float]) ->
     written by the quantizer and read by the GEMM, 2 x 0.5625 B per value on
     top of the 16-bit traffic the elementwise count already charges.
     """
-    check_precision(platform, precision)
-    attention = ATTENTION_PRECISION[precision]
-    eff = c["compute_efficiency"]
-    return ServingRates(gemm_peak_flops_s=peak_flops(platform, precision),
-                        gemm_efficiency=eff * (c["fp4_gemm_efficiency_vs_fp8"] if precision == "fp4" else 1.0),
-                        attention_peak_flops_s=peak_flops(platform, attention), attention_efficiency=eff,
-                        attention_precision=attention,
-                        quant_bytes_per_value=2.0 * WEIGHT_BYTES["fp4"] if precision == "fp4" else 0.0)
+    check_precision(platform, precision)  # once: the peaks below are read without peak_flops' second check
+    attention, eff, fp4 = ATTENTION_PRECISION[precision], c["compute_efficiency"], precision == "fp4"
+    return ServingRates(platform.peak_tflops(precision) * 1e12,
+                        eff * (c["fp4_gemm_efficiency_vs_fp8"] if fp4 else 1.0),
+                        platform.peak_tflops(attention) * 1e12, eff, attention,
+                        2.0 * WEIGHT_BYTES["fp4"] if fp4 else 0.0)
