@@ -85,7 +85,7 @@ def full_step_prefill_s(cost: StepCost, input_shape: np.ndarray, mean_in, budget
     """
     q = np.asarray(input_shape, dtype=float)
     m = np.asarray(mean_in, dtype=float)
-    b_int = budget_tokens / np.maximum(m, 1e-300)               # the budget in mean prompts, per interval
+    b_int = np.where(m > 0, budget_tokens / np.maximum(m, 1e-300), 0.0)    # the budget in mean prompts
     b_rec = 4.0 * float(q.max())
     b, s1, s2 = _packed_moments(q, b_rec)
     rest = b_int[:, None] - q[None, :]
