@@ -94,3 +94,40 @@ def test_training_perf_no_longer_drops_ep_on_a_dense_model():
     with pytest.raises(InputError, match="cannot be split") as e:
         training_perf(get_platform("vr-nvl72"), "mistral-large-2", 4096, "fp8", tp=4, pp=8, dp=128, ep=4)
     assert e.value.field == "ep"
+
+
+TAMPA = "extends: air-cooled-hgx-tampa\nname: p\nsimulation: {duration_days: 2, step_s: 3600}\n"
+SERVICE = "workload: {{inference: [{{model: mistral-large-2, peak_requests_per_s: 10, {0}}}]}}\n"
+
+
+@pytest.mark.parametrize("body,field,problem", [
+    ("disaggregated: {prefill_gpus: 1, decode_gpus: 1}", "disaggregated.prefill_gpus", "cannot run the prefill pool"),
+    ("tpot_ms: 0.001, disaggregated: {prefill_gpus: 8, decode_gpus: 8}", "disaggregated.decode_gpus",
+     "cannot run the decode pool"),
+    ("disaggregated: {prefill_gpus: 2, decode_gpus: 8}", "disaggregated", "above the 450 ms target"),
+    ("ttft_ms: 1.0e-12", "ttft_ms/tpot_ms", "no batch size meets the latency targets"),
+])
+def test_a_serving_unit_that_cannot_meet_its_targets_is_refused_before_the_run(tmp_path, body, field, problem):
+    # `scenario validate` said valid; the run refused it in its cluster stage, naming a perf-model field
+    p = tmp_path / "s.yaml"
+    p.write_text(TAMPA + SERVICE.format(body), encoding="utf-8")
+    with pytest.raises(InputError, match=problem) as e:
+        check_runnable(load_scenario(p), str(p))
+    assert e.value.field == f"workload.inference[mistral-large-2].{field}" and e.value.file == str(p)
+
+
+def test_the_inference_shortfall_kpi_does_not_wrap_around():
+    # 10^16 GPUs short per hour-step for 4 steps x 3600 s overflowed int64 into a negative GPU-second total
+    import datetime as dt
+
+    import numpy as np
+
+    from dctwin.cluster import simulate_cluster
+    from dctwin.config.cluster import SchedulerConfig
+    from dctwin.timeline import Timeline
+    from dctwin.workload.schema import empty_jobs
+
+    tl = Timeline(dt.date(2027, 1, 1), 3600, 4)
+    r = simulate_cluster(SchedulerConfig(), tl, np.full(4, 72), get_platform("vr-nvl72"), empty_jobs(),
+                         np.full(4, 1e16), 0)
+    assert r.stats["inference_shortfall_gpu_s"] == pytest.approx(4 * (1e16 - 72) * 3600, rel=1e-12)

@@ -19,6 +19,7 @@ busy share and queueing delay with the fluid estimate.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import math
 from collections import deque
@@ -36,8 +37,8 @@ from dctwin.perf.params import PerfParams
 if TYPE_CHECKING:
     from dctwin.facility.params import FacilityParams
 
-__all__ = ["TARGET_REPLICA_UTILISATION", "Autoscaler", "autoscaler_defaults", "held_replicas", "idle_held_gpus",
-           "inference_gpus_needed", "replicas_needed", "request_level_check", "served_tokens"]
+__all__ = ["TARGET_REPLICA_UTILISATION", "Autoscaler", "autoscaler_defaults", "check_service_units", "held_replicas",
+           "idle_held_gpus", "inference_gpus_needed", "replicas_needed", "request_level_check", "served_tokens"]
 
 TARGET_REPLICA_UTILISATION = 0.8  # replicas sized for 80% load: headroom for bursts inside a step [-]
 _AUTOSCALER_FILE = Path(__file__).parent / "data" / "inference_autoscaler.yaml"
@@ -194,6 +195,17 @@ def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform
     return df
 
 
+def check_service_units(services: pd.DataFrame, platform: Platform, precision: str = "fp8",
+                        params: PerfParams | None = None) -> None:
+    """InputError for a service whose replica or disaggregated unit cannot meet its targets on ``platform``: the
+    sizing ``inference_gpus_needed`` does first, without a demand series (``dctwin.config.runnable``)."""
+    for svc, row in services.iterrows():
+        if _disaggregated(row):
+            _disaggregated_unit(svc, row, platform, precision, params)
+        else:
+            _unit_capacity(svc, row, platform, precision, params)
+
+
 def _disaggregated(row: pd.Series) -> bool:
     return bool(int(row.get("prefill_gpus", 0) or 0) and int(row.get("decode_gpus", 0) or 0))
 
@@ -205,9 +217,10 @@ def _disaggregated_unit(svc: str, row: pd.Series, platform: Platform, precision:
     from dctwin.perf import disaggregated_perf
 
     n_pre, n_dec = int(row["prefill_gpus"]), int(row["decode_gpus"])
-    perf = disaggregated_perf(platform, row["model"], n_pre, n_dec, precision, float(row["mean_input_tokens"]),
-                              float(row["mean_output_tokens"]), tpot_target_s=float(row["tpot_ms"]) / 1e3,
-                              params=params)
+    with _service_fields(svc, platform):
+        perf = disaggregated_perf(platform, row["model"], n_pre, n_dec, precision, float(row["mean_input_tokens"]),
+                                  float(row["mean_output_tokens"]), tpot_target_s=float(row["tpot_ms"]) / 1e3,
+                                  params=params)
     if perf.ttft_s > float(row["ttft_ms"]) / 1e3:
         raise InputError(f"service {svc}: its disaggregated unit reaches a first token in "
                          f"{perf.ttft_s * 1e3:.0f} ms, above the {row['ttft_ms']:.0f} ms target",
@@ -224,9 +237,26 @@ def _unit_capacity(svc: str, row: pd.Series, platform: Platform, precision: str,
 
     in_tok, out_tok = float(row["mean_input_tokens"]), float(row["mean_output_tokens"])
     ttft_s, tpot_s = float(row["ttft_ms"]) / 1e3, float(row["tpot_ms"]) / 1e3
-    perf = inference_perf(platform, row["model"], platform.scale_up_domain_gpus, precision, in_tok, out_tok,
-                          ttft_target_s=ttft_s, tpot_target_s=tpot_s, params=params)
+    with _service_fields(svc, platform):
+        perf = inference_perf(platform, row["model"], platform.scale_up_domain_gpus, precision, in_tok, out_tok,
+                              ttft_target_s=ttft_s, tpot_target_s=tpot_s, params=params)
     return perf.tokens_per_s / perf.replicas, perf.gpus_per_replica
+
+
+_SERVICE_FIELD = {"ttft_target_s/tpot_target_s": "ttft_ms/tpot_ms", "prefill_gpus": "disaggregated.prefill_gpus",
+                  "decode_gpus": "disaggregated.decode_gpus"}
+
+
+@contextlib.contextmanager
+def _service_fields(svc: str, platform: Platform):
+    """The performance model's refusal named by the scenario field of service ``svc`` it comes from."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.field not in _SERVICE_FIELD:
+            raise
+        raise InputError(f"service {svc} on {platform.id}: {exc.problem}", value=exc.value, allowed=exc.allowed,
+                         field=f"workload.inference[{svc}].{_SERVICE_FIELD[exc.field]}") from None
 
 
 def request_level_check(arrival_t_s: np.ndarray, service_s: np.ndarray, replicas: int, batch: int) -> dict:

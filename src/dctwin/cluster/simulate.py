@@ -340,6 +340,6 @@ def _result(eng: Engine, jobs: pd.DataFrame, online: np.ndarray, need: np.ndarra
         "preemption_lost_gpu_s": float(eng.preempt_lost_gpu_s),
         "mean_wait_s": float(np.nanmean(out["wait_s"])) if started.any() else float("nan"),
         "mean_utilisation": float(busy.sum() / on.sum()) if on.sum() > 0 else float("nan"),
-        "inference_shortfall_gpu_s": float(eng.shortfall.sum() * step_s),
+        "inference_shortfall_gpu_s": float(eng.shortfall.sum(dtype=np.float64) * step_s),  # int64 overflowed
     }
     return ClusterResult(jobs=out, series=series, failures=fails, stats=stats)

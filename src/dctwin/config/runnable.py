@@ -7,7 +7,9 @@
   of the site is a pool of its own, and a typed job log is split across them by each job's first type
   (``dctwin.cluster.stage``), so only the placement can rule the compiled path out here;
 - a replayed job log asking for a GPU type no online pool has (``dctwin.cluster.stage.check_pool_types``);
-- a disaggregated serving unit larger than a pool that serves it (``dctwin.workload.checks.check_serving_units``);
+- a disaggregated serving unit larger than a pool that serves it (``dctwin.workload.checks.check_serving_units``),
+  or a replica or unit that cannot meet its service's latency targets on a pool
+  (``dctwin.cluster.inference.check_service_units``);
 - a pre-training job class the run cannot size on a pool: a fixed layout larger than the pool's training GPUs,
   a layout, batch or schedule the performance model refuses (mfu: null), a precision the GPU lacks
   (``dctwin.workload.jobs``: the functions the run's job generation calls, with the same GPU counts).
@@ -54,11 +56,24 @@ def check_runnable(scenario: Scenario, source: str | None = None) -> None:
     check_pool_types(scenario.workload, [p for p, _ in pools])
     try:
         check_serving_units(scenario)
+        _check_services(scenario, pools)
         _check_pretrain(scenario, pools)
     except InputError as exc:
         if exc.file is not None or source is None:
             raise
         raise InputError(exc.problem, file=source, field=exc.field, value=exc.value, allowed=exc.allowed) from None
+
+
+def _check_services(scenario: Scenario, pools: list[tuple[object, int]]) -> None:
+    """Size one replica (or disaggregated unit) of each inference service on each pool, as the run does."""
+    if not scenario.workload.inference:
+        return
+    from dctwin.cluster.inference import check_service_units
+    from dctwin.workload.inference import services
+
+    table = services(scenario.workload)
+    for platform, _ in pools:
+        check_service_units(table, platform)
 
 
 def _check_pretrain(scenario: Scenario, pools: list[tuple[object, int]]) -> None:
