@@ -63,20 +63,20 @@ def test_training_and_inference_charge_the_same_moe_traffic():
 
 @pytest.mark.parametrize(("mode", "precision"), [("pretrain", "bf16"), ("pretrain", "fp8"), ("lora", "bf16")])
 def test_moe_training_memory_holds_the_expert_block(mode, precision):
-    """Activation memory of a MoE layout = the dense count with the MLP's share replaced by the expert block's."""
+    """Activation memory of a MoE layout = the dense count with the MLP's share replaced by the expert block's.
+
+    The dense twin's gated MLP keeps (per token, f its width): the first GEMM's input h and the second's f (16-bit,
+    FP8 casts in FP8 training, none for a frozen LoRA base) and the SwiGLU input 2f in 16 bit."""
     c = packaged_perf_params().training
     dense_twin = replace(MIX, experts=1, experts_per_token=1, params_active=MIX.params_total)
     lay = Layout(tp=2, pp=1, dp=4, ep=4)
     moe_job, dense_job = (TrainingJob(m, mode, precision, 4096 * 32, 4096) for m in (MIX, dense_twin))
     extra_gb = training_memory(moe_job, lay, c).activations_gb - training_memory(dense_job, lay, c).activations_gb
-    a, h = moe_activation(MIX), MIX.hidden_size
-    if mode == "lora":
-        dense_mlp = c["activation_bytes_mlp"] - c["activation_gemm_input_bytes_mlp"]
-        per_token = a.stored - a.weight_grad_only - dense_mlp * h
-    else:
-        per_token = a.stored - c["activation_bytes_mlp"] * h
-        if precision == "fp8":
-            per_token -= (a.gemm_inputs - c["activation_gemm_input_bytes_mlp"] * h) / 2
+    a, h, f = moe_activation(MIX), MIX.hidden_size, MIX.ffn_hidden_size
+    gemm_in = {"bf16": 2.0, "fp8": 1.0}[precision] if mode != "lora" else 0.0
+    dense_mlp = gemm_in * (h + f) + 2.0 * 2 * f
+    block = a.stored - (a.weight_grad_only if mode == "lora" else a.gemm_inputs / 2 if precision == "fp8" else 0.0)
+    per_token = block - dense_mlp
     held = 1                                                             # pp 1: one micro-batch in flight
     assert per_token > 0
     assert extra_gb == pytest.approx(per_token * 4096 * MIX.layers / lay.tp * held / 1e9, rel=1e-9)

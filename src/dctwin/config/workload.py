@@ -90,8 +90,9 @@ class PretrainConfig(Section):
         "auto", description="Pipeline schedule; 'auto': the fastest allowed. Only with mfu: null."
     )
     recompute: Literal["auto", "none", "full"] = Field(
-        "auto", description="Activation recomputation; 'auto': none if the activations fit, else full. "
-        "Only with mfu: null."
+        "auto", description="Activation recomputation; 'auto': none if the activations fit, else only as many "
+        "layers per pipeline stage as needed to fit (Megatron recompute_num_layers; the layout label names the "
+        "count); 'full': every layer. Only with mfu: null."
     )
     attention_precision: Literal["bf16", "fp8"] = Field(
         "bf16", description="Precision of dot-product attention: 'fp8' (FP8 attention, e.g. Transformer Engine "
@@ -102,6 +103,19 @@ class PretrainConfig(Section):
         "host issues one launch per layer and pass instead of every operation, which matters when a layer's GPU work "
         "is shorter than issuing it. false: eager, the NeMo / Megatron default. Only with mfu: null."
     )
+    fp8_params: bool = Field(
+        False, description="Hold the weights in FP8 (NeMo/Megatron fp8_params, Transformer Engine fp8_model_init; "
+        "the FP32 master copy stays in the sharded optimizer): 1 instead of 2 B per parameter; needs precision fp8 "
+        "or fp4. false: the NeMo / Megatron default. Only with mfu: null."
+    )
+    grad_precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="Gradient buffer on every data-parallel rank: 'fp32' (Megatron's grad_reduce_in_fp32, "
+        "its default in BF16 training) or 'bf16' (4 or 2 B per parameter). Only with mfu: null."
+    )
+    fp8_activation_store: bool = Field(
+        False, description="Keep the MLP activation function's input in FP8 for the backward pass (Megatron "
+        "activation_func_fp8_input_store): less activation memory, so fewer layers recomputed. Only with mfu: null."
+    )
 
     @model_validator(mode="after")
     def _check_perf_fields(self) -> PretrainConfig:
@@ -109,6 +123,8 @@ class PretrainConfig(Section):
         set_ += [k for k in ("layout", "schedule", "recompute") if getattr(self, k) != "auto"]
         set_ += ["attention_precision"] if self.attention_precision != "bf16" else []
         set_ += ["cuda_graphs"] if self.cuda_graphs else []
+        set_ += [k for k in ("fp8_params", "fp8_activation_store") if getattr(self, k)]
+        set_ += ["grad_precision"] if self.grad_precision != "fp32" else []
         if self.mfu is not None and set_:
             raise ValueError(f"these fields only apply with mfu: null (the performance model sets the throughput): "
                              f"{', '.join(set_)}; with mfu: {self.mfu} the flat MFU does. Set mfu: null or remove "

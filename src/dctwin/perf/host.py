@@ -23,21 +23,24 @@ from dctwin.perf.layout import Layout, TrainingJob
 __all__ = ["host_micro_batch_s", "host_ops_per_layer"]
 
 
-def host_ops_per_layer(job: TrainingJob, lay: Layout, c: dict) -> tuple[float, float]:
-    """Host-dispatched operations of one layer and micro-batch: (forward, backward) [-]."""
+def host_ops_per_layer(job: TrainingJob, lay: Layout, c: dict, recompute_share: float | None = None
+                       ) -> tuple[float, float]:
+    """Host-dispatched operations of one layer and micro-batch: (forward, backward) [-]; ``recompute_share``: share of
+    the layers recomputed (None: all of them with recompute 'full' and no layer count)."""
+    share = lay.recompute_share(max(lay.recompute_layers, 1)) if recompute_share is None else recompute_share
     if lay.cuda_graphs:  # one graph replay per pass (recomputation replays the forward graph once more)
-        return 1.0, 1.0 + (lay.recompute == "full")
+        return 1.0, 1.0 + share
     fwd = c["host_ops_layer_fwd"]
     fwd += c["host_ops_tp_fwd"] if lay.tp > 1 else 0.0
     fwd += c["host_ops_fp8_fwd"] if job.precision in ("fp8", "fp4") else 0.0
     fwd += c["host_ops_lora_fwd"] if job.mode == "lora" else 0.0
     if lay.cp > 1:  # ring attention: one step per context-parallel rank instead of one attention call
         fwd += lay.cp * c["host_ops_cp_step_fwd"] - 1.0
-    bwd = c["host_ops_bwd_per_fwd"] * fwd + (fwd if lay.recompute == "full" else 0.0)
+    bwd = c["host_ops_bwd_per_fwd"] * fwd + fwd * share
     return fwd, bwd
 
 
 def host_micro_batch_s(job: TrainingJob, lay: Layout, layers: float, c: dict) -> float:
     """Host time to issue one micro-batch's forward and backward passes over ``layers`` layers [s]."""
-    fwd, bwd = host_ops_per_layer(job, lay, c)
+    fwd, bwd = host_ops_per_layer(job, lay, c, lay.recompute_share(layers))
     return layers * (fwd + bwd) * c["host_s_per_op"]

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 from dctwin.perf.models import LLM
 
-__all__ = ["ATTENTION_PRECISIONS", "MODES", "RECOMPUTE", "Layout", "TrainingJob", "lora_params", "stage_fraction",
-           "trainable_params"]
+__all__ = ["ATTENTION_PRECISIONS", "GRAD_PRECISIONS", "MODES", "RECOMPUTE", "Layout", "TrainingJob", "lora_params",
+           "stage_fraction", "trainable_params"]
 
 MODES = ("pretrain", "full-finetune", "lora")
 RECOMPUTE = ("none", "full")
 ATTENTION_PRECISIONS = ("bf16", "fp8")
+GRAD_PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class TrainingJob:
     seq_tokens: int             # tokens per sequence [token]
     lora_rank: int = 16         # adapter rank (mode 'lora') [-]
     attention_precision: str = "bf16"  # 'bf16' | 'fp8' (FP8 dot-product attention, needs FP8/FP4 linear layers)
+    fp8_params: bool = False    # weights held in FP8 (NeMo/Megatron fp8_params, TE fp8_model_init); FP32 master sharded
+    grad_precision: str = "fp32"  # 'fp32' | 'bf16': gradient buffer on every data-parallel rank (grad_reduce_in_fp32)
+    fp8_activation_store: bool = False  # MLP activation-function input kept in FP8 (activation_func_fp8_input_store)
 
     @property
     def batch_seqs(self) -> int:
@@ -54,6 +58,13 @@ class Layout:
     virtual_stages: int = 1     # model chunks per pipeline stage (interleaved) [-]
     recompute: str = "none"     # 'none' | 'full' (keep only each layer's input)
     cuda_graphs: bool = False   # each layer's pass replayed as one CUDA graph (host issues 1 launch, not every op)
+    recompute_layers: int = 0   # with 'full': layers of a stage recomputed (Megatron recompute_num_layers); 0: all
+
+    def recompute_share(self, layers_stage: float) -> float:
+        """Share of a stage's layers whose forward is recomputed in the backward pass [-]."""
+        if self.recompute != "full":
+            return 0.0
+        return 1.0 if self.recompute_layers <= 0 else min(1.0, self.recompute_layers / layers_stage)
 
     @property
     def gpus(self) -> int:
@@ -61,10 +72,13 @@ class Layout:
         return self.tp * self.pp * self.dp * self.cp
 
     def label(self) -> str:
-        """e.g. 'TP4 PP8 DP2 CP1 EP1, micro-batch 1, interleaved x5, recompute none' (', CUDA graphs' if on)."""
+        """e.g. 'TP4 PP8 DP2 CP1 EP1, micro-batch 1, interleaved x5, recompute none' (', CUDA graphs' if on);
+        a partial recompute reads 'recompute 5 layers per stage'."""
         sched = f"{self.schedule} x{self.virtual_stages}" if self.schedule == "interleaved" else self.schedule
+        rec = (f"{self.recompute_layers} layer{'s' if self.recompute_layers > 1 else ''} per stage"
+               if self.recompute_layers > 0 else self.recompute)
         return (f"TP{self.tp} PP{self.pp} DP{self.dp} CP{self.cp} EP{self.ep}, micro-batch {self.micro_batch}, "
-                f"{sched}, recompute {self.recompute}" + (", CUDA graphs" if self.cuda_graphs else ""))
+                f"{sched}, recompute {rec}" + (", CUDA graphs" if self.cuda_graphs else ""))
 
 
 def lora_params(model: LLM, rank: int) -> float:

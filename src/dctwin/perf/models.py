@@ -23,8 +23,9 @@ __all__ = ["LLM", "MoEActivation", "elementwise_bytes", "get_model", "layer_acti
 ACTIVATION_VALUE_BYTES = 2.0   # activations between the GEMMs are 16-bit values [B]
 STREAM_PASSES = 2.0            # an activation is written by one kernel and read once by the next [-]
 
-_INT_FIELDS = ("layers", "hidden_size", "ffn_hidden_size", "attention_heads", "kv_heads", "head_dim",
-               "kv_dim_per_layer", "vocab_size", "context_tokens", "train_seq_tokens", "experts", "experts_per_token")
+_INT_FIELDS = ("layers", "hidden_size", "ffn_hidden_size", "mlp_matrices", "attention_heads", "kv_heads",
+               "head_dim", "kv_dim_per_layer", "vocab_size", "context_tokens", "train_seq_tokens", "experts",
+               "experts_per_token")
 _FLOAT_FIELDS = ("params_total", "params_active", "train_batch_tokens")
 
 
@@ -43,6 +44,7 @@ class LLM:
     layers: int
     hidden_size: int
     ffn_hidden_size: int           # MLP intermediate width (of one expert for MoE) [-]
+    mlp_matrices: int              # weight matrices of the MLP: 3 gated (SwiGLU gate, up, down), 2 plain (GeLU) [-]
     attention_heads: int
     kv_heads: int
     head_dim: int

@@ -4,7 +4,11 @@ The search enumerates tensor parallel inside the NVLink domain (dividing the
 attention heads), context parallel 1-8, pipeline stages, micro-batches of
 1, 2 or 4 sequences and each pipeline schedule; data parallel takes the rest
 of the GPUs and must divide the batch. For each candidate it keeps the
-activations if they fit, else recomputes them. Fields the caller fixes
+activations if they fit, else recomputes the fewest layers per stage that
+make it fit (Megatron's block recompute, ``recompute_num_layers``; the
+layout's label names the count). Megatron's 'selective' recompute (the
+attention scores only) is not offered: flash/fused attention already keeps
+no scores, so it would free nothing here. Fields the caller fixes
 (``tp=4``, ``schedule='1f1b'`` ...) are not searched.
 
 A job may be given GPUs it cannot use well (a batch of 8 sequences on 96
@@ -16,18 +20,30 @@ refused with its figure and what would fit.
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import check_precision
-from dctwin.perf.layout import ATTENTION_PRECISIONS, MODES, RECOMPUTE, Layout, TrainingJob
+from dctwin.perf.layout import (
+    ATTENTION_PRECISIONS,
+    GRAD_PRECISIONS,
+    MODES,
+    RECOMPUTE,
+    Layout,
+    TrainingJob,
+    stage_fraction,
+)
+from dctwin.perf.memory import recompute_layers_needed
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.schedule import SCHEDULES, schedule_allowed
 from dctwin.perf.training import TrainingPerf, evaluate_layout
 
-__all__ = ["best_layout", "choose_parallelism", "mfu_at_scale", "training_perf"]
+__all__ = ["best_layout", "choose_parallelism", "memory_budget_gb", "mfu_at_scale", "training_perf"]
 
 _FIXABLE = ("tp", "pp", "dp", "cp", "ep", "micro_batch", "schedule", "recompute", "cuda_graphs")
 
@@ -41,8 +57,12 @@ def _virtual_stages(model: LLM, pp: int, c: dict) -> int:
     return max([v for v in range(1, int(c["virtual_stages_max"]) + 1) if per_stage % v == 0] or [1])
 
 
-def _budget_gb(platform: Platform, c: dict) -> float:
-    return platform.hbm_gb * c["hbm_usable_fraction"]
+GIB_PER_GB = 2.0**30 / 1e9  # the catalog's HBM sizes are binary gigabytes (calibration.yaml hbm_visible) [-]
+
+
+def memory_budget_gb(platform: Platform, c: dict) -> float:
+    """Memory a training layout may fill on one GPU [GB = 1e9 B]."""
+    return platform.hbm_gb * GIB_PER_GB * c["hbm_usable_fraction"]
 
 
 def _candidates(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict):
@@ -90,11 +110,14 @@ def _inner(platform, job, tp, pp, dp, cp, seqs, fixed, c):
 
 def _search(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict):
     """(fastest fitting result or None, smallest-memory result seen or None) over layouts of ``n`` GPUs."""
-    budget = _budget_gb(platform, c)
+    budget = memory_budget_gb(platform, c)
     best: TrainingPerf | None = None
     leanest: TrainingPerf | None = None
+    auto = "recompute" not in fixed
     for group in _candidates(platform, job, n, fixed, c):
         for lay in group:                      # 'none' first: recompute only when the activations do not fit
+            if auto and lay.recompute == "full":
+                lay = _fewest_recomputed(job, lay, c, budget)
             r = evaluate_layout(platform, job, lay, c)
             if leanest is None or r.memory_per_gpu_gb < leanest.memory_per_gpu_gb:
                 leanest = r
@@ -103,6 +126,13 @@ def _search(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict):
                     best = r
                 break
     return best, leanest
+
+
+def _fewest_recomputed(job: TrainingJob, lay: Layout, c: dict, budget_gb: float) -> Layout:
+    """``lay`` recomputing only as many layers per stage as it needs to fit (all if even that does not fit)."""
+    k = recompute_layers_needed(job, lay, c, budget_gb)
+    layers = math.ceil(job.model.layers * stage_fraction(job.model, lay.pp))
+    return replace(lay, recompute_layers=k) if k is not None and 0 < k < layers else lay
 
 
 def _fewer(n: int, count: int = 3) -> list[int]:
@@ -134,7 +164,7 @@ def best_layout(platform: Platform, job: TrainingJob, n_gpus: int, fixed: dict |
 
 def _memory_error(platform: Platform, job: TrainingJob, n: int, fixed: dict, leanest: TrainingPerf | None,
                   params: PerfParams) -> InputError:
-    budget = _budget_gb(platform, params.training)
+    budget = memory_budget_gb(platform, params.training)
     what = f"{job.model.id} ({job.mode}, {job.precision})"
     if leanest is None:
         return InputError(f"no layout of {what} on {n} x {platform.gpu_name} matches the batch "
@@ -167,7 +197,8 @@ def _round_batch(seqs: float) -> int:
 
 
 def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | None, lora_rank: int,
-         attention_precision: str = "bf16") -> TrainingJob:
+         attention_precision: str = "bf16", stored: dict | None = None) -> TrainingJob:
+    """The job, its fields checked; ``stored``: fp8_params, grad_precision, fp8_activation_store."""
     if mode not in MODES:
         raise InputError("unknown training mode", field="mode", value=mode, allowed=", ".join(MODES))
     if attention_precision not in ATTENTION_PRECISIONS:
@@ -176,6 +207,7 @@ def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | 
     if attention_precision == "fp8" and precision not in ("fp8", "fp4"):
         raise InputError("FP8 attention runs only inside FP8 (or FP4) training", field="attention_precision",
                          value=attention_precision, allowed=f"bf16 with precision {precision}")
+    stored = _check_stored(precision, stored or {})
     seq = int(seq or model.train_seq_tokens)
     if batch:
         if float(batch) < seq:  # rounding up to one sequence would train on a batch up to seq_tokens times larger
@@ -184,7 +216,21 @@ def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | 
         seqs = max(1, round(float(batch) / seq))
     else:  # published batches are round millions of tokens; runs use 2^k or 3 x 2^k sequences (GPT-3: 1,536)
         seqs = _round_batch(model.train_batch_tokens / seq)
-    return TrainingJob(model, mode, precision, float(seqs * seq), seq, int(lora_rank), attention_precision)
+    return TrainingJob(model, mode, precision, float(seqs * seq), seq, int(lora_rank), attention_precision, **stored)
+
+
+def _check_stored(precision: str, stored: dict) -> dict:
+    """How weights, gradients and activation inputs are stored, checked (see TrainingJob)."""
+    out = {"fp8_params": bool(stored.get("fp8_params", False)),
+           "grad_precision": stored.get("grad_precision", "fp32"),
+           "fp8_activation_store": bool(stored.get("fp8_activation_store", False))}
+    if out["grad_precision"] not in GRAD_PRECISIONS:
+        raise InputError("unknown gradient precision", field="grad_precision", value=out["grad_precision"],
+                         allowed=", ".join(GRAD_PRECISIONS))
+    if out["fp8_params"] and precision not in ("fp8", "fp4"):
+        raise InputError("FP8 weights (fp8_params) need FP8 (or FP4) training", field="fp8_params", value=True,
+                         allowed=f"false with precision {precision}")
+    return out
 
 
 def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: str = "bf16",
@@ -192,13 +238,17 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
                   dp: int | None = None, seq_tokens: int | None = None, params: PerfParams | None = None, *,
                   cp: int | None = None, ep: int | None = None, micro_batch: int | None = None,
                   schedule: str | None = None, recompute: str | None = None, mode: str = "pretrain",
-                  lora_rank: int = 16, attention_precision: str = "bf16", cuda_graphs: bool = False) -> TrainingPerf:
+                  lora_rank: int = 16, attention_precision: str = "bf16", cuda_graphs: bool = False,
+                  fp8_params: bool = False, grad_precision: str = "fp32",
+                  fp8_activation_store: bool = False) -> TrainingPerf:
     """Step time, throughput, MFU and memory of training ``model`` on ``n_gpus`` GPUs of ``platform``.
 
     ``global_batch_tokens`` is rounded to whole sequences; it defaults to the
     model's published batch rounded to 2^k or 3 x 2^k sequences; ``mode`` is 'pretrain', 'full-finetune' or 'lora';
     ``attention_precision`` 'fp8' runs dot-product attention in FP8 (FP8 or FP4 training only);
-    ``cuda_graphs`` replays each layer as a CUDA graph (the host issues one launch per layer and pass).
+    ``cuda_graphs`` replays each layer as a CUDA graph (the host issues one launch per layer and pass);
+    ``fp8_params`` holds the weights in FP8 (FP8/FP4 training), ``grad_precision`` 'bf16' keeps 16-bit gradients,
+    ``fp8_activation_store`` keeps the MLP activation function's input in FP8 (all off: the NeMo/Megatron defaults).
     Layout fields left None are chosen (fastest that fits); tp/pp/dp, if
     given, must all be given. ``params``: the run's performance constants (None: the packaged ones).
     """
@@ -207,7 +257,9 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     n_gpus = int(n_gpus)
     if n_gpus < 1:
         raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
-    job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank, attention_precision)
+    job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank, attention_precision,
+               {"fp8_params": fp8_params, "grad_precision": grad_precision,
+                "fp8_activation_store": fp8_activation_store})
     given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute, bool(cuda_graphs) or None)
     fixed = {k: v for k, v in zip(_FIXABLE, given, strict=True) if v is not None}
     if any(k in fixed for k in ("tp", "pp", "dp")):

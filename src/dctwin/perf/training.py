@@ -48,7 +48,7 @@ from dctwin.perf.collectives import all_gather_s, all_reduce_s, all_to_all_s, gr
 from dctwin.perf.hardware import peak_flops
 from dctwin.perf.host import host_micro_batch_s
 from dctwin.perf.layout import Layout, TrainingJob, stage_fraction, trainable_params
-from dctwin.perf.memory import MemoryUse, params_per_gpu, training_memory
+from dctwin.perf.memory import MemoryUse, params_per_gpu, training_memory, weight_bytes_per_param
 from dctwin.perf.models import LLM, elementwise_bytes
 from dctwin.perf.schedule import bubble_s
 
@@ -114,7 +114,7 @@ def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> 
     peak_attn = peak_flops(platform, "bf16") * c["attention_efficiency"] * (
         c["attention_fp8_speedup"] if job.attention_precision == "fp8" else 1.0)
     bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
-    w_b = params_per_gpu(model, lay.tp, 1, lay.ep) * stage_fraction(model, lay.pp) * c["weight_bytes_per_param"]
+    w_b = params_per_gpu(model, lay.tp, 1, lay.ep) * stage_fraction(model, lay.pp) * weight_bytes_per_param(job, c)
     lin = 2.0 * model.params_active * tokens * gpu_share          # forward linear FLOPs of the stage per GPU
     attn = model.attention_flops_per_token(job.seq_tokens) * tokens * gpu_share
     elem_b = elementwise_bytes(model, c["elementwise_bytes_per_token_hidden"],
@@ -123,10 +123,10 @@ def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> 
     t_f = _pass_s(lin, w_b, peak, bw) + attn / peak_attn + elem
     t_b = _pass_s(lin, w_b, peak, bw) + 2 * attn / peak_attn + 2 * elem
     t_w = 0.0 if job.mode == "lora" else _pass_s(lin, w_b, peak, bw)
-    if lay.recompute == "full":
-        t_b += t_f
-    hbm = (3 + (lay.recompute == "full")) * elem + (w_b / bw if lin / peak < w_b / bw else 0.0)
-    return {"f": t_f, "b": t_b, "w": t_w, "attn": attn / peak_attn, "hbm": hbm, "tokens": tokens}
+    share = lay.recompute_share(model.layers * stage_fraction(model, lay.pp))  # recomputed share of the layers
+    t_b += share * t_f
+    hbm = (3 + share) * elem + (w_b / bw if lin / peak < w_b / bw else 0.0)
+    return {"f": t_f, "b": t_b, "w": t_w, "attn": attn / peak_attn, "hbm": hbm, "tokens": tokens, "recompute": share}
 
 
 def _micro_batch_comm_s(platform: Platform, job: TrainingJob, lay: Layout, st: dict, c: dict) -> float:
@@ -137,7 +137,7 @@ def _micro_batch_comm_s(platform: Platform, job: TrainingJob, lay: Layout, st: d
     out = 0.0
     if lay.tp > 1:
         link = group_link(platform, lay.tp, c)
-        n = 4 + 2 * (lay.recompute == "full")
+        n = 4 + 2 * st["recompute"]
         out += n * layers * all_reduce_s(act_b, lay.tp, link) * (1 - c["tp_comm_overlap"])
     if lay.cp > 1:  # ring attention: K and V of the local tokens travel to every other rank, behind attention
         link = group_link(platform, lay.tp * lay.cp, c)
@@ -164,7 +164,8 @@ def _dp_and_optimizer_s(platform: Platform, job: TrainingJob, lay: Layout, st: d
     if shard > 1:
         link = group_link(platform, lay.tp * shard, c)
         t_rs = reduce_scatter_s(per_gpu * c["grad_comm_bytes"], shard, link)
-        t_ag = all_gather_s(per_gpu * c["grad_comm_bytes"], shard, link)
+        gather_b = weight_bytes_per_param(job, c) if job.fp8_params else c["grad_comm_bytes"]  # fp8_param_gather
+        t_ag = all_gather_s(per_gpu * gather_b, shard, link)
         exposed = max(0.0, t_rs - st["b"] - st["w"]) + max(0.0, t_ag - st["f"])
     bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
     t_opt = per_gpu / shard * c["optimizer_bytes_per_param"] / bw
