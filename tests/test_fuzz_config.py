@@ -481,13 +481,17 @@ def test_oversized_file_refused_before_parsing():
     b"a: &a [" + b", ".join([b"1"] * 1_000) + b"]\nb: [" + b", ".join([b"*a"] * 200) + b"]\n",  # wide alias fan-out
 ], ids=["deep-1MiB", "wide-150k", "alias-fan-out"])
 def test_worst_case_documents_are_refused_in_bounded_time(raw):
-    """The slowest documents under the 1 MiB limit: refused in seconds, not minutes (pure-Python parser)."""
+    """The slowest documents under the 1 MiB limit: refused in seconds, not minutes (pure-Python parser).
+
+    CPU time of this process, not wall time: the bound is on the reader's work, which other processes on a
+    loaded machine do not change (wide-150k takes ~4 s CPU; wall time under load reached 15 s).
+    """
     path = WORK / "worst.yaml"
     path.write_bytes(raw)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with pytest.raises(DctwinError, match=str(path)):
         load_scenario(path)
-    assert time.perf_counter() - t0 < 20.0
+    assert time.process_time() - t0 < 20.0
 
 
 def test_deeply_nested_mapping_from_the_api_is_refused_cleanly():
