@@ -131,3 +131,18 @@ def test_the_inference_shortfall_kpi_does_not_wrap_around():
     r = simulate_cluster(SchedulerConfig(), tl, np.full(4, 72), get_platform("vr-nvl72"), empty_jobs(),
                          np.full(4, 1e16), 0)
     assert r.stats["inference_shortfall_gpu_s"] == pytest.approx(4 * (1e16 - 72) * 3600, rel=1e-12)
+
+
+@pytest.mark.parametrize("value", [".nan", "0", "1.5", "true"])
+def test_a_bad_layout_size_is_one_line_naming_its_field(tmp_path, value):
+    # the union 'auto' | {tp, pp, dp, ...} named a member class in the path and added a second line from the
+    # other member: "field '...layout.<key that is not a field name>': Input should be 'auto'"
+    from dctwin.errors import ScenarioError
+
+    p = tmp_path / "s.yaml"
+    p.write_text(HEAD + PT.format(f"gpus: 4096, layout: {{tp: {value}, pp: 8, dp: 512}}"), encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(p)
+    text = str(e.value)
+    assert "\n" not in text and "field 'workload.training.pretrain.layout.tp'" in text, text
+    assert "ParallelLayoutConfig" not in text and "not a field name" not in text

@@ -274,9 +274,33 @@ _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 4, 80, 80, 80
 
 
+def _branch_tag(part: Any, sections: frozenset[str]) -> bool:
+    """A union member's name pydantic puts in an error's location ('ParallelLayoutConfig', "literal['auto']")."""
+    return isinstance(part, str) and (part.startswith("literal[") or part in sections)
+
+
+def _union_errors(errors: list[dict]) -> list[dict]:
+    """Errors with union member names left out of their location; a branch that only says "should be 'auto'" is
+    dropped where another error explains a field inside it (layout: {tp: nan} was also told to be 'auto')."""
+    from dctwin.config.base import Section
+
+    todo, names = [Section], set()
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    out = [{**e, "loc": tuple(p for p in e["loc"] if not _branch_tag(p, frozenset(names)))} for e in errors]
+
+    def explained(e: dict) -> bool:
+        n = len(e["loc"])
+        return any(o is not e and len(o["loc"]) > n and o["loc"][:n] == e["loc"] for o in out)
+
+    return [e for e in out if not (e["type"] == "literal_error" and explained(e))] or out
+
+
 def _validation_message(exc: ValidationError, source: str) -> ScenarioError:
     lines = []
-    for err in exc.errors(include_url=False):
+    for err in _union_errors(exc.errors(include_url=False)):
         field = _field_path(tuple(err["loc"]))
         msg = err["msg"].removeprefix("Value error, ")
         if len(msg) > 400:                     # a validator's message may quote the user's value in full
