@@ -146,3 +146,14 @@ def test_a_bad_layout_size_is_one_line_naming_its_field(tmp_path, value):
     text = str(e.value)
     assert "\n" not in text and "field 'workload.training.pretrain.layout.tp'" in text, text
     assert "ParallelLayoutConfig" not in text and "not a field name" not in text
+
+
+@pytest.mark.parametrize("value", ["1", "0", "1.0", "'yes'", "'true'", "'1'"])
+def test_a_switch_is_written_true_or_false(tmp_path, value):
+    # cuda_graphs: 1, 'yes' or '1' was read as true (pydantic's lax booleans), 0 as false
+    from dctwin.errors import ScenarioError
+
+    p = tmp_path / "s.yaml"
+    p.write_text(HEAD + PT.format(f"cuda_graphs: {value}"), encoding="utf-8")
+    with pytest.raises(ScenarioError, match="cuda_graphs': expected true or false"):
+        load_scenario(p)

@@ -58,6 +58,17 @@ class Section(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
+    def _only_bool_as_bool(cls, value: Any, info: ValidationInfo) -> Any:
+        """``cuda_graphs: 1``, ``'yes'``, ``'on'`` or ``1.0`` are not true: a switch is written true or false."""
+        exact = isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b"  # numpy bool
+        if info.field_name in cls.model_fields and value is not None and not exact:
+            ann = cls.model_fields[info.field_name].annotation
+            if ann is bool or set(get_args(ann)) == {bool, type(None)}:
+                raise ValueError("expected true or false")
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
     def _exact_date(cls, value: Any, info: ValidationInfo) -> Any:
         """A calendar date is written YYYY-MM-DD: a time of day, a UTC offset or a Unix timestamp in its place
         would be dropped or guessed, so it is refused."""
