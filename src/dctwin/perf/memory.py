@@ -153,16 +153,24 @@ def training_memory(job: TrainingJob, lay: Layout, c: dict) -> MemoryUse:
                      activations_gb=_activation_bytes(job, lay, m, c) / 1e9)
 
 
-def recompute_layers_needed(job: TrainingJob, lay: Layout, c: dict, budget_gb: float) -> int | None:
+def recompute_layers_needed(job: TrainingJob, lay: Layout, c: dict, budget_gb: float,
+                            kept_all: MemoryUse | None = None) -> int | None:
     """Fewest layers per stage to recompute (Megatron block recompute) for ``lay`` to fit ``budget_gb``: 0 if it
-    fits without, None if not even recomputing every layer fits [-]."""
-    full = training_memory(job, replace(lay, recompute="none", recompute_layers=0), c)
-    over_gb = full.total_gb - budget_gb
+    fits without, None if not even recomputing every layer fits [-]. ``kept_all``: the layout's memory without
+    recomputation, if already known. Each recomputed layer frees the same bytes, so the count is a division."""
+    if kept_all is None:
+        kept_all = training_memory(job, replace(lay, recompute="none", recompute_layers=0), c)
+    over_gb = kept_all.total_gb - budget_gb
     if over_gb <= 0:
         return 0
-    layers = math.ceil(job.model.layers * stage_fraction(job.model, lay.pp))
-    lean = training_memory(job, replace(lay, recompute="full", recompute_layers=0), c)
-    saved_per_layer_gb = (full.activations_gb - lean.activations_gb) / layers
-    if lean.total_gb > budget_gb or saved_per_layer_gb <= 0:
+    model = job.model
+    layers_stage = model.layers * stage_fraction(model, lay.pp)
+    m = max(1, job.batch_seqs // (lay.dp * lay.micro_batch))
+    held = activation_in_flight(lay.schedule, lay.pp, m, lay.virtual_stages)
+    tokens = lay.micro_batch * job.seq_tokens / lay.cp
+    freed = layer_activation_stored(job) - c["activation_bytes_full_recompute"] * model.hidden_size
+    saved_per_layer_gb = freed * tokens / lay.tp * held / 1e9
+    layers = math.ceil(layers_stage)
+    if saved_per_layer_gb <= 0 or over_gb > saved_per_layer_gb * layers_stage:
         return None
     return min(layers, math.ceil(over_gb / saved_per_layer_gb * (1 + 1e-9)))

@@ -115,9 +115,10 @@ def _search(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict):
     leanest: TrainingPerf | None = None
     auto = "recompute" not in fixed
     for group in _candidates(platform, job, n, fixed, c):
+        r = None
         for lay in group:                      # 'none' first: recompute only when the activations do not fit
-            if auto and lay.recompute == "full":
-                lay = _fewest_recomputed(job, lay, c, budget)
+            if auto and lay.recompute == "full" and r is not None:
+                lay = _fewest_recomputed(job, lay, c, budget, r.memory)
             r = evaluate_layout(platform, job, lay, c)
             if leanest is None or r.memory_per_gpu_gb < leanest.memory_per_gpu_gb:
                 leanest = r
@@ -128,9 +129,10 @@ def _search(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict):
     return best, leanest
 
 
-def _fewest_recomputed(job: TrainingJob, lay: Layout, c: dict, budget_gb: float) -> Layout:
-    """``lay`` recomputing only as many layers per stage as it needs to fit (all if even that does not fit)."""
-    k = recompute_layers_needed(job, lay, c, budget_gb)
+def _fewest_recomputed(job: TrainingJob, lay: Layout, c: dict, budget_gb: float, kept_all) -> Layout:
+    """``lay`` recomputing only as many layers per stage as it needs to fit (all if even that does not fit);
+    ``kept_all``: its memory without recomputation."""
+    k = recompute_layers_needed(job, lay, c, budget_gb, kept_all)
     layers = math.ceil(job.model.layers * stage_fraction(job.model, lay.pp))
     return replace(lay, recompute_layers=k) if k is not None and 0 < k < layers else lay
 
