@@ -1,11 +1,14 @@
 """Mixture-of-experts fidelity (issue 15): the expert block's activation traffic and memory, counted from the
-architecture, one count shared by training (step time, memory) and inference (the step roofline)."""
+architecture, one count shared by training (step time, memory) and inference (the step roofline); each
+expert's GEMM compute- or memory-bound on its own."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
+from scipy.stats import binom
 
 from dctwin.catalog import get_platform
 from dctwin.perf import get_model, step_cost
@@ -13,6 +16,7 @@ from dctwin.perf.layout import Layout, TrainingJob
 from dctwin.perf.memory import training_memory
 from dctwin.perf.models import elementwise_bytes, moe_activation
 from dctwin.perf.params import packaged_perf_params
+from dctwin.perf.roofline import expert_pass_s
 from dctwin.perf.training import _stage_times
 
 H100, H200 = get_platform("hgx-h100"), get_platform("hgx-h200")
@@ -88,3 +92,39 @@ def test_moe_traffic_moves_the_h200_over_h100_ratio_up():
     dense_a = step_cost(H100, replace(MIX, experts=1, experts_per_token=1), 1, "fp8")
     assert a.elementwise_s_per_token > 1.9 * dense_a.elementwise_s_per_token
     assert a.elementwise_s_per_token / b.elementwise_s_per_token == pytest.approx(4.8 / 3.35)
+
+
+def test_expert_pass_is_the_binomial_expectation_of_each_experts_roofline():
+    """sum over experts of E[max(read if reached, its tokens' FLOPs)], against a direct sum over the binomial."""
+    cost = step_cost(H100, MIX, 1, "fp8")
+    e, q = MIX.experts, MIX.experts_per_token / MIX.experts
+    read, flop = cost.expert_weights_s / e, cost.expert_s_per_token / MIX.experts_per_token
+    tokens = np.array([1, 7, 120, 500, 761, 844, 3000])
+    got = expert_pass_s(tokens, q, cost.expert_weights_s, cost.expert_s_per_token / q)
+    for t, g in zip(tokens, got, strict=True):
+        n = np.arange(t + 1)
+        want = e * np.sum(binom.pmf(n, t, q) * np.maximum(read * (n > 0), n * flop))
+        assert g == pytest.approx(want, rel=1e-9)
+    few = expert_pass_s(3.0, q, cost.expert_weights_s, cost.expert_s_per_token / q)     # memory-bound: experts reached
+    assert few == pytest.approx(cost.weights_read_s(3.0) - (cost.weights_s - cost.expert_weights_s), rel=1e-12)
+
+
+def test_moe_pass_is_compute_bound_in_shared_layers_before_its_experts():
+    """Shared weights see every token, each expert a quarter of them (top-2 of 8): between the two break-evens
+    (~211 and ~845 tokens on H100 FP8) the shared GEMMs are compute-bound while the experts are still
+    memory-bound, so the pass takes longer than one max over all weights; far outside, the two agree."""
+    cost = step_cost(H100, MIX, 1, "fp8")
+    t = np.arange(1.0, 4000.0, 7.0)
+    joint = np.maximum(cost.weights_read_s(t), t * cost.gemm_s_per_seq)
+    per_expert = cost.gemm_pass_s(t)
+    assert np.all(per_expert >= joint * (1 - 1e-12))
+    mid = (t > 400) & (t < 800)
+    assert np.all(per_expert[mid] > joint[mid] * 1.03) and np.max(per_expert / joint) > 1.08
+    assert per_expert[-1] == pytest.approx(joint[-1], rel=1e-6) and per_expert[0] == pytest.approx(joint[0])
+
+
+def test_dense_pass_keeps_one_roofline():
+    cost = step_cost(H100, get_model("llama-2-70b"), 2, "fp8")
+    t = np.array([1.0, 64.0, 4096.0])
+    assert np.array_equal(cost.gemm_pass_s(t), np.maximum(cost.weights_s, t * cost.gemm_s_per_seq))
+    assert cost.gemm_s(8, 500) == max(cost.weights_s, 8 * cost.gemm_s_per_seq) + 500 * cost.prefill_s_per_token

@@ -4,15 +4,19 @@ A replica of ``model`` on ``g`` GPUs (tensor parallel inside the NVLink
 domain) runs iterations; one iteration decodes ``n`` sequences holding ``C``
 KV-cache tokens and prefills ``P`` prompt tokens (prompt lengths ``p_i``):
 
-    t_step = max(W(n + P) / BW, (n + P) 2 N_active / F) + attn_s_per_ctx_token C
+    t_step = max(W / BW, n 2 N_active / F) + P 2 N_active / F + attn_s_per_ctx_token C
              + prefill_attn_s_per_token2 sum(p_i^2) + (n + P) e h L / BW + comm
 
 * the weight GEMMs are memory-bound at small batch (weights streamed from
-  HBM once per step) and compute-bound at large batch;
-* ``W(t)``: bytes of weights the step reads. Dense: all of them. Mixture of
-  experts: the shared part plus the experts that ``t`` tokens route to, in
-  expectation E (1 - (1 - k/E)^t) of E per layer, so a small decode batch
-  reads few experts and a large one all of them;
+  HBM once per step) and compute-bound at large batch; the decode pass
+  takes the roofline, the prompts' GEMMs add their FLOPs (a prefill-only
+  step is one pass over its prompt tokens);
+* mixture of experts: the shared weights take that roofline, and each of the
+  E experts per layer its own over the tokens routed to it (binomial, k/E
+  per token; :func:`expert_pass_s`): an expert no token reaches is not read,
+  so a small decode batch reads few experts and a large one all of them, and
+  between ~F / (2 BW) and E / k times that many tokens the shared GEMMs are
+  compute-bound while the experts are still memory-bound;
 * attention reads every cached token (memory- or compute-bound per token);
 * between the GEMMs, the norms, activation functions, residual adds and
   casts stream each token's activations through HBM: ``e`` bytes per token,
@@ -52,7 +56,7 @@ from dctwin.perf.hardware import WEIGHT_BYTES, check_precision, serving_rates
 from dctwin.perf.models import LLM, elementwise_bytes
 from dctwin.perf.params import PerfParams, packaged_perf_params
 
-__all__ = ["StepCost", "expert_params", "gemm_inputs_per_layer", "step_cost"]
+__all__ = ["StepCost", "expert_params", "expert_pass_s", "gemm_inputs_per_layer", "step_cost"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class StepCost:
     expert_weights_s: float = 0.0      # of weights_s, the routed experts' share (MoE) [s]
     expert_hit: float = 1.0            # experts per token / experts, k / E [-]
     elementwise_s_per_token: float = 0.0   # norms, activations, residual adds of one token through HBM [s]
+    expert_s_per_token: float = 0.0    # of gemm_s_per_seq, the FLOPs of one token's k routed expert copies [s]
 
     @property
     def token_s(self) -> float:
@@ -85,6 +90,36 @@ class StepCost:
         out = self.weights_s - self.expert_weights_s * (1.0 - self.expert_hit) ** t
         return float(out) if out.ndim == 0 else out
 
+    def gemm_s(self, n_decode, prefill_tokens):
+        """Weight GEMMs of one iteration [s]; arguments broadcast as numpy arrays.
+
+        With decoding sequences: the decode pass (:meth:`gemm_pass_s`) plus the prompts' FLOPs; an expert
+        that only prompt tokens reach is still read once. Without: one pass over the prompt tokens.
+        """
+        n = np.asarray(n_decode, dtype=float)
+        p = np.asarray(prefill_tokens, dtype=float)
+        dec = self.gemm_pass_s(np.maximum(n, 1.0))
+        if self.expert_weights_s:
+            miss = 1.0 - self.expert_hit
+            dec = dec + self.expert_weights_s * (miss ** np.maximum(n, 1.0) - miss ** np.maximum(n + p, 1.0))
+        out = np.where(n > 0, dec + p * self.prefill_s_per_token, self.gemm_pass_s(np.maximum(p, 1.0)))
+        return out if out.ndim else float(out)
+
+    def gemm_pass_s(self, tokens):
+        """Weight GEMMs of one forward pass over ``tokens`` tokens [s], each weight compute- or memory-bound on its own.
+
+        Dense: max(read all weights, FLOPs). MoE: the shared weights likewise, plus, for each of the E experts,
+        the expectation over the tokens routed to it (binomial, k/E per token) of max(read it if reached, its
+        tokens' FLOPs): a step can be compute-bound in its shared layers and memory-bound in its experts.
+        """
+        t = np.asarray(tokens, dtype=float)
+        if not self.expert_weights_s:
+            return np.maximum(self.weights_s, t * self.gemm_s_per_seq)
+        shared = np.maximum(self.weights_s - self.expert_weights_s,
+                            t * (self.gemm_s_per_seq - self.expert_s_per_token))
+        return shared + expert_pass_s(t, self.expert_hit, self.expert_weights_s,
+                                      self.expert_s_per_token / self.expert_hit)
+
     def step_time_s(self, n_decode, ctx_tokens, prefill_tokens, prefill_tokens_sq):
         """Duration of one iteration [s]; arguments broadcast as numpy arrays.
 
@@ -94,9 +129,7 @@ class StepCost:
         """
         n = np.asarray(n_decode, dtype=float)
         p = np.asarray(prefill_tokens, dtype=float)
-        pre_gemm = p * self.prefill_s_per_token
-        w_read = self.weights_read_s(n + p)
-        gemm = np.where(n > 0, np.maximum(w_read, n * self.gemm_s_per_seq) + pre_gemm, np.maximum(w_read, pre_gemm))
+        gemm = self.gemm_s(n, p)
         passes = (n > 0).astype(float) + (p > 0)
         t = (gemm + self.attn_s_per_ctx_token * np.asarray(ctx_tokens, dtype=float)
              + self.prefill_attn_s_per_token2 * np.asarray(prefill_tokens_sq, dtype=float)
@@ -117,6 +150,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
     c = (params or packaged_perf_params()).inference
     weights_b = model.params_total * WEIGHT_BYTES[precision]
     experts_b = expert_params(model) * WEIGHT_BYTES[precision]
+    experts_active = expert_params(model) * (model.experts_per_token / model.experts if model.is_moe else 0.0)
     free_b = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"]) * 1e9 - weights_b
     rates = serving_rates(platform, precision, c)
     kv_tok_b = model.kv_bytes_per_token(2.0 if rates.attention_precision == "bf16" else c["kv_bytes_per_value"])
@@ -145,6 +179,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
         max_batch=int(c["max_batch_per_replica"]),
         expert_weights_s=experts_b / bw,
         expert_hit=model.experts_per_token / model.experts if model.is_moe else 1.0,
+        expert_s_per_token=2.0 * experts_active / peak,
         elementwise_s_per_token=(elementwise_bytes(model, c["elementwise_bytes_per_token_hidden"],
                                                    c["elementwise_mlp_bytes_per_token_hidden"])
                                  + rates.quant_bytes_per_value * gemm_inputs_per_layer(model)) * model.layers / bw,
@@ -167,3 +202,27 @@ def gemm_inputs_per_layer(model: LLM) -> float:
     """Activation values one token feeds into a layer's weight GEMMs [-]: the QKV, attention-output and MLP
     gate/up inputs (h each) and the MLP down input of each of its k experts (f each; k = 1 for a dense model)."""
     return 3.0 * model.hidden_size + model.experts_per_token * model.ffn_hidden_size
+
+
+def expert_pass_s(tokens, hit: float, read_s: float, flops_s: float):
+    """Expected time of the routed experts in one pass over ``tokens`` tokens [s] (arrays broadcast).
+
+    Each of E = 1 / ``hit`` experts gets N ~ Binomial(tokens, hit) tokens and takes max(R 1[N > 0], N c):
+    R = ``read_s`` / E reads its weights, c = ``flops_s`` / E is one token's FLOPs in it (``flops_s``: one
+    token through every expert). With m = floor(R / c) tokens to break even, F the binomial CDF, q = hit:
+    E[max] = t q c + R (F(m; t, q) - (1 - q)^t) - c t q F(m - 1; t - 1, q), summed over the E experts.
+    Memory-bound (m >= t) this is the read of the experts reached, R E (1 - (1 - q)^t).
+    """
+    from scipy.special import betainc  # only MoE steps need it; importing it costs ~0.3 s
+
+    t = np.maximum(np.asarray(tokens, dtype=float), 1.0)
+    e = 1.0 / hit
+    r, c = read_s / e, flops_s / e
+    m = np.floor(r / c) if c > 0 else np.inf
+    below = m < t                                           # break-even inside the support: some experts compute-bound
+    a = np.where(below, t - m, 1.0)
+    cdf_m = np.where(below, betainc(a, np.where(below, m + 1.0, 1.0), 1.0 - hit), 1.0)
+    cdf_m1 = np.where(below & (m >= 1), betainc(a, np.where(below, np.maximum(m, 1.0), 1.0), 1.0 - hit),
+                      np.where(m >= 1, 1.0, 0.0))
+    one = t * hit * c + r * (cdf_m - (1.0 - hit) ** t) - c * t * hit * cdf_m1
+    return e * one

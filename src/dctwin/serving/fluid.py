@@ -244,7 +244,7 @@ def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in,
     running = np.where(steady, np.where(in_prefill_step, grown, t_dec), t_it)
     residual = rng.random((n_int, n_s)) * running
     mates = rng.poisson(lam_loc * np.where(busy_now, residual, 0.0))          # prompts joining the same step
-    alone = np.maximum(cost.weights_read_s(x), x * cost.prefill_s_per_token) + cost.prefill_attn_s_per_token2 * x * x \
+    alone = cost.gemm_pass_s(x) + cost.prefill_attn_s_per_token2 * x * x \
         + cost.token_s * x + cost.comm_s_per_pass
     first_step = np.where(busy_now, t_dec + pre_own, alone) + np.minimum(mates, n_step - 1.0) * pre_mean
     return w_pre, busy_p, busy_now, residual, first_step

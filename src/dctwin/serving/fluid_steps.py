@@ -41,7 +41,7 @@ def iteration_s(cost: StepCost, lam, e_dec, ctx_per_seq, pre_mean, cap_s: float)
     """
     def f(t):
         others = lam * e_dec * t
-        return (np.maximum(cost.weights_read_s(1.0 + others), (1.0 + others) * cost.gemm_s_per_seq)
+        return (cost.gemm_pass_s(1.0 + others)
                 + cost.attn_s_per_ctx_token * ctx_per_seq * (1.0 + others)
                 + lam * t * pre_mean + cost.token_s * (1.0 + others)
                 + cost.comm_s_per_pass * (1.0 + np.minimum(1.0, lam * t)))

@@ -157,9 +157,7 @@ class _Replay:
             dec, pre_tok, pre_sq, ctx_in = n + len(new), 0, 0, self.ctx[r] + new_tok
         else:
             dec, pre_tok, pre_sq, ctx_in = n, new_tok, new_sq, self.ctx[r]
-        ws = c.weights_read_s(dec + pre_tok)
-        pre = pre_tok * c.prefill_s_per_token
-        gemm = max(ws, dec * c.gemm_s_per_seq) + pre if dec else max(ws, pre)
+        gemm = c.gemm_s(dec, pre_tok)
         dt = (gemm + c.attn_s_per_ctx_token * ctx_in + c.prefill_attn_s_per_token2 * pre_sq
               + c.token_s * (dec + pre_tok) + c.comm_s_per_pass * ((dec > 0) + (pre_tok > 0)))
         f = self.fin[r]
@@ -178,7 +176,7 @@ class _Replay:
         """Decode-only iterations up to the next event, in closed form: (duration [s], iterations)."""
         c, n = self.cost, self.n_run[r]
         bs = c.attn_s_per_ctx_token
-        a = max(c.weights_read_s(n), n * c.gemm_s_per_seq) + c.token_s * n + c.comm_s_per_pass
+        a = c.gemm_pass_s(n) + c.token_s * n + c.comm_s_per_pass
         m = self.fin[r][0][0] - self.it[r] + 1
         room = n < c.max_batch and not self.queue
         if room and self.nxt < self.n_req:
