@@ -116,6 +116,13 @@ class PretrainConfig(Section):
         False, description="Keep the MLP activation function's input in FP8 for the backward pass (Megatron "
         "activation_func_fp8_input_store): less activation memory, so fewer layers recomputed. Only with mfu: null."
     )
+    packed_sample_tokens: float | None = Field(
+        None, ge=1, le=10_000_000,
+        description="Samples packed into each sequence with attention inside each sample only (NeMo/Megatron packed "
+        "sequences, THD layout with cu_seqlens; document masking): the samples' length-weighted mean length "
+        "sum(l^2)/sum(l) [token], at most seq_tokens. Attention work per token scales with it instead of the sequence "
+        "length. null: attention over the whole sequence (conservative). Only with mfu: null.",
+    )
 
     @model_validator(mode="after")
     def _check_perf_fields(self) -> PretrainConfig:
@@ -125,6 +132,7 @@ class PretrainConfig(Section):
         set_ += ["cuda_graphs"] if self.cuda_graphs else []
         set_ += [k for k in ("fp8_params", "fp8_activation_store") if getattr(self, k)]
         set_ += ["grad_precision"] if self.grad_precision != "fp32" else []
+        set_ += ["packed_sample_tokens"] if self.packed_sample_tokens is not None else []
         if self.mfu is not None and set_:
             raise ValueError(f"these fields only apply with mfu: null (the performance model sets the throughput): "
                              f"{', '.join(set_)}; with mfu: {self.mfu} the flat MFU does. Set mfu: null or remove "

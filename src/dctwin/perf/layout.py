@@ -37,6 +37,13 @@ class TrainingJob:
     fp8_params: bool = False    # weights held in FP8 (NeMo/Megatron fp8_params, TE fp8_model_init); FP32 master sharded
     grad_precision: str = "fp32"  # 'fp32' | 'bf16': gradient buffer on every data-parallel rank (grad_reduce_in_fp32)
     fp8_activation_store: bool = False  # MLP activation-function input kept in FP8 (activation_func_fp8_input_store)
+    packed_sample_tokens: float | None = None  # packed samples' length-weighted mean sum(l^2)/sum(l); None: unpacked
+
+    @property
+    def attention_span_tokens(self) -> float:
+        """Keys each token attends over in the Megatron count: the sequence, or with packed samples (attention per
+        sample, THD layout) the packed samples' length-weighted mean length sum(l_i^2) / sum(l_i) [token]."""
+        return self.seq_tokens if self.packed_sample_tokens is None else self.packed_sample_tokens
 
     @property
     def batch_seqs(self) -> int:

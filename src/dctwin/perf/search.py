@@ -199,7 +199,8 @@ def _round_batch(seqs: float) -> int:
 
 
 def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | None, lora_rank: int,
-         attention_precision: str = "bf16", stored: dict | None = None) -> TrainingJob:
+         attention_precision: str = "bf16", stored: dict | None = None,
+         packed_sample_tokens: float | None = None) -> TrainingJob:
     """The job, its fields checked; ``stored``: fp8_params, grad_precision, fp8_activation_store."""
     if mode not in MODES:
         raise InputError("unknown training mode", field="mode", value=mode, allowed=", ".join(MODES))
@@ -218,7 +219,19 @@ def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | 
         seqs = max(1, round(float(batch) / seq))
     else:  # published batches are round millions of tokens; runs use 2^k or 3 x 2^k sequences (GPT-3: 1,536)
         seqs = _round_batch(model.train_batch_tokens / seq)
-    return TrainingJob(model, mode, precision, float(seqs * seq), seq, int(lora_rank), attention_precision, **stored)
+    return TrainingJob(model, mode, precision, float(seqs * seq), seq, int(lora_rank), attention_precision, **stored,
+                       packed_sample_tokens=_check_packed(packed_sample_tokens, seq))
+
+
+def _check_packed(packed_sample_tokens: float | None, seq: int) -> float | None:
+    """The packed samples' length-weighted mean length, checked: 1 to the sequence length [token]."""
+    if packed_sample_tokens is None:
+        return None
+    if not 1.0 <= float(packed_sample_tokens) <= seq:
+        raise InputError("packed samples cannot be shorter than a token or longer than the sequence they are "
+                         "packed into", field="packed_sample_tokens", value=packed_sample_tokens,
+                         allowed=f"1 to seq_tokens ({seq:,}), or null: unpacked")
+    return float(packed_sample_tokens)
 
 
 def _check_stored(precision: str, stored: dict) -> dict:
@@ -242,7 +255,7 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
                   schedule: str | None = None, recompute: str | None = None, mode: str = "pretrain",
                   lora_rank: int = 16, attention_precision: str = "bf16", cuda_graphs: bool = False,
                   fp8_params: bool = False, grad_precision: str = "fp32",
-                  fp8_activation_store: bool = False) -> TrainingPerf:
+                  fp8_activation_store: bool = False, packed_sample_tokens: float | None = None) -> TrainingPerf:
     """Step time, throughput, MFU and memory of training ``model`` on ``n_gpus`` GPUs of ``platform``.
 
     ``global_batch_tokens`` is rounded to whole sequences; it defaults to the
@@ -251,6 +264,8 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     ``cuda_graphs`` replays each layer as a CUDA graph (the host issues one launch per layer and pass);
     ``fp8_params`` holds the weights in FP8 (FP8/FP4 training), ``grad_precision`` 'bf16' keeps 16-bit gradients,
     ``fp8_activation_store`` keeps the MLP activation function's input in FP8 (all off: the NeMo/Megatron defaults).
+    ``packed_sample_tokens``: samples packed into each sequence with attention per sample (THD layout), their
+    length-weighted mean length sum(l^2)/sum(l) [token]; None: attention over the whole sequence.
     Layout fields left None are chosen (fastest that fits); tp/pp/dp, if
     given, must all be given. ``params``: the run's performance constants (None: the packaged ones).
     """
@@ -261,7 +276,7 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
         raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
     job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank, attention_precision,
                {"fp8_params": fp8_params, "grad_precision": grad_precision,
-                "fp8_activation_store": fp8_activation_store})
+                "fp8_activation_store": fp8_activation_store}, packed_sample_tokens)
     given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute, bool(cuda_graphs) or None)
     fixed = {k: v for k, v in zip(_FIXABLE, given, strict=True) if v is not None}
     if any(k in fixed for k in ("tp", "pp", "dp")):

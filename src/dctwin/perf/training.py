@@ -116,7 +116,7 @@ def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> 
     bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
     w_b = params_per_gpu(model, lay.tp, 1, lay.ep) * stage_fraction(model, lay.pp) * weight_bytes_per_param(job, c)
     lin = 2.0 * model.params_active * tokens * gpu_share          # forward linear FLOPs of the stage per GPU
-    attn = model.attention_flops_per_token(job.seq_tokens) * tokens * gpu_share
+    attn = model.attention_flops_per_token(job.attention_span_tokens) * tokens * gpu_share
     elem_b = elementwise_bytes(model, c["elementwise_bytes_per_token_hidden"],
                                c["elementwise_mlp_bytes_per_token_hidden"])   # per token and layer [B]
     elem = elem_b * tokens * model.layers * gpu_share / bw
@@ -190,7 +190,7 @@ def evaluate_layout(platform: Platform, job: TrainingJob, lay: Layout, c: dict) 
     step = m * t_mb + bubble + dp_exposed + t_opt
     batch_tokens = float(job.batch_seqs * job.seq_tokens)
     tokens_per_s = batch_tokens / step
-    w_flops, a_flops = model_flops_per_token(job.model, job.seq_tokens, job.mode)
+    w_flops, a_flops = model_flops_per_token(job.model, job.attention_span_tokens, job.mode)
     tflops = tokens_per_s * (w_flops + a_flops) / lay.gpus / 1e12
     mem = training_memory(job, lay, c)
     return TrainingPerf(

@@ -1,0 +1,93 @@
+"""Packed sequences: samples concatenated into one sequence, attention inside each sample only (issue 15).
+
+Before: attention was charged over the whole ``seq_tokens`` whatever a sequence held, so a fine-tuning run of
+SQuAD samples packed into 4,096-token sequences paid 4,096-token attention for samples of a few hundred tokens.
+Now ``packed_sample_tokens`` (the samples' length-weighted mean length, sum(l^2)/sum(l)) sets the attention span;
+absent, attention runs over the whole sequence as before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from dctwin.catalog import get_platform
+from dctwin.config.workload import PretrainConfig
+from dctwin.errors import InputError
+from dctwin.perf import Layout, TrainingJob, evaluate_layout, get_model, training_perf
+from dctwin.perf.params import packaged_perf_params
+from dctwin.perf.training import _stage_times
+from dctwin.workload.jobs import pretrain_perf
+
+H100 = get_platform("hgx-h100")
+C = packaged_perf_params().training
+L7 = get_model("llama-2-7b")
+LAY = Layout(tp=1, pp=1, dp=8)
+# NeMo 24.07's Llama 2 7B LoRA run (validate case nemo-24.07-llama2-7b-lora-8xh100): 8x H100, TP1 DP8, GBS 32
+RUN = dict(global_batch_tokens=32 * 4096, seq_tokens=4096, mode="lora", tp=1, pp=1, dp=8, micro_batch=1)
+
+
+def _job(seq: int, packed: float | None = None, mode: str = "lora") -> TrainingJob:
+    return TrainingJob(L7, mode, "fp8", 8.0 * seq, seq, packed_sample_tokens=packed)
+
+
+def test_unpacked_is_the_default_and_a_single_sample_pack_changes_nothing():
+    a = training_perf(H100, L7, 8, "fp8", **RUN)
+    b = training_perf(H100, L7, 8, "fp8", packed_sample_tokens=4096, **RUN)
+    assert a.step_time_s == b.step_time_s and a.tflops_per_gpu == b.tflops_per_gpu
+
+
+def test_a_pack_costs_the_attention_of_its_samples_run_alone():
+    lengths = [180, 250, 320, 410, 140, 600, 96]                 # tokens of the samples in one pack
+    span = sum(x * x for x in lengths) / sum(lengths)
+    pack = _stage_times(H100, _job(sum(lengths), span), dataclasses.replace(LAY), C)["attn"]
+    alone = sum(_stage_times(H100, _job(x), LAY, C)["attn"] for x in lengths)
+    assert pack == pytest.approx(alone, rel=1e-12)
+    whole = _stage_times(H100, _job(sum(lengths)), LAY, C)["attn"]
+    assert pack < whole / 4                                     # causal over the whole pack: 5x more here
+
+
+def test_shorter_samples_never_slow_a_step_and_leave_memory_alone():
+    steps, mems = [], []
+    for packed in (64, 258, 1024, 2048, 4096):
+        r = training_perf(H100, L7, 8, "fp8", packed_sample_tokens=packed, **RUN)
+        steps.append(r.step_time_s)
+        mems.append(r.memory.total_gb)
+    assert steps == sorted(steps) and steps[0] < 0.8 * steps[-1]
+    assert len(set(mems)) == 1                                  # flash/fused attention keeps no s x s scores
+
+
+def test_model_flops_count_the_attention_the_samples_need():
+    a = training_perf(H100, L7, 8, "fp8", **RUN)
+    b = training_perf(H100, L7, 8, "fp8", packed_sample_tokens=256, **RUN)
+    flop_tok_a, flop_tok_b = (r.tflops_per_gpu * 8 / r.tokens_per_s * 1e12 for r in (a, b))
+    attn_4096 = 3 * L7.attention_flops_per_token(4096)
+    assert flop_tok_a - flop_tok_b == pytest.approx(attn_4096 * (1 - 256 / 4096), rel=1e-9)
+
+
+@pytest.mark.parametrize("packed,allowed", [(4097, "1 to seq_tokens (4,096)"), (0.5, "1 to seq_tokens"),
+                                            (-3, "or null: unpacked")])
+def test_a_span_outside_one_token_to_the_sequence_is_refused(packed, allowed):
+    with pytest.raises(InputError) as e:
+        training_perf(H100, L7, 8, "fp8", packed_sample_tokens=packed, **RUN)
+    assert e.value.field == "packed_sample_tokens" and e.value.value == packed and allowed in e.value.allowed
+
+
+def test_the_scenario_field_reaches_the_perf_model_and_is_checked_there():
+    with pytest.raises(ValueError, match="packed_sample_tokens"):
+        PretrainConfig(packed_sample_tokens=300)                # flat MFU: the field would do nothing
+    base = PretrainConfig(mfu=None, model="llama-2-7b", precision="fp8", gpus=8, seq_tokens=4096,
+                          global_batch_tokens=32 * 4096, layout={"tp": 1, "pp": 1, "dp": 8})
+    packed = base.model_copy(update={"packed_sample_tokens": 300.0})
+    assert pretrain_perf(H100, packed, 8).step_time_s < pretrain_perf(H100, base, 8).step_time_s
+    with pytest.raises(InputError) as e:
+        pretrain_perf(H100, base.model_copy(update={"packed_sample_tokens": 5000.0}), 8)
+    assert e.value.field == "workload.training.pretrain.packed_sample_tokens" and e.value.value == 5000.0
+
+
+def test_evaluate_layout_reads_the_span_from_the_job():
+    a = evaluate_layout(H100, _job(4096, None, "full-finetune"), LAY, C)
+    b = evaluate_layout(H100, _job(4096, 4096.0, "full-finetune"), LAY, C)
+    c = evaluate_layout(H100, _job(4096, 512.0, "full-finetune"), LAY, C)
+    assert a.step_time_s == b.step_time_s > c.step_time_s
