@@ -91,3 +91,33 @@ def test_evaluate_layout_reads_the_span_from_the_job():
     b = evaluate_layout(H100, _job(4096, 4096.0, "full-finetune"), LAY, C)
     c = evaluate_layout(H100, _job(4096, 512.0, "full-finetune"), LAY, C)
     assert a.step_time_s == b.step_time_s > c.step_time_s
+
+
+def test_the_fine_tuning_cases_run_as_their_stacks_packed_them():
+    """NeMo's SQuAD runs packed (attention per sample), MLPerf's GovReport LoRA runs one sample per sequence."""
+    from dctwin.validate import load_cases
+    cases = {c.id: c for c in load_cases()}
+    nemo_ft = [c for i, c in cases.items() if i.startswith("nemo-24.07-") and c.params.get("mode") in (
+        "lora", "full-finetune")]
+    assert len(nemo_ft) == 5
+    assert all(200 <= c.params["packed_sample_tokens"] <= 320 for c in nemo_ft)
+    mlperf_lora = [c for i, c in cases.items() if i.startswith("mlperf-t") and c.params.get("mode") == "lora"]
+    assert mlperf_lora and all("packed_sample_tokens" not in c.params for c in mlperf_lora)
+
+
+def test_the_squad_script_weights_each_sample_by_its_length():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "scripts" / "squad_packed_lengths.py"
+    spec = importlib.util.spec_from_file_location("squad_packed_lengths", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    squad = {"data": [{"paragraphs": [
+        {"context": "x" * 93, "qas": [{"question": "q" * 10, "answers": [{"text": "a" * 4}]},
+                                      {"question": "", "answers": [], "is_impossible": True}]},
+        {"context": "y" * 593, "qas": [{"question": "q" * 10, "answers": [{"text": "a" * 4}]}]}]}]}
+    chars = mod.sample_chars(squad)
+    assert chars == [93 + 10 + 4 + 29, 593 + 10 + 4 + 29]        # 29: 'Context: ', ' Question: ', ' Answer:', ' '
+    mean, span = mod.packed_span_tokens(chars, 1.0)
+    a, b = chars[0] + 2, chars[1] + 2
+    assert mean == (a + b) / 2 and span == pytest.approx((a * a + b * b) / (a + b)) and span > mean
