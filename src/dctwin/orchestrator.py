@@ -103,7 +103,7 @@ def _simulate(scenario: Scenario, progress: Progress, cache, perf) -> RunResult:
     from dctwin.stages import run_stages
 
     check_run_fits(scenario)  # refuse up front what would not fit this machine's memory
-    check_runnable(scenario)  # and what a later stage would refuse (the same check as `scenario validate`)
+    check_runnable(scenario, perf=perf)  # and what a later stage would refuse (as `scenario validate` does)
     started = time.time()
     timeline = Timeline.from_config(scenario.simulation)
     pools = installed_pools(scenario, timeline)

@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import TYPE_CHECKING
 
 from dctwin.config.scenario import Scenario
 from dctwin.errors import InputError
+
+if TYPE_CHECKING:
+    from dctwin.perf.params import PerfParams
 
 __all__ = ["check_runnable", "online_pools"]
 
@@ -44,9 +48,10 @@ def online_pools(scenario: Scenario) -> list[tuple[object, int]]:
     return [(p, n * p.gpus_per_unit) for p, n in units.values() if n > 0]
 
 
-def check_runnable(scenario: Scenario, source: str | None = None) -> None:
+def check_runnable(scenario: Scenario, source: str | None = None, perf: PerfParams | None = None) -> None:
     """InputError for the first thing ``dctwin run`` would refuse once its stages start (see the module);
-    ``source``: the scenario's file, named in the message of a refused scenario field."""
+    ``source``: the scenario's file, named in the message of a refused scenario field; ``perf``: the run's
+    performance constants (None: the packaged ones), so the check sizes services and runs as the stages will."""
     from dctwin.cluster.engine_path import wanted_path
     from dctwin.cluster.stage import check_pool_types
     from dctwin.workload.checks import check_serving_units
@@ -56,15 +61,15 @@ def check_runnable(scenario: Scenario, source: str | None = None) -> None:
     check_pool_types(scenario.workload, [p for p, _ in pools])
     try:
         check_serving_units(scenario)
-        _check_services(scenario, pools)
-        _check_pretrain(scenario, pools)
+        _check_services(scenario, pools, perf)
+        _check_pretrain(scenario, pools, perf)
     except InputError as exc:
         if exc.file is not None or source is None:
             raise
         raise InputError(exc.problem, file=source, field=exc.field, value=exc.value, allowed=exc.allowed) from None
 
 
-def _check_services(scenario: Scenario, pools: list[tuple[object, int]]) -> None:
+def _check_services(scenario: Scenario, pools: list[tuple[object, int]], perf: PerfParams | None) -> None:
     """Size one replica (or disaggregated unit) of each inference service on each pool, as the run does."""
     if not scenario.workload.inference:
         return
@@ -73,10 +78,10 @@ def _check_services(scenario: Scenario, pools: list[tuple[object, int]]) -> None
 
     table = services(scenario.workload)
     for platform, _ in pools:
-        check_service_units(table, platform)
+        check_service_units(table, platform, params=perf)
 
 
-def _check_pretrain(scenario: Scenario, pools: list[tuple[object, int]]) -> None:
+def _check_pretrain(scenario: Scenario, pools: list[tuple[object, int]], perf: PerfParams | None) -> None:
     """Size one pre-training run on each pool as ``dctwin.workload.jobs.generate_jobs`` does."""
     from dctwin.workload.jobs import pretrain_gpus, pretrain_perf, pretrain_run_duration_s
 
@@ -90,4 +95,5 @@ def _check_pretrain(scenario: Scenario, pools: list[tuple[object, int]]) -> None
             continue
         g = pretrain_gpus(platform, pre, max(1, math.floor(train_gpus)))
         if g >= 1:
-            pretrain_run_duration_s(platform, pre, pretrain_perf(platform, pre, g).gpus_used if pre.mfu is None else g)
+            used = pretrain_perf(platform, pre, g, params=perf).gpus_used if pre.mfu is None else g
+            pretrain_run_duration_s(platform, pre, used, params=perf)
