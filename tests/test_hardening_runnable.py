@@ -90,3 +90,20 @@ def test_online_platforms_are_the_pools_of_the_run(tmp_path, name):
     sc = load_scenario(_typed(tmp_path, [""]) if name == "two-types" else name)
     pools = installed_pools(sc, Timeline.from_config(sc.simulation))
     assert [(p.id, g) for p, g in online_pools(sc)] == [(p.platform.id, int(p.gpus_online.max())) for p in pools]
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_the_check_and_the_run_read_each_input_file_once(tmp_path, monkeypatch, command):
+    # the check before the run read the job table (and service profiles) again, outside the run's read_once
+    from typer.testing import CliRunner
+
+    from dctwin.cli import app
+    from test_read_once import _opens
+
+    path = _typed(tmp_path, ["vr-nvl72", "", "hgx-h100"])
+    args = ["scenario", "validate", str(path)] if command == "validate" else \
+        ["run", str(path), "-q", "--no-report", "--out", str(tmp_path / "r")]
+    opens = _opens(monkeypatch, tmp_path / "jobs.csv")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert list(opens.values()) == [2], opens  # the scenario's type and size check (no read), then one read

@@ -53,9 +53,9 @@ def run(
     from dctwin.config.runnable import check_runnable
     from dctwin.orchestrator import run as run_scenario
     from dctwin.report.progress import terminal_progress
+    from dctwin.safeio import read_once
 
     sc = load_scenario(scenario)
-    check_runnable(sc, scenario or DEFAULT_SCENARIO)  # the run repeats it (cheap), without the file's name
     _print_site_warnings(sc)
     finish = None
     if report:
@@ -68,8 +68,9 @@ def run(
     from dctwin.process import settle_after_imports
 
     settle_after_imports()  # the collector leaves the imported modules alone and runs less often (dctwin.process)
-    with terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress, \
-            hush(quiet):  # --quiet: no one-off notices either (a first compile)
+    with read_once(), terminal_progress(enabled=not quiet and sys.stderr.isatty(), label=sc.name) as progress, \
+            hush(quiet):  # read_once: the check and the run read each input file once; --quiet: no notices
+        check_runnable(sc, scenario or DEFAULT_SCENARIO)  # the run repeats it (cheap) without the file's name
         result = run_scenario(sc, out_dir, progress=progress, finish=finish, cache=cache)
     _print_summary(result)
 
@@ -130,19 +131,17 @@ def scenario_validate(scenario: str = typer.Argument(..., help="Scenario file or
     from dctwin.config.runnable import check_runnable
     from dctwin.facility.peak import peak_messages
     from dctwin.facility.site_peak import scenario_peak_check
-    from dctwin.workload.checks import check_profiles
+    from dctwin.safeio import read_once
+    from dctwin.workload.checks import big_job_warnings, check_profiles
 
     sc = load_scenario(scenario)
-    check_profiles(sc)
-    check_runnable(sc, scenario)  # what `run` refuses before its first stage, by the same function
-    _print_site_warnings(sc)
-    out.print(f"{scenario}: valid scenario '{sc.name}'")
-    for line in peak_messages(scenario_peak_check(sc)):
-        err.print(f"warning: {line}", highlight=False, markup=False)
-    from dctwin.workload.checks import big_job_warnings
-
-    for line in big_job_warnings(sc):
-        err.print(f"warning: {line}", highlight=False, markup=False)
+    with read_once():  # each file the checks read (profiles, job table, site series) is read once
+        check_profiles(sc)
+        check_runnable(sc, scenario)  # what `run` refuses before its first stage, by the same function
+        _print_site_warnings(sc)
+        out.print(f"{scenario}: valid scenario '{sc.name}'")
+        for line in peak_messages(scenario_peak_check(sc)) + big_job_warnings(sc):
+            err.print(f"warning: {line}", highlight=False, markup=False)
 
 
 def _print_site_warnings(sc) -> None:
