@@ -205,3 +205,19 @@ def test_a_worker_count_no_machine_holds_is_refused_before_anything_starts(tmp_p
     proc = cli("sweep", str(spec), "-j", "100000", "-o", str(tmp_path / "out"), "-q")
     assert proc.returncode == 2 and "--workers" in proc.stderr and "1 to 256" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
+def test_an_axis_over_mappings_is_summarised_not_a_crash():
+    # an axis over pre-training layouts ({tp, pp, dp}) crashed the summary after every run had finished
+    # (pandas: unhashable type 'dict'); each value is now its canonical JSON in the tables
+    from dctwin.sweep.summary import percentiles, runs_table, sensitivity
+
+    layouts = [{"tp": 4, "pp": 8, "dp": 128}, {"dp": 64, "pp": 8, "tp": 8}]
+    rows = [{"run_id": f"p{i}-r{r}", "point_id": f"p{i}", "repetition": r, "seed": r, "wall_s": 1.0,
+             "axes": {"layout": lay}, "kpis": {"pue": 1.1 + 0.01 * i + 0.001 * r}}
+            for i, lay in enumerate(layouts) for r in range(2)]
+    table = runs_table(rows)
+    assert table["axis:layout"].tolist()[:2] == ['{"dp": 128, "pp": 8, "tp": 4}'] * 2
+    sens = sensitivity(table, kpis=("pue",))
+    assert sens.loc[sens["driver"] == "layout", "spread"].item() == pytest.approx(0.01)
+    assert len(percentiles(table)) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,9 @@ def runs_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for row in rows:
         rec = {"run_id": row["run_id"], "point_id": row["point_id"], "repetition": row["repetition"],
                "seed": row["seed"], "wall_s": row["wall_s"]}
-        rec.update({f"axis:{k}": v for k, v in row["axes"].items()})
+        # a mapping or list value (an axis over layouts) as its canonical JSON: a table cell that groups and sorts
+        rec.update({f"axis:{k}": json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v
+                    for k, v in row["axes"].items()})
         rec.update({k: v for k, v in row["kpis"].items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
         records.append(rec)
     frame = pd.DataFrame.from_records(records)
