@@ -152,3 +152,13 @@ def test_the_core_cache_is_keyed_by_every_file_it_links_in():
     assert compiled | {core.parent / "placement" / "kernels.py"} == set(stamp.SOURCES)
     for entry in (loop.run_slice, loop.finish_books):
         assert entry._cache._cache_file._source_stamp[1] == stamp.sources_digest()
+
+
+def test_the_compile_notice_can_see_numba_s_cache():
+    """``warm.cache_cold`` reads the same numba internals as ``stamp`` (pinned numba) and says nothing when they
+    are missing; this fails instead, so an upgrade that removes them is noticed rather than silencing the note."""
+    from dctwin.cluster.core import loop
+
+    for entry in (loop.run_slice, loop.finish_books):
+        assert callable(entry._cache._index_key) and callable(entry._cache._cache_file._load_index)
+        assert isinstance(entry._cache._cache_file._load_index(), dict)

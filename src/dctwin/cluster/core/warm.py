@@ -23,7 +23,10 @@ COMPILE_NOTE = ("compiling the engine core once, about 30 s (numba; later runs l
 def cache_cold(dispatcher, args: tuple) -> bool:
     """Whether calling ``dispatcher`` (a numba ``cache=True`` function) with ``args`` compiles: no machine code
     for their types in this process nor in numba's on-disk cache (same key as numba's own lookup, including the
-    core's source stamp, ``stamp.cover_sources``). False where numba's internals differ: unknown, say nothing."""
+    core's source stamp, ``stamp.cover_sources``). False where numba's internals differ: unknown, say nothing.
+
+    The same private numba cache internals as ``stamp`` (the one documented exception, numba pinned);
+    tests/test_engine_core.py fails if they go, so the notice is not silenced unnoticed."""
     try:
         types = tuple(dispatcher.typeof_pyval(a) for a in args)
         if types in dispatcher.overloads:
