@@ -227,6 +227,9 @@ def _check_packed(packed_sample_tokens: float | None, seq: int) -> float | None:
     """The packed samples' length-weighted mean length, checked: 1 to the sequence length [token]."""
     if packed_sample_tokens is None:
         return None
+    if isinstance(packed_sample_tokens, bool) or not isinstance(packed_sample_tokens, int | float | np.number):
+        raise InputError("expected a number of tokens", field="packed_sample_tokens", value=packed_sample_tokens,
+                         allowed=f"1 to seq_tokens ({seq:,}), or null: unpacked")
     if not 1.0 <= float(packed_sample_tokens) <= seq:
         raise InputError("packed samples cannot be shorter than a token or longer than the sequence they are "
                          "packed into", field="packed_sample_tokens", value=packed_sample_tokens,
@@ -234,11 +237,18 @@ def _check_packed(packed_sample_tokens: float | None, seq: int) -> float | None:
     return float(packed_sample_tokens)
 
 
+def _switch(name: str, value) -> bool:
+    """A true/false argument, refused otherwise (bool('false') and bool(2) are True) [-]."""
+    if not isinstance(value, bool | np.bool_):
+        raise InputError("expected true or false", field=name, value=value, allowed="true, false")
+    return bool(value)
+
+
 def _check_stored(precision: str, stored: dict) -> dict:
     """How weights, gradients and activation inputs are stored, checked (see TrainingJob)."""
-    out = {"fp8_params": bool(stored.get("fp8_params", False)),
+    out = {"fp8_params": _switch("fp8_params", stored.get("fp8_params", False)),
            "grad_precision": stored.get("grad_precision", "fp32"),
-           "fp8_activation_store": bool(stored.get("fp8_activation_store", False))}
+           "fp8_activation_store": _switch("fp8_activation_store", stored.get("fp8_activation_store", False))}
     if out["grad_precision"] not in GRAD_PRECISIONS:
         raise InputError("unknown gradient precision", field="grad_precision", value=out["grad_precision"],
                          allowed=", ".join(GRAD_PRECISIONS))
@@ -277,7 +287,8 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank, attention_precision,
                {"fp8_params": fp8_params, "grad_precision": grad_precision,
                 "fp8_activation_store": fp8_activation_store}, packed_sample_tokens)
-    given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute, bool(cuda_graphs) or None)
+    given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute,
+             _switch("cuda_graphs", cuda_graphs) or None)
     fixed = {k: v for k, v in zip(_FIXABLE, given, strict=True) if v is not None}
     if any(k in fixed for k in ("tp", "pp", "dp")):
         if not all(k in fixed for k in ("tp", "pp", "dp")):
