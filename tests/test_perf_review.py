@@ -1,7 +1,8 @@
 """Review of this session's perf-model fields (issue 15): each is refused when invalid and does what it says.
 
 Before: ``training_perf`` read its switches with ``bool()``, so ``fp8_params='false'`` or ``cuda_graphs='no'`` turned
-them on, and ``packed_sample_tokens='abc'`` raised a bare ValueError.
+them on, and ``packed_sample_tokens='abc'`` raised a bare ValueError; a LoRA run's ``grad_precision: bf16`` left
+its adapters' gradient buffer in FP32.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import pytest
 
 from dctwin.catalog import get_platform
 from dctwin.errors import InputError
-from dctwin.perf import training_perf
+from dctwin.perf import Layout, TrainingJob, get_model, training_perf
+from dctwin.perf.memory import training_memory
+from dctwin.perf.params import packaged_perf_params
 
 RUN = {"model": "llama-2-7b", "n_gpus": 8, "precision": "fp8", "tp": 1, "pp": 1, "dp": 8}
 
@@ -32,3 +35,13 @@ def test_valid_switches_still_run():
     r = training_perf(get_platform("hgx-h100"), **RUN, cuda_graphs=True, fp8_params=True,
                       fp8_activation_store=False, packed_sample_tokens=258)
     assert r.layout.cuda_graphs and r.step_time_s > 0
+
+
+def test_lora_gradient_precision_sets_the_adapters_gradient_buffer():
+    c = packaged_perf_params().training
+    model = get_model("llama-2-70b")
+    lay = Layout(tp=1, pp=1, dp=8)
+    states = {g: training_memory(TrainingJob(model, "lora", "fp8", 8 * 4096.0, 4096, grad_precision=g), lay, c)
+              .grads_and_optimizer_gb for g in ("fp32", "bf16")}
+    # adapters hold 2 B weights + gradient + 12 B / 8 sharded states: 7.5 B (FP32 gradient) vs 5.5 B (BF16)
+    assert states["bf16"] == pytest.approx(states["fp32"] * 5.5 / 7.5, rel=1e-12)

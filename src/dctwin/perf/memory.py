@@ -143,10 +143,9 @@ def training_memory(job: TrainingJob, lay: Layout, c: dict) -> MemoryUse:
     shard = lay.dp * lay.cp
     grad_b = c["grad_bytes_per_param_bf16"] if job.grad_precision == "bf16" else c["grad_bytes_per_param_fp32"]
     weights = held * weight_bytes_per_param(job, c)
-    if job.mode == "lora":  # adapters: 16-bit weights, FP32 gradients, sharded FP32 master and moments
+    if job.mode == "lora":  # adapters: 16-bit weights, the gradient buffer, sharded FP32 master and moments
         adapters = lora_params(job.model, job.lora_rank) * stage_fraction(job.model, lay.pp) / lay.tp
-        states = adapters * (c["weight_bytes_per_param"] + c["grad_bytes_per_param_fp32"]
-                             + c["state_bytes_per_param_sharded"] / shard)
+        states = adapters * (c["weight_bytes_per_param"] + grad_b + c["state_bytes_per_param_sharded"] / shard)
     else:
         states = held * (grad_b + c["state_bytes_per_param_sharded"] / shard)
     return MemoryUse(weights_gb=weights / 1e9, grads_and_optimizer_gb=states / 1e9,
