@@ -17,11 +17,18 @@ from typing import Any
 from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 from dctwin.errors import InputError
 
-__all__ = ["LLM", "MoEActivation", "elementwise_bytes", "get_model", "layer_activation_bytes", "load_models",
-           "moe_activation", "read_models_file"]
+__all__ = ["LLM", "MoEActivation", "RECOUNT_TOLERANCE", "check_consistency", "elementwise_bytes", "get_model",
+           "layer_activation_bytes", "load_models", "moe_activation", "read_models_file", "recount_params"]
 
 ACTIVATION_VALUE_BYTES = 2.0   # activations between the GEMMs are 16-bit values [B]
 STREAM_PASSES = 2.0            # an activation is written by one kernel and read once by the next [-]
+# Allowed gap between a model's stated parameter counts and their recount from its architecture fields [-].
+# The fields describe a uniform stack of identical layers; parts outside it (norms, biases, a shared expert,
+# leading dense layers, low-rank latent attention, a vision encoder) are not recounted. In the packaged models
+# they stay below 0.5 % for every dense model and Mixtral, and reach -7.8 % for Mistral Large 3's active count
+# (shared expert 5.1B + vision encoder 2.5B missing, latent-attention projections 3.0B overcounted). A wrong
+# expert count or width moves the recount by tens of percent (the old Mistral Large 3 entry: -47 %).
+RECOUNT_TOLERANCE = 0.10
 
 _INT_FIELDS = ("layers", "hidden_size", "ffn_hidden_size", "mlp_matrices", "attention_heads", "kv_heads",
                "head_dim", "kv_dim_per_layer", "vocab_size", "context_tokens", "train_seq_tokens", "experts",
@@ -126,6 +133,48 @@ def elementwise_bytes(model: LLM, bytes_per_h: float, mlp_bytes_per_h: float) ->
     return layer_activation_bytes(model, bytes_per_h, mlp_bytes_per_h, STREAM_PASSES * moe_activation(model).stored)
 
 
+def recount_params(model: LLM) -> tuple[float, float]:
+    """(total, active) parameters recounted from the architecture fields [-].
+
+    Embeddings in and out 2 V h, plus per layer the attention projections h d (2 n_q + 2 n_kv) (Q and
+    output over all query heads, K and V over the KV heads) and the MLP, m h f per expert: E of them in
+    the total, k in the active count (1 and 1 for a dense model).
+    """
+    h = model.hidden_size
+    attention = h * model.head_dim * 2.0 * (model.attention_heads + model.kv_heads)
+    expert = model.mlp_matrices * h * model.ffn_hidden_size
+    base = 2.0 * model.vocab_size * h + model.layers * attention
+    return (base + model.layers * model.experts * expert,
+            base + model.layers * model.experts_per_token * expert)
+
+
+def check_consistency(model: LLM, file: str, where: str) -> None:
+    """Refuse a model whose sizes cannot all be true: the routed experts the performance model derives,
+    (total - active) E / (E - k), must be below the total, and both stated counts must match their
+    recount from the architecture within RECOUNT_TOLERANCE."""
+    k, e = model.experts_per_token, model.experts
+    if k > e or (e > 1 and k == e):
+        raise InputError(f"model '{model.id}': {k} experts per token of {e}", file=file,
+                         field=f"{where}.values.experts_per_token", value=k,
+                         allowed=f"fewer than the {e} experts" if e > 1 else "1 for a dense model")
+    if model.is_moe:
+        routed = (model.params_total - model.params_active) * e / (e - k)
+        if routed >= model.params_total:
+            raise InputError(
+                f"model '{model.id}': routed expert parameters (params_total - params_active) x {e} / ({e} - {k}) "
+                f"= {routed:.4g} are not below params_total {model.params_total:.4g} (no room for attention "
+                "and embeddings)", file=file, field=f"{where}.values.experts_per_token", value=k,
+                allowed="a routed share below params_total: check experts, experts_per_token and both counts")
+    for name, recount in zip(("params_total", "params_active"), recount_params(model), strict=True):
+        stated = getattr(model, name)
+        if abs(recount / stated - 1.0) > RECOUNT_TOLERANCE:
+            raise InputError(
+                f"model '{model.id}': {name} {stated:.4g} does not match its recount from the architecture "
+                f"{recount:.4g} ({recount / stated - 1.0:+.1%}; embeddings 2 V h + layers x (attention + "
+                "mlp_matrices h f per expert))", file=file, field=f"{where}.values.{name}", value=stated,
+                allowed=f"within +-{RECOUNT_TOLERANCE:.0%} of {recount:.4g}, or fix the architecture fields")
+
+
 def read_models_file(path: Path) -> dict[str, LLM]:
     """Parse a models data file into LLM objects by id, checking every source."""
     file = str(path)
@@ -151,6 +200,7 @@ def read_models_file(path: Path) -> dict[str, LLM]:
                              field=f"{where}.values.params_active", value=kwargs["params_active"])
         model = LLM(id=str(item["id"]), name=str(item["name"]), assumption=str(item.get("assumption", "")).strip(),
                     sources=cited, **kwargs)
+        check_consistency(model, file, where)
         out[model.id] = model
     return out
 
