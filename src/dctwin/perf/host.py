@@ -26,8 +26,8 @@ __all__ = ["host_micro_batch_s", "host_ops_per_layer"]
 def host_ops_per_layer(job: TrainingJob, lay: Layout, c: dict, recompute_share: float | None = None
                        ) -> tuple[float, float]:
     """Host-dispatched operations of one layer and micro-batch: (forward, backward) [-]; ``recompute_share``: share of
-    the layers recomputed (None: all of them with recompute 'full' and no layer count)."""
-    share = lay.recompute_share(max(lay.recompute_layers, 1)) if recompute_share is None else recompute_share
+    the layers recomputed (None: every layer with recompute 'full', none otherwise)."""
+    share = float(lay.recompute == "full") if recompute_share is None else recompute_share
     if lay.cuda_graphs:  # one graph replay per pass (recomputation replays the forward graph once more)
         return 1.0, 1.0 + share
     fwd = c["host_ops_layer_fwd"]

@@ -27,13 +27,13 @@ import math
 from dataclasses import dataclass, replace
 
 from dctwin.perf.layout import Layout, TrainingJob, lora_params, stage_fraction
-from dctwin.perf.models import LLM, moe_activation
+from dctwin.perf.models import ACTIVATION_VALUE_BYTES, LLM, moe_activation
 from dctwin.perf.schedule import activation_in_flight
 
 __all__ = ["MemoryUse", "layer_activation_stored", "params_per_gpu", "recompute_layers_needed", "training_memory",
            "weight_bytes_per_param"]
 
-ACT_BYTES = 2.0    # a 16-bit activation value [B]
+ACT_BYTES = ACTIVATION_VALUE_BYTES  # a 16-bit activation value, as the MoE count uses [B]
 FP8_BYTES = 1.0    # its FP8 cast [B]
 FP32_BYTES = 4.0   # an FP32 softmax statistic [B]
 
