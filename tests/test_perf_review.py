@@ -45,3 +45,22 @@ def test_lora_gradient_precision_sets_the_adapters_gradient_buffer():
               .grads_and_optimizer_gb for g in ("fp32", "bf16")}
     # adapters hold 2 B weights + gradient + 12 B / 8 sharded states: 7.5 B (FP32 gradient) vs 5.5 B (BF16)
     assert states["bf16"] == pytest.approx(states["fp32"] * 5.5 / 7.5, rel=1e-12)
+
+
+@pytest.mark.parametrize(("grad_precision", "grad_bytes"), [("fp32", 4.0), ("bf16", 2.0)])
+def test_the_gradient_reduce_scatter_carries_the_gradient_buffer_width(grad_precision, grad_bytes):
+    # The buffer is FP32 by default (Megatron grad_reduce_in_fp32) and is reduce-scattered in place: 4 B per
+    # parameter; it was charged 2 B (grad_comm_bytes) whatever the buffer held.
+    from dctwin.perf.collectives import group_link, reduce_scatter_s
+    from dctwin.perf.memory import params_per_gpu
+    from dctwin.perf.training import _dp_and_optimizer_s, _step_sync_s
+
+    c = packaged_perf_params().training
+    platform, model = get_platform("hgx-h100"), get_model("llama-2-70b")
+    job = TrainingJob(model, "pretrain", "bf16", 64 * 4096.0, 4096, grad_precision=grad_precision)
+    lay = Layout(tp=8, pp=1, dp=8)
+    no_overlap = {"f": 1e9, "b": 0.0, "w": 0.0}   # nothing hides the reduce-scatter; the all-gather is hidden
+    exposed_s, _ = _dp_and_optimizer_s(platform, job, lay, no_overlap, c)
+    per_gpu = params_per_gpu(model, 1, 1, 1) / lay.tp
+    expected_s = reduce_scatter_s(per_gpu * grad_bytes, lay.dp, group_link(platform, lay.tp * lay.dp, c))
+    assert exposed_s - _step_sync_s(platform, job, lay, c) == pytest.approx(expected_s, rel=1e-12)

@@ -30,8 +30,8 @@ from dctwin.perf.layout import Layout, TrainingJob, lora_params, stage_fraction
 from dctwin.perf.models import ACTIVATION_VALUE_BYTES, LLM, moe_activation
 from dctwin.perf.schedule import activation_in_flight
 
-__all__ = ["MemoryUse", "layer_activation_stored", "params_per_gpu", "recompute_layers_needed", "training_memory",
-           "weight_bytes_per_param"]
+__all__ = ["MemoryUse", "grad_bytes_per_param", "layer_activation_stored", "params_per_gpu",
+           "recompute_layers_needed", "training_memory", "weight_bytes_per_param"]
 
 ACT_BYTES = ACTIVATION_VALUE_BYTES  # a 16-bit activation value, as the MoE count uses [B]
 FP8_BYTES = 1.0    # its FP8 cast [B]
@@ -136,12 +136,18 @@ def weight_bytes_per_param(job: TrainingJob, c: dict) -> float:
     return c["fp8_weight_bytes_per_param"] if job.fp8_params else c["weight_bytes_per_param"]
 
 
+def grad_bytes_per_param(job: TrainingJob, c: dict) -> float:
+    """Bytes of one gradient in the data-parallel buffer, as held and as reduce-scattered: FP32 unless
+    grad_precision 'bf16' (Megatron grad_reduce_in_fp32) [B]."""
+    return c["grad_bytes_per_param_bf16"] if job.grad_precision == "bf16" else c["grad_bytes_per_param_fp32"]
+
+
 def training_memory(job: TrainingJob, lay: Layout, c: dict) -> MemoryUse:
     """Memory one GPU needs for ``job`` in layout ``lay`` (``c``: the 'training' constants)."""
     m = max(1, job.batch_seqs // (lay.dp * lay.micro_batch))
     held = params_per_gpu(job.model, lay.tp, lay.pp, lay.ep) * stage_fraction(job.model, lay.pp) * lay.pp
     shard = lay.dp * lay.cp
-    grad_b = c["grad_bytes_per_param_bf16"] if job.grad_precision == "bf16" else c["grad_bytes_per_param_fp32"]
+    grad_b = grad_bytes_per_param(job, c)
     weights = held * weight_bytes_per_param(job, c)
     if job.mode == "lora":  # adapters: 16-bit weights, the gradient buffer, sharded FP32 master and moments
         adapters = lora_params(job.model, job.lora_rank) * stage_fraction(job.model, lay.pp) / lay.tp

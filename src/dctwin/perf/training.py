@@ -48,7 +48,13 @@ from dctwin.perf.collectives import all_gather_s, all_reduce_s, all_to_all_s, gr
 from dctwin.perf.hardware import peak_flops
 from dctwin.perf.host import host_micro_batch_s
 from dctwin.perf.layout import Layout, TrainingJob, stage_fraction, trainable_params
-from dctwin.perf.memory import MemoryUse, params_per_gpu, training_memory, weight_bytes_per_param
+from dctwin.perf.memory import (
+    MemoryUse,
+    grad_bytes_per_param,
+    params_per_gpu,
+    training_memory,
+    weight_bytes_per_param,
+)
 from dctwin.perf.models import LLM, elementwise_bytes
 from dctwin.perf.schedule import bubble_s
 
@@ -163,7 +169,7 @@ def _dp_and_optimizer_s(platform: Platform, job: TrainingJob, lay: Layout, st: d
     exposed = 0.0
     if shard > 1:
         link = group_link(platform, lay.tp * shard, c)
-        t_rs = reduce_scatter_s(per_gpu * c["grad_comm_bytes"], shard, link)
+        t_rs = reduce_scatter_s(per_gpu * grad_bytes_per_param(job, c), shard, link)  # the buffer's own width
         gather_b = weight_bytes_per_param(job, c) if job.fp8_params else c["grad_comm_bytes"]  # fp8_param_gather
         t_ag = all_gather_s(per_gpu * gather_b, shard, link)
         exposed = max(0.0, t_rs - st["b"] - st["w"]) + max(0.0, t_ag - st["f"])
