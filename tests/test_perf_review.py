@@ -64,3 +64,25 @@ def test_the_gradient_reduce_scatter_carries_the_gradient_buffer_width(grad_prec
     per_gpu = params_per_gpu(model, 1, 1, 1) / lay.tp
     expected_s = reduce_scatter_s(per_gpu * grad_bytes, lay.dp, group_link(platform, lay.tp * lay.dp, c))
     assert exposed_s - _step_sync_s(platform, job, lay, c) == pytest.approx(expected_s, rel=1e-12)
+
+
+def test_fp8_activation_store_is_refused_for_a_gelu_mlp():
+    # Megatron-core hands activation_func_fp8_input_store to its fused SwiGLU kernels only; GPT-3's GeLU MLP
+    # kept its activation input in 16 bit whatever the flag said, and the model halved it.
+    with pytest.raises(InputError, match="'fp8_activation_store'.*gated"):
+        training_perf(get_platform("hgx-h100"), "gpt-3-175b", 512, "fp8", fp8_activation_store=True)
+    r = training_perf(get_platform("hgx-h100"), **RUN, fp8_activation_store=True)   # Llama: SwiGLU
+    assert r.step_time_s > 0
+
+
+def test_a_scenario_asking_for_an_fp8_activation_store_on_gelu_is_refused_before_the_run(tmp_path):
+    from dctwin.config import load_scenario
+    from dctwin.config.runnable import check_runnable
+
+    p = tmp_path / "s.yaml"
+    p.write_text("extends: borlange-2027\nname: p\nsimulation: {duration_days: 2, step_s: 3600}\n"
+                 "workload: {training: {pretrain: {mfu: null, model: gpt-3-175b, precision: fp8, "
+                 "fp8_activation_store: true}}}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="fp8_activation_store") as e:
+        check_runnable(load_scenario(p), str(p))
+    assert e.value.file == str(p)

@@ -114,7 +114,8 @@ class PretrainConfig(Section):
     )
     fp8_activation_store: bool = Field(
         False, description="Keep the MLP activation function's input in FP8 for the backward pass (Megatron "
-        "activation_func_fp8_input_store): less activation memory, so fewer layers recomputed. Only with mfu: null."
+        "activation_func_fp8_input_store, SwiGLU MLPs only: refused for a GeLU model): less activation memory, so fewer"
+        " layers recomputed. Only with mfu: null."
     )
     packed_sample_tokens: float | None = Field(
         None, ge=1, le=10_000_000,

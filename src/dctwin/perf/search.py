@@ -211,6 +211,10 @@ def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | 
         raise InputError("FP8 attention runs only inside FP8 (or FP4) training", field="attention_precision",
                          value=attention_precision, allowed=f"bf16 with precision {precision}")
     stored = _check_stored(precision, stored or {})
+    if stored["fp8_activation_store"] and model.mlp_matrices < 3:  # Megatron passes it to its SwiGLU kernels only
+        raise InputError("an FP8 activation store exists only for a gated (SwiGLU) MLP; Megatron's GeLU path "
+                         "ignores activation_func_fp8_input_store", field="fp8_activation_store", value=True,
+                         allowed=f"false for {model.id} (GeLU MLP)")
     seq = int(seq or model.train_seq_tokens)
     if batch:
         if float(batch) < seq:  # rounding up to one sequence would train on a batch up to seq_tokens times larger
