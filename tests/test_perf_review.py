@@ -50,7 +50,7 @@ def test_lora_gradient_precision_sets_the_adapters_gradient_buffer():
 @pytest.mark.parametrize(("grad_precision", "grad_bytes"), [("fp32", 4.0), ("bf16", 2.0)])
 def test_the_gradient_reduce_scatter_carries_the_gradient_buffer_width(grad_precision, grad_bytes):
     # The buffer is FP32 by default (Megatron grad_reduce_in_fp32) and is reduce-scattered in place: 4 B per
-    # parameter; it was charged 2 B (grad_comm_bytes) whatever the buffer held.
+    # parameter; it was charged 2 B (the former grad_comm_bytes) whatever the buffer held.
     from dctwin.perf.collectives import group_link, reduce_scatter_s
     from dctwin.perf.memory import params_per_gpu
     from dctwin.perf.training import _dp_and_optimizer_s, _step_sync_s

@@ -170,7 +170,7 @@ def _dp_and_optimizer_s(platform: Platform, job: TrainingJob, lay: Layout, st: d
     if shard > 1:
         link = group_link(platform, lay.tp * shard, c)
         t_rs = reduce_scatter_s(per_gpu * grad_bytes_per_param(job, c), shard, link)  # the buffer's own width
-        gather_b = weight_bytes_per_param(job, c) if job.fp8_params else c["grad_comm_bytes"]  # fp8_param_gather
+        gather_b = weight_bytes_per_param(job, c)  # the weights as held: 16-bit, or 8-bit with fp8_params
         t_ag = all_gather_s(per_gpu * gather_b, shard, link)
         exposed = max(0.0, t_rs - st["b"] - st["w"]) + max(0.0, t_ag - st["f"])
     bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
