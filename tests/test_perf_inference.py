@@ -71,7 +71,9 @@ def test_throughput_rises_with_batch_until_the_kv_cache_is_full():
     assert tput[-1] == pytest.approx(offline.tokens_per_s)
     assert offline.batch_size <= offline.max_batch_memory
     # the KV cache in use never exceeds the HBM left after the weights
-    free_gb = 2 * (H100.hbm_gb - C["runtime_reserve_gb_per_gpu"]) - get_model("llama-2-70b").params_total / 1e9
+    # (hbm_gb is GiB, the reserve decimal GB)
+    weights_gb = get_model("llama-2-70b").params_total / 1e9
+    free_gb = 2 * (H100.hbm_gb * 2**30 / 1e9 - C["runtime_reserve_gb_per_gpu"]) - weights_gb
     assert offline.kv_cache_gb <= free_gb
 
 

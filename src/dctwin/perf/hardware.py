@@ -18,6 +18,12 @@ https://www.mintlify.com/NVIDIA/TensorRT-LLM/features/attention-mechanisms ;
 MLPerf Inference v5.1 NVIDIA and Nebius configs
 (Blackwell: fp4 weights with an FP8 KV cache; Hopper: fp8),
 https://github.com/mlcommons/inference_results_v5.1 .
+
+A GPU's memory size is read in one place (:func:`hbm_bytes_per_gpu`): the
+catalog's hbm_gb are binary gigabytes (GiB), as the HBM stacks are sized and
+nvidia-smi shows them (calibration.yaml source hbm_visible: 81,559 MiB =
+85.5e9 B on an "80 GB" H100). Training's memory budget and inference's KV
+cache both start from it.
 """
 
 from __future__ import annotations
@@ -28,8 +34,8 @@ from dataclasses import dataclass
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 
-__all__ = ["ATTENTION_PRECISION", "PRECISIONS", "WEIGHT_BYTES", "ServingRates", "check_precision", "peak_flops",
-           "serving_rates"]
+__all__ = ["ATTENTION_PRECISION", "BYTES_PER_GIB", "PRECISIONS", "WEIGHT_BYTES", "ServingRates", "check_precision",
+           "hbm_bytes_per_gpu", "peak_flops", "serving_rates"]
 
 PRECISIONS = ("fp4", "fp8", "bf16")
 # Bytes per weight value. FP4 (NVFP4) stores 4-bit values plus one FP8 scale
@@ -37,6 +43,12 @@ PRECISIONS = ("fp4", "fp8", "bf16")
 WEIGHT_BYTES = {"fp4": 0.5625, "fp8": 1.0, "bf16": 2.0}
 # Precision of attention under each serving precision (sources in the module docstring).
 ATTENTION_PRECISION = {"fp4": "fp8", "fp8": "fp8", "bf16": "bf16"}
+BYTES_PER_GIB = 2.0**30  # [B/GiB]
+
+
+def hbm_bytes_per_gpu(platform: Platform) -> float:
+    """Memory one GPU of ``platform`` holds [B]: the catalog's hbm_gb read as GiB (module docstring)."""
+    return platform.hbm_gb * BYTES_PER_GIB
 
 
 def check_precision(platform: Platform, precision: str) -> str:

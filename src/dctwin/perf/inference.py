@@ -28,7 +28,7 @@ from dctwin.errors import InputError
 from dctwin.perf.hardware import WEIGHT_BYTES, check_precision
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
-from dctwin.perf.roofline import step_cost
+from dctwin.perf.roofline import step_cost, usable_bytes_per_gpu
 
 __all__ = ["InferencePerf", "inference_perf", "replica_sizes", "throughput_at_scale"]
 
@@ -114,11 +114,12 @@ def _no_fit_error(platform: Platform, model: LLM, n_gpus: int, precision: str, s
                   c: Mapping[str, float]) -> InputError:
     g = max(sizes) if sizes else 1
     need_gb = model.params_total * WEIGHT_BYTES[precision] / 1e9
-    usable_gb = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"])
+    usable_gb = g * usable_bytes_per_gpu(platform, c) / 1e9
     why = ("too little is left for the KV cache of one request" if need_gb < usable_gb
            else "the weights alone do not fit")
     return InputError(f"{model.id} at {precision} does not fit on {n_gpus} x {platform.gpu_name}: weights "
-                      f"{need_gb:.0f} GB, a replica of {g} GPUs has {usable_gb:.0f} GB usable; {why}",
+                      f"{need_gb:.0f} GB, a replica of {g} GPUs has {usable_gb:.0f} GB usable "
+                      f"(GB = 1e9 B; {platform.hbm_gb:g} GiB per GPU less the runtime reserve); {why}",
                       field="n_gpus", value=n_gpus, allowed="more GPUs per replica or a lower precision")
 
 

@@ -52,11 +52,12 @@ import numpy as np
 
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
-from dctwin.perf.hardware import WEIGHT_BYTES, check_precision, serving_rates
+from dctwin.perf.hardware import WEIGHT_BYTES, check_precision, hbm_bytes_per_gpu, serving_rates
 from dctwin.perf.models import LLM, elementwise_bytes
 from dctwin.perf.params import PerfParams, packaged_perf_params
 
-__all__ = ["StepCost", "expert_params", "expert_pass_s", "gemm_inputs_per_layer", "step_cost"]
+__all__ = ["StepCost", "expert_params", "expert_pass_s", "gemm_inputs_per_layer", "step_cost",
+           "usable_bytes_per_gpu"]
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,11 @@ class StepCost:
         return t if t.ndim else float(t)
 
 
+def usable_bytes_per_gpu(platform: Platform, c) -> float:
+    """Memory one serving GPU gives weights and KV cache [B]: what it holds less the runtime reserve (decimal GB)."""
+    return hbm_bytes_per_gpu(platform) - c["runtime_reserve_gb_per_gpu"] * 1e9
+
+
 def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: str = "fp8",
               params: PerfParams | None = None) -> StepCost:
     """Step-cost coefficients of one replica of ``model`` on ``gpus_per_replica`` GPUs of ``platform``, with the
@@ -151,7 +157,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
     weights_b = model.params_total * WEIGHT_BYTES[precision]
     experts_b = expert_params(model) * WEIGHT_BYTES[precision]
     experts_active = expert_params(model) * (model.experts_per_token / model.experts if model.is_moe else 0.0)
-    free_b = g * (platform.hbm_gb - c["runtime_reserve_gb_per_gpu"]) * 1e9 - weights_b
+    free_b = g * usable_bytes_per_gpu(platform, c) - weights_b
     rates = serving_rates(platform, precision, c)
     kv_tok_b = model.kv_bytes_per_token(2.0 if rates.attention_precision == "bf16" else c["kv_bytes_per_value"])
     kv_tokens = int(max(free_b, 0.0) * c["kv_free_fraction"] // kv_tok_b)

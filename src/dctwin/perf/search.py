@@ -27,7 +27,7 @@ import numpy as np
 
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
-from dctwin.perf.hardware import check_precision
+from dctwin.perf.hardware import check_precision, hbm_bytes_per_gpu
 from dctwin.perf.layout import (
     ATTENTION_PRECISIONS,
     GRAD_PRECISIONS,
@@ -57,12 +57,9 @@ def _virtual_stages(model: LLM, pp: int, c: dict) -> int:
     return max([v for v in range(1, int(c["virtual_stages_max"]) + 1) if per_stage % v == 0] or [1])
 
 
-GIB_PER_GB = 2.0**30 / 1e9  # the catalog's HBM sizes are binary gigabytes (calibration.yaml hbm_visible) [-]
-
-
 def memory_budget_gb(platform: Platform, c: dict) -> float:
     """Memory a training layout may fill on one GPU [GB = 1e9 B]."""
-    return platform.hbm_gb * GIB_PER_GB * c["hbm_usable_fraction"]
+    return hbm_bytes_per_gpu(platform) / 1e9 * c["hbm_usable_fraction"]
 
 
 def _candidates(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict):
