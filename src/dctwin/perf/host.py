@@ -32,7 +32,7 @@ def host_ops_per_layer(job: TrainingJob, lay: Layout, c: dict, recompute_share: 
         return 1.0, 1.0 + share
     fwd = c["host_ops_layer_fwd"]
     fwd += c["host_ops_tp_fwd"] if lay.tp > 1 else 0.0
-    fwd += c["host_ops_fp8_fwd"] if job.precision in ("fp8", "fp4") else 0.0
+    fwd += c["host_ops_fp8_fwd"] if job.fp8_recipe else 0.0
     fwd += c["host_ops_lora_fwd"] if job.mode == "lora" else 0.0
     if lay.cp > 1:  # ring attention: one step per context-parallel rank instead of one attention call
         fwd += lay.cp * c["host_ops_cp_step_fwd"] - 1.0

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from dctwin.perf.models import LLM
 
-__all__ = ["ATTENTION_PRECISIONS", "GRAD_PRECISIONS", "MODES", "RECOMPUTE", "Layout", "TrainingJob", "lora_params",
-           "stage_fraction", "trainable_params"]
+__all__ = ["ATTENTION_PRECISIONS", "FP8_RECIPE_PRECISIONS", "GRAD_PRECISIONS", "MODES", "RECOMPUTE", "Layout",
+           "TrainingJob", "lora_params", "stage_fraction", "trainable_params"]
 
 MODES = ("pretrain", "full-finetune", "lora")
 RECOMPUTE = ("none", "full")
 ATTENTION_PRECISIONS = ("bf16", "fp8")
 GRAD_PRECISIONS = ("fp32", "bf16")
+FP8_RECIPE_PRECISIONS = ("fp8", "fp4")  # linear-layer precisions that run Transformer Engine's FP8 recipe
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ class TrainingJob:
         """Keys each token attends over in the Megatron count: the sequence, or with packed samples (attention per
         sample, THD layout) the packed samples' length-weighted mean length sum(l_i^2) / sum(l_i) [token]."""
         return self.seq_tokens if self.packed_sample_tokens is None else self.packed_sample_tokens
+
+    @property
+    def fp8_recipe(self) -> bool:
+        """The linear layers run Transformer Engine's FP8 recipe (FP8 or FP4 training): casts, amax, scales."""
+        return self.precision in FP8_RECIPE_PRECISIONS
 
     @property
     def batch_seqs(self) -> int:

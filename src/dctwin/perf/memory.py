@@ -76,7 +76,7 @@ def _attention_stored(job: TrainingJob) -> float:
     """
     m = job.model
     h = m.hidden_size
-    fp8 = job.precision in ("fp8", "fp4")
+    fp8 = job.fp8_recipe
     lora = job.mode == "lora"
     gemm_in = ACT_BYTES if lora or not fp8 else FP8_BYTES
     attn_val = FP8_BYTES if job.attention_precision == "fp8" else ACT_BYTES
@@ -99,7 +99,7 @@ def _mlp_stored(job: TrainingJob) -> float:
     """
     m = job.model
     h, f = m.hidden_size, m.ffn_hidden_size
-    fp8 = job.precision in ("fp8", "fp4")
+    fp8 = job.fp8_recipe
     act_in = FP8_BYTES if job.fp8_activation_store else ACT_BYTES
     if m.is_moe:
         moe = moe_activation(m)

@@ -30,6 +30,7 @@ from dctwin.errors import InputError
 from dctwin.perf.hardware import check_precision, hbm_bytes_per_gpu
 from dctwin.perf.layout import (
     ATTENTION_PRECISIONS,
+    FP8_RECIPE_PRECISIONS,
     GRAD_PRECISIONS,
     MODES,
     RECOMPUTE,
@@ -204,7 +205,7 @@ def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | 
     if attention_precision not in ATTENTION_PRECISIONS:
         raise InputError("unknown attention precision", field="attention_precision", value=attention_precision,
                          allowed=", ".join(ATTENTION_PRECISIONS))
-    if attention_precision == "fp8" and precision not in ("fp8", "fp4"):
+    if attention_precision == "fp8" and precision not in FP8_RECIPE_PRECISIONS:
         raise InputError("FP8 attention runs only inside FP8 (or FP4) training", field="attention_precision",
                          value=attention_precision, allowed=f"bf16 with precision {precision}")
     stored = _check_stored(precision, stored or {})
@@ -253,7 +254,7 @@ def _check_stored(precision: str, stored: dict) -> dict:
     if out["grad_precision"] not in GRAD_PRECISIONS:
         raise InputError("unknown gradient precision", field="grad_precision", value=out["grad_precision"],
                          allowed=", ".join(GRAD_PRECISIONS))
-    if out["fp8_params"] and precision not in ("fp8", "fp4"):
+    if out["fp8_params"] and precision not in FP8_RECIPE_PRECISIONS:
         raise InputError("FP8 weights (fp8_params) need FP8 (or FP4) training", field="fp8_params", value=True,
                          allowed=f"false with precision {precision}")
     return out

@@ -180,7 +180,7 @@ def _dp_and_optimizer_s(platform: Platform, job: TrainingJob, lay: Layout, st: d
 
 def _step_sync_s(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> float:
     """Latency-bound all-reduces of a few bytes over every GPU once per step (norm, flags, loss, amax) [s]."""
-    n_sync = c["step_sync_allreduces"] + (c["fp8_amax_allreduces"] if job.precision in ("fp8", "fp4") else 0.0)
+    n_sync = c["step_sync_allreduces"] + (c["fp8_amax_allreduces"] if job.fp8_recipe else 0.0)
     return n_sync * all_reduce_s(8.0, lay.gpus, group_link(platform, lay.gpus, c))
 
 

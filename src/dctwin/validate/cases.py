@@ -28,6 +28,7 @@ import yaml
 
 from dctwin.config.base import MAX_ABS_NUMBER
 from dctwin.errors import InputError
+from dctwin.workload.profile_check import MAX_GPUS
 
 __all__ = ["Case", "CaseResult", "load_cases", "run_case", "MEASURES", "measure"]
 
@@ -197,12 +198,12 @@ def _check_types(fn: Callable, params: dict, file: str, field: str) -> None:
             raise InputError(f"expected {what}", file=file, field=f"{field}.{k}", value=v)
 
 
-MAX_CASE_GPUS = 10_000_000  # the most GPUs a scenario's job may have; 10^12 hung the layout search (divisors)
 
 
 def _check_values(value: Any, file: str, field: str) -> None:
     """Every number in a case's parameters is finite, every integer within 0..10^15 (the scenario's computable
-    range) and a GPU count (a parameter named ...gpus) within 0..MAX_CASE_GPUS."""
+    range) and a GPU count (a parameter named ...gpus) within 0..MAX_GPUS, the scenario's own ceiling for a job
+    (10^12 hung the layout search)."""
     if isinstance(value, dict):
         for k, v in value.items():
             _check_values(v, file, f"{field}.{k}")
@@ -212,7 +213,7 @@ def _check_values(value: Any, file: str, field: str) -> None:
     elif isinstance(value, float) and not math.isfinite(value):
         raise InputError("expected a finite number", file=file, field=field, value=value)
     elif isinstance(value, int) and not isinstance(value, bool):
-        top = MAX_CASE_GPUS if field.endswith("gpus") else MAX_ABS_NUMBER
+        top = MAX_GPUS if field.endswith("gpus") else MAX_ABS_NUMBER
         if not 0 <= value <= top:
             raise InputError("integer out of range", file=file, field=field, value=value, allowed=f"0 to {top:,.0f}")
 
