@@ -72,7 +72,8 @@ class Platform:
     price_usd: float                   # estimated price of one unit [USD]
     parts: tuple[PowerPart, ...] = ()
     aliases: tuple[str, ...] = ()
-    sources: Mapping[str, str] = field(default_factory=dict)  # field name -> source text (and note)
+    # field name -> source text (and note): provenance, left out of the hash so a Platform can key a memo
+    sources: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def peak_tflops(self, precision: str) -> float:
         """Dense peak per GPU at ``precision`` in {'fp4', 'fp8', 'bf16'} [TFLOP/s]."""

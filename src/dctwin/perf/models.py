@@ -63,7 +63,7 @@ class LLM:
     experts: int = 1
     experts_per_token: int = 1
     assumption: str = ""
-    sources: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict, hash=False)  # provenance: left out of the hash
 
     @property
     def is_moe(self) -> bool:

@@ -44,7 +44,8 @@ from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.schedule import SCHEDULES, schedule_allowed
 from dctwin.perf.training import TrainingPerf, evaluate_layout
 
-__all__ = ["best_layout", "choose_parallelism", "memory_budget_gb", "mfu_at_scale", "training_perf"]
+__all__ = ["best_layout", "choose_parallelism", "clear_layout_memo", "memory_budget_gb", "mfu_at_scale",
+           "training_perf"]
 
 _FIXABLE = ("tp", "pp", "dp", "cp", "ep", "micro_batch", "schedule", "recompute", "cuda_graphs")
 
@@ -141,16 +142,44 @@ def _fewer(n: int, count: int = 3) -> list[int]:
     return sorted(smooth, reverse=True)[:count]
 
 
+_MEMO_MAX = 1024  # distinct questions kept per process (a run asks 2 per pool; a sweep or a fit a few hundred)
+_MEMO: dict[tuple, TrainingPerf | InputError] = {}
+
+
 def best_layout(platform: Platform, job: TrainingJob, n_gpus: int, fixed: dict | None = None,
                 params: PerfParams | None = None) -> TrainingPerf:
     """The fastest layout of ``job`` on at most ``n_gpus`` GPUs that fits in memory, with the run's performance
     constants ``params`` (None: the packaged ones).
 
+    Each distinct question is searched once per process: the answer (or the refusal) is kept under every value
+    it depends on, the platform's and the job's fields, the GPUs, the fixed fields and the 'training' constants.
     Raises InputError naming the memory needed and what would fit when none does.
     """
     params = params or packaged_perf_params()
-    c = params.training
     fixed = fixed or {}
+    key = (platform, job, int(n_gpus), tuple(sorted(fixed.items())), params.digest("training"))
+    if key not in _MEMO:
+        if len(_MEMO) >= _MEMO_MAX:
+            del _MEMO[next(iter(_MEMO))]  # the oldest question
+        try:
+            _MEMO[key] = _best_layout(platform, job, int(n_gpus), fixed, params)
+        except InputError as exc:
+            _MEMO[key] = exc
+    found = _MEMO[key]
+    if isinstance(found, InputError):  # a fresh copy: a raised exception carries its caller's traceback
+        raise type(found)(found.problem, file=found.file, field=found.field, value=found.value,
+                          allowed=found.allowed)
+    return found
+
+
+def clear_layout_memo() -> None:
+    """Forget every answer of :func:`best_layout` (tests; a long-lived process that wants the memory back)."""
+    _MEMO.clear()
+
+
+def _best_layout(platform: Platform, job: TrainingJob, n_gpus: int, fixed: dict, params: PerfParams) -> TrainingPerf:
+    """:func:`best_layout` without the memo."""
+    c = params.training
     best, leanest = _search(platform, job, n_gpus, fixed, c)
     if not set(fixed) - {"cuda_graphs"} and n_gpus > 1:  # CUDA graphs are the stack's, not a layout choice
         for fewer in _fewer(n_gpus):
@@ -343,9 +372,7 @@ _MFU_CACHE: dict[tuple, float] = {}
 
 def _cached_mfu(platform: Platform, model: LLM, n: int, precision: str, mode: str, params: PerfParams,
                 digest: str) -> float:
-    key = (platform.id, platform.hbm_gb, platform.hbm_bandwidth_tb_s, platform.bf16_dense_tflops,
-           platform.scale_up_domain_gpus, platform.scale_up_bandwidth_gb_s, platform.scale_out_bandwidth_gb_s,
-           model.id, model.params_total, n, precision, mode, digest)
+    key = (platform, model, n, precision, mode, digest)  # every value the answer depends on
     if key not in _MFU_CACHE:
         try:
             _MFU_CACHE[key] = training_perf(platform, model, n, precision, mode=mode, params=params).mfu
