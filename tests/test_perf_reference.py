@@ -32,3 +32,20 @@ def test_report_table_lists_each_case():
     results = calibration_report()
     text = format_report(results)
     assert all(r.case in text for r in results)
+
+
+def test_each_published_figure_has_one_home():
+    """The training and inference fit points are validate's calibration cases; reference.yaml keeps only the fit
+    points no validation case carries, and none of validate's figures a second time."""
+    from dctwin.perf.reference import calibration_cases, load_reference
+    from dctwin.validate import load_cases
+
+    cases = {c.id: c for c in load_cases()}
+    ref = load_reference()
+    assert set(ref) == {"sources", "power_cap", "attention"}
+    assert not {c["id"] for kind in ("power_cap", "attention") for c in ref[kind]} & set(cases)
+    points = calibration_cases()
+    assert [len(points["training"]), len(points["inference"])] == [3, 2]  # a new fit point is a refit: name it
+    for point in points["training"] + points["inference"]:
+        case = cases[point["id"]]
+        assert case.role == "calibration" and point["published"] == case.published

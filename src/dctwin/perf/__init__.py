@@ -6,8 +6,8 @@ for pre-training, full fine-tuning and LoRA, in a layout the caller fixes or
 the fastest that fits. Inference (``roofline``, ``inference``, ``disagg``): one
 step roofline shared with ``dctwin.serving``. Every constant is in
 ``perf/data/calibration.yaml`` with its source, fitted ones labelled; the
-published figures they were fitted to are in ``perf/data/reference.yaml``
-(``python -m dctwin.perf``), the checks in ``dctwin validate``.
+published figures they were fitted to are the calibration cases of ``dctwin validate`` (plus the power-cap and
+FP8-attention points of ``perf/data/reference.yaml``; the fit: ``python -m dctwin.perf``), the checks beside them.
 """
 
 from dctwin.lazy import lazy_exports

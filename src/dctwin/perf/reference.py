@@ -1,7 +1,10 @@
-"""Published reference cases of the performance model, the fit of its free constants and the error report.
+"""The calibration points of the performance model, the fit of its free constants and the error report.
 
-Run ``python -m dctwin.perf`` to print the table of case, published,
-modelled and error, and the constants a fresh fit would give.
+Published figures live once: the training and inference points the constants are fitted to are the
+``role: calibration`` cases of ``validate/data/cases.yaml`` (shown by ``dctwin validate`` beside the checks);
+``perf/data/reference.yaml`` holds only the fit points no validation case carries (power-capped throughput,
+FP8 attention). Run ``python -m dctwin.perf`` to print the table of case, published, modelled and error, and
+the constants a fresh fit would give.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.power import power_cap_throughput_factor
 from dctwin.perf.search import training_perf
 
-__all__ = ["CaseResult", "calibration_report", "fit_constants", "format_report", "load_reference"]
+__all__ = ["CaseResult", "calibration_cases", "calibration_report", "fit_constants", "format_report", "load_reference"]
 
 
 @dataclass(frozen=True)
@@ -38,17 +41,36 @@ class CaseResult:
     modelled: float
     error: float        # (modelled - published) / published [-]
     tolerance: float    # accepted |error| [-]
-    role: str           # 'fit' or 'check'
+    role: str           # 'fit': a constant is fitted to it
     source: str
+
+
+#: validate measure -> kind of the perf model's calibration cases in validate/data/cases.yaml
+_CALIBRATION_MEASURES = {"training_tflops_per_gpu": "training", "inference_offline_tokens_per_s": "inference"}
+
+
+@lru_cache(maxsize=1)
+def calibration_cases() -> dict[str, list[dict]]:
+    """The training and inference fit points: ``role: calibration`` cases of ``validate/data/cases.yaml``, by kind,
+    each its params with ``id``, ``published``, ``tolerance`` and ``source`` added."""
+    from dctwin.validate import load_cases  # validate checks perf; imported late so perf does not need it to run
+
+    out: dict[str, list[dict]] = {kind: [] for kind in _CALIBRATION_MEASURES.values()}
+    for case in load_cases():
+        if case.role == "calibration" and case.measure in _CALIBRATION_MEASURES:
+            out[_CALIBRATION_MEASURES[case.measure]].append(
+                {**case.params, "id": case.id, "published": case.published, "tolerance": case.tolerance_rel,
+                 "source": f"{case.source_title}, {case.source_url}"})
+    return out
 
 
 @lru_cache(maxsize=1)
 def load_reference() -> dict:
-    """The reference cases and their sources (``perf/data/reference.yaml``)."""
+    """The fit points only ``perf/data/reference.yaml`` holds (power cap, FP8 attention) and their sources."""
     path = Path(str(resources.files("dctwin.perf") / "data" / "reference.yaml"))
     doc = read_data_yaml(path, "reference file")
     sources = read_sources(doc, str(path))
-    for kind in ("training", "inference", "power_cap", "attention"):
+    for kind in ("power_cap", "attention"):
         for i, case in enumerate(doc.get(kind) or []):
             if case.get("source") not in sources:
                 raise InputError("source key not in the file's 'sources'", file=str(path), field=f"{kind}[{i}].source",
@@ -79,22 +101,19 @@ def _inference_case(case: dict, platform: Platform, params: PerfParams) -> float
 
 def calibration_report(platforms: Callable[[str], Platform] = get_platform,
                        params: PerfParams | None = None) -> list[CaseResult]:
-    """Model every reference case with the constants ``params`` (None: the packaged ones) and compare with its
+    """Model every calibration point with the constants ``params`` (None: the packaged ones) and compare with its
     published figure."""
     params = params or packaged_perf_params()
     ref = load_reference()
     sources = ref["sources"]
     out: list[CaseResult] = []
-    for case in ref["training"]:
-        val = _training_case(case, platforms(case["platform"]), params)
-        pub = float(case["published_tflops_per_gpu"])
-        out.append(CaseResult(case["id"], "training", "model TFLOP/s per GPU", pub, val, (val - pub) / pub,
-                              case["tolerance"], case["role"], sources[case["source"]]))
-    for case in ref["inference"]:
-        val = _inference_case(case, platforms(case["platform"]), params)
-        pub = float(case["published_tokens_per_s"])
-        out.append(CaseResult(case["id"], "inference", "output tokens/s", pub, val, (val - pub) / pub,
-                              case["tolerance"], case["role"], sources[case["source"]]))
+    fitted = calibration_cases()
+    for kind, quantity, model_fn in (("training", "model TFLOP/s per GPU", _training_case),
+                                     ("inference", "output tokens/s", _inference_case)):
+        for case in fitted[kind]:
+            val, pub = model_fn(case, platforms(case["platform"]), params), case["published"]
+            out.append(CaseResult(case["id"], kind, quantity, pub, val, (val - pub) / pub, case["tolerance"], "fit",
+                                  case["source"]))
     for case in ref["attention"]:
         val = _attention_case(case, platforms(case["platform"]), params)
         pub = float(case["published_speedup"])
@@ -125,15 +144,14 @@ def _fit_training(cases: list[tuple[dict, float]], name: str, platforms: Callabl
 
 
 def fit_constants(platforms: Callable[[str], Platform] = get_platform) -> dict[str, float]:
-    """Refit the free constants to the 'fit' cases (least squares on log error); returns name -> value."""
-    ref = load_reference()
+    """Refit the free constants to the calibration points (least squares on log error); returns name -> value."""
+    ref, points = load_reference(), calibration_cases()
     fitted: dict[str, float] = {}
     for precision, name in (("fp8", "kernel_efficiency_fp8"), ("bf16", "kernel_efficiency_bf16")):
-        cases = [(c, c["published_tflops_per_gpu"]) for c in ref["training"]
-                 if c["role"] == "fit" and c["precision"] == precision]
+        cases = [(c, c["published"]) for c in points["training"] if c["precision"] == precision]
         fitted[name] = _fit_training(cases, name, platforms)
 
-    inf_cases = [(c, c["published_tokens_per_s"]) for c in ref["inference"] if c["role"] == "fit"]
+    inf_cases = [(c, c["published"]) for c in points["inference"]]
 
     def inference_objective(x: float) -> float:
         trial = packaged_perf_params().replaced("inference", compute_efficiency=x)
