@@ -138,10 +138,23 @@ def scenario_validate(scenario: str = typer.Argument(..., help="Scenario file or
     with read_once():  # each file the checks read (profiles, job table, site series) is read once
         check_profiles(sc)
         check_runnable(sc, scenario)  # what `run` refuses before its first stage, by the same function
+        notes = _design_peak_lines(sc, scenario_peak_check, peak_messages) + big_job_warnings(sc)
         _print_site_warnings(sc)
-        out.print(f"{scenario}: valid scenario '{sc.name}'")
-        for line in peak_messages(scenario_peak_check(sc)) + big_job_warnings(sc):
-            err.print(f"warning: {line}", highlight=False, markup=False)
+        out.print(f"{scenario}: valid scenario '{sc.name}'")  # only once every check has passed
+        for line in notes:
+            err.print(f"{'' if line.startswith('note:') else 'warning: '}{line}", highlight=False, markup=False)
+
+
+def _design_peak_lines(sc, scenario_peak_check, peak_messages) -> list[str]:
+    """The design-day peak's warnings over the site's weather year, or over the run's own span when the site's
+    files cover the run but not a year (the run accepts those: so does validate, and says so)."""
+    try:
+        return peak_messages(scenario_peak_check(sc))
+    except InputError:
+        hours = max(1, -(-sc.simulation.n_steps * sc.simulation.step_s // 3600))
+        lines = peak_messages(scenario_peak_check(sc, hours=hours))  # the run's refusal, if it refuses too
+    return [f"note: the site's series do not cover a year from the start: the design-day peak below is over the "
+            f"run's {hours} h only"] + lines
 
 
 def _print_site_warnings(sc) -> None:
@@ -381,6 +394,10 @@ def _plain_help(typer_app: typer.Typer) -> None:
 _plain_help(app)
 
 
+def _say_interrupted() -> None:
+    err.print("interrupted; nothing half-written was left behind", highlight=False, markup=False)
+
+
 def main() -> None:
     """Console entry point: the project's own errors become one line and exit code 2."""
     try:
@@ -389,8 +406,12 @@ def main() -> None:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted; nothing half-written was left behind")
+        _say_interrupted()
         sys.exit(130)
+    except SystemExit as exc:  # typer turns Ctrl-C into a silent exit 130: say so, as above
+        if exc.code == 130 and isinstance(getattr(exc.__context__, "__cause__", None), KeyboardInterrupt):
+            _say_interrupted()
+        raise
     finally:  # the command has finished (typer ends with SystemExit): only the interpreter's shutdown follows
         from dctwin.process import settle_for_exit
 

@@ -23,8 +23,8 @@ from typing import BinaryIO
 
 from dctwin.errors import InputError
 
-__all__ = ["InputFile", "check_input_file", "file_sha256", "open_regular", "read_input", "read_input_bytes",
-           "read_once",
+__all__ = ["InputFile", "check_input_file", "csv_text", "file_sha256", "open_regular", "read_input",
+           "read_input_bytes", "read_once",
            "DEFAULT_TIMEOUT_S", "MAX_SERIES_BYTES", "MAX_JOB_FILE_BYTES"]
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -166,3 +166,22 @@ def read_input(path: str | Path, max_bytes: int, what: str = "input file") -> In
         raise InputError(f"{what}: file is larger than {max_bytes} bytes", file=str(path)[:300],
                          value=len(got.data))
     return got
+
+
+_OTHER_SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"))
+
+
+def csv_text(data: bytes, file: str) -> str:
+    """The text of a comma-separated file: UTF-8 (a leading byte-order mark dropped), its header line checked for
+    another separator. A spreadsheet's ';' export or a UTF-16 file is refused by name, not read as one column."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"file is not UTF-8 text (byte {exc.start})", file=file,
+                         allowed="UTF-8 text (from a spreadsheet: save as 'CSV UTF-8')") from None
+    header = text.split("\n", 1)[0]
+    for sep, name in _OTHER_SEPARATORS:
+        if sep in header and "," not in header:
+            raise InputError(f"columns are separated by {name}, not commas", file=file, field="line 1",
+                             allowed="comma-separated values with '.' as the decimal mark")
+    return text

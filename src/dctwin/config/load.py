@@ -298,6 +298,34 @@ def _union_errors(errors: list[dict]) -> list[dict]:
     return [e for e in out if not (e["type"] == "literal_error" and explained(e))] or out
 
 
+def _section_at(loc: tuple[Any, ...]) -> type | None:
+    """The scenario section class that holds the last key of ``loc`` (list indices and union tags skipped)."""
+    from pydantic import BaseModel
+
+    cls: Any = Scenario
+    for part in loc[:-1]:
+        if not isinstance(part, str) or cls is None or part not in cls.model_fields:
+            continue
+        todo, cls = [cls.model_fields[part].annotation], None
+        while todo:  # the first model inside list[...] / X | None / Annotated[...]
+            t = todo.pop(0)
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                cls = t
+                break
+            todo += list(getattr(t, "__args__", ()))
+    return cls
+
+
+def _did_you_mean(loc: tuple[Any, ...]) -> str:
+    """``did you mean 'duration_days'? `` for a misspelt or renamed key, from its own section's fields."""
+    import difflib
+
+    cls, key = _section_at(loc), loc[-1] if loc else None
+    close = [] if cls is None or not isinstance(key, str) else \
+        difflib.get_close_matches(key.lower(), list(cls.model_fields), n=2, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in close)}? " if close else "check the spelling; "
+
+
 def _validation_message(exc: ValidationError, source: str) -> ScenarioError:
     lines = []
     for err in _union_errors(exc.errors(include_url=False)):
@@ -306,7 +334,7 @@ def _validation_message(exc: ValidationError, source: str) -> ScenarioError:
         if len(msg) > 400:                     # a validator's message may quote the user's value in full
             msg = msg[:397] + "..."
         if err["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling; `dctwin scenario schema` lists the fields)"
+            msg = f"unknown field ({_did_you_mean(tuple(err['loc']))}`dctwin scenario schema` lists the fields)"
         value = err.get("input")
         shown = "" if err["type"] == "missing" or isinstance(value, dict) else f" (got {_short_repr(value)})"
         lines.append(f"field '{field}': {msg}{shown}" if field else f"{msg}{shown}")

@@ -23,16 +23,17 @@ def _installed(scenario) -> tuple[float, float]:
     return best
 
 
-def scenario_peak_check(scenario, run_peak_mw: float | None = None, site_frame=None) -> PeakCheck:
+def scenario_peak_check(scenario, run_peak_mw: float | None = None, site_frame=None, hours: int = 8760) -> PeakCheck:
     """Design-day peak of ``scenario`` over its site's hourly weather year, with the run's peak if given [MW].
 
-    ``site_frame`` (the run's site series) is used when given, read hourly; otherwise a year of site series is built.
+    ``site_frame`` (the run's site series) is used when given, read hourly; otherwise ``hours`` hours of site
+    series from the start are built (a year unless the caller says otherwise).
     """
     from dctwin.site import site_series
     from dctwin.timeline import Timeline
 
     if site_frame is None:
-        tl = Timeline(start=scenario.simulation.start, step_s=3600, n_steps=8760)
+        tl = Timeline(start=scenario.simulation.start, step_s=3600, n_steps=hours)
         site_frame = site_series(scenario.site, tl, scenario.simulation.seed)
     else:
         step = max(1, round(3600 / scenario.simulation.step_s))

@@ -133,9 +133,12 @@ def _column(rows: list[list[str]], idx: int, name: str, file: str, *, integer: b
 def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = (),
               site_tz: str | None = None) -> pd.DataFrame:
     """Read a timestamped CSV with the given numeric columns; InputError on any bad cell (line numbers 1-based)."""
-    file = str(path)
-    text = _read_text(Path(path))
     from io import StringIO
+
+    from dctwin.safeio import csv_text, read_input
+
+    file = str(path)  # strict UTF-8 and commas: a cell that cannot be read exactly is refused, not replaced
+    text = csv_text(read_input(path, _MAX_BYTES, what="series file").data, file)
 
     try:
         df = pd.read_csv(StringIO(text), dtype=str, skipinitialspace=True)

@@ -88,9 +88,12 @@ def _one_column_per_name(header: str, file: str) -> None:
 
 
 def _read_csv(data: bytes, file: str) -> pd.DataFrame:
+    from dctwin.safeio import csv_text
+
+    text = csv_text(data, file)  # UTF-8 and comma-separated, or refused by name
     try:
-        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, skipinitialspace=True)
-        _one_column_per_name(data.split(b"\n", 1)[0].decode("utf-8"), file)
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+        _one_column_per_name(text.split("\n", 1)[0], file)
         return df
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"not a readable CSV table: {str(exc).splitlines()[0][:200]}", file=file) from None

@@ -1,0 +1,138 @@
+"""What users get wrong at the command line (fifth hardening pass): each was silent, misleading or half-done.
+
+Every case here failed on the code before this pass: Ctrl-C exited 130 without a word (typer swallowed the
+interrupt before dctwin's handler), `scenario validate` printed "valid" and then failed on a weather file that
+`run` accepts, a misspelt field did not say which field was meant, and a spreadsheet's ';' or UTF-16 CSV
+export was reported as a missing column (or read with replacement characters).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dctwin.config import load_scenario
+from dctwin.errors import InputError, ScenarioError
+
+HEAD = "extends: borlange-2027\nname: p\nsimulation: {duration_days: 2, step_s: 3600}\n"
+
+
+def _scenario(tmp_path, body: str = "", name: str = "s.yaml"):
+    p = tmp_path / name
+    p.write_text(HEAD + textwrap.dedent(body), encoding="utf-8")
+    return p
+
+
+def _weather_text(days: int = 3) -> str:
+    stamps = pd.date_range("2027-01-01", periods=24 * days, freq="h").strftime("%Y-%m-%d %H:%M")
+    rows = [f"{s},{-5 + np.sin(i / 5):.2f},80.0" for i, s in enumerate(stamps)]
+    return "timestamp,dry_bulb_c,rel_humidity_pct\n" + "\n".join(rows) + "\n"
+
+
+# ---------------------------------------------------------------- Ctrl-C
+def test_ctrl_c_mid_run_says_so_and_leaves_nothing(tmp_path):
+    """SIGINT once the run is staged: exit 130 with one line saying so, no traceback, no run or staging left."""
+    out = tmp_path / "runs" / "r"
+    out.parent.mkdir()
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "dctwin", "run", "borlange-2027", "--out", str(out), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal has it
+    deadline = time.monotonic() + 300
+    while not any(out.parent.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # wait until the run has started writing its staging folder
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    text = stderr.decode()
+    assert "interrupted" in text and "Traceback" not in text, text
+    assert proc.returncode in (130, -signal.SIGINT)
+    assert list(out.parent.iterdir()) == []
+
+
+# ---------------------------------------------------------------- scenario validate
+def test_validate_accepts_a_weather_file_that_covers_the_run(tmp_path, cli):
+    """A CSV covering the run (not a year) is what `run` accepts: validate said "valid" and then exited 2."""
+    (tmp_path / "w.csv").write_text(_weather_text(3), encoding="utf-8")
+    sc = _scenario(tmp_path, "site: {climate: {source: csv, path: w.csv}}\n")
+    proc = cli("scenario", "validate", str(sc))
+    assert proc.returncode == 0, proc.stderr
+    assert "valid scenario" in proc.stdout
+    assert "over the run's 48 h only" in " ".join(proc.stderr.split())
+
+
+def test_validate_never_prints_valid_before_an_error(tmp_path, cli):
+    (tmp_path / "w.csv").write_text(_weather_text(3).replace(",", ";"), encoding="utf-8")
+    proc = cli("scenario", "validate", str(_scenario(tmp_path, "site: {climate: {source: csv, path: w.csv}}\n")))
+    assert proc.returncode == 2
+    assert "valid" not in proc.stdout and "Traceback" not in proc.stderr
+    assert "separated by semicolons" in proc.stderr
+
+
+# ---------------------------------------------------------------- misspelt or renamed fields
+@pytest.mark.parametrize(("body", "field", "meant"), [
+    ("simulation: {duration_day: 2}\n", "simulation.duration_day", "duration_days"),
+    ("site: {climate: {sorce: synthetic}}\n", "site.climate.sorce", "source"),
+    ("facility: {coolng: {}}\n", "facility.coolng", "cooling"),
+])
+def test_unknown_field_names_the_field_meant(tmp_path, body, field, meant):
+    doc = tmp_path / "x.yaml"
+    doc.write_text("extends: borlange-2027\nname: p\n" + body, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(doc)
+    assert f"field '{field}': unknown field (did you mean '{meant}'?" in str(info.value)
+
+
+def test_unknown_field_with_nothing_close_still_says_where_the_fields_are(tmp_path):
+    with pytest.raises(ScenarioError, match=r"unknown field \(check the spelling; `dctwin scenario schema`"):
+        load_scenario(_scenario(tmp_path, "zzzzz: 1\n"))
+
+
+# ---------------------------------------------------------------- CSV exports
+def _site_csv(tmp_path, text: str | bytes):
+    p = tmp_path / "w.csv"
+    if isinstance(text, bytes):
+        p.write_bytes(text)
+    else:
+        p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize(("mangle", "words"), [
+    (lambda t: t.replace(",", ";"), "separated by semicolons"),
+    (lambda t: t.replace(",", ";").replace(".", ","), "separated by semicolons"),   # decimal comma too
+    (lambda t: t.replace(",", "\t"), "separated by tabs"),
+    (lambda t: t.encode("utf-16"), "not UTF-8 text"),
+    (lambda t: (t + "2027-01-04 00:00,-5,80 \xb0\n").encode("latin-1"), "not UTF-8 text"),
+])
+def test_site_csv_exports_are_refused_by_name(tmp_path, mangle, words):
+    from dctwin.site import read_weather_csv
+
+    with pytest.raises(InputError, match=words):
+        read_weather_csv(_site_csv(tmp_path, mangle(_weather_text(3))))
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda t: ("\ufeff" + t).encode("utf-8"),            # Excel's 'CSV UTF-8' starts with a byte-order mark
+    lambda t: t.replace("\n", "\r\n").encode("utf-8"),   # Windows line ends
+    lambda t: (t + "\n").encode("utf-8"),                # a trailing empty line
+])
+def test_site_csv_harmless_variants_read_the_same(tmp_path, mangle):
+    from dctwin.site import read_weather_csv
+
+    plain = read_weather_csv(_site_csv(tmp_path, _weather_text(3)))
+    pd.testing.assert_frame_equal(read_weather_csv(_site_csv(tmp_path, mangle(_weather_text(3)))), plain)
+
+
+def test_telemetry_csv_with_semicolons_is_refused_by_name(tmp_path):
+    from dctwin.telemetry.readers import _read_csv
+
+    with pytest.raises(InputError, match="separated by semicolons"):
+        _read_csv(b"time;it_kw\n2027-01-01T00:00Z;5\n", str(tmp_path / "t.csv"))
