@@ -118,6 +118,12 @@ class PretrainConfig(Section):
         "activation_func_fp8_input_store, SwiGLU MLPs only: refused for a GeLU model): less activation memory, so fewer"
         " layers recomputed. Only with mfu: null."
     )
+    distributed_optimizer: bool = Field(
+        True, description="Shard the FP32 master weights and Adam moments over the data- and context-parallel ranks "
+        "(Megatron distributed optimizer; gradients reduce-scattered behind the backward). false: every rank holds "
+        "them and the gradient buffer is all-reduced, after the backward under tensor (sequence) or pipeline "
+        "parallelism (NeMo fused_adam with megatron_amp_O2). Only with mfu: null."
+    )
     packed_sample_tokens: float | None = Field(
         None, ge=1, le=10_000_000,
         description="Samples packed into each sequence with attention inside each sample only (NeMo/Megatron packed "
@@ -134,6 +140,7 @@ class PretrainConfig(Section):
         set_ += ["cuda_graphs"] if self.cuda_graphs else []
         set_ += [k for k in ("fp8_params", "fp8_activation_store") if getattr(self, k)]
         set_ += ["grad_precision"] if self.grad_precision != "fp32" else []
+        set_ += ["distributed_optimizer"] if not self.distributed_optimizer else []
         set_ += ["packed_sample_tokens"] if self.packed_sample_tokens is not None else []
         if self.mfu is not None and set_:
             raise ValueError(f"these fields only apply with mfu: null (the performance model sets the throughput): "

@@ -39,6 +39,7 @@ class TrainingJob:
     grad_precision: str = "fp32"  # 'fp32' | 'bf16': gradient buffer on every data-parallel rank (grad_reduce_in_fp32)
     fp8_activation_store: bool = False  # MLP activation-function input kept in FP8 (activation_func_fp8_input_store)
     packed_sample_tokens: float | None = None  # packed samples' length-weighted mean sum(l^2)/sum(l); None: unpacked
+    distributed_optimizer: bool = True  # states sharded over dp x cp (Megatron); False: held whole, grads all-reduced
 
     @property
     def attention_span_tokens(self) -> float:

@@ -7,7 +7,9 @@
   8-bit with ``fp8_params`` (NeMo/Megatron fp8_params, Transformer Engine
   fp8_model_init; the FP32 master stays in the sharded optimizer); the
   gradient buffer is FP32, or 16-bit with ``grad_precision`` 'bf16'
-  (Megatron grad_reduce_in_fp32 off);
+  (Megatron grad_reduce_in_fp32 off); without the distributed optimizer
+  (``distributed_optimizer`` false: NeMo's fused_adam under megatron_amp_O2)
+  every rank holds the whole master weights and moments;
 * LoRA: the frozen base weights (16 or 8 bit as above), no gradients or
   optimizer states for them; the small adapters carry full states;
 * activations, counted per layer and token from what the Transformer Engine /
@@ -146,10 +148,10 @@ def training_memory(job: TrainingJob, lay: Layout, c: dict) -> MemoryUse:
     """Memory one GPU needs for ``job`` in layout ``lay`` (``c``: the 'training' constants)."""
     m = max(1, job.batch_seqs // (lay.dp * lay.micro_batch))
     held = params_per_gpu(job.model, lay.tp, lay.pp, lay.ep) * stage_fraction(job.model, lay.pp) * lay.pp
-    shard = lay.dp * lay.cp
+    shard = lay.dp * lay.cp if job.distributed_optimizer else 1   # ranks the master weights and moments span
     grad_b = grad_bytes_per_param(job, c)
     weights = held * weight_bytes_per_param(job, c)
-    if job.mode == "lora":  # adapters: 16-bit weights, the gradient buffer, sharded FP32 master and moments
+    if job.mode == "lora":  # adapters: 16-bit weights, the gradient buffer, FP32 master and moments
         adapters = lora_params(job.model, job.lora_rank) * stage_fraction(job.model, lay.pp) / lay.tp
         states = adapters * (c["weight_bytes_per_param"] + grad_b + c["state_bytes_per_param_sharded"] / shard)
     else:

@@ -228,7 +228,7 @@ def _round_batch(seqs: float) -> int:
 def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | None, lora_rank: int,
          attention_precision: str = "bf16", stored: dict | None = None,
          packed_sample_tokens: float | None = None) -> TrainingJob:
-    """The job, its fields checked; ``stored``: fp8_params, grad_precision, fp8_activation_store."""
+    """The job, its fields checked; ``stored``: how weights, gradients, activations and states are held."""
     if mode not in MODES:
         raise InputError("unknown training mode", field="mode", value=mode, allowed=", ".join(MODES))
     if attention_precision not in ATTENTION_PRECISIONS:
@@ -279,7 +279,8 @@ def _check_stored(precision: str, stored: dict) -> dict:
     """How weights, gradients and activation inputs are stored, checked (see TrainingJob)."""
     out = {"fp8_params": _switch("fp8_params", stored.get("fp8_params", False)),
            "grad_precision": stored.get("grad_precision", "fp32"),
-           "fp8_activation_store": _switch("fp8_activation_store", stored.get("fp8_activation_store", False))}
+           "fp8_activation_store": _switch("fp8_activation_store", stored.get("fp8_activation_store", False)),
+           "distributed_optimizer": _switch("distributed_optimizer", stored.get("distributed_optimizer", True))}
     if out["grad_precision"] not in GRAD_PRECISIONS:
         raise InputError("unknown gradient precision", field="grad_precision", value=out["grad_precision"],
                          allowed=", ".join(GRAD_PRECISIONS))
@@ -295,7 +296,7 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
                   cp: int | None = None, ep: int | None = None, micro_batch: int | None = None,
                   schedule: str | None = None, recompute: str | None = None, mode: str = "pretrain",
                   lora_rank: int = 16, attention_precision: str = "bf16", cuda_graphs: bool = False,
-                  fp8_params: bool = False, grad_precision: str = "fp32",
+                  fp8_params: bool = False, grad_precision: str = "fp32", distributed_optimizer: bool = True,
                   fp8_activation_store: bool = False, packed_sample_tokens: float | None = None) -> TrainingPerf:
     """Step time, throughput, MFU and memory of training ``model`` on ``n_gpus`` GPUs of ``platform``.
 
@@ -307,6 +308,7 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     ``fp8_activation_store`` keeps the MLP activation function's input in FP8 (all off: the NeMo/Megatron defaults).
     ``packed_sample_tokens``: samples packed into each sequence with attention per sample (THD layout), their
     length-weighted mean length sum(l^2)/sum(l) [token]; None: attention over the whole sequence.
+    ``distributed_optimizer`` False: optimizer states whole on every data-parallel rank, gradients all-reduced.
     Layout fields left None are chosen (fastest that fits); tp/pp/dp, if
     given, must all be given. ``params``: the run's performance constants (None: the packaged ones).
     """
@@ -316,8 +318,8 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     if n_gpus < 1:
         raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
     job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank, attention_precision,
-               {"fp8_params": fp8_params, "grad_precision": grad_precision,
-                "fp8_activation_store": fp8_activation_store}, packed_sample_tokens)
+               dict(fp8_params=fp8_params, grad_precision=grad_precision, fp8_activation_store=fp8_activation_store,
+                    distributed_optimizer=distributed_optimizer), packed_sample_tokens)
     given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute,
              _switch("cuda_graphs", cuda_graphs) or None)
     fixed = {k: v for k, v in zip(_FIXABLE, given, strict=True) if v is not None}

@@ -25,7 +25,12 @@ parallel rank), every pass over the stage's layers costs, per GPU,
   (:mod:`dctwin.perf.schedule`); pipeline sends between stages;
 * data parallel: gradient reduce-scatter hidden behind the last
   micro-batch's backward and parameter all-gather behind the first forward
-  (distributed optimizer); whatever does not fit in that window is exposed;
+  (distributed optimizer); whatever does not fit in that window is exposed.
+  Without it (``distributed_optimizer`` false: NeMo's fused_adam under
+  megatron_amp_O2) the FP32 gradient buffer is all-reduced: behind the
+  backward only with neither sequence (tp > 1) nor pipeline parallelism,
+  else after it, exposed (NeMo MegatronBaseModel.configure_optimizers turns
+  async_grad_allreduce off there; training_step calls allreduce_main_grads);
 * the optimizer update reads and writes its sharded states (memory-bound);
 * once per step, a few all-reduces of a few bytes over every GPU (gradient
   norm, found-inf flag, loss, FP8 amax): pure collective latency;
@@ -169,12 +174,16 @@ def _dp_and_optimizer_s(platform: Platform, job: TrainingJob, lay: Layout, st: d
     exposed = 0.0
     if shard > 1:
         link = group_link(platform, lay.tp * shard, c)
-        t_rs = reduce_scatter_s(per_gpu * grad_bytes_per_param(job, c), shard, link)  # the buffer's own width
-        gather_b = weight_bytes_per_param(job, c)  # the weights as held: 16-bit, or 8-bit with fp8_params
-        t_ag = all_gather_s(per_gpu * gather_b, shard, link)
-        exposed = max(0.0, t_rs - st["b"] - st["w"]) + max(0.0, t_ag - st["f"])
+        grad_b = per_gpu * grad_bytes_per_param(job, c)  # the buffer's own width
+        if job.distributed_optimizer:
+            gather_b = weight_bytes_per_param(job, c)  # the weights as held: 16-bit, or 8-bit with fp8_params
+            exposed = (max(0.0, reduce_scatter_s(grad_b, shard, link) - st["b"] - st["w"])
+                       + max(0.0, all_gather_s(per_gpu * gather_b, shard, link) - st["f"]))
+        else:  # one all-reduce, overlapped with the backward only without sequence and pipeline parallelism
+            window = st["b"] + st["w"] if lay.tp == 1 and lay.pp == 1 else 0.0
+            exposed = max(0.0, all_reduce_s(grad_b, shard, link) - window)
     bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
-    t_opt = per_gpu / shard * c["optimizer_bytes_per_param"] / bw
+    t_opt = per_gpu / (shard if job.distributed_optimizer else 1) * c["optimizer_bytes_per_param"] / bw
     return exposed + _step_sync_s(platform, job, lay, c), t_opt
 
 

@@ -64,6 +64,7 @@ def pretrain_perf(platform: Platform, cfg: PretrainConfig, n_gpus: int, params: 
                              attention_precision=cfg.attention_precision, cuda_graphs=cfg.cuda_graphs,
                              fp8_params=cfg.fp8_params, grad_precision=cfg.grad_precision,
                              fp8_activation_store=cfg.fp8_activation_store,
+                             distributed_optimizer=cfg.distributed_optimizer,
                              packed_sample_tokens=cfg.packed_sample_tokens, **fixed)
     except InputError as exc:  # named by the scenario field it came from, where the perf model names one
         sub = f"layout.{exc.field}" if exc.field in ("tp", "pp", "dp", "cp", "ep") else exc.field
