@@ -106,12 +106,7 @@ def test_the_fine_tuning_cases_run_as_their_stacks_packed_them():
 
 
 def test_the_squad_script_weights_each_sample_by_its_length():
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "scripts" / "squad_packed_lengths.py"
-    spec = importlib.util.spec_from_file_location("squad_packed_lengths", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _squad_script()
     squad = {"data": [{"paragraphs": [
         {"context": "x" * 93, "qas": [{"question": "q" * 10, "answers": [{"text": "a" * 4}]},
                                       {"question": "", "answers": [], "is_impossible": True}]},
@@ -153,3 +148,26 @@ def test_the_smaller_fine_tuning_batch_costs_under_two_percent_per_token():
     pre = training_perf(H100, L7, 8, "fp8", global_batch_tokens=128 * 4096, **run)
     sft = training_perf(H100, L7, 8, "fp8", global_batch_tokens=32 * 4096, mode="full-finetune", **run)
     assert 0.98 * pre.tokens_per_s <= sft.tokens_per_s <= pre.tokens_per_s
+
+
+def _squad_script():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "scripts" / "squad_packed_lengths.py"
+    spec = importlib.util.spec_from_file_location("squad_packed_lengths", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_packing_is_first_fit_and_max_seqlen_carries_the_tail_padding():
+    mod = _squad_script()
+    packs = mod.first_fit_packs([60, 50, 30, 20, 45, 10], 100)
+    assert packs == [[60, 30, 10], [50, 20], [45]]               # each into the first pack with room, in order
+    s = mod.pack_stats(packs[:2], 100)
+    # NeMo's collate stretches the last sample to the padded length: [60, 30, 10] -> max 60; [50, 20 + 30] -> 50
+    assert s["max_seqlen"] == 55 and (s["max_seqlen_lo"], s["max_seqlen_hi"]) == (50, 60)
+    assert s["samples"] == 2.5 and s["fill"] == pytest.approx(170 / 200)
+    assert s["per_sample"] == pytest.approx((60**2 + 30**2 + 10**2 + 50**2 + 20**2) / 2e4)
+    assert s["to_max_seqlen"] == pytest.approx((3 * 60**2 + 2 * 50**2) / 2e4)
+    assert s["to_max_seqlen"] > s["per_sample"]
