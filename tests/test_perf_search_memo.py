@@ -16,6 +16,8 @@ from dctwin.catalog import get_platform
 from dctwin.config.workload import PretrainConfig, TrainingConfig, WorkloadConfig
 from dctwin.errors import InputError
 from dctwin.perf import search
+from dctwin.perf.job import make_job
+from dctwin.perf.models import get_model
 from dctwin.perf.params import packaged_perf_params
 from dctwin.timeline import Timeline
 from dctwin.workload.jobs import (
@@ -73,7 +75,7 @@ def test_every_value_the_answer_depends_on_is_in_the_key(searches):
 def test_remembered_answers_equal_fresh_searches(searches):
     c = packaged_perf_params()
     for model, n, precision in (("llama-3-70b", 256, "fp8"), ("gpt-3-175b", 512, "bf16"), ("mixtral-8x7b", 64, "bf16")):
-        job = search._job(search.get_model(model), "pretrain", precision, None, None, 16)
+        job = make_job(get_model(model), "pretrain", precision, None, None, 16)
         search.best_layout(H100, job, n, None, c)
         remembered = search.best_layout(H100, job, n, None, c)
         assert remembered == search._best_layout(H100, job, n, {}, c)   # every field, exactly

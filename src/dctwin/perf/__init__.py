@@ -1,6 +1,6 @@
 """Performance model: training step time and memory, inference throughput and latency, power-capping cost.
 
-Training (``training``, ``memory``, ``schedule``, ``collectives``, ``search``):
+Training (``training``, ``memory``, ``schedule``, ``collectives``, ``search``, ``job``):
 step time from compute, HBM traffic, collectives and the pipeline schedule,
 for pre-training, full fine-tuning and LoRA, in a layout the caller fixes or
 the fastest that fits. Inference (``roofline``, ``inference``, ``disagg``): one

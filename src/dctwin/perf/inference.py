@@ -179,11 +179,9 @@ def throughput_at_scale(platform: Platform, model: LLM | str, n_gpus, precision:
     sizes = np.asarray(n_gpus)
     flat = sizes.reshape(-1)
     out = np.empty(flat.shape, dtype=float)
-    pkey = (platform.id, platform.fp8_dense_tflops, platform.hbm_gb, platform.hbm_bandwidth_tb_s,
-            platform.scale_up_domain_gpus, params.digest("inference"))
+    pkey = (platform, model, params.digest("inference"))  # every value of both, not a few named fields
     for i, n in enumerate(flat):
-        key = (pkey, model.id, int(n), precision, float(input_tokens), float(output_tokens), ttft_target_s,
-               tpot_target_s)
+        key = (pkey, int(n), precision, float(input_tokens), float(output_tokens), ttft_target_s, tpot_target_s)
         if key not in _TPUT_CACHE:
             try:
                 _TPUT_CACHE[key] = inference_perf(platform, model, int(n), precision, input_tokens, output_tokens,

@@ -28,16 +28,8 @@ import numpy as np
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import check_precision, hbm_bytes_per_gpu
-from dctwin.perf.layout import (
-    ATTENTION_PRECISIONS,
-    FP8_RECIPE_PRECISIONS,
-    GRAD_PRECISIONS,
-    MODES,
-    RECOMPUTE,
-    Layout,
-    TrainingJob,
-    stage_fraction,
-)
+from dctwin.perf.job import check_fixed, make_job, switch
+from dctwin.perf.layout import RECOMPUTE, Layout, TrainingJob, stage_fraction
 from dctwin.perf.memory import recompute_layers_needed
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
@@ -219,77 +211,6 @@ def _what_fits(platform: Platform, job: TrainingJob, n: int, fixed: dict, params
     return "more GPUs" + (f", or mode {others[0]}" if others else "")
 
 
-def _round_batch(seqs: float) -> int:
-    """The nearest (in ratio) of 2^k and 3 x 2^k sequences [-]."""
-    options = [b * 2**k for k in range(0, 24) for b in (1, 3)]
-    return min(options, key=lambda x: abs(np.log(x / max(seqs, 1.0))))
-
-
-def _job(model: LLM, mode: str, precision: str, batch: float | None, seq: int | None, lora_rank: int,
-         attention_precision: str = "bf16", stored: dict | None = None,
-         packed_sample_tokens: float | None = None) -> TrainingJob:
-    """The job, its fields checked; ``stored``: how weights, gradients, activations and states are held."""
-    if mode not in MODES:
-        raise InputError("unknown training mode", field="mode", value=mode, allowed=", ".join(MODES))
-    if attention_precision not in ATTENTION_PRECISIONS:
-        raise InputError("unknown attention precision", field="attention_precision", value=attention_precision,
-                         allowed=", ".join(ATTENTION_PRECISIONS))
-    if attention_precision == "fp8" and precision not in FP8_RECIPE_PRECISIONS:
-        raise InputError("FP8 attention runs only inside FP8 (or FP4) training", field="attention_precision",
-                         value=attention_precision, allowed=f"bf16 with precision {precision}")
-    stored = _check_stored(precision, stored or {})
-    if stored["fp8_activation_store"] and model.mlp_matrices < 3:  # Megatron passes it to its SwiGLU kernels only
-        raise InputError("an FP8 activation store exists only for a gated (SwiGLU) MLP; Megatron's GeLU path "
-                         "ignores activation_func_fp8_input_store", field="fp8_activation_store", value=True,
-                         allowed=f"false for {model.id} (GeLU MLP)")
-    seq = int(seq or model.train_seq_tokens)
-    if batch:
-        if float(batch) < seq:  # rounding up to one sequence would train on a batch up to seq_tokens times larger
-            raise InputError("the global batch is smaller than one sequence", field="global_batch_tokens",
-                             value=batch, allowed=f">= seq_tokens ({seq:,} tokens)")
-        seqs = max(1, round(float(batch) / seq))
-    else:  # published batches are round millions of tokens; runs use 2^k or 3 x 2^k sequences (GPT-3: 1,536)
-        seqs = _round_batch(model.train_batch_tokens / seq)
-    return TrainingJob(model, mode, precision, float(seqs * seq), seq, int(lora_rank), attention_precision, **stored,
-                       packed_sample_tokens=_check_packed(packed_sample_tokens, seq))
-
-
-def _check_packed(packed_sample_tokens: float | None, seq: int) -> float | None:
-    """The packed samples' length-weighted mean length, checked: 1 to the sequence length [token]."""
-    if packed_sample_tokens is None:
-        return None
-    if isinstance(packed_sample_tokens, bool) or not isinstance(packed_sample_tokens, int | float | np.number):
-        raise InputError("expected a number of tokens", field="packed_sample_tokens", value=packed_sample_tokens,
-                         allowed=f"1 to seq_tokens ({seq:,}), or null: unpacked")
-    if not 1.0 <= float(packed_sample_tokens) <= seq:
-        raise InputError("packed samples cannot be shorter than a token or longer than the sequence they are "
-                         "packed into", field="packed_sample_tokens", value=packed_sample_tokens,
-                         allowed=f"1 to seq_tokens ({seq:,}), or null: unpacked")
-    return float(packed_sample_tokens)
-
-
-def _switch(name: str, value) -> bool:
-    """A true/false argument, refused otherwise (bool('false') and bool(2) are True) [-]."""
-    if not isinstance(value, bool | np.bool_):
-        raise InputError("expected true or false", field=name, value=value, allowed="true, false")
-    return bool(value)
-
-
-def _check_stored(precision: str, stored: dict) -> dict:
-    """How weights, gradients and activation inputs are stored, checked (see TrainingJob)."""
-    out = {"fp8_params": _switch("fp8_params", stored.get("fp8_params", False)),
-           "grad_precision": stored.get("grad_precision", "fp32"),
-           "fp8_activation_store": _switch("fp8_activation_store", stored.get("fp8_activation_store", False)),
-           "distributed_optimizer": _switch("distributed_optimizer", stored.get("distributed_optimizer", True))}
-    if out["grad_precision"] not in GRAD_PRECISIONS:
-        raise InputError("unknown gradient precision", field="grad_precision", value=out["grad_precision"],
-                         allowed=", ".join(GRAD_PRECISIONS))
-    if out["fp8_params"] and precision not in FP8_RECIPE_PRECISIONS:
-        raise InputError("FP8 weights (fp8_params) need FP8 (or FP4) training", field="fp8_params", value=True,
-                         allowed=f"false with precision {precision}")
-    return out
-
-
 def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: str = "bf16",
                   global_batch_tokens: float | None = None, tp: int | None = None, pp: int | None = None,
                   dp: int | None = None, seq_tokens: int | None = None, params: PerfParams | None = None, *,
@@ -317,54 +238,20 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     n_gpus = int(n_gpus)
     if n_gpus < 1:
         raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
-    job = _job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank, attention_precision,
-               dict(fp8_params=fp8_params, grad_precision=grad_precision, fp8_activation_store=fp8_activation_store,
-                    distributed_optimizer=distributed_optimizer), packed_sample_tokens)
-    given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute,
-             _switch("cuda_graphs", cuda_graphs) or None)
+    job = make_job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank, attention_precision,
+                   {"fp8_params": fp8_params, "grad_precision": grad_precision,
+                    "fp8_activation_store": fp8_activation_store, "distributed_optimizer": distributed_optimizer},
+                   packed_sample_tokens)
+    given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute, switch("cuda_graphs", cuda_graphs) or None)
     fixed = {k: v for k, v in zip(_FIXABLE, given, strict=True) if v is not None}
-    if any(k in fixed for k in ("tp", "pp", "dp")):
-        if not all(k in fixed for k in ("tp", "pp", "dp")):
-            raise InputError("give all of tp, pp, dp or none of them", field="tp/pp/dp", value=(tp, pp, dp))
-        if tp * pp * dp * fixed.get("cp", 1) != n_gpus:
-            raise InputError("tp * pp * dp * cp must equal n_gpus", field="tp/pp/dp/cp",
-                             value=(tp, pp, dp, fixed.get("cp", 1)), allowed=f"a factorisation of {n_gpus}")
-    _check_fixed(job, fixed)
+    check_fixed(job, fixed, n_gpus)
     return best_layout(platform, job, n_gpus, fixed, params)
-
-
-def _check_fixed(job: TrainingJob, fixed: dict) -> None:
-    if "schedule" in fixed and fixed["schedule"] not in SCHEDULES:
-        raise InputError("unknown pipeline schedule", field="schedule", value=fixed["schedule"],
-                         allowed=", ".join(SCHEDULES))
-    if "recompute" in fixed and fixed["recompute"] not in RECOMPUTE:
-        raise InputError("unknown recompute policy", field="recompute", value=fixed["recompute"],
-                         allowed=", ".join(RECOMPUTE))
-    for k in ("tp", "pp", "dp", "cp", "ep", "micro_batch"):
-        if k in fixed and int(fixed[k]) < 1:
-            raise InputError(f"{k} must be at least 1", field=k, value=fixed[k])
-    _check_fixed_sizes(job, fixed)
-
-
-def _check_fixed_sizes(job: TrainingJob, fixed: dict) -> None:
-    """A fixed size the model cannot be split by is refused, not evaluated as a fraction of a layer, head or
-    expert (or, for ep on a dense model, dropped)."""
-    m = job.model
-    rules = (("tp", lambda v: m.attention_heads % v == 0, f"a divisor of its {m.attention_heads} attention heads"),
-             ("pp", lambda v: v <= m.layers, f"at most its {m.layers} layers (a stage holds at least one)"),
-             ("cp", lambda v: job.seq_tokens % (2 * v) == 0,
-              f"a size whose 2 x cp divides the {job.seq_tokens:,}-token sequence"),
-             ("ep", lambda v: v == 1 or (m.is_moe and m.experts % v == 0 and fixed.get("dp", v) % v == 0),
-              f"a divisor of its {m.experts} experts and of dp" if m.is_moe else "null or 1 (a dense model)"))
-    for k, ok, allowed in rules:
-        if k in fixed and not ok(int(fixed[k])):
-            raise InputError(f"{m.id} cannot be split this way", field=k, value=fixed[k], allowed=allowed)
 
 
 def choose_parallelism(platform: Platform, model: LLM, n_gpus: int, seq: float, batch_tokens: float,
                        precision: str = "bf16", params: PerfParams | None = None) -> tuple[int, int, int]:
     """(tp, pp, dp) of the fastest fitting pre-training layout (cp folded into dp for this summary)."""
-    job = _job(model, "pretrain", precision, batch_tokens, int(seq), 16)
+    job = make_job(model, "pretrain", precision, batch_tokens, int(seq), 16)
     lay = best_layout(platform, job, int(n_gpus), None, params).layout
     return lay.tp, lay.pp, lay.dp * lay.cp
 
