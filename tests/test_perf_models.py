@@ -8,7 +8,7 @@ from dctwin.errors import InputError
 from dctwin.perf import get_model, load_models, read_models_file
 
 EXPECTED = {"llama-2-70b", "llama-3-70b", "llama-3-405b", "gpt-3-175b", "mistral-large-2", "mixtral-8x22b",
-            "mistral-medium-3", "mistral-large-3"}
+            "mistral-medium-3", "mistral-large-3", "mistral-7b", "mixtral-8x7b"}
 
 
 def test_all_required_models_present():
@@ -21,6 +21,7 @@ def test_all_required_models_present():
     ("gpt-3-175b", 175, 175),       # GPT-3 paper
     ("mistral-large-2", 123, 123),  # dossier §6b
     ("mixtral-8x22b", 141, 39),     # dossier §6b
+    ("mistral-7b", 7.24, 7.24),     # Mistral 7B paper's architecture (Jiang et al. 2023, Table 1)
     ("mistral-large-3", 675, 41),   # dossier §6b
 ])
 def test_published_sizes(model_id, total_b, active_b):

@@ -8,7 +8,7 @@ from dctwin.perf.params import load_params
 
 def test_every_reference_case_within_its_tolerance():
     results = calibration_report()
-    assert {r.kind for r in results} == {"training", "inference", "power_cap", "attention"}
+    assert {r.kind for r in results} == {"training", "inference", "inference_ratio", "power_cap", "attention"}
     bad = [r for r in results if abs(r.error) > r.tolerance]
     assert not bad, format_report(bad)
     assert all(r.source for r in results)
@@ -23,6 +23,7 @@ def test_stored_constants_are_the_fit_of_the_reference_cases():
         "compute_efficiency": params["inference"]["compute_efficiency"],
         "throughput_exponent": params["power_cap"]["throughput_exponent"],
         "attention_fp8_speedup": params["training"]["attention_fp8_speedup"],
+        "expert_gemm_efficiency_vs_dense": params["inference"]["expert_gemm_efficiency_vs_dense"],
     }
     for name, value in stored.items():
         assert value == pytest.approx(fitted[name], rel=0.01), name
@@ -45,7 +46,8 @@ def test_each_published_figure_has_one_home():
     assert set(ref) == {"sources", "power_cap", "attention"}
     assert not {c["id"] for kind in ("power_cap", "attention") for c in ref[kind]} & set(cases)
     points = calibration_cases()
-    assert [len(points["training"]), len(points["inference"])] == [3, 2]  # a new fit point is a refit: name it
-    for point in points["training"] + points["inference"]:
+    # a new fit point is a refit: name it (inference_ratio: Mixtral 8x7B / Mistral 7B, expert GEMM efficiency)
+    assert [len(points["training"]), len(points["inference"]), len(points["inference_ratio"])] == [3, 2, 1]
+    for point in points["training"] + points["inference"] + points["inference_ratio"]:
         case = cases[point["id"]]
         assert case.role == "calibration" and point["published"] == case.published

@@ -35,7 +35,7 @@ class CaseResult:
     """One reference case: the published figure, the model's figure and the relative error."""
 
     case: str
-    kind: str           # 'training' | 'inference' | 'power_cap' | 'attention'
+    kind: str           # 'training' | 'inference' | 'inference_ratio' | 'power_cap' | 'attention'
     quantity: str       # what is compared, with unit
     published: float
     modelled: float
@@ -46,7 +46,8 @@ class CaseResult:
 
 
 #: validate measure -> kind of the perf model's calibration cases in validate/data/cases.yaml
-_CALIBRATION_MEASURES = {"training_tflops_per_gpu": "training", "inference_offline_tokens_per_s": "inference"}
+_CALIBRATION_MEASURES = {"training_tflops_per_gpu": "training", "inference_offline_tokens_per_s": "inference",
+                         "inference_throughput_ratio": "inference_ratio"}
 
 
 @lru_cache(maxsize=1)
@@ -99,6 +100,16 @@ def _inference_case(case: dict, platform: Platform, params: PerfParams) -> float
                           params=params).tokens_per_s
 
 
+def _inference_ratio_case(case: dict, platforms: Callable[[str], Platform], params: PerfParams) -> float:
+    """Offline output tokens/s of run ``numerator`` over run ``denominator`` [-] (a MoE model over its dense
+    sibling in one harness: what inference.expert_gemm_efficiency_vs_dense is fitted to)."""
+    def tput(run: dict) -> float:
+        return inference_perf(platforms(run["platform"]), run["model"], run["n_gpus"], run["precision"],
+                              input_tokens=run["input_tokens"], output_tokens=run["output_tokens"],
+                              params=params).tokens_per_s
+    return tput(case["numerator"]) / tput(case["denominator"])
+
+
 def calibration_report(platforms: Callable[[str], Platform] = get_platform,
                        params: PerfParams | None = None) -> list[CaseResult]:
     """Model every calibration point with the constants ``params`` (None: the packaged ones) and compare with its
@@ -114,6 +125,10 @@ def calibration_report(platforms: Callable[[str], Platform] = get_platform,
             val, pub = model_fn(case, platforms(case["platform"]), params), case["published"]
             out.append(CaseResult(case["id"], kind, quantity, pub, val, (val - pub) / pub, case["tolerance"], "fit",
                                   case["source"]))
+    for case in fitted["inference_ratio"]:
+        val, pub = _inference_ratio_case(case, platforms, params), case["published"]
+        out.append(CaseResult(case["id"], "inference_ratio", "tokens/s ratio", pub, val, (val - pub) / pub,
+                              case["tolerance"], "fit", case["source"]))
     for case in ref["attention"]:
         val = _attention_case(case, platforms(case["platform"]), params)
         pub = float(case["published_speedup"])
@@ -157,6 +172,13 @@ def fit_constants(platforms: Callable[[str], Platform] = get_platform) -> dict[s
         trial = packaged_perf_params().replaced("inference", compute_efficiency=x)
         return _log_sq_error(inf_cases, lambda case: _inference_case(case, platforms(case["platform"]), trial))
     fitted["compute_efficiency"] = _fit_one(inference_objective, 0.1, 0.95)
+
+    ratios = [(c, c["published"]) for c in points["inference_ratio"]]
+
+    def expert_objective(x: float) -> float:
+        trial = packaged_perf_params().replaced("inference", expert_gemm_efficiency_vs_dense=x)
+        return _log_sq_error(ratios, lambda case: _inference_ratio_case(case, platforms, trial))
+    fitted["expert_gemm_efficiency_vs_dense"] = _fit_one(expert_objective, 0.3, 1.0)
 
     att = [(c, c["published_speedup"]) for c in ref["attention"] if c["role"] == "fit"]
 

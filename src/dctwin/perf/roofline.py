@@ -16,7 +16,9 @@ KV-cache tokens and prefills ``P`` prompt tokens (prompt lengths ``p_i``):
   per token; :func:`expert_pass_s`): an expert no token reaches is not read,
   so a small decode batch reads few experts and a large one all of them, and
   between ~F / (2 BW) and E / k times that many tokens the shared GEMMs are
-  compute-bound while the experts are still memory-bound;
+  compute-bound while the experts are still memory-bound; the experts' grouped
+  GEMMs run at ``expert_gemm_efficiency_vs_dense`` of the dense GEMMs'
+  efficiency (fitted to a same-harness MoE/dense pair), prefill and decode alike;
 * attention reads every cached token (memory- or compute-bound per token);
 * between the GEMMs, the norms, activation functions, residual adds and
   casts stream each token's activations through HBM: ``e`` bytes per token,
@@ -168,6 +170,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
     attn_peak = rates.attention_peak_flops_s * g * rates.attention_efficiency
     bw = platform.hbm_bandwidth_tb_s * 1e12 * g * c["hbm_efficiency"]
     attn_per_ctx = max(kv_tok_b / bw, model.attention_flops_per_token(1.0) / attn_peak)
+    expert_s = 2.0 * experts_active / (peak * c["expert_gemm_efficiency_vs_dense"])  # one token's k expert copies
     comm_tok = comm_pass = 0.0
     if g > 1:
         link_bw = platform.scale_up_bandwidth_gb_s / 2 * 1e9 * c["link_efficiency"]
@@ -175,9 +178,9 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
         comm_pass = 2 * model.layers * c["allreduce_latency_s"]
     return StepCost(
         weights_s=weights_b / bw,
-        gemm_s_per_seq=2.0 * model.params_active / peak,
+        gemm_s_per_seq=2.0 * (model.params_active - experts_active) / peak + expert_s,
         attn_s_per_ctx_token=attn_per_ctx,
-        prefill_s_per_token=2.0 * model.params_active / peak,
+        prefill_s_per_token=2.0 * (model.params_active - experts_active) / peak + expert_s,
         prefill_attn_s_per_token2=0.5 * model.attention_flops_per_token(1.0) / attn_peak,
         comm_s_per_token=comm_tok,
         comm_s_per_pass=comm_pass,
@@ -185,7 +188,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
         max_batch=int(c["max_batch_per_replica"]),
         expert_weights_s=experts_b / bw,
         expert_hit=model.experts_per_token / model.experts if model.is_moe else 1.0,
-        expert_s_per_token=2.0 * experts_active / peak,
+        expert_s_per_token=expert_s,
         elementwise_s_per_token=(elementwise_bytes(model, c["elementwise_bytes_per_token_hidden"],
                                                    c["elementwise_mlp_bytes_per_token_hidden"])
                                  + rates.quant_bytes_per_value * gemm_inputs_per_layer(model)) * model.layers / bw,
