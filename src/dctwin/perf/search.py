@@ -73,10 +73,13 @@ def _candidates(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: di
                 dp = n // (tp * cp * pp)
                 if "dp" in fixed and fixed["dp"] != dp:
                     continue
-                yield from _inner(platform, job, tp, pp, dp, cp, seqs, fixed, c)
+                yield from _layouts_of_split(platform, job, tp, pp, dp, cp, seqs, fixed, c)
 
 
-def _inner(platform, job, tp, pp, dp, cp, seqs, fixed, c):
+def _layouts_of_split(platform: Platform, job: TrainingJob, tp: int, pp: int, dp: int, cp: int, seqs: int,
+                      fixed: dict, c: dict):
+    """For one split of the GPUs (tp x pp x dp x cp), a group per micro-batch size, schedule and expert-parallel
+    size: the layouts of each recompute policy, 'none' first; ``seqs``: sequences per step [-]."""
     model = job.model
     if model.is_moe:
         limit = max(1, min(model.experts, platform.scale_up_domain_gpus // tp))
@@ -248,10 +251,11 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     return best_layout(platform, job, n_gpus, fixed, params)
 
 
-def choose_parallelism(platform: Platform, model: LLM, n_gpus: int, seq: float, batch_tokens: float,
+def choose_parallelism(platform: Platform, model: LLM, n_gpus: int, seq_tokens: float, batch_tokens: float,
                        precision: str = "bf16", params: PerfParams | None = None) -> tuple[int, int, int]:
-    """(tp, pp, dp) of the fastest fitting pre-training layout (cp folded into dp for this summary)."""
-    job = make_job(model, "pretrain", precision, batch_tokens, int(seq), 16)
+    """(tp, pp, dp) of the fastest fitting pre-training layout (cp folded into dp for this summary); sequence and
+    global batch in tokens."""
+    job = make_job(model, "pretrain", precision, batch_tokens, int(seq_tokens), 16)
     lay = best_layout(platform, job, int(n_gpus), None, params).layout
     return lay.tp, lay.pp, lay.dp * lay.cp
 
