@@ -11,8 +11,13 @@ the replicas (on average; see TPOT below for which replica takes them).
 Quasi-static treatment of bursts: inside an interval the arrival rate of a
 window is Gamma distributed with the interval's mean and the variance the
 dispersion implies (counts are then negative-binomial); a request meets the
-rate of its window size-biased (busy windows hold more requests). At that
-local per-replica rate ``lam``:
+rate of its window size-biased (busy windows hold more requests; the Gamma
+law is sampled at stratified quantiles). Below the window, the optional
+sub-window dispersion curve (``arrival_dispersion_<ms>ms`` columns, measured
+by :func:`interval_rates`) gives the burst a request arrives in: the rate
+over the next ``E`` seconds (:mod:`dctwin.serving.fluid_bursts`), which sets
+the prompts joining its admission step and landing early in its decode. At the
+window's per-replica rate ``lam``:
 
 * iteration time ``T`` seen by a decoding request: the step cost of
   :class:`~dctwin.serving.deployment.StepCost` for itself plus ``L`` other
@@ -20,7 +25,9 @@ local per-replica rate ``lam``:
   ``L = lam * E[out - 1] * T`` (Little's law): ``T = f(T)``, a vectorised
   fixed point (``f`` is increasing and convex). Where none exists, or the
   prompts alone need more than the replica (``lam * E[prefill] >= 1``), every
-  step carries a full prefill budget and a backlog grows through the window;
+  step carries a full prefill budget and a backlog grows through the window
+  (a request is stalled by the prompts queued behind it: those arriving in
+  the rest of the window);
 * waiting for the running step: an arrival lands in a step carrying prompts
   with that step type's time share (length bias), and such a step grows with
   the prompts arriving while it runs, ``(t_dec + prefill) / (1 - rho)``
@@ -37,10 +44,11 @@ Latency percentiles come from a stratified sample of requests per interval
 interval's request count: TTFT = slot and backlog waits + (if the replica is
 busy) the residual of the running step + the admission step with the own
 prompt and any that join it; TPOT = decode step + the prefills of the
-``K ~ Poisson(lam_b (q^(n-1) S1 + (out-1) T))`` requests that land on the
-replica while the request's own admission step ``S1`` and its decode run (a
-prompt arriving during the admission step is prefilled in the first decode
-step), spread over the ``out - 1`` steps. A step carries at most what a step
+``K`` requests that land on the replica while the request's own admission
+step ``S1`` (share ``q^(n-1)``) and its decode run, at the rate of its burst
+(``lam_b``), and then, at the window's rate, while their own prefills stretch
+the decode (a branching process; a prompt arriving during the admission step
+is prefilled in the first decode step), spread over the ``out - 1`` steps. A step carries at most what a step
 fed from a long queue takes: prompts in order while the next fits the token
 budget, and, once the KV cache is full, only as many as finish
 (:mod:`dctwin.serving.fluid_steps`). As in the request-level router, an idle
@@ -67,11 +75,18 @@ import pandas as pd
 from dctwin.errors import InputError
 from dctwin.rng import stream
 from dctwin.serving.deployment import Deployment, StepCost
-from dctwin.serving.fluid_steps import full_step_prefill_s, iteration_s, kv_turnover, others_busy, prefill_s
+from dctwin.serving.fluid_bursts import dispersion_columns, dispersion_curve, exposure_rates
+from dctwin.serving.fluid_steps import (
+    decode_s_with_stalls,
+    full_step_prefill_s,
+    iteration_s,
+    kv_turnover,
+    others_busy,
+    prefill_s,
+)
 
 __all__ = ["FluidResult", "TokenProfile", "fluid_serving", "interval_rates", "token_profile"]
 
-_MAX_DRAWS = 64     # interfering prompts drawn one by one per sampled request
 #: Window over which a local arrival rate is defined [s]. Chosen among 2, 5 and 10 s by comparing with
 #: the request-level replay of both Azure traces on three deployments (mean absolute log error of seven
 #: figures: 0.127, 0.111, 0.179); the conversation trace is insensitive to it, the bursty code trace is not.
@@ -107,7 +122,9 @@ def interval_rates(t_s, input_tokens, output_tokens, interval_s: float = 60.0,
     ``input_tokens_per_s``, ``output_tokens_per_s`` and ``arrival_dispersion``
     (variance / mean of the request counts per ``window_s`` inside the
     interval, at least 1; 1 for Poisson arrivals, about the mean burst size
-    seen by a request for bursty ones).
+    seen by a request for bursty ones), and the same index at the dyadic
+    scales below the window (``arrival_dispersion_2500ms`` ... ``_39ms`` for a
+    5 s window: :func:`dctwin.serving.fluid_bursts.dispersion_columns`).
     """
     t = np.asarray(t_s, dtype=float)
     if interval_s <= 0:
@@ -117,21 +134,15 @@ def interval_rates(t_s, input_tokens, output_tokens, interval_s: float = 60.0,
     count = np.bincount(k, minlength=n_int).astype(float)
     inp = np.bincount(k, weights=np.asarray(input_tokens, dtype=float), minlength=n_int)
     out = np.bincount(k, weights=np.asarray(output_tokens, dtype=float), minlength=n_int)
-    # index of dispersion of the counts per window_s inside each interval (1 for Poisson arrivals)
-    n_win = max(round(interval_s / window_s), 1)
-    w = np.floor((t - t.min()) / (interval_s / n_win)).astype(np.int64) if t.size else np.zeros(0, np.int64)
-    per_win = np.bincount(w, minlength=n_int * n_win)[: n_int * n_win].reshape(n_int, n_win).astype(float)
-    # only windows that start inside the log (the last interval may be cut short)
+    # index of dispersion of the counts per window_s inside each interval (1 for Poisson arrivals), and below it
     span = (t.max() - t.min()) if t.size else 0.0
-    inside = (np.arange(n_int * n_win) * (interval_s / n_win) <= span).reshape(n_int, n_win)
-    n_in = np.maximum(inside.sum(1), 1)
-    m = (per_win * inside).sum(1) / n_in
-    var = (((per_win - m[:, None]) ** 2) * inside).sum(1) / n_in
-    disp = np.where((m > 0) & (n_in >= 2), var / np.maximum(m, 1e-12), 1.0)
-    disp = np.maximum(disp, 1.0)
+    rel = t - t.min() if t.size else t
+    disp = dispersion_curve(rel, interval_s, n_int, span, window_s)
+    sub = {name: dispersion_curve(rel, interval_s, n_int, span, scale_s)
+           for name, scale_s in dispersion_columns(window_s)}
     return pd.DataFrame({"t_s": t.min() + interval_s * np.arange(n_int) if t.size else np.zeros(0),
                          "request_rate_per_s": count / interval_s, "input_tokens_per_s": inp / interval_s,
-                         "output_tokens_per_s": out / interval_s, "arrival_dispersion": disp})
+                         "output_tokens_per_s": out / interval_s, "arrival_dispersion": disp, **sub})
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,17 @@ def _read_rates(rates: pd.DataFrame):
     return lam_all, disp, mean_in, np.maximum(mean_out, 1.0)
 
 
+def _read_curve(rates: pd.DataFrame, window_s: float):
+    """(dispersion per interval at the sub-window scales, scales [s]) from the rates' columns, or (None, None)."""
+    cols = [(c, sc) for c, sc in dispersion_columns(window_s) if c in rates.columns]
+    if not cols:
+        return None, None
+    curve = np.maximum(np.column_stack([rates[c].to_numpy(dtype=float) for c, _ in cols]), 1.0)
+    if not np.all(np.isfinite(curve)):
+        raise InputError("arrival dispersions must be finite", field=cols[0][0])
+    return curve, np.array([sc for _, sc in cols])
+
+
 def _shape_moments(cost: StepCost, profile: TokenProfile, mean_in, mean_out):
     """(E[prompt], E[decode steps], context per decoding sequence, E[prefill work] [s], prompts admitted per step
     with a full KV cache) per interval, columns."""
@@ -210,7 +232,9 @@ def _local_rates(rng, lam_all, disp, n_rep: int, n_s: int, window_s: float):
     excess = (disp - 1.0)[:, None]
     shape = np.where(excess > 0, lam_all[:, None] * window_s / np.maximum(excess, 1e-12), np.inf)
     scale = excess / window_s
-    g = rng.gamma(np.where(np.isfinite(shape), shape + 1.0, 1.0), np.ones((n_int, 1)), size=(n_int, n_s))
+    from scipy.special import gammaincinv
+    q = (rng.permuted(np.broadcast_to(np.arange(n_s), (n_int, n_s)), axis=1) + rng.random((n_int, n_s))) / n_s
+    g = gammaincinv(np.where(np.isfinite(shape), shape + 1.0, 1.0), q)      # stratified over the law's quantiles
     return np.where(np.isfinite(shape), g * scale, lam_all[:, None]) / n_rep
 
 
@@ -224,14 +248,18 @@ def _sample_shapes(rng, profile: TokenProfile, mean_in, mean_out, n_s: int):
     return x, y
 
 
-def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in, it: dict, window_s: float):
-    """Prefill backlog wait, busy flag, residual of the running step and the admission step of each sample [s]."""
+def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in, it: dict, window_s: float,
+                burst_rate):
+    """Prefill backlog wait, busy flag, residual of the running step, admission step [s] and arrival time in the
+    window [window] of each sample. ``burst_rate(lam, e_s)``: per-replica arrival rate over the ``e_s`` after an
+    arrival in a window of rate ``lam`` [1/s]."""
     n_int, n_s = x.shape
     t_dec, pre_mean, t_it, steady, n_step = (it[k] for k in ("t_dec", "pre_mean", "t_it", "steady", "n_step"))
     pre_own = prefill_s(cost, x)
     # waits for prefill compute: above a local prefill load of 1 a backlog grows through the window
     rho = lam_loc * pre_mean
-    w_pre = np.maximum(rho - 1.0, 0.0) * rng.random((n_int, n_s)) * window_s
+    u = rng.random((n_int, n_s))                                  # arrival time in the window [window]
+    w_pre = np.maximum(rho - 1.0, 0.0) * u * window_s
     busy_p = 1.0 - np.exp(-lam_loc * it["stay_s"])
     busy_now = rng.random((n_int, n_s)) < busy_p
     # residual of the running step, length-biased: with the time share of steps carrying a prompt the
@@ -243,36 +271,12 @@ def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in,
     grown = (t_dec + other) / (1.0 - np.minimum(lam_loc * pre_mean, 0.95))
     running = np.where(steady, np.where(in_prefill_step, grown, t_dec), t_it)
     residual = rng.random((n_int, n_s)) * running
-    mates = rng.poisson(lam_loc * np.where(busy_now, residual, 0.0))          # prompts joining the same step
+    # prompts joining the same step, at the rate of the burst the request arrives in (over the residual)
+    mates = rng.poisson(burst_rate(lam_loc, np.maximum(residual, 1e-9)) * np.where(busy_now, residual, 0.0))
     alone = cost.gemm_pass_s(x) + cost.prefill_attn_s_per_token2 * x * x \
         + cost.token_s * x + cost.comm_s_per_pass
     first_step = np.where(busy_now, t_dec + pre_own, alone) + np.minimum(mates, n_step - 1.0) * pre_mean
-    return w_pre, busy_p, busy_now, residual, first_step
-
-
-def _decode_s(rng, cost: StepCost, profile: TokenProfile, lam_busy, y, mean_in, it: dict, window_s: float,
-              first_s):
-    """(decode steps, decode time [s]): own steps plus the prefills landing meanwhile, at most a full step's each.
-
-    ``lam_busy``: rate of arrivals this busy replica takes [1/s]; ``first_s``: the request's admission step [s],
-    whose arrivals are prefilled in its first decode step.
-    """
-    t_dec, t_it, steady, full_s = (it[k] for k in ("t_dec", "t_it", "steady", "full_s"))
-    n_int, n_s = y.shape
-    steps = np.maximum(y - 1.0, 0.0)
-    exposure = np.where(steady, steps * t_it, np.minimum(steps * t_it, window_s))   # a backlog lasts one window
-    exposure = exposure + np.where(steps > 0, first_s, 0.0)
-    k = rng.poisson(lam_busy * exposure)
-    k_max = min(int(k.max()) if k.size else 0, _MAX_DRAWS)
-    extra = np.zeros_like(y)
-    if k_max:                               # beyond _MAX_DRAWS prompts, scale the drawn sum (law of large numbers)
-        picks = rng.integers(0, profile.input_shape.size, size=(n_int, n_s, k_max))
-        work = prefill_s(cost, mean_in[:, None, None] * profile.input_shape[picks])
-        drawn = np.minimum(k, k_max)
-        extra = np.where(np.arange(k_max)[None, None, :] < drawn[:, :, None], work, 0.0).sum(2)
-        extra *= np.where(drawn > 0, k / np.maximum(drawn, 1), 0.0)
-    extra = np.minimum(extra, steps * full_s)
-    return steps, steps * t_dec + extra
+    return w_pre, busy_p, busy_now, residual, first_step, u
 
 
 def _time_means(cost: StepCost, lam_r, lam_loc, busy_p, x, y, admitted_s, interval_s: float, pre_mean):
@@ -291,39 +295,57 @@ def _time_means(cost: StepCost, lam_r, lam_loc, busy_p, x, y, admitted_s, interv
     return in_flight, kv_util, busy, w_slot, overloaded
 
 
+def _steps_at(cost: StepCost, lam, moments, interval_s: float) -> dict:
+    """Step times at per-replica arrival rate ``lam`` [1/s]: decode step, iteration, steady flag, stay, prompt share."""
+    e_dec, ctx_per_seq, pre_mean, full_s = moments
+    t_it, steady = iteration_s(cost, lam, e_dec, ctx_per_seq, pre_mean, interval_s)
+    t_dec = np.maximum(t_it - lam * t_it * pre_mean, cost.weights_read_s(1.0))
+    t_it = np.where(steady, t_it, t_dec + full_s)               # overload: every step carries a full step's prompts
+    return {"t_dec": t_dec, "pre_mean": pre_mean, "e_dec": e_dec, "t_it": t_it, "steady": steady, "full_s": full_s,
+            "stay_s": t_dec + pre_mean + e_dec * t_it,    # expected admission to finish [s]
+            "prefill_share": np.minimum(1.0, lam * (t_dec + pre_mean))}   # time share of prompt-carrying steps
+
+
 def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenProfile, interval_s: float = 60.0,
                   seed: int = 0, samples_per_interval: int = 256, window_s: float = WINDOW_S) -> FluidResult:
     """Utilisation and approximate latency of ``deployment`` under the per-interval ``rates``.
 
     ``rates``: a frame as from :func:`interval_rates` (``arrival_dispersion``, the
-    variance/mean of counts per ``window_s``, optional: default 1 = Poisson).
+    variance/mean of counts per ``window_s``, optional: default 1 = Poisson; the
+    sub-window ``arrival_dispersion_<ms>ms`` columns, optional: without them a
+    window's rate holds for the whole window).
     ``interval_s`` [s] is the length of each row.
     """
     lam_all, disp, mean_in, mean_out = _read_rates(rates)
+    curve, scales_s = _read_curve(rates, window_s)
     cost, n_rep = deployment.cost, deployment.replicas
     n_int, n_s = lam_all.size, int(samples_per_interval)
     lam_r = lam_all / n_rep
     e_in, e_dec, ctx_per_seq, pre_mean, turnover = _shape_moments(cost, profile, mean_in, mean_out)
     rng = stream(seed, "serving.fluid")
     lam_loc = _local_rates(rng, lam_all, disp, n_rep, n_s, window_s)
-    t_it, steady = iteration_s(cost, lam_loc, e_dec, ctx_per_seq, pre_mean, interval_s)
-    n_step = np.maximum(np.floor(deployment.max_prefill_tokens / np.maximum(e_in, 1.0)), 1.0)
-    t_dec = np.maximum(t_it - lam_loc * t_it * pre_mean, cost.weights_read_s(1.0))
     # prompt work of a step taking from a long queue: a full budget, unless the KV cache admits only as many as finish
     full_s = np.minimum(full_step_prefill_s(cost, profile.input_shape, mean_in, deployment.max_prefill_tokens),
                         turnover * pre_mean)
-    t_it = np.where(steady, t_it, t_dec + full_s)               # overload: every step carries a full step's prompts
-    it = {"t_dec": t_dec, "pre_mean": pre_mean, "e_dec": e_dec, "t_it": t_it, "steady": steady, "n_step": n_step,
-          "full_s": full_s, "stay_s": t_dec + pre_mean + e_dec * t_it,    # expected admission to finish [s]
-          "prefill_share": np.minimum(1.0, lam_loc * (t_dec + pre_mean))}   # time share of prompt-carrying steps
+    moments = (e_dec, ctx_per_seq, pre_mean, full_s)
+    it = _steps_at(cost, lam_loc, moments, interval_s)
+    it["n_step"] = np.maximum(np.floor(deployment.max_prefill_tokens / np.maximum(e_in, 1.0)), 1.0)
     x, y = _sample_shapes(rng, profile, mean_in, mean_out, n_s)
-    w_pre, busy_p, busy_now, residual, first_step = _first_step(rng, cost, profile, lam_loc, x, mean_in, it,
-                                                                window_s)
+
+    def burst_rate(lam, e_s):                   # per replica, over the e_s after an arrival (sub-window bursts)
+        return exposure_rates(rng, lam * n_rep, e_s, curve, scales_s, disp, window_s) / n_rep
+
+    w_pre, busy_p, busy_now, residual, first_step, u = _first_step(rng, cost, profile, lam_loc, x, mean_in, it,
+                                                                   window_s, burst_rate)
+    steps = np.maximum(y - 1.0, 0.0)
+    lam_e = burst_rate(lam_loc, np.where(it["steady"], steps * it["t_it"], (1.0 - u) * window_s) + first_step)
     # idle replicas take arrivals first: a busy one receives them only while all the others are busy too, and
     # during its own long admission step only while they run prompt-carrying steps (else one reaches a boundary first)
-    lam_busy = lam_loc * others_busy(n_rep, n_rep * lam_loc * it["stay_s"])
-    first_exposed = first_step * it["prefill_share"] ** (n_rep - 1)
-    steps, decode_s = _decode_s(rng, cost, profile, lam_busy, y, mean_in, it, window_s, first_exposed)
+    first_exposed = first_step * np.minimum(1.0, lam_e * (it["t_dec"] + pre_mean)) ** (n_rep - 1)
+    lam_busy = lam_e * others_busy(n_rep, n_rep * lam_e * it["stay_s"])
+    lam_held = lam_loc * others_busy(n_rep, n_rep * lam_loc * it["stay_s"])
+    decode_s = decode_s_with_stalls(rng, cost, profile.input_shape, mean_in, (lam_busy, lam_held), steps,
+                                    first_exposed, (1.0 - u) * window_s, it)
     in_flight, kv_util, busy, w_slot, overloaded = _time_means(cost, lam_r, lam_loc, busy_p, x, y,
                                                                first_step + decode_s, interval_s, pre_mean)
     ttft = w_slot[:, None] + w_pre + np.where(busy_now, residual, 0.0) + first_step
@@ -334,10 +356,10 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
                             "ttft_s": ttft.ravel(), "tpot_s": tpot.ravel()})
     intervals = pd.DataFrame({
         "t_s": rates["t_s"].to_numpy(dtype=float) if "t_s" in rates.columns else interval_s * np.arange(n_int),
-        "request_rate_per_s": lam_all, "iteration_s": np.median(t_it, axis=1),
-        "decode_step_s": np.median(t_dec, axis=1), "in_flight": in_flight, "busy_fraction": busy,
+        "request_rate_per_s": lam_all, "iteration_s": np.median(it["t_it"], axis=1),
+        "decode_step_s": np.median(it["t_dec"], axis=1), "in_flight": in_flight, "busy_fraction": busy,
         "kv_utilisation": kv_util, "slot_wait_s": w_slot, "prefill_wait_s": w_pre.mean(1),
-        "locally_overloaded": 1.0 - steady.mean(1), "overloaded": overloaded})
+        "locally_overloaded": 1.0 - it["steady"].mean(1), "overloaded": overloaded})
     mean = (lambda a: float(a.mean())) if n_int else (lambda a: float("nan"))
     return FluidResult(intervals=intervals, busy_fraction=mean(busy), kv_utilisation=mean(kv_util),
                        mean_in_flight=mean(in_flight), samples=samples)

@@ -10,6 +10,12 @@
 * :func:`kv_turnover`: prompts a replica can admit per step while its KV cache
   (or batch) is full: only as many as finish, ``capacity / E[(x + y) y]`` by
   Little's law counted in steps;
+* :func:`decode_s_with_stalls`: a decode's own steps plus the prefills of the
+  prompts that land on its replica while it runs. Each one stretches the decode
+  by its work, during which more land (a branching process: the replay's
+  stalled decodes last ~1.5 times the fluid model's unstretched ones on the
+  code trace, and collect prompts for that long); in a backlog, the prompts that
+  queue behind the request (FCFS) until the window's burst ends;
 * :func:`others_busy`: the chance that every other replica is busy when a
   prompt arrives. The router sends an arrival to an idle replica first, so the
   replicas fill together: all are busy once ``n`` requests are in flight on
@@ -23,9 +29,11 @@ import numpy as np
 
 from dctwin.serving.deployment import StepCost
 
-__all__ = ["full_step_prefill_s", "iteration_s", "kv_turnover", "others_busy", "prefill_s"]
+__all__ = ["decode_s_with_stalls", "full_step_prefill_s", "iteration_s", "kv_turnover", "others_busy", "prefill_s"]
 
 _GRID = 512       # points of the remaining-budget grid of the packing recursion (in mean prompts) [-]
+_MAX_DRAWS = 64   # interfering prompts drawn one by one per sampled request and generation (then scaled)
+_GENERATIONS = 16  # generations of a decode's stalls drawn one by one (then the branching's mean tail)
 
 
 def prefill_s(cost: StepCost, x):
@@ -122,3 +130,42 @@ def others_busy(n_rep: int, in_flight_deployment):
         return np.ones_like(in_flight_deployment, dtype=float)
     from scipy.special import gammainc  # here, not at import: `dctwin run` never calls the fluid model
     return gammainc(n_rep - 1, in_flight_deployment)   # P(Poisson(mean) >= k) = P(k, mean), regularised
+
+
+def _prompts_work_s(rng, cost: StepCost, input_shape: np.ndarray, k, mean_in):
+    """Prefill work of ``k`` prompts drawn from the prompt-length quantiles [s] (beyond ``_MAX_DRAWS``, scaled)."""
+    n_int, n_s = k.shape
+    k_max = min(int(k.max()) if k.size else 0, _MAX_DRAWS)
+    if not k_max:
+        return np.zeros(k.shape)
+    picks = rng.integers(0, input_shape.size, size=(n_int, n_s, k_max))
+    work = prefill_s(cost, mean_in[:, None, None] * input_shape[picks])
+    drawn = np.minimum(k, k_max)
+    total = np.where(np.arange(k_max)[None, None, :] < drawn[:, :, None], work, 0.0).sum(2)
+    return total * np.where(drawn > 0, k / np.maximum(drawn, 1), 0.0)
+
+
+def decode_s_with_stalls(rng, cost: StepCost, input_shape: np.ndarray, mean_in, rates, steps, first_s, backlog_s,
+                         it: dict):
+    """Decode time [s]: own ``steps`` plus the prefills landing meanwhile, at most a full step's prompts each.
+
+    ``rates``: (rate [1/s] of arrivals this busy replica takes right after the request, in its burst; the
+    window's rate it takes later). In steady operation the decode is exposed for its own steps and the part
+    ``first_s`` [s] of its admission step (those arrivals are prefilled in its first decode step), then for
+    the work of what landed, at the window's rate, generation by generation (the mean tail after
+    ``_GENERATIONS`` in closed form, ``rho / (1 - rho)`` of the last one). In a backlog (``it["steady"]``
+    false) the prompts arriving over ``backlog_s`` [s] queue behind it and stall it.
+    """
+    lam_burst, lam_held = rates
+    steady, cap = it["steady"], steps * it["full_s"]
+    span = np.where(steps > 0, np.where(steady, steps * it["t_dec"], backlog_s) + first_s, 0.0)
+    extra = np.zeros_like(steps)
+    for g in range(_GENERATIONS):
+        work = _prompts_work_s(rng, cost, input_shape, rng.poisson((lam_held if g else lam_burst) * span), mean_in)
+        extra += work
+        span = np.where(steady & (extra < cap), work, 0.0)
+        if not span.any():
+            break
+    rho = lam_held * it["pre_mean"]
+    tail = np.where(rho < 1.0, span * rho / np.maximum(1.0 - rho, 1e-12), np.inf)
+    return steps * it["t_dec"] + np.minimum(extra + np.where(span > 0, tail, 0.0), cap)
