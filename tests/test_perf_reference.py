@@ -21,6 +21,7 @@ def test_stored_constants_are_the_fit_of_the_reference_cases():
         "kernel_efficiency_fp8": params["training"]["kernel_efficiency_fp8"],
         "kernel_efficiency_bf16": params["training"]["kernel_efficiency_bf16"],
         "compute_efficiency": params["inference"]["compute_efficiency"],
+        "compute_efficiency_2025": params["inference"]["compute_efficiency_2025"],
         "throughput_exponent": params["power_cap"]["throughput_exponent"],
         "attention_fp8_speedup": params["training"]["attention_fp8_speedup"],
         "expert_gemm_efficiency_vs_dense": params["inference"]["expert_gemm_efficiency_vs_dense"],
@@ -46,8 +47,9 @@ def test_each_published_figure_has_one_home():
     assert set(ref) == {"sources", "power_cap", "attention"}
     assert not {c["id"] for kind in ("power_cap", "attention") for c in ref[kind]} & set(cases)
     points = calibration_cases()
-    # a new fit point is a refit: name it (inference_ratio: Mixtral 8x7B / Mistral 7B, expert GEMM efficiency)
-    assert [len(points["training"]), len(points["inference"]), len(points["inference_ratio"])] == [3, 2, 1]
+    # a new fit point is a refit: name it (inference_ratio: Mixtral 8x7B / Mistral 7B, expert GEMM efficiency;
+    # the third inference point: Nebius v5.1 8x H200, compute_efficiency_2025, i15q)
+    assert [len(points["training"]), len(points["inference"]), len(points["inference_ratio"])] == [3, 3, 1]
     for point in points["training"] + points["inference"] + points["inference_ratio"]:
         case = cases[point["id"]]
         assert case.role == "calibration" and point["published"] == case.published

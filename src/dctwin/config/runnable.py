@@ -70,13 +70,16 @@ def check_runnable(scenario: Scenario, source: str | None = None, perf: PerfPara
 
 
 def _check_services(scenario: Scenario, pools: list[tuple[object, int]], perf: PerfParams | None) -> None:
-    """Size one replica (or disaggregated unit) of each inference service on each pool, as the run does."""
+    """Size one replica (or disaggregated unit) of each inference service on each pool, as the run does (at the
+    scenario's serving stack, as ``stages.chain.run_stages`` applies it)."""
     if not scenario.workload.inference:
         return
     from dctwin.cluster.inference import check_service_units
+    from dctwin.perf.params import packaged_perf_params
     from dctwin.workload.inference import services
 
     table = services(scenario.workload)
+    perf = (perf or packaged_perf_params()).for_serving_software(scenario.workload.serving_software)
     for platform, _ in pools:
         check_service_units(table, platform, params=perf)
 

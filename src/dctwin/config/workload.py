@@ -269,6 +269,12 @@ class InferenceServiceConfig(Section):
 class WorkloadConfig(Section):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     inference: list[InferenceServiceConfig] = Field(default_factory=list, description="Inference services.")
+    serving_software: Literal["2024", "2025"] = Field(
+        "2024", description="Serving stack whose measured efficiency the inference model uses: '2024' TensorRT-LLM "
+        "as run in MLPerf Inference v4.0 (March 2024), '2025' as run in v5.1 (September 2025, ~25 % more throughput "
+        "on the same GPU); perf/data/calibration.yaml compute_efficiency and compute_efficiency_2025. The default is "
+        "the older, slower one.",
+    )
     jobs_path: Path | None = Field(
         None, description="Replay this job table (CSV/Parquet, docs/job-schema.md) instead of generating jobs; "
         "relative to the scenario file.",

@@ -22,9 +22,13 @@ from types import MappingProxyType
 from dctwin.datafile import read_data_yaml, read_sources, unwrap_sourced
 from dctwin.errors import InputError
 
-__all__ = ["SECTIONS", "PerfParams", "load_params", "packaged_perf_params", "read_params_file"]
+__all__ = ["SECTIONS", "SERVING_SOFTWARE", "PerfParams", "load_params", "packaged_perf_params", "read_params_file"]
 
 SECTIONS = ("training", "inference", "power_cap")
+# Serving stack whose measured efficiency the inference roofline uses -> the 'inference' constant fitted to it
+# (perf/data/calibration.yaml): TensorRT-LLM as run in MLPerf Inference v4.0 (March 2024) and v5.1 (September
+# 2025). The older one is the default: it gives the lower throughput.
+SERVING_SOFTWARE = {"2024": "compute_efficiency", "2025": "compute_efficiency_2025"}
 
 
 def read_params_file(path: Path) -> dict[str, dict[str, float]]:
@@ -62,6 +66,16 @@ class PerfParams:
             raise InputError("names no performance-model constant", field=f"{section}.{unknown[0]}",
                              allowed=", ".join(sorted(old)))
         return PerfParams.of({s: ({**old, **values} if s == section else self[s]) for s in SECTIONS})
+
+    def for_serving_software(self, software: str) -> PerfParams:
+        """A copy whose inference GEMMs reach the efficiency fitted to serving stack ``software``
+        (:data:`SERVING_SOFTWARE`; '2024' is this object's own ``compute_efficiency``)."""
+        if software not in SERVING_SOFTWARE:
+            raise InputError("unknown serving software", field="serving_software", value=software,
+                             allowed=", ".join(SERVING_SOFTWARE))
+        value = self.inference[SERVING_SOFTWARE[software]]
+        return self if value == self.inference["compute_efficiency"] else self.replaced("inference",
+                                                                                       compute_efficiency=value)
 
     def digest(self, *sections: str) -> str:
         """SHA-256 of the named sections' values (all without names): what a stage-cache key hashes."""

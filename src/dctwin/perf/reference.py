@@ -23,7 +23,7 @@ from dctwin.catalog.platform import Platform
 from dctwin.datafile import read_data_yaml, read_sources
 from dctwin.errors import InputError
 from dctwin.perf.inference import inference_perf
-from dctwin.perf.params import PerfParams, packaged_perf_params
+from dctwin.perf.params import SERVING_SOFTWARE, PerfParams, packaged_perf_params
 from dctwin.perf.power import power_cap_throughput_factor
 from dctwin.perf.search import training_perf
 
@@ -94,6 +94,7 @@ def _attention_case(case: dict, platform: Platform, params: PerfParams) -> float
 
 
 def _inference_case(case: dict, platform: Platform, params: PerfParams) -> float:
+    params = params.for_serving_software(case.get("software", "2024"))  # the serving stack the run used
     c = params.inference
     return inference_perf(platform, case["model"], case["n_gpus"], case["precision"],
                           input_tokens=c["mlperf_mean_input_tokens"], output_tokens=c["mlperf_mean_output_tokens"],
@@ -158,6 +159,14 @@ def _fit_training(cases: list[tuple[dict, float]], name: str, platforms: Callabl
     return _fit_one(objective, 0.1, 0.95)
 
 
+def _inference_objective(cases: list[tuple[dict, float]], name: str,
+                         platforms: Callable[[str], Platform]) -> Callable[[float], float]:
+    def objective(x: float) -> float:
+        trial = packaged_perf_params().replaced("inference", **{name: x})
+        return _log_sq_error(cases, lambda case: _inference_case(case, platforms(case["platform"]), trial))
+    return objective
+
+
 def fit_constants(platforms: Callable[[str], Platform] = get_platform) -> dict[str, float]:
     """Refit the free constants to the calibration points (least squares on log error); returns name -> value."""
     ref, points = load_reference(), calibration_cases()
@@ -166,12 +175,9 @@ def fit_constants(platforms: Callable[[str], Platform] = get_platform) -> dict[s
         cases = [(c, c["published"]) for c in points["training"] if c["precision"] == precision]
         fitted[name] = _fit_training(cases, name, platforms)
 
-    inf_cases = [(c, c["published"]) for c in points["inference"]]
-
-    def inference_objective(x: float) -> float:
-        trial = packaged_perf_params().replaced("inference", compute_efficiency=x)
-        return _log_sq_error(inf_cases, lambda case: _inference_case(case, platforms(case["platform"]), trial))
-    fitted["compute_efficiency"] = _fit_one(inference_objective, 0.1, 0.95)
+    for software, name in SERVING_SOFTWARE.items():  # one efficiency per serving stack, from its own runs
+        inf_cases = [(c, c["published"]) for c in points["inference"] if c.get("software", "2024") == software]
+        fitted[name] = _fit_one(_inference_objective(inf_cases, name, platforms), 0.1, 0.95)
 
     ratios = [(c, c["published"]) for c in points["inference_ratio"]]
 

@@ -80,7 +80,8 @@ def run_stages(scenario: Scenario, timeline: Timeline, pools: list[Pool], progre
     performance model's constants (None: the packaged ones)."""
     cache = cache or NoCache()
     sc, seed, key = scenario, scenario.simulation.seed, cache.key
-    perf = perf or packaged_perf_params()  # the run's model constants, read once and handed to every stage
+    # the run's model constants, read once and handed to every stage; inference at the scenario's serving stack
+    perf = (perf or packaged_perf_params()).for_serving_software(sc.workload.serving_software)
     fparams = design_params(sc.facility)  # facility overrides applied
     progress("site")
     site = cache.stage("site", lambda: _sections(sc, "site", "simulation"),
