@@ -136,3 +136,124 @@ def test_telemetry_csv_with_semicolons_is_refused_by_name(tmp_path):
 
     with pytest.raises(InputError, match="separated by semicolons"):
         _read_csv(b"time;it_kw\n2027-01-01T00:00Z;5\n", str(tmp_path / "t.csv"))
+
+
+# ---------------------------------------------------------------- sweeps: one writer per folder, same bytes
+SWEEP = """\
+name: tiny
+base: borlange-2027
+overrides: {simulation: {duration_days: 1, step_s: 3600}}
+axes:
+  - field: facility.cooling.liquid_supply_temp_c
+    values: [35, 45]
+monte_carlo: {repetitions: 1, seed_start: 3}
+"""
+
+
+def test_same_sweep_same_bytes(tmp_path):
+    """runs.parquet carried each run's wall-clock time: two identical sweeps differed in their bytes."""
+    from dctwin.sweep import run_sweep
+
+    (tmp_path / "s.yaml").write_text(SWEEP, encoding="utf-8")
+    for name, workers in (("a", 1), ("b", 2)):
+        run_sweep(tmp_path / "s.yaml", tmp_path / name, workers=workers)
+    for table in ("runs", "summary", "sensitivity"):
+        assert (tmp_path / "a" / f"{table}.parquet").read_bytes() == (tmp_path / "b" / f"{table}.parquet").read_bytes()
+
+
+def test_second_sweep_into_a_busy_folder_is_refused(tmp_path):
+    """Two sweeps into one folder both ran every run (and --fresh deleted the other's records under it)."""
+    import fcntl
+
+    from dctwin.sweep import run_sweep
+    from dctwin.sweep.store import LOCK
+
+    (tmp_path / "s.yaml").write_text(SWEEP, encoding="utf-8")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with open(folder / LOCK, "w") as held:  # what a running sweep holds
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(InputError, match="another dctwin sweep is writing this folder"):
+            run_sweep(tmp_path / "s.yaml", folder, workers=1, fresh=True)
+    assert sorted(p.name for p in folder.iterdir()) == [LOCK]
+    run_sweep(tmp_path / "s.yaml", folder, workers=1)  # released: the same process may sweep into it again
+    assert len(run_sweep(tmp_path / "s.yaml", folder, workers=1).runs) == 2
+
+
+# ---------------------------------------------------------------- outputs: never over a file, never half a folder
+def _two_runs(tmp_path):
+    from run_fixture import make_run
+
+    return [make_run(tmp_path, "a", days=2), make_run(tmp_path, "b", days=2, seed=2)]
+
+
+@pytest.mark.parametrize("name", ["results.csv", "scenario.yaml", "notes.json"])
+def test_compare_never_writes_html_over_another_kind_of_file(tmp_path, name):
+    from dctwin.report import write_comparison
+
+    target = tmp_path / name
+    target.write_text("the user's own data\n", encoding="utf-8")
+    with pytest.raises(InputError, match="unsupported output file type"):
+        write_comparison(_two_runs(tmp_path), target)
+    assert target.read_text(encoding="utf-8") == "the user's own data\n"
+
+
+def test_an_existing_output_file_is_replaced_only_with_force(tmp_path, cli):
+    runs = _two_runs(tmp_path)
+    target = tmp_path / "cmp.html"
+    target.write_text("an earlier comparison", encoding="utf-8")
+    proc = cli("compare", *map(str, runs), "-o", str(target))
+    assert proc.returncode == 2 and "--force" in proc.stderr and "Traceback" not in proc.stderr
+    assert target.read_text(encoding="utf-8") == "an earlier comparison"
+    proc = cli("compare", *map(str, runs), "-o", str(target), "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_schema_and_fit_do_not_overwrite_the_users_files(tmp_path, cli):
+    scenario = _scenario(tmp_path)
+    text = scenario.read_text(encoding="utf-8")
+    proc = cli("scenario", "schema", "-o", str(scenario))  # meant: a template scenario; got: the scenario lost
+    assert proc.returncode == 2 and scenario.read_text(encoding="utf-8") == text
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("submit_s,gpus,duration_s\n" + "".join(f"{i * 60},8,{3600 + i}\n" for i in range(50)))
+    before = jobs.read_bytes()
+    proc = cli("workload", "fit", str(jobs), "-o", str(jobs))  # the trace itself as the profile
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and jobs.read_bytes() == before
+
+
+def test_plan_never_writes_among_an_earlier_plans_files(tmp_path):
+    """plan -o into a folder holding an earlier plan replaced design.yaml and left the old confirm.csv beside it."""
+    from typer.testing import CliRunner
+
+    from dctwin.plan.cli import plan_app
+
+    out = tmp_path / "plan"
+    out.mkdir()
+    (out / "confirm.csv").write_text("an earlier design's confirmation\n", encoding="utf-8")
+    r = CliRunner().invoke(plan_app, ["--min-training-pflops", "10000", "--grid-mw", "30", "--out", str(out)])
+    assert r.exit_code == 2 and "not empty" in r.output
+    assert [p.name for p in out.iterdir()] == ["confirm.csv"]
+
+
+def test_an_interrupted_output_folder_leaves_nothing(tmp_path):
+    from dctwin.safeout import staged_folder
+
+    out = tmp_path / "new" / "example"
+    with pytest.raises(KeyboardInterrupt), staged_folder(out) as stage:
+        (stage / "telemetry.csv").write_text("half", encoding="utf-8")
+        raise KeyboardInterrupt
+    assert list((tmp_path / "new").iterdir()) == []
+    with staged_folder(out) as stage:
+        (stage / "telemetry.csv").write_text("whole", encoding="utf-8")
+    assert [p.name for p in out.iterdir()] == ["telemetry.csv"]
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["example"]
+
+
+def test_telemetry_example_refuses_a_folder_with_files(tmp_path, cli):
+    out = tmp_path / "tel"
+    out.mkdir()
+    (out / "mine.csv").write_text("x", encoding="utf-8")
+    proc = cli("telemetry", "example", "-o", str(out), "--days", "1")
+    assert proc.returncode == 2 and "not empty" in proc.stderr and "Traceback" not in proc.stderr
+    assert [p.name for p in out.iterdir()] == ["mine.csv"]

@@ -36,6 +36,7 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 SCENARIO_ARG = typer.Argument(None, help="Scenario file or packaged name; default: borlange-2027.")
+FORCE_OPTION = typer.Option(False, "--force", help="Replace the output file if it exists (else refused).")
 
 
 # ---------------------------------------------------------------- run
@@ -144,7 +145,8 @@ def scenario_list() -> None:
 
 
 @scenario_app.command("schema")
-def scenario_schema(path: Path | None = typer.Option(None, "--out", "-o", help="Write to this file.")) -> None:
+def scenario_schema(path: Path | None = typer.Option(None, "--out", "-o", help="Write to this file (.json)."),
+                    force: bool = FORCE_OPTION) -> None:
     """Write the scenario JSON Schema (for editors that validate and complete YAML)."""
     from dctwin.config.schema import scenario_json_schema
 
@@ -154,7 +156,7 @@ def scenario_schema(path: Path | None = typer.Option(None, "--out", "-o", help="
     else:
         from dctwin.safeout import write_output_text
 
-        out.print(f"wrote {write_output_text(path, text)}")
+        out.print(f"wrote {write_output_text(path, text, suffixes=('.json',), replace=force)}")
 
 
 # ---------------------------------------------------------------- catalog
@@ -215,11 +217,12 @@ def report(run_dir: Path = typer.Argument(..., help="A run directory."),
 def compare(
     run_dirs: list[Path] = typer.Argument(..., help="Two or more run directories."),
     out_file: Path = typer.Option(Path("comparison.html"), "--out", "-o", help="HTML file to write."),
+    force: bool = FORCE_OPTION,
 ) -> None:
     """Put runs side by side: KPI table with differences, overlaid figures."""
     from dctwin.report import write_comparison
 
-    out.print(f"wrote {write_comparison(run_dirs, out_file)}")
+    out.print(f"wrote {write_comparison(run_dirs, out_file, replace=force)}")
 
 
 class QueryFormat(StrEnum):
@@ -318,12 +321,13 @@ def validate(
     case: list[str] | None = typer.Option(None, "--case", help="Run only this case id (repeatable)."),
     markdown: Path | None = typer.Option(None, "--markdown", help="Also write the table as Markdown here."),
     cases_file: Path | None = typer.Option(None, "--cases", help="Cases YAML instead of the built-in ones."),
+    force: bool = FORCE_OPTION,
 ) -> None:
     """Compare the twin with published figures; exit 1 when a case is outside its tolerance."""
     from dctwin.validate.report import validate_command
 
     code = validate_command(fast_only=not all_cases, case_ids=case or None, markdown_out=markdown,
-                            cases_file=cases_file, console=out)
+                            cases_file=cases_file, console=out, replace=force)
     raise typer.Exit(code)
 
 

@@ -9,12 +9,15 @@ renamed, so a full disk leaves the old file or none.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from dctwin.errors import InputError
 
-__all__ = ["check_output_file", "check_output_folder", "write_output_text"]
+__all__ = ["check_new_folder", "check_output_file", "check_output_folder", "staged_folder", "write_output_text"]
 
 
 def _resolved_outside_runs(path: Path, field: str) -> Path:
@@ -39,8 +42,10 @@ def _make_folder(folder: Path, path: Path, field: str) -> None:
                          allowed="a writable folder that is not under a file") from None
 
 
-def check_output_file(path: str | Path, field: str = "--out", suffixes: tuple[str, ...] = ()) -> Path:
-    """``path`` as an output file: outside every run, not a folder or device, its folder created."""
+def check_output_file(path: str | Path, field: str = "--out", suffixes: tuple[str, ...] = (),
+                      replace: bool = False) -> Path:
+    """``path`` as an output file: outside every run, not a folder or device, of one of ``suffixes`` (any when
+    empty), not an existing file unless ``replace`` (the command's --force), its folder created."""
     path = Path(path)
     real = _resolved_outside_runs(path, field)
     if real.exists() and not real.is_file():
@@ -48,6 +53,9 @@ def check_output_file(path: str | Path, field: str = "--out", suffixes: tuple[st
     if suffixes and real.suffix.lower() not in suffixes:
         raise InputError("unsupported output file type", file=str(path), field=field, value=real.suffix,
                          allowed=", ".join(suffixes))
+    if real.exists() and not replace:  # a scenario, a trace or a README named by mistake would be lost
+        raise InputError("output file exists; dctwin does not overwrite a file unless told to", file=str(path),
+                         field=field, allowed="a new file name, or --force to replace it")
     _make_folder(real.parent, path, field)
     return path
 
@@ -62,9 +70,11 @@ def check_output_folder(path: str | Path, field: str = "--out") -> Path:
     return path
 
 
-def write_output_text(path: str | Path, text: str, field: str = "--out") -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename; OSError becomes InputError."""
-    path = check_output_file(path, field)
+def write_output_text(path: str | Path, text: str, field: str = "--out", suffixes: tuple[str, ...] = (),
+                      replace: bool = False) -> Path:
+    """Write ``text`` to ``path`` (``check_output_file``'s checks) through a temporary file and a rename; OSError
+    becomes InputError."""
+    path = check_output_file(path, field, suffixes, replace)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -73,3 +83,38 @@ def write_output_text(path: str | Path, text: str, field: str = "--out") -> Path
         tmp.unlink(missing_ok=True)
         raise InputError(f"cannot write the file: {exc.strerror}", file=str(path), field=field) from None
     return path
+
+
+def check_new_folder(path: str | Path, field: str = "--out") -> Path:
+    """``path`` as a new output folder: ``check_output_folder``'s checks, and empty (results are never overwritten
+    or mixed with another command's files)."""
+    path = check_output_folder(path, field)
+    if any(path.iterdir()):
+        raise InputError("output folder exists and is not empty; dctwin never overwrites results", file=str(path),
+                         field=field, allowed="a new or empty folder")
+    return path
+
+
+@contextlib.contextmanager
+def staged_folder(path: str | Path, field: str = "--out") -> Iterator[Path]:
+    """Write a new output folder whole or not at all: yields a hidden sibling to write into, renamed to ``path``
+    when the block ends; an error or Ctrl-C inside the block removes it, so no half-written folder is left."""
+    existed = os.path.lexists(path)
+    path = check_new_folder(path, field)
+    stage = path.parent / f".{path.name}.partial-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    done = False
+    try:
+        yield stage
+        try:
+            os.replace(stage, path)  # onto the empty folder; one another command filled meanwhile is not replaced
+        except OSError as exc:
+            raise InputError(f"cannot put the output folder in place: {exc.strerror}", file=str(path), field=field,
+                             allowed="a new or empty folder that no other command writes meanwhile") from None
+        done = True
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if not done and not existed:
+            with contextlib.suppress(OSError):
+                path.rmdir()  # the empty folder the checks made; left if another command wrote into it

@@ -29,9 +29,12 @@ def plan(scenario_ref: str, cons: PlanConstraints, out: Path, *, simulate: bool 
     from dctwin.plan.model import _limits
     from dctwin.plan.output import confirm_by_simulation, write_outputs
     from dctwin.plan.pareto import pareto_front
-    from dctwin.safeout import check_output_folder
+    from dctwin.safeout import check_new_folder, staged_folder
 
-    check_output_folder(out)  # a file, or a folder inside a run, is refused before the solve
+    existed = out.exists()
+    check_new_folder(out)  # a file, a folder inside a run or holding files is refused before the solve
+    if not existed:
+        out.rmdir()  # staged_folder makes it again with every file in it, or not at all
     base = load_scenario(scenario_ref)
     chosen, front, designs = pareto_front(base, cons)
     grid = cons.grid_connection_mw or base.site.grid_connection_mw
@@ -40,7 +43,9 @@ def plan(scenario_ref: str, cons: PlanConstraints, out: Path, *, simulate: bool 
         order = front["cost_eur_per_year"].to_numpy().argsort()
         winners = [chosen] + [designs[i] for i in order if designs[i] is not chosen]
         confirm = confirm_by_simulation(winners[:top], base, scenario_ref, grid, days=confirm_days)
-    paths = write_outputs(out, chosen, front, base, scenario_ref, grid, confirm)
+    with staged_folder(out) as stage:  # a stale confirm.csv of an earlier plan cannot sit beside a new design
+        paths = {k: out / p.name for k, p in write_outputs(stage, chosen, front, base, scenario_ref, grid,
+                                                            confirm).items()}
     return {"paths": paths, "design": chosen, "confirm": confirm, "front": front,
             "limits": _limits(base, cons)}
 

@@ -96,27 +96,17 @@ def write_report(run_dir: str | Path, *, png: bool = False) -> Path:
     return _write_atomic(Path(run_dir) / REPORT_FILE, report_html(run, figures=figures))
 
 
-def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
-    """Write one self-contained HTML file comparing ``run_dirs`` (the first is the baseline)."""
+def write_comparison(run_dirs: Sequence[str | Path], out: str | Path, replace: bool = False) -> Path:
+    """Write one self-contained HTML file comparing ``run_dirs`` (the first is the baseline); an existing ``out``
+    only with ``replace``. Never into a run directory (``dctwin.safeout``)."""
+    from dctwin.safeout import check_output_file, write_output_text
+
     if len(run_dirs) < 2:
         raise InputError("compare needs at least two runs", field="run_dirs", value=[str(p) for p in run_dirs],
                          allowed="two or more run directories")
-    _refuse_inside_run(Path(out))
+    check_output_file(out, "--out", _HTML, replace)  # before the runs are read
     runs = [load_run(p) for p in run_dirs]
-    return _write_atomic(Path(out), comparison_html(runs))
+    return write_output_text(out, comparison_html(runs), "--out", _HTML, replace)
 
 
-def _refuse_inside_run(out: Path) -> None:
-    """A comparison written into a run folder would replace or add to that run's files: refused."""
-    from dctwin.results import is_complete_run
-
-    try:
-        real = out.resolve()
-    except (OSError, RuntimeError):
-        raise InputError("cannot resolve the output path", file=str(out)) from None
-    for folder in real.parents:
-        if is_complete_run(folder):
-            raise InputError("output file would be inside a run directory", file=str(out), field="--out",
-                             allowed="a path outside every run directory (runs are never modified)")
-    if real.exists() and not real.is_file():
-        raise InputError("output path exists and is not a regular file", file=str(out), field="--out")
+_HTML = (".html", ".htm")

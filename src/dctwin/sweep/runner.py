@@ -77,6 +77,15 @@ def run_sweep(
     runs = expand_sweep(spec, source=str(sweep_path))
     store = SweepStore(Path(out_dir) if out_dir else Path("sweeps") / spec.name)
     store.open(runs, sweep_path.read_text(encoding="utf-8"), fresh=fresh)
+    try:
+        return _run_open(store, runs, workers, ray_address, on_progress)
+    finally:
+        store.close()
+
+
+def _run_open(store: SweepStore, runs: list[SweepRun], workers: int | None, ray_address: str | None,
+              on_progress: Callable[[SweepProgress], None] | None) -> SweepOutcome:
+    """Run what the locked sweep folder has not finished, then gather."""
     finished = store.finished_ids()
     todo: list[SweepRun] = [r for r in runs if r.run_id not in finished]
     progress = SweepProgress(total=len(runs), done=len(runs) - len(todo), skipped=len(runs) - len(todo),

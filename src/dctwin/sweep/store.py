@@ -41,9 +41,17 @@ class SweepStore:
         from dctwin.safeout import check_output_folder
 
         check_output_folder(self.root)  # a file, a run directory or a folder inside one is refused
-        if not plan_path.exists() and any(self.root.iterdir()):
+        if not plan_path.exists() and any(p.name != LOCK for p in self.root.iterdir()):
             raise InputError("folder exists and holds no sweep; dctwin does not write a sweep among other files",
                              file=str(self.root), field="--out", allowed="a new or empty folder, or a sweep's folder")
+        self._lock()
+        try:
+            self._check_and_write_plan(plan, plan_path, spec_text, fresh)
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_and_write_plan(self, plan: dict, plan_path: Path, spec_text: str, fresh: bool) -> None:
         if plan_path.exists() and not fresh:
             try:
                 old = json.loads(plan_path.read_text(encoding="utf-8"))
@@ -62,6 +70,31 @@ class SweepStore:
                 for p in d.glob("*.json"):
                     p.unlink()
         _atomic_write(plan_path, json.dumps(plan, indent=1))
+
+    def _lock(self) -> None:
+        """Hold the folder's lock until ``close`` or this process ends: a second sweep into the same folder (it
+        reran every run and, with --fresh, deleted the first one's records under it) is refused. The kernel drops
+        the lock when the process ends, killed or not."""
+        import fcntl
+
+        try:
+            fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise InputError(f"cannot create the sweep folder's lock file: {exc.strerror}", file=str(self.root),
+                             field="--out") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise InputError("another dctwin sweep is writing this folder", file=str(self.root), field="--out",
+                             allowed="wait until it finishes (then this one resumes it), or another --out") from None
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        """Release the folder's lock (``open`` took it)."""
+        fd, self._lock_fd = getattr(self, "_lock_fd", None), None
+        if fd is not None:
+            os.close(fd)
 
     def finished_ids(self) -> set[str]:
         return set(_records(self.done_dir, _DONE_KEYS))
@@ -83,6 +116,7 @@ class SweepStore:
         return [v for _, v in sorted(_records(self.done_dir, _DONE_KEYS).items())]
 
 
+LOCK = ".sweep.lock"
 _DONE_KEYS = ("run_id", "point_id", "repetition", "seed", "axes", "kpis", "wall_s", "record_sha256")
 _SEAL = "record_sha256"
 

@@ -15,11 +15,13 @@ HEADLINE_KPIS = ("pue", "erf", "wue_l_per_kwh", "grid_energy_mwh", "heat_deliver
 
 
 def runs_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per finished run: ids, seed, ``axis:<name>`` columns and every numeric KPI, sorted by run id."""
+    """One row per finished run: ids, seed, ``axis:<name>`` columns and every numeric KPI, sorted by run id.
+
+    No wall-clock time (it stays in each run's record under done/): the same sweep gives the same bytes."""
     records = []
     for row in rows:
         rec = {"run_id": row["run_id"], "point_id": row["point_id"], "repetition": row["repetition"],
-               "seed": row["seed"], "wall_s": row["wall_s"]}
+               "seed": row["seed"]}
         # a mapping or list value (an axis over layouts) as its canonical JSON: a table cell that groups and sorts
         rec.update({f"axis:{k}": json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v
                     for k, v in row["axes"].items()})

@@ -112,17 +112,17 @@ def example(out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to cre
     packaged values) and meter noise, so `dctwin calibrate` on them shows what it recovers.
     """
     from dctwin.config import load_scenario
-    from dctwin.errors import InputError
+    from dctwin.safeout import check_new_folder, staged_folder
     from dctwin.telemetry.synth import EXAMPLE_TRUTH, example_mapping, synthetic_telemetry
 
     out, _ = _console()
-    if out_dir.exists():
-        raise InputError("folder exists; dctwin never overwrites it", file=str(out_dir), allowed="a new folder")
+    if out_dir.exists():  # before the work; staged_folder checks again (and that the path is not in a run)
+        check_new_folder(out_dir)
     _check_time(start, "start")
     wide, _ = synthetic_telemetry(load_scenario(scenario), start, days, 300, EXAMPLE_TRUTH)
-    out_dir.mkdir(parents=True)
-    wide.to_csv(out_dir / "telemetry.csv", index=False)
-    (out_dir / "mapping.yaml").write_text(example_mapping(300), encoding="utf-8")
+    with staged_folder(out_dir) as stage:  # Ctrl-C while writing leaves no half-written folder
+        wide.to_csv(stage / "telemetry.csv", index=False)
+        (stage / "mapping.yaml").write_text(example_mapping(300), encoding="utf-8")
     truth = ", ".join(f"{k} = {v:g}" for k, v in EXAMPLE_TRUTH.items())
     out.print(f"wrote {out_dir / 'telemetry.csv'} ({len(wide):,} rows) and {out_dir / 'mapping.yaml'}; "
               f"true parameters: {truth}")

@@ -15,9 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="include the slow cases")
     p.add_argument("--case", action="append", default=None, help="run only this case id (repeatable)")
     p.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")
+    p.add_argument("--force", action="store_true", help="replace the Markdown file if it exists")
     a = p.parse_args(argv)
     try:
-        return validate_command(fast_only=not a.all, case_ids=a.case, markdown_out=a.markdown)
+        return validate_command(fast_only=not a.all, case_ids=a.case, markdown_out=a.markdown, replace=a.force)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

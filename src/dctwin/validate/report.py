@@ -91,15 +91,16 @@ def markdown_table(results: list[CaseResult]) -> str:
 
 
 def validate_command(fast_only: bool = True, case_ids: list[str] | None = None, markdown_out: Path | None = None,
-                     cases_file: Path | None = None, console: Console | None = None) -> int:
-    """Run the cases, print the table, optionally write Markdown; 0 if every case passes (known gaps aside), else 1."""
+                     cases_file: Path | None = None, console: Console | None = None, replace: bool = False) -> int:
+    """Run the cases, print the table, optionally write Markdown (an existing file only with ``replace``); 0 if
+    every case passes (known gaps aside), else 1."""
     from dctwin.safeout import check_output_file, write_output_text
 
     if markdown_out is not None:  # checked before the cases run: a folder, a path under a file or inside a run
-        check_output_file(markdown_out, "--markdown")
+        check_output_file(markdown_out, "--markdown", replace=replace)
     cases = select_cases(load_cases(cases_file), fast_only, case_ids)
     results = run_cases(cases)
     print_table(results, console)
     if markdown_out is not None:  # temporary file and rename: a full disk is a clear error, no half table
-        write_output_text(markdown_out, markdown_table(results), "--markdown")
+        write_output_text(markdown_out, markdown_table(results), "--markdown", replace=replace)
     return 1 if any(r.blocking for r in results) else 0

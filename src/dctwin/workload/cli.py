@@ -33,6 +33,9 @@ def _hours(report: dict) -> Table:
     return t
 
 
+_YAML = (".yaml", ".yml")
+
+
 def _is_request_log(path: Path) -> bool:
     from dctwin.errors import InputError
     from dctwin.workload.traces import open_input
@@ -44,7 +47,7 @@ def _is_request_log(path: Path) -> bool:
     return {"timestamp", "contexttokens"} <= head or {"timestamp", "requests"} <= head
 
 
-def _fit_requests(trace: Path, out_path: Path | None, console: Console) -> None:
+def _fit_requests(trace: Path, out_path: Path | None, console: Console, replace: bool) -> None:
     """Inference profile of a request or QPS log: rate, shape, bursts, token mixes."""
     import yaml
 
@@ -62,7 +65,7 @@ def _fit_requests(trace: Path, out_path: Path | None, console: Console) -> None:
                                                   for s in ("log", "model")])
     console.print(t)
     dest = write_output_text(out_path or trace.with_name(trace.name.split(".")[0] + ".inference.yaml"),
-                             yaml.safe_dump(doc, sort_keys=False, width=120))
+                             yaml.safe_dump(doc, sort_keys=False, width=120), suffixes=_YAML, replace=replace)
     console.print(f"{doc['requests_per_s']:.3f} requests/s over {doc['source']['span_h']:.2f} h; peak-to-trough "
                   f"{doc['peak_to_trough'] or 'not fitted'}; profile: {dest}", markup=False, highlight=False)
 
@@ -77,6 +80,7 @@ def fit(
     figure: Path | None = typer.Option(None, "--figure", help="Comparison figure (PNG) [default: beside the profile]."),
     procs_per_gpu: int = typer.Option(1, min=1, help="SWF only: processors counted as one GPU."),
     hours: bool = typer.Option(False, "--hours", help="Also print arrivals by hour of day."),
+    force: bool = typer.Option(False, "--force", help="Replace the profile and figure if they exist (else refused)."),
 ) -> None:
     """Fit arrivals, GPUs per job, run time per size class, states and tenants; write a profile a scenario names."""
     import yaml
@@ -88,14 +92,14 @@ def fit(
     from dctwin.workload.profile import fit_profile
 
     console = Console(width=160)
-    if out_path is not None:  # outputs checked before the fit: never into a run, a folder or an unknown type
-        check_output_file(out_path)
-    if figure is not None:
-        check_output_file(figure, "--figure", suffixes=(".png",))
     with read_once():  # the log is opened once: what is parsed is what the profile's SHA-256 names
         if fmt in ("auto", "requests") and _is_request_log(trace):
-            _fit_requests(trace, out_path, console)
+            _fit_requests(trace, out_path, console, force)
             return
+        # outputs checked before the fit: never into a run, a folder, an unknown type or over a file (the trace)
+        dest = check_output_file(out_path or trace.with_name(trace.name.split(".")[0] + ".profile.yaml"),
+                                 suffixes=_YAML, replace=force)
+        figure = check_output_file(figure or dest.with_suffix(".png"), "--figure", suffixes=(".png",), replace=force)
         log = read_trace(trace, fmt, procs_per_gpu=procs_per_gpu)
         profile = fit_profile(log)
     for note in profile["notes"]:
@@ -105,11 +109,11 @@ def fit(
                                    **{f"{k}_log_s": round(r["log"][k], 2) for k in ("p50", "p90", "p99", "mean")},
                                    **{f"{k}_fit_s": round(r["model"][k], 2) for k in ("p50", "p90", "p99", "mean")}}
                                   for r in report["rows"]]
-    dest = write_output_text(out_path or trace.with_name(trace.name.split(".")[0] + ".profile.yaml"),
-                             yaml.safe_dump(profile, sort_keys=False, width=120))
+    dest = write_output_text(dest, yaml.safe_dump(profile, sort_keys=False, width=120), suffixes=_YAML,
+                             replace=force)
     console.print(_table(report))
     if hours:
         console.print(_hours(report))
-    fig = write_figure(log, profile, report, check_output_file(figure or dest.with_suffix(".png"), "--figure"))
+    fig = write_figure(log, profile, report, check_output_file(figure, "--figure", replace=force))
     console.print(f"{len(log.jobs):,} jobs ({log.format}); profile: {dest}; figure: {fig}", markup=False,
                   highlight=False)
