@@ -127,12 +127,13 @@ def _case_run(case):
 def test_the_fine_tuning_cases_run_the_layouts_nvidias_launcher_scripts_set():
     """NeMo-Framework-Launcher examples/peft/llama/h100/*.sh: 70B LoRA TP2 PP4 with no virtual pipeline (1F1B, not
     the interleaved layout a search would pick), 13B SFT PP4 interleaved; all with fp8_params, SFT with a bf16
-    gradient sync (distributed_fused_adam grad_sync_dtype bf16)."""
+    gradient sync (distributed_fused_adam grad_sync_dtype bf16), LoRA with fused_adam (no distributed optimizer)."""
     from dctwin.validate import load_cases
     cases = {c.id: c for c in load_cases() if c.id.startswith("nemo-24.07-") and c.params.get("mode") in (
         "lora", "full-finetune")}
     assert all(c.params.get("fp8_params") is True for c in cases.values())
     assert all(c.params.get("grad_precision") == "bf16" for c in cases.values() if c.params["mode"] == "full-finetune")
+    assert all(c.params.get("distributed_optimizer") is False for c in cases.values() if c.params["mode"] == "lora")
     lora70 = _case_run(cases["nemo-24.07-llama2-70b-lora-8xh100"])
     assert (lora70.layout.schedule, lora70.layout.virtual_stages) == ("1f1b", 1)
     assert lora70.bubble_fraction == pytest.approx(3 / 32, rel=0.15)       # (pp - 1) / micro-batches, 1F1B
