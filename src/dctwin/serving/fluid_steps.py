@@ -133,16 +133,16 @@ def others_busy(n_rep: int, in_flight_deployment):
 
 
 def _prompts_work_s(rng, cost: StepCost, input_shape: np.ndarray, k, mean_in):
-    """Prefill work of ``k`` prompts drawn from the prompt-length quantiles [s] (beyond ``_MAX_DRAWS``, scaled)."""
-    n_int, n_s = k.shape
-    k_max = min(int(k.max()) if k.size else 0, _MAX_DRAWS)
-    if not k_max:
-        return np.zeros(k.shape)
-    picks = rng.integers(0, input_shape.size, size=(n_int, n_s, k_max))
-    work = prefill_s(cost, mean_in[:, None, None] * input_shape[picks])
-    drawn = np.minimum(k, k_max)
-    total = np.where(np.arange(k_max)[None, None, :] < drawn[:, :, None], work, 0.0).sum(2)
-    return total * np.where(drawn > 0, k / np.maximum(drawn, 1), 0.0)
+    """Prefill work of ``k`` prompts drawn from the prompt-length quantiles [s] (beyond ``_MAX_DRAWS``, scaled).
+
+    ``k``: prompts per sample (rows: intervals); ``mean_in``: each interval's mean prompt [token].
+    """
+    drawn = np.minimum(k, _MAX_DRAWS).ravel()
+    owner = np.repeat(np.arange(drawn.size), drawn)                 # one entry per drawn prompt
+    picks = rng.integers(0, input_shape.size, size=owner.size)
+    m = np.broadcast_to(np.asarray(mean_in, dtype=float)[:, None], k.shape).ravel()
+    work = np.bincount(owner, weights=prefill_s(cost, m[owner] * input_shape[picks]), minlength=drawn.size)
+    return (work * np.where(drawn > 0, k.ravel() / np.maximum(drawn, 1), 0.0)).reshape(k.shape)
 
 
 def decode_s_with_stalls(rng, cost: StepCost, input_shape: np.ndarray, mean_in, rates, steps, first_s, backlog_s,
