@@ -59,3 +59,22 @@ def test_unknown_serving_software_is_refused():
         packaged_perf_params().for_serving_software("2026")
     with pytest.raises(ValidationError):
         WorkloadConfig(serving_software="2026")
+
+
+def test_a_scenario_serves_at_its_serving_stack():
+    """The run (stages.chain) and the planner use the scenario's serving_software: the same tokens on fewer
+    GPU-hours with the 2025 stack."""
+    from dctwin.config.load import load_scenario, scenario_from_dict
+    from dctwin.orchestrator import simulate
+    from dctwin.plan.model import _tokens_per_s
+
+    base = load_scenario("borlange-2027").model_dump(mode="json")
+    kpis = {}
+    for software in ("2024", "2025"):
+        doc = {**base, "workload": {**base["workload"], "serving_software": software},
+               "simulation": {**base["simulation"], "duration_days": 2}}
+        kpis[software] = simulate(scenario_from_dict(doc)).kpis
+    served = [k for k in kpis["2024"] if k.startswith("tokens_served__")]
+    assert served and all(kpis["2025"][k] == pytest.approx(kpis["2024"][k]) for k in served)
+    assert kpis["2025"]["inference_cost_base_eur"] < kpis["2024"]["inference_cost_base_eur"]
+    assert _tokens_per_s(H200, "llama-2-70b", "2025") > _tokens_per_s(H200, "llama-2-70b", "2024")

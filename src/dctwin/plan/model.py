@@ -56,11 +56,13 @@ class PlatformCoef:
     year: int                 # first year the platform ships [-]
 
 
-def _tokens_per_s(p: Platform, model: str) -> float:
+def _tokens_per_s(p: Platform, model: str, serving_software: str) -> float:
     try:
         from dctwin.perf.inference import inference_perf
+        from dctwin.perf.params import packaged_perf_params
 
-        return float(inference_perf(p, model, p.gpus_per_unit).tokens_per_s)
+        params = packaged_perf_params().for_serving_software(serving_software)  # the scenario's serving stack
+        return float(inference_perf(p, model, p.gpus_per_unit, params=params).tokens_per_s)
     except (DctwinError, ValueError, ImportError):  # model does not fit, precision unsupported, no perf model
         return 0.0
 
@@ -90,7 +92,8 @@ def platform_coefs(scenario: Scenario, cons: PlanConstraints, site: SiteModel) -
             liquid_frac=p.liquid_cooled_fraction, overhead_mean=o_mean, overhead_peak=o_peak,
             capex_it_eur=price * (1 + econ.capex.network_storage_frac_of_it),
             train_pflops=s * p.gpus_per_unit * p.fp8_dense_tflops * planner_params()["training_mfu"] / 1000,
-            tokens_per_day=(1 - s) * _tokens_per_s(p, model) * 86400, gpus=p.gpus_per_unit, year=p.year))
+            tokens_per_day=(1 - s) * _tokens_per_s(p, model, wl.serving_software) * 86400, gpus=p.gpus_per_unit,
+            year=p.year))
     return out
 
 
