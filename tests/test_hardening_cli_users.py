@@ -257,3 +257,55 @@ def test_telemetry_example_refuses_a_folder_with_files(tmp_path, cli):
     proc = cli("telemetry", "example", "-o", str(out), "--days", "1")
     assert proc.returncode == 2 and "not empty" in proc.stderr and "Traceback" not in proc.stderr
     assert [p.name for p in out.iterdir()] == ["mine.csv"]
+
+
+# ---------------------------------------------------------------- run: where it writes, checked before it runs
+@pytest.fixture
+def no_simulation(monkeypatch):
+    """The run's work, replaced by a failure: a destination check must come before it."""
+    import dctwin.orchestrator
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the run started before its output folder was checked")
+
+    monkeypatch.setattr(dctwin.orchestrator, "simulate", refuse)
+
+
+def _short():
+    from dctwin.config import scenario_from_dict
+
+    return scenario_from_dict({**load_scenario().model_dump(mode="json"), "simulation": {"duration_days": 1}})
+
+
+def test_out_under_a_file_is_refused_before_the_run(tmp_path, no_simulation):
+    from dctwin.orchestrator import run
+
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="cannot create the output folder"):
+        run(_short(), out_dir=tmp_path / "f" / "run")
+
+
+def test_no_run_is_written_inside_a_finished_run(tmp_path, no_simulation):
+    """`run -o RUN/nested` wrote a second run into a finished one (runs are never modified)."""
+    from dctwin.orchestrator import run
+    from run_fixture import make_run
+
+    done = make_run(tmp_path, "done", days=2)
+    before = sorted(p.name for p in done.iterdir())
+    with pytest.raises(InputError, match="inside a run directory"):
+        run(_short(), out_dir=done / "nested")
+    assert sorted(p.name for p in done.iterdir()) == before
+
+
+@pytest.mark.parametrize("where", ["inside_run", "same", "under_out"])
+def test_stage_cache_never_lands_in_a_run(tmp_path, no_simulation, where):
+    """--cache RUN filled a finished run with stage folders; --cache OUT made the run fail only after it ran."""
+    from dctwin.orchestrator import run
+    from run_fixture import make_run
+
+    done = make_run(tmp_path, "done", days=2)
+    out = tmp_path / "new"
+    cache = {"inside_run": done, "same": out, "under_out": out / "cache"}[where]
+    with pytest.raises(InputError, match="--cache"):
+        run(_short(), out_dir=out, cache=cache)
+    assert not out.exists() and not (done / "site").exists()

@@ -57,6 +57,10 @@ def run(
     from dctwin.safeio import read_once
 
     sc = load_scenario(scenario)
+    if out_dir is not None:  # before the checks and the run; the run checks again (its default folder too)
+        from dctwin.safeout import check_new_run_dir
+
+        check_new_run_dir(out_dir, cache)
     _print_site_warnings(sc)
     finish = None
     if report:

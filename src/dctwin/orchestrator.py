@@ -195,9 +195,9 @@ def run(
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     out = Path(out_dir) if out_dir is not None else default_out_dir(scenario)
-    if out.exists():
-        raise ScenarioError("output directory already exists; dctwin never overwrites a run", file=str(out),
-                            allowed="a new directory (or omit --out for a fresh one under runs/)")
+    from dctwin.safeout import check_new_run_dir
+
+    check_new_run_dir(out, cache)  # before the run: an unwritable --out was refused only once the year had run
     t0 = time.perf_counter()
     stage_cache = _stage_cache(cache)
     result = simulate(scenario, progress, stage_cache)

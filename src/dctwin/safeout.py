@@ -17,7 +17,8 @@ from pathlib import Path
 
 from dctwin.errors import InputError
 
-__all__ = ["check_new_folder", "check_output_file", "check_output_folder", "staged_folder", "write_output_text"]
+__all__ = ["check_new_folder", "check_new_run_dir", "check_outside_runs", "check_output_file", "check_output_folder",
+           "staged_folder", "write_output_text"]
 
 
 def _resolved_outside_runs(path: Path, field: str) -> Path:
@@ -32,6 +33,11 @@ def _resolved_outside_runs(path: Path, field: str) -> Path:
             raise InputError("output would be inside a run directory", file=str(path), field=field,
                              allowed="a path outside every run directory (runs are never modified)")
     return real
+
+
+def check_outside_runs(path: str | Path, field: str) -> Path:
+    """``path`` resolved, if it is neither a finished run directory nor inside one (runs are never modified)."""
+    return _resolved_outside_runs(Path(path), field)
 
 
 def _make_folder(folder: Path, path: Path, field: str) -> None:
@@ -118,3 +124,34 @@ def staged_folder(path: str | Path, field: str = "--out") -> Iterator[Path]:
         if not done and not existed:
             with contextlib.suppress(OSError):
                 path.rmdir()  # the empty folder the checks made; left if another command wrote into it
+
+
+def check_new_run_dir(out: str | Path, cache=None) -> Path:
+    """Before a run starts (not after it): ``out`` is new, not inside a finished run, and its folder can be created
+    and written; the stage cache (``cache``: a folder or a ``StageCache``) is neither the run directory nor inside
+    it."""
+    import tempfile
+
+    out = Path(out)
+    if os.path.lexists(out):
+        raise InputError("output directory already exists; dctwin never overwrites a run", file=str(out),
+                         allowed="a new directory (or omit --out for a fresh one under runs/)")
+    real = _resolved_outside_runs(out, "--out")
+    _make_folder(real.parent, out, "--out")
+    try:
+        fd, probe = tempfile.mkstemp(dir=real.parent, prefix=".dctwin-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"cannot write in the output folder: {exc.strerror}", file=str(out), field="--out",
+                         allowed="a writable folder") from None
+    cache = getattr(cache, "root", cache) if not isinstance(cache, str | Path) else cache  # a StageCache's folder
+    if isinstance(cache, str | Path):
+        try:
+            c = Path(cache).resolve()
+        except (OSError, RuntimeError):
+            raise InputError("cannot resolve the stage-cache path", file=str(cache), field="--cache") from None
+        if c == real or real in c.parents:
+            raise InputError("the stage cache cannot be the run directory or inside it", file=str(cache),
+                             field="--cache", allowed="a folder of its own (it outlives the run)")
+    return out

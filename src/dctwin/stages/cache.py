@@ -121,7 +121,11 @@ class NoCache:
 
 def _check_writable(root: Path) -> None:
     """``--cache`` names a folder this process can write (created if missing): a file, /proc or a read-only
-    place is a clear error before the run, not a traceback in its first stage."""
+    place is a clear error before the run, not a traceback in its first stage; a folder inside a finished run is
+    refused (runs are never modified: dctwin.safeout)."""
+    from dctwin.safeout import check_outside_runs
+
+    check_outside_runs(root, "--cache")
     try:
         root.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=root, prefix=".probe-")
