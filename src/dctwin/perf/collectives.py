@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 
 from dctwin.catalog.platform import Platform
+from dctwin.perf.hardware import link_bytes_per_s_one_way
 
 __all__ = ["Link", "all_gather_s", "all_reduce_s", "all_to_all_s", "group_link", "reduce_scatter_s", "send_s"]
 
@@ -60,7 +61,7 @@ def group_link(platform: Platform, span_gpus: int, c: dict) -> Link:
     domain = max(1, platform.scale_up_domain_gpus)
     nodes = max(1, math.ceil(span_gpus / domain))
     gb_s = platform.scale_up_bandwidth_gb_s if nodes == 1 else platform.scale_out_bandwidth_gb_s
-    return Link(gb_s / 2 * 1e9 * c["link_efficiency"], c["latency_scale_up_s"], c["latency_scale_out_s"],
+    return Link(link_bytes_per_s_one_way(gb_s, c), c["latency_scale_up_s"], c["latency_scale_out_s"],
                 c["collective_launch_s"], nodes)
 
 

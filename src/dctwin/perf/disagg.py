@@ -27,7 +27,7 @@ import numpy as np
 
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
-from dctwin.perf.hardware import check_precision
+from dctwin.perf.hardware import check_precision, link_bytes_per_s_one_way
 from dctwin.perf.inference import replica_sizes
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
@@ -107,7 +107,7 @@ def kv_link(platform: Platform, model: LLM, precision: str, span_gpus: int,
     kv_b = model.kv_bytes_per_token(2.0 if precision == "bf16" else c["kv_bytes_per_value"])
     same_domain = span_gpus <= platform.scale_up_domain_gpus
     gb_s = platform.scale_up_bandwidth_gb_s if same_domain else platform.scale_out_bandwidth_gb_s
-    return kv_b, gb_s / 2 * 1e9 * c["link_efficiency"]
+    return kv_b, link_bytes_per_s_one_way(gb_s, c)
 
 
 def disaggregated_perf(platform: Platform, model: LLM | str, prefill_gpus: int, decode_gpus: int,

@@ -35,7 +35,7 @@ from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 
 __all__ = ["ATTENTION_PRECISION", "BYTES_PER_GIB", "PRECISIONS", "WEIGHT_BYTES", "ServingRates", "check_precision",
-           "hbm_bytes_per_gpu", "peak_flops", "serving_rates"]
+           "hbm_bytes_per_gpu", "hbm_bytes_per_s", "link_bytes_per_s_one_way", "peak_flops", "serving_rates"]
 
 PRECISIONS = ("fp4", "fp8", "bf16")
 # Bytes per weight value. FP4 (NVFP4) stores 4-bit values plus one FP8 scale
@@ -49,6 +49,18 @@ BYTES_PER_GIB = 2.0**30  # [B/GiB]
 def hbm_bytes_per_gpu(platform: Platform) -> float:
     """Memory one GPU of ``platform`` holds [B]: the catalog's hbm_gb read as GiB (module docstring)."""
     return platform.hbm_gb * BYTES_PER_GIB
+
+
+def hbm_bytes_per_s(platform: Platform, c: Mapping[str, float], gpus: int = 1) -> float:
+    """HBM bandwidth ``gpus`` GPUs of ``platform`` reach together [B/s]: nominal TB/s x ``c["hbm_efficiency"]``
+    (``c``: the 'training' or 'inference' constants)."""
+    return platform.hbm_bandwidth_tb_s * 1e12 * gpus * c["hbm_efficiency"]
+
+
+def link_bytes_per_s_one_way(both_ways_gb_s: float, c: Mapping[str, float]) -> float:
+    """Bandwidth one direction of a link carries [B/s]: the catalog's figure counts both directions
+    [GB/s], a transfer streams one way, derated by ``c["link_efficiency"]``."""
+    return both_ways_gb_s / 2 * 1e9 * c["link_efficiency"]
 
 
 def check_precision(platform: Platform, precision: str) -> str:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from dctwin.perf.models import LLM
 
 __all__ = ["ATTENTION_PRECISIONS", "FP8_RECIPE_PRECISIONS", "GRAD_PRECISIONS", "MODES", "RECOMPUTE", "Layout",
-           "TrainingJob", "lora_params", "stage_fraction", "trainable_params"]
+           "TrainingJob", "lora_params", "micro_batch_tokens", "micro_batches", "stage_fraction", "stage_layers",
+           "trainable_params"]
 
 MODES = ("pretrain", "full-finetune", "lora")
 RECOMPUTE = ("none", "full")
@@ -110,6 +111,23 @@ def lora_params(model: LLM, rank: int) -> float:
 def trainable_params(job: TrainingJob) -> float:
     """Parameters that get gradients and optimizer states [-]."""
     return lora_params(job.model, job.lora_rank) if job.mode == "lora" else job.model.params_total
+
+
+def micro_batches(batch_seqs: int, dp: int, micro_batch: int) -> int:
+    """Micro-batches one data-parallel rank runs per optimizer step: ``batch_seqs`` sequences over ``dp`` ranks
+    of ``micro_batch`` sequences each, at least one [-]."""
+    return max(1, batch_seqs // (dp * micro_batch))
+
+
+def micro_batch_tokens(job: TrainingJob, lay: Layout) -> float:
+    """Tokens of one micro-batch that one context-parallel rank holds [token]."""
+    return lay.micro_batch * job.seq_tokens / lay.cp
+
+
+def stage_layers(model: LLM, pp: int) -> float:
+    """Layers on the fullest of ``pp`` pipeline stages, ceil(layers / pp) [-] (as a float: what the stage's
+    per-layer terms multiply)."""
+    return model.layers * stage_fraction(model, pp)
 
 
 def stage_fraction(model: LLM, pp: int) -> float:

@@ -28,8 +28,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from dctwin.perf.layout import Layout, TrainingJob, lora_params, stage_fraction
-from dctwin.perf.models import ACTIVATION_VALUE_BYTES, LLM, moe_activation
+from dctwin.perf.layout import (
+    Layout,
+    TrainingJob,
+    lora_params,
+    micro_batch_tokens,
+    micro_batches,
+    stage_fraction,
+    stage_layers,
+)
+from dctwin.perf.models import ACTIVATION_VALUE_BYTES, LLM, expert_params, moe_activation
 from dctwin.perf.schedule import activation_in_flight
 
 __all__ = ["MemoryUse", "grad_bytes_per_param", "layer_activation_stored", "params_per_gpu",
@@ -58,9 +66,7 @@ def params_per_gpu(model: LLM, tp: int, pp: int, ep: int) -> float:
     """Parameters held by one GPU; MoE experts are also sharded over the expert-parallel ranks [-]."""
     if not model.is_moe:
         return model.params_total / (tp * pp)
-    # total = dense + experts, active = dense + experts * k / E  =>  experts = (total - active) * E / (E - k)
-    k, e = model.experts_per_token, model.experts
-    experts = (model.params_total - model.params_active) * e / (e - k)
+    experts = expert_params(model)
     return (model.params_total - experts + experts / ep) / (tp * pp)
 
 
@@ -122,11 +128,11 @@ def layer_activation_stored(job: TrainingJob) -> float:
 
 def _activation_bytes(job: TrainingJob, lay: Layout, m: int, c: dict) -> float:
     model = job.model
-    layers_stage = model.layers * stage_fraction(model, lay.pp)
+    layers_stage = stage_layers(model, lay.pp)
     share = lay.recompute_share(layers_stage)
     kept = c["activation_bytes_full_recompute"] * model.hidden_size
     per_token = share * kept + (1.0 - share) * layer_activation_stored(job)
-    tokens = lay.micro_batch * job.seq_tokens / lay.cp
+    tokens = micro_batch_tokens(job, lay)
     held = activation_in_flight(lay.schedule, lay.pp, m, lay.virtual_stages)
     acts = per_token * tokens * layers_stage / lay.tp * held
     logits = tokens * model.vocab_size * 4.0 / lay.tp
@@ -146,7 +152,7 @@ def grad_bytes_per_param(job: TrainingJob, c: dict) -> float:
 
 def training_memory(job: TrainingJob, lay: Layout, c: dict) -> MemoryUse:
     """Memory one GPU needs for ``job`` in layout ``lay`` (``c``: the 'training' constants)."""
-    m = max(1, job.batch_seqs // (lay.dp * lay.micro_batch))
+    m = micro_batches(job.batch_seqs, lay.dp, lay.micro_batch)
     held = params_per_gpu(job.model, lay.tp, lay.pp, lay.ep) * stage_fraction(job.model, lay.pp) * lay.pp
     shard = lay.dp * lay.cp if job.distributed_optimizer else 1   # ranks the master weights and moments span
     grad_b = grad_bytes_per_param(job, c)
@@ -171,10 +177,10 @@ def recompute_layers_needed(job: TrainingJob, lay: Layout, c: dict, budget_gb: f
     if over_gb <= 0:
         return 0
     model = job.model
-    layers_stage = model.layers * stage_fraction(model, lay.pp)
-    m = max(1, job.batch_seqs // (lay.dp * lay.micro_batch))
+    layers_stage = stage_layers(model, lay.pp)
+    m = micro_batches(job.batch_seqs, lay.dp, lay.micro_batch)
     held = activation_in_flight(lay.schedule, lay.pp, m, lay.virtual_stages)
-    tokens = lay.micro_batch * job.seq_tokens / lay.cp
+    tokens = micro_batch_tokens(job, lay)
     freed = layer_activation_stored(job) - c["activation_bytes_full_recompute"] * model.hidden_size
     saved_per_layer_gb = freed * tokens / lay.tp * held / 1e9
     layers = math.ceil(layers_stage)

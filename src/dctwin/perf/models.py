@@ -17,8 +17,8 @@ from typing import Any
 from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 from dctwin.errors import InputError
 
-__all__ = ["LLM", "MoEActivation", "RECOUNT_TOLERANCE", "check_consistency", "elementwise_bytes", "get_model",
-           "layer_activation_bytes", "load_models", "moe_activation", "read_models_file", "recount_params"]
+__all__ = ["LLM", "MoEActivation", "RECOUNT_TOLERANCE", "check_consistency", "elementwise_bytes", "expert_params",
+           "get_model", "layer_activation_bytes", "load_models", "moe_activation", "read_models_file", "recount_params"]
 
 ACTIVATION_VALUE_BYTES = 2.0   # activations between the GEMMs are 16-bit values [B]
 STREAM_PASSES = 2.0            # an activation is written by one kernel and read once by the next [-]
@@ -148,6 +148,18 @@ def recount_params(model: LLM) -> tuple[float, float]:
             base + model.layers * model.experts_per_token * expert)
 
 
+def expert_params(model: LLM) -> float:
+    """Parameters in routed experts (0 for a dense model) [-].
+
+    From total = shared + experts and active = shared + experts k / E:
+    experts = (total - active) E / (E - k).
+    """
+    if not model.is_moe:
+        return 0.0
+    k, e = model.experts_per_token, model.experts
+    return (model.params_total - model.params_active) * e / (e - k)
+
+
 def check_consistency(model: LLM, file: str, where: str) -> None:
     """Refuse a model whose sizes cannot all be true: the routed experts the performance model derives,
     (total - active) E / (E - k), must be below the total, and both stated counts must match their
@@ -158,7 +170,7 @@ def check_consistency(model: LLM, file: str, where: str) -> None:
                          field=f"{where}.values.experts_per_token", value=k,
                          allowed=f"fewer than the {e} experts" if e > 1 else "1 for a dense model")
     if model.is_moe:
-        routed = (model.params_total - model.params_active) * e / (e - k)
+        routed = expert_params(model)  # k < e checked above
         if routed >= model.params_total:
             raise InputError(
                 f"model '{model.id}': routed expert parameters (params_total - params_active) x {e} / ({e} - {k}) "

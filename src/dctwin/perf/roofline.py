@@ -54,8 +54,15 @@ import numpy as np
 
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
-from dctwin.perf.hardware import WEIGHT_BYTES, check_precision, hbm_bytes_per_gpu, serving_rates
-from dctwin.perf.models import LLM, elementwise_bytes
+from dctwin.perf.hardware import (
+    WEIGHT_BYTES,
+    check_precision,
+    hbm_bytes_per_gpu,
+    hbm_bytes_per_s,
+    link_bytes_per_s_one_way,
+    serving_rates,
+)
+from dctwin.perf.models import LLM, elementwise_bytes, expert_params
 from dctwin.perf.params import PerfParams, packaged_perf_params
 
 __all__ = ["StepCost", "expert_params", "expert_pass_s", "gemm_inputs_per_layer", "step_cost",
@@ -168,12 +175,12 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
                          field="gpus_per_replica", value=g, allowed="more GPUs per replica or a lower precision")
     peak = rates.gemm_peak_flops_s * g * rates.gemm_efficiency
     attn_peak = rates.attention_peak_flops_s * g * rates.attention_efficiency
-    bw = platform.hbm_bandwidth_tb_s * 1e12 * g * c["hbm_efficiency"]
+    bw = hbm_bytes_per_s(platform, c, g)
     attn_per_ctx = max(kv_tok_b / bw, model.attention_flops_per_token(1.0) / attn_peak)
     expert_s = 2.0 * experts_active / (peak * c["expert_gemm_efficiency_vs_dense"])  # one token's k expert copies
     comm_tok = comm_pass = 0.0
     if g > 1:
-        link_bw = platform.scale_up_bandwidth_gb_s / 2 * 1e9 * c["link_efficiency"]
+        link_bw = link_bytes_per_s_one_way(platform.scale_up_bandwidth_gb_s, c)
         comm_tok = model.layers * 2 * model.hidden_size * 2 * 2 * (g - 1) / g / link_bw
         comm_pass = 2 * model.layers * c["allreduce_latency_s"]
     return StepCost(
@@ -193,18 +200,6 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
                                                    c["elementwise_mlp_bytes_per_token_hidden"])
                                  + rates.quant_bytes_per_value * gemm_inputs_per_layer(model)) * model.layers / bw,
     )
-
-
-def expert_params(model: LLM) -> float:
-    """Parameters in routed experts (0 for a dense model) [-].
-
-    From total = shared + experts and active = shared + experts k / E:
-    experts = (total - active) E / (E - k).
-    """
-    if not model.is_moe:
-        return 0.0
-    k, e = model.experts_per_token, model.experts
-    return (model.params_total - model.params_active) * e / (e - k)
 
 
 def gemm_inputs_per_layer(model: LLM) -> float:

@@ -29,7 +29,7 @@ from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import check_precision, hbm_bytes_per_gpu
 from dctwin.perf.job import check_fixed, make_job, switch
-from dctwin.perf.layout import RECOMPUTE, Layout, TrainingJob, stage_fraction
+from dctwin.perf.layout import RECOMPUTE, Layout, TrainingJob, micro_batches, stage_layers
 from dctwin.perf.memory import recompute_layers_needed
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
@@ -90,7 +90,7 @@ def _layouts_of_split(platform: Platform, job: TrainingJob, tp: int, pp: int, dp
     for mbs in mbs_opts:
         if seqs % (dp * mbs):
             continue
-        m = seqs // (dp * mbs)
+        m = micro_batches(seqs, dp, mbs)  # seqs divisible: exactly seqs / (dp mbs)
         v = _virtual_stages(model, pp, c)
         scheds = [fixed["schedule"]] if "schedule" in fixed else (SCHEDULES if pp > 1 else ("1f1b",))
         for sched in scheds:
@@ -127,7 +127,7 @@ def _fewest_recomputed(job: TrainingJob, lay: Layout, c: dict, budget_gb: float,
     """``lay`` recomputing only as many layers per stage as it needs to fit (all if even that does not fit);
     ``kept_all``: its memory without recomputation."""
     k = recompute_layers_needed(job, lay, c, budget_gb, kept_all)
-    layers = math.ceil(job.model.layers * stage_fraction(job.model, lay.pp))
+    layers = math.ceil(stage_layers(job.model, lay.pp))
     return replace(lay, recompute_layers=k) if k is not None and 0 < k < layers else lay
 
 

@@ -50,9 +50,17 @@ from dataclasses import dataclass
 
 from dctwin.catalog.platform import Platform
 from dctwin.perf.collectives import all_gather_s, all_reduce_s, all_to_all_s, group_link, reduce_scatter_s, send_s
-from dctwin.perf.hardware import peak_flops
+from dctwin.perf.hardware import hbm_bytes_per_s, peak_flops
 from dctwin.perf.host import host_micro_batch_s
-from dctwin.perf.layout import Layout, TrainingJob, stage_fraction, trainable_params
+from dctwin.perf.layout import (
+    Layout,
+    TrainingJob,
+    micro_batch_tokens,
+    micro_batches,
+    stage_fraction,
+    stage_layers,
+    trainable_params,
+)
 from dctwin.perf.memory import (
     MemoryUse,
     grad_bytes_per_param,
@@ -116,7 +124,7 @@ def _pass_s(flops: float, weight_b: float, peak: float, bw: float) -> float:
 def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> dict[str, float]:
     """Per micro-batch on one stage: forward, input-grad, weight-grad and HBM-bound times [s]."""
     model = job.model
-    tokens = lay.micro_batch * job.seq_tokens / lay.cp
+    tokens = micro_batch_tokens(job, lay)
     gpu_share = stage_fraction(model, lay.pp) / lay.tp             # share of the model's work on one GPU
     prec = job.precision
     eff = c[f"kernel_efficiency_{'fp8' if prec == 'fp4' else prec}"] * (c["kernel_efficiency_fp4_vs_fp8"]
@@ -124,7 +132,7 @@ def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> 
     peak = peak_flops(platform, prec) * eff
     peak_attn = peak_flops(platform, "bf16") * c["attention_efficiency"] * (
         c["attention_fp8_speedup"] if job.attention_precision == "fp8" else 1.0)
-    bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
+    bw = hbm_bytes_per_s(platform, c)
     w_b = params_per_gpu(model, lay.tp, 1, lay.ep) * stage_fraction(model, lay.pp) * weight_bytes_per_param(job, c)
     lin = 2.0 * model.params_active * tokens * gpu_share          # forward linear FLOPs of the stage per GPU
     attn = model.attention_flops_per_token(job.attention_span_tokens) * tokens * gpu_share
@@ -134,7 +142,7 @@ def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> 
     t_f = _pass_s(lin, w_b, peak, bw) + attn / peak_attn + elem
     t_b = _pass_s(lin, w_b, peak, bw) + 2 * attn / peak_attn + 2 * elem
     t_w = 0.0 if job.mode == "lora" else _pass_s(lin, w_b, peak, bw)
-    share = lay.recompute_share(model.layers * stage_fraction(model, lay.pp))  # recomputed share of the layers
+    share = lay.recompute_share(stage_layers(model, lay.pp))  # recomputed share of the layers
     t_b += share * t_f
     hbm = (3 + share) * elem + (w_b / bw if lin / peak < w_b / bw else 0.0)
     return {"f": t_f, "b": t_b, "w": t_w, "attn": attn / peak_attn, "hbm": hbm, "tokens": tokens, "recompute": share}
@@ -182,7 +190,7 @@ def _dp_and_optimizer_s(platform: Platform, job: TrainingJob, lay: Layout, st: d
         else:  # one all-reduce, overlapped with the backward only without sequence and pipeline parallelism
             window = st["b"] + st["w"] if lay.tp == 1 and lay.pp == 1 else 0.0
             exposed = max(0.0, all_reduce_s(grad_b, shard, link) - window)
-    bw = platform.hbm_bandwidth_tb_s * 1e12 * c["hbm_efficiency"]
+    bw = hbm_bytes_per_s(platform, c)
     t_opt = per_gpu / (shard if job.distributed_optimizer else 1) * c["optimizer_bytes_per_param"] / bw
     return exposed + _step_sync_s(platform, job, lay, c), t_opt
 
@@ -195,10 +203,10 @@ def _step_sync_s(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> 
 
 def evaluate_layout(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> TrainingPerf:
     """Step time, throughput and memory of ``job`` in layout ``lay`` (no feasibility check)."""
-    m = job.batch_seqs // (lay.dp * lay.micro_batch)
+    m = micro_batches(job.batch_seqs, lay.dp, lay.micro_batch)
     st = _stage_times(platform, job, lay, c)
     comm_mb = _micro_batch_comm_s(platform, job, lay, st, c)
-    host_mb = host_micro_batch_s(job, lay, job.model.layers * stage_fraction(job.model, lay.pp), c)
+    host_mb = host_micro_batch_s(job, lay, stage_layers(job.model, lay.pp), c)
     t_mb = max(st["f"] + st["b"] + st["w"] + comm_mb, host_mb)   # the GPU waits when issuing takes longer
     bubble = bubble_s(lay.schedule, lay.pp, lay.virtual_stages, st["f"], st["b"], st["w"])
     dp_exposed, t_opt = _dp_and_optimizer_s(platform, job, lay, st, c)
