@@ -47,7 +47,8 @@ def test_ctrl_c_mid_run_says_so_and_leaves_nothing(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal has it
     deadline = time.monotonic() + 300
-    while not any(out.parent.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+    while (not any(p.name.startswith(".dctwin-partial-") for p in out.parent.iterdir()) and proc.poll() is None
+           and time.monotonic() < deadline):
         time.sleep(0.02)  # wait until the run has started writing its staging folder
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)

@@ -130,21 +130,14 @@ def check_new_run_dir(out: str | Path, cache=None) -> Path:
     """Before a run starts (not after it): ``out`` is new, not inside a finished run, and its folder can be created
     and written; the stage cache (``cache``: a folder or a ``StageCache``) is neither the run directory nor inside
     it."""
-    import tempfile
-
     out = Path(out)
     if os.path.lexists(out):
         raise InputError("output directory already exists; dctwin never overwrites a run", file=str(out),
                          allowed="a new directory (or omit --out for a fresh one under runs/)")
     real = _resolved_outside_runs(out, "--out")
     _make_folder(real.parent, out, "--out")
-    try:
-        fd, probe = tempfile.mkstemp(dir=real.parent, prefix=".dctwin-probe-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise InputError(f"cannot write in the output folder: {exc.strerror}", file=str(out), field="--out",
-                         allowed="a writable folder") from None
+    if not os.access(real.parent, os.W_OK | os.X_OK):  # permissions and a read-only mount; no probe file is left
+        raise InputError("cannot write in the output folder", file=str(out), field="--out", allowed="a writable folder")
     cache = getattr(cache, "root", cache) if not isinstance(cache, str | Path) else cache  # a StageCache's folder
     if isinstance(cache, str | Path):
         try:
