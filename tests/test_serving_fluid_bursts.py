@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dctwin.errors import InputError
 from dctwin.rng import stream
 from dctwin.serving import Deployment
 from dctwin.serving.compare import compare_models
@@ -149,3 +150,37 @@ def test_rates_without_the_curve_keep_the_window_model():
                           "output_tokens_per_s": [200.0], "arrival_dispersion": [3.0]})
     r = fluid_serving(Deployment("hgx-h100", "llama-2-70b", 2, 2), rates, prof)
     assert np.isfinite(r.percentile("tpot_s", 90))
+
+
+def _trace_rates(window_s: float):
+    rng = stream(12, "test.serving")
+    t = np.sort(rng.uniform(0.0, 300.0, 600))
+    return interval_rates(t, np.full(t.size, 1000), np.full(t.size, 50), window_s=window_s), token_profile(
+        np.full(10, 1000.0), np.full(10, 50.0))
+
+
+def test_rates_measured_for_another_window_are_refused_not_read_at_the_wrong_scales():
+    """Rates from a 10 s window share six column names with a 5 s window's (2500 ms ... 78 ms): read at 5 s they
+    were taken as that window's curve at half its scales. Refused, naming the column that does not belong."""
+    rates, prof = _trace_rates(10.0)
+    dep = Deployment("hgx-h100", "llama-2-70b", 2, 2)
+    with pytest.raises(InputError) as exc:
+        fluid_serving(dep, rates, prof, window_s=5.0)
+    assert exc.value.field == "arrival_dispersion_5000ms"
+    assert np.isfinite(fluid_serving(dep, rates, prof, window_s=10.0).percentile("tpot_s", 90))
+    partial = rates.drop(columns=[dispersion_columns(10.0)[-1][0]])   # one scale missing: refused, not skipped
+    with pytest.raises(InputError):
+        fluid_serving(dep, partial, prof, window_s=10.0)
+
+
+@pytest.mark.parametrize("bad", [0.5, -2.0, float("nan"), "x"])
+def test_a_dispersion_below_one_or_not_a_number_is_refused_with_its_column_and_value(bad):
+    """Values below 1 were raised to 1 and text raised a ValueError traceback: both refused by column and value."""
+    rates, prof = _trace_rates(5.0)
+    for column in ("arrival_dispersion", "arrival_dispersion_625ms"):
+        wrong = rates.astype({column: object})
+        wrong.loc[0, column] = bad
+        with pytest.raises(InputError) as exc:
+            fluid_serving(Deployment("hgx-h100", "llama-2-70b", 2, 2), wrong, prof)
+        assert exc.value.field == column
+        assert str(exc.value.value) == str(bad)

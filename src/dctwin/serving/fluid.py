@@ -194,23 +194,41 @@ def _read_rates(rates: pd.DataFrame):
     lam_all = rates["request_rate_per_s"].to_numpy(dtype=float)
     if np.any(lam_all < 0) or not np.all(np.isfinite(lam_all)):
         raise InputError("request rates must be finite and >= 0", field="request_rate_per_s")
-    disp = (np.maximum(rates["arrival_dispersion"].to_numpy(dtype=float), 1.0)
-            if "arrival_dispersion" in rates.columns else np.ones_like(lam_all))
+    disp = (_dispersion(rates, "arrival_dispersion") if "arrival_dispersion" in rates.columns
+            else np.ones_like(lam_all))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_in = np.where(lam_all > 0, rates["input_tokens_per_s"].to_numpy(dtype=float) / lam_all, 0.0)
         mean_out = np.where(lam_all > 0, rates["output_tokens_per_s"].to_numpy(dtype=float) / lam_all, 1.0)
     return lam_all, disp, mean_in, np.maximum(mean_out, 1.0)
 
 
+def _dispersion(rates: pd.DataFrame, column: str) -> np.ndarray:
+    """An index-of-dispersion column [-], refused unless every value is a finite number >= 1 (as
+    :func:`interval_rates` writes them)."""
+    values = pd.to_numeric(rates[column], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(values) & (values >= 1.0))
+    if bad.any():
+        raise InputError("an index of dispersion (variance / mean of the counts) is a number of at least 1",
+                         field=column, value=rates[column].to_numpy()[bad][0], allowed="finite numbers >= 1")
+    return values
+
+
 def _read_curve(rates: pd.DataFrame, window_s: float):
-    """(dispersion per interval at the sub-window scales, scales [s]) from the rates' columns, or (None, None)."""
-    cols = [(c, sc) for c, sc in dispersion_columns(window_s) if c in rates.columns]
-    if not cols:
+    """(dispersion per interval at the sub-window scales, scales [s]) from the rates' columns, or (None, None).
+
+    The columns belong to one window: all of this window's scales or none of them, and no other scale (rates
+    measured for another window would be read at the wrong scales)."""
+    expected = dispersion_columns(window_s)
+    names = {c for c, _ in expected}
+    given = {c for c in rates.columns if str(c).startswith("arrival_dispersion_")}
+    if not given:
         return None, None
-    curve = np.maximum(np.column_stack([rates[c].to_numpy(dtype=float) for c, _ in cols]), 1.0)
-    if not np.all(np.isfinite(curve)):
-        raise InputError("arrival dispersions must be finite", field=cols[0][0])
-    return curve, np.array([sc for _, sc in cols])
+    if given != names:
+        odd = sorted(given - names) or sorted(names - given)
+        raise InputError(f"sub-window dispersion columns are not those of a {window_s:g} s window", field=odd[0],
+                         value=", ".join(sorted(given)), allowed=", ".join(c for c, _ in expected) + ", or none")
+    curve = np.column_stack([_dispersion(rates, c) for c, _ in expected])
+    return curve, np.array([sc for _, sc in expected])
 
 
 def _shape_moments(cost: StepCost, profile: TokenProfile, mean_in, mean_out):
