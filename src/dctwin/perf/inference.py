@@ -28,7 +28,7 @@ from dctwin.errors import InputError
 from dctwin.perf.hardware import WEIGHT_BYTES, check_precision
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
-from dctwin.perf.roofline import step_cost, usable_bytes_per_gpu
+from dctwin.perf.roofline import check_layout, step_cost, usable_bytes_per_gpu
 
 __all__ = ["InferencePerf", "inference_perf", "replica_sizes", "throughput_at_scale"]
 
@@ -46,6 +46,7 @@ class InferencePerf:
     gpus_per_replica: int      # tensor-parallel size of one replica [-]
     replicas: int              # model copies on the GPUs [-]
     max_batch_memory: int      # batch the KV cache alone would allow per replica [-]
+    pp: int = 1                # pipeline stages of one replica (tp x pp GPUs) [-]
 
 
 def replica_sizes(platform: Platform, n_gpus: int, model: LLM | None = None) -> list[int]:
@@ -56,11 +57,11 @@ def replica_sizes(platform: Platform, n_gpus: int, model: LLM | None = None) -> 
 
 
 def _replica(platform: Platform, model: LLM, g: int, precision: str, in_tok: float, out_tok: float,
-             params: PerfParams) -> dict | None:
+             params: PerfParams, pp: int = 1) -> dict | None:
     """Per-replica arrays over batch sizes 1..B_max from the shared step roofline; None if it does not fit."""
     c = params.inference
     try:
-        cost = step_cost(platform, model, g, precision, params=params)
+        cost = step_cost(platform, model, g, precision, params=params, pp=pp)
     except InputError:
         return None
     kv_tok_b = model.kv_bytes_per_token(2.0 if precision == "bf16" else c["kv_bytes_per_value"])
@@ -88,7 +89,7 @@ def _check_request(model: LLM, n_gpus: int, input_tokens: float, output_tokens: 
 
 
 def _best_batch(r: dict, g: int, n_gpus: int, output_tokens: float, ttft_target_s: float | None,
-                tpot_target_s: float | None) -> InferencePerf | None:
+                tpot_target_s: float | None, pp: int = 1) -> InferencePerf | None:
     """The best batch of one replica size within the targets, for all ``n_gpus``; None if no batch meets them."""
     ok = np.ones_like(r["batch"], dtype=bool)
     if tpot_target_s is not None:
@@ -100,13 +101,13 @@ def _best_batch(r: dict, g: int, n_gpus: int, output_tokens: float, ttft_target_
     tput = np.where(ok, r["batch"] / r["t_iter"], -np.inf)
     # throughput plateaus once compute-bound: take the smallest batch within 0.1% of the best
     i = int(np.argmax(tput >= 0.999 * tput.max()))
-    replicas = n_gpus // g
+    replicas = n_gpus // (g * pp)
     tok_s = float(tput[i]) * replicas
     return InferencePerf(
         tokens_per_s=tok_s, requests_per_s=tok_s / output_tokens, ttft_s=float(r["ttft"][i]),
         tpot_s=float(r["t_iter"][i]), batch_size=int(r["batch"][i]),
         kv_cache_gb=float(r["batch"][i] * r["kv_tok_b"] * r["ctx"] / 1e9), gpus_per_replica=g,
-        replicas=replicas, max_batch_memory=int(r["b_mem"]),
+        replicas=replicas, max_batch_memory=int(r["b_mem"]), pp=pp,
     )
 
 
@@ -126,15 +127,16 @@ def _no_fit_error(platform: Platform, model: LLM, n_gpus: int, precision: str, s
 def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: str = "fp8",
                    input_tokens: float = 1024, output_tokens: float = 256, ttft_target_s: float | None = None,
                    tpot_target_s: float | None = None, gpus_per_replica: int | None = None,
-                   params: PerfParams | None = None) -> InferencePerf:
+                   params: PerfParams | None = None, pp: int = 1) -> InferencePerf:
     """Best output-token throughput of ``model`` served on ``n_gpus`` GPUs of ``platform``.
 
     Requests have ``input_tokens`` prompt and ``output_tokens`` generated
     tokens on average. Without latency targets this is the offline (maximum
     batch) throughput; with targets only the batch sizes meeting them are
     considered. ``gpus_per_replica`` fixes the tensor-parallel size (default: the
-    best divisor of ``n_gpus`` within the NVLink domain); ``params``: the run's performance constants (None:
-    the packaged ones).
+    best divisor of ``n_gpus`` within the NVLink domain); ``pp``: pipeline stages per replica (a replica of
+    tp x pp GPUs, :func:`dctwin.perf.roofline.step_cost`; the automatic choice searches pp = 1 only);
+    ``params``: the run's performance constants (None: the packaged ones).
     """
     model = get_model(model) if isinstance(model, str) else model
     check_precision(platform, precision)
@@ -144,18 +146,25 @@ def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision:
     sizes = [gpus_per_replica] if gpus_per_replica else replica_sizes(platform, n_gpus, model)
     if gpus_per_replica and n_gpus % gpus_per_replica:
         raise InputError("gpus_per_replica must divide n_gpus", field="gpus_per_replica", value=gpus_per_replica)
+    if type(pp) is not int or pp != 1:                      # True is not 1 stage
+        if gpus_per_replica:
+            check_layout(platform, model, int(gpus_per_replica), pp)
+        if not gpus_per_replica or n_gpus % (gpus_per_replica * pp):
+            raise InputError("pp > 1 needs gpus_per_replica, and gpus_per_replica x pp must divide n_gpus",
+                             field="pp",
+                             value=pp, allowed=f"1, or a pipeline depth with gpus_per_replica x pp dividing {n_gpus}")
     best: InferencePerf | None = None
     fits = False
     for g in sizes:
-        r = _replica(platform, model, g, precision, float(input_tokens), float(output_tokens), params)
+        r = _replica(platform, model, g, precision, float(input_tokens), float(output_tokens), params, pp)
         if r is None:
             continue
         fits = True
-        cand = _best_batch(r, g, n_gpus, output_tokens, ttft_target_s, tpot_target_s)
+        cand = _best_batch(r, g, n_gpus, output_tokens, ttft_target_s, tpot_target_s, pp)
         if cand is not None and (best is None or cand.tokens_per_s > best.tokens_per_s):
             best = cand
     if not fits:
-        raise _no_fit_error(platform, model, n_gpus, precision, sizes, params.inference)
+        raise _no_fit_error(platform, model, n_gpus, precision, [s * pp for s in sizes], params.inference)
     if best is None:
         raise InputError("no batch size meets the latency targets", field="ttft_target_s/tpot_target_s",
                          value=(ttft_target_s, tpot_target_s), allowed="looser targets or more GPUs per replica")

@@ -33,6 +33,20 @@ KV-cache tokens and prefills ``P`` prompt tokens (prompt lengths ``p_i``):
 * causal attention over a prompt of p tokens costs ``attention_flops(p/2)``
   per token; tensor-parallel all-reduces: two per layer per token plus a
   fixed latency per forward pass.
+* pipeline parallelism (``pp`` > 1; a replica of tp x pp GPUs, stage by
+  stage in one NVLink domain): each stage holds layers / pp of the weights
+  and of every sequence's KV cache, so the replica's memory is the sum over
+  its tp x pp GPUs; a stage has no all-reduce when tp = 1; the hidden state
+  of each token goes from stage to stage (h x 2 B of 16-bit activations per
+  send from each GPU of a stage to its peer, :func:`dctwin.perf.collectives.send_s` at the scale-up link's derated
+  rate and the all-reduce's latency). The in-flight sequences are split into
+  min(pp, n) micro-batches, which keep the stages busy in turn:
+  :meth:`StepCost.step_time_s` is then the time per output token (TPOT), the
+  sum of the pp stages' times on one micro-batch plus the pp - 1 sends, and
+  each stage works through all micro-batches in that time, so a replica's
+  throughput n / TPOT is what one stage's step allows (sends charged, not
+  overlapped: the conservative side). The coefficients below stay those of
+  the whole model on tp GPUs (the sum over the stages).
 * each operation runs at its own precision (``perf.hardware.serving_rates``):
   the weight GEMMs at the serving precision, attention at the precision the
   serving stack runs it (FP8 under FP4 and FP8 serving, BF16 under BF16).
@@ -54,6 +68,7 @@ import numpy as np
 
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
+from dctwin.perf.collectives import Link, send_s
 from dctwin.perf.hardware import (
     WEIGHT_BYTES,
     check_precision,
@@ -65,8 +80,12 @@ from dctwin.perf.hardware import (
 from dctwin.perf.models import LLM, elementwise_bytes, expert_params
 from dctwin.perf.params import PerfParams, packaged_perf_params
 
-__all__ = ["StepCost", "expert_params", "expert_pass_s", "gemm_inputs_per_layer", "step_cost",
-           "usable_bytes_per_gpu"]
+__all__ = ["ACTIVATION_BYTES", "StepCost", "check_layout", "expert_params", "expert_pass_s", "gemm_inputs_per_layer",
+           "step_cost", "usable_bytes_per_gpu"]
+
+# Bytes of one activation value the tensor-parallel all-reduces and the pipeline stage sends carry: 16-bit
+# (the engines keep the residual stream in BF16/FP16 under FP8 and FP4 weights).
+ACTIVATION_BYTES = 2
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,9 @@ class StepCost:
     expert_hit: float = 1.0            # experts per token / experts, k / E [-]
     elementwise_s_per_token: float = 0.0   # norms, activations, residual adds of one token through HBM [s]
     expert_s_per_token: float = 0.0    # of gemm_s_per_seq, the FLOPs of one token's k routed expert copies [s]
+    pp: int = 1                        # pipeline stages of the replica [-]
+    send_s_per_token: float = 0.0      # one stage-to-stage send of one token's hidden state [s] (0 if pp = 1)
+    send_s_per_pass: float = 0.0       # fixed cost of one stage-to-stage send [s] (0 if pp = 1)
 
     @property
     def token_s(self) -> float:
@@ -136,14 +158,24 @@ class StepCost:
         ``n_decode``: decoding sequences; ``ctx_tokens``: tokens they hold in
         the KV cache; ``prefill_tokens``: prompt tokens prefilled in the step;
         ``prefill_tokens_sq``: sum of the squared prompt lengths [token^2].
+
+        With ``pp`` > 1 the step is the time per output token of a pipeline (module docstring): the same
+        terms over one of min(pp, n) micro-batches (prompts ride with them; a prefill-only step is one
+        micro-batch), plus pp - 1 sends of its tokens' hidden states.
         """
         n = np.asarray(n_decode, dtype=float)
         p = np.asarray(prefill_tokens, dtype=float)
+        ctx = np.asarray(ctx_tokens, dtype=float)
+        p_sq = np.asarray(prefill_tokens_sq, dtype=float)
+        if self.pp > 1:
+            k = np.clip(n, 1.0, self.pp)                     # micro-batches in flight
+            n, p, ctx, p_sq = n / k, p / k, ctx / k, p_sq / k
         gemm = self.gemm_s(n, p)
         passes = (n > 0).astype(float) + (p > 0)
-        t = (gemm + self.attn_s_per_ctx_token * np.asarray(ctx_tokens, dtype=float)
-             + self.prefill_attn_s_per_token2 * np.asarray(prefill_tokens_sq, dtype=float)
+        t = (gemm + self.attn_s_per_ctx_token * ctx + self.prefill_attn_s_per_token2 * p_sq
              + self.token_s * (n + p) + self.comm_s_per_pass * passes)
+        if self.pp > 1:
+            t = t + (self.pp - 1) * (self.send_s_per_token * (n + p) + self.send_s_per_pass)
         return t if t.ndim else float(t)
 
 
@@ -152,37 +184,54 @@ def usable_bytes_per_gpu(platform: Platform, c) -> float:
     return hbm_bytes_per_gpu(platform) - c["runtime_reserve_gb_per_gpu"] * 1e9
 
 
-def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: str = "fp8",
-              params: PerfParams | None = None) -> StepCost:
-    """Step-cost coefficients of one replica of ``model`` on ``gpus_per_replica`` GPUs of ``platform``, with the
-    run's performance constants ``params`` (None: the packaged ones)."""
-    check_precision(platform, precision)
-    g = int(gpus_per_replica)
+def check_layout(platform: Platform, model: LLM, g: int, pp: int) -> None:
+    """Refuse a tensor-parallel size ``g`` or pipeline depth ``pp`` the replica cannot run (InputError)."""
     if g < 1 or g > platform.scale_up_domain_gpus or model.attention_heads % g:
         raise InputError("gpus_per_replica must divide the attention heads and fit one NVLink domain",
                          field="gpus_per_replica", value=g,
                          allowed=f"a divisor of {model.attention_heads} up to {platform.scale_up_domain_gpus}")
+    if isinstance(pp, bool) or not isinstance(pp, int) or pp < 1 or model.layers % pp \
+            or g * pp > platform.scale_up_domain_gpus:
+        raise InputError("pp (pipeline stages) must be a whole number dividing the layers, with gpus_per_replica "
+                         "x pp inside one NVLink domain", field="pp", value=pp,
+                         allowed=f"a divisor of {model.layers} up to {platform.scale_up_domain_gpus // g}")
+
+
+def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: str = "fp8",
+              params: PerfParams | None = None, pp: int = 1) -> StepCost:
+    """Step-cost coefficients of one replica of ``model`` on ``gpus_per_replica`` (tensor-parallel) x ``pp``
+    (pipeline stages) GPUs of ``platform``, with the run's performance constants ``params`` (None: the packaged
+    ones)."""
+    check_precision(platform, precision)
+    g = int(gpus_per_replica)
+    check_layout(platform, model, g, pp)
     c = (params or packaged_perf_params()).inference
     weights_b = model.params_total * WEIGHT_BYTES[precision]
     experts_b = expert_params(model) * WEIGHT_BYTES[precision]
     experts_active = expert_params(model) * (model.experts_per_token / model.experts if model.is_moe else 0.0)
-    free_b = g * usable_bytes_per_gpu(platform, c) - weights_b
+    free_b = g * pp * usable_bytes_per_gpu(platform, c) - weights_b  # each stage: layers / pp of weights and KV
     rates = serving_rates(platform, precision, c)
     kv_tok_b = model.kv_bytes_per_token(2.0 if rates.attention_precision == "bf16" else c["kv_bytes_per_value"])
     kv_tokens = int(max(free_b, 0.0) * c["kv_free_fraction"] // kv_tok_b)
     if kv_tokens < 1:
-        raise InputError(f"{model.id} at {precision} does not fit on {g} x {platform.gpu_name}",
-                         field="gpus_per_replica", value=g, allowed="more GPUs per replica or a lower precision")
+        raise InputError(f"{model.id} at {precision} does not fit on {g * pp} x {platform.gpu_name} (TP{g} PP{pp})",
+                         field="gpus_per_replica", value=g,
+                         allowed="more GPUs per replica (tensor or pipeline parallel) or a lower precision")
     peak = rates.gemm_peak_flops_s * g * rates.gemm_efficiency
     attn_peak = rates.attention_peak_flops_s * g * rates.attention_efficiency
     bw = hbm_bytes_per_s(platform, c, g)
     attn_per_ctx = max(kv_tok_b / bw, model.attention_flops_per_token(1.0) / attn_peak)
     expert_s = 2.0 * experts_active / (peak * c["expert_gemm_efficiency_vs_dense"])  # one token's k expert copies
     comm_tok = comm_pass = 0.0
+    link_bw = link_bytes_per_s_one_way(platform.scale_up_bandwidth_gb_s, c)
     if g > 1:
-        link_bw = link_bytes_per_s_one_way(platform.scale_up_bandwidth_gb_s, c)
-        comm_tok = model.layers * 2 * model.hidden_size * 2 * 2 * (g - 1) / g / link_bw
+        comm_tok = model.layers * 2 * model.hidden_size * ACTIVATION_BYTES * 2 * (g - 1) / g / link_bw
         comm_pass = 2 * model.layers * c["allreduce_latency_s"]
+    send_tok = send_pass = 0.0
+    if pp > 1:  # each GPU of a stage holds the whole hidden state after its all-reduce and sends it to its peer
+        link = Link(link_bw, c["allreduce_latency_s"])
+        send_pass = send_s(0.0, link)
+        send_tok = send_s(model.hidden_size * ACTIVATION_BYTES, link) - send_pass
     return StepCost(
         weights_s=weights_b / bw,
         gemm_s_per_seq=2.0 * (model.params_active - experts_active) / peak + expert_s,
@@ -199,6 +248,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
         elementwise_s_per_token=(elementwise_bytes(model, c["elementwise_bytes_per_token_hidden"],
                                                    c["elementwise_mlp_bytes_per_token_hidden"])
                                  + rates.quant_bytes_per_value * gemm_inputs_per_layer(model)) * model.layers / bw,
+        pp=pp, send_s_per_token=send_tok, send_s_per_pass=send_pass,
     )
 
 

@@ -65,10 +65,11 @@ def training_per_gpu_ratio(numerator: dict, denominator: dict) -> float:
 @measure("inference_offline_tokens_per_s")
 def inference_offline_tokens_per_s(platform: str, model: str, n_gpus: int, precision: str,
                                    input_tokens: float | None = None, output_tokens: float | None = None,
-                                   gpus_per_replica: int | None = None, software: str = "2024") -> float:
+                                   gpus_per_replica: int | None = None, software: str = "2024", pp: int = 1) -> float:
     """Offline output tokens/s of ``n_gpus`` GPUs (``dctwin.perf.inference_perf``), MLPerf request shape by default;
-    ``gpus_per_replica`` fixes the tensor-parallel size (default: the model's best); ``software``: the serving
-    stack the run used (``dctwin.perf.params.SERVING_SOFTWARE``)."""
+    ``gpus_per_replica`` fixes the tensor-parallel size (default: the model's best), ``pp`` the pipeline stages
+    per replica (tp x pp GPUs); ``software``: the serving stack the run used
+    (``dctwin.perf.params.SERVING_SOFTWARE``)."""
     from dctwin.perf import inference_perf
     from dctwin.perf.params import packaged_perf_params
     params = packaged_perf_params().for_serving_software(software)
@@ -76,15 +77,16 @@ def inference_offline_tokens_per_s(platform: str, model: str, n_gpus: int, preci
     return inference_perf(get_platform(platform), model, n_gpus, precision,
                           input_tokens=input_tokens or c["mlperf_mean_input_tokens"],
                           output_tokens=output_tokens or c["mlperf_mean_output_tokens"],
-                          gpus_per_replica=gpus_per_replica, params=params).tokens_per_s
+                          gpus_per_replica=gpus_per_replica, params=params, pp=pp).tokens_per_s
 
 
 @measure("mlperf_server_tpot_s")
 def mlperf_server_tpot_s(platform: str, model: str, gpus_per_replica: int, replicas: int, precision: str,
                          samples_per_s: float, mean_latency_s: float, output_tokens: float,
-                         input_tokens: float | None = None, software: str = "2024") -> float:
+                         input_tokens: float | None = None, software: str = "2024", pp: int = 1) -> float:
     """Mean time per output token [s] of an MLPerf Server run at its measured load, from the step roofline
-    (``software``: the serving stack the run used, ``dctwin.perf.params.SERVING_SOFTWARE``).
+    (``software``: the serving stack the run used, ``dctwin.perf.params.SERVING_SOFTWARE``; ``pp``: pipeline
+    stages per replica of ``gpus_per_replica`` x ``pp`` GPUs).
 
     Little's law gives the sequences in flight per replica (completed samples/s x mean latency / replicas);
     each step decodes them and prefills the prompts arriving during it (rate x prompt x step), so the step
@@ -95,7 +97,7 @@ def mlperf_server_tpot_s(platform: str, model: str, gpus_per_replica: int, repli
     from dctwin.perf.roofline import step_cost
     params = packaged_perf_params().for_serving_software(software)
     x = input_tokens or params.inference["mlperf_mean_input_tokens"]
-    cost = step_cost(get_platform(platform), get_model(model), int(gpus_per_replica), precision, params=params)
+    cost = step_cost(get_platform(platform), get_model(model), int(gpus_per_replica), precision, params=params, pp=pp)
     rate = samples_per_s / replicas                             # requests per replica [1/s]
     batch = rate * mean_latency_s
     t = 0.0
