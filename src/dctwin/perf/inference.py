@@ -43,7 +43,7 @@ class InferencePerf:
     tpot_s: float              # time per output token of a request (one iteration) [s]
     batch_size: int            # in-flight sequences per replica [-]
     kv_cache_gb: float         # KV cache in use per replica [GB]
-    gpus_per_replica: int      # tensor-parallel size of one replica [-]
+    gpus_per_replica: int      # tensor-parallel size of one replica (it holds gpus_per_replica x pp GPUs) [-]
     replicas: int              # model copies on the GPUs [-]
     max_batch_memory: int      # batch the KV cache alone would allow per replica [-]
     pp: int = 1                # pipeline stages of one replica (tp x pp GPUs) [-]
