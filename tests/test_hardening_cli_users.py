@@ -310,3 +310,31 @@ def test_stage_cache_never_lands_in_a_run(tmp_path, no_simulation, where):
     with pytest.raises(InputError, match="--cache"):
         run(_short(), out_dir=out, cache=cache)
     assert not out.exists() and not (done / "site").exists()
+
+
+def test_replay_and_calibrate_never_write_into_a_finished_run(tmp_path, cli):
+    """replay -o RUN/x, calibrate -o RUN/cal.yaml and --replay-out RUN/x all wrote into a finished run."""
+    from run_fixture import make_run
+
+    done = make_run(tmp_path, "done", days=2)
+    before = sorted(p.name for p in done.iterdir())
+    tel = tmp_path / "tel"
+    assert cli("telemetry", "example", "-o", str(tel), "--days", "1").returncode == 0
+    data = (str(tel / "telemetry.csv"), "-m", str(tel / "mapping.yaml"))
+    for args in (("replay", "borlange-2027", *data, "-o", str(done / "replay")),
+                 ("calibrate", "borlange-2027", *data, "-o", str(done / "cal.yaml")),
+                 ("calibrate", "borlange-2027", *data, "-o", str(tmp_path / "cal.yaml"),
+                  "--replay-out", str(done / "replay"))):
+        proc = cli(*args)
+        assert proc.returncode == 2 and "inside a run directory" in proc.stderr, proc.stderr
+    assert sorted(p.name for p in done.iterdir()) == before and not (tmp_path / "cal.yaml").exists()
+
+
+def test_write_run_dir_refuses_a_folder_inside_a_run(tmp_path):
+    from dctwin.results import write_run_dir
+    from run_fixture import make_run
+
+    done = make_run(tmp_path, "done", days=2)
+    with pytest.raises(InputError, match="inside a run directory"):
+        write_run_dir(done / "nested", {}, {}, {})
+    assert not (done / "nested").exists()

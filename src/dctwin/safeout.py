@@ -60,7 +60,7 @@ def check_output_file(path: str | Path, field: str = "--out", suffixes: tuple[st
         raise InputError("unsupported output file type", file=str(path), field=field, value=real.suffix,
                          allowed=", ".join(suffixes))
     if real.exists() and not replace:  # a scenario, a trace or a README named by mistake would be lost
-        raise InputError("output file exists; dctwin does not overwrite a file unless told to", file=str(path),
+        raise InputError("output file exists; dctwin never overwrites a file without --force", file=str(path),
                          field=field, allowed="a new file name, or --force to replace it")
     _make_folder(real.parent, path, field)
     return path
@@ -126,7 +126,7 @@ def staged_folder(path: str | Path, field: str = "--out") -> Iterator[Path]:
                 path.rmdir()  # the empty folder the checks made; left if another command wrote into it
 
 
-def check_new_run_dir(out: str | Path, cache=None) -> Path:
+def check_new_run_dir(out: str | Path, cache=None, field: str = "--out") -> Path:
     """Before a run starts (not after it): ``out`` is new, not inside a finished run, and its folder can be created
     and written; the stage cache (``cache``: a folder or a ``StageCache``) is neither the run directory nor inside
     it."""
@@ -134,10 +134,10 @@ def check_new_run_dir(out: str | Path, cache=None) -> Path:
     if os.path.lexists(out):
         raise InputError("output directory already exists; dctwin never overwrites a run", file=str(out),
                          allowed="a new directory (or omit --out for a fresh one under runs/)")
-    real = _resolved_outside_runs(out, "--out")
-    _make_folder(real.parent, out, "--out")
+    real = _resolved_outside_runs(out, field)
+    _make_folder(real.parent, out, field)
     if not os.access(real.parent, os.W_OK | os.X_OK):  # permissions and a read-only mount; no probe file is left
-        raise InputError("cannot write in the output folder", file=str(out), field="--out", allowed="a writable folder")
+        raise InputError("cannot write in the output folder", file=str(out), field=field, allowed="a writable folder")
     cache = getattr(cache, "root", cache) if not isinstance(cache, str | Path) else cache  # a StageCache's folder
     if isinstance(cache, str | Path):
         try:

@@ -299,6 +299,9 @@ def write_run_dir(
     if os.path.lexists(out_dir):
         raise InputError("output directory already exists; dctwin never overwrites a run", file=str(out_dir),
                          allowed="a new directory name")
+    from dctwin.safeout import check_outside_runs
+
+    check_outside_runs(out_dir, "--out")  # a run, a replay: never inside a finished run
     outer = _make_staging(out_dir)
     try:
         _fill(outer / out_dir.name, out_dir, tables, kpis, manifest, texts, finish)

@@ -189,10 +189,12 @@ def replay(scenario: str = typer.Argument(..., help="Scenario file or packaged n
                                                 help="Rolling window of the drift check [h].")) -> None:
     """Drive the facility model with measured IT power and weather; write predicted vs measured."""
     from dctwin.config import load_scenario
+    from dctwin.safeout import check_new_run_dir
     from dctwin.telemetry import read_telemetry
     from dctwin.telemetry.service import replay_telemetry, write_replay_dir
 
     out, _ = _console()
+    check_new_run_dir(out_dir)  # before the replay: new, writable, not inside a finished run
     sc = load_scenario(scenario)
     tel = read_telemetry(telemetry, mapping)
     result = replay_telemetry(sc, tel, drift_threshold_pct=drift_threshold_pct, drift_window_h=drift_window_h)
@@ -212,10 +214,12 @@ def calibrate(scenario: str = typer.Argument(..., help="Scenario file or package
                                          help="Comma-separated parameters to fit (see --list-params)."),
               out_file: Path = typer.Option(..., "--out", "-o", help="Calibrated scenario file to write."),
               replay_out: Path | None = typer.Option(None, help="Also replay the calibrated model into this run "
-                                                                "directory.")) -> None:
+                                                                "directory."),
+              force: bool = typer.Option(False, "--force", help="Replace the scenario file if it exists.")) -> None:
     """Fit facility parameters to measured power; write a calibrated scenario with each value's uncertainty."""
     from dctwin.config import load_scenario
     from dctwin.errors import InputError
+    from dctwin.safeout import check_new_run_dir, check_output_file
     from dctwin.telemetry import read_telemetry
     from dctwin.telemetry.service import (
         calibrate_telemetry,
@@ -225,15 +229,16 @@ def calibrate(scenario: str = typer.Argument(..., help="Scenario file or package
     )
 
     out, _ = _console()
-    if out_file.exists():
-        raise InputError("file exists; dctwin never overwrites it", file=str(out_file), allowed="a new file name")
+    check_output_file(out_file, suffixes=(".yaml", ".yml"), replace=force)  # before the fit: never into a run
+    if replay_out is not None:
+        check_new_run_dir(replay_out, field="--replay-out")
     sc = load_scenario(scenario)
     tel = read_telemetry(telemetry, mapping)
     names = [n.strip() for n in params.split(",") if n.strip()]
     if len(set(names)) != len(names):
         raise InputError("give each parameter once", field="params", value=params)
     result = calibrate_telemetry(sc, tel, names)
-    write_calibrated_scenario(out_file, _base_ref(scenario, out_file), result)
+    write_calibrated_scenario(out_file, _base_ref(scenario, out_file), result, replace=force)
     _print_calibration(out, result)
     if replay_out is not None:
         rep = replay_telemetry(result.scenario, tel)

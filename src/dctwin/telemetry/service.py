@@ -104,8 +104,9 @@ def calibrate_telemetry(scenario: Scenario, telemetry: Telemetry, names: list[st
     return calibrate(scenario, inputs, telemetry.frame, names, measured_outputs(telemetry), max_points=max_points)
 
 
-def write_calibrated_scenario(path: Path, base_ref: str, result: CalibrationResult) -> Path:
-    """A scenario file that extends ``base_ref`` with the fitted values, each commented with its uncertainty."""
+def write_calibrated_scenario(path: Path, base_ref: str, result: CalibrationResult, replace: bool = False) -> Path:
+    """A scenario file that extends ``base_ref`` with the fitted values, each commented with its uncertainty
+    (written whole, never into a run or over a file unless ``replace``: dctwin.safeout)."""
     import yaml
 
     from dctwin.telemetry.calibrate import PARAMETERS
@@ -126,8 +127,9 @@ def write_calibrated_scenario(path: Path, base_ref: str, result: CalibrationResu
         lines.append(f"#   {r['name']}: {r['fitted']:.6g} +/- {r['std']:.3g} {r['unit']} ({r['label']})"
                      + ("" if r["identifiable"] else "  NOT identifiable from these measurements"))
     text = "\n".join(lines) + "\n" + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-    Path(path).write_text(text, encoding="utf-8")
-    return Path(path)
+    from dctwin.safeout import write_output_text
+
+    return write_output_text(path, text, suffixes=(".yaml", ".yml"), replace=replace)
 
 
 def _version() -> str:
