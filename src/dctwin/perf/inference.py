@@ -30,7 +30,7 @@ from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.roofline import check_layout, step_cost, usable_bytes_per_gpu
 
-__all__ = ["InferencePerf", "inference_perf", "replica_sizes", "throughput_at_scale"]
+__all__ = ["InferencePerf", "inference_perf", "offline_tokens_per_s", "replica_sizes", "throughput_at_scale"]
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,23 @@ def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision:
 
 
 _TPUT_CACHE: dict[tuple, float] = {}
+
+
+def offline_tokens_per_s(platform: Platform, model: LLM | str, n_gpus: int, precision: str,
+                         input_tokens: float | None = None, output_tokens: float | None = None,
+                         gpus_per_replica: int | None = None, software: str = "2024",
+                         params: PerfParams | None = None, pp: int = 1) -> float:
+    """Offline output tokens/s of one published run on ``n_gpus`` GPUs [token/s]: the MLPerf request shape
+    (``mlperf_mean_input_tokens``, ``mlperf_mean_output_tokens``) unless given [token], ``gpus_per_replica`` fixed
+    or the best, ``pp`` pipeline stages per replica, at the efficiency of serving stack ``software``
+    (``PerfParams.for_serving_software``). What ``dctwin validate`` and the calibration fit
+    (``dctwin.perf.reference``) both model a case with."""
+    params = (params or packaged_perf_params()).for_serving_software(software)
+    c = params.inference
+    return inference_perf(platform, model, n_gpus, precision,
+                          input_tokens=input_tokens or c["mlperf_mean_input_tokens"],
+                          output_tokens=output_tokens or c["mlperf_mean_output_tokens"],
+                          gpus_per_replica=gpus_per_replica, params=params, pp=pp).tokens_per_s
 
 
 def throughput_at_scale(platform: Platform, model: LLM | str, n_gpus, precision: str = "fp8",

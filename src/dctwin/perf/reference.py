@@ -22,7 +22,7 @@ from dctwin.catalog import get_platform
 from dctwin.catalog.platform import Platform
 from dctwin.datafile import read_data_yaml, read_sources
 from dctwin.errors import InputError
-from dctwin.perf.inference import inference_perf
+from dctwin.perf.inference import offline_tokens_per_s
 from dctwin.perf.params import SERVING_SOFTWARE, PerfParams, packaged_perf_params
 from dctwin.perf.power import power_cap_throughput_factor
 from dctwin.perf.search import training_perf
@@ -93,22 +93,19 @@ def _attention_case(case: dict, platform: Platform, params: PerfParams) -> float
     return steps[0] / steps[1]
 
 
-def _inference_case(case: dict, platform: Platform, params: PerfParams) -> float:
-    params = params.for_serving_software(case.get("software", "2024"))  # the serving stack the run used
-    c = params.inference
-    return inference_perf(platform, case["model"], case["n_gpus"], case["precision"],
-                          input_tokens=c["mlperf_mean_input_tokens"], output_tokens=c["mlperf_mean_output_tokens"],
-                          params=params).tokens_per_s
+def _offline(run: dict, platform: Platform, params: PerfParams) -> float:
+    """Offline output tokens/s of one run of a case [token/s], every parameter applied as ``dctwin validate``
+    applies it (request shape, replica size and serving stack when the case gives them)."""
+    keys = ("input_tokens", "output_tokens", "gpus_per_replica", "software", "pp")
+    return offline_tokens_per_s(platform, run["model"], run["n_gpus"], run["precision"], params=params,
+                                **{k: run[k] for k in keys if k in run})
 
 
 def _inference_ratio_case(case: dict, platforms: Callable[[str], Platform], params: PerfParams) -> float:
     """Offline output tokens/s of run ``numerator`` over run ``denominator`` [-] (a MoE model over its dense
     sibling in one harness: what inference.expert_gemm_efficiency_vs_dense is fitted to)."""
-    def tput(run: dict) -> float:
-        return inference_perf(platforms(run["platform"]), run["model"], run["n_gpus"], run["precision"],
-                              input_tokens=run["input_tokens"], output_tokens=run["output_tokens"],
-                              params=params).tokens_per_s
-    return tput(case["numerator"]) / tput(case["denominator"])
+    num, den = case["numerator"], case["denominator"]
+    return _offline(num, platforms(num["platform"]), params) / _offline(den, platforms(den["platform"]), params)
 
 
 def calibration_report(platforms: Callable[[str], Platform] = get_platform,
@@ -121,7 +118,7 @@ def calibration_report(platforms: Callable[[str], Platform] = get_platform,
     out: list[CaseResult] = []
     fitted = calibration_cases()
     for kind, quantity, model_fn in (("training", "model TFLOP/s per GPU", _training_case),
-                                     ("inference", "output tokens/s", _inference_case)):
+                                     ("inference", "output tokens/s", _offline)):
         for case in fitted[kind]:
             val, pub = model_fn(case, platforms(case["platform"]), params), case["published"]
             out.append(CaseResult(case["id"], kind, quantity, pub, val, (val - pub) / pub, case["tolerance"], "fit",
@@ -163,7 +160,7 @@ def _inference_objective(cases: list[tuple[dict, float]], name: str,
                          platforms: Callable[[str], Platform]) -> Callable[[float], float]:
     def objective(x: float) -> float:
         trial = packaged_perf_params().replaced("inference", **{name: x})
-        return _log_sq_error(cases, lambda case: _inference_case(case, platforms(case["platform"]), trial))
+        return _log_sq_error(cases, lambda case: _offline(case, platforms(case["platform"]), trial))
     return objective
 
 

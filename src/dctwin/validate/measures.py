@@ -70,14 +70,9 @@ def inference_offline_tokens_per_s(platform: str, model: str, n_gpus: int, preci
     ``gpus_per_replica`` fixes the tensor-parallel size (default: the model's best), ``pp`` the pipeline stages
     per replica (tp x pp GPUs); ``software``: the serving stack the run used
     (``dctwin.perf.params.SERVING_SOFTWARE``)."""
-    from dctwin.perf import inference_perf
-    from dctwin.perf.params import packaged_perf_params
-    params = packaged_perf_params().for_serving_software(software)
-    c = params.inference
-    return inference_perf(get_platform(platform), model, n_gpus, precision,
-                          input_tokens=input_tokens or c["mlperf_mean_input_tokens"],
-                          output_tokens=output_tokens or c["mlperf_mean_output_tokens"],
-                          gpus_per_replica=gpus_per_replica, params=params, pp=pp).tokens_per_s
+    from dctwin.perf.inference import offline_tokens_per_s
+    return offline_tokens_per_s(get_platform(platform), model, n_gpus, precision, input_tokens, output_tokens,
+                                gpus_per_replica, software, pp=pp)
 
 
 @measure("mlperf_server_tpot_s")
