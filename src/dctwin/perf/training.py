@@ -151,7 +151,7 @@ def _stage_times(platform: Platform, job: TrainingJob, lay: Layout, c: dict) -> 
 def _micro_batch_comm_s(platform: Platform, job: TrainingJob, lay: Layout, st: dict, c: dict) -> float:
     """Exposed tensor-, context-, expert- and pipeline-parallel communication per micro-batch and stage [s]."""
     model = job.model
-    layers = model.layers * stage_fraction(model, lay.pp)
+    layers = stage_layers(model, lay.pp)
     act_b = st["tokens"] * model.hidden_size * 2.0                # 16-bit activations of the micro-batch
     out = 0.0
     if lay.tp > 1:
