@@ -338,3 +338,8 @@ def test_write_run_dir_refuses_a_folder_inside_a_run(tmp_path):
     with pytest.raises(InputError, match="inside a run directory"):
         write_run_dir(done / "nested", {}, {}, {})
     assert not (done / "nested").exists()
+
+
+def test_a_folder_given_as_the_scenario_is_named_as_such(tmp_path, cli):
+    proc = cli("scenario", "validate", str(tmp_path))
+    assert proc.returncode == 2 and "a folder, not a scenario file" in proc.stderr

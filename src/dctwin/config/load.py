@@ -42,6 +42,13 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def _locate(ref: str | Path, relative_to: Path | None) -> Path:
     ref_s = str(ref)
     if ref_s in packaged_scenarios():
@@ -51,7 +58,7 @@ def _locate(ref: str | Path, relative_to: Path | None) -> Path:
         path = relative_to / path
     if not _is_file(path):
         raise ScenarioError(
-            "scenario file not found",
+            "a folder, not a scenario file" if _is_dir(path) else "scenario file not found",
             file=ref_s,
             allowed=f"a YAML file path or a packaged scenario ({', '.join(packaged_scenarios())})",
         )
