@@ -54,6 +54,23 @@ def test_serving_software_sets_the_efficiency_and_defaults_to_the_slower_stack()
     assert set(SERVING_SOFTWARE) == {"2024", "2025"}
 
 
+def test_serving_software_written_as_a_bare_year_is_that_year():
+    """YAML reads ``serving_software: 2025`` as the integer 2025: the same year, not an unknown value."""
+    from dctwin.config import load_scenario
+    from dctwin.config.load import scenario_from_dict
+
+    doc = load_scenario().model_dump(mode="json")
+    doc["workload"]["serving_software"] = 2025
+    assert scenario_from_dict(doc).workload.serving_software == "2025"
+    params = packaged_perf_params()
+    assert (params.for_serving_software(2025).inference["compute_efficiency"]
+            == params.for_serving_software("2025").inference["compute_efficiency"]
+            > params.inference["compute_efficiency"])
+    for bad in (True, 2026, 2025.0):
+        with pytest.raises(ValidationError):
+            WorkloadConfig(serving_software=bad)
+
+
 def test_unknown_serving_software_is_refused():
     with pytest.raises(InputError, match="serving software"):
         packaged_perf_params().for_serving_software("2026")

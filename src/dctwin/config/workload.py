@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dctwin.config.base import Section
 
@@ -279,6 +279,12 @@ class WorkloadConfig(Section):
         None, description="Replay this job table (CSV/Parquet, docs/job-schema.md) instead of generating jobs; "
         "relative to the scenario file.",
     )
+
+    @field_validator("serving_software", mode="before")
+    @classmethod
+    def _year_as_written(cls, value):
+        """``serving_software: 2025`` unquoted is YAML's integer 2025: the same year, read exactly."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @model_validator(mode="after")
     def _unique_services(self) -> WorkloadConfig:

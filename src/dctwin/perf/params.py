@@ -70,6 +70,8 @@ class PerfParams:
     def for_serving_software(self, software: str) -> PerfParams:
         """A copy whose inference GEMMs reach the efficiency fitted to serving stack ``software``
         (:data:`SERVING_SOFTWARE`; '2024' is this object's own ``compute_efficiency``)."""
+        if isinstance(software, int) and not isinstance(software, bool):  # 2025 unquoted in a cases file
+            software = str(software)
         if software not in SERVING_SOFTWARE:
             raise InputError("unknown serving software", field="serving_software", value=software,
                              allowed=", ".join(SERVING_SOFTWARE))
