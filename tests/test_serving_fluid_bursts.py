@@ -148,8 +148,13 @@ def test_rates_without_the_curve_keep_the_window_model():
     prof = token_profile(np.full(10, 1000.0), np.full(10, 50.0))
     rates = pd.DataFrame({"request_rate_per_s": [4.0], "input_tokens_per_s": [4000.0],
                           "output_tokens_per_s": [200.0], "arrival_dispersion": [3.0]})
-    r = fluid_serving(Deployment("hgx-h100", "llama-2-70b", 2, 2), rates, prof)
-    assert np.isfinite(r.percentile("tpot_s", 90))
+    dep = Deployment("hgx-h100", "llama-2-70b", 2, 2)
+    window_only = fluid_serving(dep, rates, prof).percentile("ttft_s", 90)
+    # the same window with a measured sub-window curve: burstier arrivals, later first tokens; without the curve
+    # no burst beyond the window's held rate is charged, so it reads no later than the calmest curve
+    with_curve = [fluid_serving(dep, rates.assign(**{name: d for name, _ in dispersion_columns(5.0)}), prof)
+                  .percentile("ttft_s", 90) for d in (1.0, 1.5, 3.0)]
+    assert np.isfinite(window_only) and window_only <= with_curve[0] < with_curve[1] < with_curve[2]
 
 
 def _trace_rates(window_s: float):
