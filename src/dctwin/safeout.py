@@ -104,10 +104,15 @@ def check_new_folder(path: str | Path, field: str = "--out") -> Path:
 @contextlib.contextmanager
 def staged_folder(path: str | Path, field: str = "--out") -> Iterator[Path]:
     """Write a new output folder whole or not at all: yields a hidden sibling to write into, renamed to ``path``
-    when the block ends; an error or Ctrl-C inside the block removes it, so no half-written folder is left."""
+    when the block ends; an error or Ctrl-C inside the block removes it, so no half-written folder is left.
+    The sibling is named as a run's staging (``.dctwin-partial-<name>-<pid>``): one killed outright (SIGKILL) is
+    removed by the next command writing into the same folder, as a run's is."""
+    from dctwin.results.run_dir import STAGING_PREFIX, remove_stale_staging
+
     existed = os.path.lexists(path)
     path = check_new_folder(path, field)
-    stage = path.parent / f".{path.name}.partial-{os.getpid()}"
+    remove_stale_staging(path.parent)  # the run's own sweep: staging of killed writers (SIGKILL skips the finally)
+    stage = path.parent / f"{STAGING_PREFIX}{path.name}-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir()
     done = False

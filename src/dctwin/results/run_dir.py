@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import stat
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -263,7 +264,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_stale_staging(parent: Path) -> list[Path]:
-    """Remove staging folders in ``parent`` whose writer process is gone; return them."""
+    """Remove staging folders in ``parent`` whose writer process is gone (a run's or ``safeout.staged_folder``'s),
+    say so on stderr in one line, and return them."""
     removed = []
     try:
         entries = list(Path(parent).iterdir())
@@ -276,6 +278,9 @@ def remove_stale_staging(parent: Path) -> list[Path]:
         if pid.isdigit() and not _pid_alive(int(pid)):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p)
+    if removed:
+        print(f"note: removed {len(removed)} staging folder(s) left by a killed dctwin process in {parent}: "
+              + ", ".join(p.name for p in removed), file=sys.stderr, flush=True)
     return removed
 
 
