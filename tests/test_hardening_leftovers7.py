@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 
-
 from dctwin.results.run_dir import STAGING_PREFIX
 
 _WRITER = textwrap.dedent("""
