@@ -74,6 +74,7 @@ def read_epw(path: str | Path) -> pd.DataFrame:
         out[name] = col
     for name, lo, hi in (("month", 1, 12), ("day", 1, 31), ("hour", 1, 24)):
         _refuse_outside(out[name], lo, hi, file, lambda i, n=name: f"line {EPW_HEADER_LINES + i + 1}, {n}")
+    _refuse_hour_order(out["hour"], file)
     refuse_rh_fraction(out["rel_humidity_pct"], file, "rel_humidity_pct (EPW field 9)",
                        "percent, 0 to 110, as the EPW format defines it")
     return pd.DataFrame(out)
@@ -109,6 +110,18 @@ def _epw_rows(text: str, file: str) -> list[list[str]]:
             allowed="at least 22 comma-separated fields",
         )
     return rows
+
+
+def _refuse_hour_order(hour: np.ndarray, file: str) -> None:
+    """Every EPW day is 24 rows, hours 1 to 24 in order (local standard time): a skipped or repeated hour, as a
+    daylight-saving file's 23- and 25-hour days have, is refused (it was averaged or filled in silently)."""
+    bad = np.flatnonzero(hour != np.arange(hour.size) % 24 + 1)
+    if bad.size:
+        i = int(bad[0])
+        raise InputError("hours out of order: each day must hold hours 1 to 24 in turn", file=file,
+                         field=f"line {EPW_HEADER_LINES + i + 1}, hour", value=int(hour[i]),
+                         allowed=f"{i % 24 + 1} (EPW rows are local standard time all year: no daylight-saving "
+                                 "hour skipped in spring or repeated in autumn)")
 
 
 def _column(rows: list[list[str]], idx: int, name: str, file: str, *, integer: bool) -> np.ndarray:
@@ -164,6 +177,7 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
     out = pd.DataFrame()
     ts = _local_standard_times(df["timestamp"], file, site_tz)
     d = np.diff(ts.to_numpy().astype("datetime64[s]").astype(np.int64))
+    _refuse_daylight_saving(df["timestamp"], ts, d, file, site_tz)
     if (d <= 0).any():
         i = int(np.flatnonzero(d <= 0)[0]) + 1
         raise InputError(
@@ -195,6 +209,41 @@ def _local_standard_times(stamps: pd.Series, file: str, site_tz: str | None) -> 
     offset_s = standard_offset_s(site_tz) if zoned else 0
     utc = parse_timestamps(stamps, file=file, where=lambda i: f"line {i + 2}, timestamp", naive=offset_s)
     return pd.Series(utc.tz_convert(None) + pd.Timedelta(seconds=offset_s))
+
+
+def _refuse_daylight_saving(stamps: pd.Series, ts: pd.Series, steps_s: np.ndarray, file: str,
+                            site_tz: str | None) -> None:
+    """Naive timestamps on the site's daylight-saving clock, where that can be told exactly: a step back onto a
+    local time the site's clocks repeat in autumn, or rows missing exactly the local times its clocks skip in
+    spring (a 25- or 23-hour day). Elsewhere a summer-time file cannot be told from a standard-time one."""
+    if site_tz is None or stamps.astype(str).str.strip().str.contains(UTC_OFFSET).any() or steps_s.size == 0:
+        return
+    local = pd.DatetimeIndex(ts)
+    repeated = pd.isna(local.tz_localize(site_tz, ambiguous="NaT", nonexistent="shift_forward"))
+    typical_s = float(np.median(steps_s))
+    back = np.flatnonzero((steps_s <= 0) & repeated[1:])
+    skip = [i for i in np.flatnonzero(steps_s > typical_s) if _skips_only_missing_times(local, i, typical_s, site_tz)]
+    hits = [(int(i), "repeats a local time the site's clocks repeat") for i in back]
+    hits += [(int(i), "skips exactly the local times the site's clocks skip") for i in skip]
+    if hits:
+        i, what = min(hits)
+        raise InputError(f"timestamps read as daylight-saving (summer) time: the file {what} when daylight saving "
+                         f"starts or ends in {site_tz}", file=file, field=f"line {i + 3}, timestamp",
+                         value=str(stamps.iloc[i + 1])[:40],
+                         allowed="local standard time all year (no daylight-saving shift; a standard-time file "
+                                 "missing just these rows: add them), or timestamps with a UTC offset")
+
+
+def _skips_only_missing_times(local: pd.DatetimeIndex, i: int, typical_s: float, site_tz: str) -> bool:
+    """Step ``i`` (rows i, i+1) is a whole number of typical steps and every row it leaves out is a local time that
+    does not exist in ``site_tz`` (the spring-forward hour), while both rows it joins do."""
+    n = (local[i + 1] - local[i]).total_seconds() / typical_s if typical_s > 0 else 0.0
+    if n != round(n) or not 1 < n <= 1e4:
+        return False
+    inner = local[i] + pd.to_timedelta(np.arange(1, int(n)) * typical_s, unit="s")
+    ends = pd.DatetimeIndex([local[i], local[i + 1]])
+    return bool(pd.isna(inner.tz_localize(site_tz, nonexistent="NaT", ambiguous="NaT")).all()
+                and not pd.isna(ends.tz_localize(site_tz, nonexistent="NaT", ambiguous="NaT")).any())
 
 
 def _refuse_gaps(steps_s: np.ndarray, stamps: pd.Series, file: str) -> None:
@@ -238,7 +287,8 @@ def refuse_rh_fraction(rh_pct: np.ndarray, file: str, field: str, fix: str) -> N
 
 
 def read_weather_csv(path: str | Path, site_tz: str | None = None) -> pd.DataFrame:
-    """Weather CSV with columns ``timestamp, dry_bulb_c`` [°C]``, rel_humidity_pct`` [%] (local standard time)."""
+    """Weather CSV with columns ``timestamp, dry_bulb_c`` [°C]``, rel_humidity_pct`` [%] (local standard time; a file
+    on the daylight-saving clock is refused where a 23- or 25-hour day shows it, given ``site_tz``)."""
     df = _read_csv(path, ("dry_bulb_c", "rel_humidity_pct"), site_tz=site_tz)
     _check_range(df, "dry_bulb_c", -70.0, 70.0, str(path))
     _check_range(df, "rel_humidity_pct", 0.0, 100.0, str(path))
