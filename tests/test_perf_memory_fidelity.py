@@ -28,7 +28,7 @@ RUN_LORA = dict(global_batch_tokens=65536, seq_tokens=8192, mode="lora", tp=1, p
 
 
 def test_fp8_params_halve_the_weights_and_keep_the_sharded_master():
-    lay = Layout(tp=8, pp=8, dp=4, cp=2, schedule="interleaved", virtual_stages=5)
+    lay = Layout(tp=8, pp=8, dp=4, cp=2, schedule="interleaved", virtual_stages=8)
     job = TrainingJob(L405, "pretrain", "fp8", 9437184, 8192)
     base, fp8w = (training_memory(j, lay, C) for j in (job, dataclasses.replace(job, fp8_params=True)))
     assert fp8w.weights_gb == pytest.approx(base.weights_gb / 2)
@@ -41,7 +41,7 @@ def test_fp8_params_halve_the_weights_and_keep_the_sharded_master():
 
 
 def test_16_bit_gradients_save_two_bytes_per_held_parameter():
-    lay = Layout(tp=8, pp=8, dp=4, cp=2, schedule="interleaved", virtual_stages=5)
+    lay = Layout(tp=8, pp=8, dp=4, cp=2, schedule="interleaved", virtual_stages=8)
     job = TrainingJob(L405, "pretrain", "fp8", 9437184, 8192)
     fp32, bf16 = (training_memory(j, lay, C) for j in (job, dataclasses.replace(job, grad_precision="bf16")))
     held = L405.params_total / 64 * 16 / 15.75                               # 16 of 126 layers on the fullest stage
@@ -88,7 +88,7 @@ def test_budget_is_what_the_gpu_shows_less_the_reserve():
 
 def test_only_the_layers_that_do_not_fit_are_recomputed():
     job = TrainingJob(L405, "pretrain", "fp8", 9437184, 8192)
-    lay = Layout(tp=8, pp=8, dp=4, cp=2, schedule="interleaved", virtual_stages=5)
+    lay = Layout(tp=8, pp=8, dp=4, cp=2, schedule="interleaved", virtual_stages=8)
     budget = memory_budget_gb(H100, C)
     k = recompute_layers_needed(job, lay, C, budget)
     assert 0 < k < 16

@@ -16,7 +16,7 @@ from dctwin.perf.models import LLM
 
 __all__ = ["ATTENTION_PRECISIONS", "FP8_RECIPE_PRECISIONS", "GRAD_PRECISIONS", "MODES", "RECOMPUTE", "Layout",
            "TrainingJob", "lora_params", "micro_batch_tokens", "micro_batches", "stage_fraction", "stage_layers",
-           "trainable_params"]
+           "trainable_params", "virtual_stages"]
 
 MODES = ("pretrain", "full-finetune", "lora")
 RECOMPUTE = ("none", "full")
@@ -137,3 +137,24 @@ def stage_fraction(model: LLM, pp: int) -> float:
     runs at the pace of its slowest stage.
     """
     return math.ceil(model.layers / pp) / model.layers
+
+
+def virtual_stages(model: LLM, pp: int, v_max: int) -> int:
+    """Deepest interleaving, at most ``v_max`` model chunks per pipeline stage, that Megatron-LM's split of
+    ``model.layers`` over ``pp`` stages admits, with the fullest stage at ceil(layers / pp) layers as
+    :func:`stage_layers` counts it [-].
+
+    Megatron-LM (megatron/training/arguments.py and core/transformer/transformer_config.py, commit d98e8a6)
+    gives every chunk of a rank the same number of layers, so the chunk count v must divide each rank's count:
+    an even split (layers / pp); with account_for_embedding/loss_in_pipeline_split the embedding and the loss
+    each take a layer's slot, (layers + 1 or 2) / pp per rank (Llama 3 405B: 126 + 2 over 16 = 8, as Meta ran it
+    with one layer fewer on the first and last stage); otherwise num_layers_in_first/last_pipeline_stage hold the
+    remainder r = layers - (pp - 2) * ceil(layers / pp), which v must also divide, one chunk each at least.
+    """
+    full = math.ceil(model.layers / pp)
+    even = any((model.layers + extra) % pp == 0 for extra in (0, 1, 2))
+    rest = model.layers - (pp - 2) * full
+
+    def admits(v: int) -> bool:
+        return full % v == 0 and (even or (rest % v == 0 and rest >= 2 * v))
+    return max(v for v in range(1, int(v_max) + 1) if v == 1 or admits(v))

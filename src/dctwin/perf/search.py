@@ -29,7 +29,7 @@ from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import check_precision, hbm_bytes_per_gpu
 from dctwin.perf.job import check_fixed, make_job, switch
-from dctwin.perf.layout import RECOMPUTE, Layout, TrainingJob, micro_batches, stage_layers
+from dctwin.perf.layout import RECOMPUTE, Layout, TrainingJob, micro_batches, stage_layers, virtual_stages
 from dctwin.perf.memory import recompute_layers_needed
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
@@ -44,11 +44,6 @@ _FIXABLE = ("tp", "pp", "dp", "cp", "ep", "micro_batch", "schedule", "recompute"
 
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def _virtual_stages(model: LLM, pp: int, c: dict) -> int:
-    per_stage = model.layers // pp
-    return max([v for v in range(1, int(c["virtual_stages_max"]) + 1) if per_stage % v == 0] or [1])
 
 
 def memory_budget_gb(platform: Platform, c: dict) -> float:
@@ -91,7 +86,7 @@ def _layouts_of_split(platform: Platform, job: TrainingJob, tp: int, pp: int, dp
         if seqs % (dp * mbs):
             continue
         m = micro_batches(seqs, dp, mbs)  # seqs divisible: exactly seqs / (dp mbs)
-        v = _virtual_stages(model, pp, c)
+        v = virtual_stages(model, pp, int(c["virtual_stages_max"]))
         scheds = [fixed["schedule"]] if "schedule" in fixed else (SCHEDULES if pp > 1 else ("1f1b",))
         for sched in scheds:
             if schedule_allowed(sched, pp, m, v):
