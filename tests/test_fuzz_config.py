@@ -50,6 +50,9 @@ DOCS: dict[str, collections.Counter] = collections.defaultdict(collections.Count
 N_DICT, N_YAML, N_HOSTILE, N_SWEEP = 1_900, 700, 1_000, 700
 BATCH = 3  # documents per example in the batched tests (spreads hypothesis's per-example cost)
 MAX_SECONDS_PER_DOC = 5.0  # generous: a loaded 2-core CI machine; a real hang takes far longer
+# A sweep validates every run it expands to (up to MAX_RUNS), so its bound grows with the runs: 7 ms per run
+# measured (4,000 runs in 28.5 s, shared 2-core machine at load 3); 25 ms keeps a 3.5x margin for CI.
+MAX_SECONDS_PER_SWEEP_RUN = 0.025
 RSS_START_KB: list[int] = []  # peak RSS when the first document is tried [kB]
 
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # only writes the test documents; reading stays pure SafeLoader
@@ -181,9 +184,9 @@ def _exists(doc: Any, path: tuple) -> bool:
 
 # --- the property ----------------------------------------------------------------------------------
 
-def _check_outcome(test: str, source: str | list[str], load) -> Any:
+def _check_outcome(test: str, source: str | list[str], load, runs=lambda: 0) -> Any:
     """Run ``load()``: a Scenario (or list of runs) or a DctwinError naming ``source`` (one of them), in bounded
-    time."""
+    time (MAX_SECONDS_PER_DOC, plus MAX_SECONDS_PER_SWEEP_RUN per run ``runs()`` says it expands to)."""
     sources = [source] if isinstance(source, str) else source
     if not RSS_START_KB:
         RSS_START_KB.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -201,7 +204,8 @@ def _check_outcome(test: str, source: str | list[str], load) -> Any:
     else:
         DOCS[test]["loaded"] += 1
     elapsed = time.perf_counter() - t0
-    assert elapsed < MAX_SECONDS_PER_DOC, f"{test}: one document took {elapsed:.1f} s"
+    limit_s = MAX_SECONDS_PER_DOC + MAX_SECONDS_PER_SWEEP_RUN * runs()
+    assert elapsed < limit_s, f"{test}: one document took {elapsed:.1f} s (limit {limit_s:.1f} s)"
     return result
 
 
@@ -390,6 +394,13 @@ def wild_sweeps(draw) -> dict:
     return doc
 
 
+def _sweep_runs(specs: list) -> int:
+    """Runs a read sweep expands to (0 if it did not read)."""
+    if not specs:
+        return 0
+    return math.prod(len(a.values) for a in specs[0].axes) * specs[0].monte_carlo.repetitions
+
+
 sweep_documents = st.one_of(plausible_sweeps(), wild_sweeps(), wild_sweeps())
 
 
@@ -404,7 +415,15 @@ def test_sweep_files_expand_or_fail_cleanly(doc):
         path.write_text("name: [", encoding="utf-8")
     base = doc.get("base")
     named = [str(path)] + ([base] if isinstance(base, str) and base.strip() else [])
-    runs = _check_outcome("sweep", named, lambda: expand_sweep(load_sweep(path), source=str(path)))
+    specs = []  # the sweep as read, if it reads: its run count bounds the expansion time
+
+    def expand():
+        specs.append(load_sweep(path))
+        return expand_sweep(specs[0], source=str(path))
+
+    # a legal sweep may expand to thousands of runs ("repetitions: 1_000" over 4 values: 4,000 runs, 28.5 s),
+    # each validated as a scenario: the time bound is per run, a hang still fails it
+    runs = _check_outcome("sweep", named, expand, runs=lambda: _sweep_runs(specs))
     if runs is not None:
         assert all(isinstance(r.scenario, Scenario) for r in runs)
         axes = doc.get("axes") or []
