@@ -264,7 +264,8 @@ def test_csv_round_trip_property(tmp_path):
         st.one_of(st.just(np.inf), st.floats(0, 1e6, allow_nan=False)),
     )
 
-    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(max_examples=30, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(st.lists(row, min_size=1, max_size=20))
     def check(rows):
         cols = dict(zip(["kind", "tenant", "submit_s", "gpus", "duration_s", "priority", "deferrable", "model",
