@@ -194,24 +194,42 @@ def expand_sweep(spec: SweepSpec, source: str = "<sweep>") -> list[SweepRun]:
         set_path(copy.deepcopy(base), axis.field, axis.values[0], where=f"axes[{i}].field", source=source)
     runs: list[SweepRun] = []
     labels = axis_labels(spec.axes)
+    reps = spec.monte_carlo.repetitions
     for combo in itertools.product(*(a.values for a in spec.axes)):
         doc = copy.deepcopy(base)
         for i, (axis, value) in enumerate(zip(spec.axes, combo, strict=True)):
             set_path(doc, axis.field, value, where=f"axes[{i}].field", source=source)
         axis_values = {label: value for label, value in zip(labels, combo, strict=True)}
-        point_id = point_name(len(runs) // spec.monte_carlo.repetitions, axis_values)
-        for rep in range(spec.monte_carlo.repetitions):
+        point_id = point_name(len(runs) // reps, axis_values)
+        point = _validated_point(spec, doc, point_id, combo, source)
+        for rep in range(reps):
             seed = spec.monte_carlo.seed_start + rep
-            run_doc = copy.deepcopy(doc)
-            run_doc["simulation"]["seed"] = seed
-            run_doc["name"] = f"{spec.name}-{point_id}-r{rep}"
-            try:
-                scenario = scenario_from_dict(run_doc, source=source)
-            except ScenarioError as exc:
-                where = ", ".join(f"{a.field}={v!r}" for a, v in zip(spec.axes, combo, strict=True))
-                raise ScenarioError(f"the run with {where or 'the base values'} is not a valid scenario: "
-                                    f"{exc.problem}", file=source, field=exc.field, value=exc.value,
-                                    allowed=exc.allowed) from None
             runs.append(SweepRun(run_id=f"{point_id}-r{rep}", point_id=point_id, repetition=rep, seed=seed,
-                                 axis_values=axis_values, scenario=scenario))
+                                 axis_values=axis_values, scenario=_repetition(point, spec.name, point_id, rep, seed)))
     return runs
+
+
+def _validated_point(spec: SweepSpec, doc: dict[str, Any], point_id: str, combo: tuple[Any, ...],
+                     source: str) -> Scenario:
+    """The design point validated once, as its last repetition: the largest seed and the longest name the point
+    uses, so the seed range and the name's length are checked for every repetition by this one validation."""
+    last = spec.monte_carlo.repetitions - 1
+    doc["simulation"]["seed"] = spec.monte_carlo.seed_start + last
+    doc["name"] = f"{spec.name}-{point_id}-r{last}"
+    try:
+        return scenario_from_dict(doc, source=source)
+    except ScenarioError as exc:
+        where = ", ".join(f"{a.field}={v!r}" for a, v in zip(spec.axes, combo, strict=True))
+        raise ScenarioError(f"the run with {where or 'the base values'} is not a valid scenario: "
+                            f"{exc.problem}", file=source, field=exc.field, value=exc.value,
+                            allowed=exc.allowed) from None
+
+
+def _repetition(point: Scenario, sweep: str, point_id: str, rep: int, seed: int) -> Scenario:
+    """Repetition ``rep`` of a validated point: only its name and seed differ, and both lie within what the point's
+    validation checked (same characters, no longer name, no larger seed), so nothing is validated again. The
+    frozen sections it shares with the point are never mutated."""
+    if seed == point.simulation.seed:
+        return point
+    simulation = point.simulation.model_copy(update={"seed": seed})
+    return point.model_copy(update={"name": f"{sweep}-{point_id}-r{rep}", "simulation": simulation})
