@@ -222,6 +222,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
     bw = hbm_bytes_per_s(platform, c, g)
     attn_per_ctx = max(kv_tok_b / bw, model.attention_flops_per_token(1.0) / attn_peak)
     expert_s = 2.0 * experts_active / (peak * c["expert_gemm_efficiency_vs_dense"])  # one token's k expert copies
+    token_gemm_s = 2.0 * (model.params_active - experts_active) / peak + expert_s  # one token through every GEMM
     comm_tok = comm_pass = 0.0
     link_bw = link_bytes_per_s_one_way(platform.scale_up_bandwidth_gb_s, c)
     if g > 1:
@@ -234,9 +235,9 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
         send_tok = send_s(model.hidden_size * ACTIVATION_BYTES, link) - send_pass
     return StepCost(
         weights_s=weights_b / bw,
-        gemm_s_per_seq=2.0 * (model.params_active - experts_active) / peak + expert_s,
+        gemm_s_per_seq=token_gemm_s,
         attn_s_per_ctx_token=attn_per_ctx,
-        prefill_s_per_token=2.0 * (model.params_active - experts_active) / peak + expert_s,
+        prefill_s_per_token=token_gemm_s,
         prefill_attn_s_per_token2=0.5 * model.attention_flops_per_token(1.0) / attn_peak,
         comm_s_per_token=comm_tok,
         comm_s_per_pass=comm_pass,
