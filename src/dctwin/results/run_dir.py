@@ -300,13 +300,9 @@ def write_run_dir(
     ``finish(folder)`` (the report) runs on the staged run before the rename,
     so a run never appears without it. Refuses an ``out_dir`` that exists.
     """
-    out_dir = Path(out_dir)
-    if os.path.lexists(out_dir):
-        raise InputError("output directory already exists; dctwin never overwrites a run", file=str(out_dir),
-                         allowed="a new directory name")
-    from dctwin.safeout import check_outside_runs
+    from dctwin.safeout import check_new_run_dir
 
-    check_outside_runs(out_dir, "--out")  # a run, a replay: never inside a finished run
+    out_dir = check_new_run_dir(out_dir)  # the one check of `dctwin run -o` too: new, outside every run, writable
     outer = _make_staging(out_dir)
     try:
         _fill(outer / out_dir.name, out_dir, tables, kpis, manifest, texts, finish)
