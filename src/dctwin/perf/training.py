@@ -102,6 +102,16 @@ class TrainingPerf:
         return self.tokens_per_s * self.layout_seq_inv if self.layout_seq_inv else float("nan")
 
     layout_seq_inv: float = 0.0  # 1 / sequence length [1/token]
+    bubble_s: float = 0.0      # per step, pipeline idle time (the schedule's bubble) [s]
+    optimizer_s: float = 0.0   # per step, the optimizer update reading and writing its states [s]
+    host_wait_s: float = 0.0   # per step, time the GPUs wait for the host to issue the micro-batches [s]
+
+    def step_parts_s(self) -> dict[str, float]:
+        """The step time split into parts that add up to it [s]: 'compute' (the stages' passes, incl. their
+        memory-bound kernels), 'exposed communication', 'pipeline bubble', 'optimizer' and 'host wait'."""
+        rest = {"exposed communication": self.comm_exposed_s, "pipeline bubble": self.bubble_s,
+                "optimizer": self.optimizer_s, "host wait": self.host_wait_s}
+        return {"compute": self.step_time_s - sum(rest.values()), **rest}
 
 
 def model_flops_per_token(model: LLM, seq_tokens: float, mode: str = "pretrain") -> tuple[float, float]:
@@ -207,7 +217,8 @@ def evaluate_layout(platform: Platform, job: TrainingJob, lay: Layout, c: dict) 
     st = _stage_times(platform, job, lay, c)
     comm_mb = _micro_batch_comm_s(platform, job, lay, st, c)
     host_mb = host_micro_batch_s(job, lay, stage_layers(job.model, lay.pp), c)
-    t_mb = max(st["f"] + st["b"] + st["w"] + comm_mb, host_mb)   # the GPU waits when issuing takes longer
+    gpu_mb = st["f"] + st["b"] + st["w"] + comm_mb
+    t_mb = max(gpu_mb, host_mb)   # the GPU waits when issuing takes longer
     bubble = bubble_s(lay.schedule, lay.pp, lay.virtual_stages, st["f"], st["b"], st["w"])
     dp_exposed, t_opt = _dp_and_optimizer_s(platform, job, lay, st, c)
     step = m * t_mb + bubble + dp_exposed + t_opt
@@ -222,5 +233,5 @@ def evaluate_layout(platform: Platform, job: TrainingJob, lay: Layout, c: dict) 
         bubble_fraction=bubble / (m * t_mb), comm_exposed_s=m * comm_mb + dp_exposed, memory_per_gpu_gb=mem.total_gb,
         layout=lay, memory=mem, mode=job.mode, gpus_used=lay.gpus, hbm_bound_s=m * st["hbm"] + t_opt,
         host_s=m * host_mb,
-        layout_seq_inv=1.0 / job.seq_tokens,
+        layout_seq_inv=1.0 / job.seq_tokens, bubble_s=bubble, optimizer_s=t_opt, host_wait_s=m * (t_mb - gpu_mb),
     )
