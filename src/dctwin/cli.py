@@ -349,6 +349,7 @@ def _mount_plan() -> None:
 _mount_plan()
 app.add_typer(__import__("dctwin.workload.cli", fromlist=["app"]).app, name="workload")
 app.add_typer(__import__("dctwin.site.cli", fromlist=["app"]).app, name="site")
+app.add_typer(__import__("dctwin.perf.cli", fromlist=["app"]).app, name="perf")
 
 
 def _register_extensions() -> None:

@@ -1,6 +1,5 @@
-"""Print the calibration report: ``python -m dctwin.perf``."""
+"""Print the calibration report: ``python -m dctwin.perf`` (also ``dctwin perf calibration``)."""
 
-from dctwin.perf.reference import calibration_report, fit_constants, format_report
+from dctwin.perf.reference import calibration_text
 
-print(format_report(calibration_report()))
-print("\nconstants a fresh fit gives:", {k: round(v, 4) for k, v in fit_constants().items()})
+print(calibration_text())

@@ -27,7 +27,8 @@ from dctwin.perf.params import SERVING_SOFTWARE, PerfParams, packaged_perf_param
 from dctwin.perf.power import power_cap_throughput_factor
 from dctwin.perf.search import training_perf
 
-__all__ = ["CaseResult", "calibration_cases", "calibration_report", "fit_constants", "format_report", "load_reference"]
+__all__ = ["CaseResult", "calibration_cases", "calibration_report", "calibration_text", "fit_constants",
+           "format_report", "load_reference"]
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,13 @@ def fit_constants(platforms: Callable[[str], Platform] = get_platform) -> dict[s
     fitted["throughput_exponent"] = _fit_one(
         lambda a: sum((a * np.log(f) - np.log(t)) ** 2 for f, t in pairs), 0.05, 1.5)
     return fitted
+
+
+def calibration_text() -> str:
+    """What ``python -m dctwin.perf`` and ``dctwin perf calibration`` print: the report of every calibration point
+    and the constants a fresh fit gives."""
+    fresh = {k: round(v, 4) for k, v in fit_constants().items()}
+    return f"{format_report(calibration_report())}\n\nconstants a fresh fit gives: {fresh}"
 
 
 def format_report(results: list[CaseResult]) -> str:
