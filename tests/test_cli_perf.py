@@ -91,6 +91,9 @@ def test_full_finetune_that_does_not_fit_is_refused_with_the_figure_and_what_fit
     (["serve", "-p", "hgx-h100", "-m", "llama-2-70b", "--prefill-gpus", "4", "--decode-gpus", "4", "--ttft-ms",
       "500"], ["--ttft-ms", "TPOT target only"]),
     (["serve", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "1", "--precision", "bf16"], ["--gpus", "weights 138 GB"]),
+    (["serve", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "6", "--tp", "3"], ["--tp", "a divisor of 64 up to 8"]),
+    (["serve", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "8", "--tp", "2", "--pp", "3"], ["--pp", "divisor of 80"]),
+    (["train", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "8", "--cp", "3"], ["--cp", "4,096-token sequence"]),
 ])
 def test_bad_input_exits_2_naming_the_option(args, words):
     done = _dctwin("perf", *args, columns=200)
@@ -202,3 +205,15 @@ def test_a_host_bound_step_says_so_and_its_parts_still_add_up():
     assert busy <= api.host_s * (1 + 1e-12) <= (busy + got["exposed_communication_s"]) * (1 + 1e-12)
     parts = ("compute_s", "exposed_communication_s", "pipeline_bubble_s", "optimizer_s", "host_wait_s")
     assert sum(got[k] for k in parts) == pytest.approx(api.step_time_s, rel=1e-12)
+
+
+def test_serve_comparison_fits_80_columns_and_a_partial_job_is_noted():
+    done = _dctwin("perf", "serve", "-p", COMPARE, "-m", "mixtral-8x7b", "-g", "8", "--ttft-ms", "450", "--tpot-ms",
+                   "30")
+    assert done.returncode == 0, done.stderr
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
+    assert "what limits the batch" in done.stdout and "decode weight GEMMs" in done.stdout
+    part = _dctwin("perf", "train", "-p", "gb200-nvl72", "-m", "llama-3-405b", "-g", "100", "--precision", "fp8")
+    api = training_perf(get_platform("gb200-nvl72"), "llama-3-405b", 100, "fp8")
+    assert part.returncode == 0 and api.gpus_used < 100
+    assert f"uses {api.gpus_used} of the 100 GPUs" in " ".join(part.stderr.split())

@@ -183,6 +183,9 @@ def train(
 
     def answer(p) -> Answer:
         perf = training_perf(p, llm, gpus, precision, params=params, **kwargs)
+        if perf.gpus_used < gpus and not as_json:  # JSON carries gpus_used
+            err.print(Text(f"note: on {p.id} the fastest layout uses {perf.gpus_used} of the {gpus} GPUs (no faster "
+                           "layout splits them all)"))
         return Answer(p.id, train_rows(p, perf, params))
 
     answers = _ask(platforms, answer)
@@ -269,9 +272,11 @@ def _one_pool(llm, n: int, precision: str, request: dict, targets: dict, tp: int
     """platform -> Answer of :func:`inference_perf` on ``n`` GPUs."""
     from dctwin.perf.answers import Answer, batch_limit, serve_rows
     from dctwin.perf.inference import inference_perf
-    from dctwin.perf.roofline import step_cost
+    from dctwin.perf.roofline import check_layout, step_cost
 
     def answer(p) -> Answer:
+        if tp is not None:  # a size the heads or the NVLink domain refuse, named as such (not as "does not fit")
+            check_layout(p, llm, tp, pp)
         perf = inference_perf(p, llm, n, precision, **request, ttft_target_s=targets["TTFT"],
                               tpot_target_s=targets["TPOT"], gpus_per_replica=tp, params=params, pp=pp)
         offline = None
