@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dctwin.results import write_run_dir
+from dctwin.results.timing import TIMING, timing_text
 
 SERVICES = ("mistral-large-2", "mixtral-8x22b")
 
@@ -174,9 +175,11 @@ def make_run(
     if description:
         scenario["description"] = description
     now = dt.datetime(2027, 1, 1, tzinfo=dt.UTC).isoformat(timespec="seconds")
-    manifest = {"scenario_name": name, "seed": seed, "dctwin_version": "0.1.0", "started_utc": now,
-                "finished_utc": now, "wall_time_s": 1.0, "step_s": step_s, "n_steps": n, "scenario": scenario}
-    return write_run_dir(Path(root) / name, tables, kpis, manifest, texts={"scenario.yaml": f"name: {name}\n"})
+    manifest = {"scenario_name": name, "seed": seed, "dctwin_version": "0.1.0", "step_s": step_s, "n_steps": n,
+                "scenario": scenario}
+    timing = {"started_utc": now, "finished_utc": now, "wall_time_s": 1.0}
+    return write_run_dir(Path(root) / name, tables, kpis, manifest, texts={"scenario.yaml": f"name: {name}\n"},
+                         unsealed={TIMING: timing_text(timing)})
 
 
 def fake_runner(delay_s: float = 0.0, days: int = 7):

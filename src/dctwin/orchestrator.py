@@ -21,6 +21,7 @@ from dctwin.config import Scenario, load_scenario
 from dctwin.errors import ScenarioError
 from dctwin.progress import listening
 from dctwin.results import RunResult, write_run_dir
+from dctwin.results.timing import TIMING, timing_text, utc_text
 from dctwin.timeline import Timeline
 
 __all__ = ["simulate", "run", "default_out_dir", "Progress"]
@@ -125,13 +126,13 @@ def _simulate(scenario: Scenario, progress: Progress, cache, perf) -> RunResult:
         "seed": scenario.simulation.seed,
         "step_s": timeline.step_s,
         "n_steps": timeline.n_steps,
-        "started_utc": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
         "machine": _platform.platform(),
         "scenario": scenario.model_dump(mode="json"),
         **_site_records(scenario),
     }
-    return RunResult(scenario=scenario, kpis=kpis, tables=tables, manifest=manifest)
+    return RunResult(scenario=scenario, kpis=kpis, tables=tables, manifest=manifest,
+                     timing={"started_utc": utc_text(started)})
 
 
 CLUSTER_TABLES = ("jobs", "failures", "placements")  # made of the cluster stages' results alone
@@ -201,23 +202,18 @@ def run(
     t0 = time.perf_counter()
     stage_cache = _stage_cache(cache)
     result = simulate(scenario, progress, stage_cache)
-    wall_s = time.perf_counter() - t0
-    manifest = {
-        **result.manifest,
-        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "wall_time_s": round(wall_s, 3),
-    }
+    result.timing.update(finished_utc=utc_text(time.time()), wall_time_s=round(time.perf_counter() - t0, 3))
     import yaml
 
     resolved = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
     encoded = _encoded_tables(stage_cache)
     reused = {name: path for name in CLUSTER_TABLES if name in result.tables and (path := encoded.get(name))}
     tables = {n: reused[n] if n in reused else result.tables[n] for n in result.tables}  # a kept file: not read
-    write_run_dir(out, tables, result.kpis, manifest, texts={"scenario.yaml": resolved}, finish=finish)
+    write_run_dir(out, tables, result.kpis, result.manifest, texts={"scenario.yaml": resolved}, finish=finish,
+                  unsealed={TIMING: timing_text(result.timing)})  # wall-clock times: the one unreproducible file
     for name in CLUSTER_TABLES:
         if name in result.tables and name not in reused:
             encoded.keep(name, out / f"{name}.parquet")
     progress("write", 1.0)
     result.path = out
-    result.manifest = manifest
     return result

@@ -50,6 +50,13 @@ class RunData:
         return sc if isinstance(sc, dict) else {}
 
     @property
+    def timing(self) -> dict[str, Any]:
+        """Wall-clock times of the run (``timing.json``; not in the report: they differ between equal runs)."""
+        from dctwin.results.timing import read_timing
+
+        return read_timing(self.path, self.manifest)
+
+    @property
     def label(self) -> str:
         return str(self.manifest.get("scenario_name") or self.name)
 

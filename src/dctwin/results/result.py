@@ -12,6 +12,7 @@ import pandas as pd
 
 from dctwin.config import Scenario, scenario_from_dict
 from dctwin.results.run_dir import KPIS, read_manifest, refuse_replay
+from dctwin.results.timing import read_timing
 
 __all__ = ["RunResult", "open_run"]
 
@@ -25,6 +26,7 @@ class RunResult:
     tables: MutableMapping[str, pd.DataFrame] = field(default_factory=dict)  # a simulated run's: dctwin.stages.Tables
     path: Path | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    timing: dict[str, Any] = field(default_factory=dict)  # wall-clock times (timing.json), not reproducible
 
     def table(self, name: str) -> pd.DataFrame:
         """One table by name; lists the available names when it is missing."""
@@ -53,4 +55,5 @@ def open_run(path: str | Path) -> RunResult:
     kpis = json.loads((path / KPIS).read_text(encoding="utf-8"))
     tables = {p.stem: pd.read_parquet(p) for p in sorted(path.glob("*.parquet"))}
     scenario = scenario_from_dict(manifest["scenario"], source=str(path / "manifest.json"))
-    return RunResult(scenario=scenario, kpis=kpis, tables=tables, path=path, manifest=manifest)
+    return RunResult(scenario=scenario, kpis=kpis, tables=tables, path=path, manifest=manifest,
+                     timing=read_timing(path, manifest))

@@ -291,6 +291,7 @@ def write_run_dir(
     manifest: Mapping[str, Any],
     texts: Mapping[str, str] | None = None,
     finish: Callable[[Path], Any] | None = None,
+    unsealed: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a complete run directory at ``out_dir`` atomically and return it.
 
@@ -298,14 +299,15 @@ def write_run_dir(
     frame, copied as it is), ``texts`` plain files; ``kpis.json``
     and finally ``manifest.json`` (with a SHA-256 of every file) close it.
     ``finish(folder)`` (the report) runs on the staged run before the rename,
-    so a run never appears without it. Refuses an ``out_dir`` that exists.
+    so a run never appears without it. ``unsealed`` files (``timing.json``: wall-clock times, never the same twice)
+    are written after the manifest and not listed in it. Refuses an ``out_dir`` that exists.
     """
     from dctwin.safeout import check_new_run_dir
 
     out_dir = check_new_run_dir(out_dir)  # the one check of `dctwin run -o` too: new, outside every run, writable
     outer = _make_staging(out_dir)
     try:
-        _fill(outer / out_dir.name, out_dir, tables, kpis, manifest, texts, finish)
+        _fill(outer / out_dir.name, out_dir, tables, kpis, manifest, texts, finish, unsealed)
     except OSError as exc:  # read-only or full file system, quota: the user's to fix, nothing half-written stays
         raise InputError(f"cannot write the run: {exc.strerror or exc}", file=str(out_dir),
                          allowed="a writable folder with free space") from None
@@ -350,7 +352,7 @@ def _forget_staging(folder: Path) -> None:
             _verified.pop(key, None)
 
 
-def _fill(staging: Path, out_dir: Path, tables, kpis, manifest, texts, finish) -> None:
+def _fill(staging: Path, out_dir: Path, tables, kpis, manifest, texts, finish, unsealed) -> None:
     """Write every file into ``staging``, the manifest last, run ``finish``, then rename to ``out_dir``."""
     _write_tables(staging, tables, keep=finish is not None)
     for name, text in (texts or {}).items():
@@ -360,6 +362,8 @@ def _fill(staging: Path, out_dir: Path, tables, kpis, manifest, texts, finish) -
     files = {p.relative_to(staging).as_posix(): file_sha256(p) for p in sorted(staging.rglob("*")) if p.is_file()}
     _json_dump(seal_manifest({**manifest, "files": files, "complete": True}), staging / MANIFEST)
     _remember_verified(staging, sorted(files))
+    for name, text in (unsealed or {}).items():
+        (staging / name).write_text(text, encoding="utf-8")
     if finish is not None:
         finish(staging)
     _fsync_dir(staging)

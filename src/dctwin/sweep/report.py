@@ -43,11 +43,12 @@ def write_sweep_report(folder: Path, runs: pd.DataFrame, summary: pd.DataFrame, 
     first = True
     kpis = [k for k in ("pue", "eur_per_gpu_hour_used", "goodput_frac", "tco_eur", "erf") if k in runs.columns]
     for kpi in kpis:
-        figs = [_distribution(runs, kpi)]
+        figs = [("distribution", _distribution(runs, kpi))]
         if len(sens) and (sens["kpi"] == kpi).any():
-            figs.append(_tornado(sens, kpi))
-        for fig in figs:
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=True if first else False))
+            figs.append(("tornado", _tornado(sens, kpi)))
+        for what, fig in figs:  # a div id of its own name: plotly's default is a random uuid (same sweep, same bytes)
+            parts.append(fig.to_html(full_html=False, include_plotlyjs=True if first else False,
+                                     div_id=f"fig-{kpi}-{what}"))
             first = False
     if len(summary):
         wide = summary[summary["kpi"].isin(kpis)]

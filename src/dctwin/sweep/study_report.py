@@ -103,7 +103,7 @@ def write_study_report(folder: Path, tables: dict[str, pd.DataFrame], notes: dic
     if len(tables["tornado"]):
         figs.append(_tornado(tables["tornado"]))
     for i, fig in enumerate(figs):
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=i == 0))
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=i == 0, div_id=f"fig-{i}"))  # not a random uuid
     show = summary.assign(kpi=summary["kpi"].map(_label))
     parts += ["<h2>All outputs</h2>", show.to_html(index=False, float_format=lambda v: f"{v:,.4g}"),
               "<h2>Sobol' indices</h2>", sobol.to_html(index=False, float_format=lambda v: f"{v:.3f}"),

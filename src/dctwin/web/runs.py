@@ -15,6 +15,7 @@ from typing import Any
 
 from dctwin.errors import InputError
 from dctwin.results.run_dir import KPIS, MANIFEST, is_complete_run, manifest_problem
+from dctwin.results.timing import read_timing
 
 __all__ = ["RUN_NAME", "RunStore", "valid_run_name"]
 
@@ -65,13 +66,14 @@ class RunStore:
             kpis = {} if refused else json.loads((p / KPIS).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             kpis = {}
+        timing = {} if refused else read_timing(p, manifest)
         out = {
             "name": name,
             "kind": str(manifest.get("kind", "run")),
             "scenario_name": str(manifest.get("scenario_name", "")),
             "seed": manifest.get("seed"),
-            "started_utc": str(manifest.get("started_utc", "")),
-            "wall_time_s": manifest.get("wall_time_s"),
+            "started_utc": str(timing.get("started_utc", "")),
+            "wall_time_s": timing.get("wall_time_s"),
             "dctwin_version": str(manifest.get("dctwin_version", "")),
             "has_report": (p / "report.html").is_file(),
             "kpis": {k: v for k, v in kpis.items() if isinstance(v, (int, float, str, bool)) or v is None}
