@@ -136,7 +136,7 @@ def test_disaggregated_matches_the_api():
 
 
 def test_json_keys_carry_their_units():
-    unit_suffixes = ("_s", "_ms", "_gb", "_per_s", "_tokens", "_sequences", "_percent", "_per_gpu", "_tflops_per_gpu")
+    unit_suffixes = ("_s", "_ms", "_gb", "_per_s", "_tokens", "_sequences", "_percent", "_ratio", "_per_gpu")
     counts = {"gpus_used", "replicas"}
     for args in (LORA_70B, ["perf", "serve", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "8", "--ttft-ms", "450"]):
         row = _json(args)["platforms"][0]
@@ -212,8 +212,23 @@ def test_serve_comparison_fits_80_columns_and_a_partial_job_is_noted():
                    "30")
     assert done.returncode == 0, done.stderr
     assert max(len(line) for line in done.stdout.splitlines()) <= 80
-    assert "what limits the batch" in done.stdout and "decode weight GEMMs" in done.stdout
+    assert "what limits the batch" in done.stdout and "decode GEMMs" in done.stdout
     part = _dctwin("perf", "train", "-p", "gb200-nvl72", "-m", "llama-3-405b", "-g", "100", "--precision", "fp8")
     api = training_perf(get_platform("gb200-nvl72"), "llama-3-405b", 100, "fp8")
     assert part.returncode == 0 and api.gpus_used < 100
     assert f"uses {api.gpus_used} of the 100 GPUs" in " ".join(part.stderr.split())
+
+
+@pytest.mark.parametrize(("args", "limit"), [
+    (["-m", "llama-3-70b", "-g", "8", "--input-tokens", "30000", "--output-tokens", "2000"], "KV cache"),
+    (["-m", "llama-2-70b", "-g", "8", "--ttft-ms", "100"], "TTFT target"),
+    (["-m", "llama-2-70b", "-g", "8"], "tokens/s plateau"),
+])
+def test_what_limits_the_batch(args, limit):
+    row = _json(["perf", "serve", "-p", "hgx-h100", *args])["platforms"][0]
+    assert row["batch_limited_by"] == limit
+    if limit == "KV cache":
+        assert row["batch_per_replica_sequences"] == row["kv_limited_batch_sequences"]
+    else:
+        assert row["batch_per_replica_sequences"] < row["kv_limited_batch_sequences"]
+    assert (row["decode_gemm_flop_over_read_ratio"] > 1) == (row["decode_gemms"] == "compute-bound")

@@ -117,28 +117,29 @@ def batch_limit(perf: InferencePerf, offline: InferencePerf | None, engine_max_b
     larger batch adds less than 0.1 % tokens/s, :func:`dctwin.perf.inference_perf`).
     ``targets``: {'TTFT': target [s] or None, 'TPOT': ...}."""
     if perf.batch_size >= perf.max_batch_memory:
-        return "KV cache (HBM capacity)"
+        return "KV cache"
     if perf.batch_size >= engine_max_batch:
-        return "engine's maximum batch"
+        return "engine max batch"
     reached = {"TTFT": perf.ttft_s, "TPOT": perf.tpot_s}
     given = {k: reached[k] / t for k, t in targets.items() if t}
     if given and offline is not None and offline.batch_size > perf.batch_size:
         return f"{max(given, key=given.get)} target"
-    return "throughput plateau"
+    return "tokens/s plateau"
 
 
-def _gemm_bound(cost: StepCost, batch: int) -> str:
-    """Whether a decode pass's weight GEMMs at ``batch`` sequences stream weights (HBM) or compute; the pipeline
+def _gemm_intensity(cost: StepCost, batch: int) -> float:
+    """A decode pass's weight GEMMs at ``batch`` sequences: their FLOP time over their weight-read time [-] (> 1:
+    compute-bound, else HBM-bound; MoE: all experts together, the routed ones read as reached). The pipeline
     splits the batch into min(pp, batch) micro-batches (:meth:`StepCost.step_time_s`)."""
     tokens = batch / min(cost.pp, batch)
-    return ("HBM-bound" if cost.gemm_pass_s(tokens) <= cost.weights_read_s(tokens) * 1.000001
-            else "compute-bound")
+    return float(tokens * cost.gemm_s_per_seq / cost.weights_read_s(tokens))
 
 
 def serve_rows(perf: InferencePerf, cost: StepCost, limit: str, targets: dict[str, float | None]) -> tuple[Row, ...]:
     """Replicas, batch, throughput, latency and what binds of one :func:`inference_perf` answer; ``cost``: the
     replica's step roofline, ``limit``: :func:`batch_limit`."""
     gpus = perf.replicas * perf.gpus_per_replica * perf.pp
+    ratio = _gemm_intensity(cost, perf.batch_size)
     rows = [Row("replica_layout", "replica TPxPP [-]", f"{perf.gpus_per_replica}x{perf.pp}"),
             Row("replicas", "replicas [-]", perf.replicas, "d"),
             Row("gpus_used", "GPUs used [-]", gpus, "d"),
@@ -156,7 +157,8 @@ def serve_rows(perf: InferencePerf, cost: StepCost, limit: str, targets: dict[st
         Row("kv_cache_per_replica_gb", "KV cache in use per replica [GB]", perf.kv_cache_gb, ",.1f"),
         Row("kv_limited_batch_sequences", "KV-limited batch [sequences]", perf.max_batch_memory, ",d"),
         Row("batch_limited_by", "what limits the batch", limit),
-        Row("decode_gemms", "decode weight GEMMs (roofline)", _gemm_bound(cost, perf.batch_size)),
+        Row("decode_gemm_flop_over_read_ratio", "decode GEMMs FLOP/read time [-]", ratio, ".2f"),
+        Row("decode_gemms", "decode GEMMs", "compute-bound" if ratio > 1.0 else "HBM-bound"),
     ])
 
 
