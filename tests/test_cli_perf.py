@@ -232,3 +232,8 @@ def test_what_limits_the_batch(args, limit):
     else:
         assert row["batch_per_replica_sequences"] < row["kv_limited_batch_sequences"]
     assert (row["decode_gemm_flop_over_read_ratio"] > 1) == (row["decode_gemms"] == "compute-bound")
+
+
+def test_an_alias_and_its_platform_are_one_column():
+    got = _json(["perf", "serve", "-p", "dgx-h100,hgx-h100", "-m", "llama-2-70b", "-g", "8"])
+    assert [a["platform"] for a in got["platforms"]] == ["hgx-h100"]

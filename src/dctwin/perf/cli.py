@@ -34,14 +34,14 @@ PP = typer.Option(None, "--pp", min=1, help="Pipeline stages [-].")
 
 
 def parse_platforms(text: str) -> list:
-    """The catalog platforms named in ``text`` (comma-separated ids, each checked, duplicates once)."""
+    """The catalog platforms named in ``text`` (comma-separated ids or aliases, each checked; one platform once)."""
     from dctwin.catalog import get_platform
 
     ids = list(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
     if not ids:
         raise InputError("no platform given", field="--platform", value=text,
                          allowed="a catalog id, or several separated by commas (dctwin catalog list)")
-    return [get_platform(i) for i in ids]
+    return list({p.id: p for p in map(get_platform, ids)}.values())
 
 
 # the perf API's field names -> this command's options (a refusal names what the user typed)
@@ -284,7 +284,7 @@ def _one_pool(llm, n: int, precision: str, request: dict, targets: dict, tp: int
             offline = inference_perf(p, llm, n, precision, **request, gpus_per_replica=perf.gpus_per_replica,
                                      params=params, pp=perf.pp)
         cost = step_cost(p, llm, perf.gpus_per_replica, precision, params=params, pp=perf.pp)
-        limit = batch_limit(perf, offline, int(params.inference["max_batch_per_replica"]), targets)
+        limit = batch_limit(perf, offline, cost.max_batch, targets)
         return Answer(p.id, serve_rows(perf, cost, limit, targets))
     return answer
 
