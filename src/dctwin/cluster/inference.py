@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from dctwin.facility.params import FacilityParams
 
 __all__ = ["TARGET_REPLICA_UTILISATION", "Autoscaler", "autoscaler_defaults", "check_service_units", "held_replicas",
-           "idle_held_gpus", "inference_gpus_needed", "replicas_needed", "request_level_check", "served_tokens"]
+           "idle_held_gpus", "inference_gpus_needed", "replicas_needed", "request_level_check", "served_tokens",
+           "service_layouts"]
 
 TARGET_REPLICA_UTILISATION = 0.8  # replicas sized for 80% load: headroom for bursts inside a step [-]
 _AUTOSCALER_FILE = Path(__file__).parent / "data" / "inference_autoscaler.yaml"
@@ -155,7 +156,8 @@ def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform
 
     ``demand``: ``dctwin.workload.inference_demand`` output (``<svc>__output_tokens_per_s``...);
     ``services``: ``dctwin.workload.inference.services`` (model, mean tokens, ttft_ms, tpot_ms).
-    Replica size and capacity: ``dctwin.perf.inference_perf`` on one NVLink domain, or for a
+    Replica size and capacity: ``dctwin.perf.serving_layout.serving_layout_perf`` (the service's layout, or the
+    fastest per GPU of tensor- and pipeline-parallel layouts), or for a
     disaggregated service a unit of prefill + decode GPUs from ``dctwin.perf.disaggregated_perf``, both with
     the run's performance constants ``params`` (None: packaged).
     """
@@ -196,14 +198,19 @@ def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform
 
 
 def check_service_units(services: pd.DataFrame, platform: Platform, precision: str = "fp8",
-                        params: PerfParams | None = None) -> None:
-    """InputError for a service whose replica or disaggregated unit cannot meet its targets on ``platform``: the
-    sizing ``inference_gpus_needed`` does first, without a demand series (``dctwin.config.runnable``)."""
+                        params: PerfParams | None = None, pool_gpus: int = 0) -> None:
+    """InputError for a service whose replica or disaggregated unit cannot meet its targets on ``platform``, or
+    whose replica is larger than the pool's ``pool_gpus`` GPUs (0: not checked): the sizing
+    ``inference_gpus_needed`` does first, without a demand series (``dctwin.config.runnable``)."""
     for svc, row in services.iterrows():
         if _disaggregated(row):
             _disaggregated_unit(svc, row, platform, precision, params)
-        else:
-            _unit_capacity(svc, row, platform, precision, params)
+            continue
+        layout = _replica_layout(svc, row, platform, precision, params)[0]
+        if pool_gpus and layout.gpus > pool_gpus:
+            raise InputError(f"service {svc}: a replica of {layout.label()} does not fit the {pool_gpus:,} GPUs of "
+                             f"the {platform.id} pool", field=f"workload.inference[{svc}].layout",
+                             value=f"tp {layout.tp}, pp {layout.pp}", allowed=f"at most {pool_gpus:,} GPUs per replica")
 
 
 def _disaggregated(row: pd.Series) -> bool:
@@ -231,20 +238,39 @@ def _disaggregated_unit(svc: str, row: pd.Series, platform: Platform, precision:
 
 def _unit_capacity(svc: str, row: pd.Series, platform: Platform, precision: str,
                    params: PerfParams | None) -> tuple[float, int]:
-    """(output tokens/s of one colocated replica at the service's targets, its GPUs) [token/s], [GPU]:
-    ``inference_perf`` on one NVLink domain."""
-    from dctwin.perf import inference_perf
+    """(output tokens/s of one colocated replica at the service's targets, its GPUs) [token/s], [GPU]."""
+    layout, perf = _replica_layout(svc, row, platform, precision, params)
+    return perf.tokens_per_s, layout.gpus
 
-    in_tok, out_tok = float(row["mean_input_tokens"]), float(row["mean_output_tokens"])
-    ttft_s, tpot_s = float(row["ttft_ms"]) / 1e3, float(row["tpot_ms"]) / 1e3
+
+def _replica_layout(svc: str, row: pd.Series, platform: Platform, precision: str, params: PerfParams | None):
+    """(``ServingLayout``, one replica's ``InferencePerf``) of a colocated service: its layout as set, or the
+    automatic choice (``dctwin.perf.serving_layout``), refusals named by the service's scenario field."""
+    from dctwin.perf.serving_layout import ServingLayout, serving_layout_perf
+
+    tp, pp = int(row.get("layout_tp", 0) or 0), int(row.get("layout_pp", 0) or 0)
     with _service_fields(svc, platform):
-        perf = inference_perf(platform, row["model"], platform.scale_up_domain_gpus, precision, in_tok, out_tok,
-                              ttft_target_s=ttft_s, tpot_target_s=tpot_s, params=params)
-    return perf.tokens_per_s / perf.replicas, perf.gpus_per_replica
+        return serving_layout_perf(platform, row["model"], precision, float(row["mean_input_tokens"]),
+                                   float(row["mean_output_tokens"]), float(row["ttft_ms"]) / 1e3,
+                                   float(row["tpot_ms"]) / 1e3, ServingLayout(tp, pp) if tp else "auto", params)
+
+
+def service_layouts(services: pd.DataFrame, platform: Platform, precision: str = "fp8",
+                    params: PerfParams | None = None) -> dict[str, str]:
+    """What one replica (or disaggregated unit) of each service runs on ``platform``, e.g. 'TP4 PP1 (4 GPUs per
+    replica)': the layout the capacity was sized with (``inference_gpus_needed``)."""
+    out = {}
+    for svc, row in services.iterrows():
+        if _disaggregated(row):
+            out[svc] = f"disaggregated: {int(row['prefill_gpus'])} prefill + {int(row['decode_gpus'])} decode GPUs"
+        else:
+            out[svc] = _replica_layout(svc, row, platform, precision, params)[0].label()
+    return out
 
 
 _SERVICE_FIELD = {"ttft_target_s/tpot_target_s": "ttft_ms/tpot_ms", "prefill_gpus": "disaggregated.prefill_gpus",
-                  "decode_gpus": "disaggregated.decode_gpus"}
+                  "decode_gpus": "disaggregated.decode_gpus", "layout": "layout", "n_gpus": "layout",
+                  "gpus_per_replica": "layout.tp", "pp": "layout.pp"}
 
 
 @contextlib.contextmanager

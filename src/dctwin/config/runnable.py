@@ -80,8 +80,8 @@ def _check_services(scenario: Scenario, pools: list[tuple[object, int]], perf: P
 
     table = services(scenario.workload)
     perf = (perf or packaged_perf_params()).for_serving_software(scenario.workload.serving_software)
-    for platform, _ in pools:
-        check_service_units(table, platform, params=perf)
+    for platform, gpus in pools:
+        check_service_units(table, platform, params=perf, pool_gpus=int(gpus))
 
 
 def _check_pretrain(scenario: Scenario, pools: list[tuple[object, int]], perf: PerfParams | None) -> None:

@@ -16,7 +16,7 @@ from dctwin.config.base import Section
 
 __all__ = [
     "DevJobsConfig", "DisaggregatedServingConfig", "InferenceServiceConfig", "ParallelLayoutConfig",
-    "PretrainConfig", "TrainingConfig",
+    "PretrainConfig", "ServingLayoutConfig", "TrainingConfig",
     "WorkloadConfig",
 ]
 
@@ -219,6 +219,16 @@ class DisaggregatedServingConfig(Section):
                              "unit fits one NVLink domain).")
 
 
+class ServingLayoutConfig(Section):
+    """The layout of one serving replica: tp x pp GPUs."""
+
+    tp: int = Field(ge=1, le=64, description="Tensor-parallel size: divides the model's attention heads and the "
+                    "GPUs of one NVLink domain [-].")
+    pp: int = Field(1, ge=1, le=1024, description="Pipeline stages: divides the model's layers; tp x pp fits one "
+                    "NVLink domain or fills whole domains (the stage-to-stage sends between domains cross the "
+                    "scale-out network) [-].")
+
+
 class InferenceServiceConfig(Section):
     name: str | None = Field(None, pattern=_NAME, description="Service name; defaults to the model id.")
     model: str = Field(pattern=_NAME, description="Model served, e.g. 'mistral-large-2'.")
@@ -259,6 +269,22 @@ class InferenceServiceConfig(Section):
         "decode_gpus pair whose prefill step plus KV transfer misses the TTFT target is refused. "
         "null: prefill and decode share each replica.",
     )
+    layout: ServingLayoutConfig | Literal["auto"] = Field(
+        "auto", description="Layout of one replica {tp, pp} (tp x pp GPUs), checked against the model and each "
+        "pool's platform when the scenario is loaded: refused if it does not hold the weights and the KV cache of "
+        "one request (the message gives the memory and the smallest layout that does) or meets no batch within "
+        "ttft_ms and tpot_ms. 'auto': the most output tokens/s per GPU at the targets over tensor- and "
+        "pipeline-parallel layouts (dctwin.perf.serving_layout); the report names the layout used per pool. "
+        "Colocated serving only: refused with disaggregated.",
+    )
+
+    @model_validator(mode="after")
+    def _layout_colocated(self) -> InferenceServiceConfig:
+        if self.disaggregated is not None and self.layout != "auto":
+            raise ValueError("layout sets the replica of a colocated service; a disaggregated service's prefill and "
+                             "decode replicas are sized by dctwin.perf.disaggregated_perf (tensor parallel inside "
+                             "each pool) and a layout is not modelled there: remove layout or disaggregated")
+        return self
 
     @property
     def service(self) -> str:

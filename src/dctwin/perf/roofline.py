@@ -34,12 +34,14 @@ KV-cache tokens and prefills ``P`` prompt tokens (prompt lengths ``p_i``):
   per token; tensor-parallel all-reduces: two per layer per token plus a
   fixed latency per forward pass.
 * pipeline parallelism (``pp`` > 1; a replica of tp x pp GPUs, stage by
-  stage in one NVLink domain): each stage holds layers / pp of the weights
-  and of every sequence's KV cache, so the replica's memory is the sum over
+  stage in one NVLink domain or filling whole domains, :func:`check_layout`):
+  each stage holds layers / pp of the weights and of every sequence's KV cache, so the replica's memory is the sum over
   its tp x pp GPUs; a stage has no all-reduce when tp = 1; the hidden state
   of each token goes from stage to stage (h x 2 B of 16-bit activations per
   send from each GPU of a stage to its peer, :func:`dctwin.perf.collectives.send_s` at the scale-up link's derated
-  rate and the all-reduce's latency). The in-flight sequences are split into
+  rate and the all-reduce's latency; a send between two domains on the
+  sending GPU's scale-out NIC at its derated rate and the network step's
+  latency ``latency_scale_out_s``). The in-flight sequences are split into
   min(pp, n) micro-batches, which keep the stages busy in turn:
   :meth:`StepCost.step_time_s` is then the time per output token (TPOT), the
   sum of the pp stages' times on one micro-batch plus the pp - 1 sends, and
@@ -80,8 +82,8 @@ from dctwin.perf.hardware import (
 from dctwin.perf.models import LLM, elementwise_bytes, expert_params
 from dctwin.perf.params import PerfParams, packaged_perf_params
 
-__all__ = ["ACTIVATION_BYTES", "StepCost", "check_layout", "expert_params", "expert_pass_s", "gemm_inputs_per_layer",
-           "step_cost", "usable_bytes_per_gpu"]
+__all__ = ["ACTIVATION_BYTES", "StepCost", "check_layout", "domains_spanned", "expert_params", "expert_pass_s",
+           "gemm_inputs_per_layer", "step_cost", "usable_bytes_per_gpu"]
 
 # Bytes of one activation value the tensor-parallel all-reduces and the pipeline stage sends carry: 16-bit
 # (the engines keep the residual stream in BF16/FP16 under FP8 and FP4 weights).
@@ -152,6 +154,18 @@ class StepCost:
         return shared + expert_pass_s(t, self.expert_hit, self.expert_weights_s,
                                       self.expert_s_per_token / self.expert_hit)
 
+    def decode_step_coeffs(self, n_decode: int) -> tuple[float, float]:
+        """(a [s], b [s per cached token]) of a decode-only step of ``n_decode`` >= 1 sequences holding C cached
+        tokens: its time is a + b C, :meth:`step_time_s` in the closed form the request-level model sums."""
+        if self.pp == 1:
+            return (float(self.gemm_pass_s(n_decode)) + self.token_s * n_decode + self.comm_s_per_pass,
+                    self.attn_s_per_ctx_token)
+        k = min(max(n_decode, 1), self.pp)                  # micro-batches, as in step_time_s
+        n = n_decode / k
+        a = (float(self.gemm_pass_s(n)) + self.token_s * n + self.comm_s_per_pass
+             + (self.pp - 1) * (self.send_s_per_token * n + self.send_s_per_pass))
+        return a, self.attn_s_per_ctx_token / k
+
     def step_time_s(self, n_decode, ctx_tokens, prefill_tokens, prefill_tokens_sq):
         """Duration of one iteration [s]; arguments broadcast as numpy arrays.
 
@@ -185,16 +199,48 @@ def usable_bytes_per_gpu(platform: Platform, c) -> float:
 
 
 def check_layout(platform: Platform, model: LLM, g: int, pp: int) -> None:
-    """Refuse a tensor-parallel size ``g`` or pipeline depth ``pp`` the replica cannot run (InputError)."""
-    if g < 1 or g > platform.scale_up_domain_gpus or model.attention_heads % g:
+    """Refuse a tensor-parallel size ``g`` or pipeline depth ``pp`` the replica cannot run (InputError).
+
+    A replica of g x pp GPUs lies inside one NVLink domain, or fills whole domains with g dividing the domain's
+    GPUs, so that no stage straddles two domains (its all-reduce stays on NVLink; only sends cross the network).
+    """
+    domain = platform.scale_up_domain_gpus
+    if g < 1 or g > domain or model.attention_heads % g:
         raise InputError("gpus_per_replica must divide the attention heads and fit one NVLink domain",
                          field="gpus_per_replica", value=g,
-                         allowed=f"a divisor of {model.attention_heads} up to {platform.scale_up_domain_gpus}")
-    if isinstance(pp, bool) or not isinstance(pp, int) or pp < 1 or model.layers % pp \
-            or g * pp > platform.scale_up_domain_gpus:
-        raise InputError("pp (pipeline stages) must be a whole number dividing the layers, with gpus_per_replica "
-                         "x pp inside one NVLink domain", field="pp", value=pp,
-                         allowed=f"a divisor of {model.layers} up to {platform.scale_up_domain_gpus // g}")
+                         allowed=f"a divisor of {model.attention_heads} up to {domain}")
+    if isinstance(pp, bool) or not isinstance(pp, int) or pp < 1 or model.layers % pp:
+        raise InputError("pp (pipeline stages) must be a whole number dividing the layers", field="pp", value=pp,
+                         allowed=f"a divisor of {model.layers}")
+    if g * pp > domain and (domain % g or (g * pp) % domain):
+        raise InputError(f"a replica of gpus_per_replica x pp = {g} x {pp} GPUs must fit one NVLink domain of "
+                         f"{domain} GPUs or fill whole domains (gpus_per_replica dividing {domain}), so that no "
+                         "stage straddles two domains", field="pp", value=pp,
+                         allowed=f"a divisor of {model.layers} with {g} x pp <= {domain} or a multiple of {domain}")
+
+
+def domains_spanned(platform: Platform, gpus: int) -> int:
+    """NVLink domains a replica of ``gpus`` GPUs spans (``check_layout``: one, or whole domains) [-]."""
+    return max(1, -(-int(gpus) // platform.scale_up_domain_gpus))
+
+
+def _stage_sends(platform: Platform, model: LLM, g: int, pp: int, link_bw: float, c) -> tuple[float, float]:
+    """(bytes-dependent, fixed) time of one stage-to-stage send, the mean over the replica's pp - 1 sends [s].
+
+    Inside a domain a send runs on NVLink (``allreduce_latency_s``); between domains (stages packed domain by
+    domain, so ``domains_spanned`` - 1 sends cross) on the sending GPU's scale-out NIC at ``latency_scale_out_s``.
+    """
+    nvl = Link(link_bw, c["allreduce_latency_s"])
+    fixed = send_s(0.0, nvl)
+    per_tok = send_s(model.hidden_size * ACTIVATION_BYTES, nvl) - fixed
+    cross = domains_spanned(platform, g * pp) - 1
+    if cross == 0:
+        return per_tok, fixed
+    net = Link(link_bytes_per_s_one_way(platform.scale_out_bandwidth_gb_s, c), c["latency_scale_out_s"], nodes=2)
+    net_fixed = send_s(0.0, net)
+    net_tok = send_s(model.hidden_size * ACTIVATION_BYTES, net) - net_fixed
+    inside = pp - 1 - cross
+    return (inside * per_tok + cross * net_tok) / (pp - 1), (inside * fixed + cross * net_fixed) / (pp - 1)
 
 
 def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: str = "fp8",
@@ -230,9 +276,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
         comm_pass = 2 * model.layers * c["allreduce_latency_s"]
     send_tok = send_pass = 0.0
     if pp > 1:  # each GPU of a stage holds the whole hidden state after its all-reduce and sends it to its peer
-        link = Link(link_bw, c["allreduce_latency_s"])
-        send_pass = send_s(0.0, link)
-        send_tok = send_s(model.hidden_size * ACTIVATION_BYTES, link) - send_pass
+        send_tok, send_pass = _stage_sends(platform, model, g, pp, link_bw, c)
     return StepCost(
         weights_s=weights_b / bw,
         gemm_s_per_seq=token_gemm_s,

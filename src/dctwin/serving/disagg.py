@@ -99,7 +99,7 @@ def simulate_disaggregated(prefill: Deployment, decode: Deployment, arrival_t_s,
                                prefill.n_gpus + decode.n_gpus, prefill.perf_params.inference)
     pre = simulate_requests(prefill, t_arr, inp, np.ones_like(out))
     ready = pre.requests["finish_s"].to_numpy()
-    first = fifo_link(ready, inp * kv_b_per_tok / (bw * prefill.gpus_per_replica), pre.requests["replica"].to_numpy())
+    first = fifo_link(ready, inp * kv_b_per_tok / (bw * prefill.replica_gpus), pre.requests["replica"].to_numpy())
     t_kv = first - ready
     finish = first.copy()
     more = np.flatnonzero(out > 1)

@@ -334,6 +334,10 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
     window's rate holds for the whole window).
     ``interval_s`` [s] is the length of each row.
     """
+    if deployment.pp != 1:
+        raise InputError("the fluid serving model runs tensor-parallel replicas (pp = 1) only; a pipeline-parallel "
+                         "deployment runs in dctwin.serving.simulate_requests", field="pp", value=deployment.pp,
+                         allowed="1")
     lam_all, disp, mean_in, mean_out = _read_rates(rates)
     curve, scales_s = _read_curve(rates, window_s)
     cost, n_rep = deployment.cost, deployment.replicas

@@ -157,9 +157,11 @@ class _Replay:
             dec, pre_tok, pre_sq, ctx_in = n + len(new), 0, 0, self.ctx[r] + new_tok
         else:
             dec, pre_tok, pre_sq, ctx_in = n, new_tok, new_sq, self.ctx[r]
-        gemm = c.gemm_s(dec, pre_tok)
-        dt = (gemm + c.attn_s_per_ctx_token * ctx_in + c.prefill_attn_s_per_token2 * pre_sq
-              + c.token_s * (dec + pre_tok) + c.comm_s_per_pass * ((dec > 0) + (pre_tok > 0)))
+        if c.pp > 1:   # micro-batches through the stages and the sends between them
+            dt = c.step_time_s(dec, ctx_in, pre_tok, pre_sq)
+        else:          # StepCost.step_time_s on scalars, without numpy's per-call cost
+            dt = (c.gemm_s(dec, pre_tok) + c.attn_s_per_ctx_token * ctx_in + c.prefill_attn_s_per_token2 * pre_sq
+                  + c.token_s * (dec + pre_tok) + c.comm_s_per_pass * ((dec > 0) + (pre_tok > 0)))
         f = self.fin[r]
         for j in new:
             self.admit[j] = t
@@ -175,8 +177,7 @@ class _Replay:
     def _decode_run(self, r: int, t: float) -> tuple[float, int]:
         """Decode-only iterations up to the next event, in closed form: (duration [s], iterations)."""
         c, n = self.cost, self.n_run[r]
-        bs = c.attn_s_per_ctx_token
-        a = c.gemm_pass_s(n) + c.token_s * n + c.comm_s_per_pass
+        a, bs = c.decode_step_coeffs(n)
         m = self.fin[r][0][0] - self.it[r] + 1
         room = n < c.max_batch and not self.queue
         if room and self.nxt < self.n_req:

@@ -189,6 +189,19 @@ def _job_kpis(runs: list[PoolRun], jobs: Lazy, cache: NoCache) -> dict[str, floa
                        lambda: JobKpis(job_kpis(jobs.get())), Fields(JobKpis)).values
 
 
+def _serving_layout_kpis(sc: Scenario, pools: list[Pool], perf: PerfParams) -> dict[str, str]:
+    """The replica layout each inference service was sized with on each pool (``serving_layout__<svc>``)."""
+    if not sc.workload.inference:
+        return {}
+    from dctwin.cluster.inference import service_layouts
+    from dctwin.workload.inference import services
+
+    table = services(sc.workload)
+    per_pool = [(p.platform.id, service_layouts(table, p.platform, params=perf)) for p in pools]
+    return {f"serving_layout__{svc}": "; ".join(f"{lay[svc]} on {pid}" for pid, lay in per_pool)
+            for svc in table.index}
+
+
 def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFrame, runs: list[PoolRun],
             fac: FacilityResult, series: pd.DataFrame, accounts: Accounts, op, perf: PerfParams,
             cache: NoCache) -> tuple[Tables, dict]:
@@ -215,6 +228,7 @@ def _tables(sc: Scenario, timeline: Timeline, pools: list[Pool], site: pd.DataFr
     if pools:  # which layout (or flat MFU) set the pre-training run time, first pool
         from dctwin.workload.jobs import pretrain_kpis
         kpis.update(pretrain_kpis(pools[0].platform, sc.workload, int(pools[0].gpus_online.max()), perf))
+        kpis.update(_serving_layout_kpis(sc, pools, perf))
     kpis.update(facility_kpis(fac, timeline.step_s, renewable, carbon, timeline.timestamps))
     kpis.update(run_peak_kpis(sc, float(kpis["peak_grid_power_mw"]), site))  # design and run peak vs grid limits
     kpis.update(heat_pump_economics(fac, *_heat_and_power_prices(sc, site, timeline), timeline.step_h))

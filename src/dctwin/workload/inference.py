@@ -33,14 +33,15 @@ __all__ = ["DEMAND_SUFFIXES", "SERVICE_COLUMNS", "inference_demand", "services"]
 SECONDS_PER_YEAR = 365.25 * 86_400.0
 DEMAND_SUFFIXES = ("requests_per_s", "input_tokens_per_s", "output_tokens_per_s")
 SERVICE_COLUMNS = ("model", "token_profile", "mean_input_tokens", "mean_output_tokens", "ttft_ms", "tpot_ms",
-                   "peak_requests_per_s", "growth_per_year", "prefill_gpus", "decode_gpus")
+                   "peak_requests_per_s", "growth_per_year", "prefill_gpus", "decode_gpus", "layout_tp", "layout_pp")
 
 
 def services(workload: WorkloadConfig) -> pd.DataFrame:
     """One row per inference service (index: service name) with the columns of ``SERVICE_COLUMNS``.
 
     mean_input_tokens / mean_output_tokens are per request [tokens]; ttft_ms and
-    tpot_ms are the latency targets [ms]; peak_requests_per_s [req/s].
+    tpot_ms are the latency targets [ms]; peak_requests_per_s [req/s]; layout_tp, layout_pp the replica layout
+    set (0, 0: 'auto').
     """
     profiles = token_fits()["profiles"]
     means = {s.service: _token_means(s, profiles) for s in workload.inference}
@@ -56,6 +57,8 @@ def services(workload: WorkloadConfig) -> pd.DataFrame:
             "growth_per_year": s.growth_per_year,
             "prefill_gpus": s.disaggregated.prefill_gpus if s.disaggregated else 0,   # 0: colocated
             "decode_gpus": s.disaggregated.decode_gpus if s.disaggregated else 0,
+            "layout_tp": 0 if s.layout == "auto" else s.layout.tp,   # 0: the automatic choice
+            "layout_pp": 0 if s.layout == "auto" else s.layout.pp,
         }
         for s in workload.inference
     }
