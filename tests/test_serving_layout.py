@@ -177,3 +177,31 @@ def test_deployment_carries_pp_into_the_request_level_model():
     assert (many["finish_s"] > many["first_token_s"]).all() and len(many) == 40
     with pytest.raises(InputError, match="pp"):
         Deployment("hgx-h100", "llama-3-405b", 1, 8, "bf16", pp=0)
+
+
+def test_fluid_capacity_and_request_level_step_share_one_pipeline_roofline():
+    """At the batch inference_perf chose for a TP8 PP2 replica, the Deployment's step of that mix is its TPOT."""
+    inp, out = 1024.0, 256.0
+    lay, perf = serving_layout_perf(H100, L405, "bf16", inp, out, 2.0, 0.1)
+    dep = Deployment("hgx-h100", "llama-3-405b", 1, lay.tp, "bf16", pp=lay.pp)
+    b = perf.batch_size
+    p_tok = b * inp / out
+    assert dep.cost.step_time_s(b, b * (inp + out / 2), p_tok, p_tok * inp) == pytest.approx(perf.tpot_s, rel=1e-12)
+
+
+def test_a_scenario_runs_a_replica_across_two_servers_and_names_it(tmp_path):
+    from dctwin.config.load import load_scenario, scenario_from_dict
+    from dctwin.orchestrator import simulate
+
+    d = load_scenario("air-cooled-hgx-tampa").model_dump(mode="json")
+    d["simulation"]["duration_days"] = 1
+    d["workload"]["inference"] = [{"model": "llama-3-405b", "peak_requests_per_s": 20.0,
+                                   "layout": {"tp": 8, "pp": 2}}]
+    r = simulate(scenario_from_dict(d, source="t"))
+    assert r.kpis["serving_layout__llama-3-405b"] == "TP8 PP2 (16 GPUs per replica) on hgx-h100"
+    busy = r.tables["timeseries"]["llama-3-405b__gpus_busy"].to_numpy()
+    assert busy.max() >= 16 and r.kpis["inference_served_frac__llama-3-405b"] > 0.99
+    d["workload"]["inference"][0]["layout"] = "auto"   # FP8 weights (405 GB) fit one server: auto stays inside it
+    auto = simulate(scenario_from_dict(d, source="t"))
+    assert auto.kpis["serving_layout__llama-3-405b"].endswith("on hgx-h100")
+    assert "16 GPUs" not in auto.kpis["serving_layout__llama-3-405b"]
