@@ -54,7 +54,7 @@ def test_ctrl_c_mid_run_says_so_and_leaves_nothing(tmp_path):
     _, stderr = proc.communicate(timeout=120)
     text = stderr.decode()
     assert "interrupted" in text and "Traceback" not in text, text
-    assert proc.returncode in (130, -signal.SIGINT)
+    assert proc.returncode == 130  # never by the signal (dctwin.interrupt)
     assert list(out.parent.iterdir()) == []
 
 

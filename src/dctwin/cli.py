@@ -373,7 +373,9 @@ _plain_help(app)
 
 
 def _say_interrupted() -> None:
-    err.print("interrupted; nothing half-written was left behind", highlight=False, markup=False)
+    from dctwin.interrupt import exit_interrupted
+
+    exit_interrupted(lambda text: err.print(text, highlight=False, markup=False))
 
 
 def main() -> None:
@@ -384,8 +386,7 @@ def main() -> None:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        _say_interrupted()
-        sys.exit(130)
+        _say_interrupted()  # exit 130 (dctwin.interrupt)
     except SystemExit as exc:  # typer turns Ctrl-C into a silent exit 130: say so, as above
         if exc.code == 130 and isinstance(getattr(exc.__context__, "__cause__", None), KeyboardInterrupt):
             _say_interrupted()
