@@ -92,7 +92,7 @@ def test_full_finetune_that_does_not_fit_is_refused_with_the_figure_and_what_fit
       "500"], ["--ttft-ms", "TPOT target only"]),
     (["serve", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "1", "--precision", "bf16"], ["--gpus", "weights 138 GB"]),
     (["serve", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "6", "--tp", "3"], ["--tp", "a divisor of 64 up to 8"]),
-    (["serve", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "8", "--tp", "2", "--pp", "3"], ["--pp", "divisor of 80"]),
+    (["serve", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "8", "--tp", "2", "--pp", "81"], ["--pp", "1 to 80"]),
     (["train", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "8", "--cp", "3"], ["--cp", "4,096-token sequence"]),
 ])
 def test_bad_input_exits_2_naming_the_option(args, words):

@@ -23,7 +23,7 @@ from dctwin.errors import InputError
 from dctwin.perf import inference_perf
 from dctwin.perf.models import get_model
 from dctwin.perf.params import packaged_perf_params
-from dctwin.perf.roofline import step_cost
+from dctwin.perf.roofline import step_cost, usable_bytes_per_gpu
 from dctwin.perf.serving_layout import ServingLayout, candidate_layouts, replica_perf, serving_layout_perf
 from dctwin.serving import Deployment, simulate_requests
 from dctwin.workload import services
@@ -146,7 +146,7 @@ def test_a_layout_missing_the_targets_is_refused_with_what_to_change():
     ("{tp: 4, pp: 2, dp: 2}", "workload.inference[0].layout.dp", "unknown field"),
     ("{tp: 5}", "workload.inference[mistral-large-2].layout.tp", "divide the attention heads"),
     ("{tp: 3}", "workload.inference[mistral-large-2].layout", "does not tile"),
-    ("{tp: 8, pp: 5}", "workload.inference[mistral-large-2].layout.pp", "dividing the layers"),
+    ("{tp: 8, pp: 89}", "workload.inference[mistral-large-2].layout.pp", "1 to 88 (the layers)"),
     ("{tp: 1}", "workload.inference[mistral-large-2].layout", "TP2 PP1 (2 GPUs per replica) is the smallest"),
 ])
 def test_scenario_validate_refuses_a_bad_layout_with_exit_2(tmp_path, layout, field, text):
@@ -205,3 +205,37 @@ def test_a_scenario_runs_a_replica_across_two_servers_and_names_it(tmp_path):
     auto = simulate(scenario_from_dict(d, source="t"))
     assert auto.kpis["serving_layout__llama-3-405b"].endswith("on hgx-h100")
     assert "16 GPUs" not in auto.kpis["serving_layout__llama-3-405b"]
+
+
+def test_uneven_stages_serve_a_61_layer_model_over_two_servers():
+    """Mistral Large 3 (675 GB at FP8, 61 layers) does not fit one H100 server; two stages of 31 and 30 layers do."""
+    ml3 = get_model("mistral-large-3")
+    lay, perf = serving_layout_perf(H100, ml3, "fp8", 1024.0, 256.0, 0.45, 0.04)
+    assert lay == ServingLayout(8, 2) and perf.tpot_s <= 0.04
+    cost, c = step_cost(H100, ml3, 8, "fp8", pp=2), P.inference
+    share = 31 / 61                                          # the deeper stage bounds weights and KV
+    free_b = (8 * usable_bytes_per_gpu(H100, c) - ml3.params_total * share) / share
+    assert cost.kv_capacity_tokens == int(free_b * c["kv_free_fraction"] // ml3.kv_bytes_per_token(1.0))
+    assert cost.stage_imbalance == pytest.approx(62 / 61)
+    # two micro-batches: the deeper stage works through both, 62/61 of the two stages' sum on one
+    even = dataclasses.replace(cost, stage_imbalance=1.0)
+    sends = cost.send_s_per_token * 32 + cost.send_s_per_pass
+    assert cost.step_time_s(64, 64 * 900, 0, 0) == pytest.approx((even.step_time_s(64, 64 * 900, 0, 0) - sends)
+                                                                 * 62 / 61 + sends)
+    assert step_cost(H100, get_model("llama-2-70b"), 2, "fp8", pp=4).stage_imbalance == 1.0
+
+
+@pytest.mark.parametrize("platform,model", [("hgx-h100", "mistral-large-2"), ("vr-nvl72", "mixtral-8x22b"),
+                                            ("hgx-h100", "mistral-large-3")])
+def test_the_pruning_bound_is_above_every_layouts_rate(platform, model):
+    from dctwin.perf.inference import replica_tokens_per_s_bound
+
+    plat, m = get_platform(platform), get_model(model)
+    for lay in candidate_layouts(plat, m, "fp8"):
+        bound = replica_tokens_per_s_bound(plat, m, lay.tp, "fp8", 1024.0, 256.0, P, lay.pp)
+        for targets in ((None, None), (0.45, 0.04), (2.0, 0.2)):
+            try:
+                got = replica_perf(plat, m, lay, "fp8", 1024.0, 256.0, *targets, P).tokens_per_s
+            except InputError:
+                continue
+            assert got <= bound * (1 + 1e-12)

@@ -224,8 +224,9 @@ class ServingLayoutConfig(Section):
 
     tp: int = Field(ge=1, le=64, description="Tensor-parallel size: divides the model's attention heads and the "
                     "GPUs of one NVLink domain [-].")
-    pp: int = Field(1, ge=1, le=1024, description="Pipeline stages: divides the model's layers; tp x pp fits one "
-                    "NVLink domain or fills whole domains (the stage-to-stage sends between domains cross the "
+    pp: int = Field(1, ge=1, le=1024, description="Pipeline stages: at most the model's layers, split as evenly "
+                    "as they allow (the deepest stage bounds memory and the pipeline's cycle); tp x pp divides one "
+                    "NVLink domain's GPUs or fills whole domains (the stage-to-stage sends between domains cross the "
                     "scale-out network) [-].")
 
 

@@ -30,7 +30,8 @@ from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.roofline import check_layout, step_cost, usable_bytes_per_gpu
 
-__all__ = ["InferencePerf", "inference_perf", "offline_tokens_per_s", "replica_sizes", "throughput_at_scale"]
+__all__ = ["InferencePerf", "inference_perf", "offline_tokens_per_s", "replica_sizes", "replica_tokens_per_s_bound",
+           "throughput_at_scale"]
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,32 @@ def _replica(platform: Platform, model: LLM, g: int, precision: str, in_tok: flo
     if b_mem < 1:
         return None
     batch = np.arange(1, min(b_mem, cost.max_batch) + 1, dtype=float)
-    prefill_tokens = batch * in_tok / out_tok               # prompts that replace the finished sequences
-    t_iter = cost.step_time_s(batch, batch * ctx, prefill_tokens, prefill_tokens * in_tok)
+    t_iter = _iteration_s(cost, batch, in_tok, out_tok)
     own_prefill = in_tok * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * in_tok**2
     ttft = own_prefill + t_iter                             # own prefill + wait for the running iteration
     return {"batch": batch, "t_iter": t_iter, "ttft": ttft, "kv_tok_b": kv_tok_b, "ctx": ctx, "b_mem": b_mem}
+
+
+def _iteration_s(cost, batch, in_tok: float, out_tok: float):
+    """Iteration time of a replica with ``batch`` sequences in flight, each replaced by a new prompt as it
+    finishes [s] (arrays broadcast)."""
+    ctx = in_tok + out_tok / 2.0                            # mean tokens held by an in-flight sequence
+    prefill_tokens = batch * in_tok / out_tok               # prompts that replace the finished sequences
+    return cost.step_time_s(batch, batch * ctx, prefill_tokens, prefill_tokens * in_tok)
+
+
+def replica_tokens_per_s_bound(platform: Platform, model: LLM, g: int, precision: str, in_tok: float,
+                               out_tok: float, params: PerfParams, pp: int = 1) -> float:
+    """Most output tokens/s one replica of ``g`` x ``pp`` GPUs can serve at any batch and latency [token/s]
+    (0 if it does not fit): the rate at the largest batch memory and engine allow, since a step's time per
+    sequence never grows with the batch (weights read once, every other term linear). An upper bound of
+    :func:`inference_perf` for one replica, at the cost of one step instead of one per batch size."""
+    try:
+        cost = step_cost(platform, model, g, precision, params=params, pp=pp)
+    except InputError:
+        return 0.0
+    b = min(int(cost.kv_capacity_tokens // (in_tok + out_tok / 2.0)), cost.max_batch)
+    return b / float(_iteration_s(cost, float(b), in_tok, out_tok)) if b >= 1 else 0.0
 
 
 def _check_request(model: LLM, n_gpus: int, input_tokens: float, output_tokens: float) -> None:
@@ -135,7 +157,8 @@ def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision:
     batch) throughput; with targets only the batch sizes meeting them are
     considered. ``gpus_per_replica`` fixes the tensor-parallel size (default: the
     best divisor of ``n_gpus`` within the NVLink domain); ``pp``: pipeline stages per replica (a replica of
-    tp x pp GPUs, :func:`dctwin.perf.roofline.step_cost`; the automatic choice searches pp = 1 only);
+    tp x pp GPUs, :func:`dctwin.perf.roofline.step_cost`; the choice here searches the tensor-parallel size at
+    pp = 1 only: :func:`dctwin.perf.serving_layout.serving_layout_perf` searches tp x pp per replica);
     ``params``: the run's performance constants (None: the packaged ones).
     """
     model = get_model(model) if isinstance(model, str) else model

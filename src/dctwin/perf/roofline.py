@@ -36,8 +36,9 @@ KV-cache tokens and prefills ``P`` prompt tokens (prompt lengths ``p_i``):
 * pipeline parallelism (``pp`` > 1; a replica of tp x pp GPUs, stage by
   stage in one NVLink domain or filling whole domains, :func:`check_layout`):
   each stage holds layers / pp of the weights and of every sequence's KV cache, so the replica's memory is the sum over
-  its tp x pp GPUs; a stage has no all-reduce when tp = 1; the hidden state
-  of each token goes from stage to stage (h x 2 B of 16-bit activations per
+  its tp x pp GPUs (pp not dividing the layers: stages of ceil(layers / pp) and fewer layers, as engines split
+  them, and the deepest stage's GPUs bound the weights and KV cache the replica holds); a stage has no
+  all-reduce when tp = 1; the hidden state of each token goes from stage to stage (h x 2 B of 16-bit activations per
   send from each GPU of a stage to its peer, :func:`dctwin.perf.collectives.send_s` at the scale-up link's derated
   rate and the all-reduce's latency; a send between two domains on the
   sending GPU's scale-out NIC at its derated rate and the network step's
@@ -47,7 +48,9 @@ KV-cache tokens and prefills ``P`` prompt tokens (prompt lengths ``p_i``):
   sum of the pp stages' times on one micro-batch plus the pp - 1 sends, and
   each stage works through all micro-batches in that time, so a replica's
   throughput n / TPOT is what one stage's step allows (sends charged, not
-  overlapped: the conservative side). The coefficients below stay those of
+  overlapped: the conservative side); with uneven stages the deepest one
+  working through the micro-batches in turn sets the cycle when that is
+  longer (``stage_imbalance``). The coefficients below stay those of
   the whole model on tp GPUs (the sum over the stages).
 * each operation runs at its own precision (``perf.hardware.serving_rates``):
   the weight GEMMs at the serving precision, attention at the precision the
@@ -110,6 +113,7 @@ class StepCost:
     pp: int = 1                        # pipeline stages of the replica [-]
     send_s_per_token: float = 0.0      # one stage-to-stage send of one token's hidden state [s] (0 if pp = 1)
     send_s_per_pass: float = 0.0       # fixed cost of one stage-to-stage send [s] (0 if pp = 1)
+    stage_imbalance: float = 1.0       # pp x layers of the deepest stage / layers: 1 when pp divides the layers [-]
 
     @property
     def token_s(self) -> float:
@@ -161,10 +165,10 @@ class StepCost:
             return (float(self.gemm_pass_s(n_decode)) + self.token_s * n_decode + self.comm_s_per_pass,
                     self.attn_s_per_ctx_token)
         k = min(max(n_decode, 1), self.pp)                  # micro-batches, as in step_time_s
-        n = n_decode / k
-        a = (float(self.gemm_pass_s(n)) + self.token_s * n + self.comm_s_per_pass
+        n, cycle = n_decode / k, max(1.0, k * self.stage_imbalance / self.pp)
+        a = ((float(self.gemm_pass_s(n)) + self.token_s * n + self.comm_s_per_pass) * cycle
              + (self.pp - 1) * (self.send_s_per_token * n + self.send_s_per_pass))
-        return a, self.attn_s_per_ctx_token / k
+        return a, self.attn_s_per_ctx_token / k * cycle
 
     def step_time_s(self, n_decode, ctx_tokens, prefill_tokens, prefill_tokens_sq):
         """Duration of one iteration [s]; arguments broadcast as numpy arrays.
@@ -175,7 +179,9 @@ class StepCost:
 
         With ``pp`` > 1 the step is the time per output token of a pipeline (module docstring): the same
         terms over one of min(pp, n) micro-batches (prompts ride with them; a prefill-only step is one
-        micro-batch), plus pp - 1 sends of its tokens' hidden states.
+        micro-batch), plus pp - 1 sends of its tokens' hidden states. With uneven stages (pp not dividing the
+        layers) the deepest stage, k micro-batches in turn, sets the cycle when it is longer than the stages'
+        sum on one: the terms are scaled by max(1, k x ``stage_imbalance`` / pp).
         """
         n = np.asarray(n_decode, dtype=float)
         p = np.asarray(prefill_tokens, dtype=float)
@@ -189,7 +195,8 @@ class StepCost:
         t = (gemm + self.attn_s_per_ctx_token * ctx + self.prefill_attn_s_per_token2 * p_sq
              + self.token_s * (n + p) + self.comm_s_per_pass * passes)
         if self.pp > 1:
-            t = t + (self.pp - 1) * (self.send_s_per_token * (n + p) + self.send_s_per_pass)
+            t = (t * np.maximum(1.0, k * self.stage_imbalance / self.pp)
+                 + (self.pp - 1) * (self.send_s_per_token * (n + p) + self.send_s_per_pass))
         return t if t.ndim else float(t)
 
 
@@ -209,14 +216,14 @@ def check_layout(platform: Platform, model: LLM, g: int, pp: int) -> None:
         raise InputError("gpus_per_replica must divide the attention heads and fit one NVLink domain",
                          field="gpus_per_replica", value=g,
                          allowed=f"a divisor of {model.attention_heads} up to {domain}")
-    if isinstance(pp, bool) or not isinstance(pp, int) or pp < 1 or model.layers % pp:
-        raise InputError("pp (pipeline stages) must be a whole number dividing the layers", field="pp", value=pp,
-                         allowed=f"a divisor of {model.layers}")
+    if isinstance(pp, bool) or not isinstance(pp, int) or pp < 1 or pp > model.layers:
+        raise InputError("pp (pipeline stages) must be a whole number of at most one stage per layer", field="pp",
+                         value=pp, allowed=f"1 to {model.layers} (the layers)")
     if g * pp > domain and (domain % g or (g * pp) % domain):
         raise InputError(f"a replica of gpus_per_replica x pp = {g} x {pp} GPUs must fit one NVLink domain of "
                          f"{domain} GPUs or fill whole domains (gpus_per_replica dividing {domain}), so that no "
                          "stage straddles two domains", field="pp", value=pp,
-                         allowed=f"a divisor of {model.layers} with {g} x pp <= {domain} or a multiple of {domain}")
+                         allowed=f"pp with {g} x pp <= {domain} or a multiple of {domain}")
 
 
 def domains_spanned(platform: Platform, gpus: int) -> int:
@@ -258,6 +265,10 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
     free_b = g * pp * usable_bytes_per_gpu(platform, c) - weights_b  # each stage: layers / pp of weights and KV
     rates = serving_rates(platform, precision, c)
     kv_tok_b = model.kv_bytes_per_token(2.0 if rates.attention_precision == "bf16" else c["kv_bytes_per_value"])
+    deepest = -(-model.layers // pp)                       # layers of the deepest stage
+    if model.layers % pp:   # uneven: the deepest stage's GPUs hold its share of the weights and of each token's KV
+        share = deepest / model.layers
+        free_b = (g * usable_bytes_per_gpu(platform, c) - weights_b * share) / share
     kv_tokens = int(max(free_b, 0.0) * c["kv_free_fraction"] // kv_tok_b)
     if kv_tokens < 1:
         raise InputError(f"{model.id} at {precision} does not fit on {g * pp} x {platform.gpu_name} (TP{g} PP{pp})",
@@ -293,7 +304,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
         elementwise_s_per_token=(elementwise_bytes(model, c["elementwise_bytes_per_token_hidden"],
                                                    c["elementwise_mlp_bytes_per_token_hidden"])
                                  + rates.quant_bytes_per_value * gemm_inputs_per_layer(model)) * model.layers / bw,
-        pp=pp, send_s_per_token=send_tok, send_s_per_pass=send_pass,
+        pp=pp, send_s_per_token=send_tok, send_s_per_pass=send_pass, stage_imbalance=pp * deepest / model.layers,
     )
 
 

@@ -12,9 +12,10 @@ smallest first (fewer GPUs, then fewer stages), and a larger one replaces the be
 per GPU by more than one sequence of the best's batch (1 / batch): the batch is searched in whole sequences, so a
 smaller gain is that search's resolution (e.g. a TPOT-bound TP4 at 80 sequences against TP4 PP2 at 161, two
 micro-batches of 80.5), not a faster layout. The search covers every ``tp`` dividing the domain and the heads and
-every ``pp`` dividing the layers, for replicas inside one domain or, for a model whose weights one domain does
-not hold, filling up to the fewest whole domains that do (:func:`candidate_layouts`); a replica spanning more
-domains can be set explicitly. Each question is answered once per process (keyed on every value of platform, model and
+every ``pp`` up to the layers (stages as even as the layers allow), for replicas inside one domain or, for a
+model whose weights one domain does not hold, filling up to the fewest whole domains that do
+(:func:`candidate_layouts`); a replica spanning more domains can be set explicitly. Each question is answered
+once per process (keyed on every value of platform, model and
 constants, as ``perf.search`` does).
 """
 
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import WEIGHT_BYTES
-from dctwin.perf.inference import InferencePerf, inference_perf
+from dctwin.perf.inference import InferencePerf, inference_perf, replica_tokens_per_s_bound
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.roofline import check_layout, usable_bytes_per_gpu
@@ -70,7 +71,7 @@ def candidate_layouts(platform: Platform, model: LLM, precision: str = "fp8",
     max_gpus = domain * _weights_domains(platform, model, precision, params)
     out = []
     for tp in (t for t in range(1, domain + 1) if domain % t == 0 and model.attention_heads % t == 0):
-        for pp in (p for p in range(1, max_gpus // tp + 1) if model.layers % p == 0):
+        for pp in range(1, min(max_gpus // tp, model.layers) + 1):
             if _tiles(domain, tp * pp):
                 out.append(ServingLayout(tp, pp))
     return sorted(out, key=lambda x: (x.gpus, x.pp))
@@ -120,6 +121,10 @@ def _answer(platform: Platform, model: LLM, precision: str, in_tok: float, out_t
     fits: ServingLayout | None = None
     cands = candidate_layouts(platform, model, precision, params)
     for lay in cands:
+        if best is not None:   # skip a layout whose rate at its largest batch cannot beat the best: same answer
+            bound = replica_tokens_per_s_bound(platform, model, lay.tp, precision, in_tok, out_tok, params, lay.pp)
+            if bound / lay.gpus <= best[0] * (1.0 + 1.0 / best[2].batch_size):
+                continue
         try:
             perf = replica_perf(platform, model, lay, precision, in_tok, out_tok, ttft_s, tpot_s, params)
         except InputError as exc:
