@@ -18,6 +18,7 @@ from dctwin.perf import disaggregated_perf, inference_perf, training_perf
 from dctwin.perf.models import load_models
 from dctwin.perf.params import packaged_perf_params
 from dctwin.perf.search import memory_budget_gb
+from dctwin.perf.serving_layout import serving_layout_perf
 
 LORA_70B = ["perf", "train", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "8", "--mode", "lora"]
 COMPARE = "hgx-h100,hgx-h200,hgx-b200"
@@ -107,7 +108,10 @@ def test_h200_serves_faster_than_h100_where_decode_is_memory_bound():
     got = _json(["perf", "serve", "-p", "hgx-h100,hgx-h200", "-m", "llama-2-70b", "-g", "8", "--tpot-ms", "40"])
     by = {a["platform"]: a for a in got["platforms"]}
     for pid in ("hgx-h100", "hgx-h200"):
-        api = inference_perf(get_platform(pid), "llama-2-70b", 8, tpot_target_s=0.040)
+        lay, _ = serving_layout_perf(get_platform(pid), "llama-2-70b", "fp8", 1024, 256, None, 0.040)
+        assert by[pid]["replica_layout"] == f"{lay.tp}x{lay.pp}" and by[pid]["replica_choice"] == "auto: TP x PP"
+        api = inference_perf(get_platform(pid), "llama-2-70b", 8, tpot_target_s=0.040, gpus_per_replica=lay.tp,
+                             pp=lay.pp)
         assert by[pid]["output_tokens_per_s"] == pytest.approx(api.tokens_per_s, rel=1e-12)
         assert by[pid]["tpot_ms"] == pytest.approx(1e3 * api.tpot_s, rel=1e-12) and api.tpot_s <= 0.040
         assert by[pid]["decode_gemms"] == "HBM-bound"
@@ -120,7 +124,7 @@ def test_serve_fixed_replica_and_pipeline_and_software_round():
                  "--serving-software", "2025"])["platforms"][0]
     params = packaged_perf_params().for_serving_software("2025")
     api = inference_perf(get_platform("hgx-h200"), "llama-2-70b", 8, gpus_per_replica=1, pp=2, params=params)
-    assert got["replica_layout"] == "1x2" and got["replicas"] == 4 == api.replicas
+    assert got["replica_layout"] == "1x2" and got["replicas"] == 4 == api.replicas and got["replica_choice"] == "given"
     assert got["output_tokens_per_s"] == pytest.approx(api.tokens_per_s, rel=1e-12)
 
 
@@ -237,3 +241,23 @@ def test_what_limits_the_batch(args, limit):
 def test_an_alias_and_its_platform_are_one_column():
     got = _json(["perf", "serve", "-p", "dgx-h100,hgx-h100", "-m", "llama-2-70b", "-g", "8"])
     assert [a["platform"] for a in got["platforms"]] == ["hgx-h100"]
+
+
+def test_auto_replica_searches_pipeline_stages_as_a_scenario_does():
+    got = _json(["perf", "serve", "-p", "hgx-h100", "-m", "llama-3-405b", "-g", "16", "--precision", "bf16"])
+    row = got["platforms"][0]
+    lay, _ = serving_layout_perf(get_platform("hgx-h100"), "llama-3-405b", "bf16", 1024, 256)
+    assert lay.pp > 1 and row["replica_layout"] == f"{lay.tp}x{lay.pp}" and row["gpus_used"] == 16
+    api = inference_perf(get_platform("hgx-h100"), "llama-3-405b", 16, "bf16", gpus_per_replica=lay.tp, pp=lay.pp)
+    assert row["output_tokens_per_s"] == pytest.approx(api.tokens_per_s, rel=1e-12)
+
+
+def test_auto_replica_that_does_not_divide_the_gpus_falls_back_with_a_note():
+    done = _dctwin("perf", "serve", "-p", "hgx-h100", "-m", "llama-2-70b", "-g", "6", "--precision", "bf16", "--json")
+    lay, _ = serving_layout_perf(get_platform("hgx-h100"), "llama-2-70b", "bf16", 1024, 256)
+    assert done.returncode == 0 and 6 % lay.gpus != 0
+    row = json.loads(done.stdout)["platforms"][0]
+    api = inference_perf(get_platform("hgx-h100"), "llama-2-70b", 6, "bf16")
+    assert row["replica_choice"] == "auto: TP at PP1"
+    assert row["output_tokens_per_s"] == pytest.approx(api.tokens_per_s, rel=1e-12)
+    assert "does not divide 6 GPUs" in " ".join(done.stderr.split())

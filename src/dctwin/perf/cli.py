@@ -257,7 +257,7 @@ def serve(
     params = packaged_perf_params().for_serving_software(software)
     request = dict(input_tokens=input_tokens, output_tokens=output_tokens)
     if prefill_gpus is None:
-        answer = _one_pool(llm, n, precision, request, targets, tp, pp or 1, params)
+        answer = _one_pool(llm, n, precision, request, targets, tp, pp, params)
         title = f"Serving {llm.id} ({precision}) on {n} GPUs"
     else:
         answer = _two_pools(llm, prefill_gpus, decode_gpus, precision, request, targets["TPOT"], params)
@@ -268,25 +268,47 @@ def serve(
     _emit(title, question, _ask(platforms, answer), as_json)
 
 
-def _one_pool(llm, n: int, precision: str, request: dict, targets: dict, tp: int | None, pp: int, params):
-    """platform -> Answer of :func:`inference_perf` on ``n`` GPUs."""
-    from dctwin.perf.answers import Answer, batch_limit, serve_rows
+def _one_pool(llm, n: int, precision: str, request: dict, targets: dict, tp: int | None, pp: int | None, params):
+    """platform -> Answer of :func:`inference_perf` on ``n`` GPUs, the replica given (--tp, --pp) or chosen
+    (:func:`_auto_replica`)."""
+    from dctwin.perf.answers import Answer, Row, batch_limit, serve_rows
     from dctwin.perf.inference import inference_perf
     from dctwin.perf.roofline import check_layout, step_cost
 
     def answer(p) -> Answer:
         if tp is not None:  # a size the heads or the NVLink domain refuse, named as such (not as "does not fit")
-            check_layout(p, llm, tp, pp)
+            check_layout(p, llm, tp, pp or 1)
+            size, choice = (tp, pp or 1), "given"
+        else:
+            size, choice = _auto_replica(p, llm, n, precision, request, targets, params)
         perf = inference_perf(p, llm, n, precision, **request, ttft_target_s=targets["TTFT"],
-                              tpot_target_s=targets["TPOT"], gpus_per_replica=tp, params=params, pp=pp)
+                              tpot_target_s=targets["TPOT"], gpus_per_replica=size[0], params=params, pp=size[1])
         offline = None
         if any(targets.values()):  # the same replica without targets: does a target hold the batch back?
             offline = inference_perf(p, llm, n, precision, **request, gpus_per_replica=perf.gpus_per_replica,
                                      params=params, pp=perf.pp)
         cost = step_cost(p, llm, perf.gpus_per_replica, precision, params=params, pp=perf.pp)
         limit = batch_limit(perf, offline, cost.max_batch, targets)
-        return Answer(p.id, serve_rows(perf, cost, limit, targets))
+        return Answer(p.id, (Row("replica_choice", "replica chosen", choice), *serve_rows(perf, cost, limit, targets)))
     return answer
+
+
+def _auto_replica(p, llm, n: int, precision: str, request: dict, targets: dict, params) -> tuple[tuple, str]:
+    """((tp, pp), how chosen): the replica a scenario's ``layout: auto`` takes (the most tokens/s per GPU over
+    tp x pp, :func:`dctwin.perf.serving_layout.serving_layout_perf`) when it divides ``n``; else (None, 1):
+    :func:`inference_perf`'s own choice of tp dividing ``n`` at pp = 1, with a note."""
+    from dctwin.perf.serving_layout import serving_layout_perf
+
+    try:
+        lay, _ = serving_layout_perf(p, llm, precision, request["input_tokens"], request["output_tokens"],
+                                     targets["TTFT"], targets["TPOT"], "auto", params)
+    except InputError:  # no replica fits or meets the targets: inference_perf refuses with its own figures
+        return (None, 1), "auto: TP at PP1"
+    if n % lay.gpus == 0:
+        return (lay.tp, lay.pp), "auto: TP x PP"
+    err.print(Text(f"note: on {p.id} the fastest replica per GPU, {lay.label()}, does not divide {n} GPUs: shown is "
+                   f"the best tensor-parallel size dividing {n} at one stage"))
+    return (None, 1), "auto: TP at PP1"
 
 
 def _two_pools(llm, prefill: int, decode: int, precision: str, request: dict, tpot_s: float | None, params):
