@@ -324,6 +324,14 @@ def _steps_at(cost: StepCost, lam, moments, interval_s: float) -> dict:
             "prefill_share": np.minimum(1.0, lam * (t_dec + pre_mean))}   # time share of prompt-carrying steps
 
 
+def _check_one_stage(deployment: Deployment) -> None:
+    """Refuse a pipeline-parallel deployment: the fluid model runs tensor-parallel replicas (pp = 1) only."""
+    if deployment.pp != 1:
+        raise InputError("the fluid serving model runs tensor-parallel replicas (pp = 1) only; a pipeline-parallel "
+                         "deployment runs in dctwin.serving.simulate_requests", field="pp", value=deployment.pp,
+                         allowed="1")
+
+
 def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenProfile, interval_s: float = 60.0,
                   seed: int = 0, samples_per_interval: int = 256, window_s: float = WINDOW_S) -> FluidResult:
     """Utilisation and approximate latency of ``deployment`` under the per-interval ``rates``.
@@ -334,10 +342,7 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
     window's rate holds for the whole window).
     ``interval_s`` [s] is the length of each row.
     """
-    if deployment.pp != 1:
-        raise InputError("the fluid serving model runs tensor-parallel replicas (pp = 1) only; a pipeline-parallel "
-                         "deployment runs in dctwin.serving.simulate_requests", field="pp", value=deployment.pp,
-                         allowed="1")
+    _check_one_stage(deployment)
     lam_all, disp, mean_in, mean_out = _read_rates(rates)
     curve, scales_s = _read_curve(rates, window_s)
     cost, n_rep = deployment.cost, deployment.replicas
