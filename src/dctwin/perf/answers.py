@@ -2,8 +2,9 @@
 
 Each figure is a :class:`Row`: a JSON key with its unit in the name, a label with its unit in brackets and the
 value the perf API returned (:func:`dctwin.perf.training_perf`, :func:`dctwin.perf.inference_perf`,
-:func:`dctwin.perf.disaggregated_perf`), converted to the unit shown and nothing else: no formula of the model is
-evaluated here. One :class:`Answer` per platform; several side by side are one comparison table.
+:func:`dctwin.perf.disaggregated_perf`), converted to the unit shown: no formula of the model is evaluated here,
+only sums, differences and ratios of the API's own figures (the step's parts, a StepCost's GEMM and weight-read
+times). One :class:`Answer` per platform; several side by side are one comparison table.
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ PLATFORM = typer.Option(..., "--platform", "-p", help="Catalog id (dctwin catalo
 MODEL = typer.Option(..., "--model", "-m", help="LLM id (dctwin perf models), e.g. llama-2-70b.")
 JSON_OUT = typer.Option(False, "--json", help="Machine-readable output: one object per platform, every number "
                         "with its unit in its key.")
-TP = typer.Option(None, "--tp", min=1, help="Tensor-parallel size [-].")
-PP = typer.Option(None, "--pp", min=1, help="Pipeline stages [-].")
+TP = typer.Option(None, "--tp", min=1, help="Tensor-parallel size [-]; default: searched.")
+PP = typer.Option(None, "--pp", min=1, help="Pipeline stages [-]; default: searched.")
 
 
 def parse_platforms(text: str) -> list:
