@@ -261,3 +261,11 @@ def test_auto_replica_that_does_not_divide_the_gpus_falls_back_with_a_note():
     assert row["replica_choice"] == "auto: TP at PP1"
     assert row["output_tokens_per_s"] == pytest.approx(api.tokens_per_s, rel=1e-12)
     assert "does not divide 6 GPUs" in " ".join(done.stderr.split())
+
+
+def test_the_default_batch_is_said_and_a_given_one_is_used():
+    default = _dctwin(*LORA_70B)
+    assert default.returncode == 0 and "no --global-batch-tokens" in default.stderr
+    given = _dctwin(*LORA_70B, "--global-batch-tokens", "262144")
+    assert given.returncode == 0 and "no --global-batch-tokens" not in given.stderr
+    assert "262,144" in next(line for line in given.stdout.splitlines() if "global batch [tokens]" in line)

@@ -192,6 +192,15 @@ def train(
     question = {"command": "train", "model": llm.id, "mode": mode, "precision": precision, "gpus": gpus,
                 "layout": "auto" if not fixed else fixed}
     _emit(f"Training {llm.id} ({mode}, {precision}) on {gpus} GPUs", question, answers, as_json)
+    _batch_note(llm, global_batch_tokens, as_json)
+
+
+def _batch_note(llm, global_batch_tokens: float | None, as_json: bool) -> None:
+    """Say where the batch came from when the user gave none (the table shows the batch; JSON has it as a key)."""
+    if global_batch_tokens is not None or as_json:
+        return
+    err.print(Text(f"note: no --global-batch-tokens: {llm.id}'s published pre-training batch "
+                   f"({llm.train_batch_tokens:,.0f} tokens) rounded to 2^k or 3 x 2^k sequences, as shown"))
 
 
 # ---------------------------------------------------------------- serve
