@@ -145,7 +145,7 @@ def test_a_layout_missing_the_targets_is_refused_with_what_to_change():
     ("fastest", "workload.inference[0].layout", "'auto'"),
     ("{tp: 4, pp: 2, dp: 2}", "workload.inference[0].layout.dp", "unknown field"),
     ("{tp: 5}", "workload.inference[mistral-large-2].layout.tp", "divide the attention heads"),
-    ("{tp: 3}", "workload.inference[mistral-large-2].layout", "does not tile"),
+    ("{tp: 3}", "workload.inference[mistral-large-2].layout.tp", "a divisor or a multiple of its 8 KV heads"),
     ("{tp: 8, pp: 89}", "workload.inference[mistral-large-2].layout.pp", "1 to 88 (the layers)"),
     ("{tp: 1}", "workload.inference[mistral-large-2].layout", "TP2 PP1 (2 GPUs per replica) is the smallest"),
 ])
@@ -215,7 +215,8 @@ def test_uneven_stages_serve_a_61_layer_model_over_two_servers():
     cost, c = step_cost(H100, ml3, 8, "fp8", pp=2), P.inference
     share = 31 / 61                                          # the deeper stage bounds weights and KV
     free_b = (8 * usable_bytes_per_gpu(H100, c) - ml3.params_total * share) / share
-    assert cost.kv_capacity_tokens == int(free_b * c["kv_free_fraction"] // ml3.kv_bytes_per_token(1.0))
+    # the latent KV cache is held whole by each of the 8 tensor-parallel ranks (perf.models.kv_head_replicas)
+    assert cost.kv_capacity_tokens == int(free_b * c["kv_free_fraction"] // (8 * ml3.kv_bytes_per_token(1.0)))
     assert cost.stage_imbalance == pytest.approx(62 / 61)
     # two micro-batches: the deeper stage works through both, 62/61 of the two stages' sum on one
     even = dataclasses.replace(cost, stage_imbalance=1.0)

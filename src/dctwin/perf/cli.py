@@ -282,11 +282,11 @@ def _one_pool(llm, n: int, precision: str, request: dict, targets: dict, tp: int
     (:func:`_auto_replica`)."""
     from dctwin.perf.answers import Answer, Row, batch_limit, serve_rows
     from dctwin.perf.inference import inference_perf
-    from dctwin.perf.roofline import check_layout, step_cost
+    from dctwin.perf.roofline import check_replica, step_cost
 
     def answer(p) -> Answer:
-        if tp is not None:  # a size the heads or the NVLink domain refuse, named as such (not as "does not fit")
-            check_layout(p, llm, tp, pp or 1)
+        if tp is not None:  # a size the heads, KV heads or NVLink domain refuse, named as such (not "does not fit")
+            check_replica(p, llm, tp, pp or 1)
             size, choice = (tp, pp or 1), "given"
         else:
             size, choice = _auto_replica(p, llm, n, precision, request, targets, params)

@@ -28,7 +28,8 @@ import numpy as np
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import check_precision, link_bytes_per_s_one_way
-from dctwin.perf.inference import replica_sizes
+from dctwin.perf.inference import check_request, replica_sizes
+from dctwin.perf.job import whole
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.roofline import step_cost
@@ -117,9 +118,8 @@ def disaggregated_perf(platform: Platform, model: LLM | str, prefill_gpus: int, 
     run's performance constants ``params`` (None: the packaged ones)."""
     model = get_model(model) if isinstance(model, str) else model
     check_precision(platform, precision)
-    if prefill_gpus < 1 or decode_gpus < 1:
-        raise InputError("both pools need at least one GPU", field="prefill_gpus/decode_gpus",
-                         value=(prefill_gpus, decode_gpus))
+    prefill_gpus, decode_gpus = whole("prefill_gpus", prefill_gpus), whole("decode_gpus", decode_gpus)
+    check_request(model, input_tokens, output_tokens, ("tpot_target_s", tpot_target_s))
     params = params or packaged_perf_params()
     pre = _prefill_pool(platform, model, int(prefill_gpus), precision, float(input_tokens), params)
     dec = _decode_pool(platform, model, int(decode_gpus), precision, float(input_tokens), float(output_tokens),

@@ -26,11 +26,13 @@ import numpy as np
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import WEIGHT_BYTES, check_precision
+from dctwin.perf.job import number, whole
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
-from dctwin.perf.roofline import check_layout, step_cost, usable_bytes_per_gpu
+from dctwin.perf.roofline import check_layout, check_replica, step_cost, usable_bytes_per_gpu
 
-__all__ = ["InferencePerf", "inference_perf", "offline_tokens_per_s", "replica_sizes", "replica_tokens_per_s_bound",
+__all__ = ["InferencePerf", "check_request", "inference_perf", "offline_tokens_per_s", "replica_sizes",
+           "replica_tokens_per_s_bound",
            "throughput_at_scale"]
 
 
@@ -60,12 +62,11 @@ def replica_sizes(platform: Platform, n_gpus: int, model: LLM | None = None) -> 
 def _replica(platform: Platform, model: LLM, g: int, precision: str, in_tok: float, out_tok: float,
              params: PerfParams, pp: int = 1) -> dict | None:
     """Per-replica arrays over batch sizes 1..B_max from the shared step roofline; None if it does not fit."""
-    c = params.inference
     try:
         cost = step_cost(platform, model, g, precision, params=params, pp=pp)
     except InputError:
         return None
-    kv_tok_b = model.kv_bytes_per_token(2.0 if precision == "bf16" else c["kv_bytes_per_value"])
+    kv_tok_b = cost.kv_bytes_per_token                     # every copy of a K/V head counted
     ctx = in_tok + out_tok / 2.0                            # mean tokens held by an in-flight sequence
     b_mem = int(cost.kv_capacity_tokens // ctx)
     if b_mem < 1:
@@ -99,12 +100,14 @@ def replica_tokens_per_s_bound(platform: Platform, model: LLM, g: int, precision
     return b / float(_iteration_s(cost, float(b), in_tok, out_tok)) if b >= 1 else 0.0
 
 
-def _check_request(model: LLM, n_gpus: int, input_tokens: float, output_tokens: float) -> None:
-    if n_gpus < 1:
-        raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
-    if input_tokens < 1 or output_tokens < 1:
-        raise InputError("input_tokens and output_tokens must be at least 1", field="input_tokens/output_tokens",
-                         value=(input_tokens, output_tokens))
+def check_request(model: LLM, input_tokens: float, output_tokens: float, *targets_s: tuple[str, float | None]) -> None:
+    """Refuse a request shape that is not a finite mean of at least one token each, longer than the model's
+    context, or a latency target (name, [s]) that is not a finite number >= 0 (InputError)."""
+    for name, tokens in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
+        number(name, tokens, 1.0, f"a mean of at least 1 token, input + output <= {model.context_tokens}")
+    for name, target in targets_s:
+        if target is not None:
+            number(name, target, 0.0, "a finite time >= 0 [s], or null: no target")
     if input_tokens + output_tokens > model.context_tokens:
         raise InputError(f"request longer than the context of {model.id}", field="input_tokens+output_tokens",
                          value=input_tokens + output_tokens, allowed=f"<= {model.context_tokens}")
@@ -163,8 +166,12 @@ def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision:
     """
     model = get_model(model) if isinstance(model, str) else model
     check_precision(platform, precision)
-    n_gpus = int(n_gpus)
-    _check_request(model, n_gpus, input_tokens, output_tokens)
+    n_gpus = whole("n_gpus", n_gpus)
+    check_request(model, input_tokens, output_tokens, ("ttft_target_s", ttft_target_s),
+                  ("tpot_target_s", tpot_target_s))
+    if gpus_per_replica is not None:  # refused by name here, not found "not to fit" below
+        gpus_per_replica = whole("gpus_per_replica", gpus_per_replica)
+        check_replica(platform, model, gpus_per_replica, 1)
     params = params or packaged_perf_params()
     sizes = [gpus_per_replica] if gpus_per_replica else replica_sizes(platform, n_gpus, model)
     if gpus_per_replica and n_gpus % gpus_per_replica:

@@ -7,6 +7,8 @@ fraction of a layer or head or silently dropped.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from dctwin.errors import InputError
@@ -18,10 +20,10 @@ from dctwin.perf.layout import (
     RECOMPUTE,
     TrainingJob,
 )
-from dctwin.perf.models import LLM
+from dctwin.perf.models import LLM, tensor_parallel_problem
 from dctwin.perf.schedule import SCHEDULES
 
-__all__ = ["check_fixed", "make_job", "switch"]
+__all__ = ["check_fixed", "make_job", "number", "switch", "whole"]
 
 
 def _round_batch(seqs: float) -> int:
@@ -49,9 +51,12 @@ def make_job(model: LLM, mode: str, precision: str, batch_tokens: float | None, 
         raise InputError("an FP8 activation store exists only for a gated (SwiGLU) MLP; Megatron's GeLU path "
                          "ignores activation_func_fp8_input_store", field="fp8_activation_store", value=True,
                          allowed=f"false for {model.id} (GeLU MLP)")
-    seq = int(seq_tokens or model.train_seq_tokens)
-    if batch_tokens:
-        if float(batch_tokens) < seq:  # rounding up to one sequence would train on up to seq_tokens times more
+    seq = model.train_seq_tokens if seq_tokens is None else whole("seq_tokens", seq_tokens)
+    lora_rank = whole("lora_rank", lora_rank)
+    if batch_tokens is not None:
+        batch_tokens = number("global_batch_tokens", batch_tokens, 0.0,
+                              f">= seq_tokens ({seq:,} tokens), or null: the model's published batch")
+        if batch_tokens < seq:  # rounding up to one sequence would train on up to seq_tokens times more
             raise InputError("the global batch is smaller than one sequence", field="global_batch_tokens",
                              value=batch_tokens, allowed=f">= seq_tokens ({seq:,} tokens)")
         seqs = max(1, round(float(batch_tokens) / seq))
@@ -73,6 +78,27 @@ def _check_packed(packed_sample_tokens: float | None, seq: int) -> float | None:
                          "packed into", field="packed_sample_tokens", value=packed_sample_tokens,
                          allowed=f"1 to seq_tokens ({seq:,}), or null: unpacked")
     return float(packed_sample_tokens)
+
+
+def _is_number(value) -> bool:
+    """An int or float (numpy's too), not a bool and not text [-]."""
+    return not isinstance(value, bool | np.bool_) and isinstance(value, int | float | np.integer | np.floating)
+
+
+def whole(name: str, value, minimum: int = 1) -> int:
+    """A count argument: a whole number >= ``minimum`` (8.0 reads as 8; 8.5, NaN, inf, True and '8' are refused,
+    not truncated or guessed) [-]."""
+    if not (_is_number(value) and math.isfinite(value) and float(value).is_integer() and value >= minimum):
+        raise InputError(f"expected a whole number >= {minimum}", field=name, value=value,
+                         allowed=f"a whole number >= {minimum}")
+    return int(value)
+
+
+def number(name: str, value, minimum: float, allowed: str) -> float:
+    """A finite number >= ``minimum`` (NaN, inf and text are refused; ``allowed`` says what is) [-]."""
+    if not (_is_number(value) and math.isfinite(value) and value >= minimum):
+        raise InputError(f"expected a finite number >= {minimum:g}", field=name, value=value, allowed=allowed)
+    return float(value)
 
 
 def switch(name: str, value) -> bool:
@@ -100,6 +126,9 @@ def _check_stored(precision: str, stored: dict) -> dict:
 def check_fixed(job: TrainingJob, fixed: dict, n_gpus: int) -> None:
     """The layout fields a caller fixes (``fixed``: tp, pp, dp, cp, ep, micro_batch, schedule, recompute), checked
     against each other, ``n_gpus`` and the model."""
+    for k in ("tp", "pp", "dp", "cp", "ep", "micro_batch"):
+        if k in fixed:
+            fixed[k] = whole(k, fixed[k])
     if any(k in fixed for k in ("tp", "pp", "dp")):
         tp, pp, dp = (fixed.get(k) for k in ("tp", "pp", "dp"))
         if not all(k in fixed for k in ("tp", "pp", "dp")):
@@ -113,9 +142,6 @@ def check_fixed(job: TrainingJob, fixed: dict, n_gpus: int) -> None:
     if "recompute" in fixed and fixed["recompute"] not in RECOMPUTE:
         raise InputError("unknown recompute policy", field="recompute", value=fixed["recompute"],
                          allowed=", ".join(RECOMPUTE))
-    for k in ("tp", "pp", "dp", "cp", "ep", "micro_batch"):
-        if k in fixed and int(fixed[k]) < 1:
-            raise InputError(f"{k} must be at least 1", field=k, value=fixed[k])
     _check_fixed_sizes(job, fixed)
 
 
@@ -123,7 +149,8 @@ def _check_fixed_sizes(job: TrainingJob, fixed: dict) -> None:
     """A fixed size the model cannot be split by is refused, not evaluated as a fraction of a layer, head or
     expert (or, for ep on a dense model, dropped)."""
     m = job.model
-    rules = (("tp", lambda v: m.attention_heads % v == 0, f"a divisor of its {m.attention_heads} attention heads"),
+    rules = (("tp", lambda v: tensor_parallel_problem(m, v, training=True) is None,
+              tensor_parallel_problem(m, fixed.get("tp", 1), training=True)),
              ("pp", lambda v: v <= m.layers, f"at most its {m.layers} layers (a stage holds at least one)"),
              ("cp", lambda v: job.seq_tokens % (2 * v) == 0,
               f"a size whose 2 x cp divides the {job.seq_tokens:,}-token sequence"),

@@ -18,7 +18,8 @@ from dctwin.datafile import read_data_yaml, read_sources, sourced_value
 from dctwin.errors import InputError
 
 __all__ = ["LLM", "MoEActivation", "RECOUNT_TOLERANCE", "check_consistency", "elementwise_bytes", "expert_params",
-           "get_model", "layer_activation_bytes", "load_models", "moe_activation", "read_models_file", "recount_params"]
+           "get_model", "kv_head_replicas", "layer_activation_bytes", "load_models", "moe_activation",
+           "read_models_file", "recount_params", "tensor_parallel_problem"]
 
 ACTIVATION_VALUE_BYTES = 2.0   # activations between the GEMMs are 16-bit values [B]
 STREAM_PASSES = 2.0            # an activation is written by one kernel and read once by the next [-]
@@ -77,6 +78,43 @@ class LLM:
     def attention_flops_per_token(self, context_tokens: float) -> float:
         """Forward attention score/value FLOPs per token at a mean context [FLOP]."""
         return 4.0 * self.layers * self.attention_heads * self.head_dim * context_tokens
+
+    @property
+    def latent_kv(self) -> bool:
+        """Multi-head latent attention: one compressed latent per token and layer is cached, not K and V per KV
+        head (``kv_dim_per_layer`` differs from 2 x kv_heads x head_dim)."""
+        return self.kv_dim_per_layer != 2 * self.kv_heads * self.head_dim
+
+
+def kv_head_replicas(model: LLM, tp: int) -> int:
+    """Tensor-parallel ranks that each hold a copy of one cached K/V head [-].
+
+    When tp divides the KV heads each rank holds kv_heads / tp of them (1 copy); when tp is a multiple of them
+    each rank holds one, copied on tp / kv_heads ranks (vLLM's QKVParallelLinear, num_kv_head_replicas,
+    vllm/model_executor/layers/linear.py). A latent-attention model caches one latent per token (kv_heads 1),
+    so every rank holds it whole (tp copies; Modular MAX TensorParallelLatentAttentionWithRope: with tensor
+    parallelism the MLA KV cache is duplicated across all devices). :func:`tensor_parallel_problem` refuses
+    any other tp.
+    """
+    return max(1, int(tp) // model.kv_heads)
+
+
+def tensor_parallel_problem(model: LLM, tp: int, training: bool) -> str | None:
+    """Why ``model`` cannot be split over ``tp`` tensor-parallel ranks (what tp is allowed), or None if it can.
+
+    Every stack splits the attention heads and the MLP (or expert) width evenly (Megatron-core's and vLLM's
+    ``divide``). The K/V heads: Megatron-core training splits the query groups evenly (transformer/attention.py,
+    num_query_groups_per_partition = divide(num_query_groups, tp)); serving engines also accept a multiple of
+    the KV heads and copy each head (:func:`kv_head_replicas`). A latent-attention cache is not split by head.
+    """
+    tp, kv = int(tp), model.kv_heads
+    if model.attention_heads % tp:
+        return f"a divisor of its {model.attention_heads} attention heads"
+    if not (model.latent_kv or kv % tp == 0 or (not training and tp % kv == 0)):
+        return f"a divisor of its {kv} KV heads" if training else f"a divisor or a multiple of its {kv} KV heads"
+    if model.ffn_hidden_size % tp:
+        return f"a divisor of its MLP width {model.ffn_hidden_size}"
+    return None
 
 
 @dataclass(frozen=True)

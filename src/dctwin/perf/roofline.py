@@ -82,10 +82,11 @@ from dctwin.perf.hardware import (
     link_bytes_per_s_one_way,
     serving_rates,
 )
-from dctwin.perf.models import LLM, elementwise_bytes, expert_params
+from dctwin.perf.models import LLM, elementwise_bytes, expert_params, kv_head_replicas, tensor_parallel_problem
 from dctwin.perf.params import PerfParams, packaged_perf_params
 
-__all__ = ["ACTIVATION_BYTES", "StepCost", "check_layout", "domains_spanned", "expert_params", "expert_pass_s",
+__all__ = ["ACTIVATION_BYTES", "StepCost", "check_layout", "check_replica", "domains_spanned", "expert_params",
+           "expert_pass_s",
            "gemm_inputs_per_layer", "step_cost", "usable_bytes_per_gpu"]
 
 # Bytes of one activation value the tensor-parallel all-reduces and the pipeline stage sends carry: 16-bit
@@ -114,6 +115,7 @@ class StepCost:
     send_s_per_token: float = 0.0      # one stage-to-stage send of one token's hidden state [s] (0 if pp = 1)
     send_s_per_pass: float = 0.0       # fixed cost of one stage-to-stage send [s] (0 if pp = 1)
     stage_imbalance: float = 1.0       # pp x layers of the deepest stage / layers: 1 when pp divides the layers [-]
+    kv_bytes_per_token: float = 0.0    # KV cache one cached token fills in the replica, every copy counted [B]
 
     @property
     def token_s(self) -> float:
@@ -250,6 +252,16 @@ def _stage_sends(platform: Platform, model: LLM, g: int, pp: int, link_bw: float
     return (inside * per_tok + cross * net_tok) / (pp - 1), (inside * fixed + cross * net_fixed) / (pp - 1)
 
 
+def check_replica(platform: Platform, model: LLM, g: int, pp: int) -> None:
+    """:func:`check_layout`, and refuse a tensor-parallel size ``g`` the model's heads, KV heads or MLP width
+    cannot be split over (:func:`dctwin.perf.models.tensor_parallel_problem`; InputError)."""
+    check_layout(platform, model, g, pp)
+    problem = tensor_parallel_problem(model, g, training=False)
+    if problem:
+        raise InputError(f"{model.id} cannot be split over {g} tensor-parallel GPUs", field="gpus_per_replica",
+                         value=g, allowed=problem)
+
+
 def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: str = "fp8",
               params: PerfParams | None = None, pp: int = 1) -> StepCost:
     """Step-cost coefficients of one replica of ``model`` on ``gpus_per_replica`` (tensor-parallel) x ``pp``
@@ -257,14 +269,15 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
     ones)."""
     check_precision(platform, precision)
     g = int(gpus_per_replica)
-    check_layout(platform, model, g, pp)
+    check_replica(platform, model, g, pp)
     c = (params or packaged_perf_params()).inference
     weights_b = model.params_total * WEIGHT_BYTES[precision]
     experts_b = expert_params(model) * WEIGHT_BYTES[precision]
     experts_active = expert_params(model) * (model.experts_per_token / model.experts if model.is_moe else 0.0)
     free_b = g * pp * usable_bytes_per_gpu(platform, c) - weights_b  # each stage: layers / pp of weights and KV
     rates = serving_rates(platform, precision, c)
-    kv_tok_b = model.kv_bytes_per_token(2.0 if rates.attention_precision == "bf16" else c["kv_bytes_per_value"])
+    kv_tok_b = (model.kv_bytes_per_token(2.0 if rates.attention_precision == "bf16" else c["kv_bytes_per_value"])
+                * kv_head_replicas(model, g))             # K/V heads copied when g exceeds them
     deepest = -(-model.layers // pp)                       # layers of the deepest stage
     if model.layers % pp:   # uneven: the deepest stage's GPUs hold its share of the weights and of each token's KV
         share = deepest / model.layers
@@ -305,6 +318,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
                                                    c["elementwise_mlp_bytes_per_token_hidden"])
                                  + rates.quant_bytes_per_value * gemm_inputs_per_layer(model)) * model.layers / bw,
         pp=pp, send_s_per_token=send_tok, send_s_per_pass=send_pass, stage_imbalance=pp * deepest / model.layers,
+        kv_bytes_per_token=kv_tok_b,
     )
 
 

@@ -28,10 +28,10 @@ import numpy as np
 from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import check_precision, hbm_bytes_per_gpu
-from dctwin.perf.job import check_fixed, make_job, switch
+from dctwin.perf.job import check_fixed, make_job, switch, whole
 from dctwin.perf.layout import RECOMPUTE, Layout, TrainingJob, micro_batches, stage_layers, virtual_stages
 from dctwin.perf.memory import recompute_layers_needed
-from dctwin.perf.models import LLM, get_model
+from dctwin.perf.models import LLM, get_model, tensor_parallel_problem
 from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.schedule import SCHEDULES, schedule_allowed
 from dctwin.perf.training import TrainingPerf, evaluate_layout
@@ -42,8 +42,10 @@ __all__ = ["best_layout", "choose_parallelism", "clear_layout_memo", "memory_bud
 _FIXABLE = ("tp", "pp", "dp", "cp", "ep", "micro_batch", "schedule", "recompute", "cuda_graphs")
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+def _divisors(n: int, up_to: int) -> list[int]:
+    """Divisors of ``n`` up to ``up_to``: the search never needs larger ones, and a count of 10^9 GPUs costs no
+    more than one of 8 [-]."""
+    return [d for d in range(1, min(n, up_to) + 1) if n % d == 0]
 
 
 def memory_budget_gb(platform: Platform, c: dict) -> float:
@@ -54,14 +56,14 @@ def memory_budget_gb(platform: Platform, c: dict) -> float:
 def _candidates(platform: Platform, job: TrainingJob, n: int, fixed: dict, c: dict):
     """Every layout of exactly ``n`` GPUs that the batch and the fixed fields allow (memory unchecked)."""
     model, seqs = job.model, job.batch_seqs
-    tps = [fixed["tp"]] if "tp" in fixed else [d for d in _divisors(n) if d <= min(8, platform.scale_up_domain_gpus)
-                                               and model.attention_heads % d == 0]
+    tps = [fixed["tp"]] if "tp" in fixed else [d for d in _divisors(n, min(8, platform.scale_up_domain_gpus))
+                                               if tensor_parallel_problem(model, d, training=True) is None]
     cps = [fixed["cp"]] if "cp" in fixed else [x for x in (1, 2, 4, 8) if job.seq_tokens % (2 * x) == 0]
     for tp in tps:
         for cp in cps:
             if n % (tp * cp):
                 continue
-            pps = [fixed["pp"]] if "pp" in fixed else [d for d in _divisors(n // (tp * cp)) if 2 * d <= model.layers]
+            pps = [fixed["pp"]] if "pp" in fixed else _divisors(n // (tp * cp), model.layers // 2)
             for pp in pps:
                 if n % (tp * cp * pp):
                     continue
@@ -78,7 +80,7 @@ def _layouts_of_split(platform: Platform, job: TrainingJob, tp: int, pp: int, dp
     model = job.model
     if model.is_moe:
         limit = max(1, min(model.experts, platform.scale_up_domain_gpus // tp))
-        eps = [fixed["ep"]] if "ep" in fixed else [max(d for d in _divisors(dp) if d <= limit)]
+        eps = [fixed["ep"]] if "ep" in fixed else [max(_divisors(dp, limit))]
     else:
         eps = [1]
     mbs_opts = [fixed["micro_batch"]] if "micro_batch" in fixed else (1, 2, 4)
@@ -233,9 +235,7 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     """
     model = get_model(model) if isinstance(model, str) else model
     check_precision(platform, precision)
-    n_gpus = int(n_gpus)
-    if n_gpus < 1:
-        raise InputError("n_gpus must be at least 1", field="n_gpus", value=n_gpus)
+    n_gpus = whole("n_gpus", n_gpus)
     job = make_job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank, attention_precision,
                    {"fp8_params": fp8_params, "grad_precision": grad_precision,
                     "fp8_activation_store": fp8_activation_store, "distributed_optimizer": distributed_optimizer},

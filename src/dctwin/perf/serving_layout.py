@@ -28,9 +28,9 @@ from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import WEIGHT_BYTES
 from dctwin.perf.inference import InferencePerf, inference_perf, replica_tokens_per_s_bound
-from dctwin.perf.models import LLM, get_model
+from dctwin.perf.models import LLM, get_model, tensor_parallel_problem
 from dctwin.perf.params import PerfParams, packaged_perf_params
-from dctwin.perf.roofline import check_layout, usable_bytes_per_gpu
+from dctwin.perf.roofline import check_replica, usable_bytes_per_gpu
 
 __all__ = ["ServingLayout", "candidate_layouts", "replica_perf", "serving_layout_perf"]
 
@@ -70,7 +70,8 @@ def candidate_layouts(platform: Platform, model: LLM, precision: str = "fp8",
     domain = platform.scale_up_domain_gpus
     max_gpus = domain * _weights_domains(platform, model, precision, params)
     out = []
-    for tp in (t for t in range(1, domain + 1) if domain % t == 0 and model.attention_heads % t == 0):
+    for tp in (t for t in range(1, domain + 1)
+               if domain % t == 0 and tensor_parallel_problem(model, t, training=False) is None):
         for pp in range(1, min(max_gpus // tp, model.layers) + 1):
             if _tiles(domain, tp * pp):
                 out.append(ServingLayout(tp, pp))
@@ -146,7 +147,7 @@ def _answer(platform: Platform, model: LLM, precision: str, in_tok: float, out_t
 def _fixed(platform: Platform, model: LLM, lay: ServingLayout, precision: str, in_tok: float, out_tok: float,
            ttft_s: float | None, tpot_s: float | None, params: PerfParams) -> InferencePerf:
     """One replica of the given layout, or an InputError saying what is wrong and what would do."""
-    check_layout(platform, model, lay.tp, lay.pp)
+    check_replica(platform, model, lay.tp, lay.pp)
     domain = platform.scale_up_domain_gpus
     if not _tiles(domain, lay.gpus):
         raise InputError(f"a replica of {lay.label()} does not tile the NVLink domains of {domain} GPUs (replicas "
