@@ -214,3 +214,49 @@ def test_real_sigint_at_any_time_after_start_up_exits_130(tmp_path, delay_s):
         assert (proc.returncode, err.strip()[-49:]) == (130, "interrupted; nothing half-written was left behind")
         assert not out.exists()
         assert not out.parent.exists() or list(out.parent.iterdir()) == []  # no staging folder left
+
+
+# ---------------------------------------------------------------- accepted fields act or are refused
+PROFILES = Path(__file__).resolve().parent.parent / "src" / "dctwin" / "workload" / "data" / "profiles"
+
+
+@pytest.mark.parametrize("field", ["profile: seren", "diurnal_amplitude: 0.5", "peak_hour: 3", "weekend_factor: 0.3",
+                                   "batch_share: 0.9"])
+def test_dev_fields_a_workload_profile_replaces_are_refused(tmp_path, cli, field):
+    """With dev.profile_path the profile's arrival cycle and kinds replace these: `scenario validate` said "valid"
+    and the run ignored them."""
+    (tmp_path / "s.yaml").write_text(
+        "extends: borlange-2027\nname: p\nworkload:\n  training:\n    dev: {profile_path: "
+        f"{PROFILES / 'alibaba-openb.profile.yaml'}, {field}}}\n", encoding="utf-8")
+    proc = cli("scenario", "validate", str(tmp_path / "s.yaml"))
+    name = field.split(":")[0]
+    assert proc.returncode == 2 and f"replaces dev.{name}," in " ".join(proc.stderr.split()), proc.stderr
+
+
+def test_tenants_with_a_workload_profile_are_refused():
+    from dctwin.config.workload import DevJobsConfig, TrainingConfig
+
+    path = PROFILES / "alibaba-openb.profile.yaml"
+    TrainingConfig(dev=DevJobsConfig(profile_path=path))  # the defaults: accepted
+    with pytest.raises(ValueError, match="replaces tenants"):
+        TrainingConfig(dev=DevJobsConfig(profile_path=path), tenants=["a", "b"])
+
+
+@pytest.mark.parametrize(("field", "fitted"), [("token_profile: code", False), ("peak_to_trough: 2.0", True),
+                                               ("peak_to_trough: 2.0", False), ("weekend_factor: 0.5", True)])
+def test_inference_fields_its_profile_replaces_are_refused(tmp_path, cli, field, fitted):
+    """A service's profile replaces token_profile (it has token means) and the daily shape where it fitted one."""
+    text = (PROFILES / "azure-conv.inference.yaml").read_text(encoding="utf-8")
+    if fitted:
+        text = text.replace("peak_to_trough: null", "peak_to_trough: 3.0")
+    (tmp_path / "p.inference.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        "extends: borlange-2027\nname: p\nworkload:\n  inference:\n    - {model: mistral-large-2, "
+        f"peak_requests_per_s: 10, profile_path: p.inference.yaml, {field}}}\n", encoding="utf-8")
+    proc = cli("scenario", "validate", str(tmp_path / "s.yaml"))
+    name = field.split(":")[0]
+    replaced = name == "token_profile" or (fitted and name == "peak_to_trough")
+    if replaced:
+        assert proc.returncode == 2 and f"fitted values replace {name}" in " ".join(proc.stderr.split())
+    else:  # the profile has no fitted value for it: the scenario's field is used, and accepted
+        assert proc.returncode == 0, proc.stderr

@@ -179,9 +179,9 @@ class DevJobsConfig(Section):
     )
     profile_path: Path | None = Field(
         None, description="Workload profile written by `dctwin workload fit` (relative to the scenario file): its "
-        "arrival cycle, GPU counts, run times, kinds and tenants replace 'profile', the daily/weekly fields and "
-        "'tenants'; the rate is still sized to the training budget. Jobs larger than max_gpus run on max_gpus "
-        "for proportionally longer.",
+        "arrival cycle, GPU counts, run times, kinds and tenants replace 'profile', the daily/weekly fields, "
+        "batch_share and 'tenants' (setting those too is refused); the rate is still sized to the training "
+        "budget. Jobs larger than max_gpus run on max_gpus for proportionally longer.",
     )
 
 
@@ -209,7 +209,18 @@ class TrainingConfig(Section):
             raise ValueError(f"max_wait_h must be >= 0 hours; got {neg}")
         if any(not t.strip() for t in self.tenants):
             raise ValueError("tenant names must not be empty")
+        if self.dev.profile_path is not None:  # the profile's arrival cycle, kinds and tenants replace these
+            fields = DevJobsConfig.model_fields
+            unused = [f"dev.{k}" for k in _REPLACED_BY_PROFILE if getattr(self.dev, k) != fields[k].default]
+            unused += ["tenants"] if self.tenants != type(self).model_fields["tenants"].default_factory() else []
+            if unused:
+                raise ValueError(f"dev.profile_path's profile replaces {', '.join(unused)}, so the value set would "
+                                 "not be used; remove them (or dev.profile_path)")
         return self
+
+
+# DevJobsConfig fields a workload profile (dev.profile_path) replaces: its arrival cycle, job kinds and mix
+_REPLACED_BY_PROFILE = ("profile", "diurnal_amplitude", "peak_hour", "weekend_factor", "batch_share")
 
 
 class DisaggregatedServingConfig(Section):
@@ -241,7 +252,8 @@ class InferenceServiceConfig(Section):
         None, description="Inference profile from `dctwin workload fit` on a request or QPS log (relative to the "
         "scenario file; packaged: dctwin/workload/data/profiles/azure-{code,conv}.inference.yaml). Its fitted token "
         "means replace token_profile's; its peak_to_trough, peak_hour and weekend_factor replace these fields where "
-        "the log was long enough to fit them (null in the profile: the fields here are used).",
+        "the log was long enough to fit them (null in the profile: the fields here are used); setting a field the "
+        "profile replaces is refused.",
     )
     growth_per_year: float = Field(0.0, ge=-0.99, le=100, description="Demand growth per year [-] (1.0 = doubles).")
     peak_to_trough: float = Field(

@@ -45,6 +45,9 @@ def services(workload: WorkloadConfig) -> pd.DataFrame:
     """
     profiles = token_fits()["profiles"]
     means = {s.service: _token_means(s, profiles) for s in workload.inference}
+    for s in workload.inference:
+        if s.profile_path is not None:
+            _shape_fields(s)  # refuses a field set that the profile's fitted shape replaces, before the run
     rows = {
         s.service: {
             "model": s.model,
@@ -117,6 +120,7 @@ def _token_means(svc, profiles: dict) -> tuple[float, float]:
     """Mean input and output tokens per request: the profile's recorded means, else the token profile's."""
     doc = _service_profile(svc)
     if doc is not None and doc.get("tokens"):
+        _refuse_replaced(svc, ["token_profile"])
         return (float(doc["tokens"]["input_tokens"]["log"]["mean"]),
                 float(doc["tokens"]["output_tokens"]["log"]["mean"]))
     p = profiles[svc.token_profile]
@@ -126,9 +130,24 @@ def _token_means(svc, profiles: dict) -> tuple[float, float]:
 def _shape_fields(svc) -> tuple[float, float, float]:
     """(peak_to_trough, peak_hour, weekend_factor): fitted where the profile has them, else the service's fields."""
     doc = _service_profile(svc) or {}
-    pick = [doc.get("peak_to_trough"), doc.get("peak_hour"), doc.get("weekend_factor")]
-    own = [svc.peak_to_trough, svc.peak_hour, svc.weekend_factor]
+    names = ("peak_to_trough", "peak_hour", "weekend_factor")
+    pick = [doc.get(k) for k in names]
+    own = [getattr(svc, k) for k in names]
+    _refuse_replaced(svc, [k for k, v in zip(names, pick, strict=True) if v is not None])
     return tuple(float(own[i] if v is None else v) for i, v in enumerate(pick))
+
+
+def _refuse_replaced(svc, replaced: list[str]) -> None:
+    """InputError for a field the service sets (not its default) that its profile's fitted value replaces: the value
+    set would not be used."""
+    from dctwin.errors import InputError
+
+    fields = type(svc).model_fields
+    unused = [k for k in replaced if getattr(svc, k) != fields[k].default]
+    if unused:
+        raise InputError(f"the inference profile's fitted values replace {', '.join(unused)}, so the value set "
+                         "would not be used", file=str(svc.profile_path), field=f"workload.inference '{svc.service}'",
+                         value={k: getattr(svc, k) for k in unused}, allowed="remove them, or the profile_path")
 
 
 def daily_weekly_shape(t_s: np.ndarray, start_weekday: int, peak_to_trough: float, peak_hour: float,
