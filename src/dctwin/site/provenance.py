@@ -109,9 +109,21 @@ def _heat_entries(d) -> list[dict[str, str]]:
     return [_user_entry(_HEAT, "heat", d.path)]
 
 
+def _air_pressure_entry(elevation_m: float) -> dict[str, str]:
+    """Moist air is computed at sea-level pressure everywhere: say so beside the site's elevation, which no model
+    uses, with the standard atmosphere's pressure there (ASHRAE Handbook Fundamentals 2017, ch. 1, eq. 3)."""
+    from dctwin.facility.moist_air import PRESSURE_PA
+
+    there_pa = PRESSURE_PA * (1.0 - 2.25577e-5 * elevation_m) ** 5.2559
+    return _entry("air pressure of wet_bulb_c and the air-side humidity and enthalpy",
+                  f"sea level, {PRESSURE_PA:,.0f} Pa, at every site; site.elevation_m ({elevation_m:g} m) is not "
+                  f"modelled (the standard atmosphere there: {there_pa:,.0f} Pa)", "dctwin.facility.moist_air")
+
+
 def site_provenance(site: SiteConfig, seed: int) -> list[dict[str, str]]:
     """One entry per series group: ``series`` (column names), ``origin`` (text), ``data_file`` (packaged id or path)."""
-    return _climate_entries(site.climate, seed) + _grid_entries(site.grid, seed) + _heat_entries(site.heat_demand)
+    return (_climate_entries(site.climate, seed) + [_air_pressure_entry(site.elevation_m)]
+            + _grid_entries(site.grid, seed) + _heat_entries(site.heat_demand))
 
 
 def _far(what: str, place: str, lat: float, lon: float, site: SiteConfig) -> list[str]:
