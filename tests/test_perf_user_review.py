@@ -182,3 +182,34 @@ def test_a_huge_gpu_count_is_answered_at_once():
         training_perf(GB200, "llama-3-405b", 10**12)
     assert training_perf(GB200, "llama-3-405b", 10**9 + 7, global_batch_tokens=2**40).gpus_used < 10**9 + 7
     assert time.process_time() - t0 < 5.0
+
+
+# --- an answer resting on dctwin's own estimates says so ------------------------------------------------------
+
+def test_a_rubin_answer_names_the_estimated_peaks_it_rests_on():
+    vr = get_platform("vr-nvl72")
+    train = training_perf(vr, "llama-3-70b", 72, "bf16").estimated_inputs
+    assert any(line.startswith("vr-nvl72 bf16_dense_tflops = 8350: derived by dctwin (half of FP8 dense")
+               for line in train), train
+    serve = inference_perf(vr, "llama-2-70b", 8, "fp8").estimated_inputs   # FP8 GEMMs and FP8 attention
+    assert any(line.startswith("vr-nvl72 fp8_dense_tflops = 16700") for line in serve)
+    assert not any("bf16_dense_tflops" in line for line in serve)          # a peak it did not read is not listed
+    # H100's peaks are published: only its derived NIC rate is named
+    h100 = training_perf(H100, "llama-3-70b", 64, "fp8").estimated_inputs
+    assert h100 and all("scale_out_bandwidth_gb_s" in line for line in h100)
+
+
+def test_an_assumed_model_says_so_and_a_published_one_does_not():
+    medium = disaggregated_perf(B200, "mistral-medium-3", 8, 8).estimated_inputs
+    assert any(line.startswith("mistral-medium-3 ") and "assumed by dctwin" in line for line in medium)
+    assert not any("llama-2-70b" in line for line in inference_perf(B200, "llama-2-70b", 8).estimated_inputs)
+
+
+@pytest.mark.parametrize("platform_id", ["hgx-h100", "hgx-h200", "hgx-b200", "gb200-nvl72", "gb300-nvl72", "vr-nvl72",
+                                         "rubin-ultra-nvl576"])
+def test_every_named_input_is_one_the_catalog_marks_derived(platform_id):
+    p = get_platform(platform_id)
+    precision = "fp4" if p.fp4_dense_tflops else "fp8"
+    for line in inference_perf(p, "llama-2-70b", 8, precision).estimated_inputs:
+        name = line.split(" ")[1]
+        assert p.sources[name].startswith("dctwin derivation or engineering estimate"), line

@@ -30,6 +30,7 @@ __getattr__ = lazy_exports(__name__, {
     "choose_parallelism": "dctwin.perf.search", "mfu_at_scale": "dctwin.perf.search",
     "training_perf": "dctwin.perf.search", "TrainingPerf": "dctwin.perf.training",
     "evaluate_layout": "dctwin.perf.training", "model_flops_per_token": "dctwin.perf.training",
+    "estimated_inputs": "dctwin.perf.provenance",
 })
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "MemoryUse",
     "TrainingJob",
     "best_layout",
+    "estimated_inputs",
     "evaluate_layout",
     "training_memory",
     "PRECISIONS",

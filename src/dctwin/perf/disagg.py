@@ -21,7 +21,7 @@ output tokens per second.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from dctwin.perf.inference import check_request, replica_sizes
 from dctwin.perf.job import whole
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
+from dctwin.perf.provenance import estimated_inputs
 from dctwin.perf.roofline import step_cost
 
 __all__ = ["DisaggregatedPerf", "disaggregated_perf", "kv_link"]
@@ -54,6 +55,7 @@ class DisaggregatedPerf:
     kv_requests_per_s: float = float("nan")        # prompts/s whose KV cache the link carries [1/s]
     decode_tokens_per_s: float = float("nan")      # output tokens/s the decode pool emits at the target [token/s]
     decode_replica_tokens_per_s: float = float("nan")   # of one decode replica [token/s]
+    estimated_inputs: tuple[str, ...] = field(default=(), compare=False)  # dctwin estimates read (perf.provenance)
 
 
 def _prefill_pool(platform: Platform, model: LLM, n: int, precision: str, in_tok: float, params: PerfParams):
@@ -140,4 +142,5 @@ def disaggregated_perf(platform: Platform, model: LLM | str, prefill_gpus: int, 
                              tpot_s=dec[1], bound=bound, prefill_gpus_per_replica=pre[2],
                              decode_gpus_per_replica=dec[2], decode_batch=dec[3], kv_transfer_s=t_kv,
                              prefill_requests_per_s=pre[0], kv_requests_per_s=bw * prefill_gpus / kv_b,
-                             decode_tokens_per_s=dec[0], decode_replica_tokens_per_s=dec[0] / (decode_gpus // dec[2]))
+                             decode_tokens_per_s=dec[0], decode_replica_tokens_per_s=dec[0] / (decode_gpus // dec[2]),
+                             estimated_inputs=estimated_inputs(platform, model, precision, training=False))

@@ -19,7 +19,7 @@ within 0.1% of the best, since throughput plateaus once compute-bound).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from dctwin.perf.hardware import WEIGHT_BYTES, check_precision
 from dctwin.perf.job import number, whole
 from dctwin.perf.models import LLM, get_model
 from dctwin.perf.params import PerfParams, packaged_perf_params
+from dctwin.perf.provenance import estimated_inputs
 from dctwin.perf.roofline import check_layout, check_replica, step_cost, usable_bytes_per_gpu
 
 __all__ = ["InferencePerf", "check_request", "inference_perf", "offline_tokens_per_s", "replica_sizes",
@@ -50,6 +51,7 @@ class InferencePerf:
     replicas: int              # model copies on the GPUs [-]
     max_batch_memory: int      # batch the KV cache alone would allow per replica [-]
     pp: int = 1                # pipeline stages of one replica (tp x pp GPUs) [-]
+    estimated_inputs: tuple[str, ...] = field(default=(), compare=False)  # dctwin estimates read (perf.provenance)
 
 
 def replica_sizes(platform: Platform, n_gpus: int, model: LLM | None = None) -> list[int]:
@@ -198,7 +200,7 @@ def inference_perf(platform: Platform, model: LLM | str, n_gpus: int, precision:
     if best is None:
         raise InputError("no batch size meets the latency targets", field="ttft_target_s/tpot_target_s",
                          value=(ttft_target_s, tpot_target_s), allowed="looser targets or more GPUs per replica")
-    return best
+    return replace(best, estimated_inputs=estimated_inputs(platform, model, precision, training=False))
 
 
 _TPUT_CACHE: dict[tuple, float] = {}

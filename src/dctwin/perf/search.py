@@ -33,6 +33,7 @@ from dctwin.perf.layout import RECOMPUTE, Layout, TrainingJob, micro_batches, st
 from dctwin.perf.memory import recompute_layers_needed
 from dctwin.perf.models import LLM, get_model, tensor_parallel_problem
 from dctwin.perf.params import PerfParams, packaged_perf_params
+from dctwin.perf.provenance import estimated_inputs
 from dctwin.perf.schedule import SCHEDULES, schedule_allowed
 from dctwin.perf.training import TrainingPerf, evaluate_layout
 
@@ -180,7 +181,7 @@ def _best_layout(platform: Platform, job: TrainingJob, n_gpus: int, fixed: dict,
                 best = alt
     if best is None:
         raise _memory_error(platform, job, n_gpus, fixed, leanest, params)
-    return best
+    return replace(best, estimated_inputs=estimated_inputs(platform, job.model, job.precision, training=True))
 
 
 def _memory_error(platform: Platform, job: TrainingJob, n: int, fixed: dict, leanest: TrainingPerf | None,

@@ -46,7 +46,7 @@ decides which layouts can run; :mod:`dctwin.perf.search` picks the fastest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dctwin.catalog.platform import Platform
 from dctwin.perf.collectives import all_gather_s, all_reduce_s, all_to_all_s, group_link, reduce_scatter_s, send_s
@@ -105,6 +105,7 @@ class TrainingPerf:
     bubble_s: float = 0.0      # per step, pipeline idle time (the schedule's bubble) [s]
     optimizer_s: float = 0.0   # per step, the optimizer update reading and writing its states [s]
     host_wait_s: float = 0.0   # per step, time the GPUs wait for the host to issue the micro-batches [s]
+    estimated_inputs: tuple[str, ...] = field(default=(), compare=False)  # dctwin estimates read (perf.provenance)
 
     def step_parts_s(self) -> dict[str, float]:
         """The step time split into parts that add up to it [s]: 'compute' (the stages' passes, incl. their
