@@ -260,3 +260,31 @@ def test_inference_fields_its_profile_replaces_are_refused(tmp_path, cli, field,
         assert proc.returncode == 2 and f"fitted values replace {name}" in " ".join(proc.stderr.split())
     else:  # the profile has no fitted value for it: the scenario's field is used, and accepted
         assert proc.returncode == 0, proc.stderr
+
+
+def test_dry_cooler_approach_is_the_design_or_refused(tmp_path, cli):
+    """facility.cooling.dry_cooler_approach_k was accepted and read by no model (the dry coolers are sized by
+    design_ambient_c at the liquid supply temperature): a value that is not that design's approach is refused."""
+    scenario = "extends: borlange-2027\nname: p\nfacility: {cooling: {dry_cooler_approach_k: 5}}\n"
+    (tmp_path / "s.yaml").write_text(scenario, encoding="utf-8")
+    proc = cli("scenario", "validate", str(tmp_path / "s.yaml"))
+    text = " ".join(proc.stderr.split())
+    assert proc.returncode == 2 and "dry_cooler_approach_k 5 K is not the design's approach" in text, text
+    assert "design_ambient_c 35 °C with liquid_supply_temp_c 45 °C (10 K)" in text
+    (tmp_path / "s.yaml").write_text(scenario.replace("dry_cooler_approach_k: 5", "dry_cooler_approach_k: 10, "
+                                                  "liquid_supply_temp_c: 40"), encoding="utf-8")
+    assert cli("scenario", "validate", str(tmp_path / "s.yaml")).returncode == 2  # 40 - 35 is 5 K, not 10
+    (tmp_path / "s.yaml").write_text(scenario.replace("dry_cooler_approach_k: 5", "liquid_supply_temp_c: 40"),
+                                     encoding="utf-8")
+    assert cli("scenario", "validate", str(tmp_path / "s.yaml")).returncode == 0  # the approach follows the design
+
+
+def test_calibrating_the_dry_cooler_approach_moves_the_design_ambient():
+    """`dctwin calibrate`'s dry_cooler_approach parameter wrote the unused field: a fit that could not act."""
+    from dctwin.config import load_scenario
+    from dctwin.telemetry.calibrate import PARAMETERS, apply_parameters
+
+    base = load_scenario()
+    assert PARAMETERS["dry_cooler_approach"].read(base) == 10.0
+    moved = apply_parameters(base, {"dry_cooler_approach": 14.0})
+    assert moved.facility.cooling.design_ambient_c == 31.0 and PARAMETERS["dry_cooler_approach"].read(moved) == 14.0

@@ -47,7 +47,6 @@ def designs(draw) -> FacilityConfig:
         "cooling": {"liquid_supply_temp_c": supply,
                     "liquid_delta_t_k": draw(st.floats(1, 30)),
                     "heat_rejection": draw(st.sampled_from(["dry_cooler", "adiabatic_dry_cooler", "cooling_tower"])),
-                    "dry_cooler_approach_k": draw(st.floats(1, 30)),
                     "design_ambient_c": draw(st.floats(-10, min(55.0, supply - 1.0))),
                     "chiller_capacity_mw": draw(st.sampled_from([0.0, 1.0, 5.0, 50.0])),
                     "air_supply_temp_c": draw(st.floats(15, 35)), "air_envelope": "A2",
@@ -125,7 +124,7 @@ PLATFORMS = sorted({p.id: p for p in load_catalog().values()}.values(), key=lamb
 def _small_design(**kw) -> FacilityConfig:
     """A valid small-plant design; ``hr_*`` keys go to heat_reuse, the rest to cooling."""
     cooling = {"liquid_supply_temp_c": 15.0, "liquid_delta_t_k": 1.0, "heat_rejection": "dry_cooler",
-                   "dry_cooler_approach_k": 1.0, "design_ambient_c": 0.0, "chiller_capacity_mw": 0.0,
+                   "design_ambient_c": 0.0, "chiller_capacity_mw": 0.0,
                    "air_supply_temp_c": 15.0, "air_envelope": "A2",
                    "overload_rule": "throttle"}
     reuse = {"enabled": False, "heat_pump_capacity_mw": 0.0, "dh_supply_temp_c": 30.0, "carnot_fraction": 1.0}

@@ -31,8 +31,10 @@ class CoolingConfig(Section):
     heat_rejection: Literal["dry_cooler", "adiabatic_dry_cooler", "cooling_tower"] = Field(
         "dry_cooler", description="How heat not sold leaves the site."
     )
-    dry_cooler_approach_k: float = Field(10.0, gt=0, le=30, description="Dry-cooler approach to dry-bulb at design "
-                                                                        "[K].")
+    dry_cooler_approach_k: float | None = Field(
+        None, gt=0, le=30, description="Dry-cooler approach to dry-bulb at design [K]: liquid_supply_temp_c minus "
+        "design_ambient_c, which size the dry coolers; null: that difference. A value set must equal it (a check "
+        "of the design, not a second setting: change design_ambient_c to change the approach).")
     design_ambient_c: float = Field(
         35.0,
         ge=-10,
@@ -71,6 +73,17 @@ class CoolingConfig(Section):
         description="When heat rejection cannot hold the load: 'throttle' caps GPU power, 'chillers' runs chillers.",
     )
 
+
+    @model_validator(mode="after")
+    def _approach_is_the_design(self):
+        implied_k = self.liquid_supply_temp_c - self.design_ambient_c
+        if self.dry_cooler_approach_k is not None and abs(self.dry_cooler_approach_k - implied_k) > 1e-9:
+            raise ValueError(f"dry_cooler_approach_k {self.dry_cooler_approach_k:g} K is not the design's approach: "
+                             f"the dry coolers are sized to reject the full heat at design_ambient_c "
+                             f"{self.design_ambient_c:g} °C with liquid_supply_temp_c {self.liquid_supply_temp_c:g} °C "
+                             f"({implied_k:g} K); set design_ambient_c to {self.liquid_supply_temp_c:g} - approach, "
+                             "or leave dry_cooler_approach_k out")
+        return self
 
     @model_validator(mode="after")
     def _air_side_fits(self):

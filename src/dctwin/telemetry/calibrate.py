@@ -92,6 +92,18 @@ def _field(path: str):
     return read, write
 
 
+def _approach_read(sc: Scenario) -> float:
+    c = sc.facility.cooling
+    return float(c.liquid_supply_temp_c - c.design_ambient_c)
+
+
+def _approach_write(doc: dict, approach_k: float) -> None:
+    """The approach acts through the design ambient the dry coolers are sized at (supply minus approach)."""
+    c = doc["facility"]["cooling"]
+    c["design_ambient_c"] = float(c["liquid_supply_temp_c"]) - float(approach_k)
+    c["dry_cooler_approach_k"] = None
+
+
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     _model_param("dry_cooler_fan", "dry-cooler fan power per kW of heat at design", "kW/kW",
                  "cooling.values.dry_cooler_fan_kw_per_kw", 0.002, 0.1),
@@ -106,7 +118,7 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("ups_loss_scale", "UPS loss as a multiple of the packaged efficiency curve's loss", "-", 0.1, 6.0,
               _ups_read, _ups_write),
     Parameter("dry_cooler_approach", "dry-cooler approach at design (sets its size)", "K", 2.0, 30.0,
-              *_field("facility.cooling.dry_cooler_approach_k")),
+              _approach_read, _approach_write),
     Parameter("heat_pump_carnot_fraction", "heat-pump efficiency as a fraction of Carnot", "-", 0.2, 0.8,
               *_field("facility.heat_reuse.carnot_fraction")),
 )}
