@@ -213,3 +213,12 @@ def test_every_named_input_is_one_the_catalog_marks_derived(platform_id):
     for line in inference_perf(p, "llama-2-70b", 8, precision).estimated_inputs:
         name = line.split(" ")[1]
         assert p.sources[name].startswith("dctwin derivation or engineering estimate"), line
+
+
+def test_candidate_replica_sizes_are_ones_an_engine_can_run():
+    from dctwin.perf import replica_sizes
+    assert replica_sizes(GB200, 72, get_model("mixtral-8x22b")) == [1, 2, 4, 8]       # 48 heads, 8 KV heads
+    assert replica_sizes(GB200, 72, get_model("llama-3-70b")) == [1, 2, 4, 8]         # 72 = 9 x 8: TP9 etc. refused
+    # the refusal names the largest replica it could build (2 of 6 H100s), not one of 6 no engine runs
+    with pytest.raises(InputError, match="a replica of 2 GPUs has 164 GB usable"):
+        inference_perf(H100, "llama-3-405b", 6, "bf16")

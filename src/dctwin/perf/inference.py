@@ -27,7 +27,7 @@ from dctwin.catalog.platform import Platform
 from dctwin.errors import InputError
 from dctwin.perf.hardware import WEIGHT_BYTES, check_precision
 from dctwin.perf.job import number, whole
-from dctwin.perf.models import LLM, get_model
+from dctwin.perf.models import LLM, get_model, tensor_parallel_problem
 from dctwin.perf.params import PerfParams, packaged_perf_params
 from dctwin.perf.provenance import estimated_inputs
 from dctwin.perf.roofline import check_layout, check_replica, step_cost, usable_bytes_per_gpu
@@ -55,10 +55,11 @@ class InferencePerf:
 
 
 def replica_sizes(platform: Platform, n_gpus: int, model: LLM | None = None) -> list[int]:
-    """Candidate tensor-parallel sizes: divisors of ``n_gpus`` inside one NVLink domain (dividing the heads)."""
+    """Candidate tensor-parallel sizes: divisors of ``n_gpus`` inside one NVLink domain that the model's heads,
+    KV heads and MLP split over (:func:`dctwin.perf.models.tensor_parallel_problem`)."""
     limit = min(n_gpus, platform.scale_up_domain_gpus)
-    heads = model.attention_heads if model is not None else 1
-    return [g for g in range(1, limit + 1) if n_gpus % g == 0 and (model is None or heads % g == 0)]
+    return [g for g in range(1, limit + 1)
+            if n_gpus % g == 0 and (model is None or tensor_parallel_problem(model, g, training=False) is None)]
 
 
 def _replica(platform: Platform, model: LLM, g: int, precision: str, in_tok: float, out_tok: float,
