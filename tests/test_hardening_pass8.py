@@ -288,3 +288,14 @@ def test_calibrating_the_dry_cooler_approach_moves_the_design_ambient():
     assert PARAMETERS["dry_cooler_approach"].read(base) == 10.0
     moved = apply_parameters(base, {"dry_cooler_approach": 14.0})
     assert moved.facility.cooling.design_ambient_c == 31.0 and PARAMETERS["dry_cooler_approach"].read(moved) == 14.0
+
+
+def test_air_cooling_capacity_without_a_machine_is_refused(tmp_path, cli):
+    """air_cooling 'economiser_only' runs no chiller or DX unit: a capacity set for them was accepted and unused."""
+    (tmp_path / "s.yaml").write_text("extends: borlange-2027\nname: p\nfacility: {cooling: {air_cooling: "
+                                     "economiser_only, air_cooling_capacity_mw: 5}}\n", encoding="utf-8")
+    proc = cli("scenario", "validate", str(tmp_path / "s.yaml"))
+    assert proc.returncode == 2 and "air_cooling_capacity_mw 5 MW is not used" in " ".join(proc.stderr.split())
+    (tmp_path / "s.yaml").write_text("extends: borlange-2027\nname: p\nfacility: {cooling: {air_cooling: "
+                                     "economiser_only, air_cooling_capacity_mw: 0}}\n", encoding="utf-8")
+    assert cli("scenario", "validate", str(tmp_path / "s.yaml")).returncode == 0  # none: what it has

@@ -95,6 +95,10 @@ class CoolingConfig(Section):
                              f"{self.air_envelope} envelope ({lo}-{hi} °C)")
         if self.air_economiser == "water_side" and self.air_cooling != "crah_chiller":
             raise ValueError("air_economiser 'water_side' pre-cools chilled water: it needs air_cooling 'crah_chiller'")
+        if self.air_cooling == "economiser_only" and self.air_cooling_capacity_mw:  # no machine runs to use it
+            raise ValueError(f"air_cooling_capacity_mw {self.air_cooling_capacity_mw:g} MW is not used with "
+                             "air_cooling 'economiser_only' (no chillers or DX units); leave it out, or choose "
+                             "'crah_chiller' or 'crac_dx'")
         return self
 
 
