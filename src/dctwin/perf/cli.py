@@ -145,7 +145,8 @@ def train(
     cp: int | None = typer.Option(None, "--cp", min=1, help="Context-parallel size [-]."),
     ep: int | None = typer.Option(None, "--ep", min=1, help="Expert-parallel size (MoE) [-]."),
     global_batch_tokens: float | None = typer.Option(None, "--global-batch-tokens", min=1, help="Tokens per "
-                                                     "optimizer step [token]; default: the model's published batch."),
+                                                     "optimizer step [token]; default: the model's published batch "
+                                                     "(pretrain), 131,072 (full-finetune, lora)."),
     seq_tokens: int | None = typer.Option(None, "--seq-tokens", min=1, help="Tokens per sequence [token]."),
     micro_batch: int | None = typer.Option(None, "--micro-batch", min=1, help="Sequences per micro-batch [-]."),
     schedule: str | None = typer.Option(None, "--schedule", help="Pipeline schedule: 1f1b, interleaved, "
@@ -192,15 +193,21 @@ def train(
     question = {"command": "train", "model": llm.id, "mode": mode, "precision": precision, "gpus": gpus,
                 "layout": "auto" if not fixed else fixed}
     _emit(f"Training {llm.id} ({mode}, {precision}) on {gpus} GPUs", question, answers, as_json)
-    _batch_note(llm, global_batch_tokens, as_json)
+    _batch_note(llm, mode, global_batch_tokens, params.training["finetune_batch_tokens"], as_json)
 
 
-def _batch_note(llm, global_batch_tokens: float | None, as_json: bool) -> None:
+def _batch_note(llm, mode: str, global_batch_tokens: float | None, finetune_batch_tokens: float,
+                as_json: bool) -> None:
     """Say where the batch came from when the user gave none (the table shows the batch; JSON has it as a key)."""
     if global_batch_tokens is not None or as_json:
         return
-    err.print(Text(f"note: no --global-batch-tokens: {llm.id}'s published pre-training batch "
-                   f"({llm.train_batch_tokens:,.0f} tokens) rounded to 2^k or 3 x 2^k sequences, as shown"))
+    if mode == "pretrain":
+        origin = (f"{llm.id}'s published pre-training batch ({llm.train_batch_tokens:,.0f} tokens) rounded to 2^k "
+                  "or 3 x 2^k sequences")
+    else:
+        origin = (f"the fine-tuning batch (calibration.yaml finetune_batch_tokens, {finetune_batch_tokens:,.0f} "
+                  "tokens) in whole sequences")
+    err.print(Text(f"note: no --global-batch-tokens: {origin}, as shown"))
 
 
 # ---------------------------------------------------------------- serve

@@ -34,9 +34,10 @@ def _round_batch(seqs: float) -> int:
 
 def make_job(model: LLM, mode: str, precision: str, batch_tokens: float | None, seq_tokens: int | None,
              lora_rank: int, attention_precision: str = "bf16", stored: dict | None = None,
-             packed_sample_tokens: float | None = None) -> TrainingJob:
+             packed_sample_tokens: float | None = None, finetune_batch_tokens: float | None = None) -> TrainingJob:
     """The job, its fields checked: ``batch_tokens`` [token] rounded to whole sequences of ``seq_tokens`` [token]
-    (None: the model's published batch and sequence); ``stored``: how weights, gradients, activations and states
+    (None: ``finetune_batch_tokens`` [token] in a fine-tuning mode when given, at least one sequence, else the
+    model's published batch; sequence None: the model's); ``stored``: how weights, gradients, activations and states
     are held (fp8_params, grad_precision, fp8_activation_store, distributed_optimizer)."""
     if mode not in MODES:
         raise InputError("unknown training mode", field="mode", value=mode, allowed=", ".join(MODES))
@@ -60,6 +61,8 @@ def make_job(model: LLM, mode: str, precision: str, batch_tokens: float | None, 
             raise InputError("the global batch is smaller than one sequence", field="global_batch_tokens",
                              value=batch_tokens, allowed=f">= seq_tokens ({seq:,} tokens)")
         seqs = max(1, round(float(batch_tokens) / seq))
+    elif mode != "pretrain" and finetune_batch_tokens:   # a pre-training batch would hide a fine-tuning run's bubble
+        seqs = max(1, round(float(finetune_batch_tokens) / seq))
     else:  # published batches are round millions of tokens; runs use 2^k or 3 x 2^k sequences (GPT-3: 1,536)
         seqs = _round_batch(model.train_batch_tokens / seq)
     return TrainingJob(model, mode, precision, float(seqs * seq), seq, int(lora_rank), attention_precision, **stored,

@@ -223,7 +223,9 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     """Step time, throughput, MFU and memory of training ``model`` on ``n_gpus`` GPUs of ``platform``.
 
     ``global_batch_tokens`` is rounded to whole sequences; it defaults to the
-    model's published batch rounded to 2^k or 3 x 2^k sequences; ``mode`` is 'pretrain', 'full-finetune' or 'lora';
+    model's published batch rounded to 2^k or 3 x 2^k sequences in pre-training and to the fine-tuning batch
+    (perf/data/calibration.yaml finetune_batch_tokens, 131,072 tokens; at least one sequence) otherwise;
+    ``mode`` is 'pretrain', 'full-finetune' or 'lora';
     ``attention_precision`` 'fp8' runs dot-product attention in FP8 (FP8 or FP4 training only);
     ``cuda_graphs`` replays each layer as a CUDA graph (the host issues one launch per layer and pass);
     ``fp8_params`` holds the weights in FP8 (FP8/FP4 training), ``grad_precision`` 'bf16' keeps 16-bit gradients,
@@ -237,10 +239,11 @@ def training_perf(platform: Platform, model: LLM | str, n_gpus: int, precision: 
     model = get_model(model) if isinstance(model, str) else model
     check_precision(platform, precision)
     n_gpus = whole("n_gpus", n_gpus)
+    params = params or packaged_perf_params()
     job = make_job(model, mode, precision, global_batch_tokens, seq_tokens, lora_rank, attention_precision,
                    {"fp8_params": fp8_params, "grad_precision": grad_precision,
                     "fp8_activation_store": fp8_activation_store, "distributed_optimizer": distributed_optimizer},
-                   packed_sample_tokens)
+                   packed_sample_tokens, finetune_batch_tokens=params.training["finetune_batch_tokens"])
     given = (tp, pp, dp, cp, ep, micro_batch, schedule, recompute, switch("cuda_graphs", cuda_graphs) or None)
     fixed = {k: v for k, v in zip(_FIXABLE, given, strict=True) if v is not None}
     check_fixed(job, fixed, n_gpus)
