@@ -131,8 +131,8 @@ def batch_limit(perf: InferencePerf, offline: InferencePerf | None, engine_max_b
 def _gemm_intensity(cost: StepCost, batch: int) -> float:
     """A decode pass's weight GEMMs at ``batch`` sequences: their FLOP time over their weight-read time [-] (> 1:
     compute-bound, else HBM-bound; MoE: all experts together, the routed ones read as reached). The pipeline
-    splits the batch into min(pp, batch) micro-batches (:meth:`StepCost.step_time_s`)."""
-    tokens = batch / min(cost.pp, batch)
+    splits the batch into micro-batches (:meth:`StepCost.micro_batches`)."""
+    tokens = batch / float(cost.micro_batches(batch))
     return float(tokens * cost.gemm_s_per_seq / cost.weights_read_s(tokens))
 
 

@@ -172,6 +172,11 @@ class StepCost:
              + (self.pp - 1) * (self.send_s_per_token * n + self.send_s_per_pass))
         return a, self.attn_s_per_ctx_token / k * cycle
 
+    def micro_batches(self, n_decode):
+        """Micro-batches a step of ``n_decode`` sequences runs in flight through the pipeline: min(pp, n), at
+        least 1 [-] (1 when pp = 1)."""
+        return np.clip(np.asarray(n_decode, dtype=float), 1.0, self.pp)
+
     def step_time_s(self, n_decode, ctx_tokens, prefill_tokens, prefill_tokens_sq):
         """Duration of one iteration [s]; arguments broadcast as numpy arrays.
 
@@ -190,7 +195,7 @@ class StepCost:
         ctx = np.asarray(ctx_tokens, dtype=float)
         p_sq = np.asarray(prefill_tokens_sq, dtype=float)
         if self.pp > 1:
-            k = np.clip(n, 1.0, self.pp)                     # micro-batches in flight
+            k = self.micro_batches(n)
             n, p, ctx, p_sq = n / k, p / k, ctx / k, p_sq / k
         gemm = self.gemm_s(n, p)
         passes = (n > 0).astype(float) + (p > 0)
