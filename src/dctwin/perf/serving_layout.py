@@ -137,8 +137,8 @@ def _answer(platform: Platform, model: LLM, precision: str, in_tok: float, out_t
             best = (per_gpu, lay, perf)
     if best is None:
         if fits is not None:
-            raise InputError(f"no layout meets the latency targets (the smallest that holds {model.id} at "
-                             f"{precision} is {fits.label()})", field="ttft_target_s/tpot_target_s",
+            raise InputError(f"no batch size meets the latency targets on any layout (the smallest that holds "
+                             f"{model.id} at {precision} is {fits.label()})", field="ttft_target_s/tpot_target_s",
                              value=(ttft_s, tpot_s), allowed="looser targets or a lower precision")
         raise _no_fit(platform, model, precision, cands[-1] if cands else ServingLayout(1), params, None)
     return best[1], best[2]
