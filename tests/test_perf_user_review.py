@@ -4,6 +4,7 @@ head copied over tensor-parallel ranks is charged for every copy, and bad number
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -222,3 +223,15 @@ def test_candidate_replica_sizes_are_ones_an_engine_can_run():
     # the refusal names the largest replica it could build (2 of 6 H100s), not one of 6 no engine runs
     with pytest.raises(InputError, match="a replica of 2 GPUs has 164 GB usable"):
         inference_perf(H100, "llama-3-405b", 6, "bf16")
+
+
+@pytest.mark.parametrize(("model", "n", "layout", "batch_seqs", "reason"), [
+    ("llama-2-13b", 32, {"tp": 2, "pp": 16, "dp": 1}, None, "2 model chunks per stage (40 layers on 16 stages admit 1"),
+    ("llama-2-7b", 8, {"tp": 1, "pp": 8, "dp": 1}, 4, "micro-batches per step (4) to be a multiple of the stages (8)"),
+])
+def test_a_fixed_schedule_that_cannot_run_says_why(model, n, layout, batch_seqs, reason):
+    # was only 'allowed: a batch divisible by the data-parallel size', with dp = 1
+    batch = None if batch_seqs is None else batch_seqs * 4096
+    with pytest.raises(InputError, match=re.escape(reason)) as err:
+        training_perf(H100, model, n, global_batch_tokens=batch, schedule="interleaved", **layout)
+    assert err.value.field == "layout" and err.value.allowed.endswith("or another schedule")

@@ -190,13 +190,25 @@ def _memory_error(platform: Platform, job: TrainingJob, n: int, fixed: dict, lea
     what = f"{job.model.id} ({job.mode}, {job.precision})"
     if leanest is None:
         return InputError(f"no layout of {what} on {n} x {platform.gpu_name} matches the batch "
-                          f"({job.batch_seqs} sequences) and the fixed fields {fixed or '{}'}",
-                          field="layout", value=fixed or n, allowed="a batch divisible by the data-parallel size")
+                          f"({job.batch_seqs} sequences) and the fixed fields {fixed or '{}'}"
+                          + _schedule_reason(job, fixed, params.training),
+                          field="layout", value=fixed or n, allowed="a batch divisible by the data-parallel size"
+                          + (", or another schedule" if "schedule" in fixed else ""))
     need = leanest.memory_per_gpu_gb
     hint = _what_fits(platform, job, n, fixed, params)
     return InputError(f"{what} does not fit: the leanest layout on {n} x {platform.gpu_name} "
                       f"({leanest.layout.label()}) needs {need:.0f} GB per GPU, {budget:.0f} GB usable",
                       field="layout" if fixed else "n_gpus", value=fixed or n, allowed=hint)
+
+
+def _schedule_reason(job: TrainingJob, fixed: dict, c: dict) -> str:
+    """Why a fixed schedule cannot run on fixed pp and dp (': ' + the reason), else ''."""
+    if "schedule" not in fixed or "pp" not in fixed or "dp" not in fixed:
+        return ""
+    m = micro_batches(job.batch_seqs, fixed["dp"], fixed.get("micro_batch", 1))
+    v = virtual_stages(job.model, fixed["pp"], int(c["virtual_stages_max"]))
+    reason = schedule_allowed(fixed["schedule"], fixed["pp"], m, v)
+    return f": {reason} ({job.model.layers} layers on {fixed['pp']} stages admit {v} chunk(s))" if reason else ""
 
 
 def _what_fits(platform: Platform, job: TrainingJob, n: int, fixed: dict, params: PerfParams) -> str:
