@@ -23,15 +23,16 @@ AIR = load_params("air")
 
 
 def test_moist_air_reference_points():
-    """Stull (2011) / ASHRAE: 20 °C, 50 % RH -> wet-bulb 13.7 °C; saturated air: wet-bulb = dry-bulb."""
-    assert moist_air.wet_bulb_c(20.0, 50.0) == pytest.approx(13.7, abs=0.1)
-    assert moist_air.wet_bulb_c(25.0, 100.0) == pytest.approx(25.0, abs=0.05)
+    """Stull (2011) / ASHRAE at sea level: 20 °C, 50 % RH -> wet-bulb 13.7 °C; saturated air: wet-bulb = dry-bulb."""
+    assert moist_air.wet_bulb_c(20.0, 50.0, pressure_pa=moist_air.PRESSURE_PA) == pytest.approx(13.7, abs=0.1)
+    assert moist_air.wet_bulb_c(25.0, 100.0, pressure_pa=moist_air.PRESSURE_PA) == pytest.approx(25.0, abs=0.05)
     # ASHRAE Fundamentals 2017 ch. 1 eq. 20/32: W = 0.621945 pw / (p - pw); h = 1.006 t + W (2501 + 1.86 t)
-    w = float(moist_air.hum_ratio(20.0, 50.0))
+    w = float(moist_air.hum_ratio(20.0, 50.0, pressure_pa=moist_air.PRESSURE_PA))
     assert w == pytest.approx(0.00726, abs=5e-5)  # psychrometric chart, 20 °C / 50 %: 7.3 g/kg
     assert moist_air.enthalpy_kj_per_kg(20.0, w) == pytest.approx(1.006 * 20 + w * (2501 + 1.86 * 20), rel=1e-6)
     # the dew point of saturated air is its temperature
-    assert moist_air.dew_point_c(moist_air.hum_ratio(15.0, 100.0)) == pytest.approx(15.0, abs=0.05)
+    at = {"pressure_pa": moist_air.PRESSURE_PA}
+    assert moist_air.dew_point_c(moist_air.hum_ratio(15.0, 100.0, **at), **at) == pytest.approx(15.0, abs=0.05)
 
 
 def test_chiller_curve_matches_its_energyplus_rating_point_and_never_runs_away():
@@ -48,10 +49,11 @@ def test_chiller_curve_matches_its_energyplus_rating_point_and_never_runs_away()
 
 def test_ashrae_recommended_humidity_limits():
     """ASHRAE TC 9.9 recommended: dew point -9..15 °C and RH <= 60 % at the supply temperature."""
-    w_min, w_max = humidity_limits("recommended", 27.0)
-    assert moist_air.dew_point_c(w_min) == pytest.approx(-9.0, abs=0.1)
-    assert w_max == pytest.approx(min(float(moist_air.hum_ratio_from_dew_point(15.0)),
-                                      float(moist_air.hum_ratio(27.0, 60.0))), rel=1e-9)
+    at = {"pressure_pa": moist_air.PRESSURE_PA}
+    w_min, w_max = humidity_limits("recommended", 27.0, **at)
+    assert moist_air.dew_point_c(w_min, **at) == pytest.approx(-9.0, abs=0.1)
+    assert w_max == pytest.approx(min(float(moist_air.hum_ratio_from_dew_point(15.0, **at)),
+                                      float(moist_air.hum_ratio(27.0, 60.0, **at))), rel=1e-9)
 
 
 def _hall(liquid_share: float, **cooling):

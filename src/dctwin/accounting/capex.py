@@ -48,7 +48,10 @@ def _air_cooling_mw(scenario: Scenario, plats: Mapping[str, Platform]) -> float:
     liquid_kw = sum(g.count * plats[g.platform].unit_max_kw * plats[g.platform].liquid_cooled_fraction for g in groups)
     if it_kw <= 0:
         return 0.0
-    return size_plant(scenario.facility, it_kw, liquid_kw).air_cooling_kw / 1000.0
+    from dctwin.site.psychro import site_pressure
+
+    pressure_pa, _ = site_pressure(scenario.site)
+    return size_plant(scenario.facility, it_kw, liquid_kw, pressure_pa=pressure_pa).air_cooling_kw / 1000.0
 
 
 def capex_items(scenario: Scenario, platforms: Mapping[str, Platform] | None = None) -> pd.DataFrame:

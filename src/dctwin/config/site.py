@@ -172,9 +172,11 @@ class SiteConfig(Section):
     )
     latitude_deg: float = Field(ge=-90, le=90, description="Latitude [deg N].")
     longitude_deg: float = Field(ge=-180, le=180, description="Longitude [deg E].")
-    elevation_m: float = Field(0.0, ge=-500, le=6000, description="Elevation above sea level [m]: recorded in the "
-                               "run's data-origin table; no model uses it (moist air is computed at sea-level "
-                               "pressure, 101,325 Pa, at every site, and the table says so).")
+    elevation_m: float = Field(0.0, ge=-500, le=6000, description="Elevation above sea level [m]: sets the site's "
+                               "air pressure (the standard atmosphere, ASHRAE Fundamentals 2017 ch. 1 eq. 3) unless "
+                               "an EPW climate file carries hourly station pressure (then their mean, with a warning "
+                               "where the file's elevation is over 100 m away); wet bulb, humidity ratio and the "
+                               "fans' air density are computed at that pressure.")
     timezone: str = Field("Europe/Stockholm", description="IANA time zone of the site.")
     grid_connection_mw: float = Field(gt=0, le=10_000, description="Contracted grid connection [MW].")
     floor_space_m2: float | None = Field(None, gt=0, description="White space available for racks [m2].")

@@ -4,7 +4,12 @@ Room heat (the air-cooled part of the racks plus UPS and busway losses) is
 carried by supply air at ``air_supply_temp_c`` with a fixed rise across the
 racks. Air flow follows heat; fan power = flow x pressure / efficiency at
 design, with the cube of the flow fraction below it (affinity laws, system
-curve Δp ~ flow²). Humidity (psychrolib, ``moist_air``) sets latent loads:
+curve Δp ~ flow²). The fans move volume: the air's density at the site's
+pressure ``pressure_pa`` is ``air_density_kg_per_m3`` (sea level) x pressure /
+101,325 Pa (psychrolib's moist-air density is proportional to pressure at a
+given temperature and humidity ratio), so the same heat needs more fan power
+at altitude (1,600 m: 0.82x the density, 1.21x the fan power).
+Humidity (psychrolib, ``moist_air``, at the site's pressure) sets latent loads:
 room air is held between the ASHRAE envelope's dew-point/RH limits, outdoor
 air above it is dried on the coil (colder chilled water), air below it is
 humidified by steam.
@@ -27,7 +32,8 @@ import numpy as np
 from dctwin.facility import chillers, moist_air
 from dctwin.facility.params import FacilityParams, packaged_params
 
-__all__ = ["air_design_flow_kw", "air_side", "economiser_fraction", "fan_kw", "humidity_limits"]
+__all__ = ["air_density_kg_per_m3", "air_design_flow_kw", "air_side", "economiser_fraction", "fan_kw",
+           "humidity_limits"]
 
 
 def _p(params: FacilityParams | None) -> dict:
@@ -49,16 +55,25 @@ def economiser_fraction(dry_bulb_c, supply_c: float, rise_k: float | None = None
     return np.clip((none_above - np.asarray(dry_bulb_c, dtype=float)) / (none_above - full_below), 0.0, 1.0)
 
 
-def air_design_flow_kw(design_room_heat_kw: float, *, params: FacilityParams | None = None) -> tuple[float, float]:
-    """(design air flow [m³/s], design fan power [kW]) to carry ``design_room_heat_kw`` [kW] plus the fans' heat."""
+def air_density_kg_per_m3(pressure_pa: float, *, params: FacilityParams | None = None) -> float:
+    """Density [kg/m³] of the air the fans move at ``pressure_pa`` [Pa]: the sea-level figure scaled by pressure."""
+    return _p(params)["air_density_kg_per_m3"] * pressure_pa / moist_air.PRESSURE_PA
+
+
+def air_design_flow_kw(design_room_heat_kw: float, *, pressure_pa: float,
+                       params: FacilityParams | None = None) -> tuple[float, float]:
+    """(design air flow [m³/s], design fan power [kW]) to carry ``design_room_heat_kw`` [kW] plus the fans' heat
+    in air at ``pressure_pa`` [Pa]."""
     p = _p(params)
-    per_kw = 1.0 / (p["air_density_kg_per_m3"] * p["air_cp_kj_per_kg_k"] * p["crah_air_delta_t_k"])  # m³/s per kW
+    rho = air_density_kg_per_m3(pressure_pa, params=params)
+    per_kw = 1.0 / (rho * p["air_cp_kj_per_kg_k"] * p["crah_air_delta_t_k"])  # m³/s per kW
     sfp = p["fan_total_pressure_pa"] / p["fan_efficiency"] / 1000.0  # kW per m³/s at design
     flow = design_room_heat_kw * per_kw / (1.0 - sfp * per_kw)
     return flow, flow * sfp
 
 
-def fan_kw(room_heat_kw, design_room_heat_kw: float, *, params: FacilityParams | None = None) -> np.ndarray:
+def fan_kw(room_heat_kw, design_room_heat_kw: float, *, pressure_pa: float,
+           params: FacilityParams | None = None) -> np.ndarray:
     """Fan power moving ``room_heat_kw`` [kW] plus the fans' own heat, cube law below design flow [kW].
 
     Fans never run past full speed: heat above the design flow leaves with a larger air rise.
@@ -66,7 +81,7 @@ def fan_kw(room_heat_kw, design_room_heat_kw: float, *, params: FacilityParams |
     room = np.asarray(room_heat_kw, dtype=float)
     if design_room_heat_kw <= 0:
         return np.zeros(room.shape)
-    _, design_kw = air_design_flow_kw(design_room_heat_kw, params=params)
+    _, design_kw = air_design_flow_kw(design_room_heat_kw, pressure_pa=pressure_pa, params=params)
     floor = _p(params)["fan_min_speed_frac"]
     full = design_room_heat_kw + design_kw  # heat at full speed, fans included
     # fan = F ((room + fan) / full)³: two Newton steps from the no-self-heating guess (error < 1e-9 of the fan power)
@@ -79,11 +94,16 @@ def fan_kw(room_heat_kw, design_room_heat_kw: float, *, params: FacilityParams |
     return design_kw * frac * frac * frac
 
 
-def humidity_limits(envelope: str, supply_c: float, *, params: FacilityParams | None = None) -> tuple[float, float]:
-    """(lowest, highest) humidity ratio [kg/kg] of supply air at ``supply_c`` [°C] in the ASHRAE ``envelope``."""
+def humidity_limits(envelope: str, supply_c: float, *, pressure_pa: float,
+                    params: FacilityParams | None = None) -> tuple[float, float]:
+    """(lowest, highest) humidity ratio [kg/kg] of supply air at ``supply_c`` [°C] and ``pressure_pa`` [Pa] in the
+    ASHRAE ``envelope``."""
     _, _, dp_min, dp_max, rh_min, rh_max = (params or packaged_params()).air["envelopes"][envelope]
-    w_min = max(float(moist_air.hum_ratio_from_dew_point(dp_min)), float(moist_air.hum_ratio(supply_c, rh_min)))
-    w_max = min(float(moist_air.hum_ratio_from_dew_point(dp_max)), float(moist_air.hum_ratio(supply_c, rh_max)))
+    at = {"pressure_pa": pressure_pa}
+    w_min = max(float(moist_air.hum_ratio_from_dew_point(dp_min, **at)),
+                float(moist_air.hum_ratio(supply_c, rh_min, **at)))
+    w_max = min(float(moist_air.hum_ratio_from_dew_point(dp_max, **at)),
+                float(moist_air.hum_ratio(supply_c, rh_max, **at)))
     return w_min, w_max
 
 
@@ -135,13 +155,13 @@ def _compressor_kw(coil_kw, db, cooling: str, chw_c, capacity_kw: float, params:
 
 
 def air_side(room_heat_kw, dry_bulb_c, hum_ratio_out, *, supply_c: float, envelope: str, economiser: str,
-             cooling: str, design_room_heat_kw: float, capacity_kw: float,
+             cooling: str, design_room_heat_kw: float, capacity_kw: float, pressure_pa: float,
              params: FacilityParams | None = None) -> dict[str, np.ndarray]:
     """Per-step air-side power for ``room_heat_kw`` [kW] at outdoor ``dry_bulb_c`` [°C] and ``hum_ratio_out`` [kg/kg].
 
     ``capacity_kw`` [kW] is the mechanical cooling at its rating point (chiller:
     6.67 °C water, 35 °C air; DX: 35 °C air). Returns fan, compressor and
-    humidifier power [kW], the heat into the air and the heat mechanical
+    humidifier power [kW] at the site's air pressure ``pressure_pa`` [Pa], the heat into the air and the heat mechanical
     cooling could not carry [kW], and the economiser share [0-1].
     """
     p = _p(params)
@@ -149,10 +169,10 @@ def air_side(room_heat_kw, dry_bulb_c, hum_ratio_out, *, supply_c: float, envelo
     db = np.asarray(dry_bulb_c, dtype=float)
     w_out = np.asarray(hum_ratio_out, dtype=float)
     params = params or packaged_params()
-    fans = fan_kw(room, design_room_heat_kw, params=params)
+    fans = fan_kw(room, design_room_heat_kw, pressure_pa=pressure_pa, params=params)
     air_heat = room + fans
     m = air_heat / (p["air_cp_kj_per_kg_k"] * p["crah_air_delta_t_k"])  # kg/s of dry air
-    w_lim = humidity_limits(envelope, supply_c, params=params)
+    w_lim = humidity_limits(envelope, supply_c, pressure_pa=pressure_pa, params=params)
     coil, steam = closed_coil_kw(m, db, w_out, supply_c, w_lim, params=params)
     econ = np.zeros(room.shape)
     if economiser in ("indirect_air", "water_side"):
@@ -160,7 +180,7 @@ def air_side(room_heat_kw, dry_bulb_c, hum_ratio_out, *, supply_c: float, envelo
         econ = economiser_fraction(db, medium_c, params=params)
         coil = coil * (1.0 - econ)
     # chilled water cold enough to dry the air where the coil must remove moisture
-    drying_c = float(moist_air.dew_point_c(w_lim[1])) - p["coil_dew_point_approach_k"]
+    drying_c = float(moist_air.dew_point_c(w_lim[1], pressure_pa=pressure_pa)) - p["coil_dew_point_approach_k"]
     chw_closed = np.where(w_out > w_lim[1], min(supply_c - p["chilled_water_offset_k"], drying_c),
                           supply_c - p["chilled_water_offset_k"])
     comp, short = _compressor_kw(coil, db, cooling, chw_closed, capacity_kw, params)

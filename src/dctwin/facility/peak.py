@@ -35,7 +35,8 @@ class PeakCheck:
 
 
 def design_peak_kw(design: FacilityConfig, installed_it_kw: float, liquid_fraction: float, dry_bulb_c,
-                   rel_humidity_pct, dh_supply_temp_c=None) -> tuple[float, float]:
+                   rel_humidity_pct, dh_supply_temp_c=None, *,
+                   air_pressure_pa: float = 101_325.0) -> tuple[float, float]:
     """(peak grid power [kW], dry-bulb of that hour [°C]): full IT and heat pumps at capacity in every weather step."""
     from dctwin.facility.plant import simulate_facility
 
@@ -44,7 +45,7 @@ def design_peak_kw(design: FacilityConfig, installed_it_kw: float, liquid_fracti
     hp_mw = design.heat_reuse.heat_pump_capacity_mw if design.heat_reuse.enabled else 0.0
     r = simulate_facility(design, np.full(n, float(installed_it_kw)), liquid_fraction, db, None, rel_humidity_pct,
                           np.full(n, hp_mw), dh_supply_temp_c, installed_it_kw, 3600,
-                          installed_liquid_fraction=liquid_fraction)
+                          installed_liquid_fraction=liquid_fraction, air_pressure_pa=air_pressure_pa)
     i = int(np.argmax(r.grid_power_kw))
     return float(r.grid_power_kw[i]), float(db[i])
 

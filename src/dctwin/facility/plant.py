@@ -58,6 +58,7 @@ class _Inputs:
     dh_c: np.ndarray
     demand_kw: np.ndarray
     w_out: np.ndarray       # outdoor humidity ratio [kg/kg]
+    pressure_pa: float      # the site's air pressure [Pa]
     installed_it_kw: float
     liquid_design_kw: float  # liquid share of the installed IT heat: sizes pumps and heat rejecters
     air_design_kw: float     # air-cooled share of the installed IT heat: sizes fans and air-side cooling
@@ -78,7 +79,7 @@ def _series(name: str, value, n: int) -> np.ndarray:
 def _check_inputs(design: FacilityConfig, it_power_kw, liquid_fraction, dry_bulb_c, wet_bulb_c, rel_humidity_pct,
                   heat_demand_mw, dh_supply_temp_c, installed_it_kw: float, step_s: int,
                   installed_liquid_fraction: float | None, heat_to_power_price_ratio,
-                  params: FacilityParams) -> _Inputs:
+                  params: FacilityParams, pressure_pa: float) -> _Inputs:
     """Refuse malformed inputs; return every series as an array of the run's length."""
     it_req = np.asarray(it_power_kw, dtype=float)
     if it_req.ndim != 1:
@@ -97,7 +98,10 @@ def _check_inputs(design: FacilityConfig, it_power_kw, liquid_fraction, dry_bulb
     if rel_humidity_pct is None:
         raise InputError("relative humidity is needed for the moist-air model", field="rel_humidity_pct")
     rh = _series("rel_humidity_pct", rel_humidity_pct, n)
-    w_out, wb = moist_air.outdoor_state(db, rh, need_wet_bulb=wet_bulb_c is None)
+    if not moist_air.LEVELS_PA[0] <= pressure_pa <= moist_air.LEVELS_PA[-1]:
+        raise InputError("outside the moist-air tables", field="air_pressure_pa", value=pressure_pa,
+                         allowed=f"{moist_air.LEVELS_PA[0]:,.0f} to {moist_air.LEVELS_PA[-1]:,.0f} Pa")
+    w_out, wb = moist_air.outdoor_state(db, rh, pressure_pa=pressure_pa, need_wet_bulb=wet_bulb_c is None)
     if wet_bulb_c is not None:
         wb = np.minimum(_series("wet_bulb_c", wet_bulb_c, n), db)
     hr = design.heat_reuse
@@ -108,7 +112,7 @@ def _check_inputs(design: FacilityConfig, it_power_kw, liquid_fraction, dry_bulb
         lf_air = liquid_design_fraction(design, float(lf.min()) if n else 0.0)
     else:
         lf_liquid = lf_air = liquid_design_fraction(design, installed_liquid_fraction)
-    return _Inputs(it_req, lf, db, wb, dh_c, demand_kw, w_out, float(installed_it_kw),
+    return _Inputs(it_req, lf, db, wb, dh_c, demand_kw, w_out, float(pressure_pa), float(installed_it_kw),
                    float(installed_it_kw) * lf_liquid, float(installed_it_kw) * (1.0 - lf_air),
                    _heat_pump_allowed_kw(design, dh_c, heat_to_power_price_ratio, n, params))
 
@@ -195,14 +199,15 @@ def _air_and_chain(design: FacilityConfig, x: _Inputs, f: dict, params: Facility
     """Steps 3-4: UPS and busway losses, the air side, the upstream chain and the grid meter; fields they set."""
     c, pc = design.cooling, design.power_chain
     it, cdu, rej = f["it_power_kw"], f["cdu_pump_kw"], f["_rejection"]
-    size = sizing.size_plant(design, x.installed_it_kw, x.liquid_design_kw, x.air_design_kw, params=params)
+    size = sizing.size_plant(design, x.installed_it_kw, x.liquid_design_kw, x.air_design_kw, params=params,
+                             pressure_pa=x.pressure_pa)
     dist_loss, ups_loss = power_chain.inner_chain_losses_kw(it, cdu, x.installed_it_kw, size.ups_block_kw,
                                                             size.ups_units, pc.redundancy, pc.ups_mode,
                                                             params=params)
     room_heat = it * (1.0 - x.lf) + dist_loss + ups_loss
     a = air.air_side(room_heat, x.db, x.w_out, supply_c=c.air_supply_temp_c, envelope=c.air_envelope,
                      economiser=c.air_economiser, cooling=c.air_cooling, design_room_heat_kw=size.design_room_heat_kw,
-                     capacity_kw=size.air_cooling_kw, params=params)
+                     capacity_kw=size.air_cooling_kw, pressure_pa=x.pressure_pa, params=params)
     air_heat, air_ch_kw, crah, hum = a["air_heat_kw"], a["air_chiller_kw"], a["crah_fan_kw"], a["humidifier_kw"]
     anc_frac = params.power_chain["stages"]["ancillary"]["frac_of_installed_it"]
     ancillary = np.full(len(it), x.installed_it_kw * anc_frac)
@@ -240,6 +245,7 @@ def simulate_facility(
     installed_liquid_fraction: float | None = None,
     heat_to_power_price_ratio=None,
     params: FacilityParams | None = None,
+    air_pressure_pa: float = moist_air.PRESSURE_PA,
 ) -> FacilityResult:
     """Facility power, heat and water per step for the IT power the workload asks for.
 
@@ -255,12 +261,14 @@ def simulate_facility(
     ``heat_to_power_price_ratio`` [-] per step, heat price over electricity
     price, lets economic dispatch keep heat pumps off where they do not pay;
     ``step_s`` [s] is the step length (the model is steady-state per step); ``params``: the run's facility
-    parameters (default: packaged with ``design.model_parameters`` applied).
+    parameters (default: packaged with ``design.model_parameters`` applied); ``air_pressure_pa`` [Pa] the
+    site's air pressure (its ``air_pressure_pa`` site series; default sea level, for design-day checks and
+    unit tests): humidity ratio, dew point, wet bulb and the fans' air density follow it.
     """
     params = params or design_params(design)
     x = _check_inputs(design, it_power_kw, liquid_fraction, dry_bulb_c, wet_bulb_c, rel_humidity_pct,
                       heat_demand_mw, dh_supply_temp_c, installed_it_kw, step_s, installed_liquid_fraction,
-                      heat_to_power_price_ratio, params)
+                      heat_to_power_price_ratio, params, air_pressure_pa)
     fields = _liquid_side(design, x, params)
     fields.update(_air_and_chain(design, x, fields, params))
     fields.pop("_rejection")

@@ -40,7 +40,8 @@ def scenario_peak_check(scenario, run_peak_mw: float | None = None, site_frame=N
         site_frame = site_frame.iloc[::step]
     installed_kw, lf = _installed(scenario)
     peak_kw, db = design_peak_kw(scenario.facility, installed_kw, lf, site_frame["dry_bulb_c"].to_numpy(),
-                                 site_frame["rel_humidity_pct"].to_numpy(), site_frame["dh_supply_temp_c"].to_numpy())
+                                 site_frame["rel_humidity_pct"].to_numpy(), site_frame["dh_supply_temp_c"].to_numpy(),
+                                 air_pressure_pa=float(site_frame["air_pressure_pa"].iloc[0]))
     return PeakCheck(design_peak_mw=peak_kw / 1000.0, design_peak_dry_bulb_c=db, run_peak_mw=run_peak_mw,
                      grid_connection_mw=scenario.site.grid_connection_mw,
                      power_envelope_mw=max(p.power_envelope_mw for p in scenario.phases))

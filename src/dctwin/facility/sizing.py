@@ -64,12 +64,14 @@ def _air_cooling_kw(design: FacilityConfig, design_air_heat_kw: float, params: F
 
 
 def size_plant(design: FacilityConfig, installed_it_kw: float, liquid_design_kw: float,
-               air_design_kw: float | None = None, *, params: FacilityParams | None = None) -> PlantSize:
+               air_design_kw: float | None = None, *, params: FacilityParams | None = None,
+               pressure_pa: float = 101_325.0) -> PlantSize:
     """Size every part of the plant for ``installed_it_kw`` [kW].
 
     ``liquid_design_kw`` [kW] of it at most is liquid-cooled (pumps, rejecters) and
     ``air_design_kw`` [kW] at most air-cooled (fans, air-side cooling; default the rest). ``params``: the run's
-    facility parameters (default: packaged with ``design.model_parameters`` applied).
+    facility parameters (default: packaged with ``design.model_parameters`` applied); ``pressure_pa`` [Pa] the
+    site's air pressure (default sea level): the fans move more air volume in thinner air.
     """
     params = params or design_params(design)
     pc = design.power_chain
@@ -83,7 +85,7 @@ def size_plant(design: FacilityConfig, installed_it_kw: float, liquid_design_kw:
     ups_full = float(power_chain.ups_loss_kw(ups_design, ups_block, ups_units, pc.ups_mode, params=params))
     air_it = installed_it_kw - liquid_design_kw if air_design_kw is None else air_design_kw
     room = air_it + dist_full + ups_full
-    _, fan_design = air.air_design_flow_kw(room, params=params)
+    _, fan_design = air.air_design_flow_kw(room, pressure_pa=pressure_pa, params=params)
     site_kw = installed_it_kw * params.power_chain["stages"]["transformer"]["sizing_factor"]
     tx_block = block_rating_kw(site_kw, max_block, pc.block_sizing)
     return PlantSize(

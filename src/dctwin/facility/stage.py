@@ -78,4 +78,11 @@ def facility_stage(design: FacilityConfig, it: SiteItPower, site: pd.DataFrame, 
                              site["wet_bulb_c"].to_numpy(), site["rel_humidity_pct"].to_numpy(),
                              site["heat_demand_mw"].to_numpy(), site["dh_supply_temp_c"].to_numpy(), it.installed_kw,
                              step_s, installed_liquid_fraction=it.liquid_installed,
-                             heat_to_power_price_ratio=heat_to_power_price_ratio, params=params)
+                             heat_to_power_price_ratio=heat_to_power_price_ratio, params=params,
+                             air_pressure_pa=_site_pressure_pa(site))
+
+
+def _site_pressure_pa(site: pd.DataFrame) -> float:
+    """The site's one air pressure [Pa] (its ``air_pressure_pa`` series is a constant; sea level for no steps)."""
+    col = site["air_pressure_pa"].to_numpy()
+    return float(col[0]) if len(col) else 101_325.0

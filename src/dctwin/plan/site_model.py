@@ -117,7 +117,8 @@ def _build(scenario: Scenario) -> SiteModel:
         for frac in (max(load, 0.05), 1.0):
             r = simulate_facility(design, np.full(len(df), REF_IT_KW * frac), lf, df["dry_bulb_c"].to_numpy(float),
                                   df["wet_bulb_c"].to_numpy(float), df["rel_humidity_pct"].to_numpy(float),
-                                  np.zeros(len(df)), None, REF_IT_KW, 3600)
+                                  np.zeros(len(df)), None, REF_IT_KW, 3600,
+                                  air_pressure_pa=float(df["air_pressure_pa"].iloc[0]))
             overhead_kw = r.grid_power_kw - r.it_power_kw - r.heat_pump_kw - r.liquid_chiller_kw
             o = overhead_kw / np.maximum(r.it_power_kw, 1e-9)
             outs.append(o)

@@ -11,7 +11,7 @@ __getattr__ = lazy_exports(__name__, {
     **dict.fromkeys(("dh_supply_temp_c", "heat_demand", "heat_price_factor"), "dctwin.site.heat"),
     **dict.fromkeys(("read_carbon_file", "read_price_file"), "dctwin.site.market_readers"),
     **dict.fromkeys(("available_profiles", "load_profile"), "dctwin.site.profiles"),
-    **dict.fromkeys(("dew_point_c", "rel_humidity_pct", "wet_bulb_stull_c"), "dctwin.site.psychro"),
+    **dict.fromkeys(("dew_point_c", "rel_humidity_pct", "site_air_pressure"), "dctwin.site.psychro"),
     **dict.fromkeys(("read_epw", "read_grid_csv", "read_heat_demand_csv", "read_weather_csv"), "dctwin.site.readers"),
     **dict.fromkeys(("SITE_COLUMNS", "site_series"), "dctwin.site.series"),
 })
@@ -34,5 +34,4 @@ __all__ = [
     "site_series",
     "synthesize_grid",
     "synthesize_weather",
-    "wet_bulb_stull_c",
 ]

@@ -35,7 +35,7 @@ from dctwin.site.calendar import (
     month_basis,
 )
 from dctwin.site.profiles import Profile
-from dctwin.site.psychro import rel_humidity_pct, wet_bulb_stull_c
+from dctwin.site.psychro import rel_humidity_pct
 
 __all__ = ["ar1", "synthesize_weather"]
 
@@ -164,7 +164,8 @@ def synthesize_weather(normals: Profile, year_start: dt.date, n_hours: int, seed
     root seed (stream "weather").
 
     Returns ``n_hours`` rows: ``dry_bulb_c`` [°C], ``rel_humidity_pct`` [%],
-    ``dew_point_c`` [°C], ``wet_bulb_c`` [°C]. Whole calendar years are
+    ``dew_point_c`` [°C] (the wet bulb depends on the site's pressure:
+    ``site_series`` adds it). Whole calendar years are
     synthesised and then cut, so the months of the covered years average to
     the normals and a run's first week equals that of a longer run.
     """
@@ -184,6 +185,5 @@ def synthesize_weather(normals: Profile, year_start: dt.date, n_hours: int, seed
             "dry_bulb_c": t,
             "rel_humidity_pct": r,
             "dew_point_c": d,
-            "wet_bulb_c": wet_bulb_stull_c(t, r),
         }
     )

@@ -109,20 +109,18 @@ def _heat_entries(d) -> list[dict[str, str]]:
     return [_user_entry(_HEAT, "heat", d.path)]
 
 
-def _air_pressure_entry(elevation_m: float) -> dict[str, str]:
-    """Moist air is computed at sea-level pressure everywhere: say so beside the site's elevation, which no model
-    uses, with the standard atmosphere's pressure there (ASHRAE Handbook Fundamentals 2017, ch. 1, eq. 3)."""
-    from dctwin.facility.moist_air import PRESSURE_PA
+def _air_pressure_entry(site: SiteConfig) -> dict[str, str]:
+    """The one air pressure the run's moist air (wet bulb, humidity ratio, the fans' air density) is computed at."""
+    from dctwin.site.psychro import site_pressure
 
-    there_pa = PRESSURE_PA * (1.0 - 2.25577e-5 * elevation_m) ** 5.2559
-    return _entry("air pressure of wet_bulb_c and the air-side humidity and enthalpy",
-                  f"sea level, {PRESSURE_PA:,.0f} Pa, at every site; site.elevation_m ({elevation_m:g} m) is not "
-                  f"modelled (the standard atmosphere there: {there_pa:,.0f} Pa)", "dctwin.facility.moist_air")
+    _, origin = site_pressure(site)
+    return _entry("air_pressure_pa (wet_bulb_c, the air-side humidity and the fans' air density at it)", origin,
+                  str(site.climate.path) if site.climate.source == "epw" else "dctwin.site.psychro")
 
 
 def site_provenance(site: SiteConfig, seed: int) -> list[dict[str, str]]:
     """One entry per series group: ``series`` (column names), ``origin`` (text), ``data_file`` (packaged id or path)."""
-    return (_climate_entries(site.climate, seed) + [_air_pressure_entry(site.elevation_m)]
+    return (_climate_entries(site.climate, seed) + [_air_pressure_entry(site)]
             + _grid_entries(site.grid, seed) + _heat_entries(site.heat_demand))
 
 
@@ -132,6 +130,22 @@ def _far(what: str, place: str, lat: float, lon: float, site: SiteConfig) -> lis
         return []
     return [f"{what} were made for {place}, {km:,.0f} km from the site ({site.name}); "
             f"they are not this site's own"]
+
+
+def _elevation_mismatch(path, site: SiteConfig) -> list[str]:
+    """A sentence when the EPW header's elevation and site.elevation_m differ by more than ELEVATION_MISMATCH_M."""
+    from dctwin.site.psychro import ELEVATION_MISMATCH_M
+
+    try:
+        head = read_input(path, MAX_SERIES_BYTES, what="EPW file").data[:4096].decode("utf-8", errors="replace")
+        epw_m = float(head.split("\n", 1)[0].split(",")[9])
+    except (InputError, IndexError, ValueError):
+        return []
+    if abs(epw_m - site.elevation_m) <= ELEVATION_MISMATCH_M:
+        return []
+    return [f"the EPW weather file's station sits at {epw_m:g} m, site.elevation_m is {site.elevation_m:g} m "
+            f"(more than {ELEVATION_MISMATCH_M:g} m apart): moist air is computed at the file's mean station "
+            "pressure, not at the site's elevation"]
 
 
 def site_warnings(site: SiteConfig) -> list[str]:
@@ -151,6 +165,7 @@ def site_warnings(site: SiteConfig) -> list[str]:
             out += _far("climate normals", str(h.get("name", c.normals)), h["latitude_deg"], h["longitude_deg"], site)
     elif c.source == "epw" and c.path is not None and (loc := epw_location(c.path)) is not None:
         out += _far("the EPW weather data", loc[0], loc[1], loc[2], site)
+        out += _elevation_mismatch(c.path, site)
     d = site.heat_demand
     if d.source == "synthetic":
         h = profile_header("heat", d.profile)

@@ -16,7 +16,7 @@ from dctwin.site.climate import synthesize_weather
 from dctwin.site.grid import synthesize_grid
 from dctwin.site.heat import dh_supply_temp_c, heat_demand
 from dctwin.site.profiles import load_profile
-from dctwin.site.psychro import wet_bulb_stull_c
+from dctwin.site.psychro import site_air_pressure
 from dctwin.site.readers import read_epw, read_heat_demand_csv, read_weather_csv
 from dctwin.timeline import Timeline
 
@@ -26,6 +26,7 @@ SITE_COLUMNS = (
     "dry_bulb_c",
     "rel_humidity_pct",
     "wet_bulb_c",
+    "air_pressure_pa",
     "price_eur_per_mwh",
     "carbon_g_per_kwh",
     "heat_demand_mw",
@@ -108,8 +109,9 @@ def _weather(site: SiteConfig, start: dt.date, n_hours: int, seed: int) -> dict[
     c = site.climate
     if c.source == "synthetic":
         w = synthesize_weather(load_profile("climate", c.normals), start, n_hours, seed)
-        return {k: w[k].to_numpy() for k in ("dry_bulb_c", "rel_humidity_pct", "wet_bulb_c")}
-    if c.source == "epw":
+        out = {k: w[k].to_numpy() for k in ("dry_bulb_c", "rel_humidity_pct")}
+        station_pa = None
+    elif c.source == "epw":
         e = read_epw(_path(c.path))
         table = _typical_table(
             e["month"].to_numpy(),
@@ -124,6 +126,7 @@ def _weather(site: SiteConfig, start: dt.date, n_hours: int, seed: int) -> dict[
         )
         idx = typical_year_index(HourlyCalendar.build(start, n_hours))
         out = {k: v[idx] for k, v in table.items()}
+        station_pa = e["atmospheric_pressure_pa"].to_numpy()
     else:
         out = map_to_hours(
             read_weather_csv(_path(c.path), site.timezone),
@@ -133,7 +136,19 @@ def _weather(site: SiteConfig, start: dt.date, n_hours: int, seed: int) -> dict[
             file=str(c.path),
             what="weather CSV",
         )
-    out["wet_bulb_c"] = wet_bulb_stull_c(out["dry_bulb_c"], out["rel_humidity_pct"])
+        station_pa = None
+    return _with_wet_bulb(out, site, station_pa)
+
+
+def _with_wet_bulb(out: dict[str, np.ndarray], site: SiteConfig, station_pa) -> dict[str, np.ndarray]:
+    """Add the site's air pressure [Pa] (one constant, ``site_air_pressure``) and the wet bulb [°C] at it
+    (psychrolib, ``dctwin.facility.moist_air``: the one wet bulb the facility model uses too)."""
+    from dctwin.facility import moist_air
+
+    file = str(site.climate.path) if site.climate.path is not None else None
+    pa, _ = site_air_pressure(site.elevation_m, station_pa, file)
+    out["air_pressure_pa"] = np.full(len(out["dry_bulb_c"]), pa)
+    out["wet_bulb_c"] = moist_air.wet_bulb_c(out["dry_bulb_c"], out["rel_humidity_pct"], pressure_pa=pa)
     return out
 
 
@@ -176,7 +191,8 @@ def _heat(site: SiteConfig, dry_bulb_c: np.ndarray, start: dt.date, n_hours: int
 def site_series(site: SiteConfig, timeline: Timeline, seed: int) -> pd.DataFrame:
     """Site time series on the run's steps: ``timeline.n_steps`` rows, index 0..n-1.
 
-    Columns: ``dry_bulb_c`` [°C], ``rel_humidity_pct`` [%], ``wet_bulb_c`` [°C],
+    Columns: ``dry_bulb_c`` [°C], ``rel_humidity_pct`` [%], ``wet_bulb_c`` [°C] (psychrolib at the site's
+    pressure), ``air_pressure_pa`` [Pa] (the site's, one constant: ``dctwin.site.psychro.site_air_pressure``),
     ``price_eur_per_mwh`` [EUR/MWh], ``carbon_g_per_kwh`` [gCO2/kWh],
     ``heat_demand_mw`` [MW], ``dh_supply_temp_c`` [°C]. Hourly series are
     averaged over steps of an hour or more; shorter steps interpolate weather

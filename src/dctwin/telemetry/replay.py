@@ -113,10 +113,11 @@ def predict(scenario: Scenario, inputs: ModelInputs) -> pd.DataFrame:
     """The facility model's outputs for ``inputs``, row for row: one column per output quantity, plus the IT
     power it ran (less than measured where the model's cooling could not hold it)."""
     from dctwin.facility import simulate_facility
+    from dctwin.site.psychro import site_pressure
 
     fac = simulate_facility(scenario.facility, inputs.it_power_kw, inputs.liquid_fraction, inputs.dry_bulb_c, None,
                             inputs.rel_humidity_pct, inputs.heat_demand_mw, inputs.dh_supply_temp_c,
-                            inputs.installed_it_kw, inputs.step_s)
+                            inputs.installed_it_kw, inputs.step_s, air_pressure_pa=site_pressure(scenario.site)[0])
     out = {"model_it_power_kw": np.asarray(fac.it_power_kw, dtype=float)}
     for name, parts in _PREDICTED.items():
         out[name] = np.sum([np.asarray(getattr(fac, p), dtype=float) for p in parts], axis=0)

@@ -53,7 +53,7 @@ def _design():
     """(supply air kg/s, make-up air kg/s, room-RH limits [%] low and high) of the reference hall."""
     p = {**load_params("cooling")["values"], **load_params("air")["values"]}
     m = IT_KW / (p["air_cp_kj_per_kg_k"] * p["crah_air_delta_t_k"])
-    w_min, w_max = air.humidity_limits("recommended", SUPPLY_C)
+    w_min, w_max = air.humidity_limits("recommended", SUPPLY_C, pressure_pa=moist_air.PRESSURE_PA)
     room_c = SUPPLY_C + p["crah_air_delta_t_k"]
     rh = [100.0 * float(moist_air.PRESSURE_PA * w / (0.621945 + w)) / _psat_pa(room_c) for w in (w_min, w_max)]
     return m, m * p["makeup_air_frac"], rh, room_c
@@ -122,9 +122,10 @@ def dctwin_loads_mwh(epw: Path) -> dict[str, float]:
     """dctwin's coil load of the same hall and weather, the same three sums [MWh]."""
     w = read_epw(epw)
     db = w["dry_bulb_c"].to_numpy()
-    w_out, _ = moist_air.outdoor_state(db, w["rel_humidity_pct"].to_numpy(), need_wet_bulb=False)
+    w_out, _ = moist_air.outdoor_state(db, w["rel_humidity_pct"].to_numpy(), pressure_pa=moist_air.PRESSURE_PA,
+                                       need_wet_bulb=False)
     m, _, _, _ = _design()
-    lim = air.humidity_limits("recommended", SUPPLY_C)
+    lim = air.humidity_limits("recommended", SUPPLY_C, pressure_pa=moist_air.PRESSURE_PA)
     coil, steam_kg_s = air.closed_coil_kw(np.full(len(db), m), db, w_out, SUPPLY_C, lim)
     f = load_params("air")["values"]["makeup_air_frac"]
     w_mix = (1 - f) * np.clip(w_out, *lim) + f * w_out
