@@ -285,3 +285,15 @@ def test_the_default_batch_is_said_and_a_given_one_is_used():
     given = _dctwin(*LORA_70B, "--global-batch-tokens", "262144")
     assert given.returncode == 0 and "no --global-batch-tokens" not in given.stderr
     assert "262,144" in next(line for line in given.stdout.splitlines() if "global batch [tokens]" in line)
+
+
+def test_an_answer_resting_on_dctwin_estimates_says_which():
+    """Vera Rubin's scale-out rate is a dctwin derivation: the JSON lists the API's estimated_inputs and the table
+    names them under it; a platform whose read inputs are all published lists none of its own."""
+    args = ["perf", "train", "-p", "vr-nvl72", "-m", "llama-3-70b", "-g", "72", "--precision", "fp8"]
+    api = training_perf(get_platform("vr-nvl72"), "llama-3-70b", 72, "fp8")
+    row = json.loads(_dctwin(*args, "--json").stdout)["platforms"][0]
+    assert api.estimated_inputs and row["estimated_inputs"] == list(api.estimated_inputs)
+    table = _dctwin(*args)
+    assert table.returncode == 0 and "rest on dctwin's own estimates" in table.stderr
+    assert "vr-nvl72 scale_out_bandwidth_gb_s" in " ".join(table.stderr.split())

@@ -51,6 +51,7 @@ class Answer:
     platform: str
     rows: tuple[Row, ...] = ()
     error: str | None = None
+    estimated_inputs: tuple[str, ...] = ()   # inputs that are dctwin's estimates (perf.provenance), one line each
 
     def as_dict(self) -> dict:
         """``{"platform": id, key: value, ...}``, or ``{"platform": id, "error": message}``; NaN becomes null."""
@@ -60,6 +61,7 @@ class Answer:
         for r in self.rows:
             finite = not (isinstance(r.value, float) and not math.isfinite(r.value))
             out[r.key] = r.value if finite else None
+        out["estimated_inputs"] = list(self.estimated_inputs)
         return out
 
 

@@ -107,6 +107,11 @@ def _emit(title: str, question: dict, answers: list, as_json: bool) -> None:
         for a in answers:
             if a.error is not None and len(answers) > 1:
                 err.print(Text(f"{a.platform} refused: {a.error}"))
+        estimated = list(dict.fromkeys(line for a in answers for line in a.estimated_inputs))
+        if estimated:
+            err.print(Text("note: these figures rest on dctwin's own estimates, not published values:"))
+            for line in estimated:
+                err.print(Text(f"  - {line}"))
     if all(a.error is not None for a in answers):
         raise typer.Exit(2)
 
@@ -187,7 +192,7 @@ def train(
         if perf.gpus_used < gpus and not as_json:  # JSON carries gpus_used
             err.print(Text(f"note: on {p.id} the fastest layout uses {perf.gpus_used} of the {gpus} GPUs (no faster "
                            "layout splits them all)"))
-        return Answer(p.id, train_rows(p, perf, params))
+        return Answer(p.id, train_rows(p, perf, params), estimated_inputs=perf.estimated_inputs)
 
     answers = _ask(platforms, answer)
     question = {"command": "train", "model": llm.id, "mode": mode, "precision": precision, "gpus": gpus,
@@ -305,7 +310,8 @@ def _one_pool(llm, n: int, precision: str, request: dict, targets: dict, tp: int
                                      params=params, pp=perf.pp)
         cost = step_cost(p, llm, perf.gpus_per_replica, precision, params=params, pp=perf.pp)
         limit = batch_limit(perf, offline, cost.max_batch, targets)
-        return Answer(p.id, (Row("replica_choice", "replica chosen", choice), *serve_rows(perf, cost, limit, targets)))
+        return Answer(p.id, (Row("replica_choice", "replica chosen", choice), *serve_rows(perf, cost, limit, targets)),
+                      estimated_inputs=perf.estimated_inputs)
     return answer
 
 
@@ -335,7 +341,7 @@ def _two_pools(llm, prefill: int, decode: int, precision: str, request: dict, tp
     def answer(p) -> Answer:
         perf = disaggregated_perf(p, llm, prefill, decode, precision, **request, tpot_target_s=tpot_s,
                                   params=params)
-        return Answer(p.id, disagg_rows(perf, prefill, decode))
+        return Answer(p.id, disagg_rows(perf, prefill, decode), estimated_inputs=perf.estimated_inputs)
     return answer
 
 
