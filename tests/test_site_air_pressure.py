@@ -73,3 +73,24 @@ def test_fan_power_per_kw_is_higher_at_altitude_and_the_balance_still_closes():
                  + sum(getattr(r, f) for f in COOLING_POWER_FIELDS) + r.ancillary_kw + r.heat_pump_kw)
         np.testing.assert_allclose(parts, r.grid_power_kw, rtol=1e-3)
         np.testing.assert_allclose(r.heat_rejected_kw + r.heat_delivered_kw, r.grid_power_kw, rtol=1e-3)
+
+
+def test_dry_cooler_and_tower_fans_sized_for_the_same_air_mass_draw_more_at_altitude():
+    """Rejecters sized for the same design heat move the same air mass: at 1,600 m 1.21x the volume, so their fans
+    draw 101,325 / 83,523 = 1.21x at the same speed."""
+    n = 48
+    db = np.linspace(-5.0, 30.0, n)
+    high_pa = moist_air.standard_pressure_pa(1600.0)
+    for rejection in ("dry_cooler", "cooling_tower"):
+        design = FacilityConfig.model_validate({"cooling": {"heat_rejection": rejection},
+                                                "heat_reuse": {"enabled": False}})
+        runs = [simulate_facility(design, np.full(n, 900.0), 1.0, db, None, np.full(n, 50.0), 0.0, None, 1000.0,
+                                  3600, air_pressure_pa=pa) for pa in (moist_air.PRESSURE_PA, high_pa)]
+        sea, high = runs
+        ratio = high.dry_cooler_fan_kw.sum() / sea.dry_cooler_fan_kw.sum()
+        if rejection == "dry_cooler":  # dry bulb alone sets the capacity: the fans run at the same speed
+            np.testing.assert_allclose(high.cooling_capacity_kw, sea.cooling_capacity_kw, rtol=1e-9)
+            assert ratio == pytest.approx(moist_air.PRESSURE_PA / high_pa, rel=1e-6)
+        else:  # the tower also sees a lower wet bulb (more capacity, slower fans), which gives part of it back
+            assert np.all(high.cooling_capacity_kw >= sea.cooling_capacity_kw)
+            assert 1.05 < ratio < moist_air.PRESSURE_PA / high_pa

@@ -46,17 +46,24 @@ def liquid_design_fraction(design: FacilityConfig, racks_liquid_fraction: float)
 
 
 def rejecter_capacity_kw(design: FacilityConfig, dry_bulb_c, wet_bulb_c, design_heat_kw: float,
-                         *, params: FacilityParams | None = None):
-    """(capacity with every aid, dry-only capacity, tower/dry design fan kW) at full fan speed [kW]."""
+                         *, params: FacilityParams | None = None, pressure_pa: float = 101_325.0):
+    """(capacity with every aid, dry-only capacity, tower/dry design fan kW) at full fan speed [kW].
+
+    The fan figures (``*_fan_kw_per_kw``) are ratings in sea-level air. The rejecters are sized for their design
+    heat, which needs the same air mass at any site: in air at ``pressure_pa`` [Pa] (density proportional to
+    pressure) the fans move 101,325 / ``pressure_pa`` times the volume at the same total pressure, so their design
+    power rises by that ratio (1.10x at 800 m, 1.21x at 1,600 m); the capacities are unchanged (sized to them).
+    """
     c = design.cooling
     p = liquid.cooling_params(params)
+    thin = 101_325.0 / pressure_pa  # sea-level density over the site's
     ret_c = c.liquid_supply_temp_c + c.liquid_delta_t_k
     if c.heat_rejection == "cooling_tower":
         design_wb = c.liquid_supply_temp_c - p["tower_approach_k"]
         cap = liquid.rejection_capacity_kw(design_heat_kw, wet_bulb_c, ret_c, design_wb)
-        return cap, cap, design_heat_kw * p["tower_fan_kw_per_kw"]
+        return cap, cap, design_heat_kw * p["tower_fan_kw_per_kw"] * thin
     dry = liquid.rejection_capacity_kw(design_heat_kw, dry_bulb_c, ret_c, c.design_ambient_c)
-    fan_kw = design_heat_kw * p["dry_cooler_fan_kw_per_kw"]
+    fan_kw = design_heat_kw * p["dry_cooler_fan_kw_per_kw"] * thin
     if c.heat_rejection == "adiabatic_dry_cooler":
         pad_c = liquid.adiabatic_inlet_c(dry_bulb_c, wet_bulb_c, params=params)
         return liquid.rejection_capacity_kw(design_heat_kw, pad_c, ret_c, c.design_ambient_c), dry, fan_kw

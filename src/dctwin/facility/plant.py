@@ -167,7 +167,8 @@ def _liquid_side(design: FacilityConfig, x: _Inputs, params: FacilityParams) -> 
     c, hr = design.cooling, design.heat_reuse
     supply_c = c.liquid_supply_temp_c
     _, design_heat = loop_design_kw(design, x.liquid_design_kw, params=params)
-    cap_rej, cap_dry, design_fan_kw = rejecter_capacity_kw(design, x.db, x.wb, design_heat, params=params)
+    cap_rej, cap_dry, design_fan_kw = rejecter_capacity_kw(design, x.db, x.wb, design_heat, params=params,
+                                                           pressure_pa=x.pressure_pa)
     chiller_cap_kw = c.chiller_capacity_mw * 1000.0 if c.overload_rule == "chillers" else 0.0
     cop_hp, reuse_max = _reuse_limits(design, x, params)
     free_cap = cap_rej + reuse_max
