@@ -299,3 +299,21 @@ def test_air_cooling_capacity_without_a_machine_is_refused(tmp_path, cli):
     (tmp_path / "s.yaml").write_text("extends: borlange-2027\nname: p\nfacility: {cooling: {air_cooling: "
                                      "economiser_only, air_cooling_capacity_mw: 0}}\n", encoding="utf-8")
     assert cli("scenario", "validate", str(tmp_path / "s.yaml")).returncode == 0  # none: what it has
+
+
+def test_a_calibrated_approach_is_written_as_the_design_ambient(tmp_path):
+    """The calibrated scenario file holds the fitted approach as design_ambient_c (supply minus approach) and loads."""
+    from dctwin.config import load_scenario
+    from dctwin.telemetry.calibrate import CalibrationResult, apply_parameters
+    from dctwin.telemetry.service import write_calibrated_scenario
+
+    table = pd.DataFrame({"name": ["dry_cooler_approach", "heat_pump_carnot_fraction"], "fitted": [14.0, 0.45],
+                          "std": [0.5, 0.01], "unit": ["K", "-"], "label": ["approach", "carnot"],
+                          "identifiable": [True, True]})
+    fitted_values = {"dry_cooler_approach": 14.0, "heat_pump_carnot_fraction": 0.45}
+    result = CalibrationResult(table=table, scenario=apply_parameters(load_scenario(), fitted_values), cost_initial=1.0,
+                               cost_final=0.5, n_evaluations=3, targets=("pue",))  # its scenario holds the fit
+    out = write_calibrated_scenario(tmp_path / "cal.yaml", "borlange-2027", result)
+    fitted = load_scenario(out)
+    assert fitted.facility.cooling.design_ambient_c == 31.0 and fitted.facility.heat_reuse.carnot_fraction == 0.45
+    assert fitted.facility.cooling.liquid_supply_temp_c == 45.0

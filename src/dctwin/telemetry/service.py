@@ -115,11 +115,14 @@ def write_calibrated_scenario(path: Path, base_ref: str, result: CalibrationResu
     doc: dict = {"extends": base_ref, "name": f"{result.scenario.name}-calibrated", "facility": {}}
     fac = base["facility"]
     for name in result.table["name"]:
-        probe: dict = {"facility": {"power_chain": dict(fac["power_chain"]), "cooling": {}, "heat_reuse": {}}}
+        read = {"liquid_supply_temp_c": fac["cooling"]["liquid_supply_temp_c"]}  # the approach's writer reads it
+        probe: dict = {"facility": {"power_chain": dict(fac["power_chain"]), "cooling": dict(read), "heat_reuse": {}}}
         PARAMETERS[name].write(probe, float(result.table.set_index("name").loc[name, "fitted"]))
         for section, values in probe["facility"].items():
             if section == "power_chain":
                 values = {k: v for k, v in values.items() if v != fac["power_chain"].get(k)}
+            if section == "cooling":  # what was only there to be read stays out
+                values = {k: v for k, v in values.items() if k not in read or v != read[k]}
             if values:
                 doc["facility"].setdefault(section, {}).update(values)
     lines = [f"# Calibrated by dctwin {_version()} against telemetry; fitted value +/- 1 standard error:"]
