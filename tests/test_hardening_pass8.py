@@ -317,3 +317,24 @@ def test_a_calibrated_approach_is_written_as_the_design_ambient(tmp_path):
     fitted = load_scenario(out)
     assert fitted.facility.cooling.design_ambient_c == 31.0 and fitted.facility.heat_reuse.carnot_fraction == 0.45
     assert fitted.facility.cooling.liquid_supply_temp_c == 45.0
+
+
+def test_two_replays_of_one_telemetry_write_the_same_bytes_but_their_time(tmp_path):
+    """A replay's manifest and report carried the time it was written: now only its timing.json does."""
+    from dctwin.config import load_scenario
+    from dctwin.telemetry import read_telemetry
+    from dctwin.telemetry.service import replay_telemetry, write_replay_dir
+    from dctwin.telemetry.synth import EXAMPLE_TRUTH, example_mapping, synthetic_telemetry
+    from dctwin.web.runs import RunStore
+
+    sc = load_scenario()
+    wide, _ = synthetic_telemetry(sc, "2027-01-04T00:00:00Z", 2, 300, EXAMPLE_TRUTH, seed=11)
+    (tmp_path / "t.csv").write_text(wide.to_csv(index=False), encoding="utf-8")
+    (tmp_path / "map.yaml").write_text(example_mapping(300), encoding="utf-8")
+    tel = read_telemetry([tmp_path / "t.csv"], tmp_path / "map.yaml")
+    result = replay_telemetry(sc, tel)
+    dirs = [write_replay_dir(tmp_path / parent / "rep", sc, tel, result) for parent in ("one", "two")]
+    a, b = (_files(d) for d in dirs)
+    assert sorted(a) == sorted(b) and [n for n in a if a[n] != b[n]] in ([], ["timing.json"])
+    assert b"started_utc" not in a["manifest.json"] and b"written 20" not in a["report.html"]  # not the same second
+    assert RunStore(tmp_path / "one").summary("rep")["started_utc"].startswith("20")  # the dashboard's "written"

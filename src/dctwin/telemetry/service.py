@@ -89,12 +89,14 @@ def write_replay_dir(out_dir: Path, scenario: Scenario, telemetry: Telemetry, re
         tables["calibration"] = calibration.table
     manifest = {"kind": "replay", "dctwin_version": __version__, "scenario_name": scenario.name,
                 "step_s": telemetry.step_s, "n_steps": len(telemetry.frame),
-                "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "telemetry_sources": list(telemetry.sources), "scenario": scenario.model_dump(mode="json")}
+    from dctwin.results.timing import TIMING, timing_text
     from dctwin.telemetry.report import context_from_tables, replay_report_html
 
     html = replay_report_html(context_from_tables(Path(out_dir).name, manifest, result.kpis, tables))
-    return write_run_dir(out_dir, tables, result.kpis, manifest, texts={"report.html": html})
+    written = {"started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}  # the one unreproducible file
+    return write_run_dir(out_dir, tables, result.kpis, manifest, texts={"report.html": html},
+                         unsealed={TIMING: timing_text(written)})
 
 
 def calibrate_telemetry(scenario: Scenario, telemetry: Telemetry, names: list[str],
