@@ -34,6 +34,8 @@ RECOUNT_TOLERANCE = 0.10
 _INT_FIELDS = ("layers", "hidden_size", "ffn_hidden_size", "mlp_matrices", "attention_heads", "kv_heads",
                "head_dim", "kv_dim_per_layer", "vocab_size", "context_tokens", "train_seq_tokens", "experts",
                "experts_per_token")
+# Optional per-head attention widths (multi-head latent attention); absent: head_dim, as every non-MLA model.
+_OPT_INT_FIELDS = ("qk_head_dim", "v_head_dim", "decode_qk_head_dim", "decode_v_head_dim")
 _FLOAT_FIELDS = ("params_total", "params_active", "train_batch_tokens")
 
 
@@ -63,8 +65,23 @@ class LLM:
     train_batch_tokens: float
     experts: int = 1
     experts_per_token: int = 1
+    # Per-head widths of the attention products [-]. Prefill and training: query.key over qk_head_dim, probabilities
+    # times values over v_head_dim (MLA: 128 + 64 RoPE and 128). Decode per cached token: decode_qk_head_dim and
+    # decode_v_head_dim (MLA run absorbed over the cached latent: 512 + 64 and 512). None: head_dim, resp. the
+    # prefill widths (plain and grouped-query attention).
+    qk_head_dim: int | None = None
+    v_head_dim: int | None = None
+    decode_qk_head_dim: int | None = None
+    decode_v_head_dim: int | None = None
     assumption: str = ""
     sources: Mapping[str, str] = field(default_factory=dict, hash=False)  # provenance: left out of the hash
+
+    def __post_init__(self) -> None:
+        for name, default in (("qk_head_dim", self.head_dim), ("v_head_dim", self.head_dim),
+                              ("decode_qk_head_dim", self.qk_head_dim or self.head_dim),
+                              ("decode_v_head_dim", self.v_head_dim or self.head_dim)):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
 
     @property
     def is_moe(self) -> bool:
@@ -76,8 +93,15 @@ class LLM:
         return self.layers * self.kv_dim_per_layer * kv_bytes_per_value
 
     def attention_flops_per_token(self, context_tokens: float) -> float:
-        """Forward attention score/value FLOPs per token at a mean context [FLOP]."""
-        return 4.0 * self.layers * self.attention_heads * self.head_dim * context_tokens
+        """Forward attention score/value FLOPs per token at a mean context, as prefill and training run them
+        (every head's query.key and probabilities x values, 2 FLOP per multiply-add) [FLOP]."""
+        return 2.0 * self.layers * self.attention_heads * (self.qk_head_dim + self.v_head_dim) * context_tokens
+
+    def decode_attention_flops_per_ctx_token(self) -> float:
+        """Attention FLOPs of one decoded token per cached context token, over all layers [FLOP]. Multi-head
+        latent attention decodes absorbed: the key and value up-projections are folded into the query and the
+        output, so every head scores and sums the cached latent itself (decode_*_head_dim)."""
+        return 2.0 * self.layers * self.attention_heads * (self.decode_qk_head_dim + self.decode_v_head_dim)
 
     @property
     def latent_kv(self) -> bool:
@@ -245,6 +269,11 @@ def read_models_file(path: Path) -> dict[str, LLM]:
                                    with_note=False)
             kwargs[name] = int(v) if name in _INT_FIELDS else float(v)
             cited[name] = src
+        for name in _OPT_INT_FIELDS:
+            if name in values:
+                v, cited[name] = sourced_value(values[name], f"{where}.values.{name}", sources, file,
+                                               positive=True, with_note=False)
+                kwargs[name] = int(v)
         if kwargs["params_active"] > kwargs["params_total"]:
             raise InputError("params_active may not exceed params_total", file=file,
                              field=f"{where}.values.params_active", value=kwargs["params_active"])

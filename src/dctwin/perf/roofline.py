@@ -295,7 +295,7 @@ def step_cost(platform: Platform, model: LLM, gpus_per_replica: int, precision: 
     peak = rates.gemm_peak_flops_s * g * rates.gemm_efficiency
     attn_peak = rates.attention_peak_flops_s * g * rates.attention_efficiency
     bw = hbm_bytes_per_s(platform, c, g)
-    attn_per_ctx = max(kv_tok_b / bw, model.attention_flops_per_token(1.0) / attn_peak)
+    attn_per_ctx = max(kv_tok_b / bw, model.decode_attention_flops_per_ctx_token() / attn_peak)
     expert_s = 2.0 * experts_active / (peak * c["expert_gemm_efficiency_vs_dense"])  # one token's k expert copies
     token_gemm_s = 2.0 * (model.params_active - experts_active) / peak + expert_s  # one token through every GEMM
     comm_tok = comm_pass = 0.0

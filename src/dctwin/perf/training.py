@@ -119,7 +119,8 @@ def model_flops_per_token(model: LLM, seq_tokens: float, mode: str = "pretrain")
     """Model FLOPs per token of one training step: (linear layers, attention) [FLOP].
 
     Pre-training and full fine-tuning: 6 N_active (2 forward + 4 backward)
-    and 12 L heads d_head s (the Megatron count). LoRA: 4 N_active (no
+    and 6 L heads (d_qk + d_v) s (the Megatron count 12 L heads d_head s when
+    d_qk = d_v; multi-head latent attention: 192 + 128). LoRA: 4 N_active (no
     weight gradients of the frozen base; the adapters' FLOPs are below
     0.1% and left out), attention unchanged.
     """
