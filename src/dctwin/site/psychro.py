@@ -19,6 +19,9 @@ Pure vectorised functions of arrays. Formulas:
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 
 from dctwin.errors import InputError
@@ -82,6 +85,13 @@ def site_pressure(site) -> tuple[float, str]:
     c = site.climate
     if c.source != "epw" or c.path is None:
         return site_air_pressure(site.elevation_m)
+    st = Path(c.path).stat()
+    return site_air_pressure(site.elevation_m, _station_pa(str(c.path), st.st_mtime_ns, st.st_size), str(c.path))
+
+
+@lru_cache(maxsize=8)
+def _station_pa(path: str, mtime_ns: int, size: int) -> np.ndarray:
+    """An EPW's hourly station pressure [Pa], parsed once per file version (capex and provenance both ask; ~60 ms)."""
     from dctwin.site.readers import read_epw
 
-    return site_air_pressure(site.elevation_m, read_epw(c.path)["atmospheric_pressure_pa"].to_numpy(), str(c.path))
+    return read_epw(path)["atmospheric_pressure_pa"].to_numpy()
