@@ -178,9 +178,8 @@ def train(
     from dctwin.perf.params import packaged_perf_params
     from dctwin.perf.search import training_perf
 
-    platforms, llm = parse_platforms(platform), get_model(model)
+    platforms, llm, params = parse_platforms(platform), get_model(model), packaged_perf_params()
     fixed = _fixed_layout(layout, {"tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep})
-    params = packaged_perf_params()
     kwargs = dict(global_batch_tokens=global_batch_tokens, seq_tokens=seq_tokens, micro_batch=micro_batch,
                   schedule=schedule, recompute=recompute, mode=mode, lora_rank=lora_rank,
                   attention_precision=attention_precision, cuda_graphs=cuda_graphs, fp8_params=fp8_params,
