@@ -112,3 +112,15 @@ def test_a_bad_width_is_refused_with_its_field(tmp_path, bad):
         read_models_file(path)
     msg = str(err.value)
     assert str(path) in msg and "models[0].values.qk_head_dim" in msg
+
+
+@pytest.mark.parametrize("extra,field", [("      decode_qk_dim: {value: 576, source: s}", "decode_qk_dim"),
+                                         ("      v_head_dim: {value: 127.5, source: s}", "v_head_dim")])
+def test_a_misspelt_width_or_a_fraction_of_one_is_refused(tmp_path, extra, field):
+    """A misspelt optional width would leave the model charged at head_dim without a word; int() would cut 127.5."""
+    path = _write(tmp_path, extra)
+    with pytest.raises(InputError) as err:
+        read_models_file(path)
+    msg = str(err.value)
+    assert str(path) in msg and f"models[0].values.{field}" in msg
+    assert "decode_qk_head_dim" in msg if field == "decode_qk_dim" else "whole number" in msg

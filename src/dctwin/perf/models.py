@@ -249,6 +249,34 @@ def check_consistency(model: LLM, file: str, where: str) -> None:
                 allowed=f"within +-{RECOUNT_TOLERANCE:.0%} of {recount:.4g}, or fix the architecture fields")
 
 
+def _read_values(values: Mapping[str, Any], where: str, sources: Mapping[str, str],
+                 file: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """One model's sourced numbers (LLM keyword arguments) and their sources' texts. A missing required field,
+    an unknown one (a misspelt optional width would silently leave head_dim) or a count that is not a whole
+    number is refused."""
+    allowed = _INT_FIELDS + _FLOAT_FIELDS + _OPT_INT_FIELDS
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise InputError("unknown model field", file=file, field=f"{where}.values.{unknown[0]}", value=unknown[0],
+                         allowed=", ".join(allowed))
+    kwargs: dict[str, Any] = {}
+    cited: dict[str, str] = {}
+    for name in allowed:
+        if name not in values:
+            if name in _OPT_INT_FIELDS:
+                continue
+            raise InputError("missing field", file=file, field=f"{where}.values.{name}")
+        v, cited[name] = sourced_value(values[name], f"{where}.values.{name}", sources, file, positive=True,
+                                       with_note=False)
+        if name in _FLOAT_FIELDS:
+            kwargs[name] = float(v)
+        elif float(v) != int(v):
+            raise InputError("a count must be a whole number", file=file, field=f"{where}.values.{name}", value=v)
+        else:
+            kwargs[name] = int(v)
+    return kwargs, cited
+
+
 def read_models_file(path: Path) -> dict[str, LLM]:
     """Parse a models data file into LLM objects by id, checking every source."""
     file = str(path)
@@ -259,21 +287,7 @@ def read_models_file(path: Path) -> dict[str, LLM]:
     out: dict[str, LLM] = {}
     for i, item in enumerate(doc["models"]):
         where = f"models[{i}]"
-        values = item.get("values") or {}
-        kwargs: dict[str, Any] = {}
-        cited: dict[str, str] = {}
-        for name in _INT_FIELDS + _FLOAT_FIELDS:
-            if name not in values:
-                raise InputError("missing field", file=file, field=f"{where}.values.{name}")
-            v, src = sourced_value(values[name], f"{where}.values.{name}", sources, file, positive=True,
-                                   with_note=False)
-            kwargs[name] = int(v) if name in _INT_FIELDS else float(v)
-            cited[name] = src
-        for name in _OPT_INT_FIELDS:
-            if name in values:
-                v, cited[name] = sourced_value(values[name], f"{where}.values.{name}", sources, file,
-                                               positive=True, with_note=False)
-                kwargs[name] = int(v)
+        kwargs, cited = _read_values(item.get("values") or {}, where, sources, file)
         if kwargs["params_active"] > kwargs["params_total"]:
             raise InputError("params_active may not exceed params_total", file=file,
                              field=f"{where}.values.params_active", value=kwargs["params_active"])
