@@ -21,9 +21,10 @@ import numpy as np
 from dctwin.accounting.accounts import heat_price_by_month_eur_per_mwh
 from dctwin.catalog import Platform, load_catalog
 from dctwin.config import Scenario
-from dctwin.errors import DctwinError, InputError
+from dctwin.errors import InputError
 from dctwin.plan.constraints import REDUNDANCY_ORDER, PlanConstraints
 from dctwin.plan.lp import Model
+from dctwin.plan.serving import serving_by_option
 from dctwin.plan.site_model import SiteModel, build_site_model, planner_params
 
 __all__ = ["LIMITS", "TARGETS", "Design", "PlatformCoef", "crf", "platform_coefs", "solve_design"]
@@ -54,17 +55,19 @@ class PlatformCoef:
     tokens_per_day: float     # inference capacity per rack [tokens/day]
     gpus: int
     year: int                 # first year the platform ships [-]
+    serving: str = ""         # one serving replica of the token model, or why none meets its targets
 
 
 def _tokens_per_s(p: Platform, model: str, serving_software: str) -> float:
-    try:
-        from dctwin.perf.inference import inference_perf
-        from dctwin.perf.params import packaged_perf_params
+    """Output tokens/s of one rack of ``p`` serving ``model`` at a default service's shape and targets
+    (:func:`dctwin.plan.serving.rack_serving`) on the ``serving_software`` stack [token/s]."""
+    from dctwin.config.workload import InferenceServiceConfig, WorkloadConfig
+    from dctwin.perf.params import packaged_perf_params
+    from dctwin.plan.serving import rack_serving
+    from dctwin.workload.inference import services
 
-        params = packaged_perf_params().for_serving_software(serving_software)  # the scenario's serving stack
-        return float(inference_perf(p, model, p.gpus_per_unit, params=params).tokens_per_s)
-    except (DctwinError, ValueError, ImportError):  # model does not fit, precision unsupported, no perf model
-        return 0.0
+    row = services(WorkloadConfig(inference=[InferenceServiceConfig(model=model, peak_requests_per_s=1.0)])).iloc[0]
+    return rack_serving(p, row, packaged_perf_params().for_serving_software(serving_software)).tokens_per_s
 
 
 def platform_coefs(scenario: Scenario, cons: PlanConstraints, site: SiteModel) -> list[PlatformCoef]:
@@ -77,7 +80,7 @@ def platform_coefs(scenario: Scenario, cons: PlanConstraints, site: SiteModel) -
     wl = scenario.workload
     s = wl.training.share_of_gpus
     load = s * wl.training.mean_utilisation + (1 - s) * planner_params()["inference_load_frac"]
-    model = cons.token_model or (wl.inference[0].model if wl.inference else "mistral-large-2")
+    serving = serving_by_option(scenario, cons, [cat[i] for i in ids])
     econ = scenario.economics
     lf_keys = np.array(sorted(site.overhead_by_lf))
     out = []
@@ -92,8 +95,8 @@ def platform_coefs(scenario: Scenario, cons: PlanConstraints, site: SiteModel) -
             liquid_frac=p.liquid_cooled_fraction, overhead_mean=o_mean, overhead_peak=o_peak,
             capex_it_eur=price * (1 + econ.capex.network_storage_frac_of_it),
             train_pflops=s * p.gpus_per_unit * p.fp8_dense_tflops * planner_params()["training_mfu"] / 1000,
-            tokens_per_day=(1 - s) * _tokens_per_s(p, model, wl.serving_software) * 86400, gpus=p.gpus_per_unit,
-            year=p.year))
+            tokens_per_day=(1 - s) * serving[pid].tokens_per_s * 86400, gpus=p.gpus_per_unit,
+            year=p.year, serving=serving[pid].layout))
     return out
 
 
@@ -121,9 +124,10 @@ class Design:
     binding: list[str] = field(default_factory=list)
     gpus: int = 0                              # GPUs in the chosen racks
     it_mean_mw: float = 0.0                    # IT power at the workload's mean load [MW]
+    serving: dict[str, str] = field(default_factory=dict)   # rack option -> serving replica, or why none
 
     def as_row(self) -> dict:
-        row = {k: v for k, v in self.__dict__.items() if k not in ("racks", "binding")}
+        row = {k: v for k, v in self.__dict__.items() if k not in ("racks", "binding", "serving")}
         row["racks"] = ";".join(f"{ph}:{pl}={n}" for (ph, pl), n in sorted(self.racks.items()) if n)
         row["binding"] = ",".join(self.binding)
         return row
@@ -322,7 +326,8 @@ def _design(sol, info: dict, red: str, limits: dict, phases: list[str], coefs: l
         grid_peak_mw=ev(info["exprs"]["grid_connection_mw"]), floor_m2=ev(info["exprs"]["floor_space_m2"]),
         it_mw=sum(n * c.max_mw for (ph, pid), n in racks.items() for c in coefs if c.id == pid), binding=binding,
         gpus=sum(n * c.gpus for (ph, pid), n in racks.items() for c in coefs if c.id == pid),
-        it_mean_mw=sum(n * c.avg_mw for (ph, pid), n in racks.items() for c in coefs if c.id == pid))
+        it_mean_mw=sum(n * c.avg_mw for (ph, pid), n in racks.items() for c in coefs if c.id == pid),
+        serving={c.id: c.serving for c in coefs})
 
 
 def _explain(scenario, cons, site, coefs, levels, limits) -> InputError:

@@ -11,7 +11,8 @@ import yaml
 from dctwin.config import Scenario
 from dctwin.plan.model import Design
 
-__all__ = ["confirm_by_simulation", "constraint_rows", "design_rows", "design_to_scenario_dict", "write_outputs"]
+__all__ = ["confirm_by_simulation", "constraint_rows", "design_rows", "design_to_scenario_dict", "serving_rows",
+           "write_outputs"]
 
 # constraint -> (label, unit, Design attribute it limits)
 CONSTRAINTS = {
@@ -46,6 +47,18 @@ def design_rows(design: Design, confirm: pd.DataFrame | None = None) -> list[tup
         first = confirm.iloc[0]
         rows.append((f"PUE, simulated ({first['sim_days']:g} days)", f"{first['sim_pue']:.3f}", "kWh/kWh"))
     rows.append(("Emissions, market-based", f"{design.carbon_t_per_year:,.0f}", "t CO2/year"))
+    return rows + serving_rows(design)
+
+
+def serving_rows(design: Design) -> list[tuple[str, str, str]]:
+    """The serving replica the token capacity of each chosen rack type was sized with, and the rack options
+    on which no layout meets the token model's targets (they add no tokens/day)."""
+    chosen = sorted({pl for (_, pl), n in design.racks.items() if n})
+    rows = [(f"Serving replica on {pl} (token capacity sized with)", design.serving[pl], "layout")
+            for pl in chosen if pl in design.serving]
+    none = [pl for pl, what in sorted(design.serving.items()) if what.startswith("none")]
+    if none:
+        rows.append(("Rack options with no serving layout at the targets", ", ".join(none), "rack types"))
     return rows
 
 
