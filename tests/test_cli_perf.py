@@ -295,5 +295,5 @@ def test_an_answer_resting_on_dctwin_estimates_says_which():
     row = json.loads(_dctwin(*args, "--json").stdout)["platforms"][0]
     assert api.estimated_inputs and row["estimated_inputs"] == list(api.estimated_inputs)
     table = _dctwin(*args)
-    assert table.returncode == 0 and "rest on dctwin's own estimates" in table.stderr
+    assert table.returncode == 0 and "dctwin's own derivations or estimates" in table.stderr
     assert "vr-nvl72 scale_out_bandwidth_gb_s" in " ".join(table.stderr.split())

@@ -109,7 +109,7 @@ def _emit(title: str, question: dict, answers: list, as_json: bool) -> None:
                 err.print(Text(f"{a.platform} refused: {a.error}"))
         estimated = list(dict.fromkeys(line for a in answers for line in a.estimated_inputs))
         if estimated:
-            err.print(Text("note: these figures rest on dctwin's own estimates, not published values:"))
+            err.print(Text("note: these inputs are dctwin's own derivations or estimates, not published figures:"))
             for line in estimated:
                 err.print(Text(f"  - {line}"))
     if all(a.error is not None for a in answers):
