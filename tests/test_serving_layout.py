@@ -240,11 +240,3 @@ def test_the_pruning_bound_is_above_every_layouts_rate(platform, model):
             except InputError:
                 continue
             assert got <= bound * (1 + 1e-12)
-
-
-def test_the_fluid_serving_model_refuses_a_pipeline_parallel_deployment():
-    from dctwin.serving.fluid import fluid_serving
-
-    with pytest.raises(InputError, match="simulate_requests") as e:
-        fluid_serving(Deployment("hgx-h100", "llama-3-405b", 1, 8, "bf16", pp=2), None, None)
-    assert e.value.field == "pp" and e.value.value == 2

@@ -62,7 +62,11 @@ its own long admission step only while they also run prompt-carrying steps
 first. The prefill stalls that set the TPOT tail come with bursts that occupy
 every replica.
 Time means (busy share, in flight, KV) weight the samples back to time
-(Little's law).
+(Little's law). A pipeline-parallel replica (pp > 1) runs the same terms
+through :meth:`StepCost.step_time_s`: a prompt's work is what it adds to a
+step of the decode batch it rides with (min(pp, n) micro-batches), at the
+batch a decoding request steps with, or, for an arriving prompt, the others
+it finds (:func:`dctwin.serving.fluid_steps.pipeline_moments`).
 """
 
 from __future__ import annotations
@@ -82,6 +86,8 @@ from dctwin.serving.fluid_steps import (
     iteration_s,
     kv_turnover,
     others_busy,
+    pipeline_moments,
+    prefill_alone_s,
     prefill_s,
 )
 
@@ -273,7 +279,7 @@ def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in,
     arrival in a window of rate ``lam`` [1/s]."""
     n_int, n_s = x.shape
     t_dec, pre_mean, t_it, steady, n_step = (it[k] for k in ("t_dec", "pre_mean", "t_it", "steady", "n_step"))
-    pre_own = prefill_s(cost, x)
+    pre_own = prefill_s(cost, x, it.get("n_admit"))
     # waits for prefill compute: above a local prefill load of 1 a backlog grows through the window
     rho = lam_loc * pre_mean
     u = rng.random((n_int, n_s))                                  # arrival time in the window [window]
@@ -283,16 +289,15 @@ def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in,
     # residual of the running step, length-biased: with the time share of steps carrying a prompt the
     # arrival lands in one (decode step + another request's prefill), else in a decode-only step;
     in_prefill_step = rng.random((n_int, n_s)) < it["prefill_share"]
-    other = prefill_s(cost, mean_in[:, None] * profile.input_shape[rng.integers(0, profile.input_shape.size,
-                                                                                   size=(n_int, n_s))])
+    pick = rng.integers(0, profile.input_shape.size, size=(n_int, n_s))
+    other = prefill_s(cost, mean_in[:, None] * profile.input_shape[pick], it.get("n_admit"))
     # a step carrying prompts grows with the prompts arriving while it runs: (t_dec + x) / (1 - rho)
     grown = (t_dec + other) / (1.0 - np.minimum(lam_loc * pre_mean, 0.95))
     running = np.where(steady, np.where(in_prefill_step, grown, t_dec), t_it)
     residual = rng.random((n_int, n_s)) * running
     # prompts joining the same step, at the rate of the burst the request arrives in (over the residual)
     mates = rng.poisson(burst_rate(lam_loc, np.maximum(residual, 1e-9)) * np.where(busy_now, residual, 0.0))
-    alone = cost.gemm_pass_s(x) + cost.prefill_attn_s_per_token2 * x * x \
-        + cost.token_s * x + cost.comm_s_per_pass
+    alone = prefill_alone_s(cost, x)
     first_step = np.where(busy_now, t_dec + pre_own, alone) + np.minimum(mates, n_step - 1.0) * pre_mean
     return w_pre, busy_p, busy_now, residual, first_step, u
 
@@ -309,7 +314,7 @@ def _time_means(cost: StepCost, lam_r, lam_loc, busy_p, x, y, admitted_s, interv
     stay = admitted_s.mean(1)
     w_slot = np.where(in_flight < slots,
                       _erlang_c(slots, in_flight) * stay / np.maximum(slots - in_flight, 1e-9), interval_s)
-    overloaded = (in_flight >= slots) | (lam_r * pre_mean[:, 0] >= 1.0)
+    overloaded = (in_flight >= slots) | (lam_r * pre_mean.mean(1) >= 1.0)
     return in_flight, kv_util, busy, w_slot, overloaded
 
 
@@ -324,14 +329,6 @@ def _steps_at(cost: StepCost, lam, moments, interval_s: float) -> dict:
             "prefill_share": np.minimum(1.0, lam * (t_dec + pre_mean))}   # time share of prompt-carrying steps
 
 
-def _check_one_stage(deployment: Deployment) -> None:
-    """Refuse a pipeline-parallel deployment: the fluid model runs tensor-parallel replicas (pp = 1) only."""
-    if deployment.pp != 1:
-        raise InputError("the fluid serving model runs tensor-parallel replicas (pp = 1) only; a pipeline-parallel "
-                         "deployment runs in dctwin.serving.simulate_requests", field="pp", value=deployment.pp,
-                         allowed="1")
-
-
 def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenProfile, interval_s: float = 60.0,
                   seed: int = 0, samples_per_interval: int = 256, window_s: float = WINDOW_S) -> FluidResult:
     """Utilisation and approximate latency of ``deployment`` under the per-interval ``rates``.
@@ -342,7 +339,6 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
     window's rate holds for the whole window).
     ``interval_s`` [s] is the length of each row.
     """
-    _check_one_stage(deployment)
     lam_all, disp, mean_in, mean_out = _read_rates(rates)
     curve, scales_s = _read_curve(rates, window_s)
     cost, n_rep = deployment.cost, deployment.replicas
@@ -354,8 +350,11 @@ def fluid_serving(deployment: Deployment, rates: pd.DataFrame, profile: TokenPro
     # prompt work of a step taking from a long queue: a full budget, unless the KV cache admits only as many as finish
     full_s = np.minimum(full_step_prefill_s(cost, profile.input_shape, mean_in, deployment.max_prefill_tokens),
                         turnover * pre_mean)
-    moments = (e_dec, ctx_per_seq, pre_mean, full_s)
-    it = _steps_at(cost, lam_loc, moments, interval_s)
+    moments, batches = (e_dec, ctx_per_seq, pre_mean, full_s), {}
+    if cost.pp > 1:   # a prompt's work depends on the decode batch it rides with through the pipeline
+        moments, batches = pipeline_moments(cost, lam_loc, moments, profile.input_shape, mean_in,
+                                            deployment.max_prefill_tokens, turnover, interval_s)
+    it = {**_steps_at(cost, lam_loc, moments, interval_s), **batches}
     it["n_step"] = np.maximum(np.floor(deployment.max_prefill_tokens / np.maximum(e_in, 1.0)), 1.0)
     x, y = _sample_shapes(rng, profile, mean_in, mean_out, n_s)
 

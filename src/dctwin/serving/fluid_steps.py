@@ -29,16 +29,52 @@ import numpy as np
 
 from dctwin.serving.deployment import StepCost
 
-__all__ = ["decode_s_with_stalls", "full_step_prefill_s", "iteration_s", "kv_turnover", "others_busy", "prefill_s"]
+__all__ = ["decode_s_with_stalls", "full_step_prefill_s", "iteration_s", "kv_turnover", "others_busy",
+           "pipeline_moments", "prefill_alone_s", "prefill_s", "prompt_pass_s"]
 
 _GRID = 512       # points of the remaining-budget grid of the packing recursion (in mean prompts) [-]
 _MAX_DRAWS = 64   # interfering prompts drawn one by one per sampled request and generation (then scaled)
 _GENERATIONS = 16  # generations of a decode's stalls drawn one by one (then the branching's mean tail)
+_PROBE_TOKENS = 1e-9   # a prompt small enough to cost only its step's pass (its own work < 1e-12 s) [token]
 
 
-def prefill_s(cost: StepCost, x):
-    """Work of prefilling a prompt of ``x`` tokens inside a running step [s]."""
-    return x * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * x * x
+def prefill_s(cost: StepCost, x, n_decode=None, x_sq=None):
+    """Work of prefilling a prompt of ``x`` tokens (prompts summing to ``x`` and their squares to ``x_sq``) inside a
+    running step [s].
+
+    Through a pipeline (pp > 1) it is what :meth:`StepCost.step_time_s` adds to a step decoding ``n_decode``
+    sequences (the prompt rides with its micro-batches and is sent between stages) less the pass a step carrying
+    prompts pays once (:func:`prompt_pass_s`, charged per step as at pp = 1); ``n_decode`` None: a full pipeline.
+    """
+    if cost.pp == 1:
+        if x_sq is None:
+            return x * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * x * x
+        return x * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * x_sq
+    x = np.asarray(x, dtype=float)
+    n_decode = float(cost.pp) if n_decode is None else n_decode
+    work = cost.step_time_s(n_decode, 0.0, x, x * x if x_sq is None else x_sq) - _probe_s(cost, n_decode)
+    return np.where(x > 0, work, 0.0)
+
+
+def _probe_s(cost: StepCost, n_decode):
+    """A step decoding ``n_decode`` sequences carrying a vanishing prompt (``_PROBE_TOKENS``): its pass included [s]."""
+    return cost.step_time_s(n_decode, 0.0, _PROBE_TOKENS, 0.0)
+
+
+def prompt_pass_s(cost: StepCost, n_decode):
+    """Fixed cost a step decoding ``n_decode`` sequences pays once for carrying prompts [s] (the all-reduce latency
+    of the prompts' pass: ``comm_s_per_pass`` at pp = 1, through the pipeline's cycle at pp > 1)."""
+    if cost.pp == 1:
+        return cost.comm_s_per_pass
+    return _probe_s(cost, n_decode) - cost.step_time_s(n_decode, 0.0, 0.0, 0.0)
+
+
+def prefill_alone_s(cost: StepCost, x):
+    """A step prefilling a prompt of ``x`` tokens on an idle replica [s] (:meth:`StepCost.step_time_s` with no
+    decode; at pp = 1 in the form the fluid model has always summed it)."""
+    if cost.pp == 1:
+        return cost.gemm_pass_s(x) + cost.prefill_attn_s_per_token2 * x * x + cost.token_s * x + cost.comm_s_per_pass
+    return cost.step_time_s(0.0, 0.0, x, x * x)
 
 
 def iteration_s(cost: StepCost, lam, e_dec, ctx_per_seq, pre_mean, cap_s: float):
@@ -49,6 +85,11 @@ def iteration_s(cost: StepCost, lam, e_dec, ctx_per_seq, pre_mean, cap_s: float)
     """
     def f(t):
         others = lam * e_dec * t
+        if cost.pp > 1:   # the pipeline's step: StepCost.step_time_s of the decode, its prompts' pass and work
+            n = 1.0 + others
+            pre = pre_mean(n) if callable(pre_mean) else pre_mean
+            return (cost.step_time_s(n, ctx_per_seq * n, 0.0, 0.0)
+                    + prompt_pass_s(cost, n) * np.minimum(1.0, lam * t) + lam * t * pre)
         return (cost.gemm_pass_s(1.0 + others)
                 + cost.attn_s_per_ctx_token * ctx_per_seq * (1.0 + others)
                 + lam * t * pre_mean + cost.token_s * (1.0 + others)
@@ -59,8 +100,37 @@ def iteration_s(cost: StepCost, lam, e_dec, ctx_per_seq, pre_mean, cap_s: float)
         if np.allclose(t_new, t, rtol=1e-10, atol=0):
             break
         t = t_new
-    ok = (np.abs(f(t) - t) <= 1e-6 * t) & (lam * pre_mean < 1.0)
+    pre_t = pre_mean(1.0 + lam * e_dec * t) if callable(pre_mean) else pre_mean
+    ok = (np.abs(f(t) - t) <= 1e-6 * t) & (lam * pre_t < 1.0)
     return t, ok
+
+
+def pipeline_moments(cost: StepCost, lam, moments, input_shape: np.ndarray, mean_in, budget_tokens: float,
+                     turnover, cap_s: float):
+    """The fluid model's step moments (E[decode steps], context per sequence, E[prompt work] [s], full step's prompt
+    work [s]) for a pipeline-parallel replica, and the decode batches per sample: ``n_dec``, what a decoding request
+    steps with, and ``n_admit``, what an arriving prompt finds on a busy replica.
+
+    A prompt's work depends on the step's decode batch ``n`` (it rides with min(pp, n) micro-batches), so the
+    iteration time solves T = f(T) with the prompts charged at ``n = 1 + lam E[out - 1] T`` (itself and the
+    others decoding), and the prompt work and full step are then taken at that batch. An arrival that finds its
+    replica busy steps with the others only: their Poisson count (mean ``L = lam E[out - 1] T``) given at least
+    one, ``L / (1 - exp(-L))``.
+    """
+    e_dec, ctx_per_seq = moments[0], moments[1]
+    m = np.asarray(mean_in, dtype=float)[:, None]
+    q = np.asarray(input_shape, dtype=float)
+    e1, e2 = m * q.mean(), m * m * (q * q).mean()     # mean prompt and mean square (the work is linear in both)
+
+    def pre(n):
+        return prefill_s(cost, e1, n, e2)
+    t, _ = iteration_s(cost, lam, e_dec, ctx_per_seq, pre, cap_s)
+    others = np.maximum(lam * e_dec * t, 1e-12)
+    n_dec = 1.0 + others
+    pre_mean = pre(n_dec)
+    full = full_step_prefill_s(cost, q, mean_in, budget_tokens, n_dec)
+    batches = {"n_dec": n_dec, "n_admit": others / -np.expm1(-others)}
+    return (e_dec, ctx_per_seq, pre_mean, np.minimum(full, turnover * pre_mean)), batches
 
 
 def _packed_moments(shape: np.ndarray, b_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,7 +152,7 @@ def _packed_moments(shape: np.ndarray, b_max: float) -> tuple[np.ndarray, np.nda
     return b, s1, s2
 
 
-def full_step_prefill_s(cost: StepCost, input_shape: np.ndarray, mean_in, budget_tokens: float):
+def full_step_prefill_s(cost: StepCost, input_shape: np.ndarray, mean_in, budget_tokens: float, n_decode=None):
     """Prompt work of a step that fills its token budget from a long queue [s], one column per interval.
 
     The first prompt is always taken (a longer one runs alone), then prompts in
@@ -102,6 +172,8 @@ def full_step_prefill_s(cost: StepCost, input_shape: np.ndarray, mean_in, budget
     in2 = np.interp(np.minimum(rest, b_rec), b, s2) + over * (q * q).mean() / q.mean()
     q1 = (q[None, :] + np.where(rest >= 0, in1, 0.0)).mean(1)
     q2 = (q[None, :] ** 2 + np.where(rest >= 0, in2, 0.0)).mean(1)
+    if cost.pp > 1:   # at the decode batch ``n_decode`` of each sample (:func:`prefill_s`)
+        return prefill_s(cost, (m * q1)[:, None], n_decode, (m * m * q2)[:, None])
     work = (cost.prefill_s_per_token + cost.token_s) * m * q1 + cost.prefill_attn_s_per_token2 * m * m * q2
     return np.where(m > 0, work, 0.0)[:, None]
 
@@ -132,7 +204,7 @@ def others_busy(n_rep: int, in_flight_deployment):
     return gammainc(n_rep - 1, in_flight_deployment)   # P(Poisson(mean) >= k) = P(k, mean), regularised
 
 
-def _prompts_work_s(rng, cost: StepCost, input_shape: np.ndarray, k, mean_in):
+def _prompts_work_s(rng, cost: StepCost, input_shape: np.ndarray, k, mean_in, n_decode=None):
     """Prefill work of ``k`` prompts drawn from the prompt-length quantiles [s] (beyond ``_MAX_DRAWS``, scaled).
 
     ``k``: prompts per sample (rows: intervals); ``mean_in``: each interval's mean prompt [token].
@@ -141,7 +213,8 @@ def _prompts_work_s(rng, cost: StepCost, input_shape: np.ndarray, k, mean_in):
     owner = np.repeat(np.arange(drawn.size), drawn)                 # one entry per drawn prompt
     picks = rng.integers(0, input_shape.size, size=owner.size)
     m = np.broadcast_to(np.asarray(mean_in, dtype=float)[:, None], k.shape).ravel()
-    work = np.bincount(owner, weights=prefill_s(cost, m[owner] * input_shape[picks]), minlength=drawn.size)
+    n_own = None if n_decode is None else np.broadcast_to(n_decode, k.shape).ravel()[owner]
+    work = np.bincount(owner, weights=prefill_s(cost, m[owner] * input_shape[picks], n_own), minlength=drawn.size)
     return (work * np.where(drawn > 0, k.ravel() / np.maximum(drawn, 1), 0.0)).reshape(k.shape)
 
 
@@ -161,7 +234,8 @@ def decode_s_with_stalls(rng, cost: StepCost, input_shape: np.ndarray, mean_in, 
     span = np.where(steps > 0, np.where(steady, steps * it["t_dec"], backlog_s) + first_s, 0.0)
     extra = np.zeros_like(steps)
     for g in range(_GENERATIONS):
-        work = _prompts_work_s(rng, cost, input_shape, rng.poisson((lam_held if g else lam_burst) * span), mean_in)
+        work = _prompts_work_s(rng, cost, input_shape, rng.poisson((lam_held if g else lam_burst) * span), mean_in,
+                               it.get("n_dec"))
         extra += work
         span = np.where(steady & (extra < cap), work, 0.0)
         if not span.any():
