@@ -4,6 +4,7 @@
 import pytest
 
 from dctwin.catalog import get_platform
+from dctwin.cluster.inference import service_layouts
 from dctwin.config import load_scenario
 from dctwin.config.load import scenario_from_dict
 from dctwin.errors import InputError
@@ -48,10 +49,13 @@ def _expected_per_day(scenario, platform_id: str, layout="auto") -> tuple[float,
 def test_tokens_per_rack_are_the_runs_replica_choice(base, site):
     coefs = platform_coefs(base, PlanConstraints(min_tokens_per_day=1e11, platforms=RACKS), site)
     assert [c.id for c in coefs] == RACKS
+    params = packaged_perf_params().for_serving_software(base.workload.serving_software)
+    svcs = services(base.workload)
     for c in coefs:
         want, lay = _expected_per_day(base, c.id)
         assert c.tokens_per_day == pytest.approx(want, rel=1e-12) and c.tokens_per_day > 0
-        assert c.serving == lay.label()
+        # the layout the run reports for the service on that pool (cluster.inference) is the one planned with
+        assert c.serving == lay.label() == service_layouts(svcs, get_platform(c.id), params=params)[svcs.index[0]]
 
 
 def test_a_fixed_layout_in_the_base_scenario_is_what_the_plan_sizes(base, site):
