@@ -64,9 +64,9 @@ every replica.
 Time means (busy share, in flight, KV) weight the samples back to time
 (Little's law). A pipeline-parallel replica (pp > 1) runs the same terms
 through :meth:`StepCost.step_time_s`: a prompt's work is what it adds to a
-step of the decode batch it rides with (min(pp, n) micro-batches), at the
-batch a decoding request steps with, or, for an arriving prompt, the others
-it finds (:func:`dctwin.serving.fluid_steps.pipeline_moments`).
+step of the decode batch it rides with (min(pp, n) micro-batches), over the
+Poisson count of the batch a decoding request steps with, or, for an arriving
+prompt, of the others it finds (:func:`dctwin.serving.fluid_steps.pipeline_moments`).
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in,
     arrival in a window of rate ``lam`` [1/s]."""
     n_int, n_s = x.shape
     t_dec, pre_mean, t_it, steady, n_step = (it[k] for k in ("t_dec", "pre_mean", "t_it", "steady", "n_step"))
-    pre_own = prefill_s(cost, x, it.get("n_admit"))
+    pre_own = prefill_s(cost, x, it.get("batch_admit"))
     # waits for prefill compute: above a local prefill load of 1 a backlog grows through the window
     rho = lam_loc * pre_mean
     u = rng.random((n_int, n_s))                                  # arrival time in the window [window]
@@ -290,7 +290,7 @@ def _first_step(rng, cost: StepCost, profile: TokenProfile, lam_loc, x, mean_in,
     # arrival lands in one (decode step + another request's prefill), else in a decode-only step;
     in_prefill_step = rng.random((n_int, n_s)) < it["prefill_share"]
     pick = rng.integers(0, profile.input_shape.size, size=(n_int, n_s))
-    other = prefill_s(cost, mean_in[:, None] * profile.input_shape[pick], it.get("n_admit"))
+    other = prefill_s(cost, mean_in[:, None] * profile.input_shape[pick], it.get("batch_admit"))
     # a step carrying prompts grows with the prompts arriving while it runs: (t_dec + x) / (1 - rho)
     grown = (t_dec + other) / (1.0 - np.minimum(lam_loc * pre_mean, 0.95))
     running = np.where(steady, np.where(in_prefill_step, grown, t_dec), t_it)

@@ -29,7 +29,7 @@ import numpy as np
 
 from dctwin.serving.deployment import StepCost
 
-__all__ = ["decode_s_with_stalls", "full_step_prefill_s", "iteration_s", "kv_turnover", "others_busy",
+__all__ = ["batch_mix", "decode_s_with_stalls", "full_step_prefill_s", "iteration_s", "kv_turnover", "others_busy",
            "pipeline_moments", "prefill_alone_s", "prefill_s", "prompt_pass_s"]
 
 _GRID = 512       # points of the remaining-budget grid of the packing recursion (in mean prompts) [-]
@@ -38,22 +38,39 @@ _GENERATIONS = 16  # generations of a decode's stalls drawn one by one (then the
 _PROBE_TOKENS = 1e-9   # a prompt small enough to cost only its step's pass (its own work < 1e-12 s) [token]
 
 
-def prefill_s(cost: StepCost, x, n_decode=None, x_sq=None):
+def prefill_s(cost: StepCost, x, batch=None, x_sq=None):
     """Work of prefilling a prompt of ``x`` tokens (prompts summing to ``x`` and their squares to ``x_sq``) inside a
     running step [s].
 
-    Through a pipeline (pp > 1) it is what :meth:`StepCost.step_time_s` adds to a step decoding ``n_decode``
-    sequences (the prompt rides with its micro-batches and is sent between stages) less the pass a step carrying
-    prompts pays once (:func:`prompt_pass_s`, charged per step as at pp = 1); ``n_decode`` None: a full pipeline.
+    Through a pipeline (pp > 1) it is what :meth:`StepCost.step_time_s` adds to a step decoding ``n`` sequences
+    (the prompt rides with min(pp, n) micro-batches and is sent between stages) less the pass a step carrying
+    prompts pays once (:func:`prompt_pass_s`, charged per step as at pp = 1), averaged over ``batch``: the
+    chances (last axis) that the step decodes n = 1, ..., pp - 1 and pp or more sequences (:func:`batch_mix`;
+    None: pp or more).
     """
     if cost.pp == 1:
         if x_sq is None:
             return x * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * x * x
         return x * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * x_sq
     x = np.asarray(x, dtype=float)
-    n_decode = float(cost.pp) if n_decode is None else n_decode
-    work = cost.step_time_s(n_decode, 0.0, x, x * x if x_sq is None else x_sq) - _probe_s(cost, n_decode)
+    sq = x * x if x_sq is None else x_sq
+    if batch is None:
+        batch = np.eye(cost.pp)[-1]
+    work = sum(batch[..., j - 1] * (cost.step_time_s(float(j), 0.0, x, sq) - _probe_s(cost, float(j)))
+               for j in range(1, cost.pp + 1))
     return np.where(x > 0, work, 0.0)
+
+
+def batch_mix(cost: StepCost, others, itself: bool):
+    """Chances that a step decodes n = 1, ..., pp - 1 and pp or more sequences [-] (last axis; a prompt's work
+    depends only on min(pp, n)): ``itself`` plus a Poisson count of others with mean ``others`` (a decoding
+    request's steps), or, without itself, that count given at least one (an arrival on a busy replica)."""
+    lam = np.maximum(np.asarray(others, dtype=float), 1e-12)[..., None]
+    k = np.arange(cost.pp + 1, dtype=float)                   # counts of others 0 ... pp
+    pmf = np.exp(-lam) * np.cumprod(np.where(k > 0, lam / np.maximum(k, 1.0), 1.0), axis=-1)   # Poisson pmf
+    pmf = pmf[..., :-1] if itself else pmf[..., 1:] / -np.expm1(-lam)
+    pmf[..., -1] = np.maximum(1.0 - pmf[..., :-1].sum(-1), 0.0)
+    return pmf
 
 
 def _probe_s(cost: StepCost, n_decode):
@@ -108,14 +125,13 @@ def iteration_s(cost: StepCost, lam, e_dec, ctx_per_seq, pre_mean, cap_s: float)
 def pipeline_moments(cost: StepCost, lam, moments, input_shape: np.ndarray, mean_in, budget_tokens: float,
                      turnover, cap_s: float):
     """The fluid model's step moments (E[decode steps], context per sequence, E[prompt work] [s], full step's prompt
-    work [s]) for a pipeline-parallel replica, and the decode batches per sample: ``n_dec``, what a decoding request
-    steps with, and ``n_admit``, what an arriving prompt finds on a busy replica.
+    work [s]) for a pipeline-parallel replica, and the decode batches per sample (:func:`batch_mix`): ``batch_dec``,
+    what a decoding request steps with, and ``batch_admit``, what an arriving prompt finds on a busy replica.
 
     A prompt's work depends on the step's decode batch ``n`` (it rides with min(pp, n) micro-batches), so the
-    iteration time solves T = f(T) with the prompts charged at ``n = 1 + lam E[out - 1] T`` (itself and the
-    others decoding), and the prompt work and full step are then taken at that batch. An arrival that finds its
-    replica busy steps with the others only: their Poisson count (mean ``L = lam E[out - 1] T``) given at least
-    one, ``L / (1 - exp(-L))``.
+    iteration time solves T = f(T) with the prompts charged over ``n`` = itself + the others decoding (Poisson,
+    mean ``L = lam E[out - 1] T``), and the prompt work and full step are then taken over that batch. An arrival
+    that finds its replica busy steps with the others only: their count given at least one.
     """
     e_dec, ctx_per_seq = moments[0], moments[1]
     m = np.asarray(mean_in, dtype=float)[:, None]
@@ -123,13 +139,12 @@ def pipeline_moments(cost: StepCost, lam, moments, input_shape: np.ndarray, mean
     e1, e2 = m * q.mean(), m * m * (q * q).mean()     # mean prompt and mean square (the work is linear in both)
 
     def pre(n):
-        return prefill_s(cost, e1, n, e2)
+        return prefill_s(cost, e1, batch_mix(cost, n - 1.0, itself=True), e2)
     t, _ = iteration_s(cost, lam, e_dec, ctx_per_seq, pre, cap_s)
-    others = np.maximum(lam * e_dec * t, 1e-12)
-    n_dec = 1.0 + others
-    pre_mean = pre(n_dec)
-    full = full_step_prefill_s(cost, q, mean_in, budget_tokens, n_dec)
-    batches = {"n_dec": n_dec, "n_admit": others / -np.expm1(-others)}
+    others = lam * e_dec * t
+    batches = {"batch_dec": batch_mix(cost, others, itself=True), "batch_admit": batch_mix(cost, others, itself=False)}
+    pre_mean = prefill_s(cost, e1, batches["batch_dec"], e2)
+    full = full_step_prefill_s(cost, q, mean_in, budget_tokens, batches["batch_dec"])
     return (e_dec, ctx_per_seq, pre_mean, np.minimum(full, turnover * pre_mean)), batches
 
 
@@ -152,7 +167,7 @@ def _packed_moments(shape: np.ndarray, b_max: float) -> tuple[np.ndarray, np.nda
     return b, s1, s2
 
 
-def full_step_prefill_s(cost: StepCost, input_shape: np.ndarray, mean_in, budget_tokens: float, n_decode=None):
+def full_step_prefill_s(cost: StepCost, input_shape: np.ndarray, mean_in, budget_tokens: float, batch=None):
     """Prompt work of a step that fills its token budget from a long queue [s], one column per interval.
 
     The first prompt is always taken (a longer one runs alone), then prompts in
@@ -172,8 +187,8 @@ def full_step_prefill_s(cost: StepCost, input_shape: np.ndarray, mean_in, budget
     in2 = np.interp(np.minimum(rest, b_rec), b, s2) + over * (q * q).mean() / q.mean()
     q1 = (q[None, :] + np.where(rest >= 0, in1, 0.0)).mean(1)
     q2 = (q[None, :] ** 2 + np.where(rest >= 0, in2, 0.0)).mean(1)
-    if cost.pp > 1:   # at the decode batch ``n_decode`` of each sample (:func:`prefill_s`)
-        return prefill_s(cost, (m * q1)[:, None], n_decode, (m * m * q2)[:, None])
+    if cost.pp > 1:   # over the decode batch of each sample (:func:`prefill_s`)
+        return prefill_s(cost, (m * q1)[:, None], batch, (m * m * q2)[:, None])
     work = (cost.prefill_s_per_token + cost.token_s) * m * q1 + cost.prefill_attn_s_per_token2 * m * m * q2
     return np.where(m > 0, work, 0.0)[:, None]
 
@@ -204,7 +219,7 @@ def others_busy(n_rep: int, in_flight_deployment):
     return gammainc(n_rep - 1, in_flight_deployment)   # P(Poisson(mean) >= k) = P(k, mean), regularised
 
 
-def _prompts_work_s(rng, cost: StepCost, input_shape: np.ndarray, k, mean_in, n_decode=None):
+def _prompts_work_s(rng, cost: StepCost, input_shape: np.ndarray, k, mean_in, batch=None):
     """Prefill work of ``k`` prompts drawn from the prompt-length quantiles [s] (beyond ``_MAX_DRAWS``, scaled).
 
     ``k``: prompts per sample (rows: intervals); ``mean_in``: each interval's mean prompt [token].
@@ -213,7 +228,7 @@ def _prompts_work_s(rng, cost: StepCost, input_shape: np.ndarray, k, mean_in, n_
     owner = np.repeat(np.arange(drawn.size), drawn)                 # one entry per drawn prompt
     picks = rng.integers(0, input_shape.size, size=owner.size)
     m = np.broadcast_to(np.asarray(mean_in, dtype=float)[:, None], k.shape).ravel()
-    n_own = None if n_decode is None else np.broadcast_to(n_decode, k.shape).ravel()[owner]
+    n_own = None if batch is None else np.broadcast_to(batch, k.shape + batch.shape[-1:]).reshape(-1, cost.pp)[owner]
     work = np.bincount(owner, weights=prefill_s(cost, m[owner] * input_shape[picks], n_own), minlength=drawn.size)
     return (work * np.where(drawn > 0, k.ravel() / np.maximum(drawn, 1), 0.0)).reshape(k.shape)
 
@@ -235,7 +250,7 @@ def decode_s_with_stalls(rng, cost: StepCost, input_shape: np.ndarray, mean_in, 
     extra = np.zeros_like(steps)
     for g in range(_GENERATIONS):
         work = _prompts_work_s(rng, cost, input_shape, rng.poisson((lam_held if g else lam_burst) * span), mean_in,
-                               it.get("n_dec"))
+                               it.get("batch_dec"))
         extra += work
         span = np.where(steady & (extra < cap), work, 0.0)
         if not span.any():
