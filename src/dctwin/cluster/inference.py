@@ -37,9 +37,9 @@ from dctwin.perf.params import PerfParams
 if TYPE_CHECKING:
     from dctwin.facility.params import FacilityParams
 
-__all__ = ["TARGET_REPLICA_UTILISATION", "Autoscaler", "autoscaler_defaults", "check_service_units", "held_replicas",
-           "idle_held_gpus", "inference_gpus_needed", "replicas_needed", "request_level_check", "served_tokens",
-           "service_layouts"]
+__all__ = ["TARGET_REPLICA_UTILISATION", "Autoscaler", "autoscaler_defaults", "check_service_units",
+           "disaggregated_unit", "held_replicas", "idle_held_gpus", "inference_gpus_needed", "replicas_needed",
+           "request_level_check", "served_tokens", "service_layouts"]
 
 TARGET_REPLICA_UTILISATION = 0.8  # replicas sized for 80% load: headroom for bursts inside a step [-]
 _AUTOSCALER_FILE = Path(__file__).parent / "data" / "inference_autoscaler.yaml"
@@ -171,7 +171,7 @@ def inference_gpus_needed(demand: pd.DataFrame, services: pd.DataFrame, platform
             from dctwin.serving.disagg_fluid import pool_sizes
 
             n_pre, n_dec = int(row["prefill_gpus"]), int(row["decode_gpus"])
-            sizes = pool_sizes(_disaggregated_unit(svc, row, platform, precision, params), n_pre, n_dec,
+            sizes = pool_sizes(disaggregated_unit(svc, row, platform, precision, params), n_pre, n_dec,
                                demand[col].to_numpy(), float(row["mean_output_tokens"]), target_utilisation,
                                min_replicas)
             out[f"{svc}__replicas"] = sizes.prefill_units + sizes.decode_units
@@ -204,7 +204,7 @@ def check_service_units(services: pd.DataFrame, platform: Platform, precision: s
     ``inference_gpus_needed`` does first, without a demand series (``dctwin.config.runnable``)."""
     for svc, row in services.iterrows():
         if _disaggregated(row):
-            _disaggregated_unit(svc, row, platform, precision, params)
+            disaggregated_unit(svc, row, platform, precision, params)
             continue
         layout = _replica_layout(svc, row, platform, precision, params)[0]
         if pool_gpus and layout.gpus > pool_gpus:
@@ -217,7 +217,7 @@ def _disaggregated(row: pd.Series) -> bool:
     return bool(int(row.get("prefill_gpus", 0) or 0) and int(row.get("decode_gpus", 0) or 0))
 
 
-def _disaggregated_unit(svc: str, row: pd.Series, platform: Platform, precision: str,
+def disaggregated_unit(svc: str, row: pd.Series, platform: Platform, precision: str,
                         params: PerfParams | None = None):
     """``disaggregated_perf`` of one prefill + decode pair at the service's targets (the run's constants
     ``params``, None: packaged); refused when its time to first token misses the target."""
@@ -371,13 +371,13 @@ def _disaggregated_served(name: str, row: pd.Series, demand: pd.DataFrame, need:
     """Served tokens, GPUs, busy shares and IT power of a disaggregated service's granted pools per step."""
     from dctwin.serving.disagg_fluid import PoolSizes, pool_loads
 
-    perf = _disaggregated_unit(name, row, platform, precision, params)
+    perf = disaggregated_unit(name, row, platform, precision, params)
     n_pre = _held(need, f"{name}__prefill_units", f"{name}__prefill_units_held")   # the pools as held
     n_dec = _held(need, f"{name}__decode_units", f"{name}__decode_units_held")
     sizes = PoolSizes(n_pre, n_dec, n_pre * int(row["prefill_gpus"]), n_dec * int(row["decode_gpus"]))
     g = granted_frac
     out_req = float(row["mean_output_tokens"])
-    capacity = g * np.minimum(n_pre * min(perf.prefill_requests_per_s, perf.kv_requests_per_s) * out_req,
+    capacity = g * np.minimum(n_pre * perf.prefill_unit_requests_per_s * out_req,
                               n_dec * perf.decode_tokens_per_s)
     out_tok = demand[f"{name}__output_tokens_per_s"].to_numpy()
     served_out = np.minimum(out_tok, capacity)

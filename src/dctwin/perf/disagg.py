@@ -57,6 +57,11 @@ class DisaggregatedPerf:
     decode_replica_tokens_per_s: float = float("nan")   # of one decode replica [token/s]
     estimated_inputs: tuple[str, ...] = field(default=(), compare=False)  # dctwin estimates read (perf.provenance)
 
+    @property
+    def prefill_unit_requests_per_s(self) -> float:
+        """Prompts/s one prefill unit admits: its prefill or its KV sends, whichever is slower [1/s]."""
+        return min(self.prefill_requests_per_s, self.kv_requests_per_s)
+
 
 def _prefill_pool(platform: Platform, model: LLM, n: int, precision: str, in_tok: float, params: PerfParams):
     """(prompts/s of the pool, prefill step time [s], GPUs per replica) at the best replica size."""

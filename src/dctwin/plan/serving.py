@@ -93,11 +93,11 @@ def _disaggregated_per_gpu(platform: Platform, service: pd.Series, params: PerfP
                            precision: str) -> tuple[float, str]:
     """Output tokens/s per GPU of prefill and decode pools in the ratio ``pool_sizes`` keeps them (prefill units
     at the request rate, decode units at the token rate), refused as the run refuses the unit."""
-    from dctwin.cluster.inference import _disaggregated_unit
+    from dctwin.cluster.inference import disaggregated_unit
 
     n_pre, n_dec = int(service["prefill_gpus"]), int(service["decode_gpus"])
-    perf = _disaggregated_unit(str(service["model"]), service, platform, precision, params)
+    perf = disaggregated_unit(str(service["model"]), service, platform, precision, params)
     out_tok = float(service["mean_output_tokens"])
-    prefill_gpu_s = n_pre / (out_tok * min(perf.prefill_requests_per_s, perf.kv_requests_per_s))
+    prefill_gpu_s = n_pre / (out_tok * perf.prefill_unit_requests_per_s)
     return 1.0 / (prefill_gpu_s + n_dec / perf.decode_tokens_per_s), \
         f"disaggregated: {n_pre} prefill + {n_dec} decode GPUs"

@@ -75,7 +75,7 @@ def pool_sizes(perf: DisaggregatedPerf, prefill_gpus: int, decode_gpus: int, out
 
     out = np.asarray(output_tokens_per_s, dtype=np.float64)
     requests = out / output_tokens_per_request
-    n_pre = replicas_needed(requests, min(perf.prefill_requests_per_s, perf.kv_requests_per_s), target_utilisation,
+    n_pre = replicas_needed(requests, perf.prefill_unit_requests_per_s, target_utilisation,
                             min_units)
     n_dec = replicas_needed(out, perf.decode_tokens_per_s, target_utilisation, min_units)
     return PoolSizes(n_pre, n_dec, n_pre * int(prefill_gpus), n_dec * int(decode_gpus))

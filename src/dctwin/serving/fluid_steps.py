@@ -49,9 +49,8 @@ def prefill_s(cost: StepCost, x, batch=None, x_sq=None):
     None: pp or more).
     """
     if cost.pp == 1:
-        if x_sq is None:
-            return x * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * x * x
-        return x * (cost.prefill_s_per_token + cost.token_s) + cost.prefill_attn_s_per_token2 * x_sq
+        attn = cost.prefill_attn_s_per_token2 * x * x if x_sq is None else cost.prefill_attn_s_per_token2 * x_sq
+        return x * (cost.prefill_s_per_token + cost.token_s) + attn
     x = np.asarray(x, dtype=float)
     sq = x * x if x_sq is None else x_sq
     if batch is None:
