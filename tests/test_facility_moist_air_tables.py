@@ -29,8 +29,8 @@ def test_shipped_tables_equal_a_fresh_psychrolib_computation(psychrolib):
 
 
 def test_a_run_reads_the_shipped_tables():
-    moist_air._all_tables.cache_clear()
-    tables = moist_air._all_tables()
+    moist_air._tables.cache_clear()
+    tables = moist_air._tables()
     with np.load(moist_air.SHIPPED_TABLES) as shipped:
         np.testing.assert_array_equal(tables["wet_bulb"], shipped["wet_bulb"])
     # 30 °C at 40 % RH: wet-bulb 20.0 °C (ASHRAE psychrometric chart No. 1, sea level)

@@ -93,7 +93,7 @@ def scalar_psychrolib():
 
 
 @cache
-def _all_tables() -> dict[str, np.ndarray]:
+def _tables() -> dict[str, np.ndarray]:
     """The shipped tables when they were made on this grid, else computed now."""
     try:
         with np.load(SHIPPED_TABLES) as shipped:
@@ -105,8 +105,10 @@ def _all_tables() -> dict[str, np.ndarray]:
     return tables if same_grid else compute_tables()
 
 
-def _tables() -> dict[str, np.ndarray]:
-    return _all_tables()
+@cache
+def _log_psat() -> np.ndarray:
+    """ln of psychrolib's saturation pressure [ln Pa] on the dry-bulb grid, read by every humidity lookup."""
+    return np.log(_tables()["psat_pa"])
 
 
 def _check_pressure(pressure_pa: float) -> float:
@@ -123,7 +125,7 @@ def _wet_bulb_table(pressure_pa: float) -> np.ndarray:
     p = _check_pressure(pressure_pa)
     k = min(int(np.searchsorted(LEVELS_PA, p, side="right")) - 1, len(LEVELS_PA) - 2)
     a = (p - LEVELS_PA[k]) / (LEVELS_PA[k + 1] - LEVELS_PA[k])
-    wb = _all_tables()["wet_bulb"][k:k + 2].astype(np.float64)
+    wb = _tables()["wet_bulb"][k:k + 2].astype(np.float64)
     return wb[0] + a * (wb[1] - wb[0])
 
 
@@ -150,7 +152,7 @@ def _grid(table: np.ndarray, weights) -> np.ndarray:
 def _psat_pa(t_c) -> np.ndarray:
     """Saturation vapour pressure [Pa] at ``t_c`` [°C]: psychrolib's, log-linear between grid points."""
     t = np.clip(np.asarray(t_c, dtype=float), _T[0], _T[-1])
-    return np.exp(np.interp(t, _T, np.log(_tables()["psat_pa"])))
+    return np.exp(np.interp(t, _T, _log_psat()))
 
 
 def _w_from_vapour_pa(pw, pressure_pa: float) -> np.ndarray:
@@ -185,7 +187,7 @@ def dew_point_c(hum_ratio_kg_kg, *, pressure_pa: float) -> np.ndarray:
     """Dew point [°C] of air with humidity ratio [kg/kg] at pressure [Pa] (saturation pressure read backwards)."""
     w = np.asarray(hum_ratio_kg_kg, dtype=float)
     pw = _check_pressure(pressure_pa) * w / (_MW_RATIO + w)
-    return np.interp(np.log(np.maximum(pw, 1e-12)), np.log(_tables()["psat_pa"]), _T)
+    return np.interp(np.log(np.maximum(pw, 1e-12)), _log_psat(), _T)
 
 
 def hum_ratio_from_dew_point(dew_point_c_, *, pressure_pa: float) -> np.ndarray:
