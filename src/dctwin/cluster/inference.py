@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from dctwin.facility.params import FacilityParams
 
 __all__ = ["TARGET_REPLICA_UTILISATION", "Autoscaler", "autoscaler_defaults", "check_service_units",
-           "disaggregated_unit", "held_replicas", "idle_held_gpus", "inference_gpus_needed", "replicas_needed",
-           "request_level_check", "served_tokens", "service_layouts"]
+           "disaggregated_unit", "held_replicas", "idle_held_gpus", "inference_gpus_needed",
+           "replica_layout", "replicas_needed", "request_level_check", "served_tokens", "service_layouts"]
 
 TARGET_REPLICA_UTILISATION = 0.8  # replicas sized for 80% load: headroom for bursts inside a step [-]
 _AUTOSCALER_FILE = Path(__file__).parent / "data" / "inference_autoscaler.yaml"
@@ -206,7 +206,7 @@ def check_service_units(services: pd.DataFrame, platform: Platform, precision: s
         if _disaggregated(row):
             disaggregated_unit(svc, row, platform, precision, params)
             continue
-        layout = _replica_layout(svc, row, platform, precision, params)[0]
+        layout = replica_layout(svc, row, platform, precision, params)[0]
         if pool_gpus and layout.gpus > pool_gpus:
             raise InputError(f"service {svc}: a replica of {layout.label()} does not fit the {pool_gpus:,} GPUs of "
                              f"the {platform.id} pool", field=f"workload.inference[{svc}].layout",
@@ -239,11 +239,11 @@ def disaggregated_unit(svc: str, row: pd.Series, platform: Platform, precision: 
 def _unit_capacity(svc: str, row: pd.Series, platform: Platform, precision: str,
                    params: PerfParams | None) -> tuple[float, int]:
     """(output tokens/s of one colocated replica at the service's targets, its GPUs) [token/s], [GPU]."""
-    layout, perf = _replica_layout(svc, row, platform, precision, params)
+    layout, perf = replica_layout(svc, row, platform, precision, params)
     return perf.tokens_per_s, layout.gpus
 
 
-def _replica_layout(svc: str, row: pd.Series, platform: Platform, precision: str, params: PerfParams | None):
+def replica_layout(svc: str, row: pd.Series, platform: Platform, precision: str, params: PerfParams | None):
     """(``ServingLayout``, one replica's ``InferencePerf``) of a colocated service: its layout as set, or the
     automatic choice (``dctwin.perf.serving_layout``), refusals named by the service's scenario field."""
     from dctwin.perf.serving_layout import ServingLayout, serving_layout_perf
@@ -259,12 +259,14 @@ def service_layouts(services: pd.DataFrame, platform: Platform, precision: str =
                     params: PerfParams | None = None) -> dict[str, str]:
     """What one replica (or disaggregated unit) of each service runs on ``platform``, e.g. 'TP4 PP1 (4 GPUs per
     replica)': the layout the capacity was sized with (``inference_gpus_needed``)."""
+    from dctwin.serving.disagg_fluid import unit_label
+
     out = {}
     for svc, row in services.iterrows():
         if _disaggregated(row):
-            out[svc] = f"disaggregated: {int(row['prefill_gpus'])} prefill + {int(row['decode_gpus'])} decode GPUs"
+            out[svc] = unit_label(int(row["prefill_gpus"]), int(row["decode_gpus"]))
         else:
-            out[svc] = _replica_layout(svc, row, platform, precision, params)[0].label()
+            out[svc] = replica_layout(svc, row, platform, precision, params)[0].label()
     return out
 
 

@@ -79,13 +79,9 @@ def serving_by_option(scenario: Scenario, cons: PlanConstraints, platforms: list
 
 def _colocated_per_gpu(platform: Platform, service: pd.Series, params: PerfParams,
                        precision: str) -> tuple[float, str]:
-    from dctwin.perf.serving_layout import ServingLayout, serving_layout_perf
+    from dctwin.cluster.inference import replica_layout
 
-    tp, pp = int(service.get("layout_tp", 0) or 0), int(service.get("layout_pp", 0) or 0)
-    layout, perf = serving_layout_perf(platform, service["model"], precision, float(service["mean_input_tokens"]),
-                                       float(service["mean_output_tokens"]), float(service["ttft_ms"]) / 1e3,
-                                       float(service["tpot_ms"]) / 1e3, ServingLayout(tp, pp) if tp else "auto",
-                                       params)
+    layout, perf = replica_layout(str(service["model"]), service, platform, precision, params)
     return perf.tokens_per_s / layout.gpus, layout.label()
 
 
@@ -94,10 +90,10 @@ def _disaggregated_per_gpu(platform: Platform, service: pd.Series, params: PerfP
     """Output tokens/s per GPU of prefill and decode pools in the ratio ``pool_sizes`` keeps them (prefill units
     at the request rate, decode units at the token rate), refused as the run refuses the unit."""
     from dctwin.cluster.inference import disaggregated_unit
+    from dctwin.serving.disagg_fluid import unit_label
 
     n_pre, n_dec = int(service["prefill_gpus"]), int(service["decode_gpus"])
     perf = disaggregated_unit(str(service["model"]), service, platform, precision, params)
     out_tok = float(service["mean_output_tokens"])
     prefill_gpu_s = n_pre / (out_tok * perf.prefill_unit_requests_per_s)
-    return 1.0 / (prefill_gpu_s + n_dec / perf.decode_tokens_per_s), \
-        f"disaggregated: {n_pre} prefill + {n_dec} decode GPUs"
+    return 1.0 / (prefill_gpu_s + n_dec / perf.decode_tokens_per_s), unit_label(n_pre, n_dec)

@@ -35,7 +35,7 @@ from dctwin.facility.it_power import rack_power_curve_kw
 from dctwin.facility.params import FacilityParams
 from dctwin.perf.disagg import DisaggregatedPerf
 
-__all__ = ["PoolLoads", "PoolSizes", "pool_loads", "pool_sizes"]
+__all__ = ["PoolLoads", "PoolSizes", "pool_loads", "pool_sizes", "unit_label"]
 
 
 @dataclass(frozen=True)
@@ -104,3 +104,8 @@ def pool_loads(perf: DisaggregatedPerf, sizes: PoolSizes, granted_frac, output_s
              + rack_power_curve_kw(platform, dec_busy, params=facility_params) * dec_gpus) / per_unit
     idle = pre_gpus * (1.0 - pre_busy) + dec_gpus * (1.0 - dec_busy)
     return PoolLoads(pre_busy, dec_busy, kv_busy, idle, np.asarray(power, dtype=np.float64))
+
+
+def unit_label(prefill_gpus: int, decode_gpus: int) -> str:
+    """What one disaggregated unit runs, e.g. 'disaggregated: 8 prefill + 16 decode GPUs'."""
+    return f"disaggregated: {prefill_gpus} prefill + {decode_gpus} decode GPUs"
